@@ -1,0 +1,326 @@
+/*
+ * libnefele-shim.so: preloaded by hostd into every program it launches as a Nefele
+ * process. Before main() runs it proves the launch to hostd (Hello with the one-time
+ * token from NEFELE_TOKEN), learns the process's NPID, and then gets out of the way.
+ *
+ * Exit statuses when the handshake does not succeed (main() never runs):
+ *   121  the handshake was refused (no token, or hostd said no)
+ *   122  hostd could not be reached, or the handshake failed (timeout, EOF, garbage)
+ *
+ * It runs inside arbitrary programs, so it writes diagnostics with write(2) only,
+ * starts no threads, and keeps all symbols local.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include "nefele/v1/process_api.pb-c.h"
+
+#define EXIT_REFUSED 121
+#define EXIT_UNREACHABLE 122
+#define MAX_FRAME (4u * 1024u * 1024u)
+#define DEFAULT_TIMEOUT_MS 10000
+#define SELF_NAME "libnefele-shim.so"
+
+static void say(const char *a, const char *b, const char *c)
+{
+    struct iovec iov[5] = {
+        { (void *)"nefele-shim: ", 13 },
+        { (void *)a, strlen(a) },
+        { (void *)(b ? b : ""), b ? strlen(b) : 0 },
+        { (void *)(c ? c : ""), c ? strlen(c) : 0 },
+        { (void *)"\n", 1 },
+    };
+    ssize_t n;
+    do {
+        n = writev(2, iov, 5);
+    } while (n < 0 && errno == EINTR);
+}
+
+static void __attribute__((noreturn)) die(int status, const char *a, const char *b, const char *c)
+{
+    say(a, b, c);
+    _exit(status);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_timeouts(int fd, int64_t ms)
+{
+    if (ms < 1)
+        ms = 1;
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* Returns a connected socket, or -1 with errno set. */
+static int connect_hostd(const char *path)
+{
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t len = strlen(path);
+    if (len == 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (len >= sizeof addr.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(addr.sun_path, path, len);
+
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int rc;
+    do {
+        rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0 && errno != EISCONN) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends ProcRequest{id=1, hello{token, pid}} as one frame. 0 or -1 with errno. */
+static int send_hello(int fd, const char *token)
+{
+    Nefele__V1__Hello hello = NEFELE__V1__HELLO__INIT;
+    hello.token = (char *)token;
+    hello.pid = (int32_t)getpid();
+    Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
+    req.id = 1;
+    req.body_case = NEFELE__V1__PROC_REQUEST__BODY_HELLO;
+    req.hello = &hello;
+
+    size_t len = nefele__v1__proc_request__get_packed_size(&req);
+    if (len > MAX_FRAME) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    uint8_t stackbuf[512];
+    uint8_t *buf = len + 4 <= sizeof stackbuf ? stackbuf : malloc(len + 4);
+    if (!buf)
+        return -1;
+    buf[0] = (uint8_t)(len >> 24);
+    buf[1] = (uint8_t)(len >> 16);
+    buf[2] = (uint8_t)(len >> 8);
+    buf[3] = (uint8_t)len;
+    nefele__v1__proc_request__pack(&req, buf + 4);
+
+    size_t off = 0, total = len + 4;
+    int rc = 0;
+    while (off < total) {
+        ssize_t n = send(fd, buf + off, total - off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -1;
+            break;
+        }
+        off += (size_t)n;
+    }
+    int err = errno;
+    if (buf != stackbuf)
+        free(buf);
+    errno = err;
+    return rc;
+}
+
+enum read_result { READ_OK, READ_EOF, READ_TIMEOUT, READ_ERROR };
+
+/* Reads exactly n bytes before the deadline. */
+static enum read_result read_full(int fd, uint8_t *buf, size_t n, int64_t deadline)
+{
+    size_t off = 0;
+    while (off < n) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return READ_TIMEOUT;
+        set_timeouts(fd, left);
+        ssize_t r = recv(fd, buf + off, n - off, 0);
+        if (r == 0)
+            return READ_EOF;
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return READ_TIMEOUT;
+            return READ_ERROR;
+        }
+        off += (size_t)r;
+    }
+    return READ_OK;
+}
+
+static void __attribute__((noreturn)) read_failed(enum read_result r, long timeout_ms)
+{
+    char what[96];
+    switch (r) {
+    case READ_TIMEOUT:
+        snprintf(what, sizeof what, "no answer from hostd within %ld ms", timeout_ms);
+        die(EXIT_UNREACHABLE, "handshake failed: ", what, NULL);
+    case READ_EOF:
+        die(EXIT_UNREACHABLE, "handshake failed: ", "hostd closed the connection", NULL);
+    default:
+        die(EXIT_UNREACHABLE, "handshake failed: reading from hostd: ", strerror(errno), NULL);
+    }
+}
+
+static long handshake_timeout_ms(void)
+{
+    const char *s = getenv("NEFELE_HANDSHAKE_TIMEOUT_MS");
+    if (!s || !*s)
+        return DEFAULT_TIMEOUT_MS;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (!end || *end || v <= 0)
+        return DEFAULT_TIMEOUT_MS;
+    return v;
+}
+
+/* Programs this process execs are ordinary processes: take the shim out of
+ * LD_PRELOAD, keeping anything else the user preloads. */
+static void drop_self_from_preload(void)
+{
+    const char *cur = getenv("LD_PRELOAD");
+    if (!cur)
+        return;
+    size_t len = strlen(cur);
+    char *out = malloc(len + 1);
+    if (!out) {
+        unsetenv("LD_PRELOAD");
+        return;
+    }
+    char sep = strchr(cur, ':') ? ':' : ' ';
+    size_t o = 0;
+    const char *p = cur;
+    while (*p) {
+        while (*p == ' ' || *p == ':' || *p == '\t')
+            p++;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != ':' && *p != '\t')
+            p++;
+        size_t n = (size_t)(p - start);
+        if (n == 0)
+            continue;
+        const char *base = memrchr(start, '/', n);
+        base = base ? base + 1 : start;
+        size_t bn = (size_t)(p - base);
+        if (bn == sizeof SELF_NAME - 1 && memcmp(base, SELF_NAME, bn) == 0)
+            continue;
+        if (o)
+            out[o++] = sep;
+        memcpy(out + o, start, n);
+        o += n;
+    }
+    out[o] = '\0';
+    if (o)
+        setenv("LD_PRELOAD", out, 1);
+    else
+        unsetenv("LD_PRELOAD");
+    free(out);
+}
+
+__attribute__((constructor)) static void nefele_shim_handshake(void)
+{
+    const char *token = getenv("NEFELE_TOKEN");
+    const char *sock = getenv("NEFELE_SOCKET");
+    long timeout_ms = handshake_timeout_ms();
+
+    if (!token || !*token) {
+        /* Still tell hostd, so it can record why this pid never became a process. */
+        if (sock && *sock) {
+            int fd = connect_hostd(sock);
+            if (fd >= 0) {
+                set_timeouts(fd, timeout_ms);
+                send_hello(fd, "");
+                close(fd);
+            }
+        }
+        die(EXIT_REFUSED, "handshake refused: no launch token (NEFELE_TOKEN is not set)", NULL, NULL);
+    }
+
+    if (!sock || !*sock)
+        die(EXIT_UNREACHABLE, "cannot reach hostd at (unset): NEFELE_SOCKET is not set", NULL, NULL);
+
+    int64_t deadline = now_ms() + timeout_ms;
+    int fd = connect_hostd(sock);
+    if (fd < 0) {
+        char detail[128];
+        snprintf(detail, sizeof detail, ": %s", strerror(errno));
+        die(EXIT_UNREACHABLE, "cannot reach hostd at ", sock, detail);
+    }
+    set_timeouts(fd, timeout_ms);
+
+    if (send_hello(fd, token) < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            read_failed(READ_TIMEOUT, timeout_ms);
+        die(EXIT_UNREACHABLE, "handshake failed: sending hello: ", strerror(errno), NULL);
+    }
+
+    uint8_t hdr[4];
+    enum read_result r = read_full(fd, hdr, 4, deadline);
+    if (r != READ_OK)
+        read_failed(r, timeout_ms);
+    uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    if (len > MAX_FRAME) {
+        char what[96];
+        snprintf(what, sizeof what, "response frame of %u bytes exceeds the 4 MiB limit", len);
+        die(EXIT_UNREACHABLE, "handshake failed: ", what, NULL);
+    }
+    uint8_t *body = malloc(len ? len : 1);
+    if (!body)
+        die(EXIT_UNREACHABLE, "handshake failed: ", strerror(ENOMEM), NULL);
+    r = read_full(fd, body, len, deadline);
+    if (r != READ_OK)
+        read_failed(r, timeout_ms);
+    close(fd);
+
+    Nefele__V1__ProcResponse *resp = nefele__v1__proc_response__unpack(NULL, len, body);
+    free(body);
+    if (!resp)
+        die(EXIT_UNREACHABLE, "handshake failed: ", "response from hostd does not parse", NULL);
+
+    switch (resp->body_case) {
+    case NEFELE__V1__PROC_RESPONSE__BODY_WELCOME: {
+        const Nefele__V1__Welcome *w = resp->welcome;
+        if (!w->npid || !*w->npid)
+            die(EXIT_UNREACHABLE, "handshake failed: ", "welcome carries no npid", NULL);
+        setenv("NEFELE_NPID", w->npid, 1);
+        setenv("NEFELE_TENANT", w->tenant ? w->tenant : "", 1);
+        setenv("NEFELE_NODE", w->node ? w->node : "", 1);
+        unsetenv("NEFELE_TOKEN");
+        drop_self_from_preload();
+        break;
+    }
+    case NEFELE__V1__PROC_RESPONSE__BODY_REFUSED:
+        die(EXIT_REFUSED, "handshake refused: ",
+            resp->refused->reason && *resp->refused->reason ? resp->refused->reason : "(no reason given)",
+            NULL);
+    case NEFELE__V1__PROC_RESPONSE__BODY_ERROR:
+        die(EXIT_UNREACHABLE, "handshake failed: hostd error: ",
+            resp->error->message && *resp->error->message ? resp->error->message : resp->error->code, NULL);
+    default:
+        die(EXIT_UNREACHABLE, "handshake failed: ", "unexpected response from hostd", NULL);
+    }
+    nefele__v1__proc_response__free_unpacked(resp, NULL);
+}

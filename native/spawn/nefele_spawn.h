@@ -1,0 +1,50 @@
+/*
+ * libnefele-spawn: starts one child process for hostd.
+ *
+ * hostd is a large multithreaded .NET process; this helper starts children with
+ * clone(CLONE_VM|CLONE_VFORK) so no page tables are copied, and does in the child
+ * exactly what a Nefele process needs before exec (cgroup join, own session, default
+ * signal dispositions, fd layout).
+ */
+#ifndef NEFELE_SPAWN_H
+#define NEFELE_SPAWN_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Values written to *err_stage when nefele_spawn_process returns -1. */
+#define NEFELE_SPAWN_STAGE_FORK   1 /* creating the child failed (clone/fork)            */
+#define NEFELE_SPAWN_STAGE_CGROUP 2 /* writing the child to a cgroup.procs file failed   */
+#define NEFELE_SPAWN_STAGE_CHDIR  3 /* chdir(cwd) failed                                 */
+#define NEFELE_SPAWN_STAGE_EXEC   4 /* execve failed (ENOENT, EACCES, ENOEXEC, ...)      */
+#define NEFELE_SPAWN_STAGE_SETUP  5 /* setting up the child's session or stdio failed    */
+
+/*
+ * Starts path with argv/envp (both NULL-terminated; argv[0] is what the program sees).
+ *
+ * cwd:                NULL or "" keeps the caller's working directory.
+ * cgroup_procs_files: NULL-terminated list of cgroup.procs paths the child joins before
+ *                     exec (so limits apply from its first instruction); may be NULL.
+ * stdin_fd/stdout_fd/stderr_fd: become the child's 0/1/2; a negative value means
+ *                     /dev/null. Every other descriptor is closed in the child.
+ *
+ * The child runs in its own session (setsid), with every signal at SIG_DFL and an
+ * empty signal mask.
+ *
+ * Returns the child's pid (> 0) once execve has succeeded. The caller owns the child and
+ * must reap it (waitpid); this function never waits for a child that started.
+ * Returns -1 on failure with *err_stage (NEFELE_SPAWN_STAGE_*) and *err_no (errno value)
+ * set; a child that failed before exec has already been reaped.
+ */
+__attribute__((visibility("default")))
+int nefele_spawn_process(const char *path, char *const argv[], char *const envp[],
+                         const char *cwd, const char *const cgroup_procs_files[],
+                         int stdin_fd, int stdout_fd, int stderr_fd,
+                         int *err_stage, int *err_no);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * nefele_spawn_process: start one child for hostd.
+ *
+ * The child is created with clone(CLONE_VM | CLONE_VFORK) on a private stack: it
+ * shares the parent's memory until execve, so nothing is copied however large the
+ * parent is, and the calling thread is suspended until the child has exec'd or exited.
+ * Because memory is shared, the child only reads the argument block, writes its own
+ * stack, and reports failures through a close-on-exec pipe. All signals are blocked in
+ * the calling thread around the clone so no parent handler can ever run in the child.
+ */
+#include "nefele_spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* The child makes a handful of shallow libc calls; this is ample. */
+#define CHILD_STACK_SIZE (128 * 1024)
+
+struct child_args {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    const char *const *cgroups;
+    int fds[3];
+    int errfd;
+};
+
+struct child_failure {
+    int stage;
+    int err;
+};
+
+/* Child side: report and leave. The pipe write is atomic (< PIPE_BUF). */
+static void __attribute__((noreturn)) child_fail(int errfd, int stage, int err)
+{
+    struct child_failure f = { stage, err };
+    ssize_t n;
+    do {
+        n = write(errfd, &f, sizeof f);
+    } while (n < 0 && errno == EINTR);
+    _exit(127);
+}
+
+static void child_close_from(int first, int last)
+{
+    if (first > last)
+        return;
+    if (syscall(SYS_close_range, (unsigned)first, (unsigned)last, 0u) == 0)
+        return;
+    /* Kernels before 5.9: close one by one up to the descriptor limit. */
+    struct rlimit rl;
+    long max = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        max = (long)rl.rlim_cur;
+    if ((long)last < max)
+        max = (long)last + 1;
+    for (long fd = first; fd < max; fd++)
+        close((int)fd);
+}
+
+static int child_main(void *p)
+{
+    const struct child_args *a = p;
+    int errfd = a->errfd;
+
+    /* Join the cgroups first so the limits cover everything the program does. */
+    if (a->cgroups) {
+        for (const char *const *cg = a->cgroups; *cg; cg++) {
+            int fd = open(*cg, O_WRONLY | O_CLOEXEC);
+            if (fd < 0)
+                child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, errno);
+            ssize_t n;
+            do {
+                n = write(fd, "0", 1);
+            } while (n < 0 && errno == EINTR);
+            if (n != 1) {
+                int err = n < 0 ? errno : EIO;
+                close(fd);
+                child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, err);
+            }
+            close(fd);
+        }
+    }
+
+    /* Own session: terminal-generated signals aimed at hostd must not reach it. */
+    if (setsid() < 0)
+        child_fail(errfd, NEFELE_SPAWN_STAGE_SETUP, errno);
+
+    /* The parent runtime ignores SIGPIPE and others; the program must start with the
+     * defaults. Signals stay blocked until just before execve. Failures here are only
+     * the C library's reserved signals, whose handlers execve resets anyway. */
+    struct sigaction dfl = { 0 };
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        sigaction(sig, &dfl, NULL);
+    }
+
+    /* Keep the report pipe clear of 0..2 so the stdio setup cannot clobber it. */
+    if (errfd < 3) {
+        int moved = fcntl(errfd, F_DUPFD_CLOEXEC, 3);
+        if (moved < 0)
+            child_fail(errfd, NEFELE_SPAWN_STAGE_SETUP, errno);
+        errfd = moved;
+    }
+
+    /* Copy every source above 2 first, then dup2 onto 0..2: a source may itself be one
+     * of 0..2 (e.g. stdout given as stderr), so order-independent. */
+    int tmp[3];
+    for (int i = 0; i < 3; i++) {
+        int src = a->fds[i];
+        if (src < 0) {
+            src = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+            if (src < 0)
+                child_fail(errfd, NEFELE_SPAWN_STAGE_SETUP, errno);
+        }
+        tmp[i] = fcntl(src, F_DUPFD_CLOEXEC, 3);
+        if (tmp[i] < 0)
+            child_fail(errfd, NEFELE_SPAWN_STAGE_SETUP, errno);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (dup2(tmp[i], i) < 0)
+            child_fail(errfd, NEFELE_SPAWN_STAGE_SETUP, errno);
+    }
+
+    /* Nothing of hostd's (sockets, logs, other children's pipes) may leak into it. */
+    child_close_from(3, errfd - 1);
+    child_close_from(errfd + 1, (int)(~0U >> 1));
+
+    if (a->cwd && a->cwd[0] && chdir(a->cwd) < 0)
+        child_fail(errfd, NEFELE_SPAWN_STAGE_CHDIR, errno);
+
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    execve(a->path, a->argv, a->envp);
+    child_fail(errfd, NEFELE_SPAWN_STAGE_EXEC, errno);
+}
+
+static int fail(int *err_stage, int *err_no, int stage, int err)
+{
+    *err_stage = stage;
+    *err_no = err;
+    return -1;
+}
+
+int nefele_spawn_process(const char *path, char *const argv[], char *const envp[],
+                         const char *cwd, const char *const cgroup_procs_files[],
+                         int stdin_fd, int stdout_fd, int stderr_fd,
+                         int *err_stage, int *err_no)
+{
+    int stage_sink, errno_sink;
+    if (!err_stage)
+        err_stage = &stage_sink;
+    if (!err_no)
+        err_no = &errno_sink;
+    *err_stage = 0;
+    *err_no = 0;
+
+    if (!path || !argv || !envp)
+        return fail(err_stage, err_no, NEFELE_SPAWN_STAGE_EXEC, EINVAL);
+
+    int saved_errno = errno;
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return fail(err_stage, err_no, NEFELE_SPAWN_STAGE_FORK, errno);
+
+    struct child_args args = {
+        .path = path,
+        .argv = argv,
+        .envp = envp,
+        .cwd = cwd,
+        .cgroups = cgroup_procs_files,
+        .fds = { stdin_fd, stdout_fd, stderr_fd },
+        .errfd = pipefd[1],
+    };
+
+    void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        int err = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return fail(err_stage, err_no, NEFELE_SPAWN_STAGE_FORK, err);
+    }
+
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+
+    pid_t pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    int clone_err = errno;
+    if (pid < 0 && (clone_err == ENOSYS || clone_err == EINVAL || clone_err == EPERM)) {
+        /* Sandboxes that refuse the vfork-style clone: a plain fork still works. */
+        pid = fork();
+        if (pid == 0)
+            child_main(&args);
+        clone_err = errno;
+    }
+
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, CHILD_STACK_SIZE);
+    close(pipefd[1]);
+
+    if (pid < 0) {
+        close(pipefd[0]);
+        return fail(err_stage, err_no, NEFELE_SPAWN_STAGE_FORK, clone_err);
+    }
+
+    /* EOF means execve closed the write end: the program is running. */
+    struct child_failure f;
+    ssize_t n;
+    do {
+        n = read(pipefd[0], &f, sizeof f);
+    } while (n < 0 && errno == EINTR);
+    close(pipefd[0]);
+
+    if (n == (ssize_t)sizeof f) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        errno = saved_errno;
+        return fail(err_stage, err_no, f.stage, f.err);
+    }
+
+    errno = saved_errno;
+    return pid;
+}
