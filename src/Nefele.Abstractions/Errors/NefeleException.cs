@@ -1,0 +1,41 @@
+namespace Nefele.Errors;
+
+/// <summary>
+/// A failure the caller caused or can act on: a stable <see cref="Code"/> (see <see cref="ErrorCodes"/>)
+/// and a message that says what was wrong and what was allowed. Crosses grain calls intact.
+/// </summary>
+[GenerateSerializer]
+public sealed class NefeleException : Exception
+{
+    public NefeleException(string code, string message)
+        : base(message)
+    {
+        Code = code;
+    }
+
+    public NefeleException()
+    {
+        Code = ErrorCodes.BadRequest;
+    }
+
+    public NefeleException(string message)
+        : base(message)
+    {
+        Code = ErrorCodes.BadRequest;
+    }
+
+    public NefeleException(string message, Exception inner)
+        : base(message, inner)
+    {
+        Code = ErrorCodes.BadRequest;
+    }
+
+    [Id(0)] public string Code { get; private set; }
+
+    public static NefeleException NotFound(string npid) =>
+        new(ErrorCodes.NpidNotFound, $"no process {npid} in this tenant");
+
+    public static NefeleException Rejected(string message) => new(ErrorCodes.SpawnRejected, message);
+
+    public static NefeleException Bad(string message) => new(ErrorCodes.BadRequest, message);
+}

@@ -1,0 +1,44 @@
+using Nefele.Placement;
+using Nefele.Processes;
+using Orleans.Concurrency;
+
+namespace Nefele.Nodes;
+
+/// <summary>
+/// One node, keyed by node name, activated on that node's own silo: its capacity and
+/// reservations, its self-score, and the channel to its hostd.
+/// </summary>
+public interface INodeGrain : IGrainWithStringKey
+{
+    Task<NodeCapacity> GetCapacityAsync();
+
+    /// <summary>How many of <paramref name="asks"/> would fit here now, and how good a home this is.</summary>
+    Task<NodeOffer> OfferAsync(IReadOnlyList<ResourceAsk> asks);
+
+    /// <summary>
+    /// Holds resources for the given NPIDs until committed or the lease runs out.
+    /// All or nothing; false when they no longer fit.
+    /// </summary>
+    Task<bool> ReserveAsync(IReadOnlyList<(string Npid, ResourceAsk Ask)> tasks, TimeSpan lease);
+
+    /// <summary>Makes the reservation for <paramref name="npid"/> permanent (the process is being launched).</summary>
+    Task CommitAsync(string npid);
+
+    /// <summary>Frees what <paramref name="npid"/> held (it ended, or its request was abandoned).</summary>
+    Task ReleaseAsync(string npid);
+
+    /// <summary>Counts a process hostd already runs (reported after a silo restart), whether it fits or not.</summary>
+    Task TrackAsync(string npid, ResourceAsk ask);
+
+    [AlwaysInterleave]
+    Task<LaunchOutcome> LaunchAsync(string npid, string tenant, ProcessSpec spec);
+
+    [AlwaysInterleave]
+    Task SignalAsync(string npid, int signal);
+
+    [AlwaysInterleave]
+    Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait);
+
+    [AlwaysInterleave]
+    Task<IReadOnlyDictionary<string, (long CpuNs, long MemoryBytes)>> GetUsageAsync();
+}

@@ -1,0 +1,11 @@
+namespace Nefele.Placement;
+
+/// <summary>
+/// One spawn / nspawn / cspawn, keyed "tenant/request-id" (the id is client-chosen, so a
+/// retry with the same id returns the first answer instead of spawning again).
+/// Offers → ranking → reservation with a lease → commit → launch (design.md §3).
+/// </summary>
+public interface IPlacementRequestGrain : IGrainWithStringKey
+{
+    Task<SpawnResult> SubmitAsync(SpawnRequest request);
+}

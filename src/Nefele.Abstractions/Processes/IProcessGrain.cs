@@ -1,0 +1,47 @@
+using Orleans.Concurrency;
+
+namespace Nefele.Processes;
+
+/// <summary>
+/// One user process, keyed by NPID: its spec, state machine, node, POSIX pid, exit status
+/// and monitors. Every call names the caller's tenant; a call from another tenant is
+/// answered exactly as if the NPID did not exist.
+/// </summary>
+public interface IProcessGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the record in Pending. Idempotent for the same tenant and spec.</summary>
+    Task CreateAsync(string tenant, ProcessSpec spec, string? parent);
+
+    /// <summary>Pending → Placed on <paramref name="node"/>.</summary>
+    Task PlaceAsync(string node);
+
+    /// <summary>
+    /// Placed → Starting → Running (returns the Running info) or FailedToStart (returns that).
+    /// When exec itself fails (no such file, not executable) the record is deleted and a
+    /// spawn_rejected error is thrown: nothing was started, so nothing is left behind.
+    /// </summary>
+    Task<ProcessInfo> StartAsync();
+
+    /// <summary>Removes a record that never started (a rejected or released request).</summary>
+    Task DiscardAsync();
+
+    Task<ProcessInfo?> GetAsync(string tenant);
+
+    /// <summary>
+    /// The transitions after <paramref name="afterSeq"/>, waiting up to <paramref name="maxWait"/>
+    /// for one if there is none yet. An empty list means no news; null means no such process.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait);
+
+    Task SignalAsync(string tenant, int signal);
+
+    /// <summary>From the node: the process ended.</summary>
+    Task OnExitedAsync(ProcessEnd end);
+
+    /// <summary>From the node after the silo restarted: hostd still runs this process.</summary>
+    Task AdoptAsync(string tenant, string node, ProcessSpec spec, int pid, DateTimeOffset startedAt);
+
+    /// <summary>The node that ran it is gone.</summary>
+    Task MarkLostAsync(string reason);
+}

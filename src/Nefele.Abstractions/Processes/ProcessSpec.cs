@@ -1,0 +1,25 @@
+namespace Nefele.Processes;
+
+/// <summary>What to run and what it needs. Paths are absolute; Args are argv[1..].</summary>
+[GenerateSerializer, Immutable]
+public sealed record ProcessSpec
+{
+    [Id(0)] public required string Path { get; init; }
+    [Id(1)] public IReadOnlyList<string> Args { get; init; } = [];
+    [Id(2)] public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+    [Id(3)] public string? Cwd { get; init; }
+
+    /// <summary>CPU in millicores (1000 = one core); 0 = best effort: no reservation, no limit.</summary>
+    [Id(4)] public long CpuMillis { get; init; }
+
+    /// <summary>Memory limit in bytes; 0 = no reservation, no limit.</summary>
+    [Id(5)] public long MemoryBytes { get; init; }
+
+    [Id(6)] public string? Name { get; init; }
+
+    /// <summary>Run without the shim handshake (static binaries): Running as soon as exec succeeds.</summary>
+    [Id(7)] public bool NoHandshake { get; init; }
+
+    /// <summary>The command line as ps shows it.</summary>
+    public string CommandLine => Args.Count == 0 ? Path : Path + " " + string.Join(' ', Args);
+}

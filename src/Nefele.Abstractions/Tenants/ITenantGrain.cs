@@ -1,0 +1,14 @@
+namespace Nefele.Tenants;
+
+/// <summary>
+/// One tenant: the index of its live NPIDs (what ps walks). Keyed by tenant id.
+/// A tenant never sees another tenant's processes: every process call carries the tenant.
+/// </summary>
+public interface ITenantGrain : IGrainWithStringKey
+{
+    Task AddAsync(string npid);
+
+    Task RemoveAsync(string npid);
+
+    Task<IReadOnlyList<string>> ListAsync();
+}

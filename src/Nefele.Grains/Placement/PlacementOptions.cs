@@ -1,0 +1,21 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Nefele.Placement;
+
+/// <summary>Settings of admission and placement (section "Placement").</summary>
+public sealed class PlacementOptions
+{
+    public const string Section = "Placement";
+
+    /// <summary>How long a reservation holds resources before it must be committed. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ReservationLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Most tasks one request may ask for. Default 10,000.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxTasksPerRequest { get; set; } = 10_000;
+
+    /// <summary>How many nodes admission asks for offers (power of d choices). Default 4.</summary>
+    [Range(1, 1024)]
+    public int SampleSize { get; set; } = 4;
+}

@@ -1,0 +1,196 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nefele.Errors;
+using Nefele.Nodes;
+using Nefele.Processes;
+using Nefele.Tenants;
+using Orleans.Runtime;
+
+namespace Nefele.Placement;
+
+/// <summary>
+/// Admits one request: validate → ask a bounded sample of nodes for offers → rank → reserve
+/// (with a lease) → create the process records → launch in parallel → answer when every
+/// task is Running. Keyed "tenant/request-id"; the answer is kept, so a retry gets it again
+/// instead of spawning twice. The grain is not reentrant: a concurrent retry waits for the
+/// first attempt and then reads its answer.
+/// </summary>
+public sealed class PlacementRequestGrain(
+    IClusterMembershipService membership,
+    NpidGenerator npids,
+    IOptions<PlacementOptions> options,
+    ILogger<PlacementRequestGrain> logger) : Grain, IPlacementRequestGrain
+{
+    private SpawnResult? _result;
+    private SpawnRequest? _request;
+
+    private string Tenant => this.GetPrimaryKeyString().Split('/', 2)[0];
+
+    public async Task<SpawnResult> SubmitAsync(SpawnRequest request)
+    {
+        if (_result is not null)
+        {
+            if (!SameRequest(_request!, request))
+            {
+                throw new NefeleException(ErrorCodes.RequestConflict, "request id already used for a different request");
+            }
+
+            return _result;
+        }
+
+        SpecValidator.Validate(request, options.Value.MaxTasksPerRequest);
+        var tasks = request.Expand();
+        var asks = tasks.Select(t => new ResourceAsk(t.CpuMillis, t.MemoryBytes)).ToArray();
+
+        var assignment = await PlaceAsync(asks, request.AllowPartial);
+        var created = new List<(string Npid, ProcessSpec Spec, string Node)>(tasks.Count);
+        var rejected = new List<string>();
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            if (assignment[i] is { } node)
+            {
+                created.Add((npids.Next(), tasks[i], node));
+            }
+            else
+            {
+                rejected.Add($"task {i}: no node had room");
+            }
+        }
+
+        // Reserve per node, all or nothing for what was assigned.
+        var byNode = created.Select((c, i) => (c, i)).GroupBy(x => x.c.Node).ToArray();
+        var reserved = await Task.WhenAll(byNode.Select(g => GrainFactory.GetGrain<INodeGrain>(g.Key)
+            .ReserveAsync(g.Select(x => (x.c.Npid, new ResourceAsk(x.c.Spec.CpuMillis, x.c.Spec.MemoryBytes))).ToArray(), options.Value.ReservationLease)));
+        if (reserved.Any(ok => !ok))
+        {
+            await ReleaseAsync(created);
+            throw NefeleException.Rejected("spawn rejected: capacity was taken by a concurrent request; retry");
+        }
+
+        var tenant = GrainFactory.GetGrain<ITenantGrain>(Tenant);
+        await Task.WhenAll(created.Select(async c =>
+        {
+            var process = GrainFactory.GetGrain<IProcessGrain>(c.Npid);
+            await process.CreateAsync(Tenant, c.Spec, request.Parent);
+            await tenant.AddAsync(c.Npid);
+            await process.PlaceAsync(c.Node);
+        }));
+
+        var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync()).ToArray();
+        try
+        {
+            await Task.WhenAll(starts);
+        }
+        catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
+        {
+            // All or nothing: what did start is stopped, and the request fails with the first reason.
+            await StopStartedAsync(created, starts);
+            if (created.Count == 1 || !request.AllowPartial)
+            {
+                throw;
+            }
+        }
+
+        _request = request;
+        _result = new SpawnResult
+        {
+            Npids = created.Where((c, i) => starts[i].IsCompletedSuccessfully).Select(c => c.Npid).ToArray(),
+            Rejected = rejected,
+        };
+        logger.LogDebug("Request {Request} admitted {Count} processes", this.GetPrimaryKeyString(), _result.Npids.Count);
+        return _result;
+    }
+
+    /// <summary>Chooses a node per task (null: none had room), or throws with the shortfall.</summary>
+    private async Task<string?[]> PlaceAsync(ResourceAsk[] asks, bool allowPartial)
+    {
+        var nodes = SampleNodes();
+        if (nodes.Count == 0)
+        {
+            throw new NefeleException(ErrorCodes.NodeUnavailable, "spawn rejected: no node is active in the cluster");
+        }
+
+        var offers = await Task.WhenAll(nodes.Select(async n =>
+        {
+            try
+            {
+                return await GrainFactory.GetGrain<INodeGrain>(n).OfferAsync(asks);
+            }
+            catch (Exception e)
+            {
+                return new NodeOffer { Node = n, Fits = 0, Shortfall = $"node {n} did not answer: {e.Message}" };
+            }
+        }));
+
+        // Greedy over offers, best score first; each node takes up to what it said fits.
+        var ranked = offers.Where(o => o.Fits > 0).OrderByDescending(o => o.Score).ToArray();
+        var assignment = new string?[asks.Length];
+        var next = 0;
+        foreach (var offer in ranked)
+        {
+            for (var k = 0; k < offer.Fits && next < asks.Length; k++)
+            {
+                assignment[next++] = offer.Node;
+            }
+        }
+
+        if (next < asks.Length && !(allowPartial && next > 0))
+        {
+            var best = offers.OrderByDescending(o => o.Fits).ThenByDescending(o => o.FreeMemoryBytes).First();
+            var what = asks.Length == 1 ? "spawn rejected" : $"spawn rejected: {asks.Length} tasks asked, room for {offers.Sum(o => o.Fits)}";
+            throw NefeleException.Rejected($"{what}: not enough {best.Shortfall ?? "capacity"}");
+        }
+
+        return assignment;
+    }
+
+    private List<string> SampleNodes()
+    {
+        var active = membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active && !string.IsNullOrEmpty(m.Name))
+            .Select(m => m.Name)
+            .ToList();
+        var d = options.Value.SampleSize;
+        if (active.Count <= d)
+        {
+            return active;
+        }
+
+        // Power of d choices: the cost of a decision stays bounded as the cluster grows.
+        return active.OrderBy(_ => Random.Shared.Next()).Take(d).ToList();
+    }
+
+    private async Task ReleaseAsync(IEnumerable<(string Npid, ProcessSpec Spec, string Node)> created) =>
+        await Task.WhenAll(created.Select(c => GrainFactory.GetGrain<INodeGrain>(c.Node).ReleaseAsync(c.Npid)));
+
+    private async Task StopStartedAsync(List<(string Npid, ProcessSpec Spec, string Node)> created, Task<ProcessInfo>[] starts)
+    {
+        for (var i = 0; i < created.Count; i++)
+        {
+            try
+            {
+                await starts[i];
+            }
+            catch (NefeleException)
+            {
+                continue;
+            }
+
+            if (starts[i].Result.State == ProcessState.Running)
+            {
+                try
+                {
+                    await GrainFactory.GetGrain<IProcessGrain>(created[i].Npid).SignalAsync(Tenant, Signals.SigKill);
+                }
+                catch (NefeleException)
+                {
+                    // It ended on its own meanwhile.
+                }
+            }
+        }
+    }
+
+    private static bool SameRequest(SpawnRequest a, SpawnRequest b) =>
+        a.Count == b.Count && a.AllowPartial == b.AllowPartial && a.Tasks.Count == b.Tasks.Count
+        && a.Tasks.Zip(b.Tasks).All(p => p.First.Path == p.Second.Path && p.First.Args.SequenceEqual(p.Second.Args));
+}

@@ -1,0 +1,297 @@
+using Microsoft.Extensions.Logging;
+using Nefele.Errors;
+using Nefele.Nodes;
+using Nefele.Placement;
+using Nefele.Tenants;
+using Orleans.Runtime;
+
+namespace Nefele.Processes;
+
+/// <summary>
+/// One process and its state machine. Transitions happen only in <see cref="MoveAsync"/>,
+/// which checks the table in <see cref="ProcessStates"/>, appends the event monitors read,
+/// persists, and wakes waiting monitors — so each transition is published exactly once.
+/// </summary>
+public sealed partial class ProcessGrain(
+    [PersistentState("process", StorageNames.Default)] IPersistentState<ProcessRecord> state,
+    TimeProvider time,
+    ILogger<ProcessGrain> logger) : Grain, IProcessGrain
+{
+    private TaskCompletionSource _changed = NewSignal();
+
+    private string Npid => this.GetPrimaryKeyString();
+
+    private ProcessRecord Record => state.State;
+
+    private bool Exists => state.RecordExists && Record.Tenant is not null;
+
+    public async Task CreateAsync(string tenant, ProcessSpec spec, string? parent)
+    {
+        if (Exists)
+        {
+            if (Record.Tenant != tenant)
+            {
+                throw NefeleException.Bad($"npid {Npid} is taken");
+            }
+
+            return;
+        }
+
+        Record.Tenant = tenant;
+        Record.Spec = spec;
+        Record.Parent = parent;
+        Record.CreatedAt = time.GetUtcNow();
+        await MoveAsync(ProcessState.Pending);
+    }
+
+    public Task PlaceAsync(string node)
+    {
+        RequireExists();
+        Record.Node = node;
+        return MoveAsync(ProcessState.Placed);
+    }
+
+    public async Task<ProcessInfo> StartAsync()
+    {
+        RequireExists();
+        if (Record.State != ProcessState.Placed)
+        {
+            return Snapshot();
+        }
+
+        await MoveAsync(ProcessState.Starting);
+        LaunchOutcome outcome;
+        try
+        {
+            outcome = await GrainFactory.GetGrain<INodeGrain>(Record.Node!).LaunchAsync(Npid, Record.Tenant!, Record.Spec!);
+        }
+        catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
+        {
+            // exec never happened: leave no record behind, as if the spawn was never admitted.
+            await DiscardAsync();
+            throw;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Launch of {Npid} on {Node} failed", Npid, Record.Node);
+            await EndAsync(new ProcessEnd
+            {
+                State = ProcessState.FailedToStart,
+                Reason = $"node {Record.Node} did not launch it: {e.Message}",
+                EndedAt = time.GetUtcNow(),
+            });
+            return Snapshot();
+        }
+
+        if (outcome.Started)
+        {
+            Record.Pid = outcome.Pid;
+            Record.StartedAt = outcome.StartedAt;
+            await MoveAsync(ProcessState.Running);
+        }
+        else
+        {
+            Record.Pid = outcome.Pid;
+            await EndAsync(new ProcessEnd
+            {
+                State = ProcessState.FailedToStart,
+                Reason = outcome.FailureReason,
+                EndedAt = time.GetUtcNow(),
+            });
+        }
+
+        return Snapshot();
+    }
+
+    public async Task DiscardAsync()
+    {
+        if (!Exists)
+        {
+            return;
+        }
+
+        var tenant = Record.Tenant!;
+        var node = Record.Node;
+        await state.ClearStateAsync();
+        state.State = new ProcessRecord();
+        await GrainFactory.GetGrain<ITenantGrain>(tenant).RemoveAsync(Npid);
+        if (node is not null)
+        {
+            await GrainFactory.GetGrain<INodeGrain>(node).ReleaseAsync(Npid);
+        }
+
+        _changed.TrySetResult();
+        DeactivateOnIdle();
+    }
+
+    public Task<ProcessInfo?> GetAsync(string tenant) =>
+        Task.FromResult(Exists && Record.Tenant == tenant ? Snapshot() : null);
+
+    public async Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait)
+    {
+        var deadline = time.GetTimestamp();
+        while (true)
+        {
+            if (!Exists || Record.Tenant != tenant)
+            {
+                return null;
+            }
+
+            var events = Record.Events;
+            if (events.Count > afterSeq)
+            {
+                return events.GetRange((int)Math.Max(afterSeq, 0), events.Count - (int)Math.Max(afterSeq, 0));
+            }
+
+            var left = maxWait - time.GetElapsedTime(deadline);
+            if (left <= TimeSpan.Zero || Record.State.IsTerminal())
+            {
+                return [];
+            }
+
+            var signal = _changed.Task;
+            await Task.WhenAny(signal, Task.Delay(left, time));
+        }
+    }
+
+    public async Task SignalAsync(string tenant, int signal)
+    {
+        if (!Exists || Record.Tenant != tenant)
+        {
+            throw NefeleException.NotFound(Npid);
+        }
+
+        if (signal is < 1 or > 64)
+        {
+            throw NefeleException.Bad($"signal {signal} is not a signal (allowed: 1..64)");
+        }
+
+        if (Record.State != ProcessState.Running)
+        {
+            throw new NefeleException(ErrorCodes.NotRunning, $"process {Npid} is {Record.State}, not Running");
+        }
+
+        await GrainFactory.GetGrain<INodeGrain>(Record.Node!).SignalAsync(Npid, signal);
+    }
+
+    public Task OnExitedAsync(ProcessEnd end)
+    {
+        if (!Exists || Record.State.IsTerminal())
+        {
+            // A replayed exit (hostd re-sends until acknowledged): already published once.
+            return Task.CompletedTask;
+        }
+
+        return EndAsync(end);
+    }
+
+    public async Task AdoptAsync(string tenant, string node, ProcessSpec spec, int pid, DateTimeOffset startedAt)
+    {
+        if (Exists && Record.State == ProcessState.Running)
+        {
+            return;
+        }
+
+        if (Exists && Record.State.IsTerminal())
+        {
+            logger.LogWarning("hostd on {Node} reports {Npid} running, but it ended as {State}", node, Npid, Record.State);
+            return;
+        }
+
+        // The control plane lost this record (a restart with volatile storage) but the node
+        // still runs the process: rebuild the record and replay the path that led here.
+        if (!Exists)
+        {
+            Record.Tenant = tenant;
+            Record.Spec = spec;
+            Record.CreatedAt = startedAt;
+            await MoveAsync(ProcessState.Pending);
+        }
+
+        Record.Node = node;
+        Record.Pid = pid;
+        Record.StartedAt = startedAt;
+        foreach (var next in new[] { ProcessState.Placed, ProcessState.Starting, ProcessState.Running })
+        {
+            if (ProcessStates.CanMove(Record.State, next))
+            {
+                await MoveAsync(next);
+            }
+        }
+
+        await GrainFactory.GetGrain<ITenantGrain>(tenant).AddAsync(Npid);
+    }
+
+    public Task MarkLostAsync(string reason)
+    {
+        if (!Exists || Record.State.IsTerminal())
+        {
+            return Task.CompletedTask;
+        }
+
+        return EndAsync(new ProcessEnd { State = ProcessState.Lost, Reason = reason, EndedAt = time.GetUtcNow() });
+    }
+
+    private async Task EndAsync(ProcessEnd end)
+    {
+        Record.End = end;
+        await MoveAsync(end.State);
+        await GrainFactory.GetGrain<ITenantGrain>(Record.Tenant!).RemoveAsync(Npid);
+        if (Record.Node is not null)
+        {
+            await GrainFactory.GetGrain<INodeGrain>(Record.Node).ReleaseAsync(Npid);
+        }
+    }
+
+    private async Task MoveAsync(ProcessState next)
+    {
+        if (Record.Events.Count > 0 && !ProcessStates.CanMove(Record.State, next))
+        {
+            throw new InvalidOperationException($"process {Npid}: {Record.State} → {next} is not a transition");
+        }
+
+        Record.State = next;
+        Record.Events.Add(new ProcessEvent
+        {
+            Npid = Npid,
+            Seq = Record.Events.Count + 1,
+            State = next,
+            Node = Record.Node,
+            Pid = Record.Pid,
+            End = next.IsTerminal() ? Record.End : null,
+            At = time.GetUtcNow(),
+        });
+
+        // Wake monitors before the write: they read memory, and the write is for restarts.
+        var woken = _changed;
+        _changed = NewSignal();
+        woken.TrySetResult();
+        await state.WriteStateAsync();
+    }
+
+    private ProcessInfo Snapshot() => new()
+    {
+        Npid = Npid,
+        Tenant = Record.Tenant!,
+        Node = Record.Node,
+        Pid = Record.Pid,
+        State = Record.State,
+        CpuMillis = Record.Spec!.CpuMillis,
+        MemoryBytes = Record.Spec.MemoryBytes,
+        CreatedAt = Record.CreatedAt,
+        StartedAt = Record.StartedAt,
+        Command = Record.Spec.CommandLine,
+        Name = Record.Spec.Name,
+        End = Record.End,
+    };
+
+    private void RequireExists()
+    {
+        if (!Exists)
+        {
+            throw NefeleException.NotFound(Npid);
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
