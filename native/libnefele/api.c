@@ -1,0 +1,286 @@
+/* libnefele calls: each builds one ProcRequest and turns the reply into C structs. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nefele.h"
+#include "internal.h"
+
+/* Copies src into dst[cap], truncating; NULL becomes "". */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    if (!src)
+        src = "";
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* NPIDs must fit npid_t whole: a truncated one would name another process. */
+static int copy_npid(npid_t *dst, const char *src)
+{
+    if (!src || !*src)
+        return nf_fail(-EPROTO, "hostd returned an empty npid");
+    size_t n = strlen(src);
+    if (n >= sizeof dst->id)
+        return nf_fail(-EPROTO, "npid from hostd is longer than %zu bytes", sizeof dst->id - 1);
+    memcpy(dst->id, src, n + 1);
+    return 0;
+}
+
+static int check_npid(const npid_t *npid)
+{
+    if (!npid || !memchr(npid->id, '\0', sizeof npid->id) || !npid->id[0])
+        return nf_fail(-EINVAL, "npid is missing or not a NUL-terminated string");
+    return 0;
+}
+
+int nefele_self(npid_t *out)
+{
+    if (!out)
+        return nf_fail(-EINVAL, "out is NULL");
+    Nefele__V1__SelfRequest self = NEFELE__V1__SELF_REQUEST__INIT;
+    Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
+    req.body_case = NEFELE__V1__PROC_REQUEST__BODY_SELF;
+    req.self = &self;
+    Nefele__V1__ProcResponse *resp;
+    int rc = nf_call(&req, NEFELE__V1__PROC_RESPONSE__BODY_SELF, &resp);
+    if (rc < 0)
+        return rc;
+    rc = copy_npid(out, resp->self->npid);
+    nefele__v1__proc_response__free_unpacked(resp, NULL);
+    return rc;
+}
+
+/* Unique per process and call; lets hostd answer a retried spawn with the first result. */
+static void make_request_id(char *buf, size_t cap)
+{
+    static atomic_ulong counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(buf, cap, "c-%ld-%lld%09ld-%lu", (long)getpid(), (long long)ts.tv_sec, ts.tv_nsec,
+             atomic_fetch_add(&counter, 1) + 1);
+}
+
+int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
+                  const nefele_spawn_opts *opts, npid_t *out)
+{
+    if (count == 0)
+        return nf_fail(-EINVAL, "count must be at least 1");
+    if (!path || !*path)
+        return nf_fail(-EINVAL, "path is empty");
+    if (!out)
+        return nf_fail(-EINVAL, "out is NULL");
+
+    Nefele__V1__ProcessSpec spec = NEFELE__V1__PROCESS_SPEC__INIT;
+    spec.path = (char *)path;
+
+    size_t nargs = 0;
+    if (argv)
+        while (argv[nargs])
+            nargs++;
+    spec.n_args = nargs;
+    spec.args = (char **)argv;
+
+    size_t nenv = 0;
+    if (opts && opts->env)
+        while (opts->env[nenv])
+            nenv++;
+    Nefele__V1__ProcessSpec__EnvEntry *entries = NULL;
+    Nefele__V1__ProcessSpec__EnvEntry **entry_ptrs = NULL;
+    char *env_copy = NULL;
+    int rc = 0;
+    if (nenv) {
+        /* One block for all "K=V" splits: keys and values are NUL-separated copies. */
+        size_t bytes = 0;
+        for (size_t i = 0; i < nenv; i++)
+            bytes += strlen(opts->env[i]) + 1;
+        entries = calloc(nenv, sizeof *entries);
+        entry_ptrs = calloc(nenv, sizeof *entry_ptrs);
+        env_copy = malloc(bytes);
+        if (!entries || !entry_ptrs || !env_copy) {
+            rc = nf_fail(-ENOMEM, "out of memory");
+            goto done;
+        }
+        char *p = env_copy;
+        for (size_t i = 0; i < nenv; i++) {
+            const char *kv = opts->env[i];
+            const char *eq = strchr(kv, '=');
+            if (!eq || eq == kv) {
+                rc = nf_fail(-EINVAL, "env entry \"%s\" is not of the form K=V", kv);
+                goto done;
+            }
+            size_t len = strlen(kv);
+            memcpy(p, kv, len + 1);
+            p[eq - kv] = '\0';
+            Nefele__V1__ProcessSpec__EnvEntry init = NEFELE__V1__PROCESS_SPEC__ENV_ENTRY__INIT;
+            entries[i] = init;
+            entries[i].key = p;
+            entries[i].value = p + (eq - kv) + 1;
+            entry_ptrs[i] = &entries[i];
+            p += len + 1;
+        }
+        spec.n_env = nenv;
+        spec.env = entry_ptrs;
+    }
+    if (opts) {
+        if (opts->cwd)
+            spec.cwd = (char *)opts->cwd;
+        if (opts->name)
+            spec.name = (char *)opts->name;
+        spec.cpu_millis = opts->cpu_millis;
+        spec.memory_bytes = opts->memory_bytes;
+        spec.no_handshake = opts->no_handshake ? 1 : 0;
+    }
+
+    char request_id[96];
+    make_request_id(request_id, sizeof request_id);
+    Nefele__V1__ProcessSpec *tasks[1] = { &spec };
+    Nefele__V1__SpawnRequest spawn = NEFELE__V1__SPAWN_REQUEST__INIT;
+    spawn.n_tasks = 1;
+    spawn.tasks = tasks;
+    spawn.count = count;
+    spawn.request_id = request_id;
+    Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
+    req.body_case = NEFELE__V1__PROC_REQUEST__BODY_SPAWN;
+    req.spawn = &spawn;
+
+    Nefele__V1__ProcResponse *resp;
+    rc = nf_call(&req, NEFELE__V1__PROC_RESPONSE__BODY_SPAWN, &resp);
+    if (rc < 0)
+        goto done;
+    if (resp->spawn->n_npids != count) {
+        rc = nf_fail(-EPROTO, "hostd returned %zu npids for %u processes", resp->spawn->n_npids, count);
+    } else {
+        for (unsigned i = 0; i < count && rc == 0; i++)
+            rc = copy_npid(&out[i], resp->spawn->npids[i]);
+    }
+    nefele__v1__proc_response__free_unpacked(resp, NULL);
+done:
+    free(entries);
+    free(entry_ptrs);
+    free(env_copy);
+    return rc;
+}
+
+int nefele_spawn(const char *path, const char *const *argv, const nefele_spawn_opts *opts, npid_t *out)
+{
+    return nefele_nspawn(1, path, argv, opts, out);
+}
+
+int nefele_monitor_fd(const npid_t *npid)
+{
+    int rc = check_npid(npid);
+    if (rc < 0)
+        return rc;
+    /* Its own connection: the answer may take as long as the process lives. */
+    int fd = nf_connect();
+    if (fd < 0)
+        return fd;
+    Nefele__V1__MonitorRequest mon = NEFELE__V1__MONITOR_REQUEST__INIT;
+    mon.npid = (char *)npid->id;
+    Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
+    req.id = 1;
+    req.body_case = NEFELE__V1__PROC_REQUEST__BODY_MONITOR;
+    req.monitor = &mon;
+    rc = nf_write_request(fd, &req);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int nefele_monitor_result(int fd, nefele_exit *out)
+{
+    if (fd < 0)
+        return nf_fail(-EINVAL, "fd is not a monitor descriptor");
+    Nefele__V1__ProcResponse *resp = NULL;
+    int rc = nf_read_response(fd, &resp);
+    close(fd);
+    if (rc < 0)
+        return rc;
+    if (resp->body_case == NEFELE__V1__PROC_RESPONSE__BODY_ERROR) {
+        rc = nf_error_response(resp);
+    } else if (resp->body_case != NEFELE__V1__PROC_RESPONSE__BODY_MONITOR || !resp->monitor->end) {
+        rc = nf_fail(-EPROTO, "unexpected response to monitor from hostd");
+    } else if (out) {
+        const Nefele__V1__ProcessEnd *end = resp->monitor->end;
+        memset(out, 0, sizeof *out);
+        out->state = (int)end->state;
+        out->exit_code = end->exit_code;
+        out->signal = end->signal;
+        out->core_dumped = end->core_dumped ? 1 : 0;
+        out->oom_killed = end->oom_killed ? 1 : 0;
+        copy_str(out->reason, sizeof out->reason, end->reason);
+    }
+    nefele__v1__proc_response__free_unpacked(resp, NULL);
+    return rc;
+}
+
+int nefele_monitor(const npid_t *npid, nefele_exit *out)
+{
+    int fd = nefele_monitor_fd(npid);
+    if (fd < 0)
+        return fd;
+    return nefele_monitor_result(fd, out);
+}
+
+int nefele_kill(int signal, const npid_t *npid)
+{
+    int rc = check_npid(npid);
+    if (rc < 0)
+        return rc;
+    char *npids[1] = { (char *)npid->id };
+    Nefele__V1__KillRequest kill = NEFELE__V1__KILL_REQUEST__INIT;
+    kill.n_npids = 1;
+    kill.npids = npids;
+    kill.signal = signal;
+    Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
+    req.body_case = NEFELE__V1__PROC_REQUEST__BODY_KILL;
+    req.kill = &kill;
+    Nefele__V1__ProcResponse *resp;
+    rc = nf_call(&req, NEFELE__V1__PROC_RESPONSE__BODY_KILL, &resp);
+    if (rc < 0)
+        return rc;
+    nefele__v1__proc_response__free_unpacked(resp, NULL);
+    return 0;
+}
+
+int nefele_ps(nefele_proc *out, size_t max, size_t *count)
+{
+    if (max && !out)
+        return nf_fail(-EINVAL, "out is NULL but max is not 0");
+    Nefele__V1__PsRequest ps = NEFELE__V1__PS_REQUEST__INIT;
+    Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
+    req.body_case = NEFELE__V1__PROC_REQUEST__BODY_PS;
+    req.ps = &ps;
+    Nefele__V1__ProcResponse *resp;
+    int rc = nf_call(&req, NEFELE__V1__PROC_RESPONSE__BODY_PS, &resp);
+    if (rc < 0)
+        return rc;
+    size_t total = resp->ps->n_processes;
+    for (size_t i = 0; i < total && i < max; i++) {
+        const Nefele__V1__ProcessInfo *p = resp->ps->processes[i];
+        nefele_proc *o = &out[i];
+        memset(o, 0, sizeof *o);
+        copy_str(o->npid, sizeof o->npid, p->npid);
+        copy_str(o->node, sizeof o->node, p->node);
+        o->pid = p->pid;
+        o->state = (int)p->state;
+        o->cpu_millis = p->cpu_millis;
+        o->memory_bytes = p->memory_bytes;
+        o->started_unix_ms = p->started_unix_ms;
+        copy_str(o->command, sizeof o->command, p->command);
+    }
+    if (count)
+        *count = total;
+    nefele__v1__proc_response__free_unpacked(resp, NULL);
+    return 0;
+}

@@ -1,0 +1,243 @@
+/* libnefele transport: the per-process connection to hostd, framing, error mapping. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "nefele.h"
+#include "internal.h"
+
+static __thread char last_error[256];
+
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static int conn_fd = -1;
+static uint64_t next_id = 1;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+const char *nefele_last_error(void)
+{
+    return last_error;
+}
+
+int nf_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* A forked child must not share the parent's connection (responses would interleave),
+ * and the lock may have been held by a thread that does not exist in the child. */
+static void after_fork_in_child(void)
+{
+    if (conn_fd >= 0)
+        close(conn_fd);
+    conn_fd = -1;
+    pthread_mutex_init(&conn_lock, NULL);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+int nf_connect(void)
+{
+    const char *path = getenv("NEFELE_SOCKET");
+    if (!path || !*path)
+        return nf_fail(-ENOTCONN, "cannot reach hostd: NEFELE_SOCKET is not set");
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t len = strlen(path);
+    if (len >= sizeof addr.sun_path)
+        return nf_fail(-ENOTCONN, "cannot reach hostd at %s: %s", path, strerror(ENAMETOOLONG));
+    memcpy(addr.sun_path, path, len);
+
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return nf_fail(-ENOTCONN, "cannot reach hostd at %s: %s", path, strerror(errno));
+    int rc;
+    do {
+        rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0 && errno != EISCONN) {
+        int err = errno;
+        close(fd);
+        return nf_fail(-ENOTCONN, "cannot reach hostd at %s: %s", path, strerror(err));
+    }
+    return fd;
+}
+
+int nf_write_request(int fd, const Nefele__V1__ProcRequest *req)
+{
+    size_t len = nefele__v1__proc_request__get_packed_size(req);
+    if (len > NEFELE_MAX_FRAME)
+        return nf_fail(-EMSGSIZE, "request of %zu bytes exceeds the 4 MiB frame limit", len);
+    uint8_t stackbuf[1024];
+    uint8_t *buf = len + 4 <= sizeof stackbuf ? stackbuf : malloc(len + 4);
+    if (!buf)
+        return nf_fail(-ENOMEM, "out of memory");
+    buf[0] = (uint8_t)(len >> 24);
+    buf[1] = (uint8_t)(len >> 16);
+    buf[2] = (uint8_t)(len >> 8);
+    buf[3] = (uint8_t)len;
+    nefele__v1__proc_request__pack(req, buf + 4);
+
+    int rc = 0;
+    size_t off = 0, total = len + 4;
+    while (off < total) {
+        /* MSG_NOSIGNAL: a hostd restart must be an error code, not SIGPIPE. */
+        ssize_t n = send(fd, buf + off, total - off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = nf_fail(-ECONNRESET, "sending to hostd: %s", strerror(errno));
+            break;
+        }
+        off += (size_t)n;
+    }
+    if (buf != stackbuf)
+        free(buf);
+    return rc;
+}
+
+static int read_full(int fd, uint8_t *buf, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t r = recv(fd, buf + off, n - off, 0);
+        if (r == 0)
+            return nf_fail(-ECONNRESET, "hostd closed the connection");
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return nf_fail(-ECONNRESET, "reading from hostd: %s", strerror(errno));
+        }
+        off += (size_t)r;
+    }
+    return 0;
+}
+
+int nf_read_response(int fd, Nefele__V1__ProcResponse **out)
+{
+    uint8_t hdr[4];
+    int rc = read_full(fd, hdr, 4);
+    if (rc < 0)
+        return rc;
+    uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    if (len > NEFELE_MAX_FRAME)
+        return nf_fail(-EMSGSIZE, "response frame of %u bytes exceeds the 4 MiB limit", len);
+    uint8_t *body = malloc(len ? len : 1);
+    if (!body)
+        return nf_fail(-ENOMEM, "out of memory");
+    rc = read_full(fd, body, len);
+    if (rc < 0) {
+        free(body);
+        return rc;
+    }
+    *out = nefele__v1__proc_response__unpack(NULL, len, body);
+    free(body);
+    if (!*out)
+        return nf_fail(-EPROTO, "response from hostd does not parse");
+    return 0;
+}
+
+static const struct {
+    const char *code;
+    int err;
+} error_codes[] = {
+    { "npid_not_found", ENOENT },   { "not_found", ENOENT },
+    { "spawn_rejected", ENOSPC },   { "no_capacity", ENOSPC },
+    { "bad_request", EINVAL },      { "invalid_argument", EINVAL },
+    { "permission_denied", EPERM }, { "forbidden", EPERM },
+    { "not_a_process", EPERM },     { "already_exists", EEXIST },
+    { "unavailable", EAGAIN },      { "timeout", ETIMEDOUT },
+    { "not_implemented", ENOSYS },
+};
+
+int nf_error_response(const Nefele__V1__ProcResponse *resp)
+{
+    const Nefele__V1__Error *e = resp->error;
+    const char *code = e && e->code ? e->code : "";
+    const char *msg = e && e->message ? e->message : "";
+    int err = EIO;
+    for (size_t i = 0; i < sizeof error_codes / sizeof error_codes[0]; i++) {
+        if (strcmp(code, error_codes[i].code) == 0) {
+            err = error_codes[i].err;
+            break;
+        }
+    }
+    return nf_fail(-err, "%s: %s", *code ? code : "error", *msg ? msg : strerror(err));
+}
+
+/* One exchange on the shared connection; caller holds conn_lock. */
+static int exchange(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse **out)
+{
+    req->id = next_id++;
+    int rc = nf_write_request(conn_fd, req);
+    if (rc < 0)
+        return rc;
+    rc = nf_read_response(conn_fd, out);
+    if (rc < 0)
+        return rc;
+    if ((*out)->id != req->id) {
+        nefele__v1__proc_response__free_unpacked(*out, NULL);
+        *out = NULL;
+        return nf_fail(-EPROTO, "response id does not match the request");
+    }
+    return 0;
+}
+
+int nf_call(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase expect,
+            Nefele__V1__ProcResponse **out)
+{
+    pthread_once(&atfork_once, register_atfork);
+    *out = NULL;
+    Nefele__V1__ProcResponse *resp = NULL;
+
+    pthread_mutex_lock(&conn_lock);
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        int fresh = 0;
+        if (conn_fd < 0) {
+            rc = nf_connect();
+            if (rc < 0)
+                break;
+            conn_fd = rc;
+            fresh = 1;
+        }
+        rc = exchange(req, &resp);
+        if (rc == 0)
+            break;
+        /* Any transport or protocol failure leaves the stream unusable. */
+        close(conn_fd);
+        conn_fd = -1;
+        /* A kept connection may simply be stale (hostd restarted): retry once. */
+        if (rc != -ECONNRESET || fresh || attempt > 0)
+            break;
+    }
+    pthread_mutex_unlock(&conn_lock);
+    if (rc < 0)
+        return rc;
+
+    if (resp->body_case == NEFELE__V1__PROC_RESPONSE__BODY_ERROR) {
+        rc = nf_error_response(resp);
+        nefele__v1__proc_response__free_unpacked(resp, NULL);
+        return rc;
+    }
+    if (resp->body_case != expect) {
+        int kind = (int)resp->body_case;
+        nefele__v1__proc_response__free_unpacked(resp, NULL);
+        return nf_fail(-EPROTO, "unexpected response kind %d from hostd", kind);
+    }
+    *out = resp;
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* Shared between libnefele's transport (conn.c) and its calls (api.c). Not installed. */
+#ifndef NEFELE_INTERNAL_H
+#define NEFELE_INTERNAL_H
+
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include "nefele/v1/process_api.pb-c.h"
+
+#define NEFELE_MAX_FRAME (4u * 1024u * 1024u)
+
+/* Records the thread's error message and returns code (negative errno). */
+int nf_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens a new connection to hostd. Returns the fd or a negative code. */
+int nf_connect(void);
+
+/* Writes req as one frame / reads one response frame. 0 or a negative code. */
+int nf_write_request(int fd, const Nefele__V1__ProcRequest *req);
+int nf_read_response(int fd, Nefele__V1__ProcResponse **out);
+
+/* Maps a response carrying Error to a negative code (and records the message). */
+int nf_error_response(const Nefele__V1__ProcResponse *resp);
+
+/* One request/response on the shared connection. req->id is assigned here. On success
+ * *out is a response of kind `expect` owned by the caller (free with
+ * nefele__v1__proc_response__free_unpacked); a response carrying Error is mapped. */
+int nf_call(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase expect,
+            Nefele__V1__ProcResponse **out);
+
+#endif
