@@ -1,0 +1,758 @@
+/*
+ * Tests for libnefele-spawn, the handshake shim and libnefele.
+ * Run with `make -C native test`; NEFELE_BUILD_DIR points at native/build.
+ * Every child is reaped, every wait is bounded, temp files live in one mkdtemp dir.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include "nefele/v1/process_api.pb-c.h"
+#include "nefele.h"
+#include "nefele_spawn.h"
+
+#define TIMEOUT_MS 5000
+
+static int passed, failed;
+static char tmpdir[256];
+static char shim_path[512];
+static char spawnlib_path[512];
+
+static void check(int ok, const char *name, const char *fmt, ...)
+{
+    if (ok) {
+        passed++;
+        printf("ok   %s\n", name);
+        return;
+    }
+    failed++;
+    printf("FAIL %s: ", name);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for pid up to timeout_ms (pidfd + poll); kills and reaps it on timeout. */
+static int wait_exit(pid_t pid, int timeout_ms, int *status)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    int timed_out = 0;
+    if (pfd >= 0) {
+        struct pollfd p = { pfd, POLLIN, 0 };
+        int r;
+        do {
+            r = poll(&p, 1, timeout_ms);
+        } while (r < 0 && errno == EINTR);
+        close(pfd);
+        if (r == 0) {
+            timed_out = 1;
+            kill(pid, SIGKILL);
+        }
+    }
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+    }
+    return timed_out ? -1 : 0;
+}
+
+/* Reads fds until both hit EOF or the deadline. Buffers are NUL-terminated. */
+static void read_outputs(int out_fd, char *out, size_t out_cap, int err_fd, char *err, size_t err_cap,
+                         int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    size_t olen = 0, elen = 0;
+    out[0] = err[0] = '\0';
+    int fds[2] = { out_fd, err_fd };
+    while (fds[0] >= 0 || fds[1] >= 0) {
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+        int r = poll(p, 2, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char *buf = i ? err : out;
+            size_t *len = i ? &elen : &olen;
+            size_t cap = i ? err_cap : out_cap;
+            char sink[256];
+            ssize_t n = *len + 1 < cap ? read(fds[i], buf + *len, cap - 1 - *len) : read(fds[i], sink, sizeof sink);
+            if (n <= 0) {
+                fds[i] = -1;
+                continue;
+            }
+            if (*len + 1 < cap) {
+                *len += (size_t)n;
+                buf[*len] = '\0';
+            }
+        }
+    }
+}
+
+struct run {
+    pid_t pid;
+    int out_fd, err_fd;
+    char out[4096], err[4096];
+    int status;
+    int timed_out;
+};
+
+static int start(struct run *r, const char *path, char *const argv[], char *const envp[])
+{
+    int o[2], e[2];
+    if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0)
+        return -1;
+    int stage = 0, err = 0;
+    r->pid = nefele_spawn_process(path, argv, envp, NULL, NULL, -1, o[1], e[1], &stage, &err);
+    close(o[1]);
+    close(e[1]);
+    r->out_fd = o[0];
+    r->err_fd = e[0];
+    if (r->pid < 0) {
+        close(o[0]);
+        close(e[0]);
+        fprintf(stderr, "spawn %s failed: stage %d: %s\n", path, stage, strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
+static void finish(struct run *r)
+{
+    read_outputs(r->out_fd, r->out, sizeof r->out, r->err_fd, r->err, sizeof r->err, TIMEOUT_MS);
+    close(r->out_fd);
+    close(r->err_fd);
+    r->timed_out = wait_exit(r->pid, TIMEOUT_MS, &r->status) < 0;
+}
+
+static int exited_with(const struct run *r, int code)
+{
+    return !r->timed_out && WIFEXITED(r->status) && WEXITSTATUS(r->status) == code;
+}
+
+/* ---- libnefele-spawn -------------------------------------------------------------- */
+
+static char *const no_env[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+
+static void test_spawn_true(void)
+{
+    char *argv[] = { (char *)"/bin/true", NULL };
+    int stage = -1, err = -1, status = 0;
+    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, &stage, &err);
+    if (pid <= 0) {
+        check(0, "spawn /bin/true", "stage %d errno %d", stage, err);
+        return;
+    }
+    int to = wait_exit(pid, TIMEOUT_MS, &status);
+    check(to == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && stage == 0 && err == 0,
+          "spawn /bin/true exits 0", "status %#x", status);
+}
+
+static void expect_failure(const char *name, const char *path, const char *cwd, const char *const *cgroups,
+                           int want_stage, int want_errno)
+{
+    char *argv[] = { (char *)path, NULL };
+    int stage = 0, err = 0;
+    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, &stage, &err);
+    if (pid > 0) {
+        int st;
+        wait_exit(pid, TIMEOUT_MS, &st);
+    }
+    check(pid == -1 && stage == want_stage && err == want_errno, name, "pid %d stage %d errno %d (%s)",
+          (int)pid, stage, err, strerror(err));
+    /* The failed child must already be reaped: nothing is left to wait for. */
+    int st;
+    check(waitpid(-1, &st, WNOHANG) < 0 && errno == ECHILD, "failed spawn leaves no child", "a child remains");
+}
+
+static void test_spawn_failures(void)
+{
+    expect_failure("nonexistent path -> stage 4 ENOENT", "/nonexistent/program", NULL, NULL, 4, ENOENT);
+
+    char plain[512];
+    snprintf(plain, sizeof plain, "%s/not-executable", tmpdir);
+    int fd = open(plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        (void)!write(fd, "#!/bin/sh\n", 10);
+        close(fd);
+    }
+    expect_failure("non-executable file -> stage 4 EACCES", plain, NULL, NULL, 4, EACCES);
+    expect_failure("bad cwd -> stage 3 ENOENT", "/bin/true", "/nonexistent/dir", NULL, 3, ENOENT);
+    const char *cgroups[] = { "/nonexistent/cgroup/cgroup.procs", NULL };
+    expect_failure("bad cgroup -> stage 2 ENOENT", "/bin/true", NULL, cgroups, 2, ENOENT);
+}
+
+static void test_spawn_stdout(void)
+{
+    char *argv[] = { (char *)"/bin/echo", (char *)"hi", NULL };
+    struct run r;
+    if (start(&r, "/bin/echo", argv, no_env) < 0) {
+        check(0, "stdout redirected to a pipe", "spawn failed");
+        return;
+    }
+    finish(&r);
+    check(exited_with(&r, 0) && strcmp(r.out, "hi\n") == 0, "stdout redirected to a pipe", "out \"%s\"", r.out);
+}
+
+static void test_spawn_signals(void)
+{
+    struct sigaction ign = { 0 }, old_pipe;
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    sigset_t term, old_mask;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &old_mask);
+
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)"kill -PIPE $$; exit 3", NULL };
+    struct run r;
+    if (start(&r, "/bin/sh", argv, no_env) == 0) {
+        finish(&r);
+        check(!r.timed_out && WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGPIPE,
+              "SIGPIPE disposition reset to default", "status %#x", r.status);
+    }
+    char *argv2[] = { (char *)"/bin/sh", (char *)"-c", (char *)"kill -TERM $$; exit 3", NULL };
+    if (start(&r, "/bin/sh", argv2, no_env) == 0) {
+        finish(&r);
+        check(!r.timed_out && WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGTERM,
+              "signal mask cleared in the child", "status %#x", r.status);
+    }
+
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+}
+
+static void test_spawn_session_and_fds(void)
+{
+    /* A descriptor without CLOEXEC must still not reach the child. */
+    int leak[2];
+    if (pipe(leak) < 0)
+        return;
+    char script[256];
+    snprintf(script, sizeof script, "test -e /proc/$$/fd/%d && echo leaked || echo closed; read x", leak[1]);
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c", script, NULL };
+
+    int in[2], o[2];
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0)
+        return;
+    int stage = 0, err = 0;
+    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, &stage, &err);
+    close(in[0]);
+    close(o[1]);
+    close(leak[0]);
+    close(leak[1]);
+    if (pid <= 0) {
+        check(0, "child in its own session", "spawn failed stage %d errno %d", stage, err);
+        close(in[1]);
+        close(o[0]);
+        return;
+    }
+    /* The child blocks on `read` until stdin closes, so it is alive here. */
+    pid_t sid = getsid(pid);
+    check(sid == pid, "child in its own session", "sid %d pid %d", (int)sid, (int)pid);
+    close(in[1]);
+    char out[256], errbuf[8];
+    read_outputs(o[0], out, sizeof out, -1, errbuf, sizeof errbuf, TIMEOUT_MS);
+    close(o[0]);
+    int status;
+    int to = wait_exit(pid, TIMEOUT_MS, &status);
+    check(to == 0 && strcmp(out, "closed\n") == 0, "other descriptors closed in the child", "out \"%s\"", out);
+}
+
+/* ---- handshake shim ----------------------------------------------------------------- */
+
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un addr = { 0 };
+    addr.sun_family = AF_UNIX;
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 8) < 0) {
+        perror("listen_unix");
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int accept_within(int lfd, int timeout_ms)
+{
+    struct pollfd p = { lfd, POLLIN, 0 };
+    if (poll(&p, 1, timeout_ms) <= 0)
+        return -1;
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        struct timeval tv = { TIMEOUT_MS / 1000, 0 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+    return fd;
+}
+
+static int recv_full(int fd, uint8_t *buf, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t r = recv(fd, buf + off, n - off, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        off += (size_t)r;
+    }
+    return 0;
+}
+
+static Nefele__V1__ProcRequest *recv_request(int fd)
+{
+    uint8_t hdr[4];
+    if (recv_full(fd, hdr, 4) < 0)
+        return NULL;
+    uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    if (len > (4u << 20))
+        return NULL;
+    uint8_t *body = malloc(len ? len : 1);
+    if (!body || recv_full(fd, body, len) < 0) {
+        free(body);
+        return NULL;
+    }
+    Nefele__V1__ProcRequest *req = nefele__v1__proc_request__unpack(NULL, len, body);
+    free(body);
+    return req;
+}
+
+static int send_response(int fd, const Nefele__V1__ProcResponse *resp)
+{
+    size_t len = nefele__v1__proc_response__get_packed_size(resp);
+    uint8_t *buf = malloc(len + 4);
+    if (!buf)
+        return -1;
+    buf[0] = (uint8_t)(len >> 24);
+    buf[1] = (uint8_t)(len >> 16);
+    buf[2] = (uint8_t)(len >> 8);
+    buf[3] = (uint8_t)len;
+    nefele__v1__proc_response__pack(resp, buf + 4);
+    ssize_t n = send(fd, buf, len + 4, MSG_NOSIGNAL);
+    free(buf);
+    return n == (ssize_t)(len + 4) ? 0 : -1;
+}
+
+static void build_env(char **env, char *storage, size_t cap, const char *sock, const char *token,
+                      const char *preload, const char *extra)
+{
+    size_t off = 0;
+    int n = 0;
+#define ADD(...)                                                            \
+    do {                                                                    \
+        int w = snprintf(storage + off, cap - off, __VA_ARGS__);           \
+        env[n++] = storage + off;                                           \
+        off += (size_t)w + 1;                                               \
+    } while (0)
+    ADD("PATH=/usr/bin:/bin");
+    ADD("LD_PRELOAD=%s", preload ? preload : shim_path);
+    if (sock)
+        ADD("NEFELE_SOCKET=%s", sock);
+    if (token)
+        ADD("NEFELE_TOKEN=%s", token);
+    if (extra)
+        ADD("%s", extra);
+#undef ADD
+    env[n] = NULL;
+}
+
+static char *const echo_argv[] = {
+    (char *)"/bin/sh", (char *)"-c", (char *)"echo $NEFELE_NPID:${NEFELE_TOKEN-unset}:${LD_PRELOAD-unset}", NULL
+};
+
+static void test_shim_no_token(void)
+{
+    char sock[512];
+    snprintf(sock, sizeof sock, "%s/notoken.sock", tmpdir);
+    int lfd = listen_unix(sock);
+    char storage[2048], *env[8];
+    build_env(env, storage, sizeof storage, sock, NULL, NULL, NULL);
+    struct run r;
+    if (lfd < 0 || start(&r, "/bin/sh", echo_argv, env) < 0) {
+        check(0, "shim without NEFELE_TOKEN", "setup failed");
+        if (lfd >= 0)
+            close(lfd);
+        return;
+    }
+    /* hostd still hears about it: a Hello with an empty token and the pid. */
+    int cfd = accept_within(lfd, TIMEOUT_MS);
+    Nefele__V1__ProcRequest *req = cfd >= 0 ? recv_request(cfd) : NULL;
+    check(req && req->body_case == NEFELE__V1__PROC_REQUEST__BODY_HELLO && req->hello->token[0] == '\0' &&
+              req->hello->pid == r.pid,
+          "shim without token still sends Hello{token=\"\"}", "no matching hello");
+    if (req)
+        nefele__v1__proc_request__free_unpacked(req, NULL);
+    if (cfd >= 0)
+        close(cfd);
+    finish(&r);
+    close(lfd);
+    unlink(sock);
+    check(exited_with(&r, 121) &&
+              strstr(r.err, "nefele-shim: handshake refused: no launch token (NEFELE_TOKEN is not set)") &&
+              r.out[0] == '\0',
+          "shim without NEFELE_TOKEN exits 121", "status %#x err \"%s\"", r.status, r.err);
+}
+
+static void test_shim_unreachable(void)
+{
+    char storage[2048], *env[8];
+    char sock[512];
+    snprintf(sock, sizeof sock, "%s/nobody-listens.sock", tmpdir);
+    build_env(env, storage, sizeof storage, sock, "tok", NULL, NULL);
+    struct run r;
+    if (start(&r, "/bin/sh", echo_argv, env) < 0)
+        return;
+    finish(&r);
+    check(exited_with(&r, 122) && strstr(r.err, "nefele-shim: cannot reach hostd at ") && strstr(r.err, sock),
+          "shim with unreachable NEFELE_SOCKET exits 122", "status %#x err \"%s\"", r.status, r.err);
+}
+
+enum reply { REPLY_WELCOME, REPLY_REFUSED, REPLY_NOTHING };
+
+/* Runs echo_argv under the shim against a one-shot server giving `reply`. */
+static void shim_against_server(const char *name, enum reply reply, const char *preload, const char *extra_env,
+                                struct run *r, int *hello_ok)
+{
+    char sock[512];
+    snprintf(sock, sizeof sock, "%s/hostd-%d.sock", tmpdir, (int)reply);
+    int lfd = listen_unix(sock);
+    char storage[4096], *env[8];
+    build_env(env, storage, sizeof storage, sock, "tok123", preload, extra_env);
+    *hello_ok = 0;
+    if (lfd < 0 || start(r, "/bin/sh", echo_argv, env) < 0) {
+        check(0, name, "setup failed");
+        if (lfd >= 0)
+            close(lfd);
+        r->pid = -1;
+        return;
+    }
+    int cfd = accept_within(lfd, TIMEOUT_MS);
+    Nefele__V1__ProcRequest *req = cfd >= 0 ? recv_request(cfd) : NULL;
+    *hello_ok = req && req->id == 1 && req->body_case == NEFELE__V1__PROC_REQUEST__BODY_HELLO &&
+                strcmp(req->hello->token, "tok123") == 0 && req->hello->pid == r->pid;
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    resp.id = req ? req->id : 1;
+    Nefele__V1__Welcome w = NEFELE__V1__WELCOME__INIT;
+    Nefele__V1__Refused ref = NEFELE__V1__REFUSED__INIT;
+    if (reply == REPLY_WELCOME) {
+        w.npid = (char *)"t1";
+        w.tenant = (char *)"acme";
+        w.node = (char *)"node-a";
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_WELCOME;
+        resp.welcome = &w;
+    } else if (reply == REPLY_REFUSED) {
+        ref.reason = (char *)"bad token";
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_REFUSED;
+        resp.refused = &ref;
+    }
+    if (cfd >= 0 && reply != REPLY_NOTHING)
+        send_response(cfd, &resp);
+    if (req)
+        nefele__v1__proc_request__free_unpacked(req, NULL);
+    /* For REPLY_NOTHING the connection stays open until the shim gives up. */
+    finish(r);
+    if (cfd >= 0)
+        close(cfd);
+    close(lfd);
+    unlink(sock);
+}
+
+static void test_shim_handshakes(void)
+{
+    struct run r;
+    int hello_ok;
+
+    shim_against_server("shim welcome", REPLY_WELCOME, NULL, NULL, &r, &hello_ok);
+    if (r.pid > 0) {
+        check(hello_ok, "shim sends Hello{id=1, token, pid}", "hello did not match");
+        check(exited_with(&r, 0) && strcmp(r.out, "t1:unset:unset\n") == 0,
+              "welcome: NEFELE_NPID set, token and shim gone", "status %#x out \"%s\" err \"%s\"", r.status,
+              r.out, r.err);
+    }
+
+    char preload[1100];
+    snprintf(preload, sizeof preload, "%s:%s", shim_path, spawnlib_path);
+    shim_against_server("shim welcome, other preloads kept", REPLY_WELCOME, preload, NULL, &r, &hello_ok);
+    if (r.pid > 0) {
+        char want[700];
+        snprintf(want, sizeof want, "t1:unset:%s\n", spawnlib_path);
+        check(exited_with(&r, 0) && strcmp(r.out, want) == 0, "welcome keeps other LD_PRELOAD entries",
+              "out \"%s\"", r.out);
+    }
+
+    shim_against_server("shim refused", REPLY_REFUSED, NULL, NULL, &r, &hello_ok);
+    if (r.pid > 0)
+        check(exited_with(&r, 121) && strstr(r.err, "nefele-shim: handshake refused: bad token") && !r.out[0],
+              "refused: exits 121 with the reason", "status %#x err \"%s\"", r.status, r.err);
+
+    shim_against_server("shim timeout", REPLY_NOTHING, NULL, "NEFELE_HANDSHAKE_TIMEOUT_MS=200", &r, &hello_ok);
+    if (r.pid > 0)
+        check(exited_with(&r, 122) && strstr(r.err, "nefele-shim: handshake failed: ") && !r.out[0],
+              "no answer: exits 122 after the timeout", "status %#x err \"%s\"", r.status, r.err);
+}
+
+/* ---- libnefele against a scripted hostd --------------------------------------------- */
+
+struct fake_hostd {
+    int lfd;
+    int stop_fd;
+    int served;
+    char spawn_env[256];
+    unsigned spawn_count;
+};
+
+static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
+{
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    resp.id = req->id;
+    Nefele__V1__SelfReply self = NEFELE__V1__SELF_REPLY__INIT;
+    Nefele__V1__Error err = NEFELE__V1__ERROR__INIT;
+    Nefele__V1__SpawnReply spawn = NEFELE__V1__SPAWN_REPLY__INIT;
+    Nefele__V1__MonitorReply mon = NEFELE__V1__MONITOR_REPLY__INIT;
+    Nefele__V1__ProcessEnd end = NEFELE__V1__PROCESS_END__INIT;
+    Nefele__V1__PsReply ps = NEFELE__V1__PS_REPLY__INIT;
+    Nefele__V1__ProcessInfo info[3];
+    Nefele__V1__ProcessInfo *infos[3];
+    char *npids[8];
+    char npid_store[8][16];
+
+    switch (req->body_case) {
+    case NEFELE__V1__PROC_REQUEST__BODY_SELF:
+        self.npid = (char *)"n-self";
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_SELF;
+        resp.self = &self;
+        break;
+    case NEFELE__V1__PROC_REQUEST__BODY_KILL:
+        err.code = (char *)"npid_not_found";
+        err.message = (char *)"no such process";
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_ERROR;
+        resp.error = &err;
+        break;
+    case NEFELE__V1__PROC_REQUEST__BODY_SPAWN: {
+        Nefele__V1__SpawnRequest *s = req->spawn;
+        h->spawn_count = s->count;
+        if (s->n_tasks == 1 && s->tasks[0]->n_env == 1)
+            snprintf(h->spawn_env, sizeof h->spawn_env, "%s=%s|%s|%zu", s->tasks[0]->env[0]->key,
+                     s->tasks[0]->env[0]->value, s->tasks[0]->path, s->tasks[0]->n_args);
+        for (unsigned i = 0; i < s->count && i < 8; i++) {
+            snprintf(npid_store[i], sizeof npid_store[i], "n-%u", i);
+            npids[i] = npid_store[i];
+        }
+        spawn.n_npids = s->count < 8 ? s->count : 8;
+        spawn.npids = npids;
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_SPAWN;
+        resp.spawn = &spawn;
+        break;
+    }
+    case NEFELE__V1__PROC_REQUEST__BODY_MONITOR:
+        end.state = NEFELE__V1__PROCESS_STATE__PROCESS_STATE_EXITED;
+        end.exit_code = -1;
+        end.signal = 9;
+        end.oom_killed = 1;
+        end.reason = (char *)"memory limit";
+        mon.npid = req->monitor->npid;
+        mon.end = &end;
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_MONITOR;
+        resp.monitor = &mon;
+        break;
+    case NEFELE__V1__PROC_REQUEST__BODY_PS:
+        for (int i = 0; i < 3; i++) {
+            Nefele__V1__ProcessInfo init = NEFELE__V1__PROCESS_INFO__INIT;
+            info[i] = init;
+            info[i].npid = (char *)(i == 0 ? "p-0" : i == 1 ? "p-1" : "p-2");
+            info[i].node = (char *)"node-a";
+            info[i].pid = 100 + i;
+            info[i].state = NEFELE__V1__PROCESS_STATE__PROCESS_STATE_RUNNING;
+            info[i].command = (char *)"/bin/app";
+            infos[i] = &info[i];
+        }
+        ps.n_processes = 3;
+        ps.processes = infos;
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_PS;
+        resp.ps = &ps;
+        break;
+    default:
+        err.code = (char *)"bad_request";
+        err.message = (char *)"unsupported";
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_ERROR;
+        resp.error = &err;
+        break;
+    }
+    send_response(fd, &resp);
+    h->served++;
+}
+
+/* Serves every connection (libnefele's shared one and monitor ones) from one poll loop
+ * until the stop pipe is written. */
+static void *fake_hostd_main(void *arg)
+{
+    struct fake_hostd *h = arg;
+    struct pollfd p[10];
+    int n = 2;
+    p[0] = (struct pollfd){ h->stop_fd, POLLIN, 0 };
+    p[1] = (struct pollfd){ h->lfd, POLLIN, 0 };
+    for (;;) {
+        if (poll(p, (nfds_t)n, TIMEOUT_MS) <= 0 || p[0].revents)
+            break;
+        if ((p[1].revents & POLLIN) && n < 10) {
+            int cfd = accept_within(h->lfd, 0);
+            if (cfd >= 0)
+                p[n++] = (struct pollfd){ cfd, POLLIN, 0 };
+        }
+        for (int i = 2; i < n; i++) {
+            if (!p[i].revents)
+                continue;
+            Nefele__V1__ProcRequest *req = recv_request(p[i].fd);
+            if (req) {
+                answer(p[i].fd, req, h);
+                nefele__v1__proc_request__free_unpacked(req, NULL);
+                continue;
+            }
+            close(p[i].fd);
+            p[i--] = p[--n];
+        }
+    }
+    for (int i = 2; i < n; i++)
+        close(p[i].fd);
+    return NULL;
+}
+
+static void test_libnefele(void)
+{
+    unsetenv("NEFELE_SOCKET");
+    npid_t me;
+    int rc = nefele_self(&me);
+    check(rc == -ENOTCONN && strstr(nefele_last_error(), "NEFELE_SOCKET"), "libnefele without NEFELE_SOCKET",
+          "rc %d \"%s\"", rc, nefele_last_error());
+
+    char sock[512];
+    snprintf(sock, sizeof sock, "%s/api.sock", tmpdir);
+    struct fake_hostd h = { 0 };
+    h.lfd = listen_unix(sock);
+    if (h.lfd < 0)
+        return;
+    setenv("NEFELE_SOCKET", sock, 1);
+    int stop[2];
+    if (pipe2(stop, O_CLOEXEC) < 0) {
+        close(h.lfd);
+        return;
+    }
+    h.stop_fd = stop[0];
+    pthread_t th;
+    pthread_create(&th, NULL, fake_hostd_main, &h);
+
+    rc = nefele_self(&me);
+    check(rc == 0 && strcmp(me.id, "n-self") == 0, "nefele_self", "rc %d \"%s\"", rc, nefele_last_error());
+
+    npid_t other = { "n-gone" };
+    rc = nefele_kill(15, &other);
+    check(rc == -ENOENT && strstr(nefele_last_error(), "npid_not_found"), "nefele_kill error maps to -ENOENT",
+          "rc %d \"%s\"", rc, nefele_last_error());
+
+    const char *args[] = { "a", "b", NULL };
+    const char *env[] = { "GREETING=hello=world", NULL };
+    nefele_spawn_opts opts = { .env = env, .cpu_millis = 500 };
+    npid_t kids[3];
+    rc = nefele_nspawn(3, "/bin/app", args, &opts, kids);
+    check(rc == 0 && h.spawn_count == 3 && strcmp(kids[2].id, "n-2") == 0 &&
+              strcmp(h.spawn_env, "GREETING=hello=world|/bin/app|2") == 0,
+          "nefele_nspawn sends spec and returns npids", "rc %d \"%s\" env \"%s\"", rc, nefele_last_error(),
+          h.spawn_env);
+
+    const char *bad_env[] = { "NOEQUALS", NULL };
+    nefele_spawn_opts bad = { .env = bad_env };
+    rc = nefele_spawn("/bin/app", NULL, &bad, kids);
+    check(rc == -EINVAL, "nefele_spawn rejects env without '='", "rc %d", rc);
+
+    nefele_proc rows[2];
+    size_t total = 0;
+    rc = nefele_ps(rows, 2, &total);
+    check(rc == 0 && total == 3 && strcmp(rows[1].npid, "p-1") == 0 && rows[1].pid == 101 &&
+              rows[1].state == NEFELE_RUNNING,
+          "nefele_ps fills up to max and reports the total", "rc %d total %zu", rc, total);
+
+    int fd = nefele_monitor_fd(&kids[0]);
+    struct pollfd p = { fd, POLLIN, 0 };
+    int ready = fd >= 0 ? poll(&p, 1, TIMEOUT_MS) : -1;
+    nefele_exit ex;
+    rc = fd >= 0 ? nefele_monitor_result(fd, &ex) : fd;
+    check(ready == 1 && rc == 0 && ex.state == NEFELE_EXITED && ex.signal == 9 && ex.oom_killed &&
+              strcmp(ex.reason, "memory limit") == 0,
+          "nefele_monitor_fd + nefele_monitor_result", "rc %d \"%s\"", rc, nefele_last_error());
+
+    rc = nefele_monitor(&kids[1], &ex);
+    check(rc == 0 && ex.exit_code == -1, "nefele_monitor", "rc %d \"%s\"", rc, nefele_last_error());
+
+    (void)!write(stop[1], "x", 1);
+    pthread_join(th, NULL);
+    close(stop[0]);
+    close(stop[1]);
+    close(h.lfd);
+    unlink(sock);
+    unsetenv("NEFELE_SOCKET");
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *build = getenv("NEFELE_BUILD_DIR");
+    if (!build)
+        build = "build";
+    snprintf(shim_path, sizeof shim_path, "%s/libnefele-shim.so", build);
+    snprintf(spawnlib_path, sizeof spawnlib_path, "%s/libnefele-spawn.so", build);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/nefele-native-tests-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+
+    test_spawn_true();
+    test_spawn_failures();
+    test_spawn_stdout();
+    test_spawn_signals();
+    test_spawn_session_and_fds();
+    test_shim_no_token();
+    test_shim_unreachable();
+    test_shim_handshakes();
+    test_libnefele();
+
+    char plain[512];
+    snprintf(plain, sizeof plain, "%s/not-executable", tmpdir);
+    unlink(plain);
+    rmdir(tmpdir);
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
