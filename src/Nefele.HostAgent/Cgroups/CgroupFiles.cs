@@ -1,0 +1,88 @@
+using System.Globalization;
+
+namespace Nefele.HostAgent.Cgroups;
+
+/// <summary>Small helpers for cgroup interface files (one value, or "key value" lines).</summary>
+internal static class CgroupFiles
+{
+    public static void Write(string file, string value) => File.WriteAllText(file, value);
+
+    public static long ReadLong(string file)
+    {
+        try
+        {
+            return long.TryParse(File.ReadAllText(file).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Reads the value of <paramref name="key"/> in a flat-keyed file such as memory.events.</summary>
+    public static long ReadKey(string file, string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(file))
+            {
+                var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length == 2 && parts[0] == key && long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+                {
+                    return v;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return 0;
+    }
+
+    /// <summary>rmdir; true when the directory is gone (or never existed).</summary>
+    public static bool TryRmdir(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir, recursive: false);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return true;
+        }
+        catch (IOException)
+        {
+            // EBUSY: tasks still live in it.
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Removes every empty directory under and including <paramref name="dir"/>, deepest first.</summary>
+    public static void RemoveTree(string dir)
+    {
+        if (!Directory.Exists(dir))
+        {
+            return;
+        }
+
+        foreach (var sub in Directory.GetDirectories(dir))
+        {
+            RemoveTree(sub);
+        }
+
+        TryRmdir(dir);
+    }
+}

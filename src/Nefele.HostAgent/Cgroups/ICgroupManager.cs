@@ -1,0 +1,14 @@
+namespace Nefele.HostAgent.Cgroups;
+
+/// <summary>Creates one cgroup (per controller hierarchy) for each process.</summary>
+public interface ICgroupManager
+{
+    CgroupFlavor Flavor { get; }
+
+    /// <summary>Creates <c>&lt;root&gt;/&lt;node&gt;/&lt;tenant&gt;/&lt;npid&gt;</c> and applies the limits.</summary>
+    /// <exception cref="IOException">The cgroup could not be created or a limit not written.</exception>
+    IProcessCgroup Create(string tenant, string npid, CgroupLimits limits);
+
+    /// <summary>Removes hostd's node subtree where it is empty (at shutdown).</summary>
+    void RemoveNodeTree();
+}

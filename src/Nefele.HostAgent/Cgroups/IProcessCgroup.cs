@@ -1,0 +1,20 @@
+namespace Nefele.HostAgent.Cgroups;
+
+/// <summary>One process's cgroup (one directory per hierarchy on v1, one on v2).</summary>
+public interface IProcessCgroup
+{
+    /// <summary>The cgroup.procs files the child writes itself into before exec.</summary>
+    IReadOnlyList<string> ProcsFiles { get; }
+
+    /// <summary>CPU time used by everything in the cgroup, in ns (0 if unknown).</summary>
+    long CpuUsageNanoseconds();
+
+    /// <summary>Memory charged to the cgroup, in bytes (0 if unknown).</summary>
+    long MemoryUsageBytes();
+
+    /// <summary>True when the kernel's OOM killer has killed a task in this cgroup.</summary>
+    bool OomKilled();
+
+    /// <summary>Removes the cgroup; false while tasks (e.g. the process's own children) still live in it.</summary>
+    bool TryRemove();
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+
+namespace Nefele.HostAgent;
+
+/// <summary>
+/// Turns the short flags (<c>--node x</c>, <c>--handshake-timeout 5s</c>, <c>--log-limit 1MiB</c>)
+/// into <c>HostAgent:*</c> configuration keys. Anything else is left for the standard
+/// command-line configuration provider (e.g. <c>--HostAgent:Node=x</c>).
+/// </summary>
+public static class CommandLine
+{
+    private static readonly Dictionary<string, (string Key, Func<string, string> Convert)> Flags = new(StringComparer.Ordinal)
+    {
+        ["--node"] = ("Node", v => v),
+        ["--run-dir"] = ("RunDirectory", v => v),
+        ["--shim"] = ("ShimPath", v => v),
+        ["--spawn-lib"] = ("SpawnLibraryPath", v => v),
+        ["--engine"] = ("Engine", v => v),
+        ["--handshake-timeout"] = ("HandshakeTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--stop-grace"] = ("StopGrace", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--log-limit"] = ("LogLimitBytes", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
+        ["--cgroup-root"] = ("CgroupRoot", v => v),
+    };
+
+    /// <summary>Splits args into settings from short flags and the remaining args.</summary>
+    /// <exception cref="ArgumentException">A flag has no value or an unparsable one (the message names the flag).</exception>
+    public static (Dictionary<string, string?> Settings, string[] Remaining) Parse(IReadOnlyList<string> args)
+    {
+        var settings = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var rest = new List<string>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            var flag = eq > 0 ? arg[..eq] : arg;
+            if (!Flags.TryGetValue(flag, out var target))
+            {
+                rest.Add(arg);
+                continue;
+            }
+
+            string value;
+            if (eq > 0)
+            {
+                value = arg[(eq + 1)..];
+            }
+            else if (i + 1 < args.Count)
+            {
+                value = args[++i];
+            }
+            else
+            {
+                throw new ArgumentException($"{flag} needs a value");
+            }
+
+            try
+            {
+                settings[$"{HostAgentOptions.SectionName}:{target.Key}"] = target.Convert(value);
+            }
+            catch (FormatException e)
+            {
+                throw new ArgumentException($"{flag} {value}: {e.Message}", e);
+            }
+        }
+
+        return (settings, rest.ToArray());
+    }
+
+    /// <summary>Parses "5s", "250ms", "2m", "1h" or a bare number of seconds.</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        var (number, unit) = SplitUnit(text);
+        return unit switch
+        {
+            "" or "s" => TimeSpan.FromSeconds(number),
+            "ms" => TimeSpan.FromMilliseconds(number),
+            "m" or "min" => TimeSpan.FromMinutes(number),
+            "h" => TimeSpan.FromHours(number),
+            _ => throw new FormatException($"unknown duration unit '{unit}'; use ms, s, m or h"),
+        };
+    }
+
+    /// <summary>Parses "1MiB", "512KiB", "1GiB", "4096" (bytes); KB/MB/GB are decimal.</summary>
+    public static long ParseSize(string text)
+    {
+        var (number, unit) = SplitUnit(text);
+        double factor = unit.ToUpperInvariant() switch
+        {
+            "" or "B" => 1,
+            "K" or "KIB" => 1024,
+            "M" or "MIB" => 1024 * 1024,
+            "G" or "GIB" => 1024 * 1024 * 1024,
+            "KB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            _ => throw new FormatException($"unknown size unit '{unit}'; use B, KiB, MiB or GiB"),
+        };
+        return checked((long)(number * factor));
+    }
+
+    private static (double Number, string Unit) SplitUnit(string text)
+    {
+        text = text.Trim();
+        var i = 0;
+        while (i < text.Length && (char.IsDigit(text[i]) || text[i] == '.'))
+        {
+            i++;
+        }
+
+        if (i == 0 || !double.TryParse(text.AsSpan(0, i), NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
+        {
+            throw new FormatException($"'{text}' does not start with a number");
+        }
+
+        return (number, text[i..].Trim());
+    }
+}

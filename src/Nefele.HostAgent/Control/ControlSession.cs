@@ -1,0 +1,164 @@
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Nefele.HostAgent.Processes;
+using Nefele.Protocol;
+using Nefele.Protocol.V1;
+
+namespace Nefele.HostAgent.Control;
+
+/// <summary>
+/// One silo connection. Requests run concurrently (a launch waiting for its handshake must
+/// not hold up a signal); all writes go through one queue drained by one writer, so frames
+/// never interleave and events leave in the order the supervisor queued them.
+/// </summary>
+internal sealed class ControlSession : IControlConnection
+{
+    private readonly Socket socket;
+    private readonly NetworkStream stream;
+    private readonly ProcessSupervisor supervisor;
+    private readonly NodeFactsProvider facts;
+    private readonly ILogger logger;
+    private readonly Channel<ControlEvent> outgoing = Channel.CreateUnbounded<ControlEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource closed = new();
+
+    public ControlSession(Socket socket, ProcessSupervisor supervisor, NodeFactsProvider facts, ILogger logger)
+    {
+        this.socket = socket;
+        stream = new NetworkStream(socket, ownsSocket: true);
+        this.supervisor = supervisor;
+        this.facts = facts;
+        this.logger = logger;
+    }
+
+    public void Enqueue(ControlEvent ev) => outgoing.Writer.TryWrite(ev);
+
+    /// <summary>Serves the connection until it closes; never throws.</summary>
+    public async Task RunAsync()
+    {
+        var writer = WriteLoopAsync();
+        try
+        {
+            while (!closed.IsCancellationRequested)
+            {
+                var request = await FrameCodec.ReadAsync(stream, ControlRequest.Parser, closed.Token);
+                if (request is null)
+                {
+                    break;
+                }
+
+                _ = HandleAsync(request);
+            }
+        }
+        catch (ProtocolException e)
+        {
+            logger.LogWarning("Bad frame from the silo, closing the connection: {Error}", e.Message);
+            Enqueue(new ControlEvent { Error = new Error { Code = "bad_frame", Message = e.Message } });
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+
+        supervisor.Detach(this);
+        outgoing.Writer.TryComplete();
+        await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(2)));
+        await CloseAsync();
+    }
+
+    /// <summary>Closes the connection (a newer silo connection replaces this one).</summary>
+    public async Task CloseAsync()
+    {
+        await closed.CancelAsync();
+        socket.Dispose();
+    }
+
+    /// <summary>Waits until queued events are written (bounded), e.g. exits reported at shutdown.</summary>
+    public async Task FlushAsync(TimeSpan within)
+    {
+        var deadline = Environment.TickCount64 + (long)within.TotalMilliseconds;
+        while (outgoing.Reader.Count > 0 && Environment.TickCount64 < deadline && !closed.IsCancellationRequested)
+        {
+            await Task.Delay(20);
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            await foreach (var ev in outgoing.Reader.ReadAllAsync(closed.Token))
+            {
+                await FrameCodec.WriteAsync(stream, ev, closed.Token);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            await closed.CancelAsync();
+        }
+    }
+
+    private async Task HandleAsync(ControlRequest request)
+    {
+        var id = request.Id;
+        try
+        {
+            switch (request.BodyCase)
+            {
+                case ControlRequest.BodyOneofCase.Attach:
+                    if (request.Attach.Node.Length > 0 && request.Attach.Node != supervisor.Node)
+                    {
+                        Enqueue(Error(id, "wrong_node", $"this hostd serves node {supervisor.Node}, not {request.Attach.Node}"));
+                        break;
+                    }
+
+                    supervisor.Attach(this, id, facts.Get());
+                    break;
+
+                case ControlRequest.BodyOneofCase.Launch:
+                    var reply = await supervisor.LaunchAsync(request.Launch, closed.Token);
+                    supervisor.LaunchReported(request.Launch.Npid, () => Enqueue(new ControlEvent { Id = id, Launched = reply }));
+                    break;
+
+                case ControlRequest.BodyOneofCase.Signal:
+                    var error = await supervisor.SignalAsync(request.Signal.Npid, request.Signal.Signal, closed.Token);
+                    Enqueue(error is null ? new ControlEvent { Id = id, Ok = new Ok() } : new ControlEvent { Id = id, Error = error });
+                    break;
+
+                case ControlRequest.BodyOneofCase.Logs:
+                    var logs = await supervisor.ReadLogsAsync(request.Logs, closed.Token);
+                    Enqueue(logs is null
+                        ? Error(id, "npid_not_found", $"no process {request.Logs.Npid} on node {supervisor.Node}")
+                        : new ControlEvent { Id = id, Logs = logs });
+                    break;
+
+                case ControlRequest.BodyOneofCase.AckExit:
+                    supervisor.AckExit(request.AckExit.Npid);
+                    Enqueue(new ControlEvent { Id = id, Ok = new Ok() });
+                    break;
+
+                case ControlRequest.BodyOneofCase.Usage:
+                    Enqueue(new ControlEvent { Id = id, Usage = supervisor.Usage() });
+                    break;
+
+                case ControlRequest.BodyOneofCase.ProcReply:
+                    supervisor.CompleteProcCall(request.ProcReply);
+                    break;
+
+                default:
+                    Enqueue(Error(id, "bad_request", "the request has no body hostd understands"));
+                    break;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Control request {Id} ({Kind}) failed", id, request.BodyCase);
+            Enqueue(Error(id, "internal", e.Message));
+        }
+    }
+
+    private static ControlEvent Error(ulong id, string code, string message) =>
+        new() { Id = id, Error = new Error { Code = code, Message = message } };
+}

@@ -1,0 +1,107 @@
+namespace Nefele.HostAgent;
+
+/// <summary>
+/// Settings of nefele-hostd (configuration section <c>HostAgent</c>; the short flags
+/// <c>--node</c>, <c>--run-dir</c>, … map onto these, see <see cref="CommandLine"/>).
+/// </summary>
+public sealed class HostAgentOptions
+{
+    public const string SectionName = "HostAgent";
+
+    /// <summary>Node name reported to the silo and used in cgroup paths. Default: the machine's host name.</summary>
+    public string Node { get; set; } = "";
+
+    /// <summary>
+    /// Directory for control.sock, api.sock and logs/. Default: <c>/run/nefele/&lt;node&gt;</c>
+    /// so that two hostd instances on one machine (tests, several nodes) never share sockets.
+    /// </summary>
+    public string RunDirectory { get; set; } = "";
+
+    /// <summary>
+    /// Path of libnefele-shim.so, preloaded into every process that handshakes. Default: env
+    /// <c>NEFELE_SHIM</c>, else <c>native/build/libnefele-shim.so</c> two levels above the binary
+    /// (the layout of a source checkout). A missing shim is only a warning: processes then
+    /// fail their handshake, and <c>no_handshake</c> launches still work.
+    /// </summary>
+    public string ShimPath { get; set; } = "";
+
+    /// <summary>
+    /// Path of libnefele-spawn.so, which does fork/exec for the native engine. Default: env
+    /// <c>NEFELE_SPAWN_LIB</c>, else <c>native/build/libnefele-spawn.so</c> two levels above the binary.
+    /// Required: hostd cannot start processes without it.
+    /// </summary>
+    public string SpawnLibraryPath { get; set; } = "";
+
+    /// <summary>Process engine, chosen by name. Default and only engine so far: <c>native</c>.</summary>
+    public string Engine { get; set; } = "native";
+
+    /// <summary>
+    /// How long a launched process has to complete the shim handshake before it is killed.
+    /// Default 5 s: the shim runs before main(), so a healthy process handshakes in milliseconds;
+    /// a longer wait only delays reporting a static binary. Allowed: 100 ms to 10 min.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Time between SIGTERM and SIGKILL when hostd stops its processes on shutdown.
+    /// Default 5 s, enough for a well-behaved program to flush and exit. Allowed: 0 to 10 min.
+    /// </summary>
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Output kept per process, in bytes. When exceeded, the oldest half is dropped.
+    /// Default 1 MiB: enough to diagnose a crash, bounded so chatty processes cannot fill the disk.
+    /// Allowed: 4 KiB to 1 GiB.
+    /// </summary>
+    public long LogLimitBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Name of hostd's subtree in each cgroup hierarchy: processes live in
+    /// <c>&lt;controller&gt;/&lt;root&gt;/&lt;node&gt;/&lt;tenant&gt;/&lt;npid&gt;</c>. Default <c>nefele</c>.
+    /// </summary>
+    public string CgroupRoot { get; set; } = "nefele";
+
+    /// <summary>Mount point of the cgroup file systems. Default <c>/sys/fs/cgroup</c>; tests never change it.</summary>
+    public string CgroupMount { get; set; } = "/sys/fs/cgroup";
+
+    public string ControlSocketPath => Path.Combine(RunDirectory, "control.sock");
+
+    public string ApiSocketPath => Path.Combine(RunDirectory, "api.sock");
+
+    public string LogDirectory => Path.Combine(RunDirectory, "logs");
+
+    /// <summary>Fills in the defaults that depend on the machine (host name, paths beside the binary, env).</summary>
+    public void ApplyDefaults()
+    {
+        if (string.IsNullOrWhiteSpace(Node))
+        {
+            Node = System.Net.Dns.GetHostName();
+        }
+
+        if (string.IsNullOrWhiteSpace(RunDirectory))
+        {
+            RunDirectory = Path.Combine("/run/nefele", Node);
+        }
+
+        if (string.IsNullOrWhiteSpace(ShimPath))
+        {
+            ShimPath = Environment.GetEnvironmentVariable("NEFELE_SHIM") is { Length: > 0 } shim
+                ? shim
+                : BesideBinary("libnefele-shim.so");
+        }
+
+        if (string.IsNullOrWhiteSpace(SpawnLibraryPath))
+        {
+            SpawnLibraryPath = Environment.GetEnvironmentVariable("NEFELE_SPAWN_LIB") is { Length: > 0 } lib
+                ? lib
+                : BesideBinary("libnefele-spawn.so");
+        }
+
+        RunDirectory = Path.GetFullPath(RunDirectory);
+        ShimPath = Path.GetFullPath(ShimPath);
+        SpawnLibraryPath = Path.GetFullPath(SpawnLibraryPath);
+    }
+
+    private static string BesideBinary(string file) =>
+        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "native", "build", file));
+}

@@ -1,0 +1,59 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace Nefele.HostAgent;
+
+/// <summary>Fails start-up with a message naming the bad setting and what is allowed.</summary>
+public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAgentOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HostAgentOptions o)
+    {
+        var errors = new List<string>();
+        var s = HostAgentOptions.SectionName;
+        if (!SafeName().IsMatch(o.Node))
+        {
+            errors.Add($"{s}:Node (--node) '{o.Node}' must be 1-64 characters of [A-Za-z0-9._-]: it becomes a cgroup directory name");
+        }
+
+        if (!SafeName().IsMatch(o.CgroupRoot))
+        {
+            errors.Add($"{s}:CgroupRoot (--cgroup-root) '{o.CgroupRoot}' must be 1-64 characters of [A-Za-z0-9._-]");
+        }
+
+        if (!string.Equals(o.Engine, "native", StringComparison.Ordinal))
+        {
+            errors.Add($"{s}:Engine (--engine) '{o.Engine}' is not a known engine; allowed: native");
+        }
+
+        if (o.HandshakeTimeout < TimeSpan.FromMilliseconds(100) || o.HandshakeTimeout > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"{s}:HandshakeTimeout (--handshake-timeout) {o.HandshakeTimeout} must be between 100ms and 10m");
+        }
+
+        if (o.StopGrace < TimeSpan.Zero || o.StopGrace > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"{s}:StopGrace (--stop-grace) {o.StopGrace} must be between 0 and 10m");
+        }
+
+        if (o.LogLimitBytes < 4096 || o.LogLimitBytes > 1L << 30)
+        {
+            errors.Add($"{s}:LogLimitBytes (--log-limit) {o.LogLimitBytes} must be between 4KiB and 1GiB");
+        }
+
+        if (string.Equals(o.Engine, "native", StringComparison.Ordinal) && !File.Exists(o.SpawnLibraryPath))
+        {
+            errors.Add($"{s}:SpawnLibraryPath (--spawn-lib) {o.SpawnLibraryPath} does not exist; build it with 'make -C native' or set NEFELE_SPAWN_LIB");
+        }
+
+        // Unix socket paths are limited to 107 bytes; fail here rather than with an obscure bind error.
+        if (System.Text.Encoding.UTF8.GetByteCount(o.ControlSocketPath) > 107)
+        {
+            errors.Add($"{s}:RunDirectory (--run-dir) {o.RunDirectory} is too long for a unix socket path (107 bytes at most)");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex SafeName();
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Nefele.HostAgent.Cgroups;
+using Nefele.HostAgent.Control;
+using Nefele.HostAgent.Engines;
+using Nefele.HostAgent.Processes;
+using Nefele.HostAgent.Shim;
+
+namespace Nefele.HostAgent;
+
+/// <summary>Opens the sockets at start; at stop, ends every process, reports the exits and cleans up.</summary>
+public sealed class HostAgentService(
+    HostAgentOptions options,
+    ICgroupManager cgroups,
+    IProcessEngine engine,
+    ProcessSupervisor supervisor,
+    ControlServer control,
+    HandshakeServer api,
+    ILogger<HostAgentService> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(options.RunDirectory);
+        Directory.CreateDirectory(options.LogDirectory);
+        if (!File.Exists(options.ShimPath))
+        {
+            logger.LogWarning("Shim {Path} does not exist: launches that handshake will fail; only no_handshake launches work", options.ShimPath);
+        }
+
+        api.Start();
+        control.Start();
+        logger.LogInformation(
+            "nefele-hostd for node {Node}: engine {Engine}, cgroups {Cgroups}, run dir {RunDir}",
+            options.Node, engine.Capabilities.Name, cgroups.Flavor, options.RunDirectory);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        logger.LogInformation("Stopping: SIGTERM to every process, SIGKILL after {Grace}", options.StopGrace);
+        await api.DisposeAsync();
+        await supervisor.StopAllAsync(options.StopGrace);
+        await control.FlushAsync(TimeSpan.FromSeconds(2));
+        await control.DisposeAsync();
+        await supervisor.DisposeAsync();
+        await engine.DisposeAsync();
+    }
+}

@@ -1,0 +1,48 @@
+using System.Runtime.InteropServices;
+
+namespace Nefele.HostAgent.Interop;
+
+/// <summary>The few libc calls .NET does not expose: per-pid waitpid, kill, access, pipe2, open.</summary>
+internal static partial class LibC
+{
+    public const int WNOHANG = 1;
+    public const int X_OK = 1;
+    public const int O_RDONLY = 0;
+    public const int O_CLOEXEC = 0x80000;
+    public const int ECHILD = 10;
+    public const int EINTR = 4;
+    public const int ESRCH = 3;
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int waitpid(int pid, out int status, int options);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int kill(int pid, int sig);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int access(string path, int mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int pipe2(int* fds, int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    public static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    // The wait-status macros of <sys/wait.h>.
+    public static bool WIfExited(int status) => (status & 0x7f) == 0;
+
+    public static int WExitStatus(int status) => (status >> 8) & 0xff;
+
+    public static bool WIfSignaled(int status) => (status & 0x7f) is not 0 and not 0x7f;
+
+    public static int WTermSig(int status) => status & 0x7f;
+
+    public static bool WCoreDump(int status) => (status & 0x80) != 0;
+}

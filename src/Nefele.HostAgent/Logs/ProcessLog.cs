@@ -1,0 +1,229 @@
+using System.Text;
+
+namespace Nefele.HostAgent.Logs;
+
+/// <summary>
+/// The output (stdout and stderr interleaved) of one process, kept in
+/// <c>&lt;npid&gt;.log</c> and <c>&lt;npid&gt;.log.1</c>. Offsets count every byte the process
+/// ever wrote, so they stay valid across rotation; when the kept bytes would exceed the
+/// limit, the older half is dropped and <see cref="FirstOffset"/> moves forward.
+/// </summary>
+public sealed class ProcessLog
+{
+    private readonly object gate = new();
+    private readonly string current;
+    private readonly string previous;
+    private readonly long halfLimit;
+    private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private FileStream? writer;
+    private long previousStart; // offset of the first byte in .log.1 (== currentStart when there is none)
+    private long currentStart;
+    private long end;
+    private bool ended;
+    private bool deleted;
+    private TaskCompletionSource changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ProcessLog(string directory, string npid, long limitBytes)
+    {
+        Directory.CreateDirectory(directory);
+        current = Path.Combine(directory, npid + ".log");
+        previous = current + ".1";
+        halfLimit = Math.Max(1, limitBytes / 2);
+        File.Delete(previous);
+        writer = new FileStream(current, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
+    }
+
+    public string FilePath => current;
+
+    public long FirstOffset
+    {
+        get
+        {
+            lock (gate)
+            {
+                return previousStart;
+            }
+        }
+    }
+
+    /// <summary>Completes when the pipe reached end of file (every writer closed it).</summary>
+    public Task Drained => drained.Task;
+
+    /// <summary>Drains <paramref name="pipe"/> on a dedicated thread (a pipe read blocks its thread).</summary>
+    public void StartReader(Stream pipe)
+    {
+        var thread = new Thread(() => Drain(pipe)) { IsBackground = true, Name = "log " + Path.GetFileName(current) };
+        thread.Start();
+    }
+
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        lock (gate)
+        {
+            if (deleted || writer is null)
+            {
+                return;
+            }
+
+            while (!data.IsEmpty)
+            {
+                var room = (int)Math.Min(data.Length, currentStart + halfLimit - end);
+                if (room <= 0)
+                {
+                    Rotate();
+                    continue;
+                }
+
+                writer.Write(data[..room]);
+                end += room;
+                data = data[room..];
+            }
+
+            writer.Flush();
+            Signal();
+        }
+    }
+
+    /// <summary>The process has ended: readers at the end get complete=true instead of waiting.</summary>
+    public void MarkEnded()
+    {
+        lock (gate)
+        {
+            ended = true;
+            Signal();
+        }
+    }
+
+    /// <summary>
+    /// Reads from <paramref name="offset"/> (moved up to <see cref="FirstOffset"/> if older output
+    /// was dropped). When nothing is there yet and the process still runs, waits up to
+    /// <paramref name="wait"/> for output or the end.
+    /// </summary>
+    public async Task<LogChunk> ReadAsync(long offset, int maxBytes, TimeSpan wait, CancellationToken ct)
+    {
+        maxBytes = maxBytes <= 0 ? 64 * 1024 : Math.Min(maxBytes, 1024 * 1024);
+        var deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
+        while (true)
+        {
+            Task waitFor;
+            lock (gate)
+            {
+                var chunk = ReadLocked(offset, maxBytes);
+                if (chunk.Data.Length > 0 || chunk.Complete || wait <= TimeSpan.Zero)
+                {
+                    return chunk;
+                }
+
+                waitFor = changed.Task;
+            }
+
+            var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
+            if (left <= TimeSpan.Zero)
+            {
+                lock (gate)
+                {
+                    return ReadLocked(offset, maxBytes);
+                }
+            }
+
+            try
+            {
+                await waitFor.WaitAsync(left, ct);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+    }
+
+    /// <summary>The last non-empty line of output (for failure reasons), at most 200 characters.</summary>
+    public string LastLine()
+    {
+        LogChunk chunk;
+        lock (gate)
+        {
+            var from = Math.Max(previousStart, end - 4096);
+            chunk = ReadLocked(from, 4096);
+        }
+
+        var text = Encoding.UTF8.GetString(chunk.Data);
+        var line = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+        return line.Length > 200 ? line[..200] : line;
+    }
+
+    /// <summary>Removes the files; later output is drained and discarded so writers never get SIGPIPE.</summary>
+    public void Delete()
+    {
+        lock (gate)
+        {
+            deleted = true;
+            writer?.Dispose();
+            writer = null;
+            File.Delete(current);
+            File.Delete(previous);
+            ended = true;
+            Signal();
+        }
+    }
+
+    private LogChunk ReadLocked(long offset, int maxBytes)
+    {
+        offset = Math.Clamp(offset, previousStart, end);
+        var data = Array.Empty<byte>();
+        if (offset < end && !deleted)
+        {
+            // A read never crosses from .log.1 into .log; the caller asks again from next_offset.
+            var (file, fileStart, fileEnd) = offset < currentStart
+                ? (previous, previousStart, currentStart)
+                : (current, currentStart, end);
+            var count = (int)Math.Min(maxBytes, fileEnd - offset);
+            data = new byte[count];
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            stream.Seek(offset - fileStart, SeekOrigin.Begin);
+            stream.ReadExactly(data);
+        }
+
+        var next = offset + data.Length;
+        return new LogChunk(data, next, ended && next >= end, previousStart);
+    }
+
+    private void Rotate()
+    {
+        writer!.Dispose();
+        File.Move(current, previous, overwrite: true);
+        previousStart = currentStart;
+        currentStart = end;
+        writer = new FileStream(current, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
+    }
+
+    private void Signal()
+    {
+        var old = changed;
+        changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        old.TrySetResult();
+    }
+
+    private void Drain(Stream pipe)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            using (pipe)
+            {
+                int n;
+                while ((n = pipe.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    Append(buffer.AsSpan(0, n));
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The read end failed; nothing more can be captured.
+        }
+        finally
+        {
+            drained.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,677 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Nefele.HostAgent.Cgroups;
+using Nefele.HostAgent.Control;
+using Nefele.HostAgent.Engines;
+using Nefele.HostAgent.Logs;
+using Nefele.Protocol.V1;
+
+namespace Nefele.HostAgent.Processes;
+
+/// <summary>
+/// hostd's one piece of state: the processes it runs, their handshakes, unacknowledged exits,
+/// and the attached silo connection. Everything that must be ordered (a launch reply before
+/// the exit that follows it, an attach snapshot before later exits) is decided under one lock
+/// and queued on the connection in that order.
+/// </summary>
+public sealed partial class ProcessSupervisor : IAsyncDisposable
+{
+    private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    // Output still arriving from a pipe after its process exited (from its own children) is
+    // waited for this long before reporting the log complete and reading the last line.
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
+    private readonly HostAgentOptions options;
+    private readonly IProcessEngine engine;
+    private readonly ICgroupManager cgroups;
+    private readonly ILogger logger;
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, TrackedProcess> byNpid = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, TrackedProcess> byPid = [];
+    private readonly Dictionary<string, TrackedProcess> byToken = new(StringComparer.Ordinal);
+    private readonly HashSet<string> usedTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, TaskCompletionSource<ProcResponse>> procCalls = [];
+    private readonly List<IProcessCgroup> lingeringCgroups = [];
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task exitLoop;
+    private IControlConnection? attached;
+    private ulong nextCallId;
+
+    public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, ICgroupManager cgroups, ILogger<ProcessSupervisor> logger)
+    {
+        this.options = options;
+        this.engine = engine;
+        this.cgroups = cgroups;
+        this.logger = logger;
+        exitLoop = Task.Run(ExitLoopAsync);
+    }
+
+    public string Node => options.Node;
+
+    // ---- silo connection -------------------------------------------------------------
+
+    /// <summary>Makes <paramref name="connection"/> the attached silo and queues the AttachReply on it.</summary>
+    internal void Attach(IControlConnection connection, ulong requestId, NodeFacts facts)
+    {
+        lock (gate)
+        {
+            var reply = new AttachReply { Facts = facts };
+            reply.Processes.AddRange(byNpid.Values.Where(p => p.Exit is null && p.Pid > 0 && (p.Running || !p.Launch.Task.IsCompleted)).Select(p => p.ToLocalProcess()));
+            reply.PendingExits.AddRange(byNpid.Values.Where(p => p.Exit is not null && p.LaunchReported).Select(p => p.Exit!));
+            connection.Enqueue(new ControlEvent { Id = requestId, Attached = reply });
+            attached = connection;
+        }
+    }
+
+    /// <summary>The connection is gone: calls waiting on the silo fail, exits wait for the next attach.</summary>
+    internal void Detach(IControlConnection connection)
+    {
+        List<TaskCompletionSource<ProcResponse>> orphaned;
+        lock (gate)
+        {
+            if (!ReferenceEquals(attached, connection))
+            {
+                return;
+            }
+
+            attached = null;
+            orphaned = [.. procCalls.Values];
+            procCalls.Clear();
+        }
+
+        foreach (var call in orphaned)
+        {
+            call.TrySetResult(ErrorResponse("control_plane_unavailable", "the silo disconnected before answering"));
+        }
+    }
+
+    // ---- launch ----------------------------------------------------------------------
+
+    /// <summary>Launches a process; completes when it is Running or has failed to start.</summary>
+    public async Task<LaunchReply> LaunchAsync(LaunchRequest request, CancellationToken ct)
+    {
+        var spec = request.Spec ?? new ProcessSpec();
+        if (Validate(request) is { } problem)
+        {
+            return Rejected(problem);
+        }
+
+        var token = spec.NoHandshake ? null : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        TrackedProcess? existing;
+        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token);
+        lock (gate)
+        {
+            // A retried launch (e.g. after the silo reconnected) gets the first one's answer.
+            if (!byNpid.TryGetValue(request.Npid, out existing))
+            {
+                byNpid[p.Npid] = p;
+                if (token is not null)
+                {
+                    byToken[token] = p;
+                }
+            }
+        }
+
+        if (existing is not null)
+        {
+            return await existing.Launch.Task.WaitAsync(ct);
+        }
+
+        _ = RunLaunchAsync(p);
+        return await p.Launch.Task.WaitAsync(ct);
+    }
+
+    private async Task RunLaunchAsync(TrackedProcess p)
+    {
+        var spec = p.Spec;
+        var env = new Dictionary<string, string>(spec.Env, StringComparer.Ordinal);
+        env.TryAdd("PATH", DefaultPath);
+        env["NEFELE_SOCKET"] = options.ApiSocketPath;
+        if (p.Token is not null)
+        {
+            env["NEFELE_TOKEN"] = p.Token;
+            env["LD_PRELOAD"] = env.TryGetValue("LD_PRELOAD", out var preload) && preload.Length > 0
+                ? options.ShimPath + ":" + preload
+                : options.ShimPath;
+        }
+
+        var launch = new LaunchSpec(
+            p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
+            string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
+            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes));
+        StartedProcess started;
+        try
+        {
+            started = await engine.StartAsync(launch, stop.Token);
+        }
+        catch (Exception e)
+        {
+            var message = e is SpawnRejectedException ? e.Message : $"spawn rejected: {e.Message}";
+            lock (gate)
+            {
+                byNpid.Remove(p.Npid);
+                if (p.Token is not null)
+                {
+                    byToken.Remove(p.Token);
+                }
+            }
+
+            p.Spawned.TrySetResult(0);
+            p.Launch.TrySetResult(Rejected(message));
+            return;
+        }
+
+        var log = new ProcessLog(options.LogDirectory, p.Npid, options.LogLimitBytes);
+        log.StartReader(started.Output);
+        lock (gate)
+        {
+            p.Pid = started.Pid;
+            p.StartedUnixMs = started.StartedUnixMs;
+            p.Log = log;
+            p.Cgroup = started.Cgroup;
+            byPid[p.Pid] = p;
+            if (p.Token is null)
+            {
+                MarkRunningLocked(p);
+            }
+        }
+
+        p.Spawned.TrySetResult(p.Pid);
+        if (p.Token is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await p.Launch.Task.WaitAsync(options.HandshakeTimeout, stop.Token);
+        }
+        catch (TimeoutException)
+        {
+            var seconds = options.HandshakeTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+            var failed = Failed(p, $"no handshake within {seconds}s: the program did not load libnefele-shim.so (a static binary?); spawn it with no_handshake to run it without the handshake");
+            bool timedOut;
+            lock (gate)
+            {
+                timedOut = p.Launch.TrySetResult(failed);
+                if (timedOut)
+                {
+                    // The token dies with the launch: a late hello must not revive it.
+                    byToken.Remove(p.Token);
+                    usedTokens.Add(p.Token);
+                }
+            }
+
+            if (timedOut)
+            {
+                await engine.SignalAsync(new LocalProcessId(p.Pid), Interop.LibC.SIGKILL, CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>The silo has been given the LaunchReply (queued after it): exits may now follow.</summary>
+    internal void LaunchReported(string npid, Action queueReply)
+    {
+        lock (gate)
+        {
+            queueReply();
+            if (byNpid.TryGetValue(npid, out var p) && !p.LaunchReported && p.Launch.Task.IsCompletedSuccessfully)
+            {
+                p.LaunchReported = true;
+                if (p.Exit is not null)
+                {
+                    attached?.Enqueue(new ControlEvent { Exited = p.Exit });
+                }
+            }
+        }
+    }
+
+    private void MarkRunningLocked(TrackedProcess p)
+    {
+        if (p.Launch.TrySetResult(new LaunchReply { Started = new Started { Pid = p.Pid, StartedUnixMs = p.StartedUnixMs } }))
+        {
+            p.Running = true;
+            HostAgentTelemetry.ProcessStarts.Add(1);
+        }
+    }
+
+    // ---- handshake -------------------------------------------------------------------
+
+    /// <summary>Answers a shim's hello: Welcome if the token is this peer's launch token, else Refused.</summary>
+    public async Task<ProcResponse> HelloAsync(Hello hello, int peerPid, ulong requestId)
+    {
+        TrackedProcess? owner;
+        lock (gate)
+        {
+            byToken.TryGetValue(hello.Token, out owner);
+        }
+
+        if (owner is not null)
+        {
+            // The shim can say hello before the spawn call has returned our side its pid.
+            try
+            {
+                await owner.Spawned.Task.WaitAsync(options.HandshakeTimeout);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        string reason;
+        lock (gate)
+        {
+            if (byToken.TryGetValue(hello.Token, out owner) && owner.Pid == peerPid)
+            {
+                byToken.Remove(hello.Token);
+                usedTokens.Add(hello.Token);
+                MarkRunningLocked(owner);
+                return new ProcResponse { Id = requestId, Welcome = new Welcome { Npid = owner.Npid, Tenant = owner.Tenant, Node = options.Node } };
+            }
+
+            reason = owner is not null ? "launch token belongs to another process"
+                : usedTokens.Contains(hello.Token) ? "launch token already used"
+                : "unknown launch token";
+
+            // One of our launches presenting a bad token: its exit (121) becomes a failed start with this reason.
+            if (byPid.TryGetValue(peerPid, out var refused) && !refused.Launch.Task.IsCompleted)
+            {
+                refused.RefusalReason = reason;
+            }
+        }
+
+        logger.LogInformation("Refused handshake from pid {Pid}: {Reason}", peerPid, reason);
+        return new ProcResponse { Id = requestId, Refused = new Refused { Reason = reason } };
+    }
+
+    // ---- exits -----------------------------------------------------------------------
+
+    private async Task ExitLoopAsync()
+    {
+        try
+        {
+            await foreach (var exit in engine.ExitsAsync(stop.Token))
+            {
+                TrackedProcess? p;
+                lock (gate)
+                {
+                    byPid.Remove(exit.Id.Pid, out p);
+                }
+
+                if (p is not null)
+                {
+                    _ = Task.Run(() => OnExitAsync(p, exit));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task OnExitAsync(TrackedProcess p, ProcessExit exit)
+    {
+        var log = p.Log!;
+        await Task.WhenAny(log.Drained, Task.Delay(DrainGrace));
+        log.MarkEnded();
+        var end = new ProcessEnd
+        {
+            State = ProcessState.Exited,
+            ExitCode = exit.ExitCode,
+            Signal = exit.Signal,
+            CoreDumped = exit.CoreDumped,
+            OomKilled = exit.OomKilled,
+            EndedUnixMs = exit.EndedUnixMs,
+        };
+        var exited = new ProcessExited { Npid = p.Npid, Tenant = p.Tenant, Pid = p.Pid, End = end };
+        bool failedStart;
+        lock (gate)
+        {
+            var reason = p.RefusalReason is not null && exit.ExitCode == 121
+                ? $"handshake refused: {p.RefusalReason}"
+                : $"{Describe(exit)} before the handshake{LastLineSuffix(log)}";
+            failedStart = !p.Running;
+            if (failedStart)
+            {
+                // Failed starts end with the LaunchReply: nothing is kept for the silo to ack.
+                p.Launch.TrySetResult(Failed(p, reason));
+                byNpid.Remove(p.Npid);
+                if (p.Token is not null && byToken.Remove(p.Token))
+                {
+                    usedTokens.Add(p.Token);
+                }
+            }
+            else
+            {
+                p.Exit = exited;
+                HostAgentTelemetry.ProcessExits.Add(1);
+                if (p.LaunchReported)
+                {
+                    attached?.Enqueue(new ControlEvent { Exited = exited });
+                }
+            }
+        }
+
+        logger.LogInformation("{Npid} (pid {Pid}) ended: {Exit}", p.Npid, p.Pid, Describe(exit));
+        if (failedStart)
+        {
+            log.Delete();
+            RemoveCgroup(p.Cgroup);
+        }
+    }
+
+    /// <summary>Forgets an acknowledged exit: its record, log files and cgroup.</summary>
+    public void AckExit(string npid)
+    {
+        TrackedProcess? p = null;
+        lock (gate)
+        {
+            if (byNpid.TryGetValue(npid, out var candidate) && candidate.Exit is not null)
+            {
+                byNpid.Remove(npid);
+                p = candidate;
+            }
+        }
+
+        p?.Log?.Delete();
+        RemoveCgroup(p?.Cgroup);
+    }
+
+    private void RemoveCgroup(IProcessCgroup? cgroup)
+    {
+        lock (lingeringCgroups)
+        {
+            // Children a process left behind keep its cgroup busy; they run undisturbed and the cgroup goes when they do.
+            lingeringCgroups.RemoveAll(c => c.TryRemove());
+            if (cgroup is not null && !cgroup.TryRemove())
+            {
+                lingeringCgroups.Add(cgroup);
+            }
+        }
+    }
+
+    // ---- requests from the silo ------------------------------------------------------
+
+    /// <summary>Signals the process only; null on success, else the Error to return.</summary>
+    public async Task<Error?> SignalAsync(string npid, int signal, CancellationToken ct)
+    {
+        if (signal is <= 0 or > 64)
+        {
+            return new Error { Code = "bad_request", Message = $"signal {signal} is not a signal number (1-64)" };
+        }
+
+        int pid;
+        lock (gate)
+        {
+            pid = byNpid.TryGetValue(npid, out var p) && p.Exit is null ? p.Pid : 0;
+        }
+
+        return pid > 0 && await engine.SignalAsync(new LocalProcessId(pid), signal, ct)
+            ? null
+            : new Error { Code = "not_running", Message = $"{npid} is not running on node {options.Node}" };
+    }
+
+    /// <summary>Reads a process's output; null if hostd knows no such process.</summary>
+    public async Task<LogsReadReply?> ReadLogsAsync(LogsReadRequest request, CancellationToken ct)
+    {
+        ProcessLog? log;
+        lock (gate)
+        {
+            log = byNpid.TryGetValue(request.Npid, out var p) ? p.Log : null;
+        }
+
+        if (log is null)
+        {
+            return null;
+        }
+
+        var chunk = await log.ReadAsync(request.Offset, request.MaxBytes, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs)), ct);
+        return new LogsReadReply
+        {
+            Data = Google.Protobuf.ByteString.CopyFrom(chunk.Data),
+            NextOffset = chunk.NextOffset,
+            Complete = chunk.Complete,
+            FirstOffset = chunk.FirstOffset,
+        };
+    }
+
+    public UsageReply Usage()
+    {
+        List<TrackedProcess> live;
+        lock (gate)
+        {
+            live = byNpid.Values.Where(p => p.Exit is null && p.Cgroup is not null).ToList();
+        }
+
+        var reply = new UsageReply();
+        reply.Processes.AddRange(live.Select(p => new ProcessUsage
+        {
+            Npid = p.Npid,
+            CpuUsageNs = p.Cgroup!.CpuUsageNanoseconds(),
+            MemoryUsageBytes = p.Cgroup.MemoryUsageBytes(),
+        }));
+        return reply;
+    }
+
+    // ---- api calls from processes ----------------------------------------------------
+
+    /// <summary>
+    /// The live Nefele process that is <paramref name="pid"/> or its nearest ancestor, found by
+    /// walking the ppid chain in /proc; null if there is none.
+    /// </summary>
+    internal (string Npid, string Tenant)? FindCaller(int pid)
+    {
+        for (var hops = 0; pid > 1 && hops < 256; hops++)
+        {
+            lock (gate)
+            {
+                if (byPid.TryGetValue(pid, out var p) && p.Running)
+                {
+                    return (p.Npid, p.Tenant);
+                }
+            }
+
+            pid = ParentOf(pid);
+        }
+
+        return null;
+    }
+
+    /// <summary>Forwards a process's API call to the attached silo and waits for its answer.</summary>
+    internal async Task<ProcResponse> ForwardAsync(string tenant, string callerNpid, ProcRequest request, CancellationToken ct)
+    {
+        var answer = new TaskCompletionSource<ProcResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+        ulong callId;
+        lock (gate)
+        {
+            if (attached is null)
+            {
+                return ErrorResponse("control_plane_unavailable", "no silo is attached to this node's hostd");
+            }
+
+            callId = ++nextCallId;
+            procCalls[callId] = answer;
+            attached.Enqueue(new ControlEvent
+            {
+                ProcCall = new ProcCall { CallId = callId, Tenant = tenant, CallerNpid = callerNpid, Request = request },
+            });
+        }
+
+        using var registration = ct.Register(() =>
+        {
+            lock (gate)
+            {
+                procCalls.Remove(callId);
+            }
+
+            answer.TrySetCanceled(ct);
+        });
+        return await answer.Task;
+    }
+
+    internal void CompleteProcCall(ProcCallReply reply)
+    {
+        TaskCompletionSource<ProcResponse>? answer;
+        lock (gate)
+        {
+            procCalls.Remove(reply.CallId, out answer);
+        }
+
+        answer?.TrySetResult(reply.Response ?? ErrorResponse("internal", "the silo sent an empty answer"));
+    }
+
+    // ---- shutdown --------------------------------------------------------------------
+
+    /// <summary>SIGTERM to every process, SIGKILL after the grace period, then wait for their exits.</summary>
+    public async Task StopAllAsync(TimeSpan grace)
+    {
+        List<TrackedProcess> live;
+        lock (gate)
+        {
+            live = byPid.Values.ToList();
+        }
+
+        foreach (var p in live)
+        {
+            await engine.SignalAsync(new LocalProcessId(p.Pid), Interop.LibC.SIGTERM, CancellationToken.None);
+        }
+
+        if (!await WaitForExitsAsync(live, grace))
+        {
+            foreach (var p in live)
+            {
+                await engine.SignalAsync(new LocalProcessId(p.Pid), Interop.LibC.SIGKILL, CancellationToken.None);
+            }
+
+            await WaitForExitsAsync(live, TimeSpan.FromSeconds(3));
+        }
+
+        List<TrackedProcess> all;
+        lock (gate)
+        {
+            all = byNpid.Values.ToList();
+        }
+
+        foreach (var p in all)
+        {
+            RemoveCgroup(p.Cgroup);
+        }
+
+        cgroups.RemoveNodeTree();
+    }
+
+    private async Task<bool> WaitForExitsAsync(List<TrackedProcess> processes, TimeSpan within)
+    {
+        var deadline = Environment.TickCount64 + (long)within.TotalMilliseconds;
+        while (true)
+        {
+            lock (gate)
+            {
+                // Done when each has either a recorded exit or is gone (failed start, acked).
+                if (processes.All(p => p.Exit is not null || !byNpid.ContainsKey(p.Npid)))
+                {
+                    return true;
+                }
+            }
+
+            if (Environment.TickCount64 >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        await exitLoop;
+        stop.Dispose();
+    }
+
+    // ---- helpers ---------------------------------------------------------------------
+
+    private static int ParentOf(int pid)
+    {
+        try
+        {
+            // "pid (comm) state ppid …": comm may contain spaces and parentheses, so parse after the last ')'.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return 0;
+        }
+    }
+
+    private string? Validate(LaunchRequest request)
+    {
+        if (!SafeName().IsMatch(request.Npid))
+        {
+            return $"spawn rejected: npid '{request.Npid}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
+        }
+
+        if (!SafeName().IsMatch(request.Tenant))
+        {
+            return $"spawn rejected: tenant '{request.Tenant}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
+        }
+
+        var spec = request.Spec;
+        if (spec is null || spec.Path.Length == 0)
+        {
+            return "spawn rejected: the spec has no path";
+        }
+
+        foreach (var name in spec.Env.Keys)
+        {
+            if (name.Length == 0 || name.Contains('=', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal))
+            {
+                return $"spawn rejected: environment variable name '{name}' is not valid (empty, or contains '=' or NUL)";
+            }
+
+            if (name.StartsWith("NEFELE_", StringComparison.Ordinal))
+            {
+                return $"spawn rejected: environment variable {name} is reserved (NEFELE_* is set by hostd)";
+            }
+        }
+
+        if (spec.Env.Values.Any(v => v.Contains('\0', StringComparison.Ordinal)) || spec.Args.Any(a => a.Contains('\0', StringComparison.Ordinal)))
+        {
+            return "spawn rejected: arguments and environment values must not contain NUL";
+        }
+
+        if (spec.CpuMillis < 0 || spec.MemoryBytes < 0)
+        {
+            return "spawn rejected: cpu_millis and memory_bytes must not be negative";
+        }
+
+        return null;
+    }
+
+    private static string Describe(ProcessExit exit) =>
+        exit.Signal != 0
+            ? $"killed by signal {exit.Signal}{(exit.CoreDumped ? " (core dumped)" : "")}{(exit.OomKilled ? " (out of memory)" : "")}"
+            : $"exited with status {exit.ExitCode}";
+
+    private static string LastLineSuffix(ProcessLog log) => log.LastLine() is { Length: > 0 } line ? $": {line}" : "";
+
+    private static LaunchReply Failed(TrackedProcess p, string reason) =>
+        new() { Failed = new FailedToStart { Pid = p.Pid, Reason = reason } };
+
+    private static LaunchReply Rejected(string message) =>
+        new() { Rejected = new Error { Code = "spawn_rejected", Message = message } };
+
+    internal static ProcResponse ErrorResponse(string code, string message) =>
+        new() { Error = new Error { Code = code, Message = message } };
+
+    [GeneratedRegex("^[A-Za-z0-9_:@-][A-Za-z0-9._:@-]{0,127}$")]
+    private static partial Regex SafeName();
+}

@@ -1,0 +1,51 @@
+using Nefele.HostAgent.Cgroups;
+using Nefele.HostAgent.Logs;
+using Nefele.Protocol.V1;
+
+namespace Nefele.HostAgent.Processes;
+
+/// <summary>One process hostd launched, from launch until its exit is acknowledged. Guarded by the supervisor's lock.</summary>
+internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spec, string? token)
+{
+    public string Npid { get; } = npid;
+
+    public string Tenant { get; } = tenant;
+
+    public ProcessSpec Spec { get; } = spec;
+
+    /// <summary>Single-use launch token; null for no_handshake launches.</summary>
+    public string? Token { get; } = token;
+
+    /// <summary>Set once exec succeeded (or failed): a handshake may arrive before the spawn call returns.</summary>
+    public TaskCompletionSource<int> Spawned { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The LaunchReply, once known.</summary>
+    public TaskCompletionSource<LaunchReply> Launch { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public int Pid { get; set; }
+
+    public long StartedUnixMs { get; set; }
+
+    public bool Running { get; set; }
+
+    /// <summary>The LaunchReply was handed to the control connection; exits may follow it.</summary>
+    public bool LaunchReported { get; set; }
+
+    public string? RefusalReason { get; set; }
+
+    public ProcessExited? Exit { get; set; }
+
+    public ProcessLog? Log { get; set; }
+
+    public IProcessCgroup? Cgroup { get; set; }
+
+    public LocalProcess ToLocalProcess() => new()
+    {
+        Npid = Npid,
+        Tenant = Tenant,
+        Pid = Pid,
+        Spec = Spec,
+        StartedUnixMs = StartedUnixMs,
+        Running = Running,
+    };
+}

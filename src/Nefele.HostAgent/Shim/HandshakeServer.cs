@@ -1,0 +1,155 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Nefele.HostAgent.Processes;
+using Nefele.Protocol;
+using Nefele.Protocol.V1;
+
+namespace Nefele.HostAgent.Shim;
+
+/// <summary>
+/// The api socket (NEFELE_SOCKET, mode 0666 so processes of any user can reach it): shim
+/// handshakes and API calls from inside Nefele processes. Callers are identified by the
+/// kernel (SO_PEERCRED), never by what they claim.
+/// </summary>
+public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor supervisor, ILogger<HandshakeServer> logger) : IAsyncDisposable
+{
+    private readonly CancellationTokenSource stop = new();
+    private Socket? listener;
+    private Task? acceptLoop;
+
+    public void Start()
+    {
+        listener = UnixSockets.Listen(options.ApiSocketPath,
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
+        acceptLoop = AcceptLoopAsync(listener);
+        logger.LogInformation("Api socket listening on {Path}", options.ApiSocketPath);
+    }
+
+    private async Task AcceptLoopAsync(Socket server)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await server.AcceptAsync(stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                break;
+            }
+
+            _ = ServeAsync(client);
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+        await using var stream = new NetworkStream(client, ownsSocket: true);
+        using var writeLock = new SemaphoreSlim(1, 1);
+        var inFlight = new List<Task>();
+
+        async Task Reply(ProcResponse response)
+        {
+            await writeLock.WaitAsync(connection.Token);
+            try
+            {
+                await FrameCodec.WriteAsync(stream, response, connection.Token);
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+        }
+
+        try
+        {
+            var peerPid = UnixSockets.PeerPid(client);
+            while (true)
+            {
+                var request = await FrameCodec.ReadAsync(stream, ProcRequest.Parser, connection.Token);
+                if (request is null)
+                {
+                    break;
+                }
+
+                // Several calls may be in flight on one connection (a monitor can wait for hours).
+                inFlight.RemoveAll(t => t.IsCompleted);
+                inFlight.Add(AnswerAsync(request, peerPid, connection.Token).ContinueWith(
+                    t => t.IsCompletedSuccessfully ? Reply(t.Result) : Task.CompletedTask, TaskScheduler.Default).Unwrap());
+            }
+        }
+        catch (ProtocolException e)
+        {
+            logger.LogWarning("Bad frame on the api socket, closing the connection: {Error}", e.Message);
+            try
+            {
+                await Reply(ProcessSupervisor.ErrorResponse("bad_frame", e.Message));
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+
+        // The peer half-closed (or broke) the connection: answers still owed are dropped with it.
+        await connection.CancelAsync();
+        try
+        {
+            await Task.WhenAll(inFlight);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task<ProcResponse> AnswerAsync(ProcRequest request, int peerPid, CancellationToken ct)
+    {
+        if (request.BodyCase == ProcRequest.BodyOneofCase.Hello)
+        {
+            return await supervisor.HelloAsync(request.Hello, peerPid, request.Id);
+        }
+
+        if (supervisor.FindCaller(peerPid) is not { } caller)
+        {
+            return WithId(request.Id, ProcessSupervisor.ErrorResponse("not_a_nefele_process",
+                $"pid {peerPid} is neither a Nefele process of node {options.Node} nor a descendant of one"));
+        }
+
+        switch (request.BodyCase)
+        {
+            case ProcRequest.BodyOneofCase.Self:
+                return new ProcResponse { Id = request.Id, Self = new SelfReply { Npid = caller.Npid, Tenant = caller.Tenant, Node = options.Node } };
+            case ProcRequest.BodyOneofCase.Spawn:
+            case ProcRequest.BodyOneofCase.Monitor:
+            case ProcRequest.BodyOneofCase.Kill:
+            case ProcRequest.BodyOneofCase.Ps:
+            case ProcRequest.BodyOneofCase.Logs:
+                var response = await supervisor.ForwardAsync(caller.Tenant, caller.Npid, request, ct);
+                return WithId(request.Id, response.Clone());
+            default:
+                return WithId(request.Id, ProcessSupervisor.ErrorResponse("bad_request", $"request {request.BodyCase} is not supported"));
+        }
+    }
+
+    private static ProcResponse WithId(ulong id, ProcResponse response)
+    {
+        response.Id = id;
+        return response;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        listener?.Dispose();
+        if (acceptLoop is not null)
+        {
+            await acceptLoop;
+        }
+
+        UnixSockets.Remove(options.ApiSocketPath);
+    }
+}
