@@ -23,6 +23,9 @@ public sealed record ProcessEnd
 
     [Id(6)] public DateTimeOffset EndedAt { get; init; }
 
+    /// <summary>The same as <see cref="Describe"/>, for JSON readers.</summary>
+    public string Description => Describe();
+
     /// <summary>One line as nef monitor prints it: "exited 3", "killed by SIGKILL", "failed to start: …".</summary>
     public string Describe() => State switch
     {

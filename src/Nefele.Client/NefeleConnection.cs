@@ -1,0 +1,53 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Nefele.Client;
+
+/// <summary>
+/// A developer program's connection to a Nefele cluster (an Orleans client). Connect once
+/// and keep it: connecting takes about a second.
+/// </summary>
+public sealed class NefeleConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private NefeleConnection(IHost host)
+    {
+        _host = host;
+        Grains = host.Services.GetRequiredService<IClusterClient>();
+    }
+
+    public IGrainFactory Grains { get; }
+
+    /// <summary>Connects to the embedded one-node default (the silo's gateway on localhost).</summary>
+    public static Task<NefeleConnection> ConnectAsync(int gatewayPort = NefeleDefaults.GatewayPort, CancellationToken ct = default) =>
+        ConnectAsync(client => client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort)), ct);
+
+    /// <summary>Connects with custom clustering (e.g. Redis in cluster mode).</summary>
+    public static async Task<NefeleConnection> ConnectAsync(Action<IClientBuilder> configure, CancellationToken ct = default)
+    {
+        var host = Host.CreateDefaultBuilder()
+            .UseOrleansClient(client =>
+            {
+                client.Configure<Orleans.Configuration.ClusterOptions>(o =>
+                {
+                    o.ClusterId = NefeleDefaults.ClusterId;
+                    o.ServiceId = NefeleDefaults.ServiceId;
+                });
+                configure(client);
+            })
+            .ConfigureLogging(l => l.SetMinimumLevelWarning())
+            .Build();
+        await host.StartAsync(ct);
+        return new NefeleConnection(host);
+    }
+
+    public NefeleTenant Tenant(string name = NefeleDefaults.Tenant) => new(Grains, name);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using Nefele.Errors;
+using Nefele.Nodes;
+using Nefele.Placement;
+using Nefele.Processes;
+using Nefele.Tenants;
+
+namespace Nefele.Client;
+
+/// <summary>
+/// Everything a tenant can do with its processes. The one implementation behind all front
+/// doors: the SDK (over an Orleans client), the REST API and hostd's socket (inside the silo).
+/// </summary>
+public sealed class NefeleTenant
+{
+    /// <summary>How long one monitor poll waits on the process grain before asking again.</summary>
+    private static readonly TimeSpan WatchPoll = TimeSpan.FromSeconds(20);
+
+    private readonly IGrainFactory _grains;
+
+    public NefeleTenant(IGrainFactory grains, string tenant)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenant);
+        _grains = grains;
+        Name = tenant;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Spawns one process; returns its NPID once it is Running (or has failed to start).</summary>
+    public async Task<string> SpawnAsync(ProcessSpec spec, string? requestId = null, string? parent = null)
+    {
+        var result = await SubmitAsync(new SpawnRequest { Tasks = [spec], Count = 1, Parent = parent }, requestId);
+        return result.Npids[0];
+    }
+
+    /// <summary>Spawns <paramref name="count"/> identical processes, all or nothing unless <paramref name="allowPartial"/>.</summary>
+    public async Task<IReadOnlyList<string>> NSpawnAsync(int count, ProcessSpec spec, bool allowPartial = false, string? requestId = null, string? parent = null) =>
+        (await SubmitAsync(new SpawnRequest { Tasks = [spec], Count = count, AllowPartial = allowPartial, Parent = parent }, requestId)).Npids;
+
+    /// <summary>Spawns a set of different processes, all or nothing unless <paramref name="allowPartial"/>.</summary>
+    public async Task<IReadOnlyList<string>> CSpawnAsync(IReadOnlyList<ProcessSpec> specs, bool allowPartial = false, string? requestId = null, string? parent = null) =>
+        (await SubmitAsync(new SpawnRequest { Tasks = specs, Count = 1, AllowPartial = allowPartial, Parent = parent }, requestId)).Npids;
+
+    /// <summary>Submits a request as given; the request id makes retries idempotent (a new one is made when null).</summary>
+    public Task<SpawnResult> SubmitAsync(SpawnRequest request, string? requestId = null)
+    {
+        requestId ??= Guid.NewGuid().ToString("N");
+        if (requestId.Length is 0 or > 128 || requestId.Contains('/', StringComparison.Ordinal))
+        {
+            throw NefeleException.Bad("request id must be 1-128 characters without '/'");
+        }
+
+        return _grains.GetGrain<IPlacementRequestGrain>($"{Name}/{requestId}").SubmitAsync(request);
+    }
+
+    /// <summary>
+    /// Every state transition of the process from <paramref name="afterSeq"/> on, each exactly once,
+    /// ending after the terminal one (Exited, FailedToStart, Lost).
+    /// </summary>
+    public async IAsyncEnumerable<ProcessEvent> MonitorAsync(string npid, long afterSeq = 0, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var process = Process(npid);
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var events = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(ct) ?? throw NefeleException.NotFound(npid);
+            foreach (var e in events)
+            {
+                afterSeq = e.Seq;
+                yield return e;
+                if (e.State.IsTerminal())
+                {
+                    yield break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Waits until the process has ended; answers at once for an ended one.</summary>
+    public async Task<ProcessEnd> WaitAsync(string npid, CancellationToken ct = default)
+    {
+        await foreach (var e in MonitorAsync(npid, 0, ct))
+        {
+            if (e.State.IsTerminal())
+            {
+                return e.End!;
+            }
+        }
+
+        throw NefeleException.NotFound(npid);
+    }
+
+    public Task KillAsync(string npid, int signal = Signals.SigTerm) => Process(npid).SignalAsync(Name, signal);
+
+    public async Task<ProcessInfo> GetAsync(string npid) =>
+        await Process(npid).GetAsync(Name) ?? throw NefeleException.NotFound(npid);
+
+    /// <summary>Every live process of the tenant, on every node, with measured usage.</summary>
+    public async Task<IReadOnlyList<ProcessInfo>> PsAsync()
+    {
+        var npids = await _grains.GetGrain<ITenantGrain>(Name).ListAsync();
+        var infos = (await Task.WhenAll(npids.Select(n => Process(n).GetAsync(Name)))).OfType<ProcessInfo>().ToList();
+        var usage = await Task.WhenAll(infos.Where(i => i.Node is not null).Select(i => i.Node!).Distinct()
+            .Select(async node =>
+            {
+                try
+                {
+                    return await _grains.GetGrain<INodeGrain>(node).GetUsageAsync();
+                }
+                catch (Exception)
+                {
+                    // Usage is a nicety; a node that does not answer still has its rows listed.
+                    return new Dictionary<string, (long CpuNs, long MemoryBytes)>();
+                }
+            }));
+        var merged = usage.SelectMany(u => u).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return infos
+            .Select(i => merged.TryGetValue(i.Npid, out var u) ? i with { CpuUsageNs = u.CpuNs, MemoryUsageBytes = u.MemoryBytes } : i)
+            .OrderBy(i => i.CreatedAt).ThenBy(i => i.Npid, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>Captured output from <paramref name="offset"/>; waits up to <paramref name="wait"/> for more when there is none yet.</summary>
+    public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = 256 * 1024, TimeSpan wait = default)
+    {
+        var info = await GetAsync(npid);
+        if (info.Node is null)
+        {
+            return new LogChunk { Data = [], NextOffset = 0, Complete = info.State.IsTerminal() };
+        }
+
+        return await _grains.GetGrain<INodeGrain>(info.Node).ReadLogsAsync(npid, offset, maxBytes, wait);
+    }
+
+    /// <summary>The process's output as it is kept, then (when following) as it is written, until it ends.</summary>
+    public async IAsyncEnumerable<byte[]> LogsAsync(string npid, bool follow, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        long offset = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            var chunk = await ReadLogsAsync(npid, offset, wait: follow ? TimeSpan.FromSeconds(10) : TimeSpan.Zero).WaitAsync(ct);
+            if (chunk.Data.Length > 0)
+            {
+                yield return chunk.Data;
+            }
+
+            offset = chunk.NextOffset;
+            if (chunk.Complete || (!follow && chunk.Data.Length == 0))
+            {
+                yield break;
+            }
+        }
+    }
+
+    private IProcessGrain Process(string npid)
+    {
+        if (!Npid.IsWellFormed(npid))
+        {
+            throw NefeleException.NotFound(npid);
+        }
+
+        return _grains.GetGrain<IProcessGrain>(npid);
+    }
+}

@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+
+namespace Nefele.Silo.Api;
+
+/// <summary>The management REST API (section "Api").</summary>
+public sealed class ApiOptions : IValidatableObject
+{
+    public const string Section = "Api";
+
+    /// <summary>
+    /// Where the API listens. Default http://127.0.0.1:7400. Loopback only until the API
+    /// authenticates callers: anything else is refused at start-up.
+    /// </summary>
+    [Required]
+    public string Url { get; set; } = Client.NefeleDefaults.ApiUrl;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        {
+            yield return new ValidationResult($"Api:Url '{Url}' must be an absolute http:// URL", [nameof(Url)]);
+        }
+        else if (!(uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var ip) && IPAddress.IsLoopback(ip))))
+        {
+            yield return new ValidationResult($"Api:Url '{Url}' must be on a loopback address (127.0.0.0/8 or ::1) until API authentication exists", [nameof(Url)]);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using Nefele.Nodes;
+using Orleans.Runtime;
+
+namespace Nefele.Silo.Api;
+
+/// <summary>Cluster-level read-only views: nodes and health.</summary>
+internal static class NodeEndpoints
+{
+    public static void MapNodeEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/nodes", async (IClusterMembershipService membership, IGrainFactory grains) =>
+        {
+            var names = membership.CurrentSnapshot.Members.Values
+                .Where(m => m.Status == SiloStatus.Active && !string.IsNullOrEmpty(m.Name))
+                .Select(m => m.Name);
+            var nodes = await Task.WhenAll(names.Select(n => grains.GetGrain<INodeGrain>(n).GetCapacityAsync()));
+            return Results.Ok(new { nodes });
+        }).WithTags("nodes").WithSummary("Active nodes with their allocatable capacity and reservations");
+
+        app.MapGet("/healthz", (Hostd.HostAgentChannel channel) =>
+            channel.Facts is null ? Results.Problem(statusCode: 503, detail: "hostd is not attached") : Results.Ok(new { node = channel.Node, status = "ok" }))
+            .WithTags("nodes").WithSummary("200 when this node's silo has its hostd attached");
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Nefele.Client;
+using Nefele.Errors;
+using Nefele.Placement;
+using Nefele.Processes;
+
+namespace Nefele.Silo.Api;
+
+/// <summary>The tenant's process API: spawn, ps, get, monitor (SSE), signal, logs (text or SSE).</summary>
+internal static class ProcessEndpoints
+{
+    public static void MapProcessEndpoints(this IEndpointRouteBuilder app)
+    {
+        var tenants = app.MapGroup("/v1/tenants/{tenant}").WithTags("processes");
+
+        tenants.MapPost("/spawn", async (string tenant, SpawnBody body, IGrainFactory grains) =>
+        {
+            var result = await Tenant(grains, tenant).SubmitAsync(
+                new SpawnRequest { Tasks = body.Tasks, Count = body.Count, AllowPartial = body.AllowPartial },
+                body.RequestId);
+            return Results.Ok(result);
+        }).WithSummary("Spawn one (count 1), N identical (count N) or several different (tasks) processes; answers when all are Running");
+
+        tenants.MapGet("/processes", async (string tenant, IGrainFactory grains) =>
+            Results.Ok(new { processes = await Tenant(grains, tenant).PsAsync() }))
+            .WithSummary("Every live process of the tenant, on every node (ps)");
+
+        tenants.MapGet("/processes/{npid}", async (string tenant, string npid, IGrainFactory grains) =>
+            Results.Ok(await Tenant(grains, tenant).GetAsync(npid)))
+            .WithSummary("One process");
+
+        tenants.MapGet("/processes/{npid}/events", async (string tenant, string npid, long? after, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json) =>
+        {
+            var client = Tenant(grains, tenant);
+            await client.GetAsync(npid);
+            await StartEventStream(http);
+            await foreach (var e in client.MonitorAsync(npid, after ?? 0, http.RequestAborted))
+            {
+                await WriteEvent(http, "state", JsonSerializer.Serialize(e, json.Value.SerializerOptions));
+            }
+        }).WithSummary("Server-sent events: every state transition after 'after', ending with the terminal one (monitor)");
+
+        tenants.MapPost("/processes/{npid}/signal", async (string tenant, string npid, SignalBody body, IGrainFactory grains) =>
+        {
+            await Tenant(grains, tenant).KillAsync(npid, body.Signal);
+            return Results.NoContent();
+        }).WithSummary("Send a POSIX signal to the process (not to its own children)");
+
+        tenants.MapGet("/processes/{npid}/logs", async (string tenant, string npid, bool? follow, IGrainFactory grains, HttpContext http) =>
+        {
+            var client = Tenant(grains, tenant);
+            await client.GetAsync(npid);
+            if (follow != true)
+            {
+                http.Response.ContentType = "text/plain; charset=utf-8";
+                await foreach (var chunk in client.LogsAsync(npid, follow: false, http.RequestAborted))
+                {
+                    await http.Response.Body.WriteAsync(chunk, http.RequestAborted);
+                }
+
+                return;
+            }
+
+            await StartEventStream(http);
+            var decoder = Encoding.UTF8.GetDecoder();
+            await foreach (var chunk in client.LogsAsync(npid, follow: true, http.RequestAborted))
+            {
+                var chars = new char[decoder.GetCharCount(chunk, flush: false)];
+                decoder.GetChars(chunk, chars, flush: false);
+                await WriteEvent(http, "output", new string(chars));
+            }
+
+            await WriteEvent(http, "end", string.Empty);
+        }).WithSummary("Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends");
+    }
+
+    private static NefeleTenant Tenant(IGrainFactory grains, string tenant)
+    {
+        if (string.IsNullOrWhiteSpace(tenant) || tenant.Length > 64)
+        {
+            throw NefeleException.Bad("tenant must be 1-64 characters");
+        }
+
+        return new NefeleTenant(grains, tenant);
+    }
+
+    private static async Task StartEventStream(HttpContext http)
+    {
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+    }
+
+    /// <summary>One SSE event; a payload with newlines becomes several data lines, which readers join with '\n'.</summary>
+    private static async Task WriteEvent(HttpContext http, string name, string data)
+    {
+        var text = new StringBuilder().Append("event: ").Append(name).Append('\n');
+        foreach (var line in data.Split('\n'))
+        {
+            text.Append("data: ").Append(line).Append('\n');
+        }
+
+        text.Append('\n');
+        await http.Response.WriteAsync(text.ToString(), http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+    }
+}

@@ -1,0 +1,271 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Google.Protobuf;
+using Microsoft.Extensions.Options;
+using Nefele.Errors;
+using Nefele.Nodes;
+using Nefele.Placement;
+using Nefele.Processes;
+using Nefele.Protocol;
+using Nefele.Protocol.V1;
+using ProcessSpec = Nefele.Processes.ProcessSpec;
+using ProcessEnd = Nefele.Processes.ProcessEnd;
+using ProcessState = Nefele.Processes.ProcessState;
+
+namespace Nefele.Silo.Hostd;
+
+/// <summary>
+/// The silo's end of the node channel: connects to hostd's control socket, attaches, and keeps
+/// reconnecting for as long as the silo runs. On every attach it reconciles — processes hostd
+/// still runs are adopted and exits it kept while no silo listened are delivered — so neither
+/// side loses anything when the other restarts.
+/// </summary>
+internal sealed class HostAgentChannel(
+    IOptions<NodeOptions> options,
+    IGrainFactory grains,
+    ProcCallHandler procCalls,
+    ILogger<HostAgentChannel> logger) : BackgroundService, IHostAgentChannel
+{
+    private static readonly TimeSpan ReconnectDelay = TimeSpan.FromMilliseconds(200);
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ControlEvent>> _pending = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private TaskCompletionSource _attached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Stream? _stream;
+    private long _nextId;
+
+    public string Node => options.Value.Name;
+
+    public NodeFacts? Facts { get; private set; }
+
+    /// <summary>Completes when hostd has attached (for start-up ordering and tests).</summary>
+    public Task WhenAttached => _attached.Task;
+
+    public async Task<LaunchReply> LaunchAsync(string npid, string tenant, ProcessSpec spec, CancellationToken ct)
+    {
+        var reply = await CallAsync(new ControlRequest { Launch = new LaunchRequest { Npid = npid, Tenant = tenant, Spec = ProtoMapping.ToProto(spec) } }, ct);
+        return reply.Launched ?? throw Unexpected(reply);
+    }
+
+    public async Task SignalAsync(string npid, int signal, CancellationToken ct)
+    {
+        var reply = await CallAsync(new ControlRequest { Signal = new SignalRequest { Npid = npid, Signal = signal } }, ct);
+        if (reply.BodyCase != ControlEvent.BodyOneofCase.Ok)
+        {
+            throw Unexpected(reply);
+        }
+    }
+
+    public async Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, CancellationToken ct)
+    {
+        var reply = await CallAsync(new ControlRequest { Logs = new LogsReadRequest { Npid = npid, Offset = offset, MaxBytes = maxBytes, WaitMs = (int)wait.TotalMilliseconds } }, ct);
+        return reply.Logs ?? throw Unexpected(reply);
+    }
+
+    public async Task<UsageReply> GetUsageAsync(CancellationToken ct)
+    {
+        var reply = await CallAsync(new ControlRequest { Usage = new UsageRequest() }, ct);
+        return reply.Usage ?? throw Unexpected(reply);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var path = options.Value.ControlSocketPath;
+        var warned = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), stoppingToken);
+            }
+            catch (SocketException e)
+            {
+                if (!warned)
+                {
+                    logger.LogWarning("hostd is not reachable at {Path} ({Error}); retrying until it is", path, e.SocketErrorCode);
+                    warned = true;
+                }
+
+                await Task.Delay(ReconnectDelay, stoppingToken);
+                continue;
+            }
+
+            warned = false;
+            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            try
+            {
+                await RunConnectionAsync(stream, stoppingToken);
+            }
+            catch (Exception e) when (e is IOException or ProtocolException or SocketException or ObjectDisposedException)
+            {
+                logger.LogWarning("Lost hostd at {Path}: {Error}", path, e.Message);
+            }
+            finally
+            {
+                _stream = null;
+                Facts = null;
+                if (_attached.Task.IsCompleted)
+                {
+                    _attached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                foreach (var (id, waiter) in _pending)
+                {
+                    if (_pending.TryRemove(id, out _))
+                    {
+                        waiter.TrySetException(new NefeleException(ErrorCodes.NodeUnavailable, $"hostd on node {Node} went away"));
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task RunConnectionAsync(Stream stream, CancellationToken ct)
+    {
+        _stream = stream;
+        var attachId = (ulong)Interlocked.Increment(ref _nextId);
+        var attachReply = new TaskCompletionSource<ControlEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[attachId] = attachReply;
+        await WriteAsync(new ControlRequest { Id = attachId, Attach = new AttachRequest { Node = Node } }, ct);
+
+        var reader = Task.Run(() => ReadLoopAsync(stream, ct), ct);
+        var attached = await attachReply.Task.WaitAsync(ct);
+        if (attached.Attached is null)
+        {
+            throw new ProtocolException($"hostd answered attach with {attached.BodyCase}");
+        }
+
+        await ReconcileAsync(attached.Attached);
+        Facts = attached.Attached.Facts;
+        _attached.TrySetResult();
+        logger.LogInformation("hostd attached on node {Node}: {Cpus} cpus, {Memory} bytes, engine {Engine}, {Count} processes",
+            Node, Facts.Cpus, Facts.MemoryBytes, Facts.Engine, attached.Attached.Processes.Count);
+        await reader;
+    }
+
+    private async Task ReadLoopAsync(Stream stream, CancellationToken ct)
+    {
+        while (true)
+        {
+            var e = await FrameCodec.ReadAsync(stream, ControlEvent.Parser, ct) ?? throw new IOException("hostd closed the channel");
+            if (e.Id != 0)
+            {
+                if (_pending.TryRemove(e.Id, out var waiter))
+                {
+                    waiter.TrySetResult(e);
+                }
+
+                continue;
+            }
+
+            switch (e.BodyCase)
+            {
+                case ControlEvent.BodyOneofCase.Exited:
+                    _ = DeliverExitAsync(e.Exited);
+                    break;
+                case ControlEvent.BodyOneofCase.ProcCall:
+                    _ = AnswerProcCallAsync(e.ProcCall, ct);
+                    break;
+                default:
+                    logger.LogWarning("Ignoring unsolicited {Kind} from hostd", e.BodyCase);
+                    break;
+            }
+        }
+    }
+
+    private async Task ReconcileAsync(AttachReply attached)
+    {
+        var node = grains.GetGrain<INodeGrain>(Node);
+        foreach (var p in attached.Processes.Where(p => p.Running))
+        {
+            var spec = ProtoMapping.FromProto(p.Spec);
+            await node.TrackAsync(p.Npid, new ResourceAsk(spec.CpuMillis, spec.MemoryBytes));
+            await grains.GetGrain<IProcessGrain>(p.Npid).AdoptAsync(p.Tenant, Node, spec, p.Pid, DateTimeOffset.FromUnixTimeMilliseconds(p.StartedUnixMs));
+        }
+
+        foreach (var exit in attached.PendingExits)
+        {
+            _ = DeliverExitAsync(exit);
+        }
+    }
+
+    private async Task DeliverExitAsync(ProcessExited exit)
+    {
+        try
+        {
+            await grains.GetGrain<IProcessGrain>(exit.Npid).OnExitedAsync(ProtoMapping.FromProto(exit.End));
+            await CallAsync(new ControlRequest { AckExit = new AckExitRequest { Npid = exit.Npid } }, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Not acknowledged: hostd keeps the exit and replays it on the next attach.
+            logger.LogWarning(e, "Could not deliver the exit of {Npid}", exit.Npid);
+        }
+    }
+
+    private async Task AnswerProcCallAsync(ProcCall call, CancellationToken ct)
+    {
+        var response = await procCalls.HandleAsync(call);
+        try
+        {
+            await WriteAsync(new ControlRequest { ProcReply = new ProcCallReply { CallId = call.CallId, Response = response } }, ct);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            logger.LogDebug("Could not answer call {Call}: {Error}", call.CallId, e.Message);
+        }
+    }
+
+    private async Task<ControlEvent> CallAsync(ControlRequest request, CancellationToken ct)
+    {
+        if (_stream is null || Facts is null && request.BodyCase != ControlRequest.BodyOneofCase.AckExit)
+        {
+            throw new NefeleException(ErrorCodes.NodeUnavailable, $"hostd on node {Node} is not attached");
+        }
+
+        request.Id = (ulong)Interlocked.Increment(ref _nextId);
+        var waiter = new TaskCompletionSource<ControlEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[request.Id] = waiter;
+        try
+        {
+            await WriteAsync(request, ct);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NullReferenceException)
+        {
+            _pending.TryRemove(request.Id, out _);
+            throw new NefeleException(ErrorCodes.NodeUnavailable, $"hostd on node {Node} went away");
+        }
+
+        var reply = await waiter.Task.WaitAsync(ct);
+        if (reply.Error is { } error)
+        {
+            throw new NefeleException(string.IsNullOrEmpty(error.Code) ? ErrorCodes.BadRequest : error.Code, error.Message);
+        }
+
+        return reply;
+    }
+
+    private async Task WriteAsync(IMessage message, CancellationToken ct)
+    {
+        var frame = FrameCodec.Encode(message);
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            var stream = _stream ?? throw new IOException("not connected");
+            await stream.WriteAsync(frame, ct);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private static NefeleException Unexpected(ControlEvent reply) =>
+        new(ErrorCodes.NodeUnavailable, $"hostd answered with {reply.BodyCase}");
+
+    public override void Dispose()
+    {
+        _writeLock.Dispose();
+        base.Dispose();
+    }
+}

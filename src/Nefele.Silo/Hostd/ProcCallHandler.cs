@@ -1,0 +1,74 @@
+using Google.Protobuf;
+using Nefele.Client;
+using Nefele.Errors;
+using Nefele.Processes;
+using Nefele.Protocol.V1;
+
+namespace Nefele.Silo.Hostd;
+
+/// <summary>
+/// Answers the API calls user processes make on hostd's socket (libnefele, nef inside a
+/// process). hostd has already established who called; the tenant scopes everything.
+/// </summary>
+internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHandler> logger)
+{
+    public async Task<ProcResponse> HandleAsync(ProcCall call)
+    {
+        var request = call.Request;
+        var tenant = new NefeleTenant(grains, call.Tenant);
+        var response = new ProcResponse { Id = request.Id };
+        try
+        {
+            switch (request.BodyCase)
+            {
+                case ProcRequest.BodyOneofCase.Spawn:
+                    var spawn = request.Spawn;
+                    var result = await tenant.SubmitAsync(
+                        new Placement.SpawnRequest
+                        {
+                            Tasks = spawn.Tasks.Select(ProtoMapping.FromProto).ToArray(),
+                            Count = spawn.Count == 0 ? 1 : (int)spawn.Count,
+                            Parent = string.IsNullOrEmpty(call.CallerNpid) ? null : call.CallerNpid,
+                        },
+                        string.IsNullOrEmpty(spawn.RequestId) ? null : spawn.RequestId);
+                    response.Spawn = new SpawnReply();
+                    response.Spawn.Npids.AddRange(result.Npids);
+                    break;
+                case ProcRequest.BodyOneofCase.Monitor:
+                    var end = await tenant.WaitAsync(request.Monitor.Npid);
+                    response.Monitor = new MonitorReply { Npid = request.Monitor.Npid, End = ProtoMapping.ToProto(end) };
+                    break;
+                case ProcRequest.BodyOneofCase.Kill:
+                    foreach (var npid in request.Kill.Npids)
+                    {
+                        await tenant.KillAsync(npid, request.Kill.Signal == 0 ? Signals.SigTerm : request.Kill.Signal);
+                    }
+
+                    response.Kill = new KillReply();
+                    break;
+                case ProcRequest.BodyOneofCase.Ps:
+                    response.Ps = new PsReply();
+                    response.Ps.Processes.AddRange((await tenant.PsAsync()).Select(ProtoMapping.ToProto));
+                    break;
+                case ProcRequest.BodyOneofCase.Logs:
+                    var chunk = await tenant.ReadLogsAsync(request.Logs.Npid, request.Logs.Offset, request.Logs.MaxBytes is > 0 and <= 1 << 20 ? request.Logs.MaxBytes : 256 * 1024);
+                    response.Logs = new LogsReply { Data = ByteString.CopyFrom(chunk.Data), NextOffset = chunk.NextOffset, Complete = chunk.Complete };
+                    break;
+                default:
+                    response.Error = new Protocol.V1.Error { Code = ErrorCodes.BadRequest, Message = $"unsupported request {request.BodyCase}" };
+                    break;
+            }
+        }
+        catch (NefeleException e)
+        {
+            response.Error = new Protocol.V1.Error { Code = e.Code, Message = e.Message };
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Call {Kind} from {Caller} failed", request.BodyCase, call.CallerNpid);
+            response.Error = new Protocol.V1.Error { Code = "internal", Message = e.Message };
+        }
+
+        return response;
+    }
+}

@@ -1,0 +1,90 @@
+using Nefele.Processes;
+using P = Nefele.Protocol.V1;
+
+namespace Nefele.Silo.Hostd;
+
+/// <summary>Between the grain records and their wire forms in protos/.</summary>
+internal static class ProtoMapping
+{
+    public static P.ProcessSpec ToProto(ProcessSpec spec)
+    {
+        var p = new P.ProcessSpec
+        {
+            Path = spec.Path,
+            Cwd = spec.Cwd ?? string.Empty,
+            CpuMillis = spec.CpuMillis,
+            MemoryBytes = spec.MemoryBytes,
+            Name = spec.Name ?? string.Empty,
+            NoHandshake = spec.NoHandshake,
+        };
+        p.Args.AddRange(spec.Args);
+        foreach (var (key, value) in spec.Env)
+        {
+            p.Env[key] = value;
+        }
+        return p;
+    }
+
+    public static ProcessSpec FromProto(P.ProcessSpec p) => new()
+    {
+        Path = p.Path,
+        Args = p.Args.ToArray(),
+        Env = p.Env.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+        Cwd = string.IsNullOrEmpty(p.Cwd) ? null : p.Cwd,
+        CpuMillis = p.CpuMillis,
+        MemoryBytes = p.MemoryBytes,
+        Name = string.IsNullOrEmpty(p.Name) ? null : p.Name,
+        NoHandshake = p.NoHandshake,
+    };
+
+    public static ProcessEnd FromProto(P.ProcessEnd p) => new()
+    {
+        State = p.State switch
+        {
+            P.ProcessState.FailedToStart => ProcessState.FailedToStart,
+            P.ProcessState.Lost => ProcessState.Lost,
+            _ => ProcessState.Exited,
+        },
+        ExitCode = p.Signal != 0 ? -1 : p.ExitCode,
+        Signal = p.Signal,
+        CoreDumped = p.CoreDumped,
+        OomKilled = p.OomKilled,
+        Reason = string.IsNullOrEmpty(p.Reason) ? null : p.Reason,
+        EndedAt = p.EndedUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(p.EndedUnixMs) : DateTimeOffset.UtcNow,
+    };
+
+    public static P.ProcessEnd ToProto(ProcessEnd e) => new()
+    {
+        State = (P.ProcessState)(int)e.State,
+        ExitCode = e.ExitCode,
+        Signal = e.Signal,
+        CoreDumped = e.CoreDumped,
+        OomKilled = e.OomKilled,
+        Reason = e.Reason ?? string.Empty,
+        EndedUnixMs = e.EndedAt.ToUnixTimeMilliseconds(),
+    };
+
+    public static P.ProcessInfo ToProto(ProcessInfo i)
+    {
+        var p = new P.ProcessInfo
+        {
+            Npid = i.Npid,
+            Node = i.Node ?? string.Empty,
+            Pid = i.Pid,
+            State = (P.ProcessState)(int)i.State,
+            CpuMillis = i.CpuMillis,
+            MemoryBytes = i.MemoryBytes,
+            StartedUnixMs = (i.StartedAt ?? i.CreatedAt).ToUnixTimeMilliseconds(),
+            Command = i.Command,
+            Name = i.Name ?? string.Empty,
+            CpuUsageNs = i.CpuUsageNs,
+            MemoryUsageBytes = i.MemoryUsageBytes,
+        };
+        if (i.End is not null)
+        {
+            p.End = ToProto(i.End);
+        }
+
+        return p;
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json.Serialization;
+using Nefele;
+using Nefele.Client;
+using Nefele.Nodes;
+using Nefele.Placement;
+using Nefele.Processes;
+using Nefele.Silo.Api;
+using Nefele.Silo.Hostd;
+using Nefele.Silo.Telemetry;
+using Orleans.Configuration;
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    ContentRootPath = AppContext.BaseDirectory,
+});
+
+// Short flags for the common settings; everything else binds as --Section:Key=value.
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+{
+    ["--node"] = "Node:Name",
+    ["--hostd-socket"] = "Node:HostdControlSocket",
+    ["--generator-id"] = "Node:GeneratorId",
+    ["--api"] = "Api:Url",
+    ["--silo-port"] = "Orleans:SiloPort",
+    ["--gateway-port"] = "Orleans:GatewayPort",
+});
+
+builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<PlacementOptions>().Bind(builder.Configuration.GetSection(PlacementOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+
+var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
+var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
+var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", NefeleDefaults.SiloPort);
+var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", NefeleDefaults.GatewayPort);
+
+builder.UseOrleans(silo =>
+{
+    silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: NefeleDefaults.ServiceId, clusterId: NefeleDefaults.ClusterId);
+    silo.Configure<SiloOptions>(o => o.SiloName = node.Name);
+    silo.AddMemoryGrainStorage(StorageNames.Default);
+    silo.AddNefeleGrains();
+});
+
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(sp => new NpidGenerator(node.GeneratorId, sp.GetRequiredService<TimeProvider>()));
+builder.Services.AddSingleton<ProcCallHandler>();
+builder.Services.AddSingleton<HostAgentChannel>();
+builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<HostAgentChannel>());
+builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgentChannel>());
+builder.Services.AddNefeleTelemetry();
+
+builder.Services.ConfigureHttpJsonOptions(o =>
+{
+    o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+    o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+});
+builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
+builder.WebHost.UseUrls(api.Url);
+
+var app = builder.Build();
+app.Use(ProblemMapping.Middleware);
+app.MapOpenApi("/openapi/{documentName}.json");
+app.MapProcessEndpoints();
+app.MapNodeEndpoints();
+app.Run();
