@@ -1,0 +1,24 @@
+using Nefele.Cli.Parsing;
+using Nefele.Cli.Transport;
+
+namespace Nefele.Cli.Commands;
+
+/// <summary>killall [-SIGNAL] PATTERN: signals every Running process whose program name starts with PATTERN.</summary>
+internal sealed record KillallCommand(int Signal, string Pattern) : INefCommand
+{
+    public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
+    {
+        var processes = await context.Transport.PsAsync(ct).ConfigureAwait(false);
+        var targets = processes
+            .Where(p => p.State == "Running" && ProgramPattern.Matches(p.Command ?? string.Empty, Pattern))
+            .Select(p => p.Npid)
+            .ToList();
+        if (targets.Count == 0)
+        {
+            throw new NefeleApiException($"no process matching {Pattern}");
+        }
+
+        await context.Transport.KillAsync(targets, Signal, ct).ConfigureAwait(false);
+        return 0;
+    }
+}

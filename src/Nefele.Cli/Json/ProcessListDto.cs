@@ -1,0 +1,7 @@
+namespace Nefele.Cli.Json;
+
+/// <summary>Body of GET /v1/tenants/{tenant}/processes.</summary>
+internal sealed record ProcessListDto
+{
+    public IReadOnlyList<ProcessInfoDto> Processes { get; init; } = [];
+}

@@ -1,0 +1,4 @@
+namespace Nefele.Cli.Json;
+
+/// <summary>Body of POST .../processes/{npid}/signal.</summary>
+internal sealed record SignalRequestDto(int Signal);

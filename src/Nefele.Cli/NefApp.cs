@@ -1,0 +1,86 @@
+using Nefele.Cli.Commands;
+using Nefele.Cli.Parsing;
+using Nefele.Cli.Transport;
+using Nefele.Protocol;
+
+namespace Nefele.Cli;
+
+/// <summary>
+/// Parses the command line, picks the transport (hostd's api socket when NEFELE_SOCKET is set,
+/// else the REST API), runs the command and turns failures into one "nef: …" line and an exit status.
+/// </summary>
+internal static class NefApp
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int BadUsage = 2;
+
+    public static async Task<int> RunAsync(
+        IReadOnlyList<string> args,
+        Func<string, string?> env,
+        TextWriter output,
+        Stream rawOutput,
+        TextWriter error,
+        TimeProvider time,
+        CancellationToken ct)
+    {
+        CommandContext? context = null;
+        try
+        {
+            var invocation = CommandLineParser.Parse(args);
+            var connect = ChooseTransport(invocation.Globals, env);
+            context = new CommandContext(connect, output, rawOutput, error, time);
+            return await invocation.Command.RunAsync(context, ct).ConfigureAwait(false);
+        }
+        catch (UsageException e)
+        {
+            return await FailAsync(error, e.Message, BadUsage).ConfigureAwait(false);
+        }
+        catch (NefeleApiException e)
+        {
+            return await FailAsync(error, e.Message, Failed).ConfigureAwait(false);
+        }
+        catch (ProtocolException e)
+        {
+            return await FailAsync(error, "protocol error on the api socket: " + e.Message, Failed).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return await FailAsync(error, "interrupted", 130).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or System.Net.Sockets.SocketException)
+        {
+            // A connection that breaks mid-answer (not at connect time, which the transports word themselves).
+            return await FailAsync(error, "connection lost: " + e.Message, Failed).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (context is { Connected: true })
+            {
+                await context.Transport.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Resolves settings now (so a bad --api is a usage error) but connects only when a command needs to.</summary>
+    private static Func<INefeleTransport> ChooseTransport(GlobalOptions globals, Func<string, string?> env)
+    {
+        var socket = env("NEFELE_SOCKET");
+        if (!string.IsNullOrEmpty(socket))
+        {
+            // Inside a Nefele process the caller's own tenant applies; --tenant is ignored.
+            return () => new SocketTransport(socket);
+        }
+
+        var api = globals.ResolveApi(env);
+        var tenant = globals.ResolveTenant(env);
+        return () => new RestTransport(api, tenant, RestTransport.DefaultConnectTimeout);
+    }
+
+    private static async Task<int> FailAsync(TextWriter error, string message, int status)
+    {
+        await error.WriteLineAsync("nef: " + message.ReplaceLineEndings(" ").Trim()).ConfigureAwait(false);
+        await error.FlushAsync().ConfigureAwait(false);
+        return status;
+    }
+}

@@ -1,0 +1,334 @@
+using System.Globalization;
+using Nefele.Cli.Commands;
+using Nefele.Cli.Json;
+using Nefele.Cli.Transport;
+using Nefele.Processes;
+
+namespace Nefele.Cli.Parsing;
+
+/// <summary>
+/// nef's grammar. Global options (--tenant, --api, -h) go before the command or among its flags.
+/// For spawn and nspawn, "--" ends the flags and everything after it is PATH and ARGS verbatim
+/// (further "--" included); without "--", the first argument that is not a flag starts the program.
+/// </summary>
+internal static class CommandLineParser
+{
+    public static Invocation Parse(IReadOnlyList<string> args)
+    {
+        var globals = new GlobalOptions();
+        var cursor = new ArgCursor(args);
+        while (!cursor.AtEnd && cursor.Peek().StartsWith('-') && cursor.Peek() != "--")
+        {
+            var token = cursor.Take();
+            if (!globals.TryTake(token, cursor))
+            {
+                throw new UsageException($"unknown option {token} (try nef help)");
+            }
+        }
+
+        if (cursor.AtEnd)
+        {
+            return globals.Help
+                ? new Invocation(globals, new HelpCommand(null))
+                : throw new UsageException("missing command (try nef help)");
+        }
+
+        var name = cursor.Take();
+        INefCommand command = name switch
+        {
+            "spawn" => ParseSpawn(cursor, globals, multi: false),
+            "nspawn" => ParseSpawn(cursor, globals, multi: true),
+            "cspawn" => ParseCspawn(cursor, globals),
+            "ps" => ParsePs(cursor, globals),
+            "monitor" => new MonitorCommand(ParseNpids(cursor, globals, "monitor")),
+            "kill" => ParseKill(cursor, globals),
+            "killall" => ParseKillall(cursor, globals),
+            "logs" => ParseLogs(cursor, globals),
+            "help" => new HelpCommand(cursor.AtEnd ? null : cursor.Take()),
+            _ => throw new UsageException($"unknown command '{name}' (try nef help)"),
+        };
+
+        return new Invocation(globals, globals.Help ? new HelpCommand(name) : command);
+    }
+
+    private static INefCommand ParseSpawn(ArgCursor cursor, GlobalOptions globals, bool multi)
+    {
+        var verb = multi ? "nspawn" : "spawn";
+        var count = 1;
+        if (multi)
+        {
+            if (cursor.AtEnd || cursor.Peek().StartsWith('-'))
+            {
+                // "nspawn -h" is still help.
+                if (!cursor.AtEnd && cursor.Peek() is "-h" or "--help")
+                {
+                    globals.TryTake(cursor.Take(), cursor);
+                    return new HelpCommand(verb);
+                }
+
+                throw new UsageException("nspawn: missing COUNT (nspawn COUNT [FLAGS] -- PATH [ARGS...])");
+            }
+
+            var text = cursor.Take();
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count < 1)
+            {
+                throw new UsageException($"nspawn: COUNT must be a positive whole number, got '{text}'");
+            }
+        }
+
+        long cpu = 0, memory = 0;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? processName = null, cwd = null, requestId = null;
+        bool noHandshake = false, partial = false;
+        IReadOnlyList<string>? program = null;
+        while (!cursor.AtEnd)
+        {
+            var token = cursor.Peek();
+            if (token == "--")
+            {
+                cursor.Take();
+                program = cursor.TakeRest();
+                break;
+            }
+
+            if (!token.StartsWith('-') || token == "-")
+            {
+                program = cursor.TakeRest();
+                break;
+            }
+
+            cursor.Take();
+            var (flag, inline) = ArgCursor.Split(token);
+            switch (flag)
+            {
+                case "--cpu":
+                    cpu = Units.ParseCpu(cursor.TakeValue(flag, inline), "--cpu");
+                    break;
+                case "--mem":
+                    memory = Units.ParseMemory(cursor.TakeValue(flag, inline), "--mem");
+                    break;
+                case "--env":
+                    var pair = cursor.TakeValue(flag, inline);
+                    var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                    if (eq < 1)
+                    {
+                        throw new UsageException($"--env: expected K=V, got '{pair}'");
+                    }
+
+                    env[pair[..eq]] = pair[(eq + 1)..];
+                    break;
+                case "--name":
+                    processName = cursor.TakeValue(flag, inline);
+                    break;
+                case "--cwd":
+                    cwd = cursor.TakeValue(flag, inline);
+                    break;
+                case "--request-id":
+                    requestId = cursor.TakeValue(flag, inline);
+                    break;
+                case "--no-handshake" when inline is null:
+                    noHandshake = true;
+                    break;
+                case "--partial" when inline is null && multi:
+                    partial = true;
+                    break;
+                default:
+                    if (!globals.TryTake(token, cursor))
+                    {
+                        throw new UsageException($"{verb}: unknown option {token}");
+                    }
+
+                    break;
+            }
+        }
+
+        if (globals.Help)
+        {
+            return new HelpCommand(verb);
+        }
+
+        if (program is not { Count: > 0 } || program[0].Length == 0)
+        {
+            throw new UsageException($"{verb}: missing PATH ({verb} {(multi ? "COUNT " : string.Empty)}[FLAGS] -- PATH [ARGS...])");
+        }
+
+        var spec = new TaskSpecDto
+        {
+            Path = program[0],
+            Args = [.. program.Skip(1)],
+            Env = env,
+            Cwd = cwd,
+            CpuMillis = cpu,
+            MemoryBytes = memory,
+            Name = processName,
+            NoHandshake = noHandshake,
+        };
+        return new SpawnCommand(new SpawnBatch([spec], count, partial, requestId));
+    }
+
+    private static INefCommand ParseCspawn(ArgCursor cursor, GlobalOptions globals)
+    {
+        string? file = null, requestId = null;
+        var partial = false;
+        foreach (var (token, positional) in Tokens(cursor, globals))
+        {
+            if (positional)
+            {
+                file = file is null ? token : throw new UsageException($"cspawn: takes one FILE, got '{file}' and '{token}'");
+                continue;
+            }
+
+            var (flag, inline) = ArgCursor.Split(token);
+            switch (flag)
+            {
+                case "--partial" when inline is null:
+                    partial = true;
+                    break;
+                case "--request-id":
+                    requestId = cursor.TakeValue(flag, inline);
+                    break;
+                default:
+                    throw new UsageException($"cspawn: unknown option {token}");
+            }
+        }
+
+        return globals.Help ? new HelpCommand("cspawn")
+            : file is null ? throw new UsageException("cspawn: missing FILE (cspawn FILE.json)")
+            : new CspawnCommand(file, partial, requestId);
+    }
+
+    private static PsCommand ParsePs(ArgCursor cursor, GlobalOptions globals)
+    {
+        var json = false;
+        foreach (var (token, positional) in Tokens(cursor, globals))
+        {
+            json = token == "--json" && !positional ? true : throw new UsageException($"ps: unexpected argument {token}");
+        }
+
+        return new PsCommand(json);
+    }
+
+    private static List<string> ParseNpids(ArgCursor cursor, GlobalOptions globals, string verb)
+    {
+        var npids = new List<string>();
+        foreach (var (token, positional) in Tokens(cursor, globals))
+        {
+            npids.Add(positional ? CheckNpid(token) : throw new UsageException($"{verb}: unknown option {token}"));
+        }
+
+        return npids.Count > 0 || globals.Help ? npids : throw new UsageException($"{verb}: missing NPID");
+    }
+
+    private static KillCommand ParseKill(ArgCursor cursor, GlobalOptions globals)
+    {
+        var (signal, operands) = SignalAndOperands(cursor, globals, "kill");
+        if (operands.Count == 0 && !globals.Help)
+        {
+            throw new UsageException("kill: missing NPID (kill [-SIGNAL] NPID...)");
+        }
+
+        return new KillCommand(signal, [.. operands.Select(CheckNpid)]);
+    }
+
+    private static INefCommand ParseKillall(ArgCursor cursor, GlobalOptions globals)
+    {
+        var (signal, operands) = SignalAndOperands(cursor, globals, "killall");
+        if (globals.Help)
+        {
+            return new HelpCommand("killall");
+        }
+
+        if (operands.Count != 1)
+        {
+            throw new UsageException(operands.Count == 0
+                ? "killall: missing PATTERN (killall [-SIGNAL] PATTERN)"
+                : "killall: takes one PATTERN");
+        }
+
+        if (ProgramPattern.Normalize(operands[0]).Length == 0)
+        {
+            throw new UsageException($"killall: PATTERN '{operands[0]}' matches every program; name one (e.g. worker or work*)");
+        }
+
+        return new KillallCommand(signal, operands[0]);
+    }
+
+    private static INefCommand ParseLogs(ArgCursor cursor, GlobalOptions globals)
+    {
+        var follow = false;
+        string? npid = null;
+        foreach (var (token, positional) in Tokens(cursor, globals))
+        {
+            if (positional)
+            {
+                npid = npid is null ? CheckNpid(token) : throw new UsageException("logs: takes one NPID");
+            }
+            else if (token is "-f" or "--follow")
+            {
+                follow = true;
+            }
+            else
+            {
+                throw new UsageException($"logs: unknown option {token}");
+            }
+        }
+
+        return globals.Help ? new HelpCommand("logs")
+            : npid is null ? throw new UsageException("logs: missing NPID (logs [-f] NPID)")
+            : new LogsCommand(npid, follow);
+    }
+
+    /// <summary>kill's and killall's operands: one optional -SIGNAL (default TERM) before or among them.</summary>
+    private static (int Signal, List<string> Operands) SignalAndOperands(ArgCursor cursor, GlobalOptions globals, string verb)
+    {
+        int? signal = null;
+        var operands = new List<string>();
+        foreach (var (token, positional) in Tokens(cursor, globals))
+        {
+            if (positional)
+            {
+                operands.Add(token);
+                continue;
+            }
+
+            var (flag, inline) = ArgCursor.Split(token);
+            var text = flag is "-s" or "--signal" ? cursor.TakeValue(flag, inline) : token[1..];
+            if (signal is not null)
+            {
+                throw new UsageException($"{verb}: more than one signal given");
+            }
+
+            signal = Signals.Parse(text) ?? throw new UsageException($"{verb}: unknown signal '{text}' (use a number, KILL or SIGKILL)");
+        }
+
+        return (signal ?? Signals.SigTerm, operands);
+    }
+
+    /// <summary>
+    /// The remaining arguments, each marked positional or not; global options are consumed on the
+    /// way, and after "--" everything is positional.
+    /// </summary>
+    private static IEnumerable<(string Token, bool Positional)> Tokens(ArgCursor cursor, GlobalOptions globals)
+    {
+        var positionalOnly = false;
+        while (!cursor.AtEnd)
+        {
+            var token = cursor.Take();
+            if (positionalOnly || !token.StartsWith('-') || token == "-")
+            {
+                yield return (token, true);
+            }
+            else if (token == "--")
+            {
+                positionalOnly = true;
+            }
+            else if (!globals.TryTake(token, cursor))
+            {
+                yield return (token, false);
+            }
+        }
+    }
+
+    private static string CheckNpid(string text) =>
+        Npid.IsWellFormed(text) ? text : throw new UsageException($"'{text}' is not an NPID");
+}

@@ -1,0 +1,56 @@
+namespace Nefele.Cli.Parsing;
+
+/// <summary>Options every command accepts: where the API is, which tenant, and help.</summary>
+internal sealed class GlobalOptions
+{
+    public const string DefaultApi = "http://127.0.0.1:7400";
+    public const string DefaultTenant = "default";
+
+    public string? Tenant { get; private set; }
+
+    public string? Api { get; private set; }
+
+    public bool Help { get; private set; }
+
+    /// <summary>Consumes <paramref name="token"/> (and its value) when it is a global option.</summary>
+    public bool TryTake(string token, ArgCursor cursor)
+    {
+        var (name, inline) = ArgCursor.Split(token);
+        switch (name)
+        {
+            case "--tenant":
+                var tenant = cursor.TakeValue(name, inline);
+                if (tenant.Length == 0 || tenant.Contains('/', StringComparison.Ordinal))
+                {
+                    throw new UsageException($"--tenant: '{tenant}' is not a tenant name");
+                }
+
+                Tenant = tenant;
+                return true;
+            case "--api":
+                Api = cursor.TakeValue(name, inline);
+                return true;
+            case "-h" or "--help" when inline is null:
+                Help = true;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    public string ResolveTenant(Func<string, string?> env) =>
+        Tenant ?? NonEmpty(env("NEFELE_TENANT")) ?? DefaultTenant;
+
+    public Uri ResolveApi(Func<string, string?> env)
+    {
+        var (text, source) = Api is not null ? (Api, "--api") : (NonEmpty(env("NEFELE_API")) ?? DefaultApi, "NEFELE_API");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new UsageException($"{source}: '{text}' is not an http:// or https:// URL");
+        }
+
+        return uri;
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}
