@@ -1,0 +1,16 @@
+using System.Text;
+
+namespace Nefele.Cli.Tests;
+
+/// <summary>Runs nef in-process with a given environment and captures what it prints.</summary>
+internal sealed record NefRun(int Status, string Out, string Err)
+{
+    public static async Task<NefRun> RunAsync(IReadOnlyDictionary<string, string?> env, params string[] args)
+    {
+        using var raw = new MemoryStream();
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var status = await NefApp.RunAsync(args, k => env.GetValueOrDefault(k), output, raw, error, TimeProvider.System, CancellationToken.None);
+        return new NefRun(status, output + Encoding.UTF8.GetString(raw.ToArray()), error.ToString());
+    }
+}

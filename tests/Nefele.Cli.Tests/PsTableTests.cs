@@ -1,0 +1,50 @@
+using Nefele.Cli.Json;
+using Nefele.Cli.Output;
+
+namespace Nefele.Cli.Tests;
+
+public sealed class PsTableTests
+{
+    private static readonly DateTimeOffset Now = new(2025, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Theory]
+    [InlineData(0, "0s")]
+    [InlineData(5, "5s")]
+    [InlineData(59.9, "59s")]
+    [InlineData(60, "1m")]
+    [InlineData(3 * 60 + 59, "3m")]
+    [InlineData(2 * 3600 + 10, "2h")]
+    [InlineData(4 * 86400 + 3600, "4d")]
+    [InlineData(-30, "0s")]
+    public void Age_is_truncated_to_the_largest_unit(double seconds, string shown) =>
+        Assert.Equal(shown, Age.Format(TimeSpan.FromSeconds(seconds)));
+
+    [Fact]
+    public void Table_has_the_header_and_aligned_columns()
+    {
+        ProcessInfoDto[] processes =
+        [
+            new()
+            {
+                Npid = "0123456789abc", Node = "node-a", Pid = 4242, State = "Running", CpuMillis = 250,
+                MemoryBytes = 64L * 1024 * 1024, CreatedAt = Now.AddMinutes(-10), StartedAt = Now.AddSeconds(-5),
+                Command = "/bin/sleep 100",
+            },
+            new()
+            {
+                Npid = "0123456789abd", State = "Pending", CreatedAt = Now.AddHours(-2), Command = "/usr/bin/long-program-name --x",
+            },
+        ];
+
+        var lines = PsTable.Format(processes, Now).Split('\n');
+
+        Assert.Equal("NPID           NODE    PID   STATE    CPU   MEM   AGE  COMMAND", lines[0]);
+        Assert.Equal("0123456789abc  node-a  4242  Running  250m  64Mi  5s   /bin/sleep 100", lines[1]);
+        Assert.Equal("0123456789abd  -       -     Pending  -     -     2h   /usr/bin/long-program-name --x", lines[2]);
+        Assert.Equal(string.Empty, lines[3]);
+    }
+
+    [Fact]
+    public void Empty_table_is_just_the_header() =>
+        Assert.Equal("NPID  NODE  PID  STATE  CPU  MEM  AGE  COMMAND\n", PsTable.Format([], Now));
+}
