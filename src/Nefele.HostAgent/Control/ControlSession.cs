@@ -31,7 +31,16 @@ internal sealed class ControlSession : IControlConnection
         this.logger = logger;
     }
 
-    public void Enqueue(ControlEvent ev) => outgoing.Writer.TryWrite(ev);
+    private int unwritten;
+
+    public void Enqueue(ControlEvent ev)
+    {
+        Interlocked.Increment(ref unwritten);
+        if (!outgoing.Writer.TryWrite(ev))
+        {
+            Interlocked.Decrement(ref unwritten);
+        }
+    }
 
     /// <summary>Serves the connection until it closes; never throws.</summary>
     public async Task RunAsync()
@@ -76,7 +85,7 @@ internal sealed class ControlSession : IControlConnection
     public async Task FlushAsync(TimeSpan within)
     {
         var deadline = Environment.TickCount64 + (long)within.TotalMilliseconds;
-        while (outgoing.Reader.Count > 0 && Environment.TickCount64 < deadline && !closed.IsCancellationRequested)
+        while (Volatile.Read(ref unwritten) > 0 && Environment.TickCount64 < deadline && !closed.IsCancellationRequested)
         {
             await Task.Delay(20);
         }
@@ -89,6 +98,7 @@ internal sealed class ControlSession : IControlConnection
             await foreach (var ev in outgoing.Reader.ReadAllAsync(closed.Token))
             {
                 await FrameCodec.WriteAsync(stream, ev, closed.Token);
+                Interlocked.Decrement(ref unwritten);
             }
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)

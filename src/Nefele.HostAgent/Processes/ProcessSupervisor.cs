@@ -588,8 +588,16 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
     }
 
+    private int disposed;
+
     public async ValueTask DisposeAsync()
     {
+        // Called by hostd's orderly stop and again by the container.
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
         await stop.CancelAsync();
         await exitLoop;
         stop.Dispose();

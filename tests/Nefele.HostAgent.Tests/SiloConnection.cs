@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Nefele.Protocol;
+using Nefele.Protocol.V1;
+
+namespace Nefele.HostAgent.Tests;
+
+/// <summary>Talks to hostd's control socket the way the silo does.</summary>
+internal sealed class SiloConnection : IAsyncDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private readonly Socket socket;
+    private readonly NetworkStream stream;
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ControlEvent>> replies = new();
+    private readonly SemaphoreSlim writeLock = new(1, 1);
+    private readonly Task readLoop;
+    private ulong nextId;
+
+    private SiloConnection(Socket socket)
+    {
+        this.socket = socket;
+        stream = new NetworkStream(socket, ownsSocket: true);
+        readLoop = ReadLoopAsync();
+    }
+
+    /// <summary>Unsolicited events (exited, proc_call) in arrival order.</summary>
+    public Channel<ControlEvent> Events { get; } = Channel.CreateUnbounded<ControlEvent>();
+
+    /// <summary>Every event received, replies included, in arrival order (for ordering checks).</summary>
+    public ConcurrentQueue<ControlEvent> All { get; } = new();
+
+    public TaskCompletionSource Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public static async Task<SiloConnection> ConnectAsync(string path)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        return new SiloConnection(socket);
+    }
+
+    public async Task<ControlEvent> RequestAsync(ControlRequest request)
+    {
+        request.Id = Interlocked.Increment(ref nextId);
+        var reply = new TaskCompletionSource<ControlEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        replies[request.Id] = reply;
+        await SendAsync(request);
+        return await reply.Task.WaitAsync(Timeout);
+    }
+
+    public async Task SendAsync(ControlRequest request)
+    {
+        await writeLock.WaitAsync();
+        try
+        {
+            await FrameCodec.WriteAsync(stream, request, CancellationToken.None);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    public async Task SendRawAsync(byte[] bytes)
+    {
+        await stream.WriteAsync(bytes);
+    }
+
+    public async Task<AttachReply> AttachAsync(string node)
+    {
+        var ev = await RequestAsync(new ControlRequest { Attach = new AttachRequest { Node = node } });
+        Assert.Equal(ControlEvent.BodyOneofCase.Attached, ev.BodyCase);
+        return ev.Attached;
+    }
+
+    public async Task<LaunchReply> LaunchAsync(string npid, ProcessSpec spec, string tenant = "acme")
+    {
+        var ev = await RequestAsync(new ControlRequest { Launch = new LaunchRequest { Npid = npid, Tenant = tenant, Spec = spec } });
+        Assert.Equal(ControlEvent.BodyOneofCase.Launched, ev.BodyCase);
+        return ev.Launched;
+    }
+
+    public async Task<Started> LaunchStartedAsync(string npid, ProcessSpec spec)
+    {
+        var reply = await LaunchAsync(npid, spec);
+        Assert.True(reply.OutcomeCase == LaunchReply.OutcomeOneofCase.Started, $"expected started, got {reply}");
+        return reply.Started;
+    }
+
+    public Task<ControlEvent> SignalAsync(string npid, int signal) =>
+        RequestAsync(new ControlRequest { Signal = new SignalRequest { Npid = npid, Signal = signal } });
+
+    public Task<ControlEvent> AckAsync(string npid) =>
+        RequestAsync(new ControlRequest { AckExit = new AckExitRequest { Npid = npid } });
+
+    public async Task<LogsReadReply> LogsAsync(string npid, long offset = 0, int waitMs = 0)
+    {
+        var ev = await RequestAsync(new ControlRequest { Logs = new LogsReadRequest { Npid = npid, Offset = offset, MaxBytes = 65536, WaitMs = waitMs } });
+        Assert.True(ev.BodyCase == ControlEvent.BodyOneofCase.Logs, $"expected logs, got {ev}");
+        return ev.Logs;
+    }
+
+    /// <summary>Everything the process wrote, once it has ended.</summary>
+    public async Task<string> AllLogsAsync(string npid)
+    {
+        var text = new System.Text.StringBuilder();
+        long offset = 0;
+        var deadline = DateTime.UtcNow + Timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var chunk = await LogsAsync(npid, offset, waitMs: 1000);
+            text.Append(chunk.Data.ToStringUtf8());
+            offset = chunk.NextOffset;
+            if (chunk.Complete)
+            {
+                return text.ToString();
+            }
+        }
+
+        throw new TimeoutException($"logs of {npid} never completed; got: {text}");
+    }
+
+    /// <summary>The next unsolicited event, failing after a bounded wait.</summary>
+    public async Task<ControlEvent> NextEventAsync(TimeSpan? within = null)
+    {
+        using var cts = new CancellationTokenSource(within ?? Timeout);
+        try
+        {
+            return await Events.Reader.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException("no event from hostd within the time limit");
+        }
+    }
+
+    public async Task<ProcessExited> NextExitAsync(string npid)
+    {
+        while (true)
+        {
+            var ev = await NextEventAsync();
+            if (ev.BodyCase == ControlEvent.BodyOneofCase.Exited && ev.Exited.Npid == npid)
+            {
+                return ev.Exited;
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var ev = await FrameCodec.ReadAsync(stream, ControlEvent.Parser, CancellationToken.None);
+                if (ev is null)
+                {
+                    break;
+                }
+
+                All.Enqueue(ev);
+                if (ev.Id != 0 && replies.TryRemove(ev.Id, out var reply))
+                {
+                    reply.TrySetResult(ev);
+                }
+                else
+                {
+                    Events.Writer.TryWrite(ev);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or ProtocolException)
+        {
+        }
+
+        Closed.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        socket.Dispose();
+        await readLoop;
+    }
+}
