@@ -57,6 +57,9 @@ builder.Services.ConfigureHttpJsonOptions(o =>
     o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
 });
 builder.Services.AddProblemDetails();
+
+// Malformed bodies reach ProblemMapping as exceptions, so they get problem details too.
+builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddOpenApi();
 builder.WebHost.UseUrls(api.Url);
 

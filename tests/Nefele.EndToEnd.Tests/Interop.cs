@@ -1,0 +1,12 @@
+using System.Runtime.InteropServices;
+
+namespace Nefele.EndToEnd.Tests;
+
+internal static partial class Interop
+{
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    /// <summary>True while a process with this pid exists (kill with signal 0).</summary>
+    public static bool IsAlive(int pid) => Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() == 1;
+}

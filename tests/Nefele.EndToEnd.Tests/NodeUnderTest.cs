@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using Nefele.Client;
+
+namespace Nefele.EndToEnd.Tests;
+
+/// <summary>
+/// One real node: nefele-hostd and nefele-silo as child processes, on their own ports,
+/// node name, run directory and cgroup subtree. Disposing stops the silo, then hostd with
+/// SIGTERM, which stops every process it started; the run directory is removed.
+/// </summary>
+public sealed class NodeUnderTest : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private readonly StringBuilder _log = new();
+    private Process? _hostd;
+    private Process? _silo;
+    private NefeleConnection? _sdk;
+
+    private NodeUnderTest(string name)
+    {
+        Name = name;
+        RunDir = Path.Combine(Path.GetTempPath(), "nefele-e2e", name);
+        ApiPort = FreePort.Next();
+        SiloPort = FreePort.Next();
+        GatewayPort = FreePort.Next();
+        Http = new HttpClient { BaseAddress = new Uri(ApiUrl), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public string Name { get; }
+
+    public string RunDir { get; }
+
+    public int ApiPort { get; }
+
+    public int SiloPort { get; }
+
+    public int GatewayPort { get; }
+
+    public string ApiUrl => $"http://127.0.0.1:{ApiPort}";
+
+    public string ApiSocket => Path.Combine(RunDir, "api.sock");
+
+    public HttpClient Http { get; }
+
+    /// <summary>Everything the node's components printed, for failure messages.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public static async Task<NodeUnderTest> StartAsync(string? name = null, params string[] hostdArgs)
+    {
+        var node = new NodeUnderTest(name ?? "e2e-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(node.RunDir);
+        node._hostd = node.Launch("hostd", RepoPaths.Dll("Nefele.HostAgent", "nefele-hostd"),
+            ["--node", node.Name, "--run-dir", node.RunDir, "--shim", RepoPaths.Native("libnefele-shim.so"),
+             "--spawn-lib", RepoPaths.Native("libnefele-spawn.so"), "--stop-grace", "2s", .. hostdArgs]);
+        await node.StartSiloAsync();
+        return node;
+    }
+
+    /// <summary>Starts (or restarts) the silo and waits until its hostd is attached.</summary>
+    public async Task StartSiloAsync()
+    {
+        _silo = Launch("silo", RepoPaths.Dll("Nefele.Silo", "nefele-silo"),
+            ["--node", Name, "--hostd-socket", Path.Combine(RunDir, "control.sock"), "--api", ApiUrl,
+             "--silo-port", SiloPort.ToString(), "--gateway-port", GatewayPort.ToString(),
+             "--Logging:LogLevel:Default=Warning"]);
+        using var deadline = new CancellationTokenSource(StartTimeout);
+        while (true)
+        {
+            if (_silo.HasExited)
+            {
+                throw new InvalidOperationException($"silo exited with {_silo.ExitCode} during start-up:\n{Log}");
+            }
+
+            try
+            {
+                using var response = await Http.GetAsync("/healthz", deadline.Token);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"node {Name} not healthy within {StartTimeout}:\n{Log}");
+            }
+
+            // Polling a start-up probe, bounded by the deadline above.
+            await Task.Delay(100, deadline.Token);
+        }
+    }
+
+    /// <summary>Kills the silo outright (SIGKILL): hostd and its processes stay.</summary>
+    public async Task KillSiloAsync()
+    {
+        if (_sdk is not null)
+        {
+            await _sdk.DisposeAsync();
+            _sdk = null;
+        }
+
+        _silo!.Kill();
+        await _silo.WaitForExitAsync();
+    }
+
+    /// <summary>The C# SDK, connected to this node's gateway (connects once).</summary>
+    public async Task<NefeleTenant> SdkAsync(string tenant = "default")
+    {
+        _sdk ??= await NefeleConnection.ConnectAsync(GatewayPort);
+        return _sdk.Tenant(tenant);
+    }
+
+    /// <summary>Runs bin/nef against this node and returns its exit code and output.</summary>
+    public async Task<(int Code, string Stdout, string Stderr)> NefAsync(params string[] args) =>
+        await RunAsync(Path.Combine(RepoPaths.Root, "bin", "nef"), args, new Dictionary<string, string?> { ["NEFELE_API"] = ApiUrl });
+
+    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, IDictionary<string, string?>? env = null, TimeSpan? timeout = null)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach (var (k, v) in env ?? new Dictionary<string, string?>())
+        {
+            psi.Environment[k] = v;
+        }
+
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not finish in time");
+        }
+
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_sdk is not null)
+        {
+            await _sdk.DisposeAsync();
+        }
+
+        Http.Dispose();
+        await StopAsync(_silo, kill: false);
+        await StopAsync(_hostd, kill: false);
+        try
+        {
+            Directory.Delete(RunDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A process's own child may still hold a file; the temp dir is reused by nobody.
+        }
+    }
+
+    private static async Task StopAsync(Process? p, bool kill)
+    {
+        if (p is null || p.HasExited)
+        {
+            return;
+        }
+
+        if (kill)
+        {
+            p.Kill();
+        }
+        else
+        {
+            Interop.Kill(p.Id, 15);
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+        }
+    }
+
+    private Process Launch(string tag, string dll, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        var p = new Process { StartInfo = psi };
+        p.OutputDataReceived += (_, e) => Append(tag, e.Data);
+        p.ErrorDataReceived += (_, e) => Append(tag, e.Data);
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    private void Append(string tag, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            _log.Append(tag).Append(": ").AppendLine(line);
+        }
+    }
+}
