@@ -1,0 +1,85 @@
+using Microsoft.Extensions.DependencyInjection;
+using Nefele.Nodes;
+using Nefele.Placement;
+using Nefele.Processes;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace Nefele.Grains.Tests.Support;
+
+/// <summary>
+/// One silo wired as the real one is (silo name = node name, memory storage, Nefele's
+/// grains and options), with <see cref="RecordingHostAgentChannel"/> in place of hostd.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public const string Node = "node-a";
+
+    private InProcessTestCluster? _cluster;
+
+    public RecordingHostAgentChannel Channel { get; } = new(Node);
+
+    public AdjustableTimeProvider Time { get; } = new();
+
+    public IClusterClient Client => _cluster!.Client;
+
+    public INodeGrain NodeGrain => Client.GetGrain<INodeGrain>(Node);
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((options, silo) =>
+        {
+            options.SiloName = Node;
+            silo.Configure<SiloOptions>(o => o.SiloName = Node);
+            silo.AddMemoryGrainStorage(StorageNames.Default);
+            silo.AddNefeleGrains();
+            silo.Services.AddSingleton<TimeProvider>(Time);
+            silo.Services.AddSingleton(sp => new NpidGenerator(0, sp.GetRequiredService<TimeProvider>()));
+            silo.Services.AddSingleton<IHostAgentChannel>(Channel);
+            silo.Services.Configure<NodeOptions>(o =>
+            {
+                o.Name = Node;
+                o.ReservedCpuMillis = 0;
+                o.ReservedMemoryBytes = 0;
+            });
+            silo.Services.Configure<PlacementOptions>(o => o.MaxTasksPerRequest = 100);
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+
+    /// <summary>Ends a process as hostd would report it: exited with <paramref name="code"/>.</summary>
+    public Task ExitAsync(string npid, int code = 0) =>
+        Client.GetGrain<IProcessGrain>(npid).OnExitedAsync(new ProcessEnd
+        {
+            State = ProcessState.Exited,
+            ExitCode = code,
+            EndedAt = DateTimeOffset.UtcNow,
+        });
+
+    /// <summary>
+    /// Ends every process the node still runs, so the next test starts with a free node.
+    /// Exits already reported are replays the grain ignores.
+    /// </summary>
+    public async Task ExitEverythingAsync()
+    {
+        foreach (var launch in Channel.Launches.Where(l => l.Started))
+        {
+            await ExitAsync(launch.Npid);
+        }
+
+        var capacity = await NodeGrain.GetCapacityAsync();
+        Assert.Equal(0, capacity.ReservedCpuMillis);
+        Assert.Equal(0, capacity.ReservedMemoryBytes);
+    }
+}
