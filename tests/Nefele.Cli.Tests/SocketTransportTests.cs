@@ -44,15 +44,18 @@ public sealed class SocketTransportTests
             var end = npid == A
                 ? new ProcessEnd { State = ProcessState.Exited, ExitCode = -1, Signal = 11, CoreDumped = true }
                 : new ProcessEnd { State = ProcessState.Lost, ExitCode = -1, Reason = "node n2 stopped answering" };
-            if (npid == B)
-            {
-                releaseA.TrySetResult();
-            }
-
             return new ProcResponse { Monitor = new MonitorReply { Npid = npid, End = end } };
         });
 
-        var run = await NefRun.RunAsync(Env(socket), "monitor", A, B);
+        // A is answered only once B's line has been printed.
+        var output = new LineWatchingWriter(line =>
+        {
+            if (line.StartsWith(B, StringComparison.Ordinal))
+            {
+                releaseA.TrySetResult();
+            }
+        });
+        var run = await NefRun.RunAsync(Env(socket), output, "monitor", A, B);
 
         Assert.Equal(0, run.Status);
         Assert.Equal($"{B}: lost: node n2 stopped answering\n{A}: killed by SIGSEGV (core dumped)\n", run.Out);
@@ -138,6 +141,18 @@ public sealed class SocketTransportTests
     }
 
     [Fact]
+    public async Task Partial_spawn_is_a_usage_error_inside_a_process()
+    {
+        await using var socket = new FakeApiSocket(_ => Task.FromResult(new ProcResponse { Spawn = new SpawnReply() }));
+
+        var run = await NefRun.RunAsync(Env(socket), "nspawn", "2", "--partial", "--", "/bin/true");
+
+        Assert.Equal(2, run.Status);
+        Assert.StartsWith("nef: --partial is not available inside a Nefele process", run.Err, StringComparison.Ordinal);
+        Assert.Empty(socket.Requests);
+    }
+
+    [Fact]
     public async Task An_absent_socket_is_reported_clearly()
     {
         var path = Path.Combine(Path.GetTempPath(), $"nef-missing-{Guid.NewGuid():N}.sock");
@@ -146,5 +161,14 @@ public sealed class SocketTransportTests
 
         Assert.Equal(1, run.Status);
         Assert.StartsWith($"nef: cannot reach the api socket at {path} (NEFELE_SOCKET): ", run.Err, StringComparison.Ordinal);
+    }
+
+    private sealed class LineWatchingWriter(Action<string> onLine) : StringWriter
+    {
+        public override async Task WriteLineAsync(string? value)
+        {
+            await base.WriteLineAsync(value);
+            onLine(value ?? string.Empty);
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Nefele.Cli.Json;
+using Nefele.Cli.Parsing;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
 
@@ -40,7 +41,7 @@ internal sealed class SocketTransport : INefeleTransport
     {
         if (batch.AllowPartial)
         {
-            throw new NefeleApiException("--partial is not available through the api socket (inside a Nefele process)");
+            throw new UsageException("--partial is not available inside a Nefele process (the api socket has no partial spawn)");
         }
 
         var spawn = new SpawnRequest { Count = (uint)batch.Count, RequestId = batch.RequestId ?? string.Empty };
