@@ -37,3 +37,35 @@ nefele_build() {
 nefele_dll() { # nefele_dll PROJECT ASSEMBLY
   printf '%s/src/%s/bin/%s/net10.0/%s.dll' "$NEFELE_ROOT" "$1" "$NEFELE_CONFIG" "$2"
 }
+
+# nefele_start_node NODE RUN_DIR API_URL SILO_PORT GATEWAY_PORT [hostd flags...]
+# Starts hostd and the silo in the background (sets NEFELE_HOSTD_PID, NEFELE_SILO_PID) and
+# waits until the API answers /healthz (hostd attached). Returns 1 if either exits first.
+nefele_start_node() {
+  local node="$1" run_dir="$2" api="$3" silo_port="$4" gateway_port="$5"; shift 5
+  mkdir -p "$run_dir"
+  dotnet "$(nefele_dll Nefele.HostAgent nefele-hostd)" --node "$node" --run-dir "$run_dir" \
+    --shim "$NEFELE_ROOT/native/build/libnefele-shim.so" --spawn-lib "$NEFELE_ROOT/native/build/libnefele-spawn.so" "$@" &
+  NEFELE_HOSTD_PID=$!
+  dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" --api "$api" \
+    --silo-port "$silo_port" --gateway-port "$gateway_port" \
+    --Logging:LogLevel:Default=Warning --Logging:LogLevel:Nefele=Information &
+  NEFELE_SILO_PID=$!
+  local _
+  for _ in $(seq 1 600); do
+    curl -fsS "$api/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$NEFELE_SILO_PID" 2>/dev/null || { say "the silo exited during start-up"; return 1; }
+    kill -0 "$NEFELE_HOSTD_PID" 2>/dev/null || { say "hostd exited during start-up"; return 1; }
+    sleep 0.1
+  done
+  say "node $node did not become healthy within 60 s"
+  return 1
+}
+
+# Stops the silo, then hostd (which stops its processes: SIGTERM, SIGKILL after its grace).
+nefele_stop_node() {
+  [ -n "${NEFELE_SILO_PID:-}" ] && kill -TERM "$NEFELE_SILO_PID" 2>/dev/null && wait "$NEFELE_SILO_PID" 2>/dev/null
+  [ -n "${NEFELE_HOSTD_PID:-}" ] && kill -TERM "$NEFELE_HOSTD_PID" 2>/dev/null && wait "$NEFELE_HOSTD_PID" 2>/dev/null
+  NEFELE_SILO_PID="" NEFELE_HOSTD_PID=""
+  return 0
+}

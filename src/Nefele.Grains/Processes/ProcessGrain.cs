@@ -23,7 +23,7 @@ public sealed partial class ProcessGrain(
 
     private ProcessRecord Record => state.State;
 
-    private bool Exists => state.RecordExists && Record.Tenant is not null;
+    private bool Exists => Record.Tenant is not null;
 
     public async Task CreateAsync(string tenant, ProcessSpec spec, string? parent)
     {
@@ -112,7 +112,11 @@ public sealed partial class ProcessGrain(
 
         var tenant = Record.Tenant!;
         var node = Record.Node;
-        await state.ClearStateAsync();
+        if (state.RecordExists)
+        {
+            await state.ClearStateAsync();
+        }
+
         state.State = new ProcessRecord();
         await GrainFactory.GetGrain<ITenantGrain>(tenant).RemoveAsync(Npid);
         if (node is not null)
@@ -243,6 +247,11 @@ public sealed partial class ProcessGrain(
         }
     }
 
+    /// <summary>
+    /// The one place a state changes. Pending, Placed and Starting are not persisted: a silo
+    /// that dies before Running leaves nothing for the request to find, and a process hostd
+    /// did start is re-adopted from hostd's report. Running and every end are persisted.
+    /// </summary>
     private async Task MoveAsync(ProcessState next)
     {
         if (Record.Events.Count > 0 && !ProcessStates.CanMove(Record.State, next))
@@ -266,7 +275,10 @@ public sealed partial class ProcessGrain(
         var woken = _changed;
         _changed = NewSignal();
         woken.TrySetResult();
-        await state.WriteStateAsync();
+        if (next is ProcessState.Running || next.IsTerminal())
+        {
+            await state.WriteStateAsync();
+        }
     }
 
     private ProcessInfo Snapshot() => new()
