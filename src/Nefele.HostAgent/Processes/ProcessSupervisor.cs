@@ -34,6 +34,10 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private readonly HashSet<string> usedTokens = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, TaskCompletionSource<ProcResponse>> procCalls = [];
     private readonly List<IProcessCgroup> lingeringCgroups = [];
+
+    // Exits reaped before the launch that started them has recorded the pid (the reaper can
+    // be faster than the spawn call's continuation); picked up when the pid is recorded.
+    private readonly Dictionary<int, ProcessExit> earlyExits = [];
     private readonly CancellationTokenSource stop = new();
     private readonly Task exitLoop;
     private IControlConnection? attached;
@@ -176,6 +180,12 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             {
                 MarkRunningLocked(p);
             }
+
+            if (earlyExits.Remove(p.Pid, out var early))
+            {
+                byPid.Remove(p.Pid);
+                _ = Task.Run(() => OnExitAsync(p, early));
+            }
         }
 
         p.Spawned.TrySetResult(p.Pid);
@@ -300,7 +310,10 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
                 TrackedProcess? p;
                 lock (gate)
                 {
-                    byPid.Remove(exit.Id.Pid, out p);
+                    if (!byPid.Remove(exit.Id.Pid, out p))
+                    {
+                        earlyExits[exit.Id.Pid] = exit;
+                    }
                 }
 
                 if (p is not null)
