@@ -1,0 +1,51 @@
+using Nefele.Client;
+using Nefele.Processes;
+using Xunit;
+
+namespace Nefele.EndToEnd.Tests;
+
+/// <summary>A program the shim cannot enter (static) never handshakes: it fails to start, unless asked to run without.</summary>
+public sealed class HandshakeTimeoutTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Static_binary_fails_to_start_on_handshake_timeout_and_runs_with_NoHandshake()
+    {
+        var dir = Directory.CreateTempSubdirectory("nefele-e2e-static").FullName;
+        try
+        {
+            var binary = await StaticBinary.BuildAsync(dir);
+            await using var node = await NodeUnderTest.StartAsync(null, "--handshake-timeout", "1s");
+            var tenant = await node.SdkAsync();
+
+            var failed = await tenant.SpawnAsync(new ProcessSpec { Path = binary }).WaitAsync(Bound);
+            var info = await tenant.GetAsync(failed);
+            Assert.Equal(ProcessState.FailedToStart, info.State);
+            Assert.NotNull(info.End);
+            Assert.Contains("handshake", info.End!.Reason, StringComparison.OrdinalIgnoreCase);
+            Assert.Equal(info.End, await tenant.WaitAsync(failed).WaitAsync(Bound));
+            if (info.Pid > 0)
+            {
+                await Eventually.Until(() => !Interop.IsRunning(info.Pid), Bound, $"pid {info.Pid} of the failed start gone");
+            }
+
+            var running = await tenant.SpawnAsync(new ProcessSpec { Path = binary, NoHandshake = true }).WaitAsync(Bound);
+            try
+            {
+                var ok = await tenant.GetAsync(running);
+                Assert.Equal(ProcessState.Running, ok.State);
+                Assert.True(Interop.IsRunning(ok.Pid));
+                await Eventually.Until(async () => (await ProcessLifecycleTests.ReadAllAsync(tenant.LogsAsync(running, follow: false))).Contains("static"), Bound, "the static program's output");
+            }
+            finally
+            {
+                await Cleanup.KillAsync(tenant, running);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
