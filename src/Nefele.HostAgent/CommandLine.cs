@@ -19,6 +19,7 @@ public static class CommandLine
         ["--handshake-timeout"] = ("HandshakeTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--stop-grace"] = ("StopGrace", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--log-limit"] = ("LogLimitBytes", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
+        ["--ended-logs-kept"] = ("EndedLogsKept", v => v),
         ["--cgroup-root"] = ("CgroupRoot", v => v),
     };
 

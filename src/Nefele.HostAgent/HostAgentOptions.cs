@@ -56,6 +56,13 @@ public sealed class HostAgentOptions
     public long LogLimitBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// How many ended processes keep their output readable after the silo acknowledged the
+    /// exit (oldest dropped first), so logs of a finished process can still be read, as
+    /// with docker logs or kubectl logs of a completed pod. Default 1000. Allowed: 0 to 1,000,000.
+    /// </summary>
+    public int EndedLogsKept { get; set; } = 1000;
+
+    /// <summary>
     /// Name of hostd's subtree in each cgroup hierarchy: processes live in
     /// <c>&lt;controller&gt;/&lt;root&gt;/&lt;node&gt;/&lt;tenant&gt;/&lt;npid&gt;</c>. Default <c>nefele</c>.
     /// </summary>

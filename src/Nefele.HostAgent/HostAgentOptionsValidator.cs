@@ -35,6 +35,11 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
             errors.Add($"{s}:StopGrace (--stop-grace) {o.StopGrace} must be between 0 and 10m");
         }
 
+        if (o.EndedLogsKept is < 0 or > 1_000_000)
+        {
+            errors.Add($"{s}:EndedLogsKept (--ended-logs-kept) {o.EndedLogsKept} must be between 0 and 1000000");
+        }
+
         if (o.LogLimitBytes < 4096 || o.LogLimitBytes > 1L << 30)
         {
             errors.Add($"{s}:LogLimitBytes (--log-limit) {o.LogLimitBytes} must be between 4KiB and 1GiB");

@@ -198,7 +198,11 @@ public sealed class LaunchTests : IAsyncLifetime
         await silo.AckAsync(npid);
         Assert.False(Directory.Exists(memory));
         Assert.False(Directory.Exists(cpu));
-        Assert.False(File.Exists(Path.Combine(hostd.RunDirectory, "logs", npid + ".log")));
+
+        // Output outlives the acknowledgement: logs of an ended process stay readable.
+        Assert.True(File.Exists(Path.Combine(hostd.RunDirectory, "logs", npid + ".log")));
+        var kept = await silo.LogsAsync(npid, 0, waitMs: 0);
+        Assert.True(kept.Complete);
     }
 
     [Fact]

@@ -29,6 +29,10 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private readonly ILogger logger;
     private readonly Lock gate = new();
     private readonly Dictionary<string, TrackedProcess> byNpid = new(StringComparer.Ordinal);
+
+    // Logs of acknowledged exits, oldest first, bounded by EndedLogsKept.
+    private readonly Dictionary<string, ProcessLog> endedLogs = new(StringComparer.Ordinal);
+    private readonly Queue<string> endedOrder = new();
     private readonly Dictionary<int, TrackedProcess> byPid = [];
     private readonly Dictionary<string, TrackedProcess> byToken = new(StringComparer.Ordinal);
     private readonly HashSet<string> usedTokens = new(StringComparer.Ordinal);
@@ -378,20 +382,40 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
     }
 
-    /// <summary>Forgets an acknowledged exit: its record, log files and cgroup.</summary>
+    /// <summary>
+    /// Forgets an acknowledged exit: its record and cgroup. Its output stays readable among
+    /// the last <see cref="HostAgentOptions.EndedLogsKept"/> ended processes.
+    /// </summary>
     public void AckExit(string npid)
     {
         TrackedProcess? p = null;
+        var dropped = new List<ProcessLog>();
         lock (gate)
         {
             if (byNpid.TryGetValue(npid, out var candidate) && candidate.Exit is not null)
             {
                 byNpid.Remove(npid);
                 p = candidate;
+                if (p.Log is not null && endedLogs.TryAdd(npid, p.Log))
+                {
+                    endedOrder.Enqueue(npid);
+                }
+
+                while (endedOrder.Count > options.EndedLogsKept && endedOrder.TryDequeue(out var oldest))
+                {
+                    if (endedLogs.Remove(oldest, out var old))
+                    {
+                        dropped.Add(old);
+                    }
+                }
             }
         }
 
-        p?.Log?.Delete();
+        foreach (var log in dropped)
+        {
+            log.Delete();
+        }
+
         RemoveCgroup(p?.Cgroup);
     }
 
@@ -435,7 +459,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         ProcessLog? log;
         lock (gate)
         {
-            log = byNpid.TryGetValue(request.Npid, out var p) ? p.Log : null;
+            log = byNpid.TryGetValue(request.Npid, out var p) ? p.Log : endedLogs.GetValueOrDefault(request.Npid);
         }
 
         if (log is null)
