@@ -1,0 +1,154 @@
+using Nefele.Client;
+using Nefele.Processes;
+using Xunit;
+
+namespace Nefele.EndToEnd.Tests;
+
+/// <summary>bin/nef against the node's REST API, as a user types it.</summary>
+public sealed class CliTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private NodeUnderTest Node => fixture.Node;
+
+    [Fact]
+    public async Task Spawn_prints_exactly_one_npid()
+    {
+        var (code, stdout, stderr) = await Node.NefAsync("spawn", "--", "/bin/sleep", "100");
+        var lines = Lines(stdout);
+        var tenant = await Node.SdkAsync();
+        try
+        {
+            Assert.True(code == 0, stderr);
+            var npid = Assert.Single(lines);
+            Assert.True(Npid.IsWellFormed(npid), npid);
+            Assert.Equal(ProcessState.Running, (await tenant.GetAsync(npid)).State);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, lines.Where(Npid.IsWellFormed));
+        }
+    }
+
+    [Fact]
+    public async Task Monitor_prints_how_the_process_ended()
+    {
+        var tenant = await Node.SdkAsync();
+        var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "echo hi; exit 3"] });
+        try
+        {
+            var (code, stdout, stderr) = await Node.NefAsync("monitor", npid);
+            Assert.True(code == 0, stderr);
+            Assert.Equal("exited 3", stdout.Trim());
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
+    public async Task Logs_prints_the_captured_output()
+    {
+        var tenant = await Node.SdkAsync();
+        var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "echo hi; exec sleep 300"] });
+        try
+        {
+            await Eventually.Until(async () => (await tenant.ReadLogsAsync(npid)).Data.Length > 0, Bound, "output captured");
+            var (code, stdout, stderr) = await Node.NefAsync("logs", npid);
+            Assert.True(code == 0, stderr);
+            Assert.Equal("hi\n", stdout);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
+    public async Task Logs_of_an_ended_process_prints_its_output()
+    {
+        var tenant = await Node.SdkAsync();
+        var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "echo hi; exit 3"] });
+        try
+        {
+            await tenant.WaitAsync(npid).WaitAsync(Bound);
+            var (code, stdout, stderr) = await Node.NefAsync("logs", npid);
+            Assert.True(code == 0, stderr);
+            Assert.Equal("hi\n", stdout);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
+    public async Task Ps_prints_the_header_and_a_row_per_process()
+    {
+        var tenant = await Node.SdkAsync("cli-ps");
+        var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sleep", Args = ["100"] });
+        try
+        {
+            var pid = (await tenant.GetAsync(npid)).Pid;
+            var (code, stdout, stderr) = await Node.NefAsync("--tenant", "cli-ps", "ps");
+            Assert.True(code == 0, stderr);
+            var lines = Lines(stdout);
+            Assert.Equal(["NPID", "NODE", "PID", "STATE", "CPU", "MEM", "AGE", "COMMAND"], Words(lines[0]));
+            var row = Words(Assert.Single(lines.Skip(1)));
+            Assert.Equal(npid, row[0]);
+            Assert.Equal(Node.Name, row[1]);
+            Assert.Equal(pid.ToString(), row[2]);
+            Assert.Equal("Running", row[3], ignoreCase: true);
+            Assert.Equal(["/bin/sleep", "100"], row[^2..]);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
+    public async Task Nspawn_prints_one_npid_a_line_and_killall_kills_them()
+    {
+        var tenant = await Node.SdkAsync("cli-killall");
+        var (code, stdout, stderr) = await Node.NefAsync("--tenant", "cli-killall", "nspawn", "3", "--", "/bin/sleep", "60");
+        var npids = Lines(stdout);
+        try
+        {
+            Assert.True(code == 0, stderr);
+            Assert.Equal(3, npids.Length);
+            Assert.All(npids, n => Assert.True(Npid.IsWellFormed(n), n));
+            Assert.Equal(3, npids.Distinct().Count());
+
+            var killall = await Node.NefAsync("--tenant", "cli-killall", "killall", "-9", "sleep");
+            Assert.True(killall.Code == 0, killall.Stderr);
+
+            foreach (var npid in npids)
+            {
+                var monitor = await Node.NefAsync("--tenant", "cli-killall", "monitor", npid);
+                Assert.True(monitor.Code == 0, monitor.Stderr);
+                Assert.Equal("killed by SIGKILL", monitor.Stdout.Trim());
+            }
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npids.Where(Npid.IsWellFormed));
+        }
+    }
+
+    [Fact]
+    public async Task Error_is_one_line_on_stderr_and_a_nonzero_exit()
+    {
+        var (code, stdout, stderr) = await Node.NefAsync("spawn", "--", "/nonexistent/program");
+        Assert.NotEqual(0, code);
+        Assert.Equal(string.Empty, stdout);
+        var line = Assert.Single(Lines(stderr));
+        Assert.StartsWith("nef: ", line);
+        Assert.Contains("/nonexistent/program", line);
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static string[] Words(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+}
