@@ -22,6 +22,8 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public AdjustableTimeProvider Time { get; } = new();
 
+    public OfferBarrier Offers { get; } = new();
+
     public IClusterClient Client => _cluster!.Client;
 
     public INodeGrain NodeGrain => Client.GetGrain<INodeGrain>(Node);
@@ -35,6 +37,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Configure<SiloOptions>(o => o.SiloName = Node);
             silo.AddMemoryGrainStorage(StorageNames.Default);
             silo.AddNefeleGrains();
+            silo.AddOutgoingGrainCallFilter(Offers);
             silo.Services.AddSingleton<TimeProvider>(Time);
             silo.Services.AddSingleton(sp => new NpidGenerator(0, sp.GetRequiredService<TimeProvider>()));
             silo.Services.AddSingleton<IHostAgentChannel>(Channel);
