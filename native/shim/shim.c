@@ -67,8 +67,9 @@ static void set_timeouts(int fd, int64_t ms)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-/* Returns a connected socket, or -1 with errno set. */
-static int connect_hostd(const char *path)
+/* Returns a connected socket, or -1 with errno set. The timeouts are set first: a unix
+ * connect blocks while hostd's accept backlog is full, bounded by SO_SNDTIMEO. */
+static int connect_hostd(const char *path, int64_t timeout_ms)
 {
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);
@@ -87,6 +88,7 @@ static int connect_hostd(const char *path)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    set_timeouts(fd, timeout_ms);
     int rc;
     do {
         rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
@@ -249,9 +251,8 @@ __attribute__((constructor)) static void nefele_shim_handshake(void)
     if (!token || !*token) {
         /* Still tell hostd, so it can record why this pid never became a process. */
         if (sock && *sock) {
-            int fd = connect_hostd(sock);
+            int fd = connect_hostd(sock, timeout_ms);
             if (fd >= 0) {
-                set_timeouts(fd, timeout_ms);
                 send_hello(fd, "");
                 close(fd);
             }
@@ -263,13 +264,13 @@ __attribute__((constructor)) static void nefele_shim_handshake(void)
         die(EXIT_UNREACHABLE, "cannot reach hostd at (unset): NEFELE_SOCKET is not set", NULL, NULL);
 
     int64_t deadline = now_ms() + timeout_ms;
-    int fd = connect_hostd(sock);
+    int fd = connect_hostd(sock, timeout_ms);
     if (fd < 0) {
         char detail[128];
         snprintf(detail, sizeof detail, ": %s", strerror(errno));
         die(EXIT_UNREACHABLE, "cannot reach hostd at ", sock, detail);
     }
-    set_timeouts(fd, timeout_ms);
+    set_timeouts(fd, deadline - now_ms());
 
     if (send_hello(fd, token) < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
