@@ -148,6 +148,42 @@ public sealed class CliTests(NodeFixture fixture) : IClassFixture<NodeFixture>
         Assert.Contains("/nonexistent/program", line);
     }
 
+    [Fact]
+    public async Task Nef_inside_a_Nefele_process_spawns_through_hostd()
+    {
+        var tenant = await Node.SdkAsync();
+        var nef = Path.Combine(RepoPaths.Root, "bin", "nef");
+        var outer = await tenant.SpawnAsync(new ProcessSpec
+        {
+            Path = "/bin/sh",
+            Args = ["-c", $"'{nef}' spawn -- /bin/true 2>&1; exec sleep 300"],
+            Env = new Dictionary<string, string> { ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin" },
+        });
+        string? inner = null;
+        try
+        {
+            var line = await Eventually.Value(async () =>
+            {
+                var text = System.Text.Encoding.UTF8.GetString((await tenant.ReadLogsAsync(outer)).Data);
+                return text.Contains('\n') ? text[..text.IndexOf('\n')] : null;
+            }, Bound, "the inner nef's output");
+            Assert.True(Npid.IsWellFormed(line), $"inner nef printed: {line}");
+            inner = line;
+            Assert.NotEqual(outer, inner);
+
+            var end = await tenant.WaitAsync(inner).WaitAsync(Bound);
+            Assert.Equal("exited 0", end.Describe());
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, outer);
+            if (inner is not null)
+            {
+                await Cleanup.KillAsync(tenant, inner);
+            }
+        }
+    }
+
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static string[] Words(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries);

@@ -17,7 +17,7 @@ public sealed class ProcessLifecycleTests(NodeFixture fixture) : IClassFixture<N
     private static ProcessSpec Sh(string script) => new() { Path = "/bin/sh", Args = ["-c", script] };
 
     [Fact]
-    public async Task Exit_code_is_reported_and_output_is_kept()
+    public async Task Exit_code_is_reported_as_exited_3()
     {
         var tenant = await Node.SdkAsync();
         var npid = await tenant.SpawnAsync(Sh("echo hi; exit 3"));
@@ -28,6 +28,22 @@ public sealed class ProcessLifecycleTests(NodeFixture fixture) : IClassFixture<N
             Assert.Equal(3, end.ExitCode);
             Assert.Equal(0, end.Signal);
             Assert.Equal("exited 3", end.Describe());
+            Assert.Equal(end, (await tenant.GetAsync(npid)).End);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
+    public async Task Output_of_an_ended_process_is_kept()
+    {
+        var tenant = await Node.SdkAsync();
+        var npid = await tenant.SpawnAsync(Sh("echo hi; exit 3"));
+        try
+        {
+            await tenant.WaitAsync(npid).WaitAsync(Bound);
 
             var sdkLogs = await ReadAllAsync(tenant.LogsAsync(npid, follow: false));
             Assert.Contains("hi", sdkLogs);
