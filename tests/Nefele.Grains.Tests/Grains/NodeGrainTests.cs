@@ -85,4 +85,48 @@ public class NodeGrainTests(ClusterFixture cluster) : ClusterTest(cluster)
             await node.ReleaseAsync("tracked-1");
         }
     }
+
+    [Fact]
+    public async Task Launch_after_the_lease_ran_out_takes_the_capacity_again_when_free()
+    {
+        var node = Cluster.NodeGrain;
+        var spec = new Processes.ProcessSpec { Path = "/bin/sleep", CpuMillis = 1000 };
+        try
+        {
+            Assert.True(await node.ReserveAsync([("late-1", new ResourceAsk(1000, 0))], TimeSpan.FromSeconds(5)));
+            Cluster.Time.Advance(TimeSpan.FromSeconds(6));
+
+            var outcome = await node.LaunchAsync("late-1", Tenant.Name, spec);
+
+            Assert.True(outcome.Started);
+            Assert.Equal(1000, (await node.GetCapacityAsync()).ReservedCpuMillis);
+        }
+        finally
+        {
+            await node.ReleaseAsync("late-1");
+        }
+    }
+
+    [Fact]
+    public async Task Launch_after_the_lease_ran_out_is_rejected_when_the_room_was_taken()
+    {
+        var node = Cluster.NodeGrain;
+        try
+        {
+            await node.TrackAsync("occupant", new ResourceAsk(2000, 0));
+
+            var e = await Assert.ThrowsAsync<Errors.NefeleException>(() =>
+                node.LaunchAsync("late-2", Tenant.Name, new Processes.ProcessSpec { Path = "/bin/sleep", CpuMillis = 500 }));
+
+            Assert.Equal(Errors.ErrorCodes.SpawnRejected, e.Code);
+            Assert.Contains("reservation expired", e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(Cluster.Channel.Launches, l => l.Npid == "late-2");
+            Assert.Equal(2000, (await node.GetCapacityAsync()).ReservedCpuMillis);
+        }
+        finally
+        {
+            await node.ReleaseAsync("occupant");
+            await node.ReleaseAsync("late-2");
+        }
+    }
 }

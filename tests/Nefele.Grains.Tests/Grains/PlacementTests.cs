@@ -163,4 +163,16 @@ public class PlacementTests(ClusterFixture cluster) : ClusterTest(cluster)
         var started = Cluster.Channel.Launches.Where(l => l.Tenant == Tenant.Name && l.Started).Select(l => l.Npid).ToArray();
         Assert.All(started, n => Assert.Contains((n, Signals.SigKill), Cluster.Channel.Signals));
     }
+
+    [Fact]
+    public async Task Partial_cspawn_keeps_the_launched_task_running_and_reports_the_rejected_one()
+    {
+        var specs = new[] { HalfCore, HalfCore with { Path = RecordingHostAgentChannel.RejectedPath } };
+        var result = await Tenant.SubmitAsync(new SpawnRequest { Tasks = specs, AllowPartial = true });
+
+        var npid = Assert.Single(result.Npids);
+        Assert.Equal(ProcessState.Running, (await Tenant.GetAsync(npid)).State);
+        Assert.DoesNotContain(Cluster.Channel.Signals, s => s.Npid == npid);
+        Assert.Single(result.Rejected);
+    }
 }
