@@ -65,6 +65,11 @@ public sealed class NefeleTenant
         {
             ct.ThrowIfCancellationRequested();
             var events = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(ct) ?? throw NefeleException.NotFound(npid);
+            if (events.Count == 0 && (await process.GetAsync(Name))?.State.IsTerminal() != false)
+            {
+                // Resumed after the last event of an ended process: nothing more will come.
+                yield break;
+            }
             foreach (var e in events)
             {
                 afterSeq = e.Seq;

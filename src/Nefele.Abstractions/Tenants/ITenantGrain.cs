@@ -8,6 +8,9 @@ public interface ITenantGrain : IGrainWithStringKey
 {
     Task AddAsync(string npid);
 
+    /// <summary>Adds every NPID of one request in one call and one write.</summary>
+    Task AddManyAsync(IReadOnlyList<string> npids);
+
     Task RemoveAsync(string npid);
 
     Task<IReadOnlyList<string>> ListAsync();

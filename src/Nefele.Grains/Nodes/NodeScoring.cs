@@ -56,7 +56,7 @@ public static class NodeScoring
         };
     }
 
-    public static string FormatCpu(long millis) => millis % 1000 == 0 ? $"{millis / 1000} cores" : $"{millis}m";
+    public static string FormatCpu(long millis) => millis == 1000 ? "1 core" : millis % 1000 == 0 ? $"{millis / 1000} cores" : $"{millis}m";
 
     public static string FormatBytes(long bytes) => bytes switch
     {

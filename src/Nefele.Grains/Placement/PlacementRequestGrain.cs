@@ -42,37 +42,13 @@ public sealed class PlacementRequestGrain(
         var tasks = request.Expand();
         var asks = tasks.Select(t => new ResourceAsk(t.CpuMillis, t.MemoryBytes)).ToArray();
 
-        var assignment = await PlaceAsync(asks, request.AllowPartial);
-        var created = new List<(string Npid, ProcessSpec Spec, string Node)>(tasks.Count);
-        var rejected = new List<string>();
-        for (var i = 0; i < tasks.Count; i++)
-        {
-            if (assignment[i] is { } node)
-            {
-                created.Add((npids.Next(), tasks[i], node));
-            }
-            else
-            {
-                rejected.Add($"task {i}: no node had room");
-            }
-        }
+        var (created, rejected) = await PlaceAndReserveAsync(tasks, asks, request.AllowPartial);
 
-        // Reserve per node, all or nothing for what was assigned.
-        var byNode = created.Select((c, i) => (c, i)).GroupBy(x => x.c.Node).ToArray();
-        var reserved = await Task.WhenAll(byNode.Select(g => GrainFactory.GetGrain<INodeGrain>(g.Key)
-            .ReserveAsync(g.Select(x => (x.c.Npid, new ResourceAsk(x.c.Spec.CpuMillis, x.c.Spec.MemoryBytes))).ToArray(), options.Value.ReservationLease)));
-        if (reserved.Any(ok => !ok))
-        {
-            await ReleaseAsync(created);
-            throw NefeleException.Rejected("spawn rejected: capacity was taken by a concurrent request; retry");
-        }
-
-        var tenant = GrainFactory.GetGrain<ITenantGrain>(Tenant);
+        await GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(created.Select(c => c.Npid).ToArray());
         await Task.WhenAll(created.Select(async c =>
         {
             var process = GrainFactory.GetGrain<IProcessGrain>(c.Npid);
             await process.CreateAsync(Tenant, c.Spec, request.Parent);
-            await tenant.AddAsync(c.Npid);
             await process.PlaceAsync(c.Node);
         }));
 
@@ -83,11 +59,19 @@ public sealed class PlacementRequestGrain(
         }
         catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
         {
-            // All or nothing: what did start is stopped, and the request fails with the first reason.
-            await StopStartedAsync(created, starts);
-            if (created.Count == 1 || !request.AllowPartial)
+            if (!request.AllowPartial || created.Count == 1)
             {
+                // All or nothing: what did start is stopped, and the request fails with the first reason.
+                await StopStartedAsync(created, starts);
                 throw;
+            }
+
+            for (var i = 0; i < created.Count; i++)
+            {
+                if (starts[i].Exception?.InnerException is NefeleException refused)
+                {
+                    rejected.Add($"task {created[i].Task}: {refused.Message}");
+                }
             }
         }
 
@@ -99,6 +83,48 @@ public sealed class PlacementRequestGrain(
         };
         logger.LogDebug("Request {Request} admitted {Count} processes", this.GetPrimaryKeyString(), _result.Npids.Count);
         return _result;
+    }
+
+    /// <summary>
+    /// Places and reserves. A reservation fails only when a concurrent request took the room
+    /// between offer and reserve; then the offers are asked again (bounded), so the caller
+    /// either gets its room or the real shortfall.
+    /// </summary>
+    private async Task<(List<(string Npid, ProcessSpec Spec, string Node, int Task)> Created, List<string> Rejected)> PlaceAndReserveAsync(
+        IReadOnlyList<ProcessSpec> tasks, ResourceAsk[] asks, bool allowPartial)
+    {
+        const int attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            var assignment = await PlaceAsync(asks, allowPartial);
+            var created = new List<(string Npid, ProcessSpec Spec, string Node, int Task)>(tasks.Count);
+            var rejected = new List<string>();
+            for (var i = 0; i < tasks.Count; i++)
+            {
+                if (assignment[i] is { } node)
+                {
+                    created.Add((npids.Next(), tasks[i], node, i));
+                }
+                else
+                {
+                    rejected.Add($"task {i}: no node had room");
+                }
+            }
+
+            var byNode = created.GroupBy(c => c.Node).ToArray();
+            var reserved = await Task.WhenAll(byNode.Select(g => GrainFactory.GetGrain<INodeGrain>(g.Key)
+                .ReserveAsync(g.Select(c => (c.Npid, new ResourceAsk(c.Spec.CpuMillis, c.Spec.MemoryBytes))).ToArray(), options.Value.ReservationLease)));
+            if (reserved.All(ok => ok))
+            {
+                return (created, rejected);
+            }
+
+            await Task.WhenAll(created.Select(c => GrainFactory.GetGrain<INodeGrain>(c.Node).ReleaseAsync(c.Npid)));
+            if (attempt == attempts)
+            {
+                throw NefeleException.Rejected("spawn rejected: concurrent requests kept taking the room offered; retry");
+            }
+        }
     }
 
     /// <summary>Chooses a node per task (null: none had room), or throws with the shortfall.</summary>
@@ -160,10 +186,7 @@ public sealed class PlacementRequestGrain(
         return active.OrderBy(_ => Random.Shared.Next()).Take(d).ToList();
     }
 
-    private async Task ReleaseAsync(IEnumerable<(string Npid, ProcessSpec Spec, string Node)> created) =>
-        await Task.WhenAll(created.Select(c => GrainFactory.GetGrain<INodeGrain>(c.Node).ReleaseAsync(c.Npid)));
-
-    private async Task StopStartedAsync(List<(string Npid, ProcessSpec Spec, string Node)> created, Task<ProcessInfo>[] starts)
+    private async Task StopStartedAsync(List<(string Npid, ProcessSpec Spec, string Node, int Task)> created, Task<ProcessInfo>[] starts)
     {
         for (var i = 0; i < created.Count; i++)
         {
@@ -191,6 +214,11 @@ public sealed class PlacementRequestGrain(
     }
 
     private static bool SameRequest(SpawnRequest a, SpawnRequest b) =>
-        a.Count == b.Count && a.AllowPartial == b.AllowPartial && a.Tasks.Count == b.Tasks.Count
-        && a.Tasks.Zip(b.Tasks).All(p => p.First.Path == p.Second.Path && p.First.Args.SequenceEqual(p.Second.Args));
+        a.Count == b.Count && a.AllowPartial == b.AllowPartial && a.Parent == b.Parent && a.Tasks.Count == b.Tasks.Count
+        && a.Tasks.Zip(b.Tasks).All(p => SameSpec(p.First, p.Second));
+
+    private static bool SameSpec(ProcessSpec a, ProcessSpec b) =>
+        a.Path == b.Path && a.Args.SequenceEqual(b.Args) && a.Cwd == b.Cwd && a.CpuMillis == b.CpuMillis
+        && a.MemoryBytes == b.MemoryBytes && a.Name == b.Name && a.NoHandshake == b.NoHandshake
+        && a.Env.Count == b.Env.Count && a.Env.All(kv => b.Env.TryGetValue(kv.Key, out var v) && v == kv.Value);
 }

@@ -14,6 +14,20 @@ public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)
         }
     }
 
+    public async Task AddManyAsync(IReadOnlyList<string> npids)
+    {
+        var added = false;
+        foreach (var npid in npids)
+        {
+            added |= state.State.Npids.Add(npid);
+        }
+
+        if (added)
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
     public async Task RemoveAsync(string npid)
     {
         if (state.State.Npids.Remove(npid))
