@@ -198,7 +198,8 @@ public sealed partial class ProcessGrain(
 
         if (Exists && Record.State.IsTerminal())
         {
-            logger.LogWarning("hostd on {Node} reports {Npid} running, but it ended as {State}", node, Npid, Record.State);
+            // A replayed report of a process whose end is already recorded.
+            logger.LogDebug("hostd on {Node} reports {Npid}, which already ended as {State}", node, Npid, Record.State);
             return;
         }
 

@@ -345,7 +345,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             OomKilled = exit.OomKilled,
             EndedUnixMs = exit.EndedUnixMs,
         };
-        var exited = new ProcessExited { Npid = p.Npid, Tenant = p.Tenant, Pid = p.Pid, End = end };
+        var exited = new ProcessExited { Npid = p.Npid, Tenant = p.Tenant, Pid = p.Pid, End = end, Spec = p.Spec, StartedUnixMs = p.StartedUnixMs };
         bool failedStart;
         lock (gate)
         {

@@ -185,6 +185,14 @@ internal sealed class HostAgentChannel(
 
         foreach (var exit in attached.PendingExits)
         {
+            // The record may be gone with a restarted silo's volatile storage: rebuild it
+            // as the Running process it was, then end it, so its monitors learn how it ended.
+            if (exit.Spec is not null)
+            {
+                var spec = ProtoMapping.FromProto(exit.Spec);
+                await grains.GetGrain<IProcessGrain>(exit.Npid).AdoptAsync(exit.Tenant, Node, spec, exit.Pid, DateTimeOffset.FromUnixTimeMilliseconds(exit.StartedUnixMs));
+            }
+
             _ = DeliverExitAsync(exit);
         }
     }
