@@ -27,6 +27,17 @@ internal static partial class LibC
     [LibraryImport("libc", SetLastError = true)]
     public static unsafe partial int pipe2(int* fds, int flags);
 
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SHUT_WR = 1;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int socketpair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int shutdown(int fd, int how);
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags);
 

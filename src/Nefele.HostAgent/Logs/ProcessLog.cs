@@ -11,6 +11,7 @@ namespace Nefele.HostAgent.Logs;
 public sealed class ProcessLog
 {
     private readonly object gate = new();
+    private readonly string directory;
     private readonly string current;
     private readonly string previous;
     private readonly long halfLimit;
@@ -25,12 +26,13 @@ public sealed class ProcessLog
 
     public ProcessLog(string directory, string npid, long limitBytes)
     {
-        Directory.CreateDirectory(directory);
+        this.directory = directory;
         current = Path.Combine(directory, npid + ".log");
         previous = current + ".1";
         halfLimit = Math.Max(1, limitBytes / 2);
-        File.Delete(previous);
-        writer = new FileStream(current, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
+
+        // The file is made with the first output: many processes write nothing, and a launch
+        // should not wait for file creation.
     }
 
     public string FilePath => current;
@@ -49,20 +51,22 @@ public sealed class ProcessLog
     /// <summary>Completes when the pipe reached end of file (every writer closed it).</summary>
     public Task Drained => drained.Task;
 
-    /// <summary>Drains <paramref name="pipe"/> on a dedicated thread (a pipe read blocks its thread).</summary>
-    public void StartReader(Stream pipe)
-    {
-        var thread = new Thread(() => Drain(pipe)) { IsBackground = true, Name = "log " + Path.GetFileName(current) };
-        thread.Start();
-    }
+    /// <summary>Drains <paramref name="output"/> (the process's stdout/stderr) until every writer has closed it.</summary>
+    public void StartReader(Stream output) => _ = DrainAsync(output);
 
     public void Append(ReadOnlySpan<byte> data)
     {
         lock (gate)
         {
-            if (deleted || writer is null)
+            if (deleted)
             {
                 return;
+            }
+
+            if (writer is null)
+            {
+                Directory.CreateDirectory(directory);
+                writer = new FileStream(current, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
             }
 
             while (!data.IsEmpty)
@@ -203,21 +207,21 @@ public sealed class ProcessLog
         old.TrySetResult();
     }
 
-    private void Drain(Stream pipe)
+    private async Task DrainAsync(Stream output)
     {
         var buffer = new byte[16 * 1024];
         try
         {
-            using (pipe)
+            await using (output)
             {
                 int n;
-                while ((n = pipe.Read(buffer, 0, buffer.Length)) > 0)
+                while ((n = await output.ReadAsync(buffer)) > 0)
                 {
                     Append(buffer.AsSpan(0, n));
                 }
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             // The read end failed; nothing more can be captured.
         }

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
+using System.Net.Sockets;
 using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Interop;
 
@@ -95,13 +95,16 @@ public sealed class NativeEngine : IProcessEngine
             throw new SpawnRejectedException($"spawn rejected: could not set up the cgroup of {spec.Npid}: {e.Message}", e);
         }
 
-        // Both ends close-on-exec: a concurrent spawn must not inherit another process's pipe,
-        // or its reader would never see end of file. The child's dup2 onto 1 and 2 clears the flag.
+        // Output goes through a unix stream socket pair rather than a pipe (as journald's stdout
+        // streams do): hostd reads it with epoll-driven async receives instead of a blocked
+        // thread per process. Both ends close-on-exec, so a concurrent spawn cannot inherit
+        // another process's end (its reader would never see end of file); the child's dup2
+        // onto 1 and 2 clears the flag.
         var fds = stackalloc int[2];
-        if (LibC.pipe2(fds, LibC.O_CLOEXEC) != 0)
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, fds) != 0)
         {
             cgroup.TryRemove();
-            throw new IOException($"pipe2 failed: {LibC.StrError(Marshal.GetLastPInvokeError())}");
+            throw new IOException($"socketpair failed: {LibC.StrError(Marshal.GetLastPInvokeError())}");
         }
 
         var devNull = LibC.open("/dev/null", LibC.O_RDONLY | LibC.O_CLOEXEC);
@@ -130,7 +133,10 @@ public sealed class NativeEngine : IProcessEngine
 
         reapNow.Set();
         logger.LogDebug("Spawned {Npid} as pid {Pid}", spec.Npid, pid);
-        var output = new FileStream(new SafeFileHandle(fds[0], ownsHandle: true), FileAccess.Read, bufferSize: 0);
+        // hostd only reads: closing its write direction lets nothing flow the wrong way.
+        LibC.shutdown(fds[0], LibC.SHUT_WR);
+        var socket = new Socket(new SafeSocketHandle(fds[0], ownsHandle: true));
+        var output = new NetworkStream(socket, ownsSocket: true);
         return new StartedProcess(new LocalProcessId(pid), pid, startedMs, output, cgroup);
     }
 
