@@ -9,18 +9,14 @@ namespace Nefele.Processes;
 /// </summary>
 public interface IProcessGrain : IGrainWithStringKey
 {
-    /// <summary>Creates the record in Pending. Idempotent for the same tenant and spec.</summary>
-    Task CreateAsync(string tenant, ProcessSpec spec, string? parent);
-
-    /// <summary>Pending → Placed on <paramref name="node"/>.</summary>
-    Task PlaceAsync(string node);
-
     /// <summary>
-    /// Placed → Starting → Running (returns the Running info) or FailedToStart (returns that).
-    /// When exec itself fails (no such file, not executable) the record is deleted and a
-    /// spawn_rejected error is thrown: nothing was started, so nothing is left behind.
+    /// Creates the record and runs it on <paramref name="node"/>: Pending → Placed → Starting →
+    /// Running (returns the Running info) or FailedToStart (returns that). Each transition is
+    /// published. When exec itself fails (no such file, not executable) the record is deleted
+    /// and a spawn_rejected error is thrown: nothing was started, so nothing is left behind.
+    /// Called once per NPID by the placement request that reserved room on the node.
     /// </summary>
-    Task<ProcessInfo> StartAsync();
+    Task<ProcessInfo> StartAsync(string tenant, ProcessSpec spec, string? parent, string node);
 
     /// <summary>Removes a record that never started (a rejected or released request).</summary>
     Task DiscardAsync();

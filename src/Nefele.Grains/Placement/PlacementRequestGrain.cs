@@ -44,17 +44,12 @@ public sealed class PlacementRequestGrain(
 
         var (created, rejected) = await PlaceAndReserveAsync(tasks, asks, request.AllowPartial);
 
-        await GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(created.Select(c => c.Npid).ToArray());
-        await Task.WhenAll(created.Select(async c =>
-        {
-            var process = GrainFactory.GetGrain<IProcessGrain>(c.Npid);
-            await process.CreateAsync(Tenant, c.Spec, request.Parent);
-            await process.PlaceAsync(c.Node);
-        }));
-
-        var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync()).ToArray();
+        // The index write and the launches overlap; ps skips an NPID whose record is gone.
+        var indexed = GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(created.Select(c => c.Npid).ToArray());
+        var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node)).ToArray();
         try
         {
+            await indexed;
             await Task.WhenAll(starts);
         }
         catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)

@@ -25,16 +25,12 @@ public sealed partial class ProcessGrain(
 
     private bool Exists => Record.Tenant is not null;
 
-    public async Task CreateAsync(string tenant, ProcessSpec spec, string? parent)
+    public async Task<ProcessInfo> StartAsync(string tenant, ProcessSpec spec, string? parent, string node)
     {
         if (Exists)
         {
-            if (Record.Tenant != tenant)
-            {
-                throw NefeleException.Bad($"npid {Npid} is taken");
-            }
-
-            return;
+            // NPIDs are never reused: a second start of the same one is a replay.
+            return Record.Tenant == tenant ? Snapshot() : throw NefeleException.Bad($"npid {Npid} is taken");
         }
 
         Record.Tenant = tenant;
@@ -42,23 +38,8 @@ public sealed partial class ProcessGrain(
         Record.Parent = parent;
         Record.CreatedAt = time.GetUtcNow();
         await MoveAsync(ProcessState.Pending);
-    }
-
-    public Task PlaceAsync(string node)
-    {
-        RequireExists();
         Record.Node = node;
-        return MoveAsync(ProcessState.Placed);
-    }
-
-    public async Task<ProcessInfo> StartAsync()
-    {
-        RequireExists();
-        if (Record.State != ProcessState.Placed)
-        {
-            return Snapshot();
-        }
-
+        await MoveAsync(ProcessState.Placed);
         await MoveAsync(ProcessState.Starting);
         LaunchOutcome outcome;
         try

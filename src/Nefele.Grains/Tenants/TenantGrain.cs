@@ -6,9 +6,16 @@ namespace Nefele.Tenants;
 public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)] IPersistentState<TenantRecord> state)
     : Grain, ITenantGrain
 {
+    // A request indexes its NPIDs while they launch, so a process that ends at once can be
+    // removed before it was added. Such removals are remembered (boundedly, in memory) and
+    // the late add is dropped, so the index never keeps an ended process.
+    private const int EarlyRemovalsKept = 4096;
+    private readonly HashSet<string> _removedEarly = new(StringComparer.Ordinal);
+    private readonly Queue<string> _removedEarlyOrder = new();
+
     public async Task AddAsync(string npid)
     {
-        if (state.State.Npids.Add(npid))
+        if (!_removedEarly.Remove(npid) && state.State.Npids.Add(npid))
         {
             await state.WriteStateAsync();
         }
@@ -19,7 +26,7 @@ public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)
         var added = false;
         foreach (var npid in npids)
         {
-            added |= state.State.Npids.Add(npid);
+            added |= !_removedEarly.Remove(npid) && state.State.Npids.Add(npid);
         }
 
         if (added)
@@ -33,6 +40,16 @@ public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)
         if (state.State.Npids.Remove(npid))
         {
             await state.WriteStateAsync();
+            return;
+        }
+
+        if (_removedEarly.Add(npid))
+        {
+            _removedEarlyOrder.Enqueue(npid);
+            while (_removedEarlyOrder.Count > EarlyRemovalsKept)
+            {
+                _removedEarly.Remove(_removedEarlyOrder.Dequeue());
+            }
         }
     }
 
