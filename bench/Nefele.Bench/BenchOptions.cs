@@ -4,6 +4,9 @@ namespace Nefele.Bench;
 
 internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, string Out)
 {
+    /// <summary>Spawns before measuring, so the node's code paths are compiled and its caches warm (steady state).</summary>
+    public int Warmup { get; init; } = 300;
+
     public static BenchOptions Parse(string[] args)
     {
         if (args.Length == 0 || args[0] != "spawn")

@@ -19,7 +19,7 @@ var results = new List<MethodResult>
 await using var nefele = await NefeleConnection.ConnectAsync(options.GatewayPort);
 var tenant = nefele.Tenant("bench");
 var spec = new ProcessSpec { Path = "/bin/true" };
-for (var i = 0; i < 20; i++)
+for (var i = 0; i < options.Warmup; i++)
 {
     await tenant.WaitAsync(await tenant.SpawnAsync(spec));
 }

@@ -6,6 +6,7 @@ using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Silo.Api;
 using Nefele.Silo.Hostd;
+using Nefele.Silo.Storage;
 using Nefele.Silo.Telemetry;
 using Orleans.Configuration;
 
@@ -39,7 +40,7 @@ builder.UseOrleans(silo =>
 {
     silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: NefeleDefaults.ServiceId, clusterId: NefeleDefaults.ClusterId);
     silo.Configure<SiloOptions>(o => o.SiloName = node.Name);
-    silo.AddMemoryGrainStorage(StorageNames.Default);
+    silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage, NodeMemoryGrainStorage>(StorageNames.Default);
     silo.AddNefeleGrains();
 });
 
