@@ -15,7 +15,8 @@ nefele_install_deps() {
   command -v make >/dev/null 2>&1 || missing+=(make)
   command -v cc >/dev/null 2>&1 || missing+=(gcc)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
-  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  [ -x /usr/bin/python3 ] || missing+=(python3)   # tests run it as a real memory-hungry process
+  [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)   # tests build a static binary
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing: ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then
