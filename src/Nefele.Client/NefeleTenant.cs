@@ -122,7 +122,7 @@ public sealed class NefeleTenant
         var merged = usage.SelectMany(u => u).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         return infos
             .Select(i => merged.TryGetValue(i.Npid, out var u) ? i with { CpuUsageNs = u.CpuNs, MemoryUsageBytes = u.MemoryBytes } : i)
-            .OrderBy(i => i.CreatedAt).ThenBy(i => i.Npid, StringComparer.Ordinal)
+            .OrderBy(i => i.Npid, StringComparer.Ordinal) // NPIDs sort in creation order
             .ToList();
     }
 

@@ -28,7 +28,7 @@ public sealed class PsTableTests
             {
                 Npid = "0123456789abc", Node = "node-a", Pid = 4242, State = "Running", CpuMillis = 250,
                 MemoryBytes = 64L * 1024 * 1024, CreatedAt = Now.AddMinutes(-10), StartedAt = Now.AddSeconds(-5),
-                Command = "/bin/sleep 100",
+                Command = "/bin/sleep 100", CpuUsageNs = 120_000_000, MemoryUsageBytes = 3L * 1024 * 1024,
             },
             new()
             {
@@ -38,11 +38,19 @@ public sealed class PsTableTests
 
         var lines = PsTable.Format(processes, Now).Split('\n');
 
-        Assert.Equal("NPID           NODE    PID   STATE    CPU   MEM   AGE  COMMAND", lines[0]);
-        Assert.Equal("0123456789abc  node-a  4242  Running  250m  64Mi  5s   /bin/sleep 100", lines[1]);
-        Assert.Equal("0123456789abd  -       -     Pending  -     -     2h   /usr/bin/long-program-name --x", lines[2]);
+        Assert.Equal("NPID           NODE    PID   STATE    CPU         MEM       AGE  COMMAND", lines[0]);
+        Assert.Equal("0123456789abc  node-a  4242  Running  0.12s/250m  3Mi/64Mi  5s   /bin/sleep 100", lines[1]);
+        Assert.Equal("0123456789abd  -       -     Pending  -           -         2h   /usr/bin/long-program-name --x", lines[2]);
         Assert.Equal(string.Empty, lines[3]);
     }
+
+    [Theory]
+    [InlineData(0, "-")]
+    [InlineData(50_000_000, "0.05s")]
+    [InlineData(12_340_000_000, "12.3s")]
+    [InlineData(245_000_000_000, "4m05s")]
+    [InlineData(7_980_000_000_000, "2h13m")]
+    public void Cpu_time_is_shown_like_ps(long nanoseconds, string shown) => Assert.Equal(shown, PsTable.FormatCpuTime(nanoseconds));
 
     [Fact]
     public void Empty_table_is_just_the_header() =>

@@ -151,7 +151,7 @@ public sealed class RestTransportTests
         Assert.Equal(0, table.Status);
         var lines = table.Out.Split('\n');
         Assert.StartsWith("NPID ", lines[0], StringComparison.Ordinal);
-        Assert.Matches(@"^0123456789abc  n1    42   Running  250m  64Mi  \d+[smhd] +/bin/sleep 100$", lines[1]);
+        Assert.Matches(@"^0123456789abc  n1    42   Running  -/250m  -/64Mi  \d+[smhd] +/bin/sleep 100$", lines[1]);
         using var doc = JsonDocument.Parse(json.Out);
         var p = Assert.Single(doc.RootElement.EnumerateArray());
         Assert.Equal("0123456789abc", p.GetProperty("npid").GetString());

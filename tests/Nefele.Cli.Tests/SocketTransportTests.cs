@@ -137,7 +137,7 @@ public sealed class SocketTransportTests
         var run = await NefRun.RunAsync(Env(socket), "ps");
 
         Assert.Equal(0, run.Status);
-        Assert.Matches(@"\n0123456789abc  n1    9    FailedToStart  500m  1Gi  [0-9]s +/bin/prog -x\n$", run.Out);
+        Assert.Matches(@"\n0123456789abc  n1    9    FailedToStart  -/500m  -/1Gi  [0-9]s +/bin/prog -x\n$", run.Out);
     }
 
     [Fact]
