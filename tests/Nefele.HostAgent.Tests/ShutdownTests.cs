@@ -40,10 +40,13 @@ public sealed class ShutdownTests
             var polite = await silo.LaunchStartedAsync("polite", new ProcessSpec { Path = "/bin/sleep", Args = { "100" } });
             var stubborn = await silo.LaunchStartedAsync("stubborn", new ProcessSpec { Path = "/bin/sh", Args = { "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done" } });
             Assert.Equal("ready\n", (await silo.LogsAsync("stubborn", 0, waitMs: 10_000)).Data.ToStringUtf8());
+            await silo.LaunchStartedAsync("parent", new ProcessSpec { Path = "/bin/sh", Args = { "-c", "sleep 300 & echo $!; wait" } });
+            var child = int.Parse((await silo.LogsAsync("parent", 0, waitMs: 10_000)).Data.ToStringUtf8().Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(LaunchTests.ProcessAlive(child));
 
             Assert.Equal(0, Interop.LibC.kill(process.Id, Interop.LibC.SIGTERM));
             var exits = new Dictionary<string, ProcessExited>();
-            while (exits.Count < 2)
+            while (exits.Count < 3)
             {
                 var ev = await silo.NextEventAsync();
                 if (ev.Exited is not null)
@@ -59,6 +62,9 @@ public sealed class ShutdownTests
             Assert.True(process.ExitCode == 0, await errors + await output);
             Assert.False(LaunchTests.ProcessAlive(polite.Pid));
             Assert.False(LaunchTests.ProcessAlive(stubborn.Pid));
+
+            // A process's own children share its cgroup and are stopped with it.
+            Assert.False(LaunchTests.ProcessAlive(child));
             Assert.False(File.Exists(control));
             Assert.False(File.Exists(Path.Combine(runDir, "api.sock")));
             Assert.False(Directory.Exists($"/sys/fs/cgroup/memory/nefele/{node}"));

@@ -7,6 +7,31 @@ internal static class CgroupFiles
 {
     public static void Write(string file, string value) => File.WriteAllText(file, value);
 
+    /// <summary>The pids listed in the cgroup.procs files (every task still in the cgroup); empty if none can be read.</summary>
+    public static IReadOnlyList<int> ReadPids(IEnumerable<string> procsFiles)
+    {
+        var pids = new HashSet<int>();
+        foreach (var file in procsFiles)
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(file))
+                {
+                    if (int.TryParse(line, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid))
+                    {
+                        pids.Add(pid);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The cgroup is gone, so nothing is left in it.
+            }
+        }
+
+        return pids.ToArray();
+    }
+
     public static long ReadLong(string file)
     {
         try

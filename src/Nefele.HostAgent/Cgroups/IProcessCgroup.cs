@@ -15,6 +15,9 @@ public interface IProcessCgroup
     /// <summary>True when the kernel's OOM killer has killed a task in this cgroup.</summary>
     bool OomKilled();
 
+    /// <summary>Every task still in the cgroup: the process and the children it forked itself.</summary>
+    IReadOnlyList<int> Pids() => CgroupFiles.ReadPids(ProcsFiles);
+
     /// <summary>Removes the cgroup; false while tasks (e.g. the process's own children) still live in it.</summary>
     bool TryRemove();
 }

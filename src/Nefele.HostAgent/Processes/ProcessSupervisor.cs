@@ -564,27 +564,30 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     // ---- shutdown --------------------------------------------------------------------
 
-    /// <summary>SIGTERM to every process, SIGKILL after the grace period, then wait for their exits.</summary>
+    /// <summary>
+    /// Stops the node's processes as systemd stops a unit's control group: SIGTERM to every
+    /// task in every process's cgroup (the process and the children it forked), SIGKILL to
+    /// whatever is left after the grace period; then waits for the exits and removes the cgroups.
+    /// </summary>
     public async Task StopAllAsync(TimeSpan grace)
     {
         List<TrackedProcess> live;
+        List<IProcessCgroup> groups;
         lock (gate)
         {
             live = byPid.Values.ToList();
+            groups = byNpid.Values.Select(p => p.Cgroup).OfType<IProcessCgroup>().ToList();
         }
 
-        foreach (var p in live)
+        lock (lingeringCgroups)
         {
-            await engine.SignalAsync(new LocalProcessId(p.Pid), Interop.LibC.SIGTERM, CancellationToken.None);
+            groups.AddRange(lingeringCgroups);
         }
 
-        if (!await WaitForExitsAsync(live, grace))
+        await SignalAllAsync(live, groups, Interop.LibC.SIGTERM);
+        if (!await WaitForExitsAsync(live, grace) || groups.Any(g => g.Pids().Count > 0))
         {
-            foreach (var p in live)
-            {
-                await engine.SignalAsync(new LocalProcessId(p.Pid), Interop.LibC.SIGKILL, CancellationToken.None);
-            }
-
+            await SignalAllAsync(live, groups, Interop.LibC.SIGKILL);
             await WaitForExitsAsync(live, TimeSpan.FromSeconds(3));
         }
 
@@ -600,6 +603,21 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
 
         cgroups.RemoveNodeTree();
+    }
+
+    private async Task SignalAllAsync(List<TrackedProcess> live, List<IProcessCgroup> groups, int signal)
+    {
+        foreach (var p in live)
+        {
+            await engine.SignalAsync(new LocalProcessId(p.Pid), signal, CancellationToken.None);
+        }
+
+        // The processes' own children: they share their parent's cgroup, so they are found there.
+        var mains = live.Select(p => p.Pid).ToHashSet();
+        foreach (var pid in groups.SelectMany(g => g.Pids()).Where(pid => !mains.Contains(pid)))
+        {
+            Interop.LibC.kill(pid, signal);
+        }
     }
 
     private async Task<bool> WaitForExitsAsync(List<TrackedProcess> processes, TimeSpan within)
