@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nefele.Errors;
@@ -38,11 +39,27 @@ public sealed class PlacementRequestGrain(
             return _result;
         }
 
+        using var activity = Telemetry.Source.StartActivity("nefele.spawn");
+        activity?.SetTag("nefele.tenant", Tenant);
+        var started = Stopwatch.GetTimestamp();
         SpecValidator.Validate(request, options.Value.MaxTasksPerRequest);
         var tasks = request.Expand();
         var asks = tasks.Select(t => new ResourceAsk(t.CpuMillis, t.MemoryBytes)).ToArray();
+        activity?.SetTag("nefele.tasks", tasks.Count);
 
-        var (created, rejected) = await PlaceAndReserveAsync(tasks, asks, request.AllowPartial);
+        List<(string Npid, ProcessSpec Spec, string Node, int Task)> created;
+        List<string> rejected;
+        try
+        {
+            (created, rejected) = await PlaceAndReserveAsync(tasks, asks, request.AllowPartial);
+        }
+        catch (NefeleException)
+        {
+            Telemetry.Rejections.Add(1);
+            throw;
+        }
+
+        Telemetry.PlacementDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
         // The index write and the launches overlap; ps skips an NPID whose record is gone.
         var indexed = GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(created.Select(c => c.Npid).ToArray());
@@ -70,6 +87,7 @@ public sealed class PlacementRequestGrain(
             }
         }
 
+        Telemetry.SpawnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _request = request;
         _result = new SpawnResult
         {

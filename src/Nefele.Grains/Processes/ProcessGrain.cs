@@ -259,8 +259,27 @@ public sealed partial class ProcessGrain(
         woken.TrySetResult();
         if (next is ProcessState.Running || next.IsTerminal())
         {
+            Count(next);
             await state.WriteStateAsync();
         }
+    }
+
+    private void Count(ProcessState state)
+    {
+        if (state == ProcessState.Running)
+        {
+            Telemetry.Starts.Add(1);
+            return;
+        }
+
+        var how = state switch
+        {
+            ProcessState.FailedToStart => "failed_to_start",
+            ProcessState.Lost => "lost",
+            _ when Record.End is { Signal: not 0 } or { ExitCode: not 0 } => "crashed",
+            _ => "exited",
+        };
+        Telemetry.Ends.Add(1, new KeyValuePair<string, object?>("nefele.process.end", how));
     }
 
     private ProcessInfo Snapshot() => new()

@@ -11,8 +11,8 @@ internal static class TelemetryExtensions
     public static IServiceCollection AddNefeleTelemetry(this IServiceCollection services)
     {
         services.AddOpenTelemetry()
-            .WithMetrics(m => m.AddMeter("Nefele.*").AddMeter("Microsoft.Orleans"))
-            .WithTracing(t => t.AddSource("Nefele.*"));
+            .WithMetrics(m => m.AddMeter(Nefele.Telemetry.Name).AddMeter("Nefele.*").AddMeter("Microsoft.Orleans"))
+            .WithTracing(t => t.AddSource(Nefele.Telemetry.Name).AddSource("Nefele.*"));
         return services;
     }
 }
