@@ -4,11 +4,15 @@ using Nefele.Client;
 using Nefele.Nodes;
 using Nefele.Placement;
 using Nefele.Processes;
+using Nefele.Silo;
 using Nefele.Silo.Api;
 using Nefele.Silo.Hostd;
 using Nefele.Silo.Storage;
 using Nefele.Silo.Telemetry;
 using Orleans.Configuration;
+
+// A bare flag (no value) is not something the configuration binder understands.
+args = args.Select(a => a == "--api-allow-remote" ? "--Api:AllowRemote=true" : a).ToArray();
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -25,22 +29,42 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--api"] = "Api:Url",
     ["--silo-port"] = "Orleans:SiloPort",
     ["--gateway-port"] = "Orleans:GatewayPort",
+    ["--redis"] = "Cluster:Redis",
+    ["--advertise"] = "Cluster:Advertise",
+    ["--cluster-id"] = "Cluster:Id",
 });
 
 builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<PlacementOptions>().Bind(builder.Configuration.GetSection(PlacementOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<ClusterSettings>().Bind(builder.Configuration.GetSection(ClusterSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
 var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
+var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
 var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
 var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", NefeleDefaults.SiloPort);
 var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", NefeleDefaults.GatewayPort);
 
 builder.UseOrleans(silo =>
 {
-    silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: NefeleDefaults.ServiceId, clusterId: NefeleDefaults.ClusterId);
     silo.Configure<SiloOptions>(o => o.SiloName = node.Name);
-    silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage, NodeMemoryGrainStorage>(StorageNames.Default);
+    if (cluster.IsClustered)
+    {
+        // Membership and grain state in Redis; every node admits, none is special.
+        var redis = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!);
+        redis.AbortOnConnectFail = false;
+        silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+        silo.AddRedisGrainStorage(StorageNames.Default, o => o.ConfigurationOptions = redis);
+        silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.Id, cluster.Id));
+        silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.Advertise!), siloPort, gatewayPort, listenOnAnyHostAddress: true);
+        silo.Configure<ClusterMembershipOptions>(NodeFailureDetection.Configure);
+    }
+    else
+    {
+        silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: NefeleDefaults.ServiceId, clusterId: NefeleDefaults.ClusterId);
+        silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage, NodeMemoryGrainStorage>(StorageNames.Default);
+    }
+
     silo.AddNefeleGrains();
 });
 

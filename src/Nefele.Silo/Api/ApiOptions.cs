@@ -15,15 +15,21 @@ public sealed class ApiOptions : IValidatableObject
     [Required]
     public string Url { get; set; } = Client.NefeleDefaults.ApiUrl;
 
+    /// <summary>
+    /// Allow a non-loopback <see cref="Url"/>. The API does not authenticate callers yet, so this
+    /// is only for private networks (such as a local cluster's bridge). Default false.
+    /// </summary>
+    public bool AllowRemote { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
             yield return new ValidationResult($"Api:Url '{Url}' must be an absolute http:// URL", [nameof(Url)]);
         }
-        else if (!(uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var ip) && IPAddress.IsLoopback(ip))))
+        else if (!AllowRemote && !(uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var ip) && IPAddress.IsLoopback(ip))))
         {
-            yield return new ValidationResult($"Api:Url '{Url}' must be on a loopback address (127.0.0.0/8 or ::1) until API authentication exists", [nameof(Url)]);
+            yield return new ValidationResult($"Api:Url '{Url}' must be on a loopback address (127.0.0.0/8 or ::1) until API authentication exists (or set Api:AllowRemote, --api-allow-remote, on a private network)", [nameof(Url)]);
         }
     }
 }
