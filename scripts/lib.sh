@@ -8,8 +8,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 say() { printf '%s\n' "$*" >&2; }
 
 # Debian packages the build and the tests need. Looked up by command/file, installed only if absent.
+# Optional extras: "redis" (redis-server, for cluster mode and the multi-node tests),
+# "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge).
 nefele_install_deps() {
-  local missing=()
+  local missing=() extra
   command -v protoc-c >/dev/null 2>&1 || missing+=(protobuf-c-compiler)
   [ -e /usr/include/protobuf-c/protobuf-c.h ] || missing+=(libprotobuf-c-dev)
   command -v make >/dev/null 2>&1 || missing+=(make)
@@ -17,6 +19,15 @@ nefele_install_deps() {
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   [ -x /usr/bin/python3 ] || missing+=(python3)   # tests run it as a real memory-hungry process
   [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)   # tests build a static binary
+  for extra in "$@"; do
+    case "$extra" in
+      redis) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
+      netns)
+        command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+        { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
+      *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
+    esac
+  done
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing: ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then
@@ -42,6 +53,7 @@ nefele_dll() { # nefele_dll PROJECT ASSEMBLY
 # nefele_start_node NODE RUN_DIR API_URL SILO_PORT GATEWAY_PORT [hostd flags...]
 # Starts hostd and the silo in the background (sets NEFELE_HOSTD_PID, NEFELE_SILO_PID) and
 # waits until the API answers /healthz (hostd attached). Returns 1 if either exits first.
+# Extra silo flags (cluster mode: --redis, --advertise, ...) come from the array NEFELE_SILO_ARGS.
 nefele_start_node() {
   local node="$1" run_dir="$2" api="$3" silo_port="$4" gateway_port="$5"; shift 5
   mkdir -p "$run_dir"
@@ -49,7 +61,7 @@ nefele_start_node() {
     --shim "$NEFELE_ROOT/native/build/libnefele-shim.so" --spawn-lib "$NEFELE_ROOT/native/build/libnefele-spawn.so" "$@" &
   NEFELE_HOSTD_PID=$!
   dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" --api "$api" \
-    --silo-port "$silo_port" --gateway-port "$gateway_port" \
+    --silo-port "$silo_port" --gateway-port "$gateway_port" ${NEFELE_SILO_ARGS[@]+"${NEFELE_SILO_ARGS[@]}"} \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:Nefele=Information &
   NEFELE_SILO_PID=$!
   local _
