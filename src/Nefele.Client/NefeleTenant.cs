@@ -4,6 +4,7 @@ using Nefele.Nodes;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Tenants;
+using Orleans.Runtime;
 
 namespace Nefele.Client;
 
@@ -61,10 +62,25 @@ public sealed class NefeleTenant
     public async IAsyncEnumerable<ProcessEvent> MonitorAsync(string npid, long afterSeq = 0, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var process = Process(npid);
+        var failures = 0;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var events = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(ct) ?? throw NefeleException.NotFound(npid);
+            IReadOnlyList<ProcessEvent>? watched;
+            try
+            {
+                watched = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(ct);
+                failures = 0;
+            }
+            catch (Exception e) when (IsTransient(e) && ++failures <= MaxTransientFailures)
+            {
+                // The silo holding the process grain went away: the next call activates the
+                // grain elsewhere from its stored state (and finds out if its node is lost).
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * failures, 1000)), ct);
+                continue;
+            }
+
+            var events = watched ?? throw NefeleException.NotFound(npid);
             if (events.Count == 0 && (await process.GetAsync(Name))?.State.IsTerminal() != false)
             {
                 // Resumed after the last event of an ended process: nothing more will come.
@@ -105,7 +121,7 @@ public sealed class NefeleTenant
     public async Task<IReadOnlyList<ProcessInfo>> PsAsync()
     {
         var npids = await _grains.GetGrain<ITenantGrain>(Name).ListAsync();
-        var infos = (await Task.WhenAll(npids.Select(n => Process(n).GetAsync(Name)))).OfType<ProcessInfo>().ToList();
+        var infos = (await Task.WhenAll(npids.Select(GetForListingAsync))).OfType<ProcessInfo>().ToList();
         var usage = await Task.WhenAll(infos.Where(i => i.Node is not null).Select(i => i.Node!).Distinct()
             .Select(async node =>
             {
@@ -124,6 +140,19 @@ public sealed class NefeleTenant
             .Select(i => merged.TryGetValue(i.Npid, out var u) ? i with { CpuUsageNs = u.CpuNs, MemoryUsageBytes = u.MemoryBytes } : i)
             .OrderBy(i => i.Npid, StringComparer.Ordinal) // NPIDs sort in creation order
             .ToList();
+    }
+
+    /// <summary>One row for ps; a call that fails because a silo just died is tried once more (the grain reactivates).</summary>
+    private async Task<ProcessInfo?> GetForListingAsync(string npid)
+    {
+        try
+        {
+            return await Process(npid).GetAsync(Name);
+        }
+        catch (Exception e) when (IsTransient(e))
+        {
+            return await Process(npid).GetAsync(Name);
+        }
     }
 
     /// <summary>Captured output from <paramref name="offset"/>; waits up to <paramref name="wait"/> for more when there is none yet.</summary>
@@ -157,6 +186,13 @@ public sealed class NefeleTenant
             }
         }
     }
+
+    /// <summary>How many failed watch calls in a row a monitor rides out (about a minute with backoff).</summary>
+    private const int MaxTransientFailures = 60;
+
+    /// <summary>Failures of the cluster (a silo died, a message was dropped), not of the request.</summary>
+    private static bool IsTransient(Exception e) =>
+        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.Messaging.ConnectionFailedException;
 
     private IProcessGrain Process(string npid)
     {

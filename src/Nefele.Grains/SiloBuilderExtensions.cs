@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Nefele.Nodes;
 using Orleans.Hosting;
 
@@ -10,6 +11,12 @@ public static class SiloBuilderExtensions
     public static ISiloBuilder AddNefeleGrains(this ISiloBuilder silo)
     {
         silo.Services.AddPlacementDirector<NodeLocalPlacement, NodeLocalPlacementDirector>();
+        silo.Services.AddOptions<FailureOptions>().BindConfiguration(FailureOptions.Section)
+            .Validate(o => o.NodeLostAfter > TimeSpan.Zero && o.CheckInterval > TimeSpan.Zero, "Failure:NodeLostAfter and Failure:CheckInterval must be positive durations")
+            .ValidateOnStart();
+        silo.Services.AddSingleton<NodeLiveness>();
+        silo.Services.AddSingleton<INodeLiveness>(sp => sp.GetRequiredService<NodeLiveness>());
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLiveness>());
         return silo;
     }
 }

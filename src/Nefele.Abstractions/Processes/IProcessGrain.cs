@@ -35,8 +35,13 @@ public interface IProcessGrain : IGrainWithStringKey
     /// <summary>From the node: the process ended.</summary>
     Task OnExitedAsync(ProcessEnd end);
 
-    /// <summary>From the node after the silo restarted: hostd still runs this process.</summary>
-    Task AdoptAsync(string tenant, string node, ProcessSpec spec, int pid, DateTimeOffset startedAt);
+    /// <summary>
+    /// From the node after its silo (re)attached: hostd runs this process. Rebuilds a record the
+    /// control plane lost. Returns false when the record says the process already ended (it was
+    /// declared Lost while its node was cut off): the node must then kill it, so no ghost of an
+    /// ended NPID keeps running.
+    /// </summary>
+    Task<bool> AdoptAsync(string tenant, string node, ProcessSpec spec, int pid, DateTimeOffset startedAt);
 
     /// <summary>The node that ran it is gone.</summary>
     Task MarkLostAsync(string reason);

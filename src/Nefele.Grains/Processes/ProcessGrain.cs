@@ -15,11 +15,40 @@ namespace Nefele.Processes;
 public sealed partial class ProcessGrain(
     [PersistentState("process", StorageNames.Default)] IPersistentState<ProcessRecord> state,
     TimeProvider time,
+    INodeLiveness liveness,
     ILogger<ProcessGrain> logger) : Grain, IProcessGrain
 {
     private TaskCompletionSource _changed = NewSignal();
 
     private string Npid => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Exists && Record.State == ProcessState.Running && Record.Node is { } node)
+        {
+            // Reactivated (e.g. its previous silo died): the node may be gone too.
+            if (liveness.IsLost(node))
+            {
+                await EndAsync(new ProcessEnd { State = ProcessState.Lost, Reason = liveness.LostReason(node), EndedAt = time.GetUtcNow() });
+            }
+            else
+            {
+                liveness.Watch(node, Npid);
+            }
+        }
+
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (Record.Node is { } node)
+        {
+            liveness.Unwatch(node, Npid);
+        }
+
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
 
     private ProcessRecord Record => state.State;
 
@@ -170,18 +199,19 @@ public sealed partial class ProcessGrain(
         return EndAsync(end);
     }
 
-    public async Task AdoptAsync(string tenant, string node, ProcessSpec spec, int pid, DateTimeOffset startedAt)
+    public async Task<bool> AdoptAsync(string tenant, string node, ProcessSpec spec, int pid, DateTimeOffset startedAt)
     {
         if (Exists && Record.State == ProcessState.Running)
         {
-            return;
+            return true;
         }
 
         if (Exists && Record.State.IsTerminal())
         {
-            // A replayed report of a process whose end is already recorded.
+            // A replayed report of a process whose end is already recorded, or an orphan of a
+            // node that was cut off and declared lost: its monitors were told, so it must go.
             logger.LogDebug("hostd on {Node} reports {Npid}, which already ended as {State}", node, Npid, Record.State);
-            return;
+            return false;
         }
 
         // The control plane lost this record (a restart with volatile storage) but the node
@@ -206,6 +236,7 @@ public sealed partial class ProcessGrain(
         }
 
         await GrainFactory.GetGrain<ITenantGrain>(tenant).AddAsync(Npid);
+        return true;
     }
 
     public Task MarkLostAsync(string reason)
@@ -220,6 +251,11 @@ public sealed partial class ProcessGrain(
 
     private async Task EndAsync(ProcessEnd end)
     {
+        if (Record.Node is { } watchedNode)
+        {
+            liveness.Unwatch(watchedNode, Npid);
+        }
+
         Record.End = end;
         await MoveAsync(end.State);
         await GrainFactory.GetGrain<ITenantGrain>(Record.Tenant!).RemoveAsync(Npid);
@@ -257,6 +293,11 @@ public sealed partial class ProcessGrain(
         var woken = _changed;
         _changed = NewSignal();
         woken.TrySetResult();
+        if (next == ProcessState.Running && Record.Node is { } node)
+        {
+            liveness.Watch(node, Npid);
+        }
+
         if (next is ProcessState.Running || next.IsTerminal())
         {
             Count(next);

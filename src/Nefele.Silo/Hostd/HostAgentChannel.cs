@@ -135,9 +135,15 @@ internal sealed class HostAgentChannel(
             throw new ProtocolException($"hostd answered attach with {attached.BodyCase}");
         }
 
-        await ReconcileAsync(attached.Attached);
+        var orphans = new List<string>();
+        await ReconcileAsync(attached.Attached, orphans);
         Facts = attached.Attached.Facts;
         _attached.TrySetResult();
+        foreach (var npid in orphans)
+        {
+            await SignalAsync(npid, Signals.SigKill, ct);
+        }
+
         logger.LogInformation("hostd attached on node {Node}: {Cpus} cpus, {Memory} bytes, engine {Engine}, {Count} processes",
             Node, Facts.Cpus, Facts.MemoryBytes, Facts.Engine, attached.Attached.Processes.Count);
         await reader;
@@ -173,14 +179,22 @@ internal sealed class HostAgentChannel(
         }
     }
 
-    private async Task ReconcileAsync(AttachReply attached)
+    private async Task ReconcileAsync(AttachReply attached, List<string> orphans)
     {
         var node = grains.GetGrain<INodeGrain>(Node);
         foreach (var p in attached.Processes.Where(p => p.Running))
         {
             var spec = ProtoMapping.FromProto(p.Spec);
-            await node.TrackAsync(p.Npid, new ResourceAsk(spec.CpuMillis, spec.MemoryBytes));
-            await grains.GetGrain<IProcessGrain>(p.Npid).AdoptAsync(p.Tenant, Node, spec, p.Pid, DateTimeOffset.FromUnixTimeMilliseconds(p.StartedUnixMs));
+            if (await grains.GetGrain<IProcessGrain>(p.Npid).AdoptAsync(p.Tenant, Node, spec, p.Pid, DateTimeOffset.FromUnixTimeMilliseconds(p.StartedUnixMs)))
+            {
+                await node.TrackAsync(p.Npid, new ResourceAsk(spec.CpuMillis, spec.MemoryBytes));
+            }
+            else
+            {
+                // Declared Lost while this node was cut off: its monitors were told, so it goes.
+                logger.LogWarning("Killing {Npid} (pid {Pid}): it was declared lost while node {Node} was away", p.Npid, p.Pid, Node);
+                orphans.Add(p.Npid);
+            }
         }
 
         foreach (var exit in attached.PendingExits)
