@@ -11,6 +11,8 @@ public static class SiloBuilderExtensions
     public static ISiloBuilder AddNefeleGrains(this ISiloBuilder silo)
     {
         silo.Services.AddPlacementDirector<NodeLocalPlacement, NodeLocalPlacementDirector>();
+        silo.Services.AddSingleton<Placement.NodeDirectoryCache>();
+        silo.AddStartupTask<NodeAgentStartup>();
         silo.Services.AddOptions<FailureOptions>().BindConfiguration(FailureOptions.Section)
             .Validate(o => o.NodeLostAfter > TimeSpan.Zero && o.CheckInterval > TimeSpan.Zero, "Failure:NodeLostAfter and Failure:CheckInterval must be positive durations")
             .ValidateOnStart();

@@ -13,6 +13,7 @@ using Orleans.Configuration;
 
 // A bare flag (no value) is not something the configuration binder understands.
 args = args.Select(a => a == "--api-allow-remote" ? "--Api:AllowRemote=true" : a).ToArray();
+args = NodeFlags.Expand(args);
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {

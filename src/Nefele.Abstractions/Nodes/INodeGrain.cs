@@ -41,4 +41,13 @@ public interface INodeGrain : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<IReadOnlyDictionary<string, (long CpuNs, long MemoryBytes)>> GetUsageAsync();
+
+    /// <summary>Makes this grain the hollow node <paramref name="node"/> declares (key hollow-&lt;n&gt;); starts empty.</summary>
+    Task DeclareHollowAsync(HollowNode node);
+
+    /// <summary>Ends this hollow node; returns the NPIDs it was running, which the caller marks Lost.</summary>
+    Task<IReadOnlyList<string>> RemoveHollowAsync();
+
+    /// <summary>Activates the node's agent (its load refresh and directory registration start with it).</summary>
+    Task PingAsync();
 }

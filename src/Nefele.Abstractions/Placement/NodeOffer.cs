@@ -13,4 +13,10 @@ public sealed record NodeOffer
     [Id(3)] public string? Shortfall { get; init; }
     [Id(4)] public long FreeCpuMillis { get; init; }
     [Id(5)] public long FreeMemoryBytes { get; init; }
+
+    /// <summary>Devices still free here, by name (declared less reserved).</summary>
+    [Id(6)] public IReadOnlyDictionary<string, long> FreeDevices { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>Measured CPU load of the node, 0..1 (0 when not measured).</summary>
+    [Id(7)] public double CpuLoad { get; init; }
 }

@@ -18,6 +18,9 @@ public sealed record SpawnRequest
     /// <summary>The process that asked, when a Nefele process spawns (its parent), else null.</summary>
     [Id(3)] public string? Parent { get; init; }
 
+    /// <summary>Put the tasks on distinct nodes as far as the sampled nodes allow (round-robin over the best ones).</summary>
+    [Id(4)] public bool Spread { get; init; }
+
     /// <summary>Every task, expanded: Count copies of a single spec, or the list as given.</summary>
     public IReadOnlyList<ProcessSpec> Expand() =>
         Tasks.Count == 1 ? Enumerable.Repeat(Tasks[0], Math.Max(Count, 1)).ToArray() : Tasks;

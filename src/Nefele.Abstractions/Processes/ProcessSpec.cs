@@ -20,6 +20,18 @@ public sealed record ProcessSpec
     /// <summary>Run without the shim handshake (static binaries): Running as soon as exec succeeds.</summary>
     [Id(7)] public bool NoHandshake { get; init; }
 
+    /// <summary>Devices it needs, by name and count (e.g. gpu = 1); reserved on the node like CPU and memory.</summary>
+    [Id(8)] public IReadOnlyDictionary<string, long> Devices { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>
+    /// Selectors every chosen node must match: <c>npid:&lt;NPID&gt;</c> (the node running that process),
+    /// <c>name:&lt;name&gt;</c> (a node running a process of that name in the tenant), <c>label:&lt;key&gt;=&lt;value&gt;</c>.
+    /// </summary>
+    [Id(9)] public IReadOnlyList<string> Affinity { get; init; } = [];
+
+    /// <summary>Selectors no chosen node may match (same forms as <see cref="Affinity"/>).</summary>
+    [Id(10)] public IReadOnlyList<string> AntiAffinity { get; init; } = [];
+
     /// <summary>The command line as ps shows it.</summary>
     public string CommandLine => Args.Count == 0 ? Path : Path + " " + string.Join(' ', Args);
 }

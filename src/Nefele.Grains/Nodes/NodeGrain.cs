@@ -1,25 +1,61 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Protocol.V1;
+using ProcessEnd = Nefele.Processes.ProcessEnd;
 using ProcessSpec = Nefele.Processes.ProcessSpec;
+using ProcessState = Nefele.Processes.ProcessState;
 
 namespace Nefele.Nodes;
 
 /// <summary>
-/// The node's agent in the control plane: capacity (real cores and memory less the reserve),
-/// reservations with leases, the node's self-score, and commands to its hostd. Lives on the
-/// node's own silo (<see cref="NodeLocalPlacementAttribute"/>); its reservations are rebuilt
-/// from hostd's report when the silo restarts, because hostd is the truth of what runs here.
+/// The node's agent in the control plane: capacity (real cores and memory less the reserve, and
+/// devices), reservations with leases, the latest measured load, the node's self-score, and
+/// commands to its hostd. Lives on the node's own silo (<see cref="NodeLocalPlacementAttribute"/>);
+/// its reservations are rebuilt from hostd's report when the silo restarts, because hostd is
+/// the truth of what runs here.
+/// A key "hollow-&lt;n&gt;" makes it a hollow node instead (<see cref="HollowNode"/>): capacity as
+/// declared, launches recorded and answered Started without touching hostd, SIGKILL and SIGTERM
+/// reported back as exits. Hollow pids are negative (-1, -2, … per node) so they can never be
+/// mistaken for, or sent to, a real process.
 /// </summary>
 [NodeLocalPlacement]
-public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> options, TimeProvider time)
+public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> options, TimeProvider time, ILogger<NodeGrain> logger)
     : Grain, INodeGrain
 {
+    private static readonly IReadOnlyDictionary<string, long> NoDevices = new Dictionary<string, long>();
     private readonly Dictionary<string, Reservation> _reservations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _hollowLaunches = new(StringComparer.Ordinal);
+    private HollowNode? _hollow;
+    private int _hollowPid;
+    private double _cpuLoad;
+    private long _memoryUsed;
+    private string? _registered;
+    private int _sinceRegistered;
 
     private string Node => this.GetPrimaryKeyString();
+
+    private bool IsHollow => HollowNode.IsHollow(Node);
+
+    private bool Attached => IsHollow ? _hollow is not null : channel.Facts is not null;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (IsHollow)
+        {
+            // A hollow node's state lives only here; it must not be collected while declared.
+            DelayDeactivation(TimeSpan.FromDays(3650));
+            return Task.CompletedTask;
+        }
+
+        var every = options.Value.LoadRefreshInterval;
+        this.RegisterGrainTimer(RefreshAsync, new GrainTimerCreationOptions(TimeSpan.Zero, every) { Interleave = true, KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    public Task PingAsync() => Task.CompletedTask;
 
     public Task<NodeCapacity> GetCapacityAsync()
     {
@@ -33,21 +69,27 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
             ReservedCpuMillis = _reservations.Values.Sum(r => r.Ask.CpuMillis),
             ReservedMemoryBytes = _reservations.Values.Sum(r => r.Ask.MemoryBytes),
             Processes = _reservations.Count,
-            HostAgentAttached = channel.Facts is not null,
-            Engine = channel.Facts?.Engine,
+            HostAgentAttached = Attached,
+            Engine = IsHollow ? (_hollow is null ? null : "hollow") : channel.Facts?.Engine,
+            Devices = Devices(),
+            ReservedDevices = TakenDevices(),
+            Labels = Labels(),
+            CpuLoad = CpuLoad(),
+            MemoryUsedBytes = _memoryUsed,
+            Hollow = IsHollow,
         });
     }
 
     public Task<NodeOffer> OfferAsync(IReadOnlyList<ResourceAsk> asks)
     {
         ExpireLeases();
-        return Task.FromResult(NodeScoring.Offer(Node, channel.Facts is not null, Allocatable(), Taken(), asks));
+        return Task.FromResult(Score(asks));
     }
 
     public Task<bool> ReserveAsync(IReadOnlyList<(string Npid, ResourceAsk Ask)> tasks, TimeSpan lease)
     {
         ExpireLeases();
-        var offer = NodeScoring.Offer(Node, channel.Facts is not null, Allocatable(), Taken(), tasks.Select(t => t.Ask).ToArray());
+        var offer = Score(tasks.Select(t => t.Ask).ToArray());
         if (offer.Fits < tasks.Count)
         {
             return Task.FromResult(false);
@@ -75,6 +117,7 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
     public Task ReleaseAsync(string npid)
     {
         _reservations.Remove(npid);
+        _hollowLaunches.Remove(npid);
         return Task.CompletedTask;
     }
 
@@ -93,13 +136,18 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
         else
         {
             // A lease that ran out: take the resources again if they are still free.
-            var ask = new ResourceAsk(spec.CpuMillis, spec.MemoryBytes);
+            var ask = ResourceAsk.Of(spec);
             if (!await ReserveAsync([(npid, ask)], TimeSpan.Zero))
             {
                 throw NefeleException.Rejected($"node {Node} no longer has room for {npid}: its reservation expired before launch");
             }
 
             _reservations[npid] = new Reservation(ask, 0, Committed: true);
+        }
+
+        if (IsHollow)
+        {
+            return LaunchHollow(npid);
         }
 
         LaunchReply reply;
@@ -131,10 +179,37 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
         }
     }
 
-    public Task SignalAsync(string npid, int signal) => channel.SignalAsync(npid, signal, CancellationToken.None);
+    public Task SignalAsync(string npid, int signal)
+    {
+        if (!IsHollow)
+        {
+            return channel.SignalAsync(npid, signal, CancellationToken.None);
+        }
+
+        if (!_hollowLaunches.ContainsKey(npid))
+        {
+            throw new NefeleException(ErrorCodes.NotRunning, $"hollow node {Node} runs no process {npid}");
+        }
+
+        if (signal is Signals.SigKill or Signals.SigTerm)
+        {
+            _hollowLaunches.Remove(npid);
+            _reservations.Remove(npid);
+
+            // Not awaited: the process grain is waiting on this call and takes the exit after it.
+            _ = ReportExitAsync(npid, signal);
+        }
+
+        return Task.CompletedTask;
+    }
 
     public async Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait)
     {
+        if (IsHollow)
+        {
+            return new LogChunk { Data = [], NextOffset = 0, FirstOffset = 0, Complete = !_hollowLaunches.ContainsKey(npid) };
+        }
+
         var reply = await channel.ReadLogsAsync(npid, offset, maxBytes, wait, CancellationToken.None);
         return new LogChunk
         {
@@ -147,12 +222,140 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
 
     public async Task<IReadOnlyDictionary<string, (long CpuNs, long MemoryBytes)>> GetUsageAsync()
     {
+        if (IsHollow)
+        {
+            return _hollowLaunches.Keys.ToDictionary(n => n, _ => (0L, 0L), StringComparer.Ordinal);
+        }
+
         var reply = await channel.GetUsageAsync(CancellationToken.None);
         return reply.Processes.ToDictionary(p => p.Npid, p => (p.CpuUsageNs, p.MemoryUsageBytes), StringComparer.Ordinal);
     }
 
+    public Task DeclareHollowAsync(HollowNode node)
+    {
+        if (!IsHollow || node.Name != Node)
+        {
+            throw NefeleException.Bad($"only a hollow-<n> node can be declared hollow (this is {Node})");
+        }
+
+        _hollow = node;
+        _reservations.Clear();
+        _hollowLaunches.Clear();
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> RemoveHollowAsync()
+    {
+        IReadOnlyList<string> running = _hollowLaunches.Keys.ToArray();
+        _hollow = null;
+        _reservations.Clear();
+        _hollowLaunches.Clear();
+        DeactivateOnIdle();
+        return Task.FromResult(running);
+    }
+
+    private LaunchOutcome LaunchHollow(string npid)
+    {
+        var pid = --_hollowPid;
+        _hollowLaunches[npid] = pid;
+        return new LaunchOutcome { Started = true, Pid = pid, StartedAt = time.GetUtcNow() };
+    }
+
+    private async Task ReportExitAsync(string npid, int signal)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IProcessGrain>(npid).OnExitedAsync(new ProcessEnd
+            {
+                State = ProcessState.Exited,
+                Signal = signal,
+                EndedAt = time.GetUtcNow(),
+            });
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Hollow node {Node} could not report the end of {Npid}", Node, npid);
+        }
+    }
+
+    /// <summary>The timer: latest measured load from hostd, and the directory entry kept current.</summary>
+    private async Task RefreshAsync(CancellationToken ct)
+    {
+        if (channel.Facts is not null)
+        {
+            try
+            {
+                var usage = await channel.GetUsageAsync(ct);
+                _cpuLoad = usage.NodeCpuLoad;
+                _memoryUsed = usage.NodeMemoryUsedBytes;
+            }
+            catch (Exception e) when (e is NefeleException or OperationCanceledException or TimeoutException)
+            {
+                logger.LogDebug("Node {Node} load not refreshed: {Error}", Node, e.Message);
+            }
+        }
+
+        var entry = new NodeEntry { Name = Node, Labels = Labels(), Devices = Devices() };
+        var key = string.Join(';', entry.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))
+            + "|" + string.Join(';', entry.Devices.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => $"{d.Key}={d.Value}"));
+        // Registered again now and then, so a directory that lost its memory fills again.
+        if (key == _registered && ++_sinceRegistered < ReRegisterEvery)
+        {
+            return;
+        }
+
+        try
+        {
+            await GrainFactory.GetGrain<INodeDirectoryGrain>(INodeDirectoryGrain.Key).RegisterAsync(entry);
+            _registered = key;
+            _sinceRegistered = 0;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Node {Node} could not register its labels and devices; will retry", Node);
+        }
+    }
+
+    private NodeOffer Score(IReadOnlyList<ResourceAsk> asks) =>
+        NodeScoring.Offer(Node, Attached, Allocatable(), Taken(), asks, Devices(), TakenDevices(), CpuLoad());
+
+    private double CpuLoad() => IsHollow ? _hollow?.CpuLoad ?? 0 : _cpuLoad;
+
+    private IReadOnlyDictionary<string, string> Labels() =>
+        IsHollow ? _hollow?.Labels ?? new Dictionary<string, string>() : options.Value.Labels;
+
+    /// <summary>Declared devices win over what hostd detected for the same name.</summary>
+    private IReadOnlyDictionary<string, long> Devices()
+    {
+        if (IsHollow)
+        {
+            return _hollow?.Devices ?? NoDevices;
+        }
+
+        var devices = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (channel.Facts is { } facts)
+        {
+            foreach (var (name, count) in facts.Devices)
+            {
+                devices[name] = count;
+            }
+        }
+
+        foreach (var (name, count) in options.Value.Devices)
+        {
+            devices[name] = count;
+        }
+
+        return devices;
+    }
+
     private (long Cpu, long Memory) Allocatable()
     {
+        if (IsHollow)
+        {
+            return _hollow is null ? (0, 0) : (_hollow.CpuMillis, _hollow.MemoryBytes);
+        }
+
         var facts = channel.Facts;
         if (facts is null)
         {
@@ -166,6 +369,20 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
     private (long Cpu, long Memory) Taken() =>
         (_reservations.Values.Sum(r => r.Ask.CpuMillis), _reservations.Values.Sum(r => r.Ask.MemoryBytes));
 
+    private Dictionary<string, long> TakenDevices()
+    {
+        var taken = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var r in _reservations.Values)
+        {
+            foreach (var (name, count) in r.Ask.Devices ?? NoDevices)
+            {
+                taken[name] = taken.GetValueOrDefault(name) + count;
+            }
+        }
+
+        return taken;
+    }
+
     private void ExpireLeases()
     {
         var now = time.GetTimestamp();
@@ -177,6 +394,8 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
             }
         }
     }
+
+    private const int ReRegisterEvery = 30;
 
     private readonly record struct Reservation(ResourceAsk Ask, long ExpiresAt, bool Committed);
 }

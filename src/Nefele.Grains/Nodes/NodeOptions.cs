@@ -27,6 +27,22 @@ public sealed class NodeOptions
     [Range(0, long.MaxValue)]
     public long ReservedMemoryBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>
+    /// Labels placement constraints match (<c>label:key=value</c>); flag <c>--label key=value</c>,
+    /// repeatable, or <c>Node:Labels:key=value</c>. Default none.
+    /// </summary>
+    public Dictionary<string, string> Labels { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Devices this node offers, by name and count (flag <c>--device gpu=2</c>, repeatable).
+    /// A declared count wins over what hostd detects for the same name. Default none.
+    /// </summary>
+    public Dictionary<string, long> Devices { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How often the node grain asks hostd for the measured load. Default 1 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan LoadRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>hostd's control socket. Default /run/nefele/&lt;node&gt;/control.sock.</summary>
     public string? HostdControlSocket { get; set; }
 

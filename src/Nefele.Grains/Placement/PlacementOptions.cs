@@ -18,4 +18,15 @@ public sealed class PlacementOptions
     /// <summary>How many nodes admission asks for offers (power of d choices). Default 4.</summary>
     [Range(1, 1024)]
     public int SampleSize { get; set; } = 4;
+
+    /// <summary>
+    /// Most nodes one request may ask for offers when <c>spread</c> needs more than
+    /// <see cref="SampleSize"/> (d grows to twice the number of tasks, up to this). Default 64.
+    /// </summary>
+    [Range(1, 4096)]
+    public int MaxSampleSize { get; set; } = 64;
+
+    /// <summary>How long a silo keeps its copy of the node directory (labels, devices, hollow nodes). Default 3 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan DirectoryCacheTtl { get; set; } = TimeSpan.FromSeconds(3);
 }

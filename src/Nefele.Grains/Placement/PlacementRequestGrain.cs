@@ -10,7 +10,8 @@ using Orleans.Runtime;
 namespace Nefele.Placement;
 
 /// <summary>
-/// Admits one request: validate → ask a bounded sample of nodes for offers → rank → reserve
+/// Admits one request: validate → sample candidate nodes that match the constraints from the
+/// node directory (real and hollow nodes) → ask them for offers → rank → reserve
 /// (with a lease) → create the process records → launch in parallel → answer when every
 /// task is Running. Keyed "tenant/request-id"; the answer is kept, so a retry gets it again
 /// instead of spawning twice. The grain is not reentrant: a concurrent retry waits for the
@@ -18,6 +19,7 @@ namespace Nefele.Placement;
 /// </summary>
 public sealed class PlacementRequestGrain(
     IClusterMembershipService membership,
+    NodeDirectoryCache directory,
     NpidGenerator npids,
     IOptions<PlacementOptions> options,
     ILogger<PlacementRequestGrain> logger) : Grain, IPlacementRequestGrain
@@ -44,14 +46,13 @@ public sealed class PlacementRequestGrain(
         var started = Stopwatch.GetTimestamp();
         SpecValidator.Validate(request, options.Value.MaxTasksPerRequest);
         var tasks = request.Expand();
-        var asks = tasks.Select(t => new ResourceAsk(t.CpuMillis, t.MemoryBytes)).ToArray();
         activity?.SetTag("nefele.tasks", tasks.Count);
 
         List<(string Npid, ProcessSpec Spec, string Node, int Task)> created;
         List<string> rejected;
         try
         {
-            (created, rejected) = await PlaceAndReserveAsync(tasks, asks, request.AllowPartial);
+            (created, rejected) = await PlaceAndReserveAsync(tasks, request.AllowPartial, request.Spread);
         }
         catch (NefeleException)
         {
@@ -104,12 +105,13 @@ public sealed class PlacementRequestGrain(
     /// either gets its room or the real shortfall.
     /// </summary>
     private async Task<(List<(string Npid, ProcessSpec Spec, string Node, int Task)> Created, List<string> Rejected)> PlaceAndReserveAsync(
-        IReadOnlyList<ProcessSpec> tasks, ResourceAsk[] asks, bool allowPartial)
+        IReadOnlyList<ProcessSpec> tasks, bool allowPartial, bool spread)
     {
         const int attempts = 3;
+        var resolved = await ResolveAsync(tasks);
         for (var attempt = 1; ; attempt++)
         {
-            var assignment = await PlaceAsync(asks, allowPartial);
+            var (assignment, reasons) = await PlaceAsync(tasks, allowPartial, spread, resolved);
             var created = new List<(string Npid, ProcessSpec Spec, string Node, int Task)>(tasks.Count);
             var rejected = new List<string>();
             for (var i = 0; i < tasks.Count; i++)
@@ -120,13 +122,13 @@ public sealed class PlacementRequestGrain(
                 }
                 else
                 {
-                    rejected.Add($"task {i}: no node had room");
+                    rejected.Add($"task {i}: {reasons[i] ?? "no node had room"}");
                 }
             }
 
             var byNode = created.GroupBy(c => c.Node).ToArray();
             var reserved = await Task.WhenAll(byNode.Select(g => GrainFactory.GetGrain<INodeGrain>(g.Key)
-                .ReserveAsync(g.Select(c => (c.Npid, new ResourceAsk(c.Spec.CpuMillis, c.Spec.MemoryBytes))).ToArray(), options.Value.ReservationLease)));
+                .ReserveAsync(g.Select(c => (c.Npid, ResourceAsk.Of(c.Spec))).ToArray(), options.Value.ReservationLease)));
             if (reserved.All(ok => ok))
             {
                 return (created, rejected);
@@ -140,63 +142,184 @@ public sealed class PlacementRequestGrain(
         }
     }
 
-    /// <summary>Chooses a node per task (null: none had room), or throws with the shortfall.</summary>
-    private async Task<string?[]> PlaceAsync(ResourceAsk[] asks, bool allowPartial)
+    /// <summary>
+    /// Chooses a node per task (null: none had room, with the reason), or throws with the
+    /// shortfall. Tasks with the same constraints share one sample of matching nodes; every
+    /// sampled node offers for the tasks it may take; then tasks go, in order, to the best-scored
+    /// node that still has room for them by the offers' free capacity — with spread, to the node
+    /// holding the fewest of this request's tasks first (round-robin over the best nodes).
+    /// </summary>
+    private async Task<(string?[] Assignment, string?[] Reasons)> PlaceAsync(
+        IReadOnlyList<ProcessSpec> tasks, bool allowPartial, bool spread, IReadOnlyDictionary<Selector, IReadOnlySet<string>> resolved)
     {
-        var nodes = SampleNodes();
-        if (nodes.Count == 0)
-        {
-            throw new NefeleException(ErrorCodes.NodeUnavailable, "spawn rejected: no node is active in the cluster");
-        }
-
-        var offers = await Task.WhenAll(nodes.Select(async n =>
-        {
-            try
-            {
-                return await GrainFactory.GetGrain<INodeGrain>(n).OfferAsync(asks);
-            }
-            catch (Exception e)
-            {
-                return new NodeOffer { Node = n, Fits = 0, Shortfall = $"node {n} did not answer: {e.Message}" };
-            }
-        }));
-
-        // Greedy over offers, best score first; each node takes up to what it said fits.
-        var ranked = offers.Where(o => o.Fits > 0).OrderByDescending(o => o.Score).ToArray();
-        var assignment = new string?[asks.Length];
-        var next = 0;
-        foreach (var offer in ranked)
-        {
-            for (var k = 0; k < offer.Fits && next < asks.Length; k++)
-            {
-                assignment[next++] = offer.Node;
-            }
-        }
-
-        if (next < asks.Length && !(allowPartial && next > 0))
-        {
-            var best = offers.OrderByDescending(o => o.Fits).ThenByDescending(o => o.FreeMemoryBytes).First();
-            var what = asks.Length == 1 ? "spawn rejected" : $"spawn rejected: {asks.Length} tasks asked, room for {offers.Sum(o => o.Fits)}";
-            throw NefeleException.Rejected($"{what}: not enough {best.Shortfall ?? "capacity"}");
-        }
-
-        return assignment;
-    }
-
-    private List<string> SampleNodes()
-    {
+        var index = await directory.GetAsync();
         var active = membership.CurrentSnapshot.Members.Values
             .Where(m => m.Status == SiloStatus.Active && !string.IsNullOrEmpty(m.Name))
             .Select(m => m.Name)
             .ToList();
-        var d = options.Value.SampleSize;
-        if (active.Count <= d)
+        if (active.Count == 0 && index.Hollow.Count == 0)
         {
-            return active;
+            throw new NefeleException(ErrorCodes.NodeUnavailable, "spawn rejected: no node is active in the cluster");
         }
 
-        // Power of d choices: the cost of a decision stays bounded as the cluster grows.
-        return active.OrderBy(_ => Random.Shared.Next()).Take(d).ToList();
+        var o = options.Value;
+        var sampler = new CandidateSampler(index, active, resolved, Random.Shared);
+        var groups = Enumerable.Range(0, tasks.Count).GroupBy(i => ConstraintKey(tasks[i])).Select(g => g.ToArray()).ToArray();
+        var groupOf = new int[tasks.Count];
+        var candidates = new IReadOnlyList<string>[groups.Length];
+        var groupReason = new string?[groups.Length];
+        var groupNote = new string?[groups.Length];
+        for (var g = 0; g < groups.Length; g++)
+        {
+            // Spread needs at least a node per task, and twice that so full nodes do not crowd the sample.
+            var d = spread ? Math.Max(o.SampleSize, Math.Min(2 * groups[g].Length, o.MaxSampleSize)) : o.SampleSize;
+            (candidates[g], groupReason[g], groupNote[g]) = sampler.Sample(tasks[groups[g][0]], d);
+            foreach (var i in groups[g])
+            {
+                groupOf[i] = g;
+            }
+        }
+
+        // Each node is asked once, for every task it may take.
+        var asksByNode = new Dictionary<string, List<ResourceAsk>>(StringComparer.Ordinal);
+        for (var g = 0; g < groups.Length; g++)
+        {
+            foreach (var node in candidates[g])
+            {
+                if (!asksByNode.TryGetValue(node, out var list))
+                {
+                    asksByNode[node] = list = [];
+                }
+
+                list.AddRange(groups[g].Select(i => ResourceAsk.Of(tasks[i])));
+            }
+        }
+
+        var offers = (await Task.WhenAll(asksByNode.Select(async kv =>
+        {
+            try
+            {
+                return await GrainFactory.GetGrain<INodeGrain>(kv.Key).OfferAsync(kv.Value);
+            }
+            catch (Exception e)
+            {
+                return new NodeOffer { Node = kv.Key, Fits = 0, Shortfall = $"node {kv.Key} did not answer: {e.Message}" };
+            }
+        }))).ToDictionary(x => x.Node, StringComparer.Ordinal);
+
+        var room = offers.Values.Where(x => x.Fits > 0).ToDictionary(
+            x => x.Node,
+            x => new Room(x.FreeCpuMillis, x.FreeMemoryBytes, new Dictionary<string, long>(x.FreeDevices, StringComparer.Ordinal), x.Score),
+            StringComparer.Ordinal);
+        var ranked = candidates.Select(c => c.Where(room.ContainsKey).OrderByDescending(n => room[n].Score).ToArray()).ToArray();
+        var assignment = new string?[tasks.Count];
+        var reasons = new string?[tasks.Count];
+        var placed = 0;
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            var spec = tasks[i];
+            var order = spread ? ranked[groupOf[i]].OrderBy(n => room[n].Placed).ThenByDescending(n => room[n].Score) : (IEnumerable<string>)ranked[groupOf[i]];
+            foreach (var node in order)
+            {
+                if (room[node].TryTake(spec))
+                {
+                    assignment[i] = node;
+                    placed++;
+                    break;
+                }
+            }
+
+            if (assignment[i] is null)
+            {
+                reasons[i] = groupReason[groupOf[i]] ?? Shortfall(candidates[groupOf[i]], offers);
+            }
+        }
+
+        if (placed < tasks.Count && !(allowPartial && placed > 0))
+        {
+            var first = Array.FindIndex(assignment, a => a is null);
+            var what = tasks.Count == 1 ? "spawn rejected" : $"spawn rejected: {tasks.Count} tasks asked, room for {placed}";
+            var reason = groupReason[groupOf[first]] is { } constraint
+                ? constraint
+                : $"not enough {Shortfall(candidates[groupOf[first]], offers)}" + (groupNote[groupOf[first]] is { } note ? $" ({note})" : string.Empty);
+            throw NefeleException.Rejected($"{what}: {reason}");
+        }
+
+        return (assignment, reasons);
+    }
+
+    /// <summary>The short resource as the best of the offers states it.</summary>
+    private static string Shortfall(IReadOnlyList<string> nodes, Dictionary<string, NodeOffer> offers)
+    {
+        var best = nodes.Select(n => offers[n]).OrderByDescending(x => x.Fits).ThenByDescending(x => x.FreeMemoryBytes).FirstOrDefault();
+        return best?.Shortfall ?? "capacity";
+    }
+
+    /// <summary>
+    /// The nodes each npid: and name: selector of the request stands for, looked up once per
+    /// request (a name walks the tenant's live processes).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<Selector, IReadOnlySet<string>>> ResolveAsync(IReadOnlyList<ProcessSpec> tasks)
+    {
+        var selectors = tasks.Distinct().SelectMany(t => t.Affinity.Concat(t.AntiAffinity)).Distinct(StringComparer.Ordinal)
+            .Select(s => Selector.Parse(s, string.Empty)).Where(s => s.Kind != SelectorKind.Label).ToArray();
+        var resolved = new Dictionary<Selector, IReadOnlySet<string>>();
+        if (selectors.Length == 0)
+        {
+            return resolved;
+        }
+
+        IReadOnlyList<ProcessInfo>? live = null;
+        if (selectors.Any(s => s.Kind == SelectorKind.Name))
+        {
+            var listed = await GrainFactory.GetGrain<ITenantGrain>(Tenant).ListAsync();
+            live = (await Task.WhenAll(listed.Select(n => GrainFactory.GetGrain<IProcessGrain>(n).GetAsync(Tenant))))
+                .Where(p => p is not null && !p.State.IsTerminal() && p.Node is not null).ToArray()!;
+        }
+
+        foreach (var s in selectors)
+        {
+            if (s.Kind == SelectorKind.Name)
+            {
+                resolved[s] = live!.Where(p => p.Name == s.Value).Select(p => p.Node!).ToHashSet(StringComparer.Ordinal);
+                continue;
+            }
+
+            var p = await GrainFactory.GetGrain<IProcessGrain>(s.Value).GetAsync(Tenant);
+            resolved[s] = p is { Node: { } node } && !p.State.IsTerminal() ? new HashSet<string>(StringComparer.Ordinal) { node } : new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        return resolved;
+    }
+
+    private static string ConstraintKey(ProcessSpec spec) =>
+        string.Join(',', spec.Devices.Where(d => d.Value > 0).Select(d => d.Key).Order(StringComparer.Ordinal)) + "|"
+        + string.Join(',', spec.Affinity.Order(StringComparer.Ordinal)) + "|" + string.Join(',', spec.AntiAffinity.Order(StringComparer.Ordinal));
+
+    /// <summary>What a sampled node has left while this request's tasks are assigned to it.</summary>
+    private sealed class Room(long cpu, long memory, Dictionary<string, long> devices, double score)
+    {
+        public double Score { get; } = score;
+
+        public int Placed { get; private set; }
+
+        public bool TryTake(ProcessSpec spec)
+        {
+            if (spec.CpuMillis > cpu || spec.MemoryBytes > memory || spec.Devices.Any(d => d.Value > devices.GetValueOrDefault(d.Key)))
+            {
+                return false;
+            }
+
+            cpu -= spec.CpuMillis;
+            memory -= spec.MemoryBytes;
+            foreach (var (name, count) in spec.Devices)
+            {
+                devices[name] -= count;
+            }
+
+            Placed++;
+            return true;
+        }
     }
 
     private async Task StopStartedAsync(List<(string Npid, ProcessSpec Spec, string Node, int Task)> created, Task<ProcessInfo>[] starts)
@@ -227,11 +350,13 @@ public sealed class PlacementRequestGrain(
     }
 
     private static bool SameRequest(SpawnRequest a, SpawnRequest b) =>
-        a.Count == b.Count && a.AllowPartial == b.AllowPartial && a.Parent == b.Parent && a.Tasks.Count == b.Tasks.Count
+        a.Count == b.Count && a.AllowPartial == b.AllowPartial && a.Spread == b.Spread && a.Parent == b.Parent && a.Tasks.Count == b.Tasks.Count
         && a.Tasks.Zip(b.Tasks).All(p => SameSpec(p.First, p.Second));
 
     private static bool SameSpec(ProcessSpec a, ProcessSpec b) =>
         a.Path == b.Path && a.Args.SequenceEqual(b.Args) && a.Cwd == b.Cwd && a.CpuMillis == b.CpuMillis
         && a.MemoryBytes == b.MemoryBytes && a.Name == b.Name && a.NoHandshake == b.NoHandshake
-        && a.Env.Count == b.Env.Count && a.Env.All(kv => b.Env.TryGetValue(kv.Key, out var v) && v == kv.Value);
+        && a.Env.Count == b.Env.Count && a.Env.All(kv => b.Env.TryGetValue(kv.Key, out var v) && v == kv.Value)
+        && a.Devices.Count == b.Devices.Count && a.Devices.All(kv => b.Devices.TryGetValue(kv.Key, out var v) && v == kv.Value)
+        && a.Affinity.SequenceEqual(b.Affinity) && a.AntiAffinity.SequenceEqual(b.AntiAffinity);
 }

@@ -98,7 +98,49 @@ public static partial class SpecValidator
         {
             throw NefeleException.Bad($"spawn rejected: {where}name '{name}' must be 1-64 letters, digits, '.', '_' or '-'");
         }
+
+        foreach (var (device, count) in spec.Devices)
+        {
+            if (device is null || !DeviceName().IsMatch(device))
+            {
+                throw NefeleException.Bad($"spawn rejected: {where}device '{device}' must be 1-32 lowercase letters, digits, '.', '_' or '-'");
+            }
+
+            if (count is < 1 or > MaxDeviceCount)
+            {
+                throw NefeleException.Bad($"spawn rejected: {where}device {device} count {count} must be 1..{MaxDeviceCount}");
+            }
+        }
+
+        if (spec.Affinity.Count + spec.AntiAffinity.Count > MaxSelectors)
+        {
+            throw NefeleException.Bad($"spawn rejected: {where}{spec.Affinity.Count + spec.AntiAffinity.Count} affinity and anti-affinity selectors given, at most {MaxSelectors}");
+        }
+
+        var affinity = spec.Affinity.Select(a => Selector.Parse(a, where)).ToHashSet();
+        foreach (var anti in spec.AntiAffinity.Select(a => Selector.Parse(a, where)))
+        {
+            if (affinity.Contains(anti))
+            {
+                throw NefeleException.Bad($"spawn rejected: {where}{anti} is both an affinity and an anti-affinity");
+            }
+        }
+
+        var labels = affinity.Where(a => a.Kind == SelectorKind.Label).GroupBy(a => a.Value).FirstOrDefault(g => g.Count() > 1);
+        if (labels is not null)
+        {
+            throw NefeleException.Bad($"spawn rejected: {where}affinity asks label {labels.Key} to have {labels.Count()} different values");
+        }
     }
+
+    /// <summary>Most affinity plus anti-affinity selectors one task may give.</summary>
+    public const int MaxSelectors = 32;
+
+    /// <summary>Most of one device one task may ask for.</summary>
+    public const long MaxDeviceCount = 1024;
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,31}$")]
+    private static partial Regex DeviceName();
 
     private const long MinimumMemory = 1024 * 1024;
 

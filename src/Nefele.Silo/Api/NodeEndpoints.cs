@@ -20,5 +20,7 @@ internal static class NodeEndpoints
         app.MapGet("/healthz", (Hostd.HostAgentChannel channel) =>
             channel.Facts is null ? Results.Problem(statusCode: 503, detail: "hostd is not attached") : Results.Ok(new { node = channel.Node, status = "ok" }))
             .WithTags("nodes").WithSummary("200 when this node's silo has its hostd attached");
+
+        app.MapHollowNodeEndpoints();
     }
 }

@@ -19,7 +19,7 @@ internal static class ProcessEndpoints
         tenants.MapPost("/spawn", async (string tenant, SpawnBody body, IGrainFactory grains) =>
         {
             var result = await Tenant(grains, tenant).SubmitAsync(
-                new SpawnRequest { Tasks = body.Tasks, Count = body.Count, AllowPartial = body.AllowPartial },
+                new SpawnRequest { Tasks = body.Tasks, Count = body.Count, AllowPartial = body.AllowPartial, Spread = body.Spread },
                 body.RequestId);
             return Results.Ok(result);
         }).WithSummary("Spawn one (count 1), N identical (count N) or several different (tasks) processes; answers when all are Running");

@@ -13,5 +13,8 @@ public sealed record SpawnBody
 
     public bool AllowPartial { get; init; }
 
+    /// <summary>Put the tasks on distinct nodes as far as possible.</summary>
+    public bool Spread { get; init; }
+
     public IReadOnlyList<ProcessSpec> Tasks { get; init; } = [];
 }

@@ -28,6 +28,8 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
                         {
                             Tasks = spawn.Tasks.Select(ProtoMapping.FromProto).ToArray(),
                             Count = spawn.Count == 0 ? 1 : (int)spawn.Count,
+                            Spread = spawn.Spread,
+                            AllowPartial = spawn.AllowPartial,
                             Parent = string.IsNullOrEmpty(call.CallerNpid) ? null : call.CallerNpid,
                         },
                         string.IsNullOrEmpty(spawn.RequestId) ? null : spawn.RequestId);

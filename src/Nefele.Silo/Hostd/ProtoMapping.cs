@@ -22,6 +22,14 @@ internal static class ProtoMapping
         {
             p.Env[key] = value;
         }
+
+        foreach (var (name, count) in spec.Devices)
+        {
+            p.Devices[name] = count;
+        }
+
+        p.Affinity.AddRange(spec.Affinity);
+        p.AntiAffinity.AddRange(spec.AntiAffinity);
         return p;
     }
 
@@ -35,6 +43,9 @@ internal static class ProtoMapping
         MemoryBytes = p.MemoryBytes,
         Name = string.IsNullOrEmpty(p.Name) ? null : p.Name,
         NoHandshake = p.NoHandshake,
+        Devices = p.Devices.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+        Affinity = p.Affinity.ToArray(),
+        AntiAffinity = p.AntiAffinity.ToArray(),
     };
 
     public static ProcessEnd FromProto(P.ProcessEnd p) => new()

@@ -1,0 +1,8 @@
+namespace Nefele.Placement;
+
+public enum SelectorKind
+{
+    Npid,
+    Name,
+    Label,
+}
