@@ -37,6 +37,8 @@ public static class HostAgentApp
             sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<ProcessSupervisor>();
         builder.Services.AddSingleton<NodeFactsProvider>();
+        builder.Services.AddSingleton<Monitoring.NodeLoadMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Monitoring.NodeLoadMonitor>());
         builder.Services.AddSingleton<ControlServer>();
         builder.Services.AddSingleton<HandshakeServer>();
         builder.Services.AddHostedService<HostAgentService>();

@@ -191,6 +191,8 @@ public sealed class LaunchTests : IAsyncLifetime
         var usage = await silo.RequestAsync(new ControlRequest { Usage = new UsageRequest() });
         var mine = Assert.Single(usage.Usage.Processes, u => u.Npid == npid);
         Assert.True(mine.MemoryUsageBytes > 0);
+        Assert.True(usage.Usage.NodeMemoryUsedBytes > 0);
+        Assert.InRange(usage.Usage.NodeCpuLoad, 0, 1);
 
         await silo.SignalAsync(npid, 9);
         await silo.NextExitAsync(npid);

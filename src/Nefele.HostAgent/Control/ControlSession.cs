@@ -147,7 +147,7 @@ internal sealed class ControlSession : IControlConnection
                     break;
 
                 case ControlRequest.BodyOneofCase.Usage:
-                    Enqueue(new ControlEvent { Id = id, Usage = supervisor.Usage() });
+                    Enqueue(new ControlEvent { Id = id, Usage = facts.WithLoad(supervisor.Usage()) });
                     break;
 
                 case ControlRequest.BodyOneofCase.ProcReply:

@@ -1,13 +1,56 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Nefele.HostAgent.Cgroups;
+using Nefele.HostAgent.Monitoring;
 using Nefele.Protocol.V1;
 
 namespace Nefele.HostAgent.Control;
 
-/// <summary>The node's capacity and setup as reported in AttachReply.</summary>
-public sealed class NodeFactsProvider(HostAgentOptions options, ICgroupManager cgroups)
+/// <summary>The node's capacity and setup as reported in AttachReply, and its measured load for UsageReply.</summary>
+public sealed partial class NodeFactsProvider(HostAgentOptions options, ICgroupManager cgroups, NodeLoadMonitor load)
 {
-    public NodeFacts Get() => new()
+    public NodeFacts Get()
+    {
+        var facts = Basic();
+        foreach (var (name, count) in DetectDevices("/dev"))
+        {
+            facts.Devices[name] = count;
+        }
+
+        return facts;
+    }
+
+    /// <summary>Adds the node's latest measured CPU load and memory in use to a usage reply.</summary>
+    public UsageReply WithLoad(UsageReply usage)
+    {
+        usage.NodeCpuLoad = load.CpuLoad;
+        usage.NodeMemoryUsedBytes = load.MemoryUsedBytes;
+        return usage;
+    }
+
+    /// <summary>Devices found in <paramref name="dev"/>: gpu = the number of /dev/nvidia&lt;N&gt; nodes.</summary>
+    public static IReadOnlyDictionary<string, long> DetectDevices(string dev)
+    {
+        var found = new Dictionary<string, long>(StringComparer.Ordinal);
+        try
+        {
+            var gpus = Directory.EnumerateFileSystemEntries(dev, "nvidia*").Count(p => NvidiaDevice().IsMatch(Path.GetFileName(p)));
+            if (gpus > 0)
+            {
+                found["gpu"] = gpus;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return found;
+    }
+
+    [GeneratedRegex("^nvidia[0-9]+$")]
+    private static partial Regex NvidiaDevice();
+
+    private NodeFacts Basic() => new()
     {
         Node = options.Node,
         Hostname = Environment.MachineName,
