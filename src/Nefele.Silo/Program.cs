@@ -70,7 +70,10 @@ builder.UseOrleans(silo =>
 });
 
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(sp => new NpidGenerator(node.GeneratorId, sp.GetRequiredService<TimeProvider>()));
+var generatorId = builder.Configuration["Node:GeneratorId"] is null && cluster.IsClustered
+    ? await GeneratorIds.LeaseAsync(cluster.Redis!, cluster.Id)
+    : node.GeneratorId;
+builder.Services.AddSingleton(sp => new NpidGenerator(generatorId, sp.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton<ProcCallHandler>();
 builder.Services.AddSingleton<HostAgentChannel>();
 builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<HostAgentChannel>());

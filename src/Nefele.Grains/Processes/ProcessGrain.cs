@@ -131,7 +131,7 @@ public sealed partial class ProcessGrain(
         await GrainFactory.GetGrain<ITenantGrain>(tenant).RemoveAsync(Npid);
         if (node is not null)
         {
-            await GrainFactory.GetGrain<INodeGrain>(node).ReleaseAsync(Npid);
+            await ReleaseOnNodeAsync(node);
         }
 
         _changed.TrySetResult();
@@ -261,7 +261,7 @@ public sealed partial class ProcessGrain(
         await GrainFactory.GetGrain<ITenantGrain>(Record.Tenant!).RemoveAsync(Npid);
         if (Record.Node is not null)
         {
-            await GrainFactory.GetGrain<INodeGrain>(Record.Node).ReleaseAsync(Npid);
+            await ReleaseOnNodeAsync(Record.Node);
         }
     }
 
@@ -302,6 +302,23 @@ public sealed partial class ProcessGrain(
         {
             Count(next);
             await state.WriteStateAsync();
+        }
+    }
+
+    /// <summary>Frees what the process held on its node; a node that is gone holds nothing.</summary>
+    private async Task ReleaseOnNodeAsync(string node)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<INodeGrain>(node).ReleaseAsync(Npid);
+        }
+        catch (NefeleException e) when (e.Code == ErrorCodes.NodeUnavailable)
+        {
+            logger.LogDebug("Node {Node} of {Npid} is unavailable; nothing to release", node, Npid);
+        }
+        catch (SiloUnavailableException)
+        {
+            logger.LogDebug("Node {Node} of {Npid} is unavailable; nothing to release", node, Npid);
         }
     }
 
