@@ -24,7 +24,21 @@ public sealed class NefeleConnection : IAsyncDisposable
     public static Task<NefeleConnection> ConnectAsync(int gatewayPort = NefeleDefaults.GatewayPort, CancellationToken ct = default) =>
         ConnectAsync(client => client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort)), ct);
 
-    /// <summary>Connects with custom clustering (e.g. Redis in cluster mode).</summary>
+    /// <summary>Connects to a cluster through its Redis ("host:port"): any node's gateway will do, and the client follows membership changes.</summary>
+    public static Task<NefeleConnection> ConnectToClusterAsync(string redis, string clusterId = NefeleDefaults.ClusterId, CancellationToken ct = default)
+    {
+        var options = StackExchange.Redis.ConfigurationOptions.Parse(redis);
+        options.AbortOnConnectFail = false;
+        return ConnectAsync(
+            client =>
+            {
+                client.UseRedisClustering(o => o.ConfigurationOptions = options);
+                client.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, clusterId));
+            },
+            ct);
+    }
+
+    /// <summary>Connects with custom clustering; <paramref name="configure"/> runs after the defaults, so it may override the cluster id.</summary>
     public static async Task<NefeleConnection> ConnectAsync(Action<IClientBuilder> configure, CancellationToken ct = default)
     {
         var host = Host.CreateDefaultBuilder()
