@@ -40,6 +40,23 @@ public sealed class RestTransportTests
     }
 
     [Fact]
+    public async Task Nspawn_sends_spread_devices_and_affinities()
+    {
+        await using var server = new TestApiServer((_, r) =>
+            TestApiServer.WriteAsync(r, 200, "application/json", $$"""{"npids":["{{A}}","{{B}}"]}"""));
+
+        var run = await NefRun.RunAsync(Env(server), "nspawn", "2", "--spread", "--device", "gpu=1", "--anti-affinity", "name:web", "--", "/bin/true");
+
+        Assert.Equal(0, run.Status);
+        using var body = JsonDocument.Parse(Assert.Single(server.Requests).Body);
+        Assert.True(body.RootElement.GetProperty("spread").GetBoolean());
+        var task = Assert.Single(body.RootElement.GetProperty("tasks").EnumerateArray());
+        Assert.Equal(1, task.GetProperty("devices").GetProperty("gpu").GetInt64());
+        Assert.Equal("name:web", Assert.Single(task.GetProperty("antiAffinity").EnumerateArray()).GetString());
+        Assert.Empty(task.GetProperty("affinity").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Nspawn_sends_the_count_and_partial_and_prints_npids_one_a_line()
     {
         await using var server = new TestApiServer((_, r) =>

@@ -4,7 +4,7 @@ using Nefele.Cli.Transport;
 namespace Nefele.Cli.Commands;
 
 /// <summary>cspawn FILE.json: spawns every task of the file (count expanded here) in one request.</summary>
-internal sealed record CspawnCommand(string File, bool AllowPartial, string? RequestId) : INefCommand
+internal sealed record CspawnCommand(string File, bool AllowPartial, string? RequestId, bool Spread = false) : INefCommand
 {
     public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
     {
@@ -18,8 +18,8 @@ internal sealed record CspawnCommand(string File, bool AllowPartial, string? Req
             throw new UsageException($"cspawn: cannot read {File}: {e.Message}", e);
         }
 
-        var tasks = CspawnFile.Parse(json, File);
-        var outcome = await context.Transport.SpawnAsync(new SpawnBatch(tasks, 1, AllowPartial, RequestId), ct).ConfigureAwait(false);
+        var tasks = CspawnFile.Parse(json, File, out var spread);
+        var outcome = await context.Transport.SpawnAsync(new SpawnBatch(tasks, 1, AllowPartial, RequestId, Spread || spread), ct).ConfigureAwait(false);
         await SpawnCommand.PrintAsync(context, outcome).ConfigureAwait(false);
         return 0;
     }

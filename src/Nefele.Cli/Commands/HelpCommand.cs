@@ -8,9 +8,9 @@ internal sealed record HelpCommand(string? Topic) : INefCommand
 
         commands:
           spawn  [FLAGS] -- PATH [ARGS...]          start a process; prints its NPID
-          nspawn COUNT [FLAGS] [--partial] -- PATH [ARGS...]
+          nspawn COUNT [FLAGS] [--partial] [--spread] -- PATH [ARGS...]
                                                     start COUNT copies; prints NPIDs one a line
-          cspawn [--partial] [--request-id ID] FILE.json
+          cspawn [--partial] [--spread] [--request-id ID] FILE.json
                                                     start the tasks of a file; prints NPIDs
           ps [--json]                               list the tenant's processes
           monitor NPID...                           wait for each process to end; print how it ended
@@ -28,6 +28,11 @@ internal sealed record HelpCommand(string? Topic) : INefCommand
           --cwd DIR        working directory
           --no-handshake   run without the shim handshake (static binaries)
           --request-id ID  make a retried spawn return the first answer
+          --device D=N     devices to reserve, e.g. gpu=1 (repeatable)
+          --affinity SEL   run only on a node matching SEL (repeatable): npid:NPID (its node),
+                           name:NAME (a node running a process of that name), label:K=V
+          --anti-affinity SEL  never on a node matching SEL (repeatable)
+          --spread         (nspawn, cspawn) put the copies on distinct nodes as far as possible
           Everything after "--" (or from the first argument that is not a flag) is the
           program and its arguments, passed as they are.
 

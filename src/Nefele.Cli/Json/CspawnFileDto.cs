@@ -5,4 +5,7 @@ namespace Nefele.Cli.Json;
 internal sealed record CspawnFileDto
 {
     public IReadOnlyList<CspawnTaskDto>? Tasks { get; init; }
+
+    /// <summary>Put the tasks on distinct nodes as far as possible.</summary>
+    public bool Spread { get; init; }
 }

@@ -24,4 +24,10 @@ internal sealed record CspawnTaskDto
     public int? Count { get; init; }
 
     public bool NoHandshake { get; init; }
+
+    public IReadOnlyDictionary<string, long>? Devices { get; init; }
+
+    public IReadOnlyList<string>? Affinity { get; init; }
+
+    public IReadOnlyList<string>? AntiAffinity { get; init; }
 }

@@ -9,5 +9,7 @@ internal sealed record SpawnRequestDto
 
     public bool AllowPartial { get; init; }
 
+    public bool Spread { get; init; }
+
     public required IReadOnlyList<TaskSpecDto> Tasks { get; init; }
 }

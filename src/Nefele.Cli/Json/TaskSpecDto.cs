@@ -18,4 +18,10 @@ internal sealed record TaskSpecDto
     public string? Name { get; init; }
 
     public bool NoHandshake { get; init; }
+
+    public IReadOnlyDictionary<string, long> Devices { get; init; } = new Dictionary<string, long>();
+
+    public IReadOnlyList<string> Affinity { get; init; } = [];
+
+    public IReadOnlyList<string> AntiAffinity { get; init; } = [];
 }

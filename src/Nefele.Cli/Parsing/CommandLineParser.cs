@@ -79,7 +79,9 @@ internal static class CommandLineParser
         long cpu = 0, memory = 0;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         string? processName = null, cwd = null, requestId = null;
-        bool noHandshake = false, partial = false;
+        bool noHandshake = false, partial = false, spread = false;
+        var devices = new Dictionary<string, long>(StringComparer.Ordinal);
+        List<string> affinity = [], antiAffinity = [];
         IReadOnlyList<string>? program = null;
         while (!cursor.AtEnd)
         {
@@ -132,6 +134,19 @@ internal static class CommandLineParser
                 case "--partial" when inline is null && multi:
                     partial = true;
                     break;
+                case "--spread" when inline is null && multi:
+                    spread = true;
+                    break;
+                case "--device":
+                    var (device, howMany) = Device(cursor.TakeValue(flag, inline));
+                    devices[device] = howMany;
+                    break;
+                case "--affinity":
+                    affinity.Add(cursor.TakeValue(flag, inline));
+                    break;
+                case "--anti-affinity":
+                    antiAffinity.Add(cursor.TakeValue(flag, inline));
+                    break;
                 default:
                     if (!globals.TryTake(token, cursor))
                     {
@@ -162,14 +177,30 @@ internal static class CommandLineParser
             MemoryBytes = memory,
             Name = processName,
             NoHandshake = noHandshake,
+            Devices = devices,
+            Affinity = affinity,
+            AntiAffinity = antiAffinity,
         };
-        return new SpawnCommand(new SpawnBatch([spec], count, partial, requestId));
+        return new SpawnCommand(new SpawnBatch([spec], count, partial, requestId, spread));
+    }
+
+    /// <summary>"gpu=2" or "gpu" (one).</summary>
+    private static (string Name, long Count) Device(string text)
+    {
+        var eq = text.IndexOf('=', StringComparison.Ordinal);
+        var name = eq < 0 ? text : text[..eq];
+        if (name.Length == 0 || (eq >= 0 && (!long.TryParse(text[(eq + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1)))
+        {
+            throw new UsageException($"--device: expected NAME=COUNT with COUNT at least 1 (e.g. gpu=1), got '{text}'");
+        }
+
+        return (name, eq < 0 ? 1 : long.Parse(text[(eq + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static INefCommand ParseCspawn(ArgCursor cursor, GlobalOptions globals)
     {
         string? file = null, requestId = null;
-        var partial = false;
+        bool partial = false, spread = false;
         foreach (var (token, positional) in Tokens(cursor, globals))
         {
             if (positional)
@@ -184,6 +215,9 @@ internal static class CommandLineParser
                 case "--partial" when inline is null:
                     partial = true;
                     break;
+                case "--spread" when inline is null:
+                    spread = true;
+                    break;
                 case "--request-id":
                     requestId = cursor.TakeValue(flag, inline);
                     break;
@@ -194,7 +228,7 @@ internal static class CommandLineParser
 
         return globals.Help ? new HelpCommand("cspawn")
             : file is null ? throw new UsageException("cspawn: missing FILE (cspawn FILE.json)")
-            : new CspawnCommand(file, partial, requestId);
+            : new CspawnCommand(file, partial, requestId, spread);
     }
 
     private static PsCommand ParsePs(ArgCursor cursor, GlobalOptions globals)

@@ -5,14 +5,18 @@ namespace Nefele.Cli.Parsing;
 
 /// <summary>
 /// Reads a cspawn file — {"tasks":[{"path":…,"args":[…],"cpu":"250m","mem":"64Mi","env":{…},
-/// "name":…,"cwd":…,"count":2,"noHandshake":false}]} — into spawn tasks, each task repeated count times.
+/// "name":…,"cwd":…,"count":2,"noHandshake":false,"devices":{"gpu":1},"affinity":["label:zone=a"],
+/// "antiAffinity":["name:web"]}],"spread":true} — into spawn tasks, each task repeated count times.
 /// </summary>
 internal static class CspawnFile
 {
     /// <summary>Upper bound on tasks after expanding count, so a typo cannot build a huge request.</summary>
     public const int MaxTasks = 10_000;
 
-    public static IReadOnlyList<TaskSpecDto> Parse(string json, string fileName)
+    public static IReadOnlyList<TaskSpecDto> Parse(string json, string fileName) => Parse(json, fileName, out _);
+
+    /// <summary>The tasks, and the file's top-level "spread".</summary>
+    public static IReadOnlyList<TaskSpecDto> Parse(string json, string fileName, out bool spread)
     {
         CspawnFileDto? file;
         try
@@ -28,6 +32,8 @@ internal static class CspawnFile
         {
             throw new UsageException($"cspawn: {fileName}: no tasks (expected {{\"tasks\":[{{\"path\":\"/bin/prog\"}}]}})");
         }
+
+        spread = file.Spread;
 
         var expanded = new List<TaskSpecDto>();
         for (var i = 0; i < tasks.Count; i++)
@@ -55,6 +61,9 @@ internal static class CspawnFile
                 CpuMillis = task.Cpu is { } cpu ? Units.ParseCpu(Quantity(cpu, $"{where}.cpu"), $"{where}.cpu") : 0,
                 MemoryBytes = task.Mem is { } mem ? Units.ParseMemory(Quantity(mem, $"{where}.mem"), $"{where}.mem") : 0,
                 NoHandshake = task.NoHandshake,
+                Devices = task.Devices ?? new Dictionary<string, long>(),
+                Affinity = task.Affinity ?? [],
+                AntiAffinity = task.AntiAffinity ?? [],
             };
             if (expanded.Count + count > MaxTasks)
             {

@@ -44,6 +44,7 @@ internal sealed class RestTransport : INefeleTransport
             RequestId = batch.RequestId,
             Count = batch.Count,
             AllowPartial = batch.AllowPartial,
+            Spread = batch.Spread,
             Tasks = batch.Tasks,
         };
         using var request = new HttpRequestMessage(HttpMethod.Post, tenantPath + "spawn")

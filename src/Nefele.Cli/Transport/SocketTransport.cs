@@ -44,7 +44,7 @@ internal sealed class SocketTransport : INefeleTransport
             throw new UsageException("--partial is not available inside a Nefele process (the api socket has no partial spawn)");
         }
 
-        var spawn = new SpawnRequest { Count = (uint)batch.Count, RequestId = batch.RequestId ?? string.Empty };
+        var spawn = new SpawnRequest { Count = (uint)batch.Count, RequestId = batch.RequestId ?? string.Empty, Spread = batch.Spread };
         foreach (var task in batch.Tasks)
         {
             var spec = new ProcessSpec
@@ -57,6 +57,13 @@ internal sealed class SocketTransport : INefeleTransport
                 NoHandshake = task.NoHandshake,
             };
             spec.Args.AddRange(task.Args);
+            spec.Affinity.AddRange(task.Affinity);
+            spec.AntiAffinity.AddRange(task.AntiAffinity);
+            foreach (var (name, count) in task.Devices)
+            {
+                spec.Devices[name] = count;
+            }
+
             foreach (var (key, value) in task.Env)
             {
                 spec.Env[key] = value;

@@ -6,4 +6,4 @@ namespace Nefele.Cli.Transport;
 /// One spawn call: spawn is one task with count 1, nspawn one task with count N,
 /// cspawn several tasks with count 1 each.
 /// </summary>
-internal sealed record SpawnBatch(IReadOnlyList<TaskSpecDto> Tasks, int Count, bool AllowPartial, string? RequestId);
+internal sealed record SpawnBatch(IReadOnlyList<TaskSpecDto> Tasks, int Count, bool AllowPartial, string? RequestId, bool Spread = false);
