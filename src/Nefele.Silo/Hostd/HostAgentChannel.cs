@@ -187,7 +187,7 @@ internal sealed class HostAgentChannel(
             var spec = ProtoMapping.FromProto(p.Spec);
             if (await grains.GetGrain<IProcessGrain>(p.Npid).AdoptAsync(p.Tenant, Node, spec, p.Pid, DateTimeOffset.FromUnixTimeMilliseconds(p.StartedUnixMs)))
             {
-                await node.TrackAsync(p.Npid, new ResourceAsk(spec.CpuMillis, spec.MemoryBytes));
+                await node.TrackAsync(p.Npid, ResourceAsk.Of(spec));
             }
             else
             {
