@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Nefele.Client;
+using Xunit;
+
+namespace Nefele.Cluster.Tests;
+
+/// <summary>
+/// A real three-node cluster made by <c>scripts/cluster up 3</c> in an environment of its own
+/// (prefix nct, subnet 10.79.0, a temporary state directory, a random cluster id), so it runs
+/// beside a developer's cluster. Node 1 is zone=a, node 2 zone=b, node 3 zone=c with one GPU;
+/// a node added later is zone=d. <c>scripts/cluster down</c> runs on dispose, whatever happened.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public const string Prefix = "nct";
+    public const string Subnet = "10.79.0";
+    public const int InitialNodes = 3;
+    public static readonly TimeSpan RejoinBound = TimeSpan.FromSeconds(120);
+
+    private static readonly TimeSpan ScriptBound = TimeSpan.FromSeconds(180);
+    private NefeleConnection? _sdk;
+
+    public ClusterFixture()
+    {
+        StateDir = Path.Combine(Path.GetTempPath(), $"nct-{Guid.NewGuid():N}"[..16]);
+        ClusterId = $"nct-{Guid.NewGuid():N}"[..12];
+        Http = new HttpClient { BaseAddress = new Uri(Api(1)), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public string StateDir { get; }
+
+    public string ClusterId { get; }
+
+    /// <summary>Node 1's REST API (node 1 is never damaged by a test).</summary>
+    public HttpClient Http { get; }
+
+    public static string NodeName(int k) => $"{Prefix}-n{k}";
+
+    public static string Api(int k) => $"http://{Subnet}.{10 + k}:7400";
+
+    public static string Redis => $"{Subnet}.1:6379";
+
+    public static string Zone(int k) => k switch { 1 => "a", 2 => "b", 3 => "c", _ => "d" };
+
+    public async Task InitializeAsync()
+    {
+        // scripts/test (or dotnet build) builds first; this fixture never does.
+        var missing = new[]
+        {
+            Built(() => RepoPaths.Dll("Nefele.Silo", "nefele-silo")),
+            Built(() => RepoPaths.Dll("Nefele.HostAgent", "nefele-hostd")),
+            Built(() => RepoPaths.Native("libnefele-shim.so")),
+            Built(() => RepoPaths.Native("libnefele-spawn.so")),
+        }.OfType<string>().ToArray();
+        if (missing.Length > 0)
+        {
+            throw new InvalidOperationException(
+                $"the multi-node tests need a build: {string.Join("; ", missing)}. Run scripts/test, or make -C native and dotnet build -c {RepoPaths.Configuration}");
+        }
+
+        Directory.CreateDirectory(StateDir);
+        try
+        {
+            // Whatever an interrupted earlier run left under this prefix (its namespaces) goes first.
+            await ScriptAsync("down");
+            await ScriptAsync("up", InitialNodes.ToString());
+            _sdk = await NefeleConnection.ConnectToClusterAsync(Redis, ClusterId).WaitAsync(TimeSpan.FromSeconds(60));
+            await WaitForNodesAsync(Enumerable.Range(1, InitialNodes), TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            if (_sdk is not null)
+            {
+                await _sdk.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+                _sdk = null;
+            }
+        }
+        catch (Exception)
+        {
+            // The cluster goes down next regardless.
+        }
+
+        try
+        {
+            await ScriptAsync("down");
+        }
+        finally
+        {
+            Http.Dispose();
+            if (Environment.GetEnvironmentVariable("NEFELE_CLUSTER_TESTS_KEEP") != "1")
+            {
+                try
+                {
+                    Directory.Delete(StateDir, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>A tenant of its own for one test, so ps and name selectors see only that test's processes.</summary>
+    public NefeleTenant Tenant(string name) => (_sdk ?? throw new InvalidOperationException("cluster not up")).Tenant(name);
+
+    /// <summary>Runs scripts/cluster with this cluster's environment; throws with its output unless it succeeds.</summary>
+    public async Task<string> ScriptAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Path.Combine(RepoPaths.Root, "scripts", "cluster"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["NEFELE_CLUSTER_PREFIX"] = Prefix;
+        psi.Environment["NEFELE_CLUSTER_SUBNET"] = Subnet;
+        psi.Environment["NEFELE_CLUSTER_DIR"] = StateDir;
+        psi.Environment["NEFELE_CLUSTER_ID"] = ClusterId;
+        psi.Environment["NEFELE_CLUSTER_NO_BUILD"] = "1";
+        psi.Environment["NEFELE_CLUSTER_STOP_GRACE"] = "2s";
+        psi.Environment["NEFELE_CONFIG"] = RepoPaths.Configuration;
+        psi.Environment.Remove("NEFELE_CLUSTER_NODE_PREFIX");
+        for (var k = 1; k <= 9; k++)
+        {
+            psi.Environment[$"NEFELE_CLUSTER_SILO_ARGS_{k}"] = k == 3 ? "--device gpu=1 --label zone=c" : $"--label zone={Zone(k)}";
+        }
+
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(ScriptBound);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"scripts/cluster {string.Join(' ', args)} did not finish within {ScriptBound}");
+        }
+
+        var output = await stdout + await stderr;
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"scripts/cluster {string.Join(' ', args)} exited {p.ExitCode}:\n{output}");
+        }
+
+        return output;
+    }
+
+    /// <summary>The node names the API of node <paramref name="k"/> lists as active, or null if it does not answer.</summary>
+    public static async Task<IReadOnlySet<string>?> ActiveNodesAsync(HttpClient http)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            using var doc = JsonDocument.Parse(await http.GetStringAsync("/v1/nodes", cts.Token));
+            return doc.RootElement.GetProperty("nodes").EnumerateArray()
+                .Select(n => n.GetProperty("node").GetString()!).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Until node 1's API lists exactly these nodes as active (and each answers /healthz).</summary>
+    public async Task WaitForNodesAsync(IEnumerable<int> nodes, TimeSpan timeout)
+    {
+        var want = nodes.Select(NodeName).ToHashSet(StringComparer.Ordinal);
+        IReadOnlySet<string>? seen = null;
+        try
+        {
+            await Eventually.Until(async () => (seen = await ActiveNodesAsync(Http)) is { } s && s.SetEquals(want), timeout,
+                $"node 1 lists nodes {string.Join(',', want.Order())}");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; it lists {(seen is null ? "nothing (no answer)" : string.Join(',', seen.Order()))}\n{Logs()}", e);
+        }
+    }
+
+    /// <summary>The last lines of every node's silo log, for failure messages.</summary>
+    public string Logs(int lines = 15)
+    {
+        var text = new StringBuilder($"cluster state in {StateDir}\n");
+        foreach (var dir in Directory.Exists(StateDir) ? Directory.GetDirectories(StateDir, "node*").Order() : Enumerable.Empty<string>())
+        {
+            var log = Path.Combine(dir, "silo.log");
+            if (File.Exists(log))
+            {
+                text.Append("--- ").Append(log).Append('\n');
+                foreach (var line in File.ReadLines(log).TakeLast(lines))
+                {
+                    text.Append(line).Append('\n');
+                }
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>GET a JSON document from node 1's API.</summary>
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Http.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    /// <summary>POST JSON to node 1's API; returns the status and the parsed body (if any).</summary>
+    public async Task<(int Status, JsonElement? Body)> PostJsonAsync(string path, object body)
+    {
+        using var response = await Http.PostAsJsonAsync(path, body);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, text.Length == 0 ? null : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    private static string? Built(Func<string> path)
+    {
+        try
+        {
+            path();
+            return null;
+        }
+        catch (FileNotFoundException e)
+        {
+            return e.FileName;
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}

@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using Nefele.Errors;
+using Nefele.Placement;
+using Nefele.Processes;
+using Xunit;
+
+namespace Nefele.Cluster.Tests;
+
+public sealed partial class ClusterTests
+{
+    /// <summary>How long a hard-killed or cut-off node may take to have its processes Lost (documented: about 10 s).</summary>
+    private static readonly TimeSpan LostBound = TimeSpan.FromSeconds(60);
+
+    [Fact, Order(30)]
+    public async Task A_silo_restart_keeps_a_process_running_with_its_pid_and_never_loses_it()
+    {
+        var tenant = NewTenant(cluster);
+        var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            var before = await tenant.GetAsync(npid);
+            Assert.Equal(ClusterFixture.NodeName(2), before.Node);
+            var running = new TaskCompletionSource();
+            var monitor = Monitor(tenant, npid, running, cts.Token);
+            await running.Task.WaitAsync(cts.Token);
+
+            await cluster.ScriptAsync("restart-silo", "2");
+            await cluster.WaitForNodesAsync([1, 2, 3], ClusterFixture.RejoinBound);
+
+            var row = (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes")).GetProperty("processes").EnumerateArray()
+                .Single(p => p.GetProperty("npid").GetString() == npid);
+            Assert.Equal("Running", row.GetProperty("state").GetString());
+            Assert.Equal(before.Pid, row.GetProperty("pid").GetInt32());
+            Assert.Equal(ClusterFixture.NodeName(2), row.GetProperty("node").GetString());
+            Assert.NotNull(StartTime(before.Pid));
+
+            // Had it been Lost at any point, that would be its end and this signal would be refused.
+            await tenant.KillAsync(npid, Signals.SigTerm);
+            var events = await monitor.WaitAsync(cts.Token);
+            Assert.DoesNotContain(events, e => e.State == ProcessState.Lost);
+            Assert.Equal(ProcessState.Exited, events[^1].State);
+            Assert.True(events[^1].End!.Signal == Signals.SigTerm, Describe(events));
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact, Order(31)]
+    public async Task After_a_Redis_restart_processes_stay_and_spawn_and_ps_work()
+    {
+        var tenant = NewTenant(cluster);
+        var npids = new List<string> { await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound) };
+        try
+        {
+            await cluster.ScriptAsync("restart-redis");
+
+            // Connections to Redis come back on their own; a retried request with the same id is
+            // the same request, so retrying until it is admitted cannot start two.
+            var requestId = Guid.NewGuid().ToString("N");
+            var stopwatch = Stopwatch.StartNew();
+            var spawned = await Eventually.Value(async () =>
+            {
+                try
+                {
+                    return (await tenant.SubmitAsync(new SpawnRequest { Tasks = [Sleeper()] }, requestId).WaitAsync(TimeSpan.FromSeconds(20))).Npids[0];
+                }
+                catch (Exception e) when (e is not NefeleException { Code: ErrorCodes.SpawnRejected or ErrorCodes.BadRequest })
+                {
+                    output.WriteLine($"spawn after the Redis restart, {stopwatch.Elapsed.TotalSeconds:0.0} s: {e.GetType().Name}: {e.Message}");
+                    return null;
+                }
+            }, Bound, "a spawn admitted after the Redis restart");
+            npids.Add(spawned);
+            output.WriteLine($"first spawn after the Redis restart admitted after {stopwatch.Elapsed.TotalSeconds:0.0} s");
+
+            var rows = (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes")).GetProperty("processes").EnumerateArray()
+                .ToDictionary(p => p.GetProperty("npid").GetString()!, p => p.GetProperty("state").GetString(), StringComparer.Ordinal);
+            Assert.Equal(npids.Order(StringComparer.Ordinal), rows.Keys.Order(StringComparer.Ordinal));
+            Assert.All(rows.Values, s => Assert.Equal("Running", s));
+            Assert.All(await tenant.PsAsync(), p => Assert.Equal(ProcessState.Running, p.State));
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npids);
+        }
+    }
+
+    [Fact, Order(32)]
+    public async Task A_killed_node_has_its_processes_Lost_and_a_waiting_monitor_is_told()
+    {
+        var tenant = NewTenant(cluster);
+        var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+        var killed = false;
+        try
+        {
+            Assert.Equal(ClusterFixture.NodeName(2), (await tenant.GetAsync(npid)).Node);
+            var running = new TaskCompletionSource();
+            var monitor = Monitor(tenant, npid, running, cts.Token);
+            await running.Task.WaitAsync(cts.Token);
+
+            var stopwatch = Stopwatch.StartNew();
+            await cluster.ScriptAsync("kill", "2");
+            killed = true;
+            var killedAfter = stopwatch.Elapsed;
+
+            // For comparison with the monitor: when a plain read through node 1 first says Lost.
+            async Task<bool> ReadsLost()
+            {
+                try
+                {
+                    return (await cluster.Http.GetStringAsync($"/v1/tenants/{tenant.Name}/processes/{npid}", cts.Token))
+                        .Contains("\"state\":\"Lost\"", StringComparison.Ordinal);
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }
+
+            var readLost = Eventually.Until(ReadsLost, LostBound, $"node 1 reads {npid} as Lost")
+                .ContinueWith(t => t.IsCompletedSuccessfully ? stopwatch.Elapsed : TimeSpan.MaxValue, TaskScheduler.Default);
+            var events = await monitor.WaitAsync(LostBound, cts.Token);
+            var told = stopwatch.Elapsed;
+            output.WriteLine($"kill 2 took {killedAfter.TotalSeconds:0.0} s; the monitor was told Lost {told.TotalSeconds:0.0} s after the kill began; "
+                + $"a read through node 1 said Lost after {(await readLost.WaitAsync(LostBound)).TotalSeconds:0.0} s");
+
+            Assert.True(events[^1].State == ProcessState.Lost, Describe(events));
+            Assert.Contains(ClusterFixture.NodeName(2), events[^1].End!.Reason, StringComparison.Ordinal);
+            Assert.Equal(ProcessState.Lost, (await tenant.GetAsync(npid)).State);
+            var row = (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes/{npid}"));
+            Assert.Equal("Lost", row.GetProperty("state").GetString());
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            if (killed)
+            {
+                await cluster.ScriptAsync("start", "2");
+                await cluster.WaitForNodesAsync([1, 2, 3], ClusterFixture.RejoinBound);
+            }
+
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact, Order(33)]
+    public async Task A_cut_off_node_is_Lost_to_the_others_and_on_healing_rejoins_and_kills_its_orphans()
+    {
+        var tenant = NewTenant(cluster);
+        var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(240));
+        var partitioned = false;
+        try
+        {
+            var info = await tenant.GetAsync(npid);
+            Assert.Equal(ClusterFixture.NodeName(2), info.Node);
+            var started = StartTime(info.Pid);
+            Assert.NotNull(started);
+            var running = new TaskCompletionSource();
+            var monitor = Monitor(tenant, npid, running, cts.Token);
+            await running.Task.WaitAsync(cts.Token);
+
+            var stopwatch = Stopwatch.StartNew();
+            await cluster.ScriptAsync("partition", "2");
+            partitioned = true;
+            var events = await monitor.WaitAsync(LostBound, cts.Token);
+            output.WriteLine($"partition: the monitor was told Lost after {stopwatch.Elapsed.TotalSeconds:0.0} s");
+            Assert.True(events[^1].State == ProcessState.Lost, Describe(events));
+            Assert.Equal("Lost", (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes/{npid}")).GetProperty("state").GetString());
+
+            // Cut off, not dead: the process itself is still there until the node hears of it.
+            Assert.Equal(started, StartTime(info.Pid));
+
+            stopwatch.Restart();
+            await cluster.ScriptAsync("heal", "2");
+            partitioned = false;
+            await cluster.WaitForNodesAsync([1, 2, 3], ClusterFixture.RejoinBound);
+            output.WriteLine($"heal: node 2 listed again after {stopwatch.Elapsed.TotalSeconds:0.0} s");
+
+            // Its NPID ended Lost, so the rejoined node kills the orphan rather than adopting it.
+            await Eventually.Until(() => StartTime(info.Pid) != started, Bound, $"orphan pid {info.Pid} of {npid} killed after the heal");
+            output.WriteLine($"heal: orphan gone {stopwatch.Elapsed.TotalSeconds:0.0} s after the heal");
+            var after = await tenant.GetAsync(npid);
+            Assert.Equal(ProcessState.Lost, after.State);
+            Assert.DoesNotContain(await tenant.PsAsync(), p => p.Npid == npid && p.State == ProcessState.Running);
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            if (partitioned)
+            {
+                await cluster.ScriptAsync("heal", "2");
+                await cluster.WaitForNodesAsync([1, 2, 3], ClusterFixture.RejoinBound);
+            }
+
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact, Order(40)]
+    public async Task An_added_node_takes_new_placements()
+    {
+        var tenant = NewTenant(cluster);
+        var npids = new List<string>();
+        try
+        {
+            var output1 = await cluster.ScriptAsync("add");
+            var added = ClusterFixture.NodeName(ClusterFixture.InitialNodes + 1);
+            Assert.Contains(added, output1, StringComparison.Ordinal);
+            await cluster.WaitForNodesAsync(Enumerable.Range(1, ClusterFixture.InitialNodes + 1), ClusterFixture.RejoinBound);
+
+            // Placement sees new nodes through a directory cache of a few seconds: spread over
+            // every node until a request uses the new one, bounded.
+            var attempts = 0;
+            await Eventually.Until(async () =>
+            {
+                attempts++;
+                var result = await tenant.SubmitAsync(new SpawnRequest { Tasks = [Sleeper()], Count = ClusterFixture.InitialNodes + 1, Spread = true }).WaitAsync(Bound);
+                npids.AddRange(result.Npids);
+                var nodes = (await Task.WhenAll(result.Npids.Select(tenant.GetAsync))).Select(i => i.Node).ToArray();
+                if (nodes.Contains(added))
+                {
+                    Assert.Equal(nodes.Length, nodes.Distinct().Count());
+                    return true;
+                }
+
+                await Cleanup.KillAsync(tenant, result.Npids);
+                return false;
+            }, TimeSpan.FromSeconds(30), $"a spread request places a task on {added}");
+            output.WriteLine($"the new node took a task on attempt {attempts}");
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npids);
+        }
+    }
+}
