@@ -10,10 +10,8 @@ namespace Nefele.Bench.Placement;
 /// <summary>One closed-loop run against a set of hollow nodes.</summary>
 internal sealed record HollowPoint(int Nodes, int Concurrency, int TasksPerRequest, int Requests, int Tasks, double DurationS, Latency Latency, int Checked, int OnHollow, string? FirstError)
 {
-    /// <summary>Every task the run placed (warm-up included), to be ended before the next run.</summary>
-    public IReadOnlyList<string> Npids { get; init; } = [];
-
-    public double KillsPerSecond { get; init; }
+    /// <summary>Every task the run placed, warm-up included (they stay on their hollow nodes until these are removed).</summary>
+    public int Placed { get; init; }
 
     public double TasksPerSecond => Tasks / DurationS;
 
@@ -31,8 +29,7 @@ internal sealed record HollowPoint(int Nodes, int Concurrency, int TasksPerReque
         checked_tasks = Checked,
         on_hollow_nodes = OnHollow,
         first_error = FirstError,
-        killed_after = Npids.Count,
-        kills_per_s = Math.Round(KillsPerSecond, 1),
+        placed_with_warmup = Placed,
     };
 }
 
@@ -73,27 +70,6 @@ internal static class Hollow
         return JsonNode.Parse(body)?["nodes"]?.AsArray().Count ?? 0;
     }
 
-    /// <summary>
-    /// SIGKILLs the tasks by NPID, a bounded number at a time, so removing the hollow nodes
-    /// afterwards has no processes to end. Answers kills per second.
-    /// </summary>
-    public static async Task<double> KillAsync(NefeleTenant tenant, IReadOnlyList<string> npids)
-    {
-        var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(npids, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (npid, _) =>
-        {
-            try
-            {
-                await tenant.KillAsync(npid, Signals.SigKill);
-            }
-            catch (Exception)
-            {
-                // Already ended.
-            }
-        });
-        return npids.Count / clock.Elapsed.TotalSeconds;
-    }
-
     public static async Task<int> RemoveAsync(HttpClient api)
     {
         using var response = await api.DeleteAsync("/v1/hollow-nodes");
@@ -115,7 +91,7 @@ internal static class Hollow
         var latencies = new List<double>[concurrency];
         var placed = new int[concurrency];
         var sample = new List<string>();
-        var all = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var all = 0;
         string? firstError = null;
         var clock = Stopwatch.StartNew();
         var measureFrom = warmup.TotalSeconds;
@@ -131,10 +107,7 @@ internal static class Hollow
                 {
                     var result = await tenant.SubmitAsync(new SpawnRequest { Tasks = [Task], Count = tasksPerRequest });
                     var ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                    foreach (var npid in result.Npids)
-                    {
-                        all.Add(npid);
-                    }
+                    Interlocked.Add(ref all, result.Npids.Count);
 
                     if (begun >= measureFrom && clock.Elapsed.TotalSeconds <= until)
                     {
@@ -165,7 +138,7 @@ internal static class Hollow
         var measured = latencies.SelectMany(l => l).ToArray();
         return new HollowPoint(nodes, concurrency, tasksPerRequest, measured.Length, placed.Sum(), duration.TotalSeconds, Latency.Of(measured), sample.Count, onHollow, firstError)
         {
-            Npids = all.ToArray(),
+            Placed = all,
         };
     }
 }

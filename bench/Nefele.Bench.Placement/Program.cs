@@ -24,7 +24,7 @@ var dir = options.Get("dir");
 Directory.CreateDirectory(dir);
 const string TenantName = "bench-placement";
 var twoSleepers = new ProcessSpec { Path = "/bin/sleep", Args = ["2"] };
-double[] rates = quick ? [10, 40, 120] : [10, 20, 40, 80, 120, 160, 200, 300];
+double[] rates = quick ? [20, 120] : [10, 20, 40, 80, 120, 160, 200, 300];
 var step = TimeSpan.FromSeconds(quick ? 2 : 6);
 var failures = 0;
 
@@ -104,9 +104,12 @@ async Task RunSingleAsync()
                 have += await Hollow.AddAsync(api, nodes - have);
 
                 // The silo's directory copy is refreshed every few seconds; the warm-up covers it.
-                var p = await Hollow.ClosedLoopAsync(tenant, have, concurrency, tasks, TimeSpan.FromSeconds(quick ? 2 : 4), TimeSpan.FromSeconds(quick ? 2 : 8));
-                p = p with { KillsPerSecond = await Hollow.KillAsync(tenant, p.Npids) };
-                Console.WriteLine(Inv($"    {have,5} hollow nodes: {p.TasksPerSecond,8:0} tasks/s  ({p.Requests / p.DurationS:0} req/s)  p50 {p.Latency.P50Ms,7:0.0} ms  p99 {p.Latency.P99Ms,7:0.0} ms  on hollow {p.OnHollow}/{p.Checked}; {p.Npids.Count} killed at {p.KillsPerSecond:0}/s{(p.FirstError is null ? string.Empty : "  error: " + p.FirstError)}"));
+                // A tenant per point, so one point's index does not weigh on the next. The tasks
+                // stay on their hollow nodes (ending tens of thousands would outlast the run);
+                // removing the nodes at the end ends them.
+                var hollowTenant = nefele.Tenant($"{TenantName}-hollow-{have}");
+                var p = await Hollow.ClosedLoopAsync(hollowTenant, have, concurrency, tasks, TimeSpan.FromSeconds(quick ? 2 : 3), TimeSpan.FromSeconds(quick ? 2 : 6));
+                Console.WriteLine(Inv($"    {have,5} hollow nodes: {p.TasksPerSecond,8:0} tasks/s  ({p.Requests / p.DurationS:0} req/s)  p50 {p.Latency.P50Ms,7:0.0} ms  p99 {p.Latency.P99Ms,7:0.0} ms  on hollow {p.OnHollow}/{p.Checked}; {p.Placed} placed in all{(p.FirstError is null ? string.Empty : "  error: " + p.FirstError)}"));
                 points.Add(p.Json());
             }
         }
@@ -116,16 +119,19 @@ async Task RunSingleAsync()
             Console.WriteLine($"    hollow failed: {error}");
         }
 
+        // Removing the nodes ends every task still on them (as Lost); its time is a figure too.
+        object? removal;
+        var removeClock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
             var removed = await Hollow.RemoveAsync(api);
-            Console.WriteLine(Inv($"    removed {removed} hollow nodes in {clock.Elapsed.TotalSeconds:0.0} s"));
+            removal = new { removed, seconds = Math.Round(removeClock.Elapsed.TotalSeconds, 2) };
+            Console.WriteLine(Inv($"    removed {removed} hollow nodes in {removeClock.Elapsed.TotalSeconds:0.0} s"));
         }
         catch (Exception e)
         {
-            error ??= $"removing the hollow nodes: {e.GetType().Name}: {e.Message}";
-            Console.WriteLine($"    removing the hollow nodes failed: {e.GetType().Name}: {e.Message}");
+            removal = new { error = $"{e.GetType().Name}: {e.Message}", seconds = Math.Round(removeClock.Elapsed.TotalSeconds, 2) };
+            Console.WriteLine(Inv($"    removing the hollow nodes failed after {removeClock.Elapsed.TotalSeconds:0.0} s: {e.GetType().Name}: {e.Message}"));
         }
 
         if (error is not null)
@@ -133,7 +139,7 @@ async Task RunSingleAsync()
             failures++;
         }
 
-        return new { error, node_cpu_millis = 32_000, node_memory_bytes = 128L << 30, task = new { cpu_millis = Hollow.Task.CpuMillis, memory_bytes = Hollow.Task.MemoryBytes }, points };
+        return new { error, removal, node_cpu_millis = 32_000, node_memory_bytes = 128L << 30, task = new { cpu_millis = Hollow.Task.CpuMillis, memory_bytes = Hollow.Task.MemoryBytes }, points };
     });
 }
 

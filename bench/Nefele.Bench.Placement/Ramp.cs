@@ -24,8 +24,11 @@ internal sealed record RampStep(double OfferedRps, double DurationS, int Sent, i
 /// <summary>A ramp's steps, its latency floor and the highest rate served on that floor.</summary>
 internal sealed record RampResult(IReadOnlyList<RampStep> Steps, string? StoppedBecause)
 {
-    /// <summary>The lowest p50 of any step: the latency when nothing queues.</summary>
-    public double FloorP50Ms => Steps.Where(s => s.Latency.N > 0).Select(s => s.Latency.P50Ms).DefaultIfEmpty(double.NaN).Min();
+    /// <summary>p50 of the lowest-rate step (after an unmeasured warm-up): the latency when nothing queues.</summary>
+    public double FloorP50Ms => Steps.Count == 0 ? double.NaN : Steps[0].Latency.P50Ms;
+
+    /// <summary>The lowest p50 of any step (at low rates a mostly idle machine answers more slowly than a busy one).</summary>
+    public double BestP50Ms => Steps.Where(s => s.Latency.N > 0).Select(s => s.Latency.P50Ms).DefaultIfEmpty(double.NaN).Min();
 
     /// <summary>The highest offered rate, before any step whose p50 leaves the floor (> 2×), that was served (achieved ≥ 90 % of offered).</summary>
     public double MaxRateOnFloor
@@ -56,6 +59,7 @@ internal sealed record RampResult(IReadOnlyList<RampStep> Steps, string? Stopped
     {
         steps = Steps.Select(s => s.Json()),
         floor_p50_ms = Latency.Round(FloorP50Ms),
+        best_p50_ms = Latency.Round(BestP50Ms),
         max_rate_on_floor_rps = MaxRateOnFloor,
         max_achieved_rps = Math.Round(MaxAchievedRps, 1),
         stopped_because = StoppedBecause,
@@ -75,7 +79,7 @@ internal static class Ramp
         int maxInFlight = 3000, TimeSpan? drain = null)
     {
         // Unmeasured: connections, activations and code paths warm at the lowest rate first.
-        _ = await StepAsync(rates[0], TimeSpan.FromSeconds(2), submit, maxInFlight, drain ?? TimeSpan.FromSeconds(15));
+        _ = await StepAsync(rates[0], step, submit, maxInFlight, drain ?? TimeSpan.FromSeconds(15));
         await Task.Delay(settle);
         var steps = new List<RampStep>();
         string? stopped = null;
@@ -85,7 +89,7 @@ internal static class Ramp
             steps.Add(s);
             report(s);
             await Task.Delay(settle);
-            var floor = steps.Min(x => x.Latency.N > 0 ? x.Latency.P50Ms : double.MaxValue);
+            var floor = steps[0].Latency.P50Ms;
             if (s.Latency.N == 0 || s.Unfinished > 0 || s.Dropped > 0 || s.AchievedRps < 0.6 * s.OfferedRps || s.Latency.P50Ms > 10 * floor)
             {
                 stopped = $"saturated at {rate} req/s (achieved {s.AchievedRps:0.#} req/s, p50 {s.Latency.P50Ms:0.#} ms)";

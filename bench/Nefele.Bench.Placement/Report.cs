@@ -49,7 +49,7 @@ internal static class Report
 
             singleOnFloor = single["max_rate_on_floor_rps"]?.GetValue<double>();
             singleBest = single["max_achieved_rps"]?.GetValue<double>();
-            Row("1 admission node: highest rate on latency floor", string.Format(o, "{0:0} req/s (floor p50 {1} ms)", singleOnFloor, single["floor_p50_ms"]), "queues past ~33 req/s; >300 ms at 85 req/s");
+            Row("1 admission node: highest rate on latency floor", string.Format(o, "{0:0} req/s (floor p50 {1} ms)", singleOnFloor, Num(single["floor_p50_ms"])), "queues past ~33 req/s; >300 ms at 85 req/s");
             Target(targets, "one admission node >= 300 req/s before p50 leaves its floor (> 2x lowest step)", singleOnFloor >= 300, $"{singleOnFloor:0} req/s");
         }
 
