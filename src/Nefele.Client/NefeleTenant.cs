@@ -15,7 +15,13 @@ namespace Nefele.Client;
 public sealed class NefeleTenant
 {
     /// <summary>How long one monitor poll waits on the process grain before asking again.</summary>
-    private static readonly TimeSpan WatchPoll = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan WatchPoll = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A poll that has not answered by then went to a silo that died: ask again (the grain
+    /// reactivates elsewhere) rather than wait for the messaging layer's 30 s response timeout.
+    /// </summary>
+    private static readonly TimeSpan WatchAnswerBound = WatchPoll + TimeSpan.FromSeconds(2);
 
     private readonly IGrainFactory _grains;
 
@@ -69,7 +75,7 @@ public sealed class NefeleTenant
             IReadOnlyList<ProcessEvent>? watched;
             try
             {
-                watched = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(ct);
+                watched = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
                 failures = 0;
             }
             catch (Exception e) when (IsTransient(e) && ++failures <= MaxTransientFailures)
@@ -81,9 +87,24 @@ public sealed class NefeleTenant
             }
 
             var events = watched ?? throw NefeleException.NotFound(npid);
-            if (events.Count == 0 && (await process.GetAsync(Name))?.State.IsTerminal() != false)
+            if (events.Count == 0 && await process.GetAsync(Name) is var info && info?.State.IsTerminal() != false)
             {
-                // Resumed after the last event of an ended process: nothing more will come.
+                if (info is not null && info.End is not null && info.Seq > afterSeq)
+                {
+                    // The end was recorded by another activation than the one this poll reached
+                    // (a silo died meanwhile): pass it on from the record rather than lose it.
+                    yield return new ProcessEvent
+                    {
+                        Npid = npid,
+                        Seq = info.Seq,
+                        State = info.State,
+                        Node = info.Node,
+                        Pid = info.Pid,
+                        End = info.End,
+                        At = info.End.EndedAt,
+                    };
+                }
+
                 yield break;
             }
             foreach (var e in events)
@@ -192,7 +213,8 @@ public sealed class NefeleTenant
 
     /// <summary>Failures of the cluster (a silo died, a message was dropped), not of the request.</summary>
     private static bool IsTransient(Exception e) =>
-        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.Messaging.ConnectionFailedException;
+        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.Messaging.ConnectionFailedException
+            or Orleans.Storage.InconsistentStateException;
 
     private IProcessGrain Process(string npid)
     {

@@ -18,4 +18,7 @@ public sealed record ProcessInfo
     [Id(11)] public long CpuUsageNs { get; init; }
     [Id(12)] public long MemoryUsageBytes { get; init; }
     [Id(13)] public ProcessEnd? End { get; init; }
+
+    /// <summary>How many transitions the process has made (the Seq of its latest event).</summary>
+    [Id(14)] public long Seq { get; init; }
 }

@@ -5,6 +5,7 @@ using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Processes;
 using Nefele.Tenants;
+using Orleans.Placement;
 using Orleans.Runtime;
 
 namespace Nefele.Placement;
@@ -17,6 +18,7 @@ namespace Nefele.Placement;
 /// instead of spawning twice. The grain is not reentrant: a concurrent retry waits for the
 /// first attempt and then reads its answer.
 /// </summary>
+[PreferLocalPlacement] // the node whose gateway took the request admits it: every node admits
 public sealed class PlacementRequestGrain(
     IClusterMembershipService membership,
     NodeDirectoryCache directory,

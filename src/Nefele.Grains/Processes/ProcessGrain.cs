@@ -157,6 +157,15 @@ public sealed partial class ProcessGrain(
                 return events.GetRange((int)Math.Max(afterSeq, 0), events.Count - (int)Math.Max(afterSeq, 0));
             }
 
+            if (Record.State == ProcessState.Running && Record.Node is { } node && liveness.IsLost(node))
+            {
+                // This activation may not be the one the node-loss watcher reached (a silo died
+                // and took the grain directory's entry with it): find out here, so a waiting
+                // monitor is told within the liveness bound, not at the end of its poll.
+                await MarkLostAsync(liveness.LostReason(node));
+                continue;
+            }
+
             var left = maxWait - time.GetElapsedTime(deadline);
             if (left <= TimeSpan.Zero || Record.State.IsTerminal())
             {
@@ -164,9 +173,12 @@ public sealed partial class ProcessGrain(
             }
 
             var signal = _changed.Task;
-            await Task.WhenAny(signal, Task.Delay(left, time));
+            await Task.WhenAny(signal, Task.Delay(left < LivenessRecheck ? left : LivenessRecheck, time));
         }
     }
+
+    /// <summary>How often a waiting monitor's call re-checks that the process's node is alive.</summary>
+    private static readonly TimeSpan LivenessRecheck = TimeSpan.FromSeconds(1);
 
     public async Task SignalAsync(string tenant, int signal)
     {
@@ -354,6 +366,7 @@ public sealed partial class ProcessGrain(
         Command = Record.Spec.CommandLine,
         Name = Record.Spec.Name,
         End = Record.End,
+        Seq = Record.Events.Count,
     };
 
     private void RequireExists()
