@@ -97,4 +97,5 @@ app.Use(ProblemMapping.Middleware);
 app.MapOpenApi("/openapi/{documentName}.json");
 app.MapProcessEndpoints();
 app.MapNodeEndpoints();
+app.MapPrometheusMetrics();
 app.Run();
