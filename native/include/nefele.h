@@ -57,7 +57,16 @@ typedef struct {
     char id[64];
 } npid_t;
 
-/* Options for nefele_spawn / nefele_nspawn. Zeroed fields mean "default". */
+/* Options for nefele_spawn / nefele_nspawn. Zeroed fields mean "default", so a caller
+ * that zero-initialises the struct (= { 0 } or designated initialisers) keeps working as
+ * fields are added; new fields are only ever appended.
+ *
+ * Placement selectors (affinity, anti_affinity) are strings of the form
+ *   "npid:<NPID>"          the node running that process
+ *   "name:<name>"          a node running a process of that name in the tenant
+ *   "label:<key>=<value>"  a node carrying that label (e.g. "label:zone=c")
+ * Every chosen node must match every affinity selector and no anti_affinity selector;
+ * hostd rejects a malformed selector (-EINVAL) and a spawn no node satisfies (-ENOSPC). */
 typedef struct nefele_spawn_opts {
     const char *const *env; /* "K=V" strings, NULL-terminated; may be NULL */
     const char *cwd;        /* working directory; NULL = hostd's default */
@@ -65,6 +74,14 @@ typedef struct nefele_spawn_opts {
     long long memory_bytes; /* memory limit; 0 = none */
     const char *name;       /* optional name shown by ps; may be NULL */
     int no_handshake;       /* non-zero: run without the shim (static binaries) */
+    const char *const *affinity;      /* selectors the node must match, NULL-terminated; may be NULL */
+    const char *const *anti_affinity; /* selectors the node must not match, NULL-terminated; may be NULL */
+    const char *const *devices; /* "name=count" strings (count >= 1, decimal), e.g. "gpu=1",
+                                 * reserved on the chosen node; NULL-terminated; may be NULL.
+                                 * A malformed or repeated entry fails the call with -EINVAL
+                                 * before anything is sent. */
+    int spread; /* nefele_nspawn: non-zero puts the processes on distinct nodes as far
+                 * as possible (no effect on nefele_spawn) */
 } nefele_spawn_opts;
 
 /* How a process ended. */
@@ -96,11 +113,13 @@ NEFELE_API int nefele_self(npid_t *out);
 /* Starts path (absolute) as a new Nefele process in the caller's tenant.
  * argv holds argv[1..] (NULL-terminated, may be NULL); opts may be NULL.
  * Returns 0 once the new process is running (its handshake is done) and stores its
- * NPID in *out. -ENOSPC when the cluster cannot place it or it cannot be started. */
+ * NPID in *out; it may run on any node of the cluster that satisfies opts (see
+ * nefele_spawn_opts). -ENOSPC when the cluster cannot place it or it cannot be started. */
 NEFELE_API int nefele_spawn(const char *path, const char *const *argv,
                             const nefele_spawn_opts *opts, npid_t *out);
 
-/* Starts count identical processes (count >= 1); out must hold count NPIDs. */
+/* Starts count identical processes (count >= 1); out must hold count NPIDs.
+ * opts->spread puts them on distinct nodes as far as possible. */
 NEFELE_API int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
                              const nefele_spawn_opts *opts, npid_t *out);
 

@@ -1,6 +1,7 @@
 /* libnefele calls: each builds one ProcRequest and turns the reply into C structs. */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,43 @@ static void make_request_id(char *buf, size_t cap)
              atomic_fetch_add(&counter, 1) + 1);
 }
 
+static size_t count_list(const char *const *list)
+{
+    size_t n = 0;
+    if (list)
+        while (list[n])
+            n++;
+    return n;
+}
+
+/* Parses one "name=count" device entry into name[cap] and *count (at least 1). */
+static int parse_device(const char *entry, char *name, size_t cap, int64_t *count)
+{
+    const char *eq = strchr(entry, '=');
+    if (!eq || eq == entry)
+        return nf_fail(-EINVAL, "device entry \"%s\" is not of the form name=count", entry);
+    if ((size_t)(eq - entry) >= cap)
+        return nf_fail(-EINVAL, "device name in \"%s\" is longer than %zu bytes", entry, cap - 1);
+    const char *digits = eq + 1;
+    if (*digits < '0' || *digits > '9')
+        return nf_fail(-EINVAL, "device entry \"%s\": count is not a decimal number", entry);
+    errno = 0;
+    char *end;
+    long long n = strtoll(digits, &end, 10);
+    if (*end != '\0')
+        return nf_fail(-EINVAL, "device entry \"%s\": count is not a decimal number", entry);
+    if (errno == ERANGE)
+        return nf_fail(-EINVAL, "device entry \"%s\": count is too large", entry);
+    if (n < 1)
+        return nf_fail(-EINVAL, "device entry \"%s\": count must be at least 1", entry);
+    memcpy(name, entry, (size_t)(eq - entry));
+    name[eq - entry] = '\0';
+    *count = n;
+    return 0;
+}
+
+#define DEVICE_NAME_CAP 64
+
 int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
                   const nefele_spawn_opts *opts, npid_t *out)
 {
@@ -95,6 +133,9 @@ int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
     Nefele__V1__ProcessSpec__EnvEntry *entries = NULL;
     Nefele__V1__ProcessSpec__EnvEntry **entry_ptrs = NULL;
     char *env_copy = NULL;
+    Nefele__V1__ProcessSpec__DevicesEntry *devices = NULL;
+    Nefele__V1__ProcessSpec__DevicesEntry **device_ptrs = NULL;
+    char (*device_names)[DEVICE_NAME_CAP] = NULL;
     int rc = 0;
     if (nenv) {
         /* One block for all "K=V" splits: keys and values are NUL-separated copies. */
@@ -137,6 +178,40 @@ int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
         spec.cpu_millis = opts->cpu_millis;
         spec.memory_bytes = opts->memory_bytes;
         spec.no_handshake = opts->no_handshake ? 1 : 0;
+        spec.n_affinity = count_list(opts->affinity);
+        spec.affinity = (char **)opts->affinity;
+        spec.n_anti_affinity = count_list(opts->anti_affinity);
+        spec.anti_affinity = (char **)opts->anti_affinity;
+    }
+
+    size_t ndev = opts ? count_list(opts->devices) : 0;
+    if (ndev) {
+        devices = calloc(ndev, sizeof *devices);
+        device_ptrs = calloc(ndev, sizeof *device_ptrs);
+        device_names = calloc(ndev, sizeof *device_names);
+        if (!devices || !device_ptrs || !device_names) {
+            rc = nf_fail(-ENOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < ndev; i++) {
+            int64_t n = 0;
+            rc = parse_device(opts->devices[i], device_names[i], sizeof device_names[i], &n);
+            if (rc < 0)
+                goto done;
+            for (size_t j = 0; j < i; j++) {
+                if (strcmp(device_names[j], device_names[i]) == 0) {
+                    rc = nf_fail(-EINVAL, "device \"%s\" is given more than once", device_names[i]);
+                    goto done;
+                }
+            }
+            Nefele__V1__ProcessSpec__DevicesEntry init = NEFELE__V1__PROCESS_SPEC__DEVICES_ENTRY__INIT;
+            devices[i] = init;
+            devices[i].key = device_names[i];
+            devices[i].value = n;
+            device_ptrs[i] = &devices[i];
+        }
+        spec.n_devices = ndev;
+        spec.devices = device_ptrs;
     }
 
     char request_id[96];
@@ -147,6 +222,7 @@ int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
     spawn.tasks = tasks;
     spawn.count = count;
     spawn.request_id = request_id;
+    spawn.spread = opts && opts->spread ? 1 : 0;
     Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
     req.body_case = NEFELE__V1__PROC_REQUEST__BODY_SPAWN;
     req.spawn = &spawn;
@@ -166,6 +242,9 @@ done:
     free(entries);
     free(entry_ptrs);
     free(env_copy);
+    free(devices);
+    free(device_ptrs);
+    free(device_names);
     return rc;
 }
 

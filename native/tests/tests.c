@@ -531,7 +531,18 @@ struct fake_hostd {
     int served;
     char spawn_env[256];
     unsigned spawn_count;
+    int spawns;                /* spawn requests received */
+    char spawn_placement[512]; /* affinity|anti_affinity|devices|spread of the last spawn */
 };
+
+/* "a,b" from a list of strings. */
+static void join(char *dst, size_t cap, char **items, size_t n)
+{
+    size_t used = 0;
+    dst[0] = '\0';
+    for (size_t i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(dst + used, cap - used, "%s%s", i ? "," : "", items[i]);
+}
 
 static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
 {
@@ -566,6 +577,20 @@ static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
         if (s->n_tasks == 1 && s->tasks[0]->n_env == 1)
             snprintf(h->spawn_env, sizeof h->spawn_env, "%s=%s|%s|%zu", s->tasks[0]->env[0]->key,
                      s->tasks[0]->env[0]->value, s->tasks[0]->path, s->tasks[0]->n_args);
+        h->spawns++;
+        if (s->n_tasks == 1) {
+            const Nefele__V1__ProcessSpec *t = s->tasks[0];
+            char aff[128], anti[128], dev[128];
+            join(aff, sizeof aff, t->affinity, t->n_affinity);
+            join(anti, sizeof anti, t->anti_affinity, t->n_anti_affinity);
+            size_t used = 0;
+            dev[0] = '\0';
+            for (size_t i = 0; i < t->n_devices && used < sizeof dev; i++)
+                used += (size_t)snprintf(dev + used, sizeof dev - used, "%s%s:%lld", i ? "," : "",
+                                         t->devices[i]->key, (long long)t->devices[i]->value);
+            snprintf(h->spawn_placement, sizeof h->spawn_placement, "%s|%s|%s|%d", aff, anti, dev,
+                     s->spread ? 1 : 0);
+        }
         for (unsigned i = 0; i < s->count && i < 8; i++) {
             snprintf(npid_store[i], sizeof npid_store[i], "n-%u", i);
             npids[i] = npid_store[i];
@@ -695,6 +720,55 @@ static void test_libnefele(void)
     nefele_spawn_opts bad = { .env = bad_env };
     rc = nefele_spawn("/bin/app", NULL, &bad, kids);
     check(rc == -EINVAL, "nefele_spawn rejects env without '='", "rc %d", rc);
+
+    /* Placement fields: an old-style zeroed opts sends none of them. */
+    check(strcmp(h.spawn_placement, "|||0") == 0, "nefele_nspawn without placement sends none",
+          "got \"%s\"", h.spawn_placement);
+
+    const char *aff[] = { "label:zone=c", "name:db", NULL };
+    const char *anti[] = { "npid:n-7", NULL };
+    const char *devs[] = { "gpu=2", "fpga=1", NULL };
+    nefele_spawn_opts placed = { .affinity = aff, .anti_affinity = anti, .devices = devs, .spread = 1 };
+    rc = nefele_nspawn(2, "/bin/app", NULL, &placed, kids);
+    check(rc == 0 && strcmp(h.spawn_placement, "label:zone=c,name:db|npid:n-7|gpu:2,fpga:1|1") == 0,
+          "nefele_nspawn sends affinity, anti-affinity, devices and spread", "rc %d \"%s\" got \"%s\"", rc,
+          nefele_last_error(), h.spawn_placement);
+
+    nefele_spawn_opts pinned = { .affinity = aff };
+    rc = nefele_spawn("/bin/app", NULL, &pinned, kids);
+    check(rc == 0 && strcmp(h.spawn_placement, "label:zone=c,name:db|||0") == 0,
+          "nefele_spawn sends affinity alone", "rc %d \"%s\" got \"%s\"", rc, nefele_last_error(),
+          h.spawn_placement);
+
+    static const struct {
+        const char *entry, *error;
+    } bad_devices[] = {
+        { "gpu", "not of the form name=count" },
+        { "=1", "not of the form name=count" },
+        { "gpu=", "not a decimal number" },
+        { "gpu=x", "not a decimal number" },
+        { "gpu=1x", "not a decimal number" },
+        { "gpu=-1", "not a decimal number" },
+        { "gpu=0", "at least 1" },
+        { "gpu=99999999999999999999", "too large" },
+    };
+    for (size_t i = 0; i < sizeof bad_devices / sizeof bad_devices[0]; i++) {
+        const char *one[] = { "fpga=1", bad_devices[i].entry, NULL };
+        nefele_spawn_opts o = { .devices = one };
+        int before = h.spawns;
+        rc = nefele_spawn("/bin/app", NULL, &o, kids);
+        char name[96];
+        snprintf(name, sizeof name, "nefele_spawn rejects device \"%s\"", bad_devices[i].entry);
+        check(rc == -EINVAL && strstr(nefele_last_error(), bad_devices[i].entry) &&
+                  strstr(nefele_last_error(), bad_devices[i].error) && h.spawns == before,
+              name, "rc %d \"%s\" spawns sent %d", rc, nefele_last_error(), h.spawns - before);
+    }
+    const char *twice[] = { "gpu=1", "gpu=2", NULL };
+    nefele_spawn_opts dup = { .devices = twice };
+    int before = h.spawns;
+    rc = nefele_spawn("/bin/app", NULL, &dup, kids);
+    check(rc == -EINVAL && strstr(nefele_last_error(), "more than once") && h.spawns == before,
+          "nefele_spawn rejects a device given twice", "rc %d \"%s\"", rc, nefele_last_error());
 
     nefele_proc rows[2];
     size_t total = 0;

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Text;
+using Nefele.Client;
+using Nefele.Processes;
+using Xunit;
+
+namespace Nefele.Cluster.Tests;
+
+/// <summary>
+/// libnefele (native/include/nefele.h) on the real cluster: a C program running as a Nefele
+/// process directs a spawn to another node with <c>nefele_spawn_opts.affinity</c>.
+/// Harmless to the cluster, so it may run before or after <see cref="ClusterTests"/>.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class CApiCrossNodeTests(ClusterFixture cluster)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Spawns /bin/sh -c 'echo child' with the affinity selector given as argv[1], prints
+    /// "child &lt;NPID&gt;", monitors the child and prints how it ended; exits 0 only if the
+    /// child exited 0.
+    /// </summary>
+    private const string Program = """
+        #include <stdio.h>
+        #include <nefele.h>
+
+        int main(int argc, char **argv)
+        {
+            if (argc != 2) {
+                fprintf(stderr, "usage: %s SELECTOR\n", argv[0]);
+                return 64;
+            }
+            const char *affinity[] = { argv[1], NULL };
+            const char *args[] = { "-c", "echo child", NULL };
+            nefele_spawn_opts opts = { .affinity = affinity };
+            npid_t child;
+            int rc = nefele_spawn("/bin/sh", args, &opts, &child);
+            if (rc < 0) {
+                fprintf(stderr, "nefele_spawn: %d: %s\n", rc, nefele_last_error());
+                return 2;
+            }
+            printf("child %s\n", child.id);
+            fflush(stdout);
+
+            nefele_exit end;
+            rc = nefele_monitor(&child, &end);
+            if (rc < 0) {
+                fprintf(stderr, "nefele_monitor: %d: %s\n", rc, nefele_last_error());
+                return 3;
+            }
+            printf("end state=%d exit_code=%d signal=%d reason=%s\n", end.state, end.exit_code, end.signal, end.reason);
+            fflush(stdout);
+            return end.state == NEFELE_EXITED && end.exit_code == 0 ? 0 : 4;
+        }
+        """;
+
+    [Fact]
+    public async Task A_C_program_on_node_1_spawns_a_child_onto_node_3_by_label_affinity_and_monitors_it_to_exit_0()
+    {
+        var dir = Directory.CreateTempSubdirectory("nct-capi-").FullName;
+        var tenant = cluster.Tenant("t" + Guid.NewGuid().ToString("N")[..10]);
+        var npids = new List<string>();
+        try
+        {
+            var binary = await CompileAsync(dir);
+            var program = await tenant.SpawnAsync(new ProcessSpec
+            {
+                Path = binary,
+                Args = [$"label:zone={ClusterFixture.Zone(3)}"],
+                Affinity = [$"label:zone={ClusterFixture.Zone(1)}"],
+            }).WaitAsync(Bound);
+            npids.Add(program);
+
+            var programEnd = await tenant.WaitAsync(program).WaitAsync(Bound);
+            var logs = Encoding.UTF8.GetString((await tenant.ReadLogsAsync(program)).Data).Trim();
+            var child = logs.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(l => l.StartsWith("child ", StringComparison.Ordinal)).Select(l => l["child ".Length..]).SingleOrDefault();
+            if (child is not null)
+            {
+                npids.Add(child);
+            }
+
+            Assert.True(programEnd.ExitCode == 0, $"the C program ended {programEnd.Describe()}; its output: {logs}");
+            Assert.Equal(ClusterFixture.NodeName(1), (await tenant.GetAsync(program)).Node);
+
+            Assert.True(child is not null && Npid.IsWellFormed(child), $"the C program printed no child NPID: {logs}");
+            Assert.NotEqual(program, child);
+            var info = await tenant.GetAsync(child);
+            Assert.Equal(ClusterFixture.NodeName(3), info.Node);
+            Assert.StartsWith("/bin/sh", info.Command, StringComparison.Ordinal);
+            var childEnd = await tenant.WaitAsync(child).WaitAsync(Bound);
+            Assert.Equal("exited 0", childEnd.Describe());
+            Assert.Contains("exit_code=0", logs, StringComparison.Ordinal);
+
+            var childLogs = Encoding.UTF8.GetString((await tenant.ReadLogsAsync(child)).Data).Trim();
+            Assert.Equal("child", childLogs);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npids);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Builds <see cref="Program"/> in <paramref name="dir"/> against native/build/libnefele.so; returns the binary's path.</summary>
+    private static async Task<string> CompileAsync(string dir)
+    {
+        var lib = Path.GetDirectoryName(RepoPaths.Native("libnefele.so"))!;
+        var source = Path.Combine(dir, "spawn_on_node.c");
+        var binary = Path.Combine(dir, "spawn_on_node");
+        await File.WriteAllTextAsync(source, Program);
+
+        var psi = new ProcessStartInfo("gcc")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in new[]
+                 {
+                     "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-O2",
+                     "-I", Path.Combine(RepoPaths.Root, "native", "include"),
+                     "-o", binary, source,
+                     "-L", lib, "-lnefele", $"-Wl,-rpath,{lib}",
+                 })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var gcc = Process.Start(psi)!;
+        var stdout = gcc.StandardOutput.ReadToEndAsync();
+        var stderr = gcc.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(Bound);
+        try
+        {
+            await gcc.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            gcc.Kill(entireProcessTree: true);
+            throw new TimeoutException($"gcc did not finish within {Bound}");
+        }
+
+        var output = await stdout + await stderr;
+        Assert.True(gcc.ExitCode == 0, $"gcc exited {gcc.ExitCode}:\n{output}");
+        return binary;
+    }
+}
