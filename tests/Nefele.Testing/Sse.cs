@@ -1,9 +1,9 @@
 using System.Runtime.CompilerServices;
 
-namespace Nefele.EndToEnd.Tests;
+namespace Nefele.Testing;
 
 /// <summary>Reads server-sent events: (event name, data lines joined with '\n').</summary>
-internal static class Sse
+public static class Sse
 {
     public static async IAsyncEnumerable<(string Event, string Data)> ReadAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken ct = default)
     {

@@ -2,12 +2,12 @@ using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Processes;
 
-namespace Nefele.EndToEnd.Tests;
+namespace Nefele.Testing;
 
 /// <summary>Stops what a test started, by NPID or by PID, whatever state it is in by then.</summary>
-internal static class Cleanup
+public static class Cleanup
 {
-    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     /// <summary>SIGKILLs the process unless it has already ended, and waits for its end.</summary>
     public static async Task KillAsync(NefeleTenant tenant, params IEnumerable<string> npids)
@@ -18,9 +18,9 @@ internal static class Cleanup
             {
                 await tenant.KillAsync(npid, Signals.SigKill);
             }
-            catch (NefeleException e) when (e.Code is ErrorCodes.NotRunning or ErrorCodes.NpidNotFound)
+            catch (NefeleException e) when (e.Code is ErrorCodes.NotRunning or ErrorCodes.NpidNotFound or ErrorCodes.NodeUnavailable)
             {
-                // Ended already (or never admitted).
+                // Ended already (or never admitted), or its node is gone: it ends as Lost.
             }
 
             try

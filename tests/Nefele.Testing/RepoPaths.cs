@@ -1,7 +1,7 @@
-namespace Nefele.EndToEnd.Tests;
+namespace Nefele.Testing;
 
 /// <summary>Where the built node components are, relative to this test assembly's build.</summary>
-internal static class RepoPaths
+public static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
 

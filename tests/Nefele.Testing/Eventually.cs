@@ -1,7 +1,7 @@
-namespace Nefele.EndToEnd.Tests;
+namespace Nefele.Testing;
 
 /// <summary>Polls a condition that has no event to wait on, bounded by a deadline.</summary>
-internal static class Eventually
+public static class Eventually
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
 

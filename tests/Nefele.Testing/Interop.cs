@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 
-namespace Nefele.Cluster.Tests;
+namespace Nefele.Testing;
 
-internal static partial class Interop
+public static partial class Interop
 {
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
