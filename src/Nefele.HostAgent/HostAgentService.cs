@@ -27,6 +27,12 @@ public sealed class HostAgentService(
             logger.LogWarning("Shim {Path} does not exist: launches that handshake will fail; only no_handshake launches work", options.ShimPath);
         }
 
+        var left = Leftovers.Stop(cgroups);
+        if (left > 0)
+        {
+            logger.LogWarning("Stopped {Count} processes a previous hostd of node {Node} left running", left, options.Node);
+        }
+
         api.Start();
         control.Start();
         logger.LogInformation(

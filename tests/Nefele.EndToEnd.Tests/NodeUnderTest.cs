@@ -15,6 +15,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly StringBuilder _log = new();
     private Process? _hostd;
+    private string[] _hostdArgs = [];
     private Process? _silo;
     private NefeleConnection? _sdk;
 
@@ -60,9 +61,8 @@ public sealed class NodeUnderTest : IAsyncDisposable
     {
         var node = new NodeUnderTest(name ?? "e2e-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(node.RunDir);
-        node._hostd = node.Launch("hostd", RepoPaths.Dll("Nefele.HostAgent", "nefele-hostd"),
-            ["--node", node.Name, "--run-dir", node.RunDir, "--shim", RepoPaths.Native("libnefele-shim.so"),
-             "--spawn-lib", RepoPaths.Native("libnefele-spawn.so"), "--stop-grace", "2s", .. hostdArgs]);
+        node._hostdArgs = hostdArgs;
+        node.StartHostd();
         await node.StartSiloAsync();
         return node;
     }
@@ -102,6 +102,19 @@ public sealed class NodeUnderTest : IAsyncDisposable
             // Polling a start-up probe, bounded by the deadline above.
             await Task.Delay(100, deadline.Token);
         }
+    }
+
+    /// <summary>Starts hostd (again) on this node's run directory; the silo reattaches by itself.</summary>
+    public void StartHostd() =>
+        _hostd = Launch("hostd", RepoPaths.Dll("Nefele.HostAgent", "nefele-hostd"),
+            ["--node", Name, "--run-dir", RunDir, "--shim", RepoPaths.Native("libnefele-shim.so"),
+             "--spawn-lib", RepoPaths.Native("libnefele-spawn.so"), "--stop-grace", "2s", .. _hostdArgs]);
+
+    /// <summary>Kills hostd outright (SIGKILL): its processes are orphaned, the silo stays.</summary>
+    public async Task KillHostdAsync()
+    {
+        _hostd!.Kill();
+        await _hostd.WaitForExitAsync();
     }
 
     /// <summary>Kills the silo outright (SIGKILL): hostd and its processes stay.</summary>

@@ -27,6 +27,13 @@ public interface INodeGrain : IGrainWithStringKey
     /// <summary>Frees what <paramref name="npid"/> held (it ended, or its request was abandoned).</summary>
     Task ReleaseAsync(string npid);
 
+    /// <summary>
+    /// After hostd (re)attached: the processes this node believed Running that hostd neither
+    /// runs nor has an exit for (a hostd that restarted lost them). They are forgotten here
+    /// and returned, so the caller can end them as Lost.
+    /// </summary>
+    Task<IReadOnlyList<string>> ForgetUnreportedAsync(IReadOnlyCollection<string> reported);
+
     /// <summary>Counts a process hostd already runs (reported after a silo restart), whether it fits or not.</summary>
     Task TrackAsync(string npid, ResourceAsk ask);
 

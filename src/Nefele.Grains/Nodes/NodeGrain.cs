@@ -27,6 +27,9 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
 {
     private static readonly IReadOnlyDictionary<string, long> NoDevices = new Dictionary<string, long>();
     private readonly Dictionary<string, Reservation> _reservations = new(StringComparer.Ordinal);
+
+    // Processes hostd reported Running (launched or adopted) and not yet released.
+    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _hollowLaunches = new(StringComparer.Ordinal);
     private HollowNode? _hollow;
     private int _hollowPid;
@@ -118,12 +121,26 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
     {
         _reservations.Remove(npid);
         _hollowLaunches.Remove(npid);
+        _running.Remove(npid);
         return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> ForgetUnreportedAsync(IReadOnlyCollection<string> reported)
+    {
+        var gone = _running.Where(npid => !reported.Contains(npid)).ToArray();
+        foreach (var npid in gone)
+        {
+            _running.Remove(npid);
+            _reservations.Remove(npid);
+        }
+
+        return Task.FromResult<IReadOnlyList<string>>(gone);
     }
 
     public Task TrackAsync(string npid, ResourceAsk ask)
     {
         _reservations[npid] = new Reservation(ask, 0, Committed: true);
+        _running.Add(npid);
         return Task.CompletedTask;
     }
 
@@ -164,6 +181,7 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
         switch (reply.OutcomeCase)
         {
             case LaunchReply.OutcomeOneofCase.Started:
+                _running.Add(npid);
                 return new LaunchOutcome
                 {
                     Started = true,

@@ -97,6 +97,8 @@ public sealed class CgroupV1Manager : ICgroupManager
         return cgroup;
     }
 
+    public IReadOnlyList<string> NodeDirectories => nodeDirs.Values.ToArray();
+
     public void RemoveNodeTree()
     {
         foreach (var dir in nodeDirs.Values)

@@ -102,6 +102,8 @@ public sealed class CgroupV2Manager : ICgroupManager
         return cgroup;
     }
 
+    public IReadOnlyList<string> NodeDirectories => [nodeDir];
+
     public void RemoveNodeTree()
     {
         CgroupFiles.RemoveTree(nodeDir);

@@ -11,4 +11,7 @@ public interface ICgroupManager
 
     /// <summary>Removes hostd's node subtree where it is empty (at shutdown).</summary>
     void RemoveNodeTree();
+
+    /// <summary>The node subtree's directories (one per hierarchy on v1), for finding what a previous hostd left.</summary>
+    IReadOnlyList<string> NodeDirectories { get; }
 }

@@ -11,6 +11,8 @@ public sealed class NoCgroupManager : ICgroupManager
     {
     }
 
+    public IReadOnlyList<string> NodeDirectories => [];
+
     private sealed class NoProcessCgroup : IProcessCgroup
     {
         public static readonly NoProcessCgroup Instance = new();

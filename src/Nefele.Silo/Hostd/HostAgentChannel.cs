@@ -197,6 +197,15 @@ internal sealed class HostAgentChannel(
             }
         }
 
+        // Running here as far as the control plane knew, but unknown to this hostd: a hostd that
+        // restarted stopped what its predecessor left (it could not own them), so they are Lost.
+        var reported = attached.Processes.Select(p => p.Npid).Concat(attached.PendingExits.Select(e => e.Npid)).ToHashSet(StringComparer.Ordinal);
+        foreach (var npid in await node.ForgetUnreportedAsync(reported))
+        {
+            logger.LogWarning("{Npid} was running on node {Node} but its hostd no longer knows it: Lost", npid, Node);
+            await grains.GetGrain<IProcessGrain>(npid).MarkLostAsync($"hostd on node {Node} restarted and no longer runs it");
+        }
+
         foreach (var exit in attached.PendingExits)
         {
             // The record may be gone with a restarted silo's volatile storage: rebuild it
