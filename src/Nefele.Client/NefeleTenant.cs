@@ -138,10 +138,13 @@ public sealed class NefeleTenant
     public async Task<ProcessInfo> GetAsync(string npid) =>
         await Process(npid).GetAsync(Name) ?? throw NefeleException.NotFound(npid);
 
-    /// <summary>Every live process of the tenant, on every node, with measured usage.</summary>
-    public async Task<IReadOnlyList<ProcessInfo>> PsAsync()
+    /// <summary>
+    /// Every live process of the tenant, on every node, with measured usage; with
+    /// <paramref name="all"/> also those that ended recently (the last 1,000), as ps -a.
+    /// </summary>
+    public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all = false)
     {
-        var npids = await _grains.GetGrain<ITenantGrain>(Name).ListAsync();
+        var npids = await _grains.GetGrain<ITenantGrain>(Name).ListAsync(all);
         var infos = (await Task.WhenAll(npids.Select(GetForListingAsync))).OfType<ProcessInfo>().ToList();
         var usage = await Task.WhenAll(infos.Where(i => i.Node is not null).Select(i => i.Node!).Distinct()
             .Select(async node =>

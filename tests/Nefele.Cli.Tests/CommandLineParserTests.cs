@@ -176,6 +176,17 @@ public sealed class CommandLineParserTests
     [Fact]
     public void Ps_takes_json() => Assert.True(Assert.IsType<PsCommand>(Parse("ps", "--json")).Json);
 
+    [Theory]
+    [InlineData("-a")]
+    [InlineData("--all")]
+    public void Ps_all_adds_ended_processes(string flag)
+    {
+        var ps = Assert.IsType<PsCommand>(Parse("ps", flag, "--json"));
+        Assert.True(ps.All);
+        Assert.True(ps.Json);
+        Assert.False(Assert.IsType<PsCommand>(Parse("ps")).All);
+    }
+
     [Fact]
     public void Cspawn_takes_one_file() =>
         Assert.Equal("tasks.json", Assert.IsType<CspawnCommand>(Parse("cspawn", "tasks.json")).File);

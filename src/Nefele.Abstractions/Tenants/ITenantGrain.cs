@@ -13,5 +13,6 @@ public interface ITenantGrain : IGrainWithStringKey
 
     Task RemoveAsync(string npid);
 
-    Task<IReadOnlyList<string>> ListAsync();
+    /// <summary>Live NPIDs; with <paramref name="includeEnded"/> also those that ended recently (newest kept).</summary>
+    Task<IReadOnlyList<string>> ListAsync(bool includeEnded = false);
 }

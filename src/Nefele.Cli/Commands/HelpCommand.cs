@@ -12,7 +12,7 @@ internal sealed record HelpCommand(string? Topic) : INefCommand
                                                     start COUNT copies; prints NPIDs one a line
           cspawn [--partial] [--spread] [--request-id ID] FILE.json
                                                     start the tasks of a file; prints NPIDs
-          ps [--json]                               list the tenant's processes
+          ps [-a] [--json]                          list the tenant's live processes (-a: and those that ended recently)
           monitor NPID...                           wait for each process to end; print how it ended
           kill [-SIGNAL] NPID...                    signal processes (default TERM)
           killall [-SIGNAL] PATTERN                 signal every running process whose program

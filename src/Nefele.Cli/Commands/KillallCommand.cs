@@ -8,7 +8,7 @@ internal sealed record KillallCommand(int Signal, string Pattern) : INefCommand
 {
     public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
     {
-        var processes = await context.Transport.PsAsync(ct).ConfigureAwait(false);
+        var processes = await context.Transport.PsAsync(false, ct).ConfigureAwait(false);
         var targets = processes
             .Where(p => p.State == "Running" && ProgramPattern.Matches(p.Command ?? string.Empty, Pattern))
             .Select(p => p.Npid)

@@ -4,12 +4,12 @@ using Nefele.Cli.Output;
 
 namespace Nefele.Cli.Commands;
 
-/// <summary>ps: the tenant's processes as a table, or as a JSON array with --json.</summary>
-internal sealed record PsCommand(bool Json) : INefCommand
+/// <summary>ps: the tenant's live processes (with -a also those that ended recently) as a table, or as a JSON array with --json.</summary>
+internal sealed record PsCommand(bool Json, bool All = false) : INefCommand
 {
     public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
     {
-        var processes = await context.Transport.PsAsync(ct).ConfigureAwait(false);
+        var processes = await context.Transport.PsAsync(All, ct).ConfigureAwait(false);
         if (Json)
         {
             using var buffer = new MemoryStream();

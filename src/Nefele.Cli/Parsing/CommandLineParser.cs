@@ -234,12 +234,24 @@ internal static class CommandLineParser
     private static PsCommand ParsePs(ArgCursor cursor, GlobalOptions globals)
     {
         var json = false;
+        var all = false;
         foreach (var (token, positional) in Tokens(cursor, globals))
         {
-            json = token == "--json" && !positional ? true : throw new UsageException($"ps: unexpected argument {token}");
+            if (!positional && token == "--json")
+            {
+                json = true;
+            }
+            else if (!positional && token is "-a" or "--all")
+            {
+                all = true;
+            }
+            else
+            {
+                throw new UsageException($"ps: unexpected argument {token}");
+            }
         }
 
-        return new PsCommand(json);
+        return new PsCommand(json, all);
     }
 
     private static List<string> ParseNpids(ArgCursor cursor, GlobalOptions globals, string verb)

@@ -10,7 +10,7 @@ internal interface INefeleTransport : IAsyncDisposable
 {
     Task<SpawnOutcome> SpawnAsync(SpawnBatch batch, CancellationToken ct);
 
-    Task<IReadOnlyList<ProcessInfoDto>> PsAsync(CancellationToken ct);
+    Task<IReadOnlyList<ProcessInfoDto>> PsAsync(bool all, CancellationToken ct);
 
     /// <summary>Waits until the process has ended (answers at once if it already has).</summary>
     Task<ProcessEndDto> MonitorAsync(string npid, CancellationToken ct);

@@ -57,9 +57,9 @@ internal sealed class RestTransport : INefeleTransport
         return new SpawnOutcome(reply.Npids, rejected.Count, rejected.Count > 0 ? RejectionText(rejected[0]) : null);
     }
 
-    public async Task<IReadOnlyList<ProcessInfoDto>> PsAsync(CancellationToken ct)
+    public async Task<IReadOnlyList<ProcessInfoDto>> PsAsync(bool all, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, tenantPath + "processes");
+        using var request = new HttpRequestMessage(HttpMethod.Get, tenantPath + (all ? "processes?all=true" : "processes"));
         using var response = await SendAsync(request, ct).ConfigureAwait(false);
         var list = await ReadJsonAsync(response, NefJsonContext.Default.ProcessListDto, ct).ConfigureAwait(false);
         return list.Processes;

@@ -76,9 +76,9 @@ internal sealed class SocketTransport : INefeleTransport
         return new SpawnOutcome([.. reply.Spawn.Npids], 0, null);
     }
 
-    public async Task<IReadOnlyList<ProcessInfoDto>> PsAsync(CancellationToken ct)
+    public async Task<IReadOnlyList<ProcessInfoDto>> PsAsync(bool all, CancellationToken ct)
     {
-        var reply = await CallAsync(new ProcRequest { Ps = new PsRequest() }, ProcResponse.BodyOneofCase.Ps, ct).ConfigureAwait(false);
+        var reply = await CallAsync(new ProcRequest { Ps = new PsRequest { All = all } }, ProcResponse.BodyOneofCase.Ps, ct).ConfigureAwait(false);
         return [.. reply.Ps.Processes.Select(ProtoMapping.ToDto)];
     }
 

@@ -48,6 +48,13 @@ public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)
     {
         if (state.State.Npids.Remove(npid))
         {
+            var ended = state.State.Ended;
+            ended.Add(npid);
+            if (ended.Count > TenantRecord.EndedKept)
+            {
+                ended.RemoveRange(0, ended.Count - TenantRecord.EndedKept);
+            }
+
             await PersistAsync();
             return;
         }
@@ -91,6 +98,8 @@ public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)
         }
     }
 
-    public Task<IReadOnlyList<string>> ListAsync() =>
-        Task.FromResult<IReadOnlyList<string>>(state.State.Npids.Order(StringComparer.Ordinal).ToArray());
+    public Task<IReadOnlyList<string>> ListAsync(bool includeEnded = false) =>
+        Task.FromResult<IReadOnlyList<string>>(
+            (includeEnded ? state.State.Npids.Concat(state.State.Ended).Distinct(StringComparer.Ordinal) : state.State.Npids)
+                .Order(StringComparer.Ordinal).ToArray());
 }

@@ -24,9 +24,9 @@ internal static class ProcessEndpoints
             return Results.Ok(result);
         }).WithSummary("Spawn one (count 1), N identical (count N) or several different (tasks) processes; answers when all are Running");
 
-        tenants.MapGet("/processes", async (string tenant, IGrainFactory grains) =>
-            Results.Ok(new { processes = await Tenant(grains, tenant).PsAsync() }))
-            .WithSummary("Every live process of the tenant, on every node (ps)");
+        tenants.MapGet("/processes", async (string tenant, bool? all, IGrainFactory grains) =>
+            Results.Ok(new { processes = await Tenant(grains, tenant).PsAsync(all == true) }))
+            .WithSummary("Every live process of the tenant, on every node (ps); all=true adds those that ended recently (ps -a)");
 
         tenants.MapGet("/processes/{npid}", async (string tenant, string npid, IGrainFactory grains) =>
             Results.Ok(await Tenant(grains, tenant).GetAsync(npid)))

@@ -50,7 +50,7 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
                     break;
                 case ProcRequest.BodyOneofCase.Ps:
                     response.Ps = new PsReply();
-                    response.Ps.Processes.AddRange((await tenant.PsAsync()).Select(ProtoMapping.ToProto));
+                    response.Ps.Processes.AddRange((await tenant.PsAsync(request.Ps.All)).Select(ProtoMapping.ToProto));
                     break;
                 case ProcRequest.BodyOneofCase.Logs:
                     var chunk = await tenant.ReadLogsAsync(request.Logs.Npid, request.Logs.Offset, request.Logs.MaxBytes is > 0 and <= 1 << 20 ? request.Logs.MaxBytes : 256 * 1024);
