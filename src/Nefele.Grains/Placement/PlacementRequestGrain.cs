@@ -13,13 +13,14 @@ namespace Nefele.Placement;
 /// <summary>
 /// Admits one request: validate → sample candidate nodes that match the constraints from the
 /// node directory (real and hollow nodes) → ask them for offers → rank → reserve
-/// (with a lease) → create the process records → launch in parallel → answer when every
-/// task is Running. Keyed "tenant/request-id"; the answer is kept, so a retry gets it again
-/// instead of spawning twice. The grain is not reentrant: a concurrent retry waits for the
-/// first attempt and then reads its answer.
+/// (with a lease) → store what was admitted → launch in parallel → answer when every task is
+/// Running. Keyed "tenant/request-id": a retry gets the same answer instead of spawning twice —
+/// from memory, or, when the first silo died mid-request, by finishing the stored admission.
+/// The grain is not reentrant: a concurrent retry waits for the first attempt.
 /// </summary>
 [PreferLocalPlacement] // the node whose gateway took the request admits it: every node admits
 public sealed class PlacementRequestGrain(
+    [PersistentState("placement", StorageNames.Default)] IPersistentState<PlacementRecord> state,
     IClusterMembershipService membership,
     NodeDirectoryCache directory,
     NpidGenerator npids,
@@ -43,6 +44,19 @@ public sealed class PlacementRequestGrain(
             return _result;
         }
 
+        if (state.State.Request is { } earlier)
+        {
+            if (!SameRequest(earlier, request))
+            {
+                throw new NefeleException(ErrorCodes.RequestConflict, "request id already used for a different request");
+            }
+
+            // Admitted by an activation that died before answering: finish that admission.
+            var expanded = earlier.Expand();
+            var resumed = state.State.Admitted.Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
+            return await FinishAsync(earlier, resumed, [.. state.State.Rejected], Stopwatch.GetTimestamp());
+        }
+
         using var activity = Telemetry.Source.StartActivity("nefele.spawn");
         activity?.SetTag("nefele.tenant", Tenant);
         var started = Stopwatch.GetTimestamp();
@@ -63,7 +77,20 @@ public sealed class PlacementRequestGrain(
         }
 
         Telemetry.PlacementDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        state.State = new PlacementRecord
+        {
+            Request = request,
+            Admitted = created.Select(c => new AdmittedTask(c.Npid, c.Node, c.Task)).ToList(),
+            Rejected = rejected,
+        };
+        await state.WriteStateAsync();
+        return await FinishAsync(request, created, rejected, started);
+    }
 
+    /// <summary>Indexes and launches the admitted tasks and keeps the answer.</summary>
+    private async Task<SpawnResult> FinishAsync(
+        SpawnRequest request, List<(string Npid, ProcessSpec Spec, string Node, int Task)> created, List<string> rejected, long started)
+    {
         // The index write and the launches overlap; ps skips an NPID whose record is gone.
         var indexed = GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(created.Select(c => c.Npid).ToArray());
         var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node)).ToArray();

@@ -26,6 +26,20 @@ public class PlacementTests(ClusterFixture cluster) : ClusterTest(cluster)
     }
 
     [Fact]
+    public async Task Retry_reaching_a_new_activation_returns_the_stored_admission_without_launching_again()
+    {
+        var request = new SpawnRequest { Tasks = [HalfCore], Count = 2 };
+        var first = await Tenant.SubmitAsync(request, "req-survives");
+
+        // The request's activation goes away (as with its silo); the retry meets a new one.
+        await Cluster.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var second = await Tenant.SubmitAsync(request, "req-survives");
+
+        Assert.Equal(first.Npids, second.Npids);
+        Assert.All(first.Npids, n => Assert.Equal(1, Cluster.Channel.LaunchCount(n)));
+    }
+
+    [Fact]
     public async Task Concurrent_retries_with_one_request_id_launch_once()
     {
         var request = new SpawnRequest { Tasks = [HalfCore] };
