@@ -142,7 +142,10 @@ internal static class PrometheusText
     }
 
     /// <summary>Label value escaping: backslash, double quote and line feed.</summary>
-    public static void AppendLabelValue(StringBuilder text, string value)
+    public static void AppendLabelValue(StringBuilder text, string value) => AppendEscaped(text, value, escapeQuote: true);
+
+    /// <summary>The exposition format's escaping: backslash and line feed, and in label values the double quote.</summary>
+    private static void AppendEscaped(StringBuilder text, string value, bool escapeQuote)
     {
         foreach (var c in value)
         {
@@ -151,7 +154,7 @@ internal static class PrometheusText
                 case '\\':
                     text.Append(@"\\");
                     break;
-                case '"':
+                case '"' when escapeQuote:
                     text.Append("\\\"");
                     break;
                 case '\n':
@@ -240,22 +243,7 @@ internal static class PrometheusText
     public static void AppendHeader(StringBuilder text, string name, string help, PrometheusType type)
     {
         text.Append("# HELP ").Append(name).Append(' ');
-        foreach (var c in help)
-        {
-            switch (c)
-            {
-                case '\\':
-                    text.Append(@"\\");
-                    break;
-                case '\n':
-                    text.Append(@"\n");
-                    break;
-                default:
-                    text.Append(c);
-                    break;
-            }
-        }
-
+        AppendEscaped(text, help, escapeQuote: false);
         text.Append('\n');
         text.Append("# TYPE ").Append(name).Append(' ').Append(type switch
         {
