@@ -28,27 +28,21 @@ public sealed class PlacementRequestGrain(
     ILogger<PlacementRequestGrain> logger) : Grain, IPlacementRequestGrain
 {
     private SpawnResult? _result;
-    private SpawnRequest? _request;
 
     private string Tenant => this.GetPrimaryKeyString().Split('/', 2)[0];
 
     public async Task<SpawnResult> SubmitAsync(SpawnRequest request)
     {
-        if (_result is not null)
-        {
-            if (!SameRequest(_request!, request))
-            {
-                throw new NefeleException(ErrorCodes.RequestConflict, "request id already used for a different request");
-            }
-
-            return _result;
-        }
-
         if (state.State.Request is { } earlier)
         {
             if (!SameRequest(earlier, request))
             {
                 throw new NefeleException(ErrorCodes.RequestConflict, "request id already used for a different request");
+            }
+
+            if (_result is not null)
+            {
+                return _result;
             }
 
             // Admitted by an activation that died before answering: finish that admission.
@@ -118,7 +112,6 @@ public sealed class PlacementRequestGrain(
         }
 
         Telemetry.SpawnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        _request = request;
         _result = new SpawnResult
         {
             Npids = created.Where((c, i) => starts[i].IsCompletedSuccessfully).Select(c => c.Npid).ToArray(),

@@ -9,8 +9,6 @@ namespace Nefele.Silo.Telemetry;
 /// </summary>
 internal static class TelemetryExtensions
 {
-    public const string Name = "Nefele.Silo";
-
     public static IServiceCollection AddNefeleTelemetry(this IServiceCollection services)
     {
         services.AddOpenTelemetry()
