@@ -185,21 +185,34 @@ public sealed class PlacementRequestGrain(
         }
 
         var o = options.Value;
-        var sampler = new CandidateSampler(index, active, resolved, Random.Shared);
         var groups = Enumerable.Range(0, tasks.Count).GroupBy(i => ConstraintKey(tasks[i])).Select(g => g.ToArray()).ToArray();
         var groupOf = new int[tasks.Count];
         var candidates = new IReadOnlyList<string>[groups.Length];
         var groupReason = new string?[groups.Length];
         var groupNote = new string?[groups.Length];
-        for (var g = 0; g < groups.Length; g++)
+        for (var fresh = false; ; fresh = true)
         {
-            // Spread needs at least a node per task, and twice that so full nodes do not crowd the sample.
-            var d = spread ? Math.Max(o.SampleSize, Math.Min(2 * groups[g].Length, o.MaxSampleSize)) : o.SampleSize;
-            (candidates[g], groupReason[g], groupNote[g]) = sampler.Sample(tasks[groups[g][0]], d);
-            foreach (var i in groups[g])
+            var sampler = new CandidateSampler(index, active, resolved, Random.Shared);
+            for (var g = 0; g < groups.Length; g++)
             {
-                groupOf[i] = g;
+                // Spread needs at least a node per task, and twice that so full nodes do not crowd the sample.
+                var d = spread ? Math.Max(o.SampleSize, Math.Min(2 * groups[g].Length, o.MaxSampleSize)) : o.SampleSize;
+                (candidates[g], groupReason[g], groupNote[g]) = sampler.Sample(tasks[groups[g][0]], d);
+                foreach (var i in groups[g])
+                {
+                    groupOf[i] = g;
+                }
             }
+
+            // No node matched a constraint in this silo's copy of the directory: a node that just
+            // joined (or changed its labels) may not be in it yet. Ask the directory once before refusing.
+            if (fresh || groupReason.All(r => r is null))
+            {
+                break;
+            }
+
+            directory.Invalidate();
+            index = await directory.GetAsync();
         }
 
         // Each node is asked once, for every task it may take.
