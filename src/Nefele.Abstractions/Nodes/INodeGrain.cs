@@ -38,7 +38,7 @@ public interface INodeGrain : IGrainWithStringKey
     Task TrackAsync(string npid, ResourceAsk ask);
 
     [AlwaysInterleave]
-    Task<LaunchOutcome> LaunchAsync(string npid, string tenant, ProcessSpec spec);
+    Task<LaunchOutcome> LaunchAsync(string npid, string tenant, ProcessSpec spec, Tenants.RunAs runAs);
 
     [AlwaysInterleave]
     Task SignalAsync(string npid, int signal);

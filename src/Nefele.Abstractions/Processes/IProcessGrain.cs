@@ -16,7 +16,7 @@ public interface IProcessGrain : IGrainWithStringKey
     /// and a spawn_rejected error is thrown: nothing was started, so nothing is left behind.
     /// Called once per NPID by the placement request that reserved room on the node.
     /// </summary>
-    Task<ProcessInfo> StartAsync(string tenant, ProcessSpec spec, string? parent, string node);
+    Task<ProcessInfo> StartAsync(string tenant, ProcessSpec spec, string? parent, string node, Tenants.RunAs runAs);
 
     /// <summary>Removes a record that never started (a rejected or released request).</summary>
     Task DiscardAsync();

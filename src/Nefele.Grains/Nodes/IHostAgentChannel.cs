@@ -1,5 +1,6 @@
 using Nefele.Processes;
 using Nefele.Protocol.V1;
+using Nefele.Tenants;
 using ProcessSpec = Nefele.Processes.ProcessSpec;
 
 namespace Nefele.Nodes;
@@ -16,7 +17,7 @@ public interface IHostAgentChannel
     /// <summary>What hostd reported about the machine when it attached; null until then.</summary>
     NodeFacts? Facts { get; }
 
-    Task<LaunchReply> LaunchAsync(string npid, string tenant, ProcessSpec spec, CancellationToken ct);
+    Task<LaunchReply> LaunchAsync(string npid, string tenant, ProcessSpec spec, RunAs runAs, CancellationToken ct);
 
     Task SignalAsync(string npid, int signal, CancellationToken ct);
 

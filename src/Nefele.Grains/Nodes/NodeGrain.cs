@@ -144,7 +144,7 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
         return Task.CompletedTask;
     }
 
-    public async Task<LaunchOutcome> LaunchAsync(string npid, string tenant, ProcessSpec spec)
+    public async Task<LaunchOutcome> LaunchAsync(string npid, string tenant, ProcessSpec spec, Tenants.RunAs runAs)
     {
         if (_reservations.TryGetValue(npid, out var r))
         {
@@ -170,7 +170,7 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
         LaunchReply reply;
         try
         {
-            reply = await channel.LaunchAsync(npid, tenant, spec, CancellationToken.None);
+            reply = await channel.LaunchAsync(npid, tenant, spec, runAs, CancellationToken.None);
         }
         catch
         {

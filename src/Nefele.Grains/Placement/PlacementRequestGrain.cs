@@ -87,7 +87,7 @@ public sealed class PlacementRequestGrain(
     {
         // The index write and the launches overlap; ps skips an NPID whose record is gone.
         var indexed = GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(created.Select(c => c.Npid).ToArray());
-        var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node)).ToArray();
+        var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node, RunAs.Root)).ToArray();
         try
         {
             await indexed;

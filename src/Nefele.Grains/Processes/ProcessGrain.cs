@@ -54,7 +54,7 @@ public sealed partial class ProcessGrain(
 
     private bool Exists => Record.Tenant is not null;
 
-    public async Task<ProcessInfo> StartAsync(string tenant, ProcessSpec spec, string? parent, string node)
+    public async Task<ProcessInfo> StartAsync(string tenant, ProcessSpec spec, string? parent, string node, RunAs runAs)
     {
         if (Exists)
         {
@@ -73,7 +73,7 @@ public sealed partial class ProcessGrain(
         LaunchOutcome outcome;
         try
         {
-            outcome = await GrainFactory.GetGrain<INodeGrain>(Record.Node!).LaunchAsync(Npid, Record.Tenant!, Record.Spec!);
+            outcome = await GrainFactory.GetGrain<INodeGrain>(Record.Node!).LaunchAsync(Npid, Record.Tenant!, Record.Spec!, runAs);
         }
         catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
         {

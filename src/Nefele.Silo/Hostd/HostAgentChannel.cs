@@ -40,7 +40,7 @@ internal sealed class HostAgentChannel(
     /// <summary>Completes when hostd has attached (for start-up ordering and tests).</summary>
     public Task WhenAttached => _attached.Task;
 
-    public async Task<LaunchReply> LaunchAsync(string npid, string tenant, ProcessSpec spec, CancellationToken ct)
+    public async Task<LaunchReply> LaunchAsync(string npid, string tenant, ProcessSpec spec, Tenants.RunAs runAs, CancellationToken ct)
     {
         var reply = await CallAsync(new ControlRequest { Launch = new LaunchRequest { Npid = npid, Tenant = tenant, Spec = ProtoMapping.ToProto(spec) } }, ct);
         return reply.Launched ?? throw Unexpected(reply);

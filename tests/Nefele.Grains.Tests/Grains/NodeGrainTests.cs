@@ -96,7 +96,7 @@ public class NodeGrainTests(ClusterFixture cluster) : ClusterTest(cluster)
             Assert.True(await node.ReserveAsync([("late-1", new ResourceAsk(1000, 0))], TimeSpan.FromSeconds(5)));
             Cluster.Time.Advance(TimeSpan.FromSeconds(6));
 
-            var outcome = await node.LaunchAsync("late-1", Tenant.Name, spec);
+            var outcome = await node.LaunchAsync("late-1", Tenant.Name, spec, Nefele.Tenants.RunAs.Root);
 
             Assert.True(outcome.Started);
             Assert.Equal(1000, (await node.GetCapacityAsync()).ReservedCpuMillis);
@@ -116,7 +116,7 @@ public class NodeGrainTests(ClusterFixture cluster) : ClusterTest(cluster)
             await node.TrackAsync("occupant", new ResourceAsk(2000, 0));
 
             var e = await Assert.ThrowsAsync<Errors.NefeleException>(() =>
-                node.LaunchAsync("late-2", Tenant.Name, new Processes.ProcessSpec { Path = "/bin/sleep", CpuMillis = 500 }));
+                node.LaunchAsync("late-2", Tenant.Name, new Processes.ProcessSpec { Path = "/bin/sleep", CpuMillis = 500 }, Nefele.Tenants.RunAs.Root));
 
             Assert.Equal(Errors.ErrorCodes.SpawnRejected, e.Code);
             Assert.Contains("reservation expired", e.Message, StringComparison.Ordinal);

@@ -45,7 +45,7 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
 
     public int LaunchCount(string npid) => _launches.Count(l => l.Npid == npid);
 
-    public Task<LaunchReply> LaunchAsync(string npid, string tenant, ProcessSpec spec, CancellationToken ct)
+    public Task<LaunchReply> LaunchAsync(string npid, string tenant, ProcessSpec spec, Nefele.Tenants.RunAs runAs, CancellationToken ct)
     {
         LaunchReply reply = spec.Path switch
         {
