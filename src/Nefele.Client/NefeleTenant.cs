@@ -27,7 +27,7 @@ public sealed class NefeleTenant
 
     public NefeleTenant(IGrainFactory grains, string tenant)
     {
-        ArgumentException.ThrowIfNullOrEmpty(tenant);
+        Validation.Names.ValidateTenantName(tenant);
         _grains = grains;
         Name = tenant;
     }
@@ -142,54 +142,14 @@ public sealed class NefeleTenant
     /// Every live process of the tenant, on every node, with measured usage; with
     /// <paramref name="all"/> also those that ended recently (the last 1,000), as ps -a.
     /// </summary>
-    public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all = false)
-    {
-        var npids = await _grains.GetGrain<ITenantGrain>(Name).ListAsync(all);
-        var infos = (await Task.WhenAll(npids.Select(GetForListingAsync))).OfType<ProcessInfo>().ToList();
-        var usage = await Task.WhenAll(infos.Where(i => i.Node is not null).Select(i => i.Node!).Distinct()
-            .Select(async node =>
-            {
-                try
-                {
-                    return await _grains.GetGrain<INodeGrain>(node).GetUsageAsync();
-                }
-                catch (Exception)
-                {
-                    // Usage is a nicety; a node that does not answer still has its rows listed.
-                    return new Dictionary<string, (long CpuNs, long MemoryBytes)>();
-                }
-            }));
-        var merged = usage.SelectMany(u => u).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        return infos
-            .Select(i => merged.TryGetValue(i.Npid, out var u) ? i with { CpuUsageNs = u.CpuNs, MemoryUsageBytes = u.MemoryBytes } : i)
-            .OrderBy(i => i.Npid, StringComparer.Ordinal) // NPIDs sort in creation order
-            .ToList();
-    }
+    public Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all = false) => _grains.GetGrain<ITenantGrain>(Name).PsAsync(all);
 
-    /// <summary>One row for ps; a call that fails because a silo just died is tried once more (the grain reactivates).</summary>
-    private async Task<ProcessInfo?> GetForListingAsync(string npid)
-    {
-        try
-        {
-            return await Process(npid).GetAsync(Name);
-        }
-        catch (Exception e) when (IsTransient(e))
-        {
-            return await Process(npid).GetAsync(Name);
-        }
-    }
+    /// <summary>The tenant's record: its uid and gid on every node, its quotas.</summary>
+    public Task<TenantInfo> GetInfoAsync() => _grains.GetGrain<ITenantGrain>(Name).GetInfoAsync();
 
     /// <summary>Captured output from <paramref name="offset"/>; waits up to <paramref name="wait"/> for more when there is none yet.</summary>
-    public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = 256 * 1024, TimeSpan wait = default)
-    {
-        var info = await GetAsync(npid);
-        if (info.Node is null)
-        {
-            return new LogChunk { Data = [], NextOffset = 0, Complete = info.State.IsTerminal() };
-        }
-
-        return await _grains.GetGrain<INodeGrain>(info.Node).ReadLogsAsync(npid, offset, maxBytes, wait);
-    }
+    public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = 256 * 1024, TimeSpan wait = default) =>
+        await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait) ?? throw NefeleException.NotFound(npid);
 
     /// <summary>The process's output as it is kept, then (when following) as it is written, until it ends.</summary>
     public async IAsyncEnumerable<byte[]> LogsAsync(string npid, bool follow, [EnumeratorCancellation] CancellationToken ct = default)
@@ -214,10 +174,7 @@ public sealed class NefeleTenant
     /// <summary>How many failed watch calls in a row a monitor rides out (about a minute with backoff).</summary>
     private const int MaxTransientFailures = 60;
 
-    /// <summary>Failures of the cluster (a silo died, a message was dropped), not of the request.</summary>
-    private static bool IsTransient(Exception e) =>
-        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.Messaging.ConnectionFailedException
-            or Orleans.Storage.InconsistentStateException;
+    private static bool IsTransient(Exception e) => Transient.Is(e);
 
     private IProcessGrain Process(string npid)
     {

@@ -7,12 +7,20 @@ namespace Nefele;
 
 public static class SiloBuilderExtensions
 {
-    /// <summary>What Nefele's grains need from the silo: the node-local placement director.</summary>
+    /// <summary>
+    /// What Nefele's grains need from the silo: the node-local placement director, the call
+    /// filters that authenticate and authorize every grain call, and start-up tasks. The host
+    /// registers a <see cref="Auth.ClusterSecret"/> singleton (random on one node, shared in a cluster).
+    /// </summary>
     public static ISiloBuilder AddNefeleGrains(this ISiloBuilder silo)
     {
         silo.Services.AddPlacementDirector<NodeLocalPlacement, NodeLocalPlacementDirector>();
         silo.Services.AddSingleton<Placement.NodeDirectoryCache>();
         silo.AddStartupTask<NodeAgentStartup>();
+        silo.AddStartupTask<Auth.AuthBootstrap>();
+        silo.Services.AddSingleton<Auth.CredentialValidator>();
+        silo.AddIncomingGrainCallFilter<Auth.CallAuthorizationFilter>();
+        silo.AddOutgoingGrainCallFilter<Auth.SystemCallStamp>();
         silo.Services.AddOptions<FailureOptions>().BindConfiguration(FailureOptions.Section)
             .Validate(o => o.NodeLostAfter > TimeSpan.Zero && o.CheckInterval > TimeSpan.Zero, "Failure:NodeLostAfter and Failure:CheckInterval must be positive durations")
             .ValidateOnStart();

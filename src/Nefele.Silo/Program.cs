@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Nefele;
+using Nefele.Auth;
 using Nefele.Client;
 using Nefele.Nodes;
 using Nefele.Placement;
@@ -9,6 +10,7 @@ using Nefele.Silo.Api;
 using Nefele.Silo.Hostd;
 using Nefele.Silo.Storage;
 using Nefele.Silo.Telemetry;
+using Nefele.Tenants;
 using Orleans.Configuration;
 
 // A bare flag (no value) is not something the configuration binder understands.
@@ -38,6 +40,8 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<PlacementOptions>().Bind(builder.Configuration.GetSection(PlacementOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ClusterSettings>().Bind(builder.Configuration.GetSection(ClusterSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<TenantOptions>().Bind(builder.Configuration.GetSection(TenantOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
 var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();

@@ -20,4 +20,31 @@ public static class ErrorCodes
 
     /// <summary>The same request id was used for a different request.</summary>
     public const string RequestConflict = "request_conflict";
+
+    /// <summary>No credential, or one that is malformed, unknown, expired or revoked.</summary>
+    public const string Unauthenticated = "unauthenticated";
+
+    /// <summary>The credential is valid but does not grant this action (role or tenant).</summary>
+    public const string Forbidden = "forbidden";
+
+    /// <summary>No tenant of that name.</summary>
+    public const string TenantNotFound = "tenant_not_found";
+
+    /// <summary>A tenant of that name exists already.</summary>
+    public const string TenantExists = "tenant_exists";
+
+    /// <summary>The tenant has no key of that name.</summary>
+    public const string KeyNotFound = "key_not_found";
+
+    /// <summary>The tenant has a key of that name already.</summary>
+    public const string KeyExists = "key_exists";
+
+    /// <summary>The request would take the tenant over one of its quotas (the message names it).</summary>
+    public const string QuotaExceeded = "quota_exceeded";
+
+    /// <summary>Too many requests from this key; retry later.</summary>
+    public const string RateLimited = "rate_limited";
+
+    /// <summary>A fault of the server; the log has the details.</summary>
+    public const string InternalError = "internal_error";
 }

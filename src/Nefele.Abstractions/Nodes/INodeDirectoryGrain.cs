@@ -1,3 +1,4 @@
+using Nefele.Auth;
 using Orleans.Concurrency;
 
 namespace Nefele.Nodes;
@@ -22,8 +23,10 @@ public interface INodeDirectoryGrain : IGrainWithStringKey
     /// Creates <paramref name="count"/> hollow nodes after the existing ones (hollow-&lt;n&gt;, n counting
     /// on) with <paramref name="template"/>'s capacity, labels and devices; returns their names.
     /// </summary>
+    [Access(Role.Admin, TenantFrom.Cluster)]
     Task<IReadOnlyList<string>> AddHollowAsync(int count, HollowNode template);
 
     /// <summary>Removes every hollow node; the processes they ran end as Lost. Returns how many were removed.</summary>
+    [Access(Role.Admin, TenantFrom.Cluster)]
     Task<int> RemoveHollowAsync();
 }

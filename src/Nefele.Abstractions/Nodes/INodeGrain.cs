@@ -1,3 +1,4 @@
+using Nefele.Auth;
 using Nefele.Placement;
 using Nefele.Processes;
 using Orleans.Concurrency;
@@ -10,6 +11,7 @@ namespace Nefele.Nodes;
 /// </summary>
 public interface INodeGrain : IGrainWithStringKey
 {
+    [Access(Role.Viewer, TenantFrom.Cluster)]
     Task<NodeCapacity> GetCapacityAsync();
 
     /// <summary>How many of <paramref name="asks"/> would fit here now, and how good a home this is.</summary>

@@ -1,3 +1,5 @@
+using Nefele.Auth;
+
 namespace Nefele.Placement;
 
 /// <summary>
@@ -7,5 +9,6 @@ namespace Nefele.Placement;
 /// </summary>
 public interface IPlacementRequestGrain : IGrainWithStringKey
 {
+    [Access(Role.Member, TenantFrom.GrainKeyPrefix)]
     Task<SpawnResult> SubmitAsync(SpawnRequest request);
 }

@@ -1,3 +1,4 @@
+using Nefele.Auth;
 using Orleans.Concurrency;
 
 namespace Nefele.Processes;
@@ -21,16 +22,25 @@ public interface IProcessGrain : IGrainWithStringKey
     /// <summary>Removes a record that never started (a rejected or released request).</summary>
     Task DiscardAsync();
 
+    [Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
     Task<ProcessInfo?> GetAsync(string tenant);
 
     /// <summary>
     /// The transitions after <paramref name="afterSeq"/>, waiting up to <paramref name="maxWait"/>
     /// for one if there is none yet. An empty list means no news; null means no such process.
     /// </summary>
-    [AlwaysInterleave]
+    [AlwaysInterleave, Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
     Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait);
 
+    [Access(Role.Member, TenantFrom.ArgumentHidingNpid)]
     Task SignalAsync(string tenant, int signal);
+
+    /// <summary>
+    /// Captured output from <paramref name="offset"/> (read from the node that ran it), waiting up to
+    /// <paramref name="wait"/> for more when there is none yet. Null means no such process.
+    /// </summary>
+    [AlwaysInterleave, Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
+    Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait);
 
     /// <summary>From the node: the process ended.</summary>
     Task OnExitedAsync(ProcessEnd end);

@@ -12,4 +12,7 @@ public sealed class PlacementRecord
     [Id(1)] public List<AdmittedTask> Admitted { get; set; } = [];
 
     [Id(2)] public List<string> Rejected { get; set; } = [];
+
+    /// <summary>Who the tenant's processes run as, as admission found it.</summary>
+    [Id(3)] public Tenants.RunAs? RunAs { get; set; }
 }

@@ -29,7 +29,10 @@ public sealed class PlacementRequestGrain(
 {
     private SpawnResult? _result;
 
+    // Tenant names never contain '/' (Validation.Names), so the first '/' ends the tenant.
     private string Tenant => this.GetPrimaryKeyString().Split('/', 2)[0];
+
+    private string RequestId => this.GetPrimaryKeyString().Split('/', 2)[1];
 
     public async Task<SpawnResult> SubmitAsync(SpawnRequest request)
     {
@@ -48,7 +51,8 @@ public sealed class PlacementRequestGrain(
             // Admitted by an activation that died before answering: finish that admission.
             var expanded = earlier.Expand();
             var resumed = state.State.Admitted.Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
-            return await FinishAsync(earlier, resumed, [.. state.State.Rejected], Stopwatch.GetTimestamp());
+            var runAsThen = state.State.RunAs ?? (await GrainFactory.GetGrain<ITenantGrain>(Tenant).GetInfoAsync()).RunAs;
+            return await FinishAsync(earlier, resumed, [.. state.State.Rejected], runAsThen, Stopwatch.GetTimestamp());
         }
 
         using var activity = Telemetry.Source.StartActivity("nefele.spawn");
@@ -58,15 +62,23 @@ public sealed class PlacementRequestGrain(
         var tasks = request.Expand();
         activity?.SetTag("nefele.tasks", tasks.Count);
 
+        // The tenant must exist and the request fit its quotas before anything is placed.
+        var tenant = GrainFactory.GetGrain<ITenantGrain>(Tenant);
+        var runAs = await tenant.AdmitAsync(RequestId, tasks);
         List<(string Npid, ProcessSpec Spec, string Node, int Task)> created;
         List<string> rejected;
         try
         {
             (created, rejected) = await PlaceAndReserveAsync(tasks, request.AllowPartial, request.Spread);
         }
-        catch (NefeleException)
+        catch (Exception e)
         {
-            Telemetry.Rejections.Add(1);
+            await tenant.ReleaseAdmissionAsync(RequestId);
+            if (e is NefeleException)
+            {
+                Telemetry.Rejections.Add(1);
+            }
+
             throw;
         }
 
@@ -76,18 +88,19 @@ public sealed class PlacementRequestGrain(
             Request = request,
             Admitted = created.Select(c => new AdmittedTask(c.Npid, c.Node, c.Task)).ToList(),
             Rejected = rejected,
+            RunAs = runAs,
         };
         await state.WriteStateAsync();
-        return await FinishAsync(request, created, rejected, started);
+        return await FinishAsync(request, created, rejected, runAs, started);
     }
 
     /// <summary>Indexes and launches the admitted tasks and keeps the answer.</summary>
     private async Task<SpawnResult> FinishAsync(
-        SpawnRequest request, List<(string Npid, ProcessSpec Spec, string Node, int Task)> created, List<string> rejected, long started)
+        SpawnRequest request, List<(string Npid, ProcessSpec Spec, string Node, int Task)> created, List<string> rejected, RunAs runAs, long started)
     {
         // The index write and the launches overlap; ps skips an NPID whose record is gone.
-        var indexed = GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(created.Select(c => c.Npid).ToArray());
-        var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node, RunAs.Root)).ToArray();
+        var indexed = GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(RequestId, created.Select(c => (c.Npid, c.Spec.CpuMillis, c.Spec.MemoryBytes)).ToArray());
+        var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node, runAs)).ToArray();
         try
         {
             await indexed;

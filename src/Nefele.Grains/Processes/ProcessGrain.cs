@@ -141,6 +141,21 @@ public sealed partial class ProcessGrain(
     public Task<ProcessInfo?> GetAsync(string tenant) =>
         Task.FromResult(Exists && Record.Tenant == tenant ? Snapshot() : null);
 
+    public async Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait)
+    {
+        if (!Exists || Record.Tenant != tenant)
+        {
+            return null;
+        }
+
+        if (Record.Node is not { } node)
+        {
+            return new LogChunk { Data = [], NextOffset = 0, Complete = Record.State.IsTerminal() };
+        }
+
+        return await GrainFactory.GetGrain<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+    }
+
     public async Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait)
     {
         var deadline = time.GetTimestamp();

@@ -1,17 +1,23 @@
+using Nefele.Auth;
+using Nefele.Errors;
+using Nefele.Nodes;
+using Nefele.Processes;
 using Orleans.Concurrency;
 using Orleans.Runtime;
 
 namespace Nefele.Tenants;
 
 /// <summary>
-/// The tenant's index of live NPIDs, persisted so ps survives a silo restart in cluster mode.
-/// Reentrant with group commit: changes that arrive while a write is under way are written
-/// together by the next one, so thousands of processes starting and ending per second cost a
-/// few writes, not one each (every caller still returns only once its change is stored).
+/// One tenant: its record, its keys, its quotas and the index of its live NPIDs, persisted so ps
+/// and credentials survive a silo restart in cluster mode. Reentrant with group commit: changes
+/// that arrive while a write is under way are written together by the next one, so thousands of
+/// processes starting and ending per second cost a few writes, not one each (every caller still
+/// returns only once its change is stored).
 /// </summary>
 [Reentrant]
-public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)] IPersistentState<TenantRecord> state)
-    : Grain, ITenantGrain
+public sealed class TenantGrain(
+    [PersistentState("tenant", StorageNames.Default)] IPersistentState<TenantRecord> state,
+    TimeProvider time) : Grain, ITenantGrain
 {
     // A request indexes its NPIDs while they launch, so a process that ends at once can be
     // removed before it was added. Such removals are remembered (boundedly, in memory) and
@@ -19,8 +25,170 @@ public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)
     private const int EarlyRemovalsKept = 4096;
     private readonly HashSet<string> _removedEarly = new(StringComparer.Ordinal);
     private readonly Queue<string> _removedEarlyOrder = new();
+
+    // Admitted requests not yet indexed: they count against the quotas (in memory: a request
+    // cut off by a silo restart is retried by its client and admitted again).
+    private readonly Dictionary<string, QuotaCharge> _pending = new(StringComparer.Ordinal);
+    private double _spawnTokens;
+    private long _spawnTokensAt;
     private Task? _writing;
     private bool _dirty;
+
+    private string Name => this.GetPrimaryKeyString();
+
+    private TenantInfo Info => state.State.Info ?? throw new NefeleException(ErrorCodes.TenantNotFound, $"no tenant {Name}");
+
+    public Task<TenantInfo> GetInfoAsync() => Task.FromResult(Info);
+
+    public async Task InitializeAsync(TenantInfo info)
+    {
+        if (state.State.Info is not null)
+        {
+            return;
+        }
+
+        state.State.Info = info;
+        await PersistAsync();
+    }
+
+    public async Task<TenantInfo> SetQuotasAsync(TenantQuotas quotas)
+    {
+        state.State.Info = Info with { Quotas = quotas };
+        await PersistAsync();
+        return state.State.Info;
+    }
+
+    public async Task<bool> DeleteAsync()
+    {
+        if (state.State.Info is null)
+        {
+            return false;
+        }
+
+        if (state.State.Npids.Count > 0 || _pending.Count > 0)
+        {
+            throw new NefeleException(ErrorCodes.RequestConflict,
+                $"tenant {Name} still has {state.State.Npids.Count + _pending.Values.Sum(p => p.Processes)} live processes; stop them first");
+        }
+
+        await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.GetGrain<IApiKeyGrain>(id).RevokeAsync()));
+        state.State.Info = null;
+        state.State.Keys.Clear();
+        state.State.Ended.Clear();
+        state.State.Charges.Clear();
+        await PersistAsync();
+        return true;
+    }
+
+    public Task<RunAs> AdmitAsync(string requestId, IReadOnlyList<ProcessSpec> tasks)
+    {
+        var info = Info;
+        var asked = tasks.Aggregate(default(QuotaCharge), (sum, t) => sum + new QuotaCharge(1, t.CpuMillis, t.MemoryBytes));
+        var quotas = info.Quotas;
+        var held = state.State.Charges.Values.Concat(_pending.Values).Aggregate(default(QuotaCharge), (a, b) => a + b);
+        Check("processes", quotas.Processes, held.Processes, asked.Processes, n => $"{n}");
+        Check("cpu", quotas.CpuMillis, held.CpuMillis, asked.CpuMillis, n => $"{n}m");
+        Check("memory", quotas.MemoryBytes, held.MemoryBytes, asked.MemoryBytes, n => $"{n} bytes");
+        TakeSpawnTokens(quotas.SpawnsPerSecond, asked.Processes);
+        _pending[requestId] = asked;
+        return Task.FromResult(info.RunAs);
+    }
+
+    private void Check(string quota, long limit, long held, long asked, Func<long, string> show)
+    {
+        if (limit > 0 && held + asked > limit)
+        {
+            throw new NefeleException(ErrorCodes.QuotaExceeded,
+                $"spawn refused: tenant {Name}'s {quota} quota is {show(limit)}; {show(held)} is in use and the request asks {show(asked)}");
+        }
+    }
+
+    /// <summary>A token bucket holding one second of spawns, refilled continuously (monotonic time).</summary>
+    private void TakeSpawnTokens(int perSecond, int asked)
+    {
+        if (perSecond <= 0)
+        {
+            return;
+        }
+
+        var now = time.GetTimestamp();
+        _spawnTokens = _spawnTokensAt == 0
+            ? perSecond
+            : Math.Min(perSecond, _spawnTokens + (time.GetElapsedTime(_spawnTokensAt, now).TotalSeconds * perSecond));
+        _spawnTokensAt = now;
+        if (asked > _spawnTokens)
+        {
+            throw new NefeleException(ErrorCodes.QuotaExceeded,
+                $"spawn refused: tenant {Name}'s spawn rate quota is {perSecond} per second; the request asks {asked} and {Math.Floor(_spawnTokens)} may start now");
+        }
+
+        _spawnTokens -= asked;
+    }
+
+    public Task ReleaseAdmissionAsync(string requestId)
+    {
+        _pending.Remove(requestId);
+        return Task.CompletedTask;
+    }
+
+    public async Task<NewApiKey> CreateKeyAsync(string name, Role role, DateTimeOffset? expiresAt)
+    {
+        _ = Info;
+        Validation.Names.ValidateKeyName(name);
+        if (role is not (Role.Owner or Role.Member or Role.Viewer))
+        {
+            throw NefeleException.Bad($"role {role} cannot be given to a tenant key (allowed: owner, member, viewer)");
+        }
+
+        if (expiresAt is { } at && at <= time.GetUtcNow())
+        {
+            throw NefeleException.Bad($"expiry {at:O} is not in the future");
+        }
+
+        if (state.State.Keys.ContainsKey(name))
+        {
+            throw new NefeleException(ErrorCodes.KeyExists, $"tenant {Name} already has a key named {name}");
+        }
+
+        var (token, id, hash) = ApiKeys.Create();
+        var record = new ApiKeyRecord
+        {
+            Id = id,
+            Name = name,
+            Tenant = Name,
+            Role = role,
+            SecretHash = hash,
+            CreatedAt = time.GetUtcNow(),
+            ExpiresAt = expiresAt,
+        };
+        if (!await GrainFactory.GetGrain<IApiKeyGrain>(id).CreateAsync(record))
+        {
+            throw new NefeleException(ErrorCodes.InternalError, "key id collision; try again");
+        }
+
+        state.State.Keys[name] = id;
+        await PersistAsync();
+        return new NewApiKey { Info = record.ToInfo(), Token = token };
+    }
+
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync()
+    {
+        _ = Info;
+        var records = await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.GetGrain<IApiKeyGrain>(id).GetAsync()));
+        return records.OfType<ApiKeyRecord>().Select(r => r.ToInfo()).OrderBy(k => k.Name, StringComparer.Ordinal).ToArray();
+    }
+
+    public async Task RevokeKeyAsync(string name)
+    {
+        _ = Info;
+        if (!state.State.Keys.Remove(name, out var id))
+        {
+            throw new NefeleException(ErrorCodes.KeyNotFound, $"tenant {Name} has no key named {name}");
+        }
+
+        await GrainFactory.GetGrain<IApiKeyGrain>(id).RevokeAsync();
+        await PersistAsync();
+    }
 
     public async Task AddAsync(string npid)
     {
@@ -30,12 +198,17 @@ public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)
         }
     }
 
-    public async Task AddManyAsync(IReadOnlyList<string> npids)
+    public async Task AddManyAsync(string requestId, IReadOnlyList<(string Npid, long CpuMillis, long MemoryBytes)> npids)
     {
+        _pending.Remove(requestId);
         var added = false;
-        foreach (var npid in npids)
+        foreach (var (npid, cpu, memory) in npids)
         {
-            added |= !_removedEarly.Remove(npid) && state.State.Npids.Add(npid);
+            if (!_removedEarly.Remove(npid) && state.State.Npids.Add(npid))
+            {
+                state.State.Charges[npid] = new QuotaCharge(1, cpu, memory);
+                added = true;
+            }
         }
 
         if (added)
@@ -46,6 +219,7 @@ public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)
 
     public async Task RemoveAsync(string npid)
     {
+        state.State.Charges.Remove(npid);
         if (state.State.Npids.Remove(npid))
         {
             var ended = state.State.Ended;
@@ -102,4 +276,41 @@ public sealed class TenantGrain([PersistentState("tenant", StorageNames.Default)
         Task.FromResult<IReadOnlyList<string>>(
             (includeEnded ? state.State.Npids.Concat(state.State.Ended).Distinct(StringComparer.Ordinal) : state.State.Npids)
                 .Order(StringComparer.Ordinal).ToArray());
+
+    public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all)
+    {
+        var npids = await ListAsync(all);
+        var infos = (await Task.WhenAll(npids.Select(GetForListingAsync))).OfType<ProcessInfo>().ToList();
+        var usage = await Task.WhenAll(infos.Where(i => i.Node is not null).Select(i => i.Node!).Distinct()
+            .Select(async node =>
+            {
+                try
+                {
+                    return await GrainFactory.GetGrain<INodeGrain>(node).GetUsageAsync();
+                }
+                catch (Exception)
+                {
+                    // Usage is a nicety; a node that does not answer still has its rows listed.
+                    return new Dictionary<string, (long CpuNs, long MemoryBytes)>();
+                }
+            }));
+        var merged = usage.SelectMany(u => u).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return infos
+            .Select(i => merged.TryGetValue(i.Npid, out var u) ? i with { CpuUsageNs = u.CpuNs, MemoryUsageBytes = u.MemoryBytes } : i)
+            .OrderBy(i => i.Npid, StringComparer.Ordinal) // NPIDs sort in creation order
+            .ToList();
+    }
+
+    /// <summary>One row for ps; a call that fails because a silo just died is tried once more (the grain reactivates).</summary>
+    private async Task<ProcessInfo?> GetForListingAsync(string npid)
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IProcessGrain>(npid).GetAsync(Name);
+        }
+        catch (Exception e) when (Transient.Is(e))
+        {
+            return await GrainFactory.GetGrain<IProcessGrain>(npid).GetAsync(Name);
+        }
+    }
 }

@@ -70,7 +70,7 @@ public class PlacementTests(ClusterFixture cluster) : ClusterTest(cluster)
     [Fact]
     public async Task Request_ids_are_per_tenant()
     {
-        var other = new Client.NefeleTenant(Cluster.Client, Tenant.Name + "-b");
+        var other = await Cluster.TenantAsync(Tenant.Name + "-b");
         var mine = await Tenant.SubmitAsync(new SpawnRequest { Tasks = [HalfCore] }, "shared-id");
         var theirs = await other.SubmitAsync(new SpawnRequest { Tasks = [HalfCore] }, "shared-id");
         Assert.NotEqual(mine.Npids[0], theirs.Npids[0]);

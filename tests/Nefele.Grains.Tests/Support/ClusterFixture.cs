@@ -16,6 +16,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 {
     public const string Node = "node-a";
 
+    /// <summary>The test silo's cluster secret; the test client holds it too (see <see cref="TestCallStamp"/>).</summary>
+    public const string Secret = "grain-tests-cluster-secret";
+
     private InProcessTestCluster? _cluster;
 
     public RecordingHostAgentChannel Channel { get; } = new(Node);
@@ -41,6 +44,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton<TimeProvider>(Time);
             silo.Services.AddSingleton(sp => new NpidGenerator(0, sp.GetRequiredService<TimeProvider>()));
             silo.Services.AddSingleton<IHostAgentChannel>(Channel);
+            silo.Services.AddSingleton(new Auth.ClusterSecret(Secret));
             silo.Services.Configure<NodeOptions>(o =>
             {
                 o.Name = Node;
@@ -49,6 +53,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             });
             silo.Services.Configure<PlacementOptions>(o => o.MaxTasksPerRequest = 100);
         });
+        builder.ConfigureClient(client => client.AddOutgoingGrainCallFilter(new TestCallStamp(Secret)));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
@@ -59,6 +64,13 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             await _cluster.DisposeAsync();
         }
+    }
+
+    /// <summary>A tenant that exists (created unless it does).</summary>
+    public async Task<Client.NefeleTenant> TenantAsync(string name)
+    {
+        await Client.GetGrain<Tenants.ITenantDirectoryGrain>(Tenants.ITenantDirectoryGrain.Key).EnsureAsync(name);
+        return new Client.NefeleTenant(Client, name);
     }
 
     /// <summary>Ends a process as hostd would report it: exited with <paramref name="code"/>.</summary>

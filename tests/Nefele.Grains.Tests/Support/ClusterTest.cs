@@ -10,7 +10,11 @@ public abstract class ClusterTest(ClusterFixture cluster) : IAsyncLifetime
 
     protected NefeleTenant Tenant { get; } = new(cluster.Client, "t-" + Guid.NewGuid().ToString("N")[..8]);
 
-    public Task InitializeAsync() => Cluster.ExitEverythingAsync();
+    public async Task InitializeAsync()
+    {
+        await Cluster.TenantAsync(Tenant.Name);
+        await Cluster.ExitEverythingAsync();
+    }
 
     public Task DisposeAsync() => Cluster.ExitEverythingAsync();
 }

@@ -31,6 +31,7 @@ public abstract class HollowClusterTest(ClusterFixture cluster) : ClusterTest(cl
 
     async Task IAsyncLifetime.InitializeAsync()
     {
+        await Cluster.TenantAsync(Tenant.Name);
         await Cluster.ExitEverythingAsync();
         await Directory.RemoveHollowAsync();
 

@@ -1,0 +1,7 @@
+namespace Nefele.Auth;
+
+[GenerateSerializer]
+public sealed class ApiKeyState
+{
+    [Id(0)] public ApiKeyRecord? Record { get; set; }
+}
