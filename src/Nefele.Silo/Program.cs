@@ -7,6 +7,7 @@ using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Silo;
 using Nefele.Silo.Api;
+using Nefele.Silo.Auth;
 using Nefele.Silo.Hostd;
 using Nefele.Silo.Storage;
 using Nefele.Silo.Telemetry;
@@ -14,7 +15,13 @@ using Nefele.Tenants;
 using Orleans.Configuration;
 
 // A bare flag (no value) is not something the configuration binder understands.
-args = args.Select(a => a == "--api-allow-remote" ? "--Api:AllowRemote=true" : a).ToArray();
+args = args.Select(a => a switch
+{
+    "--api-allow-remote" => "--Api:AllowRemote=true",
+    "--allow-hollow-nodes" => "--Api:AllowHollowNodes=true",
+    "--anonymous-metrics" => "--Api:AnonymousMetrics=true",
+    _ => a,
+}).ToArray();
 args = NodeFlags.Expand(args);
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -35,6 +42,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--redis"] = "Cluster:Redis",
     ["--advertise"] = "Cluster:Advertise",
     ["--cluster-id"] = "Cluster:Id",
+    ["--admin-key"] = "Auth:BootstrapAdminKey",
 });
 
 builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -78,6 +86,8 @@ var generatorId = builder.Configuration["Node:GeneratorId"] is null && cluster.I
     ? await GeneratorIds.LeaseAsync(cluster.Redis!, cluster.Id)
     : node.GeneratorId;
 builder.Services.AddSingleton(sp => new NpidGenerator(generatorId, sp.GetRequiredService<TimeProvider>()));
+builder.Services.AddSingleton(cluster.IsClustered ? await ClusterSecrets.GetOrCreateAsync(cluster.Redis!, cluster.Id) : ClusterSecret.Random());
+builder.Services.AddNefeleAuthorization();
 builder.Services.AddSingleton<ProcCallHandler>();
 builder.Services.AddSingleton<HostAgentChannel>();
 builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<HostAgentChannel>());
@@ -86,6 +96,7 @@ builder.Services.AddNefeleTelemetry();
 
 builder.Services.ConfigureHttpJsonOptions(o =>
 {
+    o.SerializerOptions.Converters.Add(new RoleJsonConverter());
     o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
     o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
 });
@@ -98,8 +109,20 @@ builder.WebHost.UseUrls(api.Url);
 
 var app = builder.Build();
 app.Use(ProblemMapping.Middleware);
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseCredentialForwarding();
 app.MapOpenApi("/openapi/{documentName}.json");
 app.MapProcessEndpoints();
+app.MapTenantEndpoints();
 app.MapNodeEndpoints();
-app.MapPrometheusMetrics();
+var metrics = app.MapPrometheusMetrics();
+if (api.AnonymousMetrics)
+{
+    metrics.AllowAnonymous();
+}
+else
+{
+    metrics.RequireAuthorization(Policies.AnyKey);
+}
 app.Run();

@@ -5,7 +5,7 @@ namespace Nefele.Auth;
 /// Viewer reads (ps, monitor, logs); Member also spawns and signals; Owner also manages the
 /// tenant's keys; Admin is cluster-wide (tenants, nodes, hollow nodes, quotas) and owns every tenant.
 /// </summary>
-[GenerateSerializer]
+[GenerateSerializer, System.Text.Json.Serialization.JsonConverter(typeof(RoleJsonConverter))]
 public enum Role
 {
     Viewer = 1,

@@ -15,5 +15,6 @@ public sealed record TenantInfo
     [Id(4)] public DateTimeOffset CreatedAt { get; init; }
     [Id(5)] public TenantQuotas Quotas { get; init; } = new();
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public RunAs RunAs => Privileged ? RunAs.Root : new RunAs(Uid, Gid, Privileged: false);
 }

@@ -21,6 +21,18 @@ public sealed class ApiOptions : IValidatableObject
     /// </summary>
     public bool AllowRemote { get; set; }
 
+    /// <summary>
+    /// Serve the hollow-node routes (POST/DELETE /v1/hollow-nodes, admin only) for placement
+    /// benchmarks. Default false: a production node never simulates nodes (--allow-hollow-nodes).
+    /// </summary>
+    public bool AllowHollowNodes { get; set; }
+
+    /// <summary>
+    /// Serve GET /metrics without a key, for scrapers that cannot send one. Default false: metrics
+    /// name tenants and nodes, so they need a key like every other route (--anonymous-metrics).
+    /// </summary>
+    public bool AnonymousMetrics { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)

@@ -24,13 +24,13 @@ internal static class HollowNodeEndpoints
             });
             cache.Invalidate();
             return Results.Ok(new { nodes = names });
-        }).WithTags("hollow nodes").WithSummary("Add hollow nodes (hollow-<n>) with the given capacity, labels and devices; answers their names");
+        }).WithTags("hollow nodes").RequireAuthorization(Auth.Policies.Admin).WithSummary("Add hollow nodes (hollow-<n>) with the given capacity, labels and devices; answers their names");
 
         app.MapDelete("/v1/hollow-nodes", async (IGrainFactory grains, NodeDirectoryCache cache) =>
         {
             var removed = await grains.GetGrain<INodeDirectoryGrain>(INodeDirectoryGrain.Key).RemoveHollowAsync();
             cache.Invalidate();
             return Results.Ok(new { removed });
-        }).WithTags("hollow nodes").WithSummary("Remove every hollow node; processes placed on them end as Lost");
+        }).WithTags("hollow nodes").RequireAuthorization(Auth.Policies.Admin).WithSummary("Remove every hollow node; processes placed on them end as Lost");
     }
 }

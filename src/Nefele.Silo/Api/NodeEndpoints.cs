@@ -15,12 +15,15 @@ internal static class NodeEndpoints
                 .Select(m => m.Name);
             var nodes = await Task.WhenAll(names.Select(n => grains.GetGrain<INodeGrain>(n).GetCapacityAsync()));
             return Results.Ok(new { nodes });
-        }).WithTags("nodes").WithSummary("Active nodes with their allocatable capacity and reservations");
+        }).WithTags("nodes").RequireAuthorization(Auth.Policies.AnyKey).WithSummary("Active nodes with their allocatable capacity and reservations");
 
         app.MapGet("/healthz", (Hostd.HostAgentChannel channel) =>
             channel.Facts is null ? Results.Problem(statusCode: 503, detail: "hostd is not attached") : Results.Ok(new { node = channel.Node, status = "ok" }))
-            .WithTags("nodes").WithSummary("200 when this node's silo has its hostd attached");
+            .WithTags("nodes").AllowAnonymous().WithSummary("200 when this node's silo has its hostd attached");
 
-        app.MapHollowNodeEndpoints();
+        if (app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value.AllowHollowNodes)
+        {
+            app.MapHollowNodeEndpoints();
+        }
     }
 }

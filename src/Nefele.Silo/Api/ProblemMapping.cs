@@ -12,6 +12,12 @@ internal static class ProblemMapping
         ErrorCodes.NotRunning => StatusCodes.Status409Conflict,
         ErrorCodes.RequestConflict => StatusCodes.Status409Conflict,
         ErrorCodes.NodeUnavailable => StatusCodes.Status503ServiceUnavailable,
+        ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,
+        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCodes.TenantNotFound or ErrorCodes.KeyNotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.TenantExists or ErrorCodes.KeyExists => StatusCodes.Status409Conflict,
+        ErrorCodes.QuotaExceeded or ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+        ErrorCodes.InternalError => StatusCodes.Status500InternalServerError,
         _ => StatusCodes.Status400BadRequest,
     };
 

@@ -22,14 +22,16 @@ internal static class ProcessEndpoints
                 new SpawnRequest { Tasks = body.Tasks, Count = body.Count, AllowPartial = body.AllowPartial, Spread = body.Spread },
                 body.RequestId);
             return Results.Ok(result);
-        }).WithSummary("Spawn one (count 1), N identical (count N) or several different (tasks) processes; answers when all are Running");
+        }).RequireAuthorization(Auth.Policies.TenantMember).WithSummary("Spawn one (count 1), N identical (count N) or several different (tasks) processes; answers when all are Running");
 
         tenants.MapGet("/processes", async (string tenant, bool? all, IGrainFactory grains) =>
             Results.Ok(new { processes = await Tenant(grains, tenant).PsAsync(all == true) }))
+            .RequireAuthorization(Auth.Policies.TenantViewer)
             .WithSummary("Every live process of the tenant, on every node (ps); all=true adds those that ended recently (ps -a)");
 
         tenants.MapGet("/processes/{npid}", async (string tenant, string npid, IGrainFactory grains) =>
             Results.Ok(await Tenant(grains, tenant).GetAsync(npid)))
+            .RequireAuthorization(Auth.Policies.TenantViewer)
             .WithSummary("One process");
 
         tenants.MapGet("/processes/{npid}/events", async (string tenant, string npid, long? after, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json) =>
@@ -41,13 +43,13 @@ internal static class ProcessEndpoints
             {
                 await WriteEvent(http, "state", JsonSerializer.Serialize(e, json.Value.SerializerOptions));
             }
-        }).WithSummary("Server-sent events: every state transition after 'after', ending with the terminal one (monitor)");
+        }).RequireAuthorization(Auth.Policies.TenantViewer).WithSummary("Server-sent events: every state transition after 'after', ending with the terminal one (monitor)");
 
         tenants.MapPost("/processes/{npid}/signal", async (string tenant, string npid, SignalBody body, IGrainFactory grains) =>
         {
             await Tenant(grains, tenant).KillAsync(npid, body.Signal);
             return Results.NoContent();
-        }).WithSummary("Send a POSIX signal to the process (not to its own children)");
+        }).RequireAuthorization(Auth.Policies.TenantMember).WithSummary("Send a POSIX signal to the process (not to its own children)");
 
         tenants.MapGet("/processes/{npid}/logs", async (string tenant, string npid, bool? follow, IGrainFactory grains, HttpContext http) =>
         {
@@ -74,16 +76,11 @@ internal static class ProcessEndpoints
             }
 
             await WriteEvent(http, "end", string.Empty);
-        }).WithSummary("Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends");
+        }).RequireAuthorization(Auth.Policies.TenantViewer).WithSummary("Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends");
     }
 
     private static NefeleTenant Tenant(IGrainFactory grains, string tenant)
     {
-        if (string.IsNullOrWhiteSpace(tenant) || tenant.Length > 64)
-        {
-            throw NefeleException.Bad("tenant must be 1-64 characters");
-        }
-
         return new NefeleTenant(grains, tenant);
     }
 
