@@ -82,3 +82,22 @@ nefele_stop_node() {
   NEFELE_SILO_PID="" NEFELE_HOSTD_PID=""
   return 0
 }
+
+# nefele_admin_key FILE: makes the node's first admin API key in FILE (mode 0600, in a 0700
+# directory) unless FILE holds one already, as k3s writes its kubeconfig; prints what the silo's
+# --admin-key takes: "<key id>:<SHA-256 of the secret>". The secret itself never leaves FILE.
+nefele_admin_key() {
+  local file="$1" id secret token
+  if [ ! -s "$file" ]; then
+    mkdir -p "$(dirname "$file")"
+    chmod 0700 "$(dirname "$file")"
+    id="$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    secret="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    (umask 077 && printf 'nfk_%s_%s\n' "$id" "$secret" >"$file.tmp" && mv "$file.tmp" "$file")
+  fi
+  chmod 0600 "$file"
+  token="$(head -n 1 "$file")"
+  id="${token:4:16}"
+  secret="${token:21}"
+  printf '%s:%s\n' "$id" "$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)"
+}

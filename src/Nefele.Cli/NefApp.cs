@@ -74,7 +74,8 @@ internal static class NefApp
 
         var api = globals.ResolveApi(env);
         var tenant = globals.ResolveTenant(env);
-        return () => new RestTransport(api, tenant, RestTransport.DefaultConnectTimeout);
+        var token = Auth.CredentialSources.Find(env);
+        return () => new RestTransport(api, tenant, RestTransport.DefaultConnectTimeout, token);
     }
 
     private static async Task<int> FailAsync(TextWriter error, string message, int status)

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orleans.Runtime;
 
 namespace Nefele.Client;
 
@@ -20,12 +21,15 @@ public sealed class NefeleConnection : IAsyncDisposable
 
     public IGrainFactory Grains { get; }
 
-    /// <summary>Connects to the embedded one-node default (the silo's gateway on localhost).</summary>
-    public static Task<NefeleConnection> ConnectAsync(int gatewayPort = NefeleDefaults.GatewayPort, CancellationToken ct = default) =>
-        ConnectAsync(client => client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort)), ct);
+    /// <summary>
+    /// Connects to the embedded one-node default (the silo's gateway on localhost) with
+    /// <paramref name="credential"/>, else the key found as nef finds it (<see cref="NefeleCredential.FromEnvironment"/>).
+    /// </summary>
+    public static Task<NefeleConnection> ConnectAsync(int gatewayPort = NefeleDefaults.GatewayPort, NefeleCredential? credential = null, CancellationToken ct = default) =>
+        ConnectAsync(client => client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort)), credential, ct);
 
     /// <summary>Connects to a cluster through its Redis ("host:port"): any node's gateway will do, and the client follows membership changes.</summary>
-    public static Task<NefeleConnection> ConnectToClusterAsync(string redis, string clusterId = NefeleDefaults.ClusterId, CancellationToken ct = default)
+    public static Task<NefeleConnection> ConnectToClusterAsync(string redis, string clusterId = NefeleDefaults.ClusterId, NefeleCredential? credential = null, CancellationToken ct = default)
     {
         var options = StackExchange.Redis.ConfigurationOptions.Parse(redis);
         options.AbortOnConnectFail = false;
@@ -35,15 +39,25 @@ public sealed class NefeleConnection : IAsyncDisposable
                 client.UseRedisClustering(o => o.ConfigurationOptions = options);
                 client.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, clusterId));
             },
+            credential,
             ct);
     }
 
     /// <summary>Connects with custom clustering; <paramref name="configure"/> runs after the defaults, so it may override the cluster id.</summary>
-    public static async Task<NefeleConnection> ConnectAsync(Action<IClientBuilder> configure, CancellationToken ct = default)
+    public static async Task<NefeleConnection> ConnectAsync(Action<IClientBuilder> configure, NefeleCredential? credential = null, CancellationToken ct = default)
     {
+        var token = (credential ?? NefeleCredential.FromEnvironment())?.Token
+            ?? throw new InvalidOperationException(
+                $"no API key: pass a NefeleCredential, or set {Auth.CredentialSources.TokenVariable}, or put 'token = …' in {Auth.CredentialSources.ConfigFile}");
         var host = Host.CreateDefaultBuilder()
             .UseOrleansClient(client =>
             {
+                // Every call carries the key; the silos check it on every call.
+                client.AddOutgoingGrainCallFilter(context =>
+                {
+                    RequestContext.Set(Auth.CallCredentials.ApiKey, token);
+                    return context.Invoke();
+                });
                 client.Configure<Orleans.Configuration.ClusterOptions>(o =>
                 {
                     o.ClusterId = NefeleDefaults.ClusterId;

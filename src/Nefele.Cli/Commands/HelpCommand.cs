@@ -20,6 +20,14 @@ internal sealed record HelpCommand(string? Topic) : INefCommand
           logs [-f] NPID                            print captured output; -f follows to the end
           help [COMMAND]                            this text
 
+          whoami                                    the key in use: its name, role and tenant
+          tenant create NAME [--privileged] [--cpu N] [--mem N] [--max-processes N] [--spawn-rate N]
+                                                    create a tenant (admin); prints its uid
+          tenant ls | tenant rm NAME                list or remove tenants (admin)
+          key create --tenant T --name N [--role owner|member|viewer] [--expires 30d]
+                                                    create an API key; prints the secret alone
+          key ls --tenant T | key revoke --tenant T NAME
+
         spawn flags:
           --cpu N          CPU to reserve: 250m (millicores), 1, 1.5 (cores); default none
           --mem N          memory limit: 64Mi, 1Gi, 512M, 1G, 4Ki, or bytes; default none
@@ -41,6 +49,8 @@ internal sealed record HelpCommand(string? Topic) : INefCommand
         global options:
           --tenant T   tenant to act for (else $NEFELE_TENANT, else "default")
           --api URL    the node's REST API (else $NEFELE_API, else http://127.0.0.1:7400)
+        The API key comes from $NEFELE_TOKEN, else "token = …" in ~/.config/nefele/config,
+        else the node's admin key /etc/nefele/admin.key (root only; scripts/up writes it).
           -h, --help   this text
         Inside a Nefele process ($NEFELE_SOCKET set) nef talks to hostd's api socket instead,
         and the tenant is the calling process's own.

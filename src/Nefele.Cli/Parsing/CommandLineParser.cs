@@ -44,6 +44,9 @@ internal static class CommandLineParser
             "kill" => ParseKill(cursor, globals),
             "killall" => ParseKillall(cursor, globals),
             "logs" => ParseLogs(cursor, globals),
+            "tenant" => AdminCommandParser.ParseTenant(cursor, globals),
+            "key" => AdminCommandParser.ParseKey(cursor, globals),
+            "whoami" => AdminCommandParser.ParseWhoAmI(cursor, globals),
             "help" => new HelpCommand(cursor.AtEnd ? null : cursor.Take()),
             _ => throw new UsageException($"unknown command '{name}' (try nef help)"),
         };
@@ -354,7 +357,7 @@ internal static class CommandLineParser
     /// The remaining arguments, each marked positional or not; global options are consumed on the
     /// way, and after "--" everything is positional.
     /// </summary>
-    private static IEnumerable<(string Token, bool Positional)> Tokens(ArgCursor cursor, GlobalOptions globals)
+    internal static IEnumerable<(string Token, bool Positional)> Tokens(ArgCursor cursor, GlobalOptions globals)
     {
         var positionalOnly = false;
         while (!cursor.AtEnd)

@@ -9,7 +9,7 @@ using Nefele.Processes;
 namespace Nefele.Cli.Transport;
 
 /// <summary>Talks to a node's REST API (/v1/tenants/{tenant}/…), from outside any Nefele process.</summary>
-internal sealed class RestTransport : INefeleTransport
+internal sealed partial class RestTransport : INefeleTransport
 {
     /// <summary>How long nef waits for a TCP connection before saying the API cannot be reached.</summary>
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
@@ -21,8 +21,9 @@ internal sealed class RestTransport : INefeleTransport
     private readonly string tenantPath;
     private readonly TimeSpan connectTimeout;
 
-    public RestTransport(Uri api, string tenant, TimeSpan connectTimeout)
+    public RestTransport(Uri api, string tenant, TimeSpan connectTimeout, string? token = null)
     {
+        Tenant = tenant;
         this.api = api;
         this.connectTimeout = connectTimeout;
         tenantPath = "v1/tenants/" + Uri.EscapeDataString(tenant) + "/";
@@ -35,6 +36,10 @@ internal sealed class RestTransport : INefeleTransport
 
         // No overall timeout: monitor and logs -f legitimately wait as long as the process runs.
         http = new HttpClient(handler) { BaseAddress = WithTrailingSlash(api), Timeout = Timeout.InfiniteTimeSpan };
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
     }
 
     public async Task<SpawnOutcome> SpawnAsync(SpawnBatch batch, CancellationToken ct)

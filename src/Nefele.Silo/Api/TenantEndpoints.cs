@@ -17,13 +17,13 @@ internal static class TenantEndpoints
         }).WithTags("tenants").RequireAuthorization(Policies.AnyKey).WithSummary("The key this request was made with: its name, tenant and role");
 
         var tenants = app.MapGroup("/v1/tenants").WithTags("tenants");
-        tenants.MapPost("", async (TenantBody body, IGrainFactory grains) =>
+        tenants.MapPost("", async (TenantCreateRequest body, IGrainFactory grains) =>
         {
             var info = await Directory(grains).CreateAsync(body.Name, body.Privileged, body.Quotas ?? new TenantQuotas());
             return Results.Created($"/v1/tenants/{info.Name}", info);
         }).RequireAuthorization(Policies.Admin).WithSummary("Create a tenant (admin); it gets its own uid and gid, the same on every node");
 
-        tenants.MapGet("", async (IGrainFactory grains) => Results.Ok(new { tenants = await Directory(grains).ListAsync() }))
+        tenants.MapGet("", async (IGrainFactory grains) => Results.Ok(new TenantList(await Directory(grains).ListAsync())))
             .RequireAuthorization(Policies.Admin).WithSummary("Every tenant (admin)");
 
         tenants.MapGet("/{tenant}", async (string tenant, IGrainFactory grains) =>
@@ -40,7 +40,7 @@ internal static class TenantEndpoints
             Results.Ok(await Directory(grains).SetQuotasAsync(Valid(tenant), body)))
             .RequireAuthorization(Policies.Admin).WithSummary("Set a tenant's quotas (admin); 0 means no limit");
 
-        tenants.MapPost("/{tenant}/keys", async (string tenant, KeyBody body, IGrainFactory grains, TimeProvider time) =>
+        tenants.MapPost("/{tenant}/keys", async (string tenant, KeyCreateRequest body, IGrainFactory grains, TimeProvider time) =>
         {
             if (body.ExpiresInSeconds is <= 0)
             {
@@ -49,11 +49,11 @@ internal static class TenantEndpoints
 
             DateTimeOffset? expires = body.ExpiresInSeconds is { } s ? time.GetUtcNow().AddSeconds(s) : null;
             var key = await grains.GetGrain<ITenantGrain>(Valid(tenant)).CreateKeyAsync(body.Name, body.Role, expires);
-            return Results.Created($"/v1/tenants/{tenant}/keys/{key.Info.Name}", new { key = key.Token, key.Info.Name, key.Info.Tenant, key.Info.Role, key.Info.ExpiresAt });
+            return Results.Created($"/v1/tenants/{tenant}/keys/{key.Info.Name}", new CreatedKey(key.Token, key.Info.Name, key.Info.Tenant, key.Info.Role, key.Info.ExpiresAt));
         }).RequireAuthorization(Policies.TenantOwner).WithSummary("Create an API key of the tenant; the answer holds the secret, shown this once");
 
         tenants.MapGet("/{tenant}/keys", async (string tenant, IGrainFactory grains) =>
-            Results.Ok(new { keys = await grains.GetGrain<ITenantGrain>(Valid(tenant)).ListKeysAsync() }))
+            Results.Ok(new KeyList(await grains.GetGrain<ITenantGrain>(Valid(tenant)).ListKeysAsync())))
             .RequireAuthorization(Policies.TenantOwner).WithSummary("The tenant's keys: names, roles, expiry, revocation (never secrets)");
 
         tenants.MapDelete("/{tenant}/keys/{name}", async (string tenant, string name, IGrainFactory grains) =>

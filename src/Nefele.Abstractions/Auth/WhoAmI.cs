@@ -1,6 +1,4 @@
-using Nefele.Auth;
-
-namespace Nefele.Silo.Api;
+namespace Nefele.Auth;
 
 /// <summary>Answer of GET /v1/whoami: the key the request was made with.</summary>
 public sealed record WhoAmI(string Key, string? Tenant, Role Role);

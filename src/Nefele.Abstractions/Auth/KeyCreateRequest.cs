@@ -1,9 +1,7 @@
-using Nefele.Auth;
+namespace Nefele.Auth;
 
-namespace Nefele.Silo.Api;
-
-/// <summary>Body of POST /v1/tenants/{tenant}/keys.</summary>
-public sealed record KeyBody
+/// <summary>Body of POST /v1/tenants/{tenant}/keys (nef key create).</summary>
+public sealed record KeyCreateRequest
 {
     public required string Name { get; init; }
 

@@ -1,9 +1,7 @@
-using Nefele.Tenants;
+namespace Nefele.Tenants;
 
-namespace Nefele.Silo.Api;
-
-/// <summary>Body of POST /v1/tenants.</summary>
-public sealed record TenantBody
+/// <summary>Body of POST /v1/tenants (nef tenant create).</summary>
+public sealed record TenantCreateRequest
 {
     public required string Name { get; init; }
 
