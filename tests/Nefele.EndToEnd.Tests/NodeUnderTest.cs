@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
+using Nefele.Auth;
 using Nefele.Client;
+using Nefele.Tenants;
 
 namespace Nefele.EndToEnd.Tests;
 
@@ -17,6 +19,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
     private Process? _hostd;
     private string[] _hostdArgs = [];
     private Process? _silo;
+    private readonly string _adminKeySpec;
     private NefeleConnection? _sdk;
 
     private NodeUnderTest(string name)
@@ -26,8 +29,18 @@ public sealed class NodeUnderTest : IAsyncDisposable
         ApiPort = FreePort.Next();
         SiloPort = FreePort.Next();
         GatewayPort = FreePort.Next();
+        (AdminKey, var keyId, var keyHash) = ApiKeys.Create();
+        _adminKeySpec = $"{keyId}:{keyHash}";
         Http = new HttpClient { BaseAddress = new Uri(ApiUrl), Timeout = TimeSpan.FromSeconds(60) };
+        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        Anonymous = new HttpClient { BaseAddress = new Uri(ApiUrl), Timeout = TimeSpan.FromSeconds(60) };
     }
+
+    /// <summary>The node's bootstrap admin key (as scripts/up makes one): Http, the SDK and nef use it.</summary>
+    public string AdminKey { get; }
+
+    /// <summary>An HTTP client without a credential.</summary>
+    public HttpClient Anonymous { get; }
 
     public string Name { get; }
 
@@ -73,7 +86,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
         _silo = Launch("silo", RepoPaths.Dll("Nefele.Silo", "nefele-silo"),
             ["--node", Name, "--hostd-socket", Path.Combine(RunDir, "control.sock"), "--api", ApiUrl,
              "--silo-port", SiloPort.ToString(), "--gateway-port", GatewayPort.ToString(),
-             "--Logging:LogLevel:Default=Warning"]);
+             "--admin-key", _adminKeySpec, "--Logging:LogLevel:Default=Warning"]);
         using var deadline = new CancellationTokenSource(StartTimeout);
         while (true)
         {
@@ -84,7 +97,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
 
             try
             {
-                using var response = await Http.GetAsync("/healthz", deadline.Token);
+                using var response = await Anonymous.GetAsync("/healthz", deadline.Token);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -130,16 +143,53 @@ public sealed class NodeUnderTest : IAsyncDisposable
         await _silo.WaitForExitAsync();
     }
 
-    /// <summary>The C# SDK, connected to this node's gateway (connects once).</summary>
+    /// <summary>The C# SDK with the admin key, connected to this node's gateway (connects once); the tenant is created if it does not exist.</summary>
     public async Task<NefeleTenant> SdkAsync(string tenant = "default")
     {
-        _sdk ??= await NefeleConnection.ConnectAsync(GatewayPort);
+        _sdk ??= await NefeleConnection.ConnectAsync(GatewayPort, NefeleCredential.ApiKey(AdminKey));
+        await EnsureTenantAsync(_sdk, tenant);
         return _sdk.Tenant(tenant);
     }
 
-    /// <summary>Runs bin/nef against this node and returns its exit code and output.</summary>
+    /// <summary>Creates the tenant unless it exists.</summary>
+    public static async Task<TenantInfo> EnsureTenantAsync(NefeleConnection admin, string tenant)
+    {
+        var directory = admin.Grains.GetGrain<ITenantDirectoryGrain>(ITenantDirectoryGrain.Key);
+        try
+        {
+            return await directory.CreateAsync(tenant, privileged: false, new TenantQuotas());
+        }
+        catch (Errors.NefeleException e) when (e.Code == Errors.ErrorCodes.TenantExists)
+        {
+            return (await directory.ListAsync()).Single(t => t.Name == tenant);
+        }
+    }
+
+    /// <summary>A new connection with <paramref name="key"/> (a tenant's key); the caller disposes it.</summary>
+    public Task<NefeleConnection> ConnectAsync(string key) => NefeleConnection.ConnectAsync(GatewayPort, NefeleCredential.ApiKey(key));
+
+    /// <summary>Creates a key of <paramref name="tenant"/> (created if needed) with the admin key; returns the token.</summary>
+    public async Task<string> CreateKeyAsync(string tenant, string name, Auth.Role role = Auth.Role.Member, DateTimeOffset? expiresAt = null)
+    {
+        await SdkAsync(tenant);
+        var key = await _sdk!.Grains.GetGrain<ITenantGrain>(tenant).CreateKeyAsync(name, role, expiresAt);
+        return key.Token;
+    }
+
+    /// <summary>Runs bin/nef against this node with the admin key and returns its exit code and output.</summary>
     public async Task<(int Code, string Stdout, string Stderr)> NefAsync(params string[] args) =>
-        await RunAsync(Path.Combine(RepoPaths.Root, "bin", "nef"), args, new Dictionary<string, string?> { ["NEFELE_API"] = ApiUrl });
+        await NefAsAsync(AdminKey, args);
+
+    /// <summary>Runs bin/nef against this node with <paramref name="key"/> (null: no key at all).</summary>
+    public async Task<(int Code, string Stdout, string Stderr)> NefAsAsync(string? key, params string[] args) =>
+        await RunAsync(Path.Combine(RepoPaths.Root, "bin", "nef"), args, new Dictionary<string, string?>
+        {
+            ["NEFELE_API"] = ApiUrl,
+            [CredentialSources.TokenVariable] = key,
+            // Never fall back to a key of the machine's own node.
+            [CredentialSources.AdminKeyFileVariable] = "/nonexistent",
+            ["XDG_CONFIG_HOME"] = "/nonexistent",
+        });
 
     public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, IDictionary<string, string?>? env = null, TimeSpan? timeout = null)
     {
@@ -179,6 +229,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
         }
 
         Http.Dispose();
+        Anonymous.Dispose();
         await StopAsync(_silo, kill: false);
         await StopAsync(_hostd, kill: false);
         try

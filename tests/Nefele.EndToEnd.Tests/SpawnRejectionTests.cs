@@ -49,6 +49,7 @@ public sealed class SpawnRejectionTests(NodeFixture fixture) : IClassFixture<Nod
     [InlineData("""not json at all""", 400, ErrorCodes.BadRequest, "")]
     public async Task Rejected_spawn_over_REST_is_problem_details_with_the_code(string body, int status, string code, string named)
     {
+        await Node.SdkAsync("rejections-rest");
         var before = await RestPsCountAsync("rejections-rest");
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
 
