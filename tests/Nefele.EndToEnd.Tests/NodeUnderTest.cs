@@ -151,6 +151,13 @@ public sealed class NodeUnderTest : IAsyncDisposable
         return _sdk.Tenant(tenant);
     }
 
+    /// <summary>The SDK connection with the admin key (connects once).</summary>
+    public async Task<NefeleConnection> AdminAsync()
+    {
+        await SdkAsync();
+        return _sdk!;
+    }
+
     /// <summary>Creates the tenant unless it exists.</summary>
     public static async Task<TenantInfo> EnsureTenantAsync(NefeleConnection admin, string tenant)
     {
