@@ -88,6 +88,7 @@ var generatorId = builder.Configuration["Node:GeneratorId"] is null && cluster.I
 builder.Services.AddSingleton(sp => new NpidGenerator(generatorId, sp.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton(cluster.IsClustered ? await ClusterSecrets.GetOrCreateAsync(cluster.Redis!, cluster.Id) : ClusterSecret.Random());
 builder.Services.AddNefeleAuthorization();
+builder.Services.AddKeyRateLimiting();
 builder.Services.AddSingleton<ProcCallHandler>();
 builder.Services.AddSingleton<HostAgentChannel>();
 builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<HostAgentChannel>());
@@ -110,6 +111,7 @@ builder.WebHost.UseUrls(api.Url);
 var app = builder.Build();
 app.Use(ProblemMapping.Middleware);
 app.UseAuthentication();
+app.UseRateLimiter();
 app.UseAuthorization();
 app.UseCredentialForwarding();
 app.MapOpenApi("/openapi/{documentName}.json");

@@ -18,6 +18,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
     private readonly StringBuilder _log = new();
     private Process? _hostd;
     private string[] _hostdArgs = [];
+    private string[] _siloArgs = [];
     private Process? _silo;
     private readonly string _adminKeySpec;
     private NefeleConnection? _sdk;
@@ -70,11 +71,15 @@ public sealed class NodeUnderTest : IAsyncDisposable
         }
     }
 
-    public static async Task<NodeUnderTest> StartAsync(string? name = null, params string[] hostdArgs)
+    public static Task<NodeUnderTest> StartAsync(string? name = null, params string[] hostdArgs) => StartAsync(name, hostdArgs, []);
+
+    /// <summary>Starts a node with extra hostd and silo flags.</summary>
+    public static async Task<NodeUnderTest> StartAsync(string? name, string[] hostdArgs, string[] siloArgs)
     {
         var node = new NodeUnderTest(name ?? "e2e-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(node.RunDir);
         node._hostdArgs = hostdArgs;
+        node._siloArgs = siloArgs;
         node.StartHostd();
         await node.StartSiloAsync();
         return node;
@@ -86,7 +91,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
         _silo = Launch("silo", RepoPaths.Dll("Nefele.Silo", "nefele-silo"),
             ["--node", Name, "--hostd-socket", Path.Combine(RunDir, "control.sock"), "--api", ApiUrl,
              "--silo-port", SiloPort.ToString(), "--gateway-port", GatewayPort.ToString(),
-             "--admin-key", _adminKeySpec, "--Logging:LogLevel:Default=Warning"]);
+             "--admin-key", _adminKeySpec, "--Logging:LogLevel:Default=Warning", .. _siloArgs]);
         using var deadline = new CancellationTokenSource(StartTimeout);
         while (true)
         {

@@ -9,15 +9,16 @@ public sealed class ApiOptions : IValidatableObject
     public const string Section = "Api";
 
     /// <summary>
-    /// Where the API listens. Default http://127.0.0.1:7400. Loopback only until the API
-    /// authenticates callers: anything else is refused at start-up.
+    /// Where the API listens. Default http://127.0.0.1:7400. Loopback unless <see cref="AllowRemote"/>:
+    /// the API is plain HTTP, so API keys would cross the network in clear.
     /// </summary>
     [Required]
     public string Url { get; set; } = Client.NefeleDefaults.ApiUrl;
 
     /// <summary>
-    /// Allow a non-loopback <see cref="Url"/>. The API does not authenticate callers yet, so this
-    /// is only for private networks (such as a local cluster's bridge). Default false.
+    /// Allow a non-loopback <see cref="Url"/>. Every call needs an API key, but keys travel in clear
+    /// over plain HTTP: only for private networks (such as a local cluster's bridge) or behind a
+    /// TLS-terminating proxy. Default false.
     /// </summary>
     public bool AllowRemote { get; set; }
 
@@ -33,6 +34,18 @@ public sealed class ApiOptions : IValidatableObject
     /// </summary>
     public bool AnonymousMetrics { get; set; }
 
+    /// <summary>
+    /// Requests per second one API key may make on this node, sustained (a token bucket refilled
+    /// every second). Default 200: a busy script, not a flood. Requests without a valid key share
+    /// one bucket per client address.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int RequestsPerSecondPerKey { get; set; } = 200;
+
+    /// <summary>Requests one key may make at once before the rate applies (the bucket's size). Default 400.</summary>
+    [Range(1, 1_000_000)]
+    public int RequestBurstPerKey { get; set; } = 400;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
@@ -41,7 +54,7 @@ public sealed class ApiOptions : IValidatableObject
         }
         else if (!AllowRemote && !(uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var ip) && IPAddress.IsLoopback(ip))))
         {
-            yield return new ValidationResult($"Api:Url '{Url}' must be on a loopback address (127.0.0.0/8 or ::1) until API authentication exists (or set Api:AllowRemote, --api-allow-remote, on a private network)", [nameof(Url)]);
+            yield return new ValidationResult($"Api:Url '{Url}' must be on a loopback address (127.0.0.0/8 or ::1): the API is plain HTTP and API keys would cross the network in clear (set Api:AllowRemote, --api-allow-remote, on a private network)", [nameof(Url)]);
         }
     }
 }
