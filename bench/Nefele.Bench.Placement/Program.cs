@@ -48,8 +48,14 @@ return failures == 0 ? 0 : 1;
 async Task RunSingleAsync()
 {
     await using var nefele = await NefeleConnection.ConnectAsync(options.Int("gateway-port", NefeleDefaults.GatewayPort));
+    await nefele.Admin.EnsureTenantAsync(TenantName);
     var tenant = nefele.Tenant(TenantName);
     using var api = new HttpClient { BaseAddress = new Uri(options.Get("api")), Timeout = TimeSpan.FromMinutes(5) };
+    if (Nefele.Auth.CredentialSources.Find() is { } key)
+    {
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+    }
+
     int n = quick ? 5 : 25, warmup = quick ? 2 : 5;
 
     await PhaseAsync("scheduling", async () =>
@@ -107,6 +113,7 @@ async Task RunSingleAsync()
                 // A tenant per point, so one point's index does not weigh on the next. The tasks
                 // stay on their hollow nodes (ending tens of thousands would outlast the run);
                 // removing the nodes at the end ends them.
+                await nefele.Admin.EnsureTenantAsync($"{TenantName}-hollow-{have}");
                 var hollowTenant = nefele.Tenant($"{TenantName}-hollow-{have}");
                 var p = await Hollow.ClosedLoopAsync(hollowTenant, have, concurrency, tasks, TimeSpan.FromSeconds(quick ? 2 : 3), TimeSpan.FromSeconds(quick ? 2 : 6));
                 Console.WriteLine(Inv($"    {have,5} hollow nodes: {p.TasksPerSecond,8:0} tasks/s  ({p.Requests / p.DurationS:0} req/s)  p50 {p.Latency.P50Ms,7:0.0} ms  p99 {p.Latency.P99Ms,7:0.0} ms  on hollow {p.OnHollow}/{p.Checked}; {p.Placed} placed in all{(p.FirstError is null ? string.Empty : "  error: " + p.FirstError)}"));
@@ -159,6 +166,7 @@ async Task RunClusterAsync()
             }));
         }
 
+        await connections[0].Admin.EnsureTenantAsync(TenantName);
         var tenants = connections.Select(c => c.Tenant(TenantName)).ToArray();
 
         // Warm every node's code paths before measuring.

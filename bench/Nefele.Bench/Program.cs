@@ -17,6 +17,7 @@ var results = new List<MethodResult>
 };
 
 await using var nefele = await NefeleConnection.ConnectAsync(options.GatewayPort);
+await nefele.Admin.EnsureTenantAsync("bench");
 var tenant = nefele.Tenant("bench");
 var spec = new ProcessSpec { Path = "/bin/true" };
 for (var i = 0; i < options.Warmup; i++)

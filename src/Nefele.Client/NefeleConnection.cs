@@ -73,6 +73,9 @@ public sealed class NefeleConnection : IAsyncDisposable
 
     public NefeleTenant Tenant(string name = NefeleDefaults.Tenant) => new(Grains, name);
 
+    /// <summary>Tenants and keys (needs an admin key, or a tenant owner's for that tenant's keys).</summary>
+    public NefeleAdmin Admin => new(Grains);
+
     public async ValueTask DisposeAsync()
     {
         await _host.StopAsync();

@@ -164,18 +164,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
     }
 
     /// <summary>Creates the tenant unless it exists.</summary>
-    public static async Task<TenantInfo> EnsureTenantAsync(NefeleConnection admin, string tenant)
-    {
-        var directory = admin.Grains.GetGrain<ITenantDirectoryGrain>(ITenantDirectoryGrain.Key);
-        try
-        {
-            return await directory.CreateAsync(tenant, privileged: false, new TenantQuotas());
-        }
-        catch (Errors.NefeleException e) when (e.Code == Errors.ErrorCodes.TenantExists)
-        {
-            return (await directory.ListAsync()).Single(t => t.Name == tenant);
-        }
-    }
+    public static Task<TenantInfo> EnsureTenantAsync(NefeleConnection admin, string tenant) => admin.Admin.EnsureTenantAsync(tenant);
 
     /// <summary>A new connection with <paramref name="key"/> (a tenant's key); the caller disposes it.</summary>
     public Task<NefeleConnection> ConnectAsync(string key) => NefeleConnection.ConnectAsync(GatewayPort, NefeleCredential.ApiKey(key));
@@ -184,7 +173,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
     public async Task<string> CreateKeyAsync(string tenant, string name, Auth.Role role = Auth.Role.Member, DateTimeOffset? expiresAt = null)
     {
         await SdkAsync(tenant);
-        var key = await _sdk!.Grains.GetGrain<ITenantGrain>(tenant).CreateKeyAsync(name, role, expiresAt);
+        var key = await _sdk!.Admin.CreateKeyAsync(tenant, name, role, expiresAt);
         return key.Token;
     }
 
