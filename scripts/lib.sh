@@ -83,14 +83,17 @@ nefele_stop_node() {
   return 0
 }
 
-# nefele_admin_key FILE: makes the node's first admin API key in FILE (mode 0600, in a 0700
-# directory) unless FILE holds one already, as k3s writes its kubeconfig; prints what the silo's
+# nefele_admin_key FILE: makes the node's first admin API key in FILE (mode 0600; a directory
+# it has to make is 0700) unless FILE holds one already, as k3s writes its kubeconfig; prints what the silo's
 # --admin-key takes: "<key id>:<SHA-256 of the secret>". The secret itself never leaves FILE.
 nefele_admin_key() {
   local file="$1" id secret token
   if [ ! -s "$file" ]; then
-    mkdir -p "$(dirname "$file")"
-    chmod 0700 "$(dirname "$file")"
+    # A directory made here is root's alone; one that exists keeps its mode (the file is 0600).
+    if [ ! -d "$(dirname "$file")" ]; then
+      mkdir -p "$(dirname "$file")"
+      chmod 0700 "$(dirname "$file")"
+    fi
     id="$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     secret="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
     (umask 077 && printf 'nfk_%s_%s\n' "$id" "$secret" >"$file.tmp" && mv "$file.tmp" "$file")
