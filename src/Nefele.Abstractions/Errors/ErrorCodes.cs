@@ -45,6 +45,9 @@ public static class ErrorCodes
     /// <summary>Too many requests from this key; retry later.</summary>
     public const string RateLimited = "rate_limited";
 
+    /// <summary>A per-process limit is reached (monitors or log followers at once); the message names it.</summary>
+    public const string LimitExceeded = "limit_exceeded";
+
     /// <summary>A fault of the server; the log has the details.</summary>
     public const string InternalError = "internal_error";
 }

@@ -7,6 +7,7 @@ using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
 using Nefele.Protocol.V1;
+using Nefele.Validation;
 
 namespace Nefele.HostAgent.Processes;
 
@@ -675,40 +676,65 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
     }
 
-    private string? Validate(LaunchRequest request)
+    // The silo checked the spec at admission (Nefele.Validation); hostd checks again what it
+    // relies on, with the same rules, so a launch that bypassed admission changes nothing.
+    private static string? Validate(LaunchRequest request)
     {
-        if (!SafeName().IsMatch(request.Npid))
+        // Any id that is safe as a file and cgroup name is launched (the silo sends NPIDs).
+        if (!LocalId().IsMatch(request.Npid))
         {
-            return $"spawn rejected: npid '{request.Npid}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
+            return $"spawn rejected: npid '{Names.Shorten(request.Npid)}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
         }
 
-        if (!SafeName().IsMatch(request.Tenant))
+        if (!Names.IsTenantName(request.Tenant))
         {
-            return $"spawn rejected: tenant '{request.Tenant}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
+            return $"spawn rejected: tenant '{Names.Shorten(request.Tenant)}' is not a tenant name";
         }
 
         var spec = request.Spec;
-        if (spec is null || spec.Path.Length == 0)
+        if (spec is null || !Names.IsAbsolutePath(spec.Path))
         {
-            return "spawn rejected: the spec has no path";
+            return $"spawn rejected: the path must be absolute, at most {Limits.MaxPathBytes} bytes, without NUL";
+        }
+
+        if (spec.Args.Count > Limits.MaxArgs)
+        {
+            return $"spawn rejected: {spec.Args.Count} args given (at most {Limits.MaxArgs})";
+        }
+
+        if (spec.Args.Any(a => a.Contains('\0', StringComparison.Ordinal)) || spec.Env.Values.Any(v => v.Contains('\0', StringComparison.Ordinal)))
+        {
+            return "spawn rejected: arguments and environment values must not contain NUL";
+        }
+
+        var commandLine = Names.Utf8Bytes(spec.Path) + 1 + spec.Args.Sum(a => (long)Names.Utf8Bytes(a) + 1);
+        if (commandLine > Limits.MaxCommandLineBytes)
+        {
+            return $"spawn rejected: path and args take {commandLine} bytes (at most {Limits.MaxCommandLineBytes})";
+        }
+
+        if (spec.Env.Count > Limits.MaxEnvVars)
+        {
+            return $"spawn rejected: {spec.Env.Count} env variables given (at most {Limits.MaxEnvVars})";
         }
 
         foreach (var name in spec.Env.Keys)
         {
-            if (name.Length == 0 || name.Contains('=', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal))
+            if (!Names.IsEnvName(name))
             {
-                return $"spawn rejected: environment variable name '{name}' is not valid (empty, or contains '=' or NUL)";
+                return $"spawn rejected: env name '{Names.Shorten(name)}' is not a valid variable name (a letter or '_', then letters, digits or '_')";
             }
 
-            if (name.StartsWith("NEFELE_", StringComparison.Ordinal))
+            if (Names.IsReservedEnvName(name))
             {
-                return $"spawn rejected: environment variable {name} is reserved (NEFELE_* is set by hostd)";
+                return $"spawn rejected: env {name} is reserved (NEFELE_* is set by hostd)";
             }
         }
 
-        if (spec.Env.Values.Any(v => v.Contains('\0', StringComparison.Ordinal)) || spec.Args.Any(a => a.Contains('\0', StringComparison.Ordinal)))
+        var env = spec.Env.Sum(e => (long)Names.Utf8Bytes(e.Key) + Names.Utf8Bytes(e.Value) + 2);
+        if (env > Limits.MaxEnvBytes)
         {
-            return "spawn rejected: arguments and environment values must not contain NUL";
+            return $"spawn rejected: env takes {env} bytes (at most {Limits.MaxEnvBytes})";
         }
 
         if (spec.CpuMillis < 0 || spec.MemoryBytes < 0)
@@ -736,5 +762,6 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         new() { Error = new Error { Code = code, Message = message } };
 
     [GeneratedRegex("^[A-Za-z0-9_:@-][A-Za-z0-9._:@-]{0,127}$")]
-    private static partial Regex SafeName();
+    private static partial Regex LocalId();
+
 }
