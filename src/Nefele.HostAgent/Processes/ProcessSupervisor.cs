@@ -27,6 +27,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private readonly IProcessEngine engine;
     private readonly ICgroupManager cgroups;
     private readonly ILogger logger;
+    private readonly ResourceLimits limits;
     private readonly Lock gate = new();
     private readonly Dictionary<string, TrackedProcess> byNpid = new(StringComparer.Ordinal);
 
@@ -53,6 +54,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         this.engine = engine;
         this.cgroups = cgroups;
         this.logger = logger;
+        limits = new ResourceLimits(options);
         exitLoop = Task.Run(ExitLoopAsync);
     }
 
@@ -106,9 +108,15 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             return Rejected(problem);
         }
 
+        var (rlimits, limitProblem) = limits.For(request);
+        if (rlimits is null)
+        {
+            return Rejected(limitProblem!);
+        }
+
         var token = spec.NoHandshake ? null : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         TrackedProcess? existing;
-        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token);
+        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token, new ProcessIdentity(request.Uid, request.Gid, rlimits));
         lock (gate)
         {
             // A retried launch (e.g. after the silo reconnected) gets the first one's answer.
@@ -148,7 +156,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         var launch = new LaunchSpec(
             p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
             string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
-            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes));
+            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes),
+            p.Identity);
         StartedProcess started;
         try
         {
@@ -685,6 +694,11 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         if (!SafeName().IsMatch(request.Tenant))
         {
             return $"spawn rejected: tenant '{request.Tenant}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
+        }
+
+        if ((request.Uid == 0 || request.Gid == 0) && !request.Privileged)
+        {
+            return $"spawn rejected: uid {request.Uid} gid {request.Gid}: root (0) is only for a privileged tenant, and tenant {request.Tenant} is not one";
         }
 
         var spec = request.Spec;
