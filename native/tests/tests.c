@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -123,13 +124,14 @@ struct run {
     int timed_out;
 };
 
-static int start(struct run *r, const char *path, char *const argv[], char *const envp[])
+static int start_as(struct run *r, const char *path, char *const argv[], char *const envp[],
+                    const char *cwd, const struct nefele_spawn_identity *id)
 {
     int o[2], e[2];
     if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0)
         return -1;
     int stage = 0, err = 0;
-    r->pid = nefele_spawn_process(path, argv, envp, NULL, NULL, -1, o[1], e[1], &stage, &err);
+    r->pid = nefele_spawn_process(path, argv, envp, cwd, NULL, -1, o[1], e[1], id, &stage, &err);
     close(o[1]);
     close(e[1]);
     r->out_fd = o[0];
@@ -138,9 +140,15 @@ static int start(struct run *r, const char *path, char *const argv[], char *cons
         close(o[0]);
         close(e[0]);
         fprintf(stderr, "spawn %s failed: stage %d: %s\n", path, stage, strerror(err));
+        r->status = stage;
         return -1;
     }
     return 0;
+}
+
+static int start(struct run *r, const char *path, char *const argv[], char *const envp[])
+{
+    return start_as(r, path, argv, envp, NULL, NULL);
 }
 
 static void finish(struct run *r)
@@ -164,7 +172,7 @@ static void test_spawn_true(void)
 {
     char *argv[] = { (char *)"/bin/true", NULL };
     int stage = -1, err = -1, status = 0;
-    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, NULL, &stage, &err);
     if (pid <= 0) {
         check(0, "spawn /bin/true", "stage %d errno %d", stage, err);
         return;
@@ -179,7 +187,7 @@ static void expect_failure(const char *name, const char *path, const char *cwd, 
 {
     char *argv[] = { (char *)path, NULL };
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, &stage, &err);
+    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, NULL, &stage, &err);
     if (pid > 0) {
         int st;
         wait_exit(pid, TIMEOUT_MS, &st);
@@ -262,7 +270,7 @@ static void test_spawn_session_and_fds(void)
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0)
         return;
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, NULL, &stage, &err);
     close(in[0]);
     close(o[1]);
     close(leak[0]);
@@ -283,6 +291,59 @@ static void test_spawn_session_and_fds(void)
     int status;
     int to = wait_exit(pid, TIMEOUT_MS, &status);
     check(to == 0 && strcmp(out, "closed\n") == 0, "other descriptors closed in the child", "out \"%s\"", out);
+}
+
+/* The child drops to the given uid/gid with exactly one group, no new privileges and the
+ * given limits, and cwd is entered as that uid. Needs root (skipped otherwise). */
+static void test_spawn_identity(void)
+{
+    if (geteuid() != 0) {
+        printf("skip: identity tests need root\n");
+        return;
+    }
+    struct nefele_spawn_rlimit limits[] = {
+        { RLIMIT_NOFILE, 100, 200 },
+        { RLIMIT_CORE, 0, 0 },
+    };
+    struct nefele_spawn_identity id = { 1, 200123, 200124, 1, limits, 2 };
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c",
+                     (char *)"echo $(id -u) $(id -g) $(id -G) $(ulimit -n) $(ulimit -Hn) $(ulimit -c) "
+                             "$(grep NoNewPrivs /proc/self/status | tr -d ' \t') $(pwd)",
+                     NULL };
+    struct run r;
+    if (start_as(&r, "/bin/sh", argv, no_env, "/", &id) < 0) {
+        check(0, "child runs as the given uid, gid and only group", "spawn failed");
+        return;
+    }
+    finish(&r);
+    check(exited_with(&r, 0) && strcmp(r.out, "200123 200124 200124 100 200 0 NoNewPrivs:1 /\n") == 0,
+          "child runs as the given uid, gid and only group, with its limits and no_new_privs",
+          "out \"%s\" err \"%s\"", r.out, r.err);
+
+    /* A directory only root may enter: chdir is checked as the new uid. */
+    char locked[512];
+    snprintf(locked, sizeof locked, "%s/root-only", tmpdir);
+    mkdir(locked, 0700);
+    char *argv2[] = { (char *)"/bin/true", NULL };
+    int stage = 0, err = 0;
+    pid_t pid = nefele_spawn_process("/bin/true", argv2, no_env, locked, NULL, -1, -1, -1, &id, &stage, &err);
+    if (pid > 0) {
+        int st;
+        wait_exit(pid, TIMEOUT_MS, &st);
+    }
+    check(pid == -1 && stage == NEFELE_SPAWN_STAGE_CHDIR && err == EACCES,
+          "cwd the uid may not enter -> stage 3 EACCES", "pid %d stage %d errno %d", (int)pid, stage, err);
+    rmdir(locked);
+
+    /* The parent keeps its own identity: the ids changed in the child only. */
+    check(getuid() == 0 && geteuid() == 0 && getgid() == 0, "the caller keeps its identity", "uid %d euid %d",
+          (int)getuid(), (int)geteuid());
+
+    struct nefele_spawn_rlimit bad[] = { { RLIMIT_NOFILE, 300, 200 } };
+    struct nefele_spawn_identity badid = { 0, 0, 0, 0, bad, 1 };
+    pid = nefele_spawn_process("/bin/true", argv2, no_env, NULL, NULL, -1, -1, -1, &badid, &stage, &err);
+    check(pid == -1 && stage == NEFELE_SPAWN_STAGE_RLIMIT && err == EINVAL, "soft limit above hard -> stage 6 EINVAL",
+          "pid %d stage %d errno %d", (int)pid, stage, err);
 }
 
 /* ---- handshake shim ----------------------------------------------------------------- */
@@ -817,6 +878,7 @@ int main(void)
     test_spawn_stdout();
     test_spawn_signals();
     test_spawn_session_and_fds();
+    test_spawn_identity();
     test_shim_no_token();
     test_shim_unreachable();
     test_shim_handshakes();

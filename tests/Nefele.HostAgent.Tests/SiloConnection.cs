@@ -73,9 +73,15 @@ internal sealed class SiloConnection : IAsyncDisposable
         return ev.Attached;
     }
 
-    public async Task<LaunchReply> LaunchAsync(string npid, ProcessSpec spec, string tenant = "acme")
+    /// <summary>The unprivileged uid and gid test processes run as unless a test says otherwise.</summary>
+    public const uint TenantUid = 200777;
+
+    public Task<LaunchReply> LaunchAsync(string npid, ProcessSpec spec, string tenant = "acme") =>
+        LaunchAsync(new LaunchRequest { Npid = npid, Tenant = tenant, Spec = spec, Uid = TenantUid, Gid = TenantUid });
+
+    public async Task<LaunchReply> LaunchAsync(LaunchRequest launch)
     {
-        var ev = await RequestAsync(new ControlRequest { Launch = new LaunchRequest { Npid = npid, Tenant = tenant, Spec = spec } });
+        var ev = await RequestAsync(new ControlRequest { Launch = launch });
         Assert.Equal(ControlEvent.BodyOneofCase.Launched, ev.BodyCase);
         return ev.Launched;
     }

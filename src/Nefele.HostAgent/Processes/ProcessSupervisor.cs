@@ -28,6 +28,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private readonly IProcessEngine engine;
     private readonly ICgroupManager cgroups;
     private readonly ILogger logger;
+    private readonly ResourceLimits limits;
     private readonly Lock gate = new();
     private readonly Dictionary<string, TrackedProcess> byNpid = new(StringComparer.Ordinal);
 
@@ -54,6 +55,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         this.engine = engine;
         this.cgroups = cgroups;
         this.logger = logger;
+        limits = new ResourceLimits(options);
         exitLoop = Task.Run(ExitLoopAsync);
     }
 
@@ -107,9 +109,15 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             return Rejected(problem);
         }
 
+        var (rlimits, limitProblem) = limits.For(request);
+        if (rlimits is null)
+        {
+            return Rejected(limitProblem!);
+        }
+
         var token = spec.NoHandshake ? null : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         TrackedProcess? existing;
-        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token);
+        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token, new ProcessIdentity(request.Uid, request.Gid, rlimits));
         lock (gate)
         {
             // A retried launch (e.g. after the silo reconnected) gets the first one's answer.
@@ -149,7 +157,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         var launch = new LaunchSpec(
             p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
             string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
-            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes));
+            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes),
+            p.Identity);
         StartedProcess started;
         try
         {
@@ -689,6 +698,11 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         if (!Names.IsTenantName(request.Tenant))
         {
             return $"spawn rejected: tenant '{Names.Shorten(request.Tenant)}' is not a tenant name";
+        }
+
+        if ((request.Uid == 0 || request.Gid == 0) && !request.Privileged)
+        {
+            return $"spawn rejected: uid {request.Uid} gid {request.Gid}: root (0) is only for a privileged tenant, and tenant {request.Tenant} is not one";
         }
 
         var spec = request.Spec;

@@ -42,7 +42,16 @@ internal sealed class HostAgentChannel(
 
     public async Task<LaunchReply> LaunchAsync(string npid, string tenant, ProcessSpec spec, Tenants.RunAs runAs, CancellationToken ct)
     {
-        var reply = await CallAsync(new ControlRequest { Launch = new LaunchRequest { Npid = npid, Tenant = tenant, Spec = ProtoMapping.ToProto(spec) } }, ct);
+        var launch = new LaunchRequest
+        {
+            Npid = npid,
+            Tenant = tenant,
+            Spec = ProtoMapping.ToProto(spec),
+            Uid = runAs.Uid,
+            Gid = runAs.Gid,
+            Privileged = runAs.Privileged,
+        };
+        var reply = await CallAsync(new ControlRequest { Launch = launch }, ct);
         return reply.Launched ?? throw Unexpected(reply);
     }
 
