@@ -113,7 +113,10 @@ nefele_admin_key() {
 # (0600), unless DIR/ca.pem exists. Keep ca.key off the nodes once their certificates are made.
 nefele_tls_ca() {
   local dir="$1" name="${2:-nefele}"
-  [ -s "$dir/ca.pem" ] && [ -s "$dir/ca.key" ] && return 0
+  if [ -e "$dir/ca.pem" ] || [ -e "$dir/ca.key" ]; then
+    [ -s "$dir/ca.pem" ] && [ -s "$dir/ca.key" ] && return 0
+    say "$dir has only one of ca.pem and ca.key; remove it to make a new CA (every certificate then needs remaking)"; return 1
+  fi
   mkdir -p "$dir"
   (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
     -subj "/CN=$name cluster CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
@@ -128,7 +131,10 @@ nefele_tls_ca() {
 # only: it opens the gateways, never the silo-to-silo port).
 nefele_tls_cert() {
   local dir="$1" file="$2" kind="$3" cn="$4" ip="${5:-}" eku san=""
-  [ -s "$dir/$file.pem" ] && [ -s "$dir/$file.key" ] && return 0
+  if [ -e "$dir/$file.pem" ] || [ -e "$dir/$file.key" ]; then
+    [ -s "$dir/$file.pem" ] && [ -s "$dir/$file.key" ] && return 0
+    say "$dir has only one of $file.pem and $file.key; remove it to make them anew"; return 1
+  fi
   case "$kind" in
     node) eku="serverAuth,clientAuth"; san="subjectAltName=DNS:$cn${ip:+,IP:$ip}" ;;
     client) eku="clientAuth" ;;

@@ -10,6 +10,8 @@ namespace Nefele.Cluster.Tests;
 /// <summary>The cluster's Orleans links are mutual TLS: a program needs a certificate of the cluster's CA.</summary>
 public sealed partial class ClusterTests
 {
+    private static readonly TimeSpan RefusalBound = TimeSpan.FromSeconds(20);
+
     [Fact, Order(1)]
     public async Task A_program_with_the_cluster_certificate_reaches_every_node_gateway_over_TLS()
     {
@@ -30,45 +32,39 @@ public sealed partial class ClusterTests
     }
 
     [Fact, Order(2)]
-    public async Task A_program_without_a_certificate_cannot_connect_to_the_cluster()
-    {
-        var error = await ConnectionFailsAsync(tls: null);
-        output.WriteLine($"without TLS: {error.GetType().Name}: {error.Message}");
-    }
+    public async Task A_program_without_a_certificate_cannot_connect_to_the_cluster() => await NotServedAsync(tls: null);
 
     [Fact, Order(3)]
     public async Task A_program_with_a_certificate_of_another_authority_cannot_connect_to_the_cluster()
     {
         // It trusts the cluster's CA, so only the silos' refusal of its certificate can stop it.
         using var rogue = CertificateOfAnotherAuthority();
-        var error = await ConnectionFailsAsync(NefeleTls.Create(cluster.Tls!.Authority, rogue));
-        output.WriteLine($"another CA's certificate: {error.GetType().Name}: {error.Message}");
+        await NotServedAsync(NefeleTls.Create(cluster.Tls!.Authority, rogue));
     }
 
-    /// <summary>Connects with the admin key (valid) and <paramref name="tls"/>; the connection must fail with an error, not hang.</summary>
-    private async Task<Exception> ConnectionFailsAsync(NefeleTls? tls)
+    /// <summary>
+    /// Connects with the admin key (valid) and <paramref name="tls"/>, then asks for ps: that must fail,
+    /// or still be unanswered after <see cref="RefusalBound"/> (the Orleans client keeps retrying gateways
+    /// that drop it), while the cluster's own certificate is served well within it (the test above).
+    /// </summary>
+    private async Task NotServedAsync(NefeleTls? tls)
     {
-        using var cts = new CancellationTokenSource(Bound);
-        NefeleConnection? connection = null;
-        try
+        using var cts = new CancellationTokenSource();
+        var attempt = Task.Run(async () =>
         {
-            connection = await NefeleConnection.ConnectToClusterAsync(ClusterFixture.Redis, cluster.ClusterId, NefeleCredential.ApiKey(cluster.AdminKey!), tls, cts.Token);
-            await connection.Tenant(NefeleDefaults.Tenant).PsAsync().WaitAsync(Bound);
-        }
-        catch (Exception e) when (!cts.IsCancellationRequested)
-        {
-            return e;
-        }
-        finally
-        {
-            if (connection is not null)
-            {
-                await connection.DisposeAsync();
-            }
-        }
+            await using var connection = await NefeleConnection.ConnectToClusterAsync(
+                ClusterFixture.Redis, cluster.ClusterId, NefeleCredential.ApiKey(cluster.AdminKey!), tls, cts.Token);
+            return await connection.Tenant(NefeleDefaults.Tenant).PsAsync().WaitAsync(cts.Token);
+        });
+        var first = await Task.WhenAny(attempt, Task.Delay(RefusalBound));
+        Assert.False(first == attempt && attempt.IsCompletedSuccessfully, "the connection was admitted and served a call");
+        output.WriteLine(first == attempt
+            ? $"refused: {attempt.Exception?.GetBaseException().Message}"
+            : $"not served within {RefusalBound.TotalSeconds} s");
 
-        Assert.Fail("the connection was admitted and served a call");
-        return null!;
+        await cts.CancelAsync();
+        var ended = await Record.ExceptionAsync(() => attempt.WaitAsync(Bound));
+        Assert.False(ended is TimeoutException, "the refused connection did not stop when cancelled");
     }
 
     private static X509Certificate2 CertificateOfAnotherAuthority()
