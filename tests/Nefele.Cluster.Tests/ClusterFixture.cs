@@ -12,7 +12,8 @@ namespace Nefele.Cluster.Tests;
 /// (prefix nct, subnet 10.79.0, a temporary state directory, a random cluster id), so it runs
 /// beside a developer's cluster. Node 1 is zone=a, node 2 zone=b, node 3 zone=c with one GPU;
 /// a node added later is zone=d. The REST client and the SDK use the cluster's admin key
-/// (STATE/admin.key, made by scripts/cluster). <c>scripts/cluster down</c> runs on dispose, whatever happened.
+/// (STATE/admin.key, made by scripts/cluster); the SDK connects over mutual TLS with the program
+/// certificate scripts/cluster made. <c>scripts/cluster down</c> runs on dispose, whatever happened.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
@@ -37,6 +38,11 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     /// <summary>The cluster's admin key, as scripts/cluster made it (null until the cluster is up).</summary>
     public string? AdminKey { get; private set; }
+
+    /// <summary>The program certificate scripts/cluster made (STATE/tls/client.pem) and the cluster's CA (null until the cluster is up).</summary>
+    public NefeleTls? Tls { get; private set; }
+
+    public string TlsDir => Path.Combine(StateDir, "tls");
 
     /// <summary>Node 1's REST API (node 1 is never damaged by a test).</summary>
     public HttpClient Http { get; }
@@ -73,7 +79,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             await ScriptAsync("up", InitialNodes.ToString());
             AdminKey = (await File.ReadAllLinesAsync(Path.Combine(StateDir, "admin.key")))[0].Trim();
             Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
-            _sdk = await NefeleConnection.ConnectToClusterAsync(Redis, ClusterId, NefeleCredential.ApiKey(AdminKey)).WaitAsync(TimeSpan.FromSeconds(60));
+            Tls = NefeleTls.FromPemFiles(Path.Combine(TlsDir, "ca.pem"), Path.Combine(TlsDir, "client.pem"), Path.Combine(TlsDir, "client.key"));
+            _sdk = await NefeleConnection.ConnectToClusterAsync(Redis, ClusterId, NefeleCredential.ApiKey(AdminKey), Tls).WaitAsync(TimeSpan.FromSeconds(60));
             await WaitForNodesAsync(Enumerable.Range(1, InitialNodes), TimeSpan.FromSeconds(60));
         }
         catch
