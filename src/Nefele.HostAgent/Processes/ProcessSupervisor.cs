@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Nefele.Errors;
 using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
@@ -92,7 +93,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
         foreach (var call in orphaned)
         {
-            call.TrySetResult(ErrorResponse("control_plane_unavailable", "the silo disconnected before answering"));
+            call.TrySetResult(ErrorResponse(ErrorCodes.ControlPlaneUnavailable, "the silo disconnected before answering"));
         }
     }
 
@@ -440,7 +441,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     {
         if (signal is <= 0 or > 64)
         {
-            return new Error { Code = "bad_request", Message = $"signal {signal} is not a signal number (1-64)" };
+            return new Error { Code = ErrorCodes.BadRequest, Message = $"signal {signal} is not a signal number (1-64)" };
         }
 
         int pid;
@@ -451,7 +452,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
         return pid > 0 && await engine.SignalAsync(new LocalProcessId(pid), signal, ct)
             ? null
-            : new Error { Code = "not_running", Message = $"{npid} is not running on node {options.Node}" };
+            : new Error { Code = ErrorCodes.NotRunning, Message = $"{npid} is not running on node {options.Node}" };
     }
 
     /// <summary>Reads a process's output; null if hostd knows no such process.</summary>
@@ -529,7 +530,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         {
             if (attached is null)
             {
-                return ErrorResponse("control_plane_unavailable", "no silo is attached to this node's hostd");
+                return ErrorResponse(ErrorCodes.ControlPlaneUnavailable, "no silo is attached to this node's hostd");
             }
 
             callId = ++nextCallId;
@@ -560,7 +561,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             procCalls.Remove(reply.CallId, out answer);
         }
 
-        answer?.TrySetResult(reply.Response ?? ErrorResponse("internal", "the silo sent an empty answer"));
+        answer?.TrySetResult(reply.Response ?? ErrorResponse(ErrorCodes.InternalError, "the silo sent an empty answer"));
     }
 
     // ---- shutdown --------------------------------------------------------------------
@@ -756,7 +757,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         new() { Failed = new FailedToStart { Pid = p.Pid, Reason = reason } };
 
     private static LaunchReply Rejected(string message) =>
-        new() { Rejected = new Error { Code = "spawn_rejected", Message = message } };
+        new() { Rejected = new Error { Code = ErrorCodes.SpawnRejected, Message = message } };
 
     internal static ProcResponse ErrorResponse(string code, string message) =>
         new() { Error = new Error { Code = code, Message = message } };
