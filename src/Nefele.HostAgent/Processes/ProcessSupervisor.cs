@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Nefele.Errors;
 using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
@@ -94,7 +95,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
         foreach (var call in orphaned)
         {
-            call.TrySetResult(ErrorResponse("control_plane_unavailable", "the silo disconnected before answering"));
+            call.TrySetResult(ErrorResponse(ErrorCodes.ControlPlaneUnavailable, "the silo disconnected before answering"));
         }
     }
 
@@ -449,7 +450,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     {
         if (signal is <= 0 or > 64)
         {
-            return new Error { Code = "bad_request", Message = $"signal {signal} is not a signal number (1-64)" };
+            return new Error { Code = ErrorCodes.BadRequest, Message = $"signal {signal} is not a signal number (1-64)" };
         }
 
         int pid;
@@ -460,7 +461,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
         return pid > 0 && await engine.SignalAsync(new LocalProcessId(pid), signal, ct)
             ? null
-            : new Error { Code = "not_running", Message = $"{npid} is not running on node {options.Node}" };
+            : new Error { Code = ErrorCodes.NotRunning, Message = $"{npid} is not running on node {options.Node}" };
     }
 
     /// <summary>Reads a process's output; null if hostd knows no such process.</summary>
@@ -538,7 +539,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         {
             if (attached is null)
             {
-                return ErrorResponse("control_plane_unavailable", "no silo is attached to this node's hostd");
+                return ErrorResponse(ErrorCodes.ControlPlaneUnavailable, "no silo is attached to this node's hostd");
             }
 
             callId = ++nextCallId;
@@ -569,7 +570,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             procCalls.Remove(reply.CallId, out answer);
         }
 
-        answer?.TrySetResult(reply.Response ?? ErrorResponse("internal", "the silo sent an empty answer"));
+        answer?.TrySetResult(reply.Response ?? ErrorResponse(ErrorCodes.InternalError, "the silo sent an empty answer"));
     }
 
     // ---- shutdown --------------------------------------------------------------------
@@ -770,7 +771,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         new() { Failed = new FailedToStart { Pid = p.Pid, Reason = reason } };
 
     private static LaunchReply Rejected(string message) =>
-        new() { Rejected = new Error { Code = "spawn_rejected", Message = message } };
+        new() { Rejected = new Error { Code = ErrorCodes.SpawnRejected, Message = message } };
 
     internal static ProcResponse ErrorResponse(string code, string message) =>
         new() { Error = new Error { Code = code, Message = message } };
