@@ -60,9 +60,11 @@ nefele_start_node() {
   local node="$1" run_dir="$2" api="$3" silo_port="$4" gateway_port="$5"; shift 5
   mkdir -p "$run_dir"
   dotnet "$(nefele_dll Nefele.HostAgent nefele-hostd)" --node "$node" --run-dir "$run_dir" \
-    --shim "$NEFELE_ROOT/native/build/libnefele-shim.so" --spawn-lib "$NEFELE_ROOT/native/build/libnefele-spawn.so" "$@" &
+    --shim "$NEFELE_ROOT/native/build/libnefele-shim.so" --spawn-lib "$NEFELE_ROOT/native/build/libnefele-spawn.so" \
+    --silo-uid "$(id -u)" --control-secret-file "$run_dir/control.secret" "$@" &
   NEFELE_HOSTD_PID=$!
-  dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" --api "$api" \
+  dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" \
+    --hostd-secret-file "$run_dir/control.secret" --api "$api" \
     --silo-port "$silo_port" --gateway-port "$gateway_port" ${NEFELE_SILO_ARGS[@]+"${NEFELE_SILO_ARGS[@]}"} \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:Nefele=Information &
   NEFELE_SILO_PID=$!

@@ -36,6 +36,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {
     ["--node"] = "Node:Name",
     ["--hostd-socket"] = "Node:HostdControlSocket",
+    ["--hostd-secret-file"] = "Node:HostdSecretFile",
     ["--generator-id"] = "Node:GeneratorId",
     ["--api"] = "Api:Url",
     ["--silo-port"] = "Orleans:SiloPort",

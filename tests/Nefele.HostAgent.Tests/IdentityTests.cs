@@ -104,4 +104,42 @@ public sealed class IdentityTests : IAsyncLifetime
         Assert.Equal(LaunchReply.OutcomeOneofCase.Rejected, reply.OutcomeCase);
         Assert.Contains($"cwd {closed}: permission denied for uid 201234", reply.Rejected.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Logs_are_root_only_files_in_a_root_only_directory()
+    {
+        var npid = NewNpid();
+        Assert.Equal("secret output", await RunAsync(Launch(npid, "echo secret output", 201234, 201234)));
+        var logs = Path.Combine(hostd.RunDirectory, "logs");
+        var file = Path.Combine(logs, npid + ".log");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Equal(0, FileOwner.Uid(file));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(logs));
+        Assert.Equal(
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute,
+            File.GetUnixFileMode(hostd.RunDirectory));
+
+        // Another tenant's process can neither read the file nor list the directory; its own uid cannot either.
+        foreach (var uid in new uint[] { 201299, 201234 })
+        {
+            var output = await RunAsync(Launch(NewNpid(), $"cat {file} 2>&1 || echo refused; ls {logs} 2>&1 || echo refused", uid, uid));
+            Assert.DoesNotContain("secret output", output, StringComparison.Ordinal);
+            Assert.DoesNotContain(npid, output.Replace(file, "", StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.Equal(2, output.Split('\n').Count(l => l == "refused"));
+        }
+    }
+
+    [Fact]
+    public async Task Process_cannot_change_its_cgroup_limits_or_leave_its_cgroup()
+    {
+        const string script = """
+            p=$(grep ':memory:' /proc/self/cgroup | cut -d: -f3)
+            (echo -1 > /sys/fs/cgroup/memory$p/memory.limit_in_bytes) 2>/dev/null && echo wrote-limit || echo limit-refused
+            (echo $$ > /sys/fs/cgroup/memory/cgroup.procs) 2>/dev/null && echo moved || echo move-refused
+            (mkdir /sys/fs/cgroup/memory$p/sub) 2>/dev/null && echo made-child || echo child-refused
+            """;
+        var launch = Launch(NewNpid(), script, 201234, 201234);
+        launch.Spec.MemoryBytes = 64L * 1024 * 1024;
+        Assert.Equal(["limit-refused", "move-refused", "child-refused"], (await RunAsync(launch)).Split('\n'));
+    }
 }
