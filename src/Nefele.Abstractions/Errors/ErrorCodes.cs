@@ -45,6 +45,24 @@ public static class ErrorCodes
     /// <summary>Too many requests from this key; retry later.</summary>
     public const string RateLimited = "rate_limited";
 
+    /// <summary>The request body is not acceptable JSON: bad syntax, an unknown or duplicate field, or a value of the wrong type (the message names the field).</summary>
+    public const string InvalidJson = "invalid_json";
+
+    /// <summary>No route has that path (REST).</summary>
+    public const string RouteNotFound = "route_not_found";
+
+    /// <summary>The route exists but not with that HTTP method (REST; the Allow header lists the methods).</summary>
+    public const string MethodNotAllowed = "method_not_allowed";
+
+    /// <summary>The request body is over the documented limit (REST).</summary>
+    public const string PayloadTooLarge = "payload_too_large";
+
+    /// <summary>The URL is over the documented limit (REST).</summary>
+    public const string UriTooLong = "uri_too_long";
+
+    /// <summary>The request body is not application/json (REST).</summary>
+    public const string UnsupportedMediaType = "unsupported_media_type";
+
     /// <summary>A fault of the server; the log has the details.</summary>
     public const string InternalError = "internal_error";
 }
