@@ -44,6 +44,12 @@ internal static class OpenApiDocumentation
                 BearerFormat = "nfk_<key id>_<secret>",
                 Description = "A Nefele API key (nef key create), sent as Authorization: Bearer <key>",
             };
+            foreach (var server in document.Servers ?? [])
+            {
+                // The request's own base address, without the trailing '/' (paths start with one).
+                server.Url = server.Url?.TrimEnd('/');
+            }
+
             document.Tags = new HashSet<OpenApiTag>(Tags.Select(t => new OpenApiTag { Name = t.Key, Description = t.Value }));
             return Task.CompletedTask;
         });
