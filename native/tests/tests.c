@@ -762,6 +762,8 @@ static void test_error_codes(struct fake_hostd *h)
         { "unauthenticated", -EIO },
         { "rate_limited", -EIO },
         { "wrong_node", -EIO },
+        { "route_not_found", -EIO },
+        { "already_attached", -EIO },
         { "NPID_NOT_FOUND", -EIO },
         { "error_code_npid_not_found", -EIO },
         { "npid_not_found ", -EIO },

@@ -50,10 +50,13 @@ public sealed class NefeleTenant
     public async Task<IReadOnlyList<string>> CSpawnAsync(IReadOnlyList<ProcessSpec> specs, bool allowPartial = false, string? requestId = null, string? parent = null) =>
         (await SubmitAsync(new SpawnRequest { Tasks = specs, Count = 1, AllowPartial = allowPartial, Parent = parent }, requestId)).Npids;
 
-    /// <summary>Submits a request as given; the request id makes retries idempotent (a new one is made when null).</summary>
+    /// <summary>
+    /// Submits a request as given; the request id (<paramref name="requestId"/>, else the request's own)
+    /// makes retries idempotent (a new one is made when both are null).
+    /// </summary>
     public Task<SpawnResult> SubmitAsync(SpawnRequest request, string? requestId = null)
     {
-        var key = GrainKeys.PlacementRequest(Name, requestId ?? Guid.NewGuid().ToString("N"));
+        var key = GrainKeys.PlacementRequest(Name, requestId ?? request.RequestId ?? Guid.NewGuid().ToString("N"));
         SpecValidator.Validate(request);
         return _grains.GetGrain<IPlacementRequestGrain>(key).SubmitAsync(request);
     }
