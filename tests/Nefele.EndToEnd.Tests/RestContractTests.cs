@@ -263,6 +263,10 @@ public sealed class RestContractTests(NodeFixture fixture) : IClassFixture<NodeF
         Assert.DoesNotContain("\"pattern\"", root.GetRawText(), StringComparison.Ordinal);
         var problemSchema = schemas.GetProperty("ApiProblem");
         Assert.Contains("code", problemSchema.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        var codes = problemSchema.GetProperty("properties").GetProperty("code").GetProperty("enum").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains(ErrorCodes.RouteNotFound, codes);
+        Assert.Contains(ErrorCodes.NpidNotFound, codes);
+        Assert.Equal("string", schemas.GetProperty("ProcessState").GetProperty("type").GetString());
     }
 
     private async Task<HttpResponseMessage> PostJson(string url, string body)
