@@ -4,6 +4,7 @@ using Nefele.Nodes;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Tenants;
+using Nefele.Validation;
 using Orleans.Runtime;
 
 namespace Nefele.Client;
@@ -27,7 +28,7 @@ public sealed class NefeleTenant
 
     public NefeleTenant(IGrainFactory grains, string tenant)
     {
-        Validation.Names.ValidateTenantName(tenant);
+        Names.ValidateTenantName(tenant);
         _grains = grains;
         Name = tenant;
     }
@@ -55,13 +56,9 @@ public sealed class NefeleTenant
     /// </summary>
     public Task<SpawnResult> SubmitAsync(SpawnRequest request, string? requestId = null)
     {
-        requestId ??= request.RequestId ?? Guid.NewGuid().ToString("N");
-        if (requestId.Length is 0 or > 128 || requestId.Contains('/', StringComparison.Ordinal))
-        {
-            throw NefeleException.Bad("request id must be 1-128 characters without '/'");
-        }
-
-        return _grains.GetGrain<IPlacementRequestGrain>($"{Name}/{requestId}").SubmitAsync(request);
+        var key = GrainKeys.PlacementRequest(Name, requestId ?? request.RequestId ?? Guid.NewGuid().ToString("N"));
+        SpecValidator.Validate(request);
+        return _grains.GetGrain<IPlacementRequestGrain>(key).SubmitAsync(request);
     }
 
     /// <summary>

@@ -20,8 +20,13 @@ public sealed class HostAgentService(
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // The run dir must let every tenant's processes reach api.sock; logs/ is root's alone.
         Directory.CreateDirectory(options.RunDirectory);
+        File.SetUnixFileMode(options.RunDirectory,
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         Directory.CreateDirectory(options.LogDirectory);
+        File.SetUnixFileMode(options.LogDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         if (!File.Exists(options.ShimPath))
         {
             logger.LogWarning("Shim {Path} does not exist: launches that handshake will fail; only no_handshake launches work", options.ShimPath);
@@ -33,8 +38,8 @@ public sealed class HostAgentService(
             logger.LogWarning("Stopped {Count} processes a previous hostd of node {Node} left running", left, options.Node);
         }
 
-        api.Start();
         control.Start();
+        api.Start();
         logger.LogInformation(
             "nefele-hostd for node {Node}: engine {Engine}, cgroups {Cgroups}, run dir {RunDir}",
             options.Node, engine.Capabilities.Name, cgroups.Flavor, options.RunDirectory);

@@ -19,6 +19,7 @@ args = args.Select(a => a switch
     "--api-allow-remote" => "--Api:AllowRemote=true",
     "--allow-hollow-nodes" => "--Api:AllowHollowNodes=true",
     "--anonymous-metrics" => "--Api:AnonymousMetrics=true",
+    "--insecure-transport" => "--Cluster:InsecureTransport=true",
     _ => a,
 }).ToArray();
 args = NodeFlags.Expand(args);
@@ -34,6 +35,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {
     ["--node"] = "Node:Name",
     ["--hostd-socket"] = "Node:HostdControlSocket",
+    ["--hostd-secret-file"] = "Node:HostdSecretFile",
     ["--generator-id"] = "Node:GeneratorId",
     ["--api"] = "Api:Url",
     ["--silo-port"] = "Orleans:SiloPort",
@@ -42,6 +44,9 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--advertise"] = "Cluster:Advertise",
     ["--cluster-id"] = "Cluster:Id",
     ["--admin-key"] = "Auth:BootstrapAdminKey",
+    ["--tls-ca"] = "Cluster:TlsCa",
+    ["--tls-cert"] = "Cluster:TlsCert",
+    ["--tls-key"] = "Cluster:TlsKey",
 });
 
 builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -53,6 +58,17 @@ builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(
 
 var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
 var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+if (cluster.Problems() is { Count: > 0 } clusterProblems)
+{
+    // Before anything touches Redis: a node with bad cluster flags leaves no trace there.
+    foreach (var problem in clusterProblems)
+    {
+        Console.Error.WriteLine($"nefele-silo: {problem}");
+    }
+
+    return 2;
+}
+
 var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
 var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", NefeleDefaults.SiloPort);
 var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", NefeleDefaults.GatewayPort);
@@ -70,6 +86,10 @@ builder.UseOrleans(silo =>
         silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.Id, cluster.Id));
         silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.Advertise!), siloPort, gatewayPort, listenOnAnyHostAddress: true);
         silo.Configure<ClusterMembershipOptions>(NodeFailureDetection.Configure);
+        if (cluster.UsesTls)
+        {
+            silo.UseClusterTls(cluster.LoadTls);
+        }
     }
     else
     {
@@ -133,3 +153,4 @@ else
     metrics.RequireAuthorization(Policies.AnyKey).Operation("metrics", MetricsSummary);
 }
 app.Run();
+return 0;
