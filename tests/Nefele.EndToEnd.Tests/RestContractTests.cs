@@ -17,8 +17,8 @@ public sealed class RestContractTests(NodeFixture fixture) : IClassFixture<NodeF
     private const string Tenant = "contract";
     private const string Spawn = $"/v1/tenants/{Tenant}/spawn";
 
-    /// <summary>The documented body limit: 4 MiB (the process socket's frame limit).</summary>
-    private const long BodyLimit = 4L * 1024 * 1024;
+    /// <summary>The documented body limit: 1 MiB.</summary>
+    private const long BodyLimit = 1024 * 1024;
 
     /// <summary>The documented URL limit.</summary>
     private const int UrlLimit = 4096;
