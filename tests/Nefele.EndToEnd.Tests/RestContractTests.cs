@@ -87,6 +87,24 @@ public sealed class RestContractTests(NodeFixture fixture) : IClassFixture<NodeF
     }
 
     [Theory]
+    [InlineData("null")]
+    [InlineData("[]")]
+    [InlineData("42")]
+    [InlineData("\"spawn\"")]
+    public async Task Body_that_is_not_a_json_object_is_refused(string body)
+    {
+        var detail = await AssertProblem(await PostJson(Spawn, body), HttpStatusCode.BadRequest, ErrorCodes.InvalidJson);
+        Assert.Contains("JSON object", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Empty_body_is_refused()
+    {
+        var detail = await AssertProblem(await PostJson(Spawn, string.Empty), HttpStatusCode.BadRequest, ErrorCodes.BadRequest);
+        Assert.Contains("JSON body", detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(-1)]
     [InlineData(0)]
     [InlineData(1000000)]

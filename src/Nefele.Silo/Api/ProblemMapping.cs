@@ -133,7 +133,10 @@ internal static partial class ProblemMapping
 
         if (e.Message.Contains("body", StringComparison.OrdinalIgnoreCase))
         {
-            return (ErrorCodes.BadRequest, "the request needs a JSON body");
+            // A body that is there but reads as nothing is the JSON literal null.
+            return context.Request.ContentLength > 0
+                ? (ErrorCodes.InvalidJson, "invalid JSON body: the body must be a JSON object")
+                : (ErrorCodes.BadRequest, "the request needs a JSON body");
         }
 
         return (ErrorCodes.BadRequest, "malformed request");
