@@ -598,6 +598,7 @@ struct fake_hostd {
     unsigned spawn_count;
     int spawns;                /* spawn requests received */
     char spawn_placement[512]; /* affinity|anti_affinity|devices|spread of the last spawn */
+    const char *kill_code;     /* the error code kill answers with (NULL: npid_not_found) */
 };
 
 /* "a,b" from a list of strings. */
@@ -631,7 +632,7 @@ static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
         resp.self = &self;
         break;
     case NEFELE__V1__PROC_REQUEST__BODY_KILL:
-        err.code = (char *)"npid_not_found";
+        err.code = (char *)(h->kill_code ? h->kill_code : "npid_not_found");
         err.message = (char *)"no such process";
         resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_ERROR;
         resp.error = &err;
@@ -737,6 +738,67 @@ static void *fake_hostd_main(void *arg)
     for (int i = 2; i < n; i++)
         close(p[i].fd);
     return NULL;
+}
+
+/* Every code the server sends on the process socket has its own NEFELE_E* value (the
+ * expected errno comes from nefele.h's table, not from the library); codes it never sends
+ * there, and misspellings, are -EIO. */
+static void test_error_codes(struct fake_hostd *h)
+{
+    static const struct {
+        const char *code;
+        int expected;
+    } codes[] = {
+        { "npid_not_found", -ENOENT },
+        { "spawn_rejected", -ENOSPC },
+        { "bad_request", -EINVAL },
+        { "not_running", -ESRCH },
+        { "node_unavailable", -EHOSTUNREACH },
+        { "request_conflict", -EEXIST },
+        { "tenant_not_found", -ENXIO },
+        { "quota_exceeded", -EDQUOT },
+        { "limit_exceeded", -EBUSY },
+        { "internal_error", -EREMOTEIO },
+        { "control_plane_unavailable", -EAGAIN },
+        { "not_a_nefele_process", -EPERM },
+        { "bad_frame", -EBADMSG },
+        /* REST-only and control-socket-only codes, and what is not a code */
+        { "unauthenticated", -EIO },
+        { "rate_limited", -EIO },
+        { "wrong_node", -EIO },
+        { "route_not_found", -EIO },
+        { "already_attached", -EIO },
+        { "NPID_NOT_FOUND", -EIO },
+        { "error_code_npid_not_found", -EIO },
+        { "npid_not_found ", -EIO },
+        { "unspecified", -EIO },
+        { "", -EIO },
+    };
+    npid_t target = { "n-0" };
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        h->kill_code = codes[i].code;
+        int rc = nefele_kill(15, &target);
+        char name[96];
+        snprintf(name, sizeof name, "server code \"%s\" maps to %d", codes[i].code, codes[i].expected);
+        const char *what = nefele_strerror(rc);
+        check(rc == codes[i].expected && what && *what && strcmp(what, "unknown error code") != 0 &&
+                  (!*codes[i].code || strstr(nefele_last_error(), codes[i].code)),
+              name, "rc %d \"%s\" strerror \"%s\"", rc, nefele_last_error(), what ? what : "(null)");
+    }
+    h->kill_code = NULL;
+
+    /* Distinct codes get distinct values, and each has its own sentence. */
+    const size_t mapped = 13;
+    int distinct = 1;
+    for (size_t i = 0; i < mapped; i++)
+        for (size_t j = i + 1; j < mapped; j++)
+            if (codes[i].expected == codes[j].expected ||
+                strcmp(nefele_strerror(codes[i].expected), nefele_strerror(codes[j].expected)) == 0) {
+                check(0, "NEFELE_E* values and sentences are distinct", "%s and %s", codes[i].code, codes[j].code);
+                distinct = 0;
+            }
+    if (distinct)
+        check(1, "NEFELE_E* values and sentences are distinct", "");
 }
 
 static void test_libnefele(void)
@@ -853,6 +915,8 @@ static void test_libnefele(void)
 
     rc = nefele_monitor(&kids[1], &ex);
     check(rc == 0 && ex.exit_code == -1, "nefele_monitor", "rc %d \"%s\"", rc, nefele_last_error());
+
+    test_error_codes(&h);
 
     (void)!write(stop[1], "x", 1);
     pthread_join(th, NULL);

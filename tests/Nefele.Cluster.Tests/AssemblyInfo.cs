@@ -2,5 +2,5 @@
 // some tests damage a node; they run one at a time, in the order ClusterTests declares.
 [assembly: Xunit.CollectionBehavior(DisableTestParallelization = true)]
 
-// Processes run as unprivileged uids: the tests set file modes (Linux only, as is everything here).
+// Network namespaces, cgroups and Unix file modes: Linux only.
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Nefele.Errors;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
@@ -74,7 +75,7 @@ public sealed class ControlServer(HostAgentOptions options, ProcessSupervisor su
             var (pid, uid, _) = UnixSockets.PeerCredentials(client);
             if (uid != options.SiloUid)
             {
-                await RefuseAsync(stream, "unauthenticated", $"the control socket serves only the silo's uid {options.SiloUid}; pid {pid} is uid {uid}", pid);
+                await RefuseAsync(stream, ErrorCodes.Unauthenticated, $"the control socket serves only the silo's uid {options.SiloUid}; pid {pid} is uid {uid}", pid);
                 return;
             }
 
@@ -88,12 +89,12 @@ public sealed class ControlServer(HostAgentOptions options, ProcessSupervisor su
                 }
                 catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                 {
-                    await RefuseAsync(stream, "unauthenticated", $"no attach request within {FirstRequestTimeout.TotalSeconds:0} s", pid);
+                    await RefuseAsync(stream, ErrorCodes.Unauthenticated, $"no attach request within {FirstRequestTimeout.TotalSeconds:0} s", pid);
                     return;
                 }
                 catch (ProtocolException e)
                 {
-                    await RefuseAsync(stream, "bad_frame", e.Message, pid);
+                    await RefuseAsync(stream, ErrorCodes.BadFrame, e.Message, pid);
                     return;
                 }
             }
@@ -108,7 +109,7 @@ public sealed class ControlServer(HostAgentOptions options, ProcessSupervisor su
                 var what = first.BodyCase != ControlRequest.BodyOneofCase.Attach
                     ? $"the first request must be an attach, not {first.BodyCase}"
                     : "the attach does not carry this node's control secret";
-                await RefuseAsync(stream, "unauthenticated", what, pid, first.Id);
+                await RefuseAsync(stream, ErrorCodes.Unauthenticated, what, pid, first.Id);
                 return;
             }
 
@@ -146,7 +147,7 @@ public sealed class ControlServer(HostAgentOptions options, ProcessSupervisor su
 
             if (session is null)
             {
-                await RefuseAsync(stream, "already_attached", $"another silo connection is attached to node {options.Node}'s hostd; a second one is refused while it lives", pid, first.Id);
+                await RefuseAsync(stream, ErrorCodes.AlreadyAttached, $"another silo connection is attached to node {options.Node}'s hostd; a second one is refused while it lives", pid, first.Id);
                 return;
             }
 

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Nefele.Errors;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
@@ -63,7 +64,7 @@ internal sealed class ControlSession : IControlConnection
         catch (ProtocolException e)
         {
             logger.LogWarning("Bad frame from the silo, closing the connection: {Error}", e.Message);
-            Enqueue(new ControlEvent { Error = new Error { Code = "bad_frame", Message = e.Message } });
+            Enqueue(new ControlEvent { Error = new Error { Code = ErrorCodes.BadFrame, Message = e.Message } });
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -132,7 +133,7 @@ internal sealed class ControlSession : IControlConnection
                 case ControlRequest.BodyOneofCase.Attach:
                     if (request.Attach.Node.Length > 0 && request.Attach.Node != supervisor.Node)
                     {
-                        Enqueue(Error(id, "wrong_node", $"this hostd serves node {supervisor.Node}, not {request.Attach.Node}"));
+                        Enqueue(Error(id, ErrorCodes.WrongNode, $"this hostd serves node {supervisor.Node}, not {request.Attach.Node}"));
                         break;
                     }
 
@@ -152,7 +153,7 @@ internal sealed class ControlSession : IControlConnection
                 case ControlRequest.BodyOneofCase.Logs:
                     var logs = await supervisor.ReadLogsAsync(request.Logs, closed.Token);
                     Enqueue(logs is null
-                        ? Error(id, "npid_not_found", $"no process {request.Logs.Npid} on node {supervisor.Node}")
+                        ? Error(id, ErrorCodes.NpidNotFound, $"no process {request.Logs.Npid} on node {supervisor.Node}")
                         : new ControlEvent { Id = id, Logs = logs });
                     break;
 
@@ -170,7 +171,7 @@ internal sealed class ControlSession : IControlConnection
                     break;
 
                 default:
-                    Enqueue(Error(id, "bad_request", "the request has no body hostd understands"));
+                    Enqueue(Error(id, ErrorCodes.BadRequest, "the request has no body hostd understands"));
                     break;
             }
         }
@@ -180,7 +181,7 @@ internal sealed class ControlSession : IControlConnection
         catch (Exception e)
         {
             logger.LogError(e, "Control request {Id} ({Kind}) failed", id, request.BodyCase);
-            Enqueue(Error(id, "internal", e.Message));
+            Enqueue(Error(id, ErrorCodes.InternalError, e.Message));
         }
     }
 

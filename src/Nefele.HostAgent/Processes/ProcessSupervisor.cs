@@ -2,11 +2,13 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Nefele.Errors;
 using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
 using Nefele.Protocol.V1;
+using Nefele.Validation;
 
 namespace Nefele.HostAgent.Processes;
 
@@ -93,7 +95,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
         foreach (var call in orphaned)
         {
-            call.TrySetResult(ErrorResponse("control_plane_unavailable", "the silo disconnected before answering"));
+            call.TrySetResult(ErrorResponse(ErrorCodes.ControlPlaneUnavailable, "the silo disconnected before answering"));
         }
     }
 
@@ -448,7 +450,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     {
         if (signal is <= 0 or > 64)
         {
-            return new Error { Code = "bad_request", Message = $"signal {signal} is not a signal number (1-64)" };
+            return new Error { Code = ErrorCodes.BadRequest, Message = $"signal {signal} is not a signal number (1-64)" };
         }
 
         int pid;
@@ -459,7 +461,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
         return pid > 0 && await engine.SignalAsync(new LocalProcessId(pid), signal, ct)
             ? null
-            : new Error { Code = "not_running", Message = $"{npid} is not running on node {options.Node}" };
+            : new Error { Code = ErrorCodes.NotRunning, Message = $"{npid} is not running on node {options.Node}" };
     }
 
     /// <summary>Reads a process's output; null if hostd knows no such process.</summary>
@@ -545,7 +547,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         {
             if (attached is null)
             {
-                return ErrorResponse("control_plane_unavailable", "no silo is attached to this node's hostd");
+                return ErrorResponse(ErrorCodes.ControlPlaneUnavailable, "no silo is attached to this node's hostd");
             }
 
             callId = ++nextCallId;
@@ -576,7 +578,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             procCalls.Remove(reply.CallId, out answer);
         }
 
-        answer?.TrySetResult(reply.Response ?? ErrorResponse("internal", "the silo sent an empty answer"));
+        answer?.TrySetResult(reply.Response ?? ErrorResponse(ErrorCodes.InternalError, "the silo sent an empty answer"));
     }
 
     // ---- shutdown --------------------------------------------------------------------
@@ -677,16 +679,19 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     // ---- helpers ---------------------------------------------------------------------
 
+    // The silo checked the spec at admission (Nefele.Validation); hostd checks again what it
+    // relies on, with the same rules, so a launch that bypassed admission changes nothing.
     private string? Validate(LaunchRequest request)
     {
-        if (!SafeName().IsMatch(request.Npid))
+        // Any id that is safe as a file and cgroup name is launched (the silo sends NPIDs).
+        if (!LocalId().IsMatch(request.Npid))
         {
-            return $"spawn rejected: npid '{request.Npid}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
+            return $"spawn rejected: npid '{Names.Shorten(request.Npid)}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
         }
 
-        if (!SafeName().IsMatch(request.Tenant))
+        if (!Names.IsTenantName(request.Tenant))
         {
-            return $"spawn rejected: tenant '{request.Tenant}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
+            return $"spawn rejected: tenant '{Names.Shorten(request.Tenant)}' is not a tenant name";
         }
 
         if ((request.Uid == 0 || request.Gid == 0) && !request.Privileged)
@@ -695,27 +700,49 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
 
         var spec = request.Spec;
-        if (spec is null || spec.Path.Length == 0)
+        if (spec is null || !Names.IsAbsolutePath(spec.Path))
         {
-            return "spawn rejected: the spec has no path";
+            return $"spawn rejected: the path must be absolute, at most {Limits.MaxPathBytes} bytes, without NUL";
+        }
+
+        if (spec.Args.Count > Limits.MaxArgs)
+        {
+            return $"spawn rejected: {spec.Args.Count} args given (at most {Limits.MaxArgs})";
+        }
+
+        if (spec.Args.Any(a => a.Contains('\0', StringComparison.Ordinal)) || spec.Env.Values.Any(v => v.Contains('\0', StringComparison.Ordinal)))
+        {
+            return "spawn rejected: arguments and environment values must not contain NUL";
+        }
+
+        var commandLine = Names.Utf8Bytes(spec.Path) + 1 + spec.Args.Sum(a => (long)Names.Utf8Bytes(a) + 1);
+        if (commandLine > Limits.MaxCommandLineBytes)
+        {
+            return $"spawn rejected: path and args take {commandLine} bytes (at most {Limits.MaxCommandLineBytes})";
+        }
+
+        if (spec.Env.Count > Limits.MaxEnvVars)
+        {
+            return $"spawn rejected: {spec.Env.Count} env variables given (at most {Limits.MaxEnvVars})";
         }
 
         foreach (var name in spec.Env.Keys)
         {
-            if (name.Length == 0 || name.Contains('=', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal))
+            if (!Names.IsEnvName(name))
             {
-                return $"spawn rejected: environment variable name '{name}' is not valid (empty, or contains '=' or NUL)";
+                return $"spawn rejected: env name '{Names.Shorten(name)}' is not a valid variable name (a letter or '_', then letters, digits or '_')";
             }
 
-            if (name.StartsWith("NEFELE_", StringComparison.Ordinal))
+            if (Names.IsReservedEnvName(name))
             {
-                return $"spawn rejected: environment variable {name} is reserved (NEFELE_* is set by hostd)";
+                return $"spawn rejected: env {name} is reserved (NEFELE_* is set by hostd)";
             }
         }
 
-        if (spec.Env.Values.Any(v => v.Contains('\0', StringComparison.Ordinal)) || spec.Args.Any(a => a.Contains('\0', StringComparison.Ordinal)))
+        var env = spec.Env.Sum(e => (long)Names.Utf8Bytes(e.Key) + Names.Utf8Bytes(e.Value) + 2);
+        if (env > Limits.MaxEnvBytes)
         {
-            return "spawn rejected: arguments and environment values must not contain NUL";
+            return $"spawn rejected: env takes {env} bytes (at most {Limits.MaxEnvBytes})";
         }
 
         if (spec.CpuMillis < 0 || spec.MemoryBytes < 0)
@@ -737,11 +764,12 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         new() { Failed = new FailedToStart { Pid = p.Pid, Reason = reason } };
 
     private static LaunchReply Rejected(string message) =>
-        new() { Rejected = new Error { Code = "spawn_rejected", Message = message } };
+        new() { Rejected = new Error { Code = ErrorCodes.SpawnRejected, Message = message } };
 
     internal static ProcResponse ErrorResponse(string code, string message) =>
         new() { Error = new Error { Code = code, Message = message } };
 
     [GeneratedRegex("^[A-Za-z0-9_:@-][A-Za-z0-9._:@-]{0,127}$")]
-    private static partial Regex SafeName();
+    private static partial Regex LocalId();
+
 }

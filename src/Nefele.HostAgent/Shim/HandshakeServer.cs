@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Nefele.Errors;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
@@ -94,7 +95,7 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
             logger.LogWarning("Bad frame on the api socket, closing the connection: {Error}", e.Message);
             try
             {
-                await Reply(ProcessSupervisor.ErrorResponse("bad_frame", e.Message));
+                await Reply(ProcessSupervisor.ErrorResponse(ErrorCodes.BadFrame, e.Message));
             }
             catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
             {
@@ -144,7 +145,7 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
 
         if (peer.Caller.Value is not { } caller)
         {
-            return WithId(request.Id, ProcessSupervisor.ErrorResponse("not_a_nefele_process",
+            return WithId(request.Id, ProcessSupervisor.ErrorResponse(ErrorCodes.NotANefeleProcess,
                 $"pid {peer.Pid} (uid {peer.Uid}) is neither a running Nefele process of node {options.Node} nor a descendant of one"));
         }
 
@@ -160,7 +161,7 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
                 var response = await supervisor.ForwardAsync(caller.Tenant, caller.Npid, request, ct);
                 return WithId(request.Id, response.Clone());
             default:
-                return WithId(request.Id, ProcessSupervisor.ErrorResponse("bad_request", $"request {request.BodyCase} is not supported"));
+                return WithId(request.Id, ProcessSupervisor.ErrorResponse(ErrorCodes.BadRequest, $"request {request.BodyCase} is not supported"));
         }
     }
 
