@@ -60,9 +60,11 @@ nefele_start_node() {
   local node="$1" run_dir="$2" api="$3" silo_port="$4" gateway_port="$5"; shift 5
   mkdir -p "$run_dir"
   dotnet "$(nefele_dll Nefele.HostAgent nefele-hostd)" --node "$node" --run-dir "$run_dir" \
-    --shim "$NEFELE_ROOT/native/build/libnefele-shim.so" --spawn-lib "$NEFELE_ROOT/native/build/libnefele-spawn.so" "$@" &
+    --shim "$NEFELE_ROOT/native/build/libnefele-shim.so" --spawn-lib "$NEFELE_ROOT/native/build/libnefele-spawn.so" \
+    --silo-uid "$(id -u)" --control-secret-file "$run_dir/control.secret" "$@" &
   NEFELE_HOSTD_PID=$!
-  dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" --api "$api" \
+  dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" \
+    --hostd-secret-file "$run_dir/control.secret" --api "$api" \
     --silo-port "$silo_port" --gateway-port "$gateway_port" ${NEFELE_SILO_ARGS[@]+"${NEFELE_SILO_ARGS[@]}"} \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:Nefele=Information &
   NEFELE_SILO_PID=$!
@@ -151,4 +153,56 @@ nefele_tls_cert() {
   ) || { rm -f "$dir/$file.pem" "$dir/$file.key" "$dir/$file.csr" "$dir/$file.ext"; say "openssl could not make $dir/$file.pem"; return 1; }
   rm -f "$dir/$file.csr" "$dir/$file.ext"
   chmod 0644 "$dir/$file.pem"
+}
+
+# nefele_check_openapi: checks the REST API's OpenAPI document with the npm project tests/openapi.
+# Starts a node on free ports, fetches /openapi/v1.json with a throwaway admin key, stops the node,
+# then three checks: Redocly lints it with 0 errors, openapi-typescript generates types from it, and
+# tsc type-checks a client that calls spawn, ps and kill against them. Installs node and npm when
+# missing and the pinned packages (npm ci) when node_modules is missing or stale. Ends with
+# "N passed, M failed".
+nefele_check_openapi() {
+  local dir="$NEFELE_ROOT/tests/openapi" state ports api key passed=0 failed=0 check
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "installing: nodejs npm"
+    if [ "$(id -u)" -ne 0 ]; then
+      say "error: need root to install nodejs and npm (run as root or install them first)"
+      return 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null || return 1
+  fi
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "npm ci (tests/openapi) ..."
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || { say "npm ci failed"; return 1; }
+  fi
+
+  state="$(mktemp -d)"
+  read -r -a ports < <(python3 -c 'import socket
+s=[socket.socket() for _ in range(3)]
+[x.bind(("127.0.0.1", 0)) for x in s]
+print(*[x.getsockname()[1] for x in s])')
+  api="http://127.0.0.1:${ports[0]}"
+  key="$(nefele_admin_key "$state/admin.key")"
+  local NEFELE_SILO_ARGS=(--admin-key "$key")
+  mkdir -p "$dir/build"
+  rm -f "$dir/build/openapi.json"
+  if nefele_start_node "openapi-$$" "$state/run" "$api" "${ports[1]}" "${ports[2]}" --stop-grace 2s >"$state/node.log" 2>&1; then
+    curl -fsS -H "Authorization: Bearer $(head -n 1 "$state/admin.key")" "$api/openapi/v1.json" -o "$dir/build/openapi.json" \
+      || say "could not fetch $api/openapi/v1.json"
+  else
+    tail -n 40 "$state/node.log" >&2
+  fi
+  nefele_stop_node
+  rm -rf "$state"
+
+  for check in lint types typecheck; do
+    if [ -s "$dir/build/openapi.json" ] && (cd "$dir" && npm run --silent "$check"); then
+      passed=$((passed + 1)); say "openapi $check: ok"
+    else
+      failed=$((failed + 1)); say "openapi $check: FAILED"
+    fi
+  done
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
 }

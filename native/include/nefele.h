@@ -9,18 +9,25 @@
  * After fork() the child opens its own connection on its first call.
  *
  * Return values: 0 (or a documented non-negative value) on success, a negative
- * errno-style code on failure. nefele_last_error() then describes the failure.
+ * errno-style code on failure. nefele_last_error() then describes the failure, and
+ * nefele_strerror(code) says what the code means.
  *
- *   Failures reported by hostd (its Error.code):
- *     npid_not_found, not_found                        -ENOENT
- *     spawn_rejected, no_capacity                      -ENOSPC
- *     bad_request, invalid_argument                    -EINVAL
- *     permission_denied, forbidden, not_a_process      -EPERM
- *     already_exists                                   -EEXIST
- *     unavailable                                      -EAGAIN
- *     timeout                                          -ETIMEDOUT
- *     not_implemented                                  -ENOSYS
- *     anything else                                    -EIO
+ *   Failures reported by the server, one NEFELE_E* value per code it sends on the process
+ *   socket (the catalogue is enum ErrorCode in protos/nefele/v1/common.proto):
+ *     npid_not_found             NEFELE_ENPID_NOT_FOUND              -ENOENT
+ *     spawn_rejected             NEFELE_ESPAWN_REJECTED              -ENOSPC
+ *     bad_request                NEFELE_EBAD_REQUEST                 -EINVAL
+ *     not_running                NEFELE_ENOT_RUNNING                 -ESRCH
+ *     node_unavailable           NEFELE_ENODE_UNAVAILABLE            -EHOSTUNREACH
+ *     request_conflict           NEFELE_EREQUEST_CONFLICT            -EEXIST
+ *     tenant_not_found           NEFELE_ETENANT_NOT_FOUND            -ENXIO
+ *     quota_exceeded             NEFELE_EQUOTA_EXCEEDED              -EDQUOT
+ *     limit_exceeded             NEFELE_ELIMIT_EXCEEDED              -EBUSY
+ *     internal_error             NEFELE_EINTERNAL                    -EREMOTEIO
+ *     control_plane_unavailable  NEFELE_ECONTROL_PLANE_UNAVAILABLE   -EAGAIN
+ *     not_a_nefele_process       NEFELE_ENOT_A_NEFELE_PROCESS        -EPERM
+ *     bad_frame                  NEFELE_EBAD_FRAME                   -EBADMSG
+ *     a code not in this list                                        -EIO
  *   Local and transport failures:
  *     bad argument to the call                         -EINVAL
  *     NEFELE_SOCKET unset, or connecting failed        -ENOTCONN
@@ -35,6 +42,7 @@
 #ifndef NEFELE_H
 #define NEFELE_H
 
+#include <errno.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -42,6 +50,21 @@ extern "C" {
 #endif
 
 #define NEFELE_API __attribute__((visibility("default")))
+
+/* Failures the server reports (see the table above); each is a negative errno value. */
+#define NEFELE_ENPID_NOT_FOUND (-ENOENT)
+#define NEFELE_ESPAWN_REJECTED (-ENOSPC)
+#define NEFELE_EBAD_REQUEST (-EINVAL)
+#define NEFELE_ENOT_RUNNING (-ESRCH)
+#define NEFELE_ENODE_UNAVAILABLE (-EHOSTUNREACH)
+#define NEFELE_EREQUEST_CONFLICT (-EEXIST)
+#define NEFELE_ETENANT_NOT_FOUND (-ENXIO)
+#define NEFELE_EQUOTA_EXCEEDED (-EDQUOT)
+#define NEFELE_ELIMIT_EXCEEDED (-EBUSY)
+#define NEFELE_EINTERNAL (-EREMOTEIO)
+#define NEFELE_ECONTROL_PLANE_UNAVAILABLE (-EAGAIN)
+#define NEFELE_ENOT_A_NEFELE_PROCESS (-EPERM)
+#define NEFELE_EBAD_FRAME (-EBADMSG)
 
 /* Process states (nefele_proc.state, nefele_exit.state). */
 #define NEFELE_PENDING 1
@@ -106,6 +129,10 @@ typedef struct nefele_proc {
 
 /* Message describing the last failed call on this thread ("" if none yet). */
 NEFELE_API const char *nefele_last_error(void);
+
+/* What a negative code returned by this library means (a NEFELE_E* value or a transport
+ * failure from the table above), as one static sentence; never NULL. */
+NEFELE_API const char *nefele_strerror(int code);
 
 /* The NPID of the calling process (or of the Nefele process it descends from). */
 NEFELE_API int nefele_self(npid_t *out);

@@ -1,4 +1,4 @@
-/* libnefele transport: the per-process connection to hostd, framing, error mapping. */
+/* libnefele transport: the per-process connection to hostd, framing; errors.c maps the codes. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -150,32 +150,13 @@ int nf_read_response(int fd, Nefele__V1__ProcResponse **out)
     return 0;
 }
 
-static const struct {
-    const char *code;
-    int err;
-} error_codes[] = {
-    { "npid_not_found", ENOENT },   { "not_found", ENOENT },
-    { "spawn_rejected", ENOSPC },   { "no_capacity", ENOSPC },
-    { "bad_request", EINVAL },      { "invalid_argument", EINVAL },
-    { "permission_denied", EPERM }, { "forbidden", EPERM },
-    { "not_a_process", EPERM },     { "already_exists", EEXIST },
-    { "unavailable", EAGAIN },      { "timeout", ETIMEDOUT },
-    { "not_implemented", ENOSYS },
-};
-
 int nf_error_response(const Nefele__V1__ProcResponse *resp)
 {
     const Nefele__V1__Error *e = resp->error;
     const char *code = e && e->code ? e->code : "";
     const char *msg = e && e->message ? e->message : "";
-    int err = EIO;
-    for (size_t i = 0; i < sizeof error_codes / sizeof error_codes[0]; i++) {
-        if (strcmp(code, error_codes[i].code) == 0) {
-            err = error_codes[i].err;
-            break;
-        }
-    }
-    return nf_fail(-err, "%s: %s", *code ? code : "error", *msg ? msg : strerror(err));
+    int rc = nf_error_code(code);
+    return nf_fail(rc, "%s: %s", *code ? code : "error", *msg ? msg : nefele_strerror(rc));
 }
 
 /* One exchange on the shared connection; caller holds conn_lock. */

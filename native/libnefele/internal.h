@@ -19,6 +19,9 @@ int nf_connect(void);
 int nf_write_request(int fd, const Nefele__V1__ProcRequest *req);
 int nf_read_response(int fd, Nefele__V1__ProcResponse **out);
 
+/* The NEFELE_E* value of a server error code (errors.c); -EIO for one it never sends here. */
+int nf_error_code(const char *code);
+
 /* Maps a response carrying Error to a negative code (and records the message). */
 int nf_error_response(const Nefele__V1__ProcResponse *resp);
 

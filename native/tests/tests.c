@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -123,13 +124,14 @@ struct run {
     int timed_out;
 };
 
-static int start(struct run *r, const char *path, char *const argv[], char *const envp[])
+static int start_as(struct run *r, const char *path, char *const argv[], char *const envp[],
+                    const char *cwd, const struct nefele_spawn_identity *id)
 {
     int o[2], e[2];
     if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0)
         return -1;
     int stage = 0, err = 0;
-    r->pid = nefele_spawn_process(path, argv, envp, NULL, NULL, -1, o[1], e[1], &stage, &err);
+    r->pid = nefele_spawn_process(path, argv, envp, cwd, NULL, -1, o[1], e[1], id, &stage, &err);
     close(o[1]);
     close(e[1]);
     r->out_fd = o[0];
@@ -138,9 +140,15 @@ static int start(struct run *r, const char *path, char *const argv[], char *cons
         close(o[0]);
         close(e[0]);
         fprintf(stderr, "spawn %s failed: stage %d: %s\n", path, stage, strerror(err));
+        r->status = stage;
         return -1;
     }
     return 0;
+}
+
+static int start(struct run *r, const char *path, char *const argv[], char *const envp[])
+{
+    return start_as(r, path, argv, envp, NULL, NULL);
 }
 
 static void finish(struct run *r)
@@ -164,7 +172,7 @@ static void test_spawn_true(void)
 {
     char *argv[] = { (char *)"/bin/true", NULL };
     int stage = -1, err = -1, status = 0;
-    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, NULL, &stage, &err);
     if (pid <= 0) {
         check(0, "spawn /bin/true", "stage %d errno %d", stage, err);
         return;
@@ -179,7 +187,7 @@ static void expect_failure(const char *name, const char *path, const char *cwd, 
 {
     char *argv[] = { (char *)path, NULL };
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, &stage, &err);
+    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, NULL, &stage, &err);
     if (pid > 0) {
         int st;
         wait_exit(pid, TIMEOUT_MS, &st);
@@ -262,7 +270,7 @@ static void test_spawn_session_and_fds(void)
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0)
         return;
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, NULL, &stage, &err);
     close(in[0]);
     close(o[1]);
     close(leak[0]);
@@ -283,6 +291,59 @@ static void test_spawn_session_and_fds(void)
     int status;
     int to = wait_exit(pid, TIMEOUT_MS, &status);
     check(to == 0 && strcmp(out, "closed\n") == 0, "other descriptors closed in the child", "out \"%s\"", out);
+}
+
+/* The child drops to the given uid/gid with exactly one group, no new privileges and the
+ * given limits, and cwd is entered as that uid. Needs root (skipped otherwise). */
+static void test_spawn_identity(void)
+{
+    if (geteuid() != 0) {
+        printf("skip: identity tests need root\n");
+        return;
+    }
+    struct nefele_spawn_rlimit limits[] = {
+        { RLIMIT_NOFILE, 100, 200 },
+        { RLIMIT_CORE, 0, 0 },
+    };
+    struct nefele_spawn_identity id = { 1, 200123, 200124, 1, limits, 2 };
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c",
+                     (char *)"echo $(id -u) $(id -g) $(id -G) $(ulimit -n) $(ulimit -Hn) $(ulimit -c) "
+                             "$(grep NoNewPrivs /proc/self/status | tr -d ' \t') $(pwd)",
+                     NULL };
+    struct run r;
+    if (start_as(&r, "/bin/sh", argv, no_env, "/", &id) < 0) {
+        check(0, "child runs as the given uid, gid and only group", "spawn failed");
+        return;
+    }
+    finish(&r);
+    check(exited_with(&r, 0) && strcmp(r.out, "200123 200124 200124 100 200 0 NoNewPrivs:1 /\n") == 0,
+          "child runs as the given uid, gid and only group, with its limits and no_new_privs",
+          "out \"%s\" err \"%s\"", r.out, r.err);
+
+    /* A directory only root may enter: chdir is checked as the new uid. */
+    char locked[512];
+    snprintf(locked, sizeof locked, "%s/root-only", tmpdir);
+    mkdir(locked, 0700);
+    char *argv2[] = { (char *)"/bin/true", NULL };
+    int stage = 0, err = 0;
+    pid_t pid = nefele_spawn_process("/bin/true", argv2, no_env, locked, NULL, -1, -1, -1, &id, &stage, &err);
+    if (pid > 0) {
+        int st;
+        wait_exit(pid, TIMEOUT_MS, &st);
+    }
+    check(pid == -1 && stage == NEFELE_SPAWN_STAGE_CHDIR && err == EACCES,
+          "cwd the uid may not enter -> stage 3 EACCES", "pid %d stage %d errno %d", (int)pid, stage, err);
+    rmdir(locked);
+
+    /* The parent keeps its own identity: the ids changed in the child only. */
+    check(getuid() == 0 && geteuid() == 0 && getgid() == 0, "the caller keeps its identity", "uid %d euid %d",
+          (int)getuid(), (int)geteuid());
+
+    struct nefele_spawn_rlimit bad[] = { { RLIMIT_NOFILE, 300, 200 } };
+    struct nefele_spawn_identity badid = { 0, 0, 0, 0, bad, 1 };
+    pid = nefele_spawn_process("/bin/true", argv2, no_env, NULL, NULL, -1, -1, -1, &badid, &stage, &err);
+    check(pid == -1 && stage == NEFELE_SPAWN_STAGE_RLIMIT && err == EINVAL, "soft limit above hard -> stage 6 EINVAL",
+          "pid %d stage %d errno %d", (int)pid, stage, err);
 }
 
 /* ---- handshake shim ----------------------------------------------------------------- */
@@ -533,6 +594,7 @@ struct fake_hostd {
     unsigned spawn_count;
     int spawns;                /* spawn requests received */
     char spawn_placement[512]; /* affinity|anti_affinity|devices|spread of the last spawn */
+    const char *kill_code;     /* the error code kill answers with (NULL: npid_not_found) */
 };
 
 /* "a,b" from a list of strings. */
@@ -566,7 +628,7 @@ static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
         resp.self = &self;
         break;
     case NEFELE__V1__PROC_REQUEST__BODY_KILL:
-        err.code = (char *)"npid_not_found";
+        err.code = (char *)(h->kill_code ? h->kill_code : "npid_not_found");
         err.message = (char *)"no such process";
         resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_ERROR;
         resp.error = &err;
@@ -672,6 +734,67 @@ static void *fake_hostd_main(void *arg)
     for (int i = 2; i < n; i++)
         close(p[i].fd);
     return NULL;
+}
+
+/* Every code the server sends on the process socket has its own NEFELE_E* value (the
+ * expected errno comes from nefele.h's table, not from the library); codes it never sends
+ * there, and misspellings, are -EIO. */
+static void test_error_codes(struct fake_hostd *h)
+{
+    static const struct {
+        const char *code;
+        int expected;
+    } codes[] = {
+        { "npid_not_found", -ENOENT },
+        { "spawn_rejected", -ENOSPC },
+        { "bad_request", -EINVAL },
+        { "not_running", -ESRCH },
+        { "node_unavailable", -EHOSTUNREACH },
+        { "request_conflict", -EEXIST },
+        { "tenant_not_found", -ENXIO },
+        { "quota_exceeded", -EDQUOT },
+        { "limit_exceeded", -EBUSY },
+        { "internal_error", -EREMOTEIO },
+        { "control_plane_unavailable", -EAGAIN },
+        { "not_a_nefele_process", -EPERM },
+        { "bad_frame", -EBADMSG },
+        /* REST-only and control-socket-only codes, and what is not a code */
+        { "unauthenticated", -EIO },
+        { "rate_limited", -EIO },
+        { "wrong_node", -EIO },
+        { "route_not_found", -EIO },
+        { "already_attached", -EIO },
+        { "NPID_NOT_FOUND", -EIO },
+        { "error_code_npid_not_found", -EIO },
+        { "npid_not_found ", -EIO },
+        { "unspecified", -EIO },
+        { "", -EIO },
+    };
+    npid_t target = { "n-0" };
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        h->kill_code = codes[i].code;
+        int rc = nefele_kill(15, &target);
+        char name[96];
+        snprintf(name, sizeof name, "server code \"%s\" maps to %d", codes[i].code, codes[i].expected);
+        const char *what = nefele_strerror(rc);
+        check(rc == codes[i].expected && what && *what && strcmp(what, "unknown error code") != 0 &&
+                  (!*codes[i].code || strstr(nefele_last_error(), codes[i].code)),
+              name, "rc %d \"%s\" strerror \"%s\"", rc, nefele_last_error(), what ? what : "(null)");
+    }
+    h->kill_code = NULL;
+
+    /* Distinct codes get distinct values, and each has its own sentence. */
+    const size_t mapped = 13;
+    int distinct = 1;
+    for (size_t i = 0; i < mapped; i++)
+        for (size_t j = i + 1; j < mapped; j++)
+            if (codes[i].expected == codes[j].expected ||
+                strcmp(nefele_strerror(codes[i].expected), nefele_strerror(codes[j].expected)) == 0) {
+                check(0, "NEFELE_E* values and sentences are distinct", "%s and %s", codes[i].code, codes[j].code);
+                distinct = 0;
+            }
+    if (distinct)
+        check(1, "NEFELE_E* values and sentences are distinct", "");
 }
 
 static void test_libnefele(void)
@@ -789,6 +912,8 @@ static void test_libnefele(void)
     rc = nefele_monitor(&kids[1], &ex);
     check(rc == 0 && ex.exit_code == -1, "nefele_monitor", "rc %d \"%s\"", rc, nefele_last_error());
 
+    test_error_codes(&h);
+
     (void)!write(stop[1], "x", 1);
     pthread_join(th, NULL);
     close(stop[0]);
@@ -817,6 +942,7 @@ int main(void)
     test_spawn_stdout();
     test_spawn_signals();
     test_spawn_session_and_fds();
+    test_spawn_identity();
     test_shim_no_token();
     test_shim_unreachable();
     test_shim_handshakes();

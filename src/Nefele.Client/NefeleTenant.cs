@@ -4,6 +4,7 @@ using Nefele.Nodes;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Tenants;
+using Nefele.Validation;
 using Orleans.Runtime;
 
 namespace Nefele.Client;
@@ -27,7 +28,7 @@ public sealed class NefeleTenant
 
     public NefeleTenant(IGrainFactory grains, string tenant)
     {
-        Validation.Names.ValidateTenantName(tenant);
+        Names.ValidateTenantName(tenant);
         _grains = grains;
         Name = tenant;
     }
@@ -49,16 +50,15 @@ public sealed class NefeleTenant
     public async Task<IReadOnlyList<string>> CSpawnAsync(IReadOnlyList<ProcessSpec> specs, bool allowPartial = false, string? requestId = null, string? parent = null) =>
         (await SubmitAsync(new SpawnRequest { Tasks = specs, Count = 1, AllowPartial = allowPartial, Parent = parent }, requestId)).Npids;
 
-    /// <summary>Submits a request as given; the request id makes retries idempotent (a new one is made when null).</summary>
+    /// <summary>
+    /// Submits a request as given; the request id (<paramref name="requestId"/>, else the request's own)
+    /// makes retries idempotent (a new one is made when both are null).
+    /// </summary>
     public Task<SpawnResult> SubmitAsync(SpawnRequest request, string? requestId = null)
     {
-        requestId ??= Guid.NewGuid().ToString("N");
-        if (requestId.Length is 0 or > 128 || requestId.Contains('/', StringComparison.Ordinal))
-        {
-            throw NefeleException.Bad("request id must be 1-128 characters without '/'");
-        }
-
-        return _grains.GetGrain<IPlacementRequestGrain>($"{Name}/{requestId}").SubmitAsync(request);
+        var key = GrainKeys.PlacementRequest(Name, requestId ?? request.RequestId ?? Guid.NewGuid().ToString("N"));
+        SpecValidator.Validate(request);
+        return _grains.GetGrain<IPlacementRequestGrain>(key).SubmitAsync(request);
     }
 
     /// <summary>

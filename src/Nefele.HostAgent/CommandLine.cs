@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Nefele.HostAgent;
 
 /// <summary>
-/// Turns the short flags (<c>--node x</c>, <c>--handshake-timeout 5s</c>, <c>--log-limit 1MiB</c>)
+/// Turns the short flags (<c>--node x</c>, <c>--handshake-timeout 5s</c>, <c>--log-limit 1Mi</c>)
 /// into <c>HostAgent:*</c> configuration keys. Anything else is left for the standard
 /// command-line configuration provider (e.g. <c>--HostAgent:Node=x</c>).
 /// </summary>
@@ -21,6 +21,11 @@ public static class CommandLine
         ["--log-limit"] = ("LogLimitBytes", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
         ["--ended-logs-kept"] = ("EndedLogsKept", v => v),
         ["--cgroup-root"] = ("CgroupRoot", v => v),
+        ["--rlimit-nofile"] = ("RlimitNofile", v => v),
+        ["--rlimit-nproc"] = ("RlimitNproc", v => v),
+        ["--rlimit-core"] = ("RlimitCore", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
+        ["--silo-uid"] = ("SiloUid", v => v),
+        ["--control-secret-file"] = ("ControlSecretFile", v => v),
     };
 
     /// <summary>Splits args into settings from short flags and the remaining args.</summary>
@@ -81,23 +86,8 @@ public static class CommandLine
         };
     }
 
-    /// <summary>Parses "1MiB", "512KiB", "1GiB", "4096" (bytes); KB/MB/GB are decimal.</summary>
-    public static long ParseSize(string text)
-    {
-        var (number, unit) = SplitUnit(text);
-        double factor = unit.ToUpperInvariant() switch
-        {
-            "" or "B" => 1,
-            "K" or "KIB" => 1024,
-            "M" or "MIB" => 1024 * 1024,
-            "G" or "GIB" => 1024 * 1024 * 1024,
-            "KB" => 1e3,
-            "MB" => 1e6,
-            "GB" => 1e9,
-            _ => throw new FormatException($"unknown size unit '{unit}'; use B, KiB, MiB or GiB"),
-        };
-        return checked((long)(number * factor));
-    }
+    /// <summary>Parses sizes in the shared grammar (<see cref="Validation.Units"/>): "1Mi", "512Ki" (powers of 2), "1M" (10^6), "4096" (bytes).</summary>
+    public static long ParseSize(string text) => Validation.Units.ParseBytes(text.Trim());
 
     private static (double Number, string Unit) SplitUnit(string text)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using Nefele;
 using Nefele.Auth;
 using Nefele.Client;
@@ -36,6 +35,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {
     ["--node"] = "Node:Name",
     ["--hostd-socket"] = "Node:HostdControlSocket",
+    ["--hostd-secret-file"] = "Node:HostdSecretFile",
     ["--generator-id"] = "Node:GeneratorId",
     ["--api"] = "Api:Url",
     ["--silo-port"] = "Orleans:SiloPort",
@@ -114,21 +114,26 @@ builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<Hos
 builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgentChannel>());
 builder.Services.AddNefeleTelemetry();
 
-builder.Services.ConfigureHttpJsonOptions(o =>
-{
-    o.SerializerOptions.Converters.Add(new RoleJsonConverter());
-    o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
-    o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
-});
+builder.Services.ConfigureHttpJsonOptions(o => JsonContract.Apply(o.SerializerOptions));
 builder.Services.AddProblemDetails();
 
 // Malformed bodies reach ProblemMapping as exceptions, so they get problem details too.
 builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(OpenApiDocumentation.Configure);
 builder.WebHost.UseUrls(api.Url);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    // A body without a Content-Length stops at the limit while it is read; RequestLimits refuses one
+    // with a length before. The request line may be longer than the API's URL limit, so that the API
+    // answers long URLs with problem details.
+    kestrel.Limits.MaxRequestBodySize = api.MaxRequestBodyBytes;
+    kestrel.Limits.MaxRequestLineSize = ApiOptions.ServerRequestLineBytes;
+});
 
 var app = builder.Build();
 app.Use(ProblemMapping.Middleware);
+app.UseStatusCodePages(ProblemMapping.EmptyErrorBody);
+app.Use(RequestLimits.Middleware);
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
@@ -138,13 +143,14 @@ app.MapProcessEndpoints();
 app.MapTenantEndpoints();
 app.MapNodeEndpoints();
 var metrics = app.MapPrometheusMetrics();
+const string MetricsSummary = "Prometheus scrape: Nefele's meters, this node's processes, and the silo process (text format 0.0.4)";
 if (api.AnonymousMetrics)
 {
-    metrics.AllowAnonymous();
+    metrics.AllowAnonymous().AnonymousOperation("metrics", MetricsSummary);
 }
 else
 {
-    metrics.RequireAuthorization(Policies.AnyKey);
+    metrics.RequireAuthorization(Policies.AnyKey).Operation("metrics", MetricsSummary);
 }
 app.Run();
 return 0;

@@ -1,6 +1,10 @@
 namespace Nefele.Errors;
 
-/// <summary>Stable error codes: the REST API's problem type suffix, the C API's mapping, the CLI's wording.</summary>
+/// <summary>
+/// Stable error codes: the REST API's problem type suffix, the C API's mapping, the CLI's wording.
+/// The catalogue is protos/nefele/v1/common.proto (enum ErrorCode); every constant here is one of
+/// its names in lower case without the prefix, and a test checks that the two lists agree.
+/// </summary>
 public static class ErrorCodes
 {
     /// <summary>No process with that NPID in the caller's tenant (another tenant's NPID looks the same).</summary>
@@ -45,6 +49,51 @@ public static class ErrorCodes
     /// <summary>Too many requests from this key; retry later.</summary>
     public const string RateLimited = "rate_limited";
 
+    /// <summary>A per-process limit is reached (monitors or log followers at once); the message names it.</summary>
+    public const string LimitExceeded = "limit_exceeded";
+
     /// <summary>A fault of the server; the log has the details.</summary>
     public const string InternalError = "internal_error";
+
+    /// <summary>REST: the route exists but not with this HTTP method (405).</summary>
+    public const string MethodNotAllowed = "method_not_allowed";
+
+    /// <summary>REST: the request body is larger than <see cref="Validation.Limits.MaxRequestBodyBytes"/> (413).</summary>
+    public const string PayloadTooLarge = "payload_too_large";
+
+    /// <summary>REST: the request URI is too long (414).</summary>
+    public const string UriTooLong = "uri_too_long";
+
+    /// <summary>REST: the body is not application/json (415).</summary>
+    public const string UnsupportedMediaType = "unsupported_media_type";
+
+    /// <summary>REST: the body is not valid JSON, or has an unknown or duplicate field (400).</summary>
+    public const string InvalidJson = "invalid_json";
+
+    /// <summary>hostd has no silo attached (it restarted, or the silo is down): retry.</summary>
+    public const string ControlPlaneUnavailable = "control_plane_unavailable";
+
+    /// <summary>hostd: the caller of the process socket is neither a Nefele process nor a descendant of one.</summary>
+    public const string NotANefeleProcess = "not_a_nefele_process";
+
+    /// <summary>hostd: a frame that is too large or does not parse.</summary>
+    public const string BadFrame = "bad_frame";
+
+    /// <summary>hostd: the silo attached to the hostd of another node.</summary>
+    public const string WrongNode = "wrong_node";
+
+    /// <summary>No route has that path (REST).</summary>
+    public const string RouteNotFound = "route_not_found";
+
+    /// <summary>Another silo connection is attached to this hostd; a second one is refused while it lives (control socket).</summary>
+    public const string AlreadyAttached = "already_attached";
+
+    /// <summary>Every code above (the catalogue's order).</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        NpidNotFound, SpawnRejected, BadRequest, NotRunning, NodeUnavailable, RequestConflict, Unauthenticated, Forbidden,
+        TenantNotFound, TenantExists, KeyNotFound, KeyExists, QuotaExceeded, RateLimited, LimitExceeded, InternalError,
+        MethodNotAllowed, PayloadTooLarge, UriTooLong, UnsupportedMediaType, InvalidJson,
+        ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached,
+    ];
 }

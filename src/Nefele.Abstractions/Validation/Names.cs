@@ -1,9 +1,10 @@
 using System.Text.RegularExpressions;
 using Nefele.Errors;
+using Nefele.Processes;
 
 namespace Nefele.Validation;
 
-/// <summary>The grammar of every name a tenant gives, written once for every door.</summary>
+/// <summary>The grammar of every name a caller gives, written once for every door.</summary>
 public static partial class Names
 {
     /// <summary>
@@ -24,17 +25,78 @@ public static partial class Names
     /// <summary>API key names: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (as process names).</summary>
     public static void ValidateKeyName(string? name)
     {
-        if (name is null || !KeyShape().IsMatch(name))
+        if (!IsProcessName(name))
         {
             throw NefeleException.Bad($"key name '{Shorten(name)}' is invalid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
         }
     }
 
-    private static string Shorten(string? s) => s is null ? string.Empty : s.Length <= 80 ? s : s[..80] + "…";
+    /// <summary>Process names (and key names): 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.</summary>
+    public static bool IsProcessName(string? name) => name is not null && ProcessShape().IsMatch(name);
+
+    /// <summary>The words every "bad process name" message uses.</summary>
+    public const string ProcessNameRule = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit";
+
+    /// <summary>NPIDs as <see cref="Npid"/> makes them (13 characters of Crockford base32).</summary>
+    public static bool IsNpid(string? text) => Npid.IsWellFormed(text);
+
+    /// <summary>Environment variable names as POSIX shells accept them: a letter or '_', then letters, digits or '_'.</summary>
+    public static bool IsEnvName(string? name) => name is not null && EnvShape().IsMatch(name);
+
+    /// <summary>Names the node sets itself (NEFELE_*), which a spec may not give.</summary>
+    public static bool IsReservedEnvName(string name) => name.StartsWith("NEFELE_", StringComparison.Ordinal);
+
+    /// <summary>Device names: 1-32 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.</summary>
+    public static bool IsDeviceName(string? name) => name is not null && DeviceShape().IsMatch(name);
+
+    /// <summary>Node label keys: 1-63 letters, digits, '.', '_', '-' or '/', starting with a letter or digit.</summary>
+    public static bool IsLabelKey(string? key) => key is not null && LabelKeyShape().IsMatch(key);
+
+    /// <summary>Node label values: 0-63 letters, digits, '.', '_' or '-'.</summary>
+    public static bool IsLabelValue(string? value) => value is not null && LabelValueShape().IsMatch(value);
+
+    /// <summary>
+    /// Client-chosen request ids: 1-<see cref="Limits.MaxRequestIdLength"/> printable ASCII characters
+    /// other than '/' (which ends the tenant in the placement grain's key) and space.
+    /// </summary>
+    public static bool IsRequestId(string? id) => id is { Length: > 0 and <= Limits.MaxRequestIdLength } && RequestIdShape().IsMatch(id);
+
+    public static void ValidateRequestId(string? id)
+    {
+        if (!IsRequestId(id))
+        {
+            throw NefeleException.Bad($"request id '{Shorten(id)}' is invalid: use 1-{Limits.MaxRequestIdLength} printable ASCII characters other than '/' and space");
+        }
+    }
+
+    /// <summary>An absolute path of at most <see cref="Limits.MaxPathBytes"/> bytes without NUL.</summary>
+    public static bool IsAbsolutePath(string? path) =>
+        path is { Length: > 0 } && path[0] == '/' && !path.Contains('\0', StringComparison.Ordinal) && Utf8Bytes(path) <= Limits.MaxPathBytes;
+
+    /// <summary>The bytes <paramref name="s"/> takes in UTF-8.</summary>
+    public static int Utf8Bytes(string s) => System.Text.Encoding.UTF8.GetByteCount(s);
+
+    /// <summary>A caller's text as an error message may quote it: at most 80 characters.</summary>
+    public static string Shorten(string? s) => s is null ? string.Empty : s.Length <= 80 ? s : s[..80] + "…";
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     private static partial Regex TenantShape();
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    private static partial Regex KeyShape();
+    private static partial Regex ProcessShape();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvShape();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,31}$")]
+    private static partial Regex DeviceShape();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$")]
+    private static partial Regex LabelKeyShape();
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex LabelValueShape();
+
+    [GeneratedRegex("^[!-.0-~]+$")]
+    private static partial Regex RequestIdShape();
 }

@@ -1,146 +1,29 @@
-using System.Globalization;
-
 namespace Nefele.Cli.Parsing;
 
-/// <summary>CPU and memory quantities as nef accepts and prints them (Kubernetes-style suffixes).</summary>
+/// <summary>nef's flags and cspawn fields in the shared quantity grammar (<see cref="Validation.Units"/>), naming the flag on error.</summary>
 internal static class Units
 {
-    private const long Ki = 1024;
-
-    private static readonly (string Suffix, long Factor)[] MemorySuffixes =
-    [
-        ("Ki", Ki), ("Mi", Ki * Ki), ("Gi", Ki * Ki * Ki), ("Ti", Ki * Ki * Ki * Ki),
-        ("k", 1000), ("K", 1000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000),
-    ];
-
-    private static readonly (string Suffix, long Factor)[] BinaryUnits =
-    [
-        ("Ti", Ki * Ki * Ki * Ki), ("Gi", Ki * Ki * Ki), ("Mi", Ki * Ki), ("Ki", Ki),
-    ];
-
     /// <summary>"250m" (millicores), "1" or "1.5" (cores) → millicores.</summary>
-    public static long ParseCpu(string text, string what)
-    {
-        if (text.EndsWith('m'))
-        {
-            var digits = text[..^1];
-            if (IsPlainNumber(digits, allowPoint: false)
-                && long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var millis))
-            {
-                return millis;
-            }
-        }
-        else if (IsPlainNumber(text, allowPoint: true)
-            && decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var cores))
-        {
-            var millis = cores * 1000;
-            if (millis != decimal.Truncate(millis))
-            {
-                throw new UsageException($"{what}: '{text}' is finer than one millicore (1m = 0.001)");
-            }
+    public static long ParseCpu(string text, string what) => Parse(Validation.Units.ParseCpu, text, what);
 
-            if (millis <= long.MaxValue)
-            {
-                return (long)millis;
-            }
-        }
-
-        throw new UsageException(text.StartsWith('-')
-            ? $"{what}: '{text}' is negative"
-            : $"{what}: '{text}' is not a CPU amount (use 250m for millicores, or 1, 1.5 for cores)");
-    }
-
-    /// <summary>"64Mi", "1Gi", "512M", "1G", "4Ki", "1048576" → bytes.</summary>
-    public static long ParseMemory(string text, string what)
-    {
-        var number = text;
-        var factor = 1L;
-        foreach (var (suffix, f) in MemorySuffixes)
-        {
-            if (text.EndsWith(suffix, StringComparison.Ordinal))
-            {
-                number = text[..^suffix.Length];
-                factor = f;
-                break;
-            }
-        }
-
-        if (IsPlainNumber(number, allowPoint: true)
-            && decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value))
-        {
-            decimal bytes;
-            try
-            {
-                bytes = value * factor;
-            }
-            catch (OverflowException)
-            {
-                bytes = decimal.MaxValue;
-            }
-
-            if (bytes != decimal.Truncate(bytes))
-            {
-                throw new UsageException($"{what}: '{text}' is not a whole number of bytes");
-            }
-
-            if (bytes <= long.MaxValue)
-            {
-                return (long)bytes;
-            }
-
-            throw new UsageException($"{what}: '{text}' is too large");
-        }
-
-        throw new UsageException(text.StartsWith('-')
-            ? $"{what}: '{text}' is negative"
-            : $"{what}: '{text}' is not a memory amount (use bytes, or a suffix: Ki Mi Gi Ti, K M G T)");
-    }
+    /// <summary>"64Mi", "1Gi" (powers of 2), "512M", "1G" (powers of 10), "1048576" → bytes.</summary>
+    public static long ParseMemory(string text, string what) => Parse(Validation.Units.ParseBytes, text, what);
 
     /// <summary>Requested CPU for ps: "250m", or "-" for best effort.</summary>
-    public static string FormatCpu(long millis) => millis <= 0 ? "-" : millis.ToString(CultureInfo.InvariantCulture) + "m";
+    public static string FormatCpu(long millis) => Validation.Units.FormatCpu(millis);
 
-    /// <summary>Memory limit for ps: "64Mi", "488.3Mi", "512", or "-" for none.</summary>
-    public static string FormatMemory(long bytes)
+    /// <summary>Memory for ps: "64Mi", "488.3Mi", "512", or "-" for none.</summary>
+    public static string FormatMemory(long bytes) => Validation.Units.FormatBytes(bytes);
+
+    private static long Parse(Func<string, long> parse, string text, string what)
     {
-        if (bytes <= 0)
+        try
         {
-            return "-";
+            return parse(text);
         }
-
-        foreach (var (suffix, factor) in BinaryUnits)
+        catch (FormatException e)
         {
-            if (bytes >= factor)
-            {
-                return bytes % factor == 0
-                    ? (bytes / factor).ToString(CultureInfo.InvariantCulture) + suffix
-                    : ((double)bytes / factor).ToString("0.0", CultureInfo.InvariantCulture) + suffix;
-            }
+            throw new UsageException($"{what}: {e.Message}", e);
         }
-
-        return bytes.ToString(CultureInfo.InvariantCulture);
-    }
-
-    // Digits with at most one '.', and at least one digit: rejects signs, exponents, spaces.
-    private static bool IsPlainNumber(string text, bool allowPoint)
-    {
-        var digits = 0;
-        var points = 0;
-        foreach (var c in text)
-        {
-            if (char.IsAsciiDigit(c))
-            {
-                digits++;
-            }
-            else if (c == '.' && allowPoint)
-            {
-                points++;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        return digits > 0 && points <= 1;
     }
 }

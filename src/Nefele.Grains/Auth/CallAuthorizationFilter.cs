@@ -56,8 +56,9 @@ public sealed class CallAuthorizationFilter(ClusterSecret secret, CredentialVali
 
                 return;
             default:
-                var named = rule.TenantFrom == TenantFrom.GrainKey ? key : key.Split('/', 2)[0];
-                if (!principal.Grants(named, rule.Role))
+                // A key whose prefix is not a tenant name grants nothing (never split elsewhere).
+                var named = rule.TenantFrom == TenantFrom.GrainKey ? key : Validation.GrainKeys.TenantOf(key) ?? key;
+                if (!Validation.Names.IsTenantName(named) || !principal.Grants(named, rule.Role))
                 {
                     throw Denied(principal, named, rule.Role);
                 }

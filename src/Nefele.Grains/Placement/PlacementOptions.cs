@@ -11,9 +11,9 @@ public sealed class PlacementOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ReservationLease { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Most tasks one request may ask for. Default 10,000.</summary>
-    [Range(1, 1_000_000)]
-    public int MaxTasksPerRequest { get; set; } = 10_000;
+    /// <summary>Most tasks one request may ask for. Default and most: <see cref="Validation.Limits.MaxTasksPerRequest"/> (10,000).</summary>
+    [Range(1, Validation.Limits.MaxTasksPerRequest)]
+    public int MaxTasksPerRequest { get; set; } = Validation.Limits.MaxTasksPerRequest;
 
     /// <summary>How many nodes admission asks for offers (power of d choices). Default 4.</summary>
     [Range(1, 1024)]

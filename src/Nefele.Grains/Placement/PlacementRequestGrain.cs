@@ -5,6 +5,7 @@ using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Processes;
 using Nefele.Tenants;
+using Nefele.Validation;
 using Orleans.Placement;
 using Orleans.Runtime;
 
@@ -29,13 +30,18 @@ public sealed class PlacementRequestGrain(
 {
     private SpawnResult? _result;
 
-    // Tenant names never contain '/' (Validation.Names), so the first '/' ends the tenant.
-    private string Tenant => this.GetPrimaryKeyString().Split('/', 2)[0];
+    // A key of any other shape (a tenant name with '/' in it, say) is refused, not split elsewhere.
+    private (string Tenant, string RequestId)? _key;
 
-    private string RequestId => this.GetPrimaryKeyString().Split('/', 2)[1];
+    private (string Tenant, string RequestId) Key => _key ??= GrainKeys.ParsePlacementRequest(this.GetPrimaryKeyString());
+
+    private string Tenant => Key.Tenant;
+
+    private string RequestId => Key.RequestId;
 
     public async Task<SpawnResult> SubmitAsync(SpawnRequest request)
     {
+        _ = Key;
         if (state.State.Request is { } earlier)
         {
             if (!SameRequest(earlier, request))

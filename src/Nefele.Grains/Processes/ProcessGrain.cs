@@ -3,6 +3,7 @@ using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Placement;
 using Nefele.Tenants;
+using Nefele.Validation;
 using Orleans.Runtime;
 
 namespace Nefele.Processes;
@@ -153,10 +154,57 @@ public sealed partial class ProcessGrain(
             return new LogChunk { Data = [], NextOffset = 0, Complete = Record.State.IsTerminal() };
         }
 
-        return await GrainFactory.GetGrain<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+        if (wait <= TimeSpan.Zero)
+        {
+            return await GrainFactory.GetGrain<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+        }
+
+        // A follower is a read that waits for output; each holds a call open on the node.
+        if (_followers >= Limits.MaxLogFollowersPerProcess)
+        {
+            throw new NefeleException(ErrorCodes.LimitExceeded, $"process {Npid} already has {Limits.MaxLogFollowersPerProcess} log followers (at most {Limits.MaxLogFollowersPerProcess} at once)");
+        }
+
+        _followers++;
+        try
+        {
+            return await GrainFactory.GetGrain<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+        }
+        finally
+        {
+            _followers--;
+        }
     }
 
+    /// <summary>Log reads and watch calls waiting now (both interleave), bounded by <see cref="Limits"/>.</summary>
+    private int _followers;
+
+    private int _monitors;
+
     public async Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait)
+    {
+        if (maxWait <= TimeSpan.Zero || !Exists || Record.Tenant != tenant)
+        {
+            return await WatchOnceAsync(tenant, afterSeq, maxWait);
+        }
+
+        if (_monitors >= Limits.MaxMonitorsPerProcess)
+        {
+            throw new NefeleException(ErrorCodes.LimitExceeded, $"process {Npid} already has {Limits.MaxMonitorsPerProcess} monitors (at most {Limits.MaxMonitorsPerProcess} at once)");
+        }
+
+        _monitors++;
+        try
+        {
+            return await WatchOnceAsync(tenant, afterSeq, maxWait);
+        }
+        finally
+        {
+            _monitors--;
+        }
+    }
+
+    private async Task<IReadOnlyList<ProcessEvent>?> WatchOnceAsync(string tenant, long afterSeq, TimeSpan maxWait)
     {
         var deadline = time.GetTimestamp();
         while (true)

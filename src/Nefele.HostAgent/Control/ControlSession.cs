@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Nefele.Errors;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
@@ -22,10 +23,10 @@ internal sealed class ControlSession : IControlConnection
     private readonly Channel<ControlEvent> outgoing = Channel.CreateUnbounded<ControlEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource closed = new();
 
-    public ControlSession(Socket socket, ProcessSupervisor supervisor, NodeFactsProvider facts, ILogger logger)
+    public ControlSession(NetworkStream stream, ProcessSupervisor supervisor, NodeFactsProvider facts, ILogger logger)
     {
-        this.socket = socket;
-        stream = new NetworkStream(socket, ownsSocket: true);
+        socket = stream.Socket;
+        this.stream = stream;
         this.supervisor = supervisor;
         this.facts = facts;
         this.logger = logger;
@@ -42,10 +43,11 @@ internal sealed class ControlSession : IControlConnection
         }
     }
 
-    /// <summary>Serves the connection until it closes; never throws.</summary>
-    public async Task RunAsync()
+    /// <summary>Serves the connection, starting with its (already read and checked) first request, until it closes; never throws.</summary>
+    public async Task RunAsync(ControlRequest first)
     {
         var writer = WriteLoopAsync();
+        _ = HandleAsync(first);
         try
         {
             while (!closed.IsCancellationRequested)
@@ -62,7 +64,7 @@ internal sealed class ControlSession : IControlConnection
         catch (ProtocolException e)
         {
             logger.LogWarning("Bad frame from the silo, closing the connection: {Error}", e.Message);
-            Enqueue(new ControlEvent { Error = new Error { Code = "bad_frame", Message = e.Message } });
+            Enqueue(new ControlEvent { Error = new Error { Code = ErrorCodes.BadFrame, Message = e.Message } });
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -74,7 +76,21 @@ internal sealed class ControlSession : IControlConnection
         await CloseAsync();
     }
 
-    /// <summary>Closes the connection (a newer silo connection replaces this one).</summary>
+    /// <summary>The silo closed its end (it exited or reconnected); this session is over even if hostd has not read the end yet.</summary>
+    public bool PeerClosed()
+    {
+        try
+        {
+            // Readable with nothing to read is the end of the stream; a disposed socket is over too.
+            return closed.IsCancellationRequested || (socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Closes the connection (hostd is stopping, or the silo has gone).</summary>
     public async Task CloseAsync()
     {
         await closed.CancelAsync();
@@ -117,7 +133,7 @@ internal sealed class ControlSession : IControlConnection
                 case ControlRequest.BodyOneofCase.Attach:
                     if (request.Attach.Node.Length > 0 && request.Attach.Node != supervisor.Node)
                     {
-                        Enqueue(Error(id, "wrong_node", $"this hostd serves node {supervisor.Node}, not {request.Attach.Node}"));
+                        Enqueue(Error(id, ErrorCodes.WrongNode, $"this hostd serves node {supervisor.Node}, not {request.Attach.Node}"));
                         break;
                     }
 
@@ -137,7 +153,7 @@ internal sealed class ControlSession : IControlConnection
                 case ControlRequest.BodyOneofCase.Logs:
                     var logs = await supervisor.ReadLogsAsync(request.Logs, closed.Token);
                     Enqueue(logs is null
-                        ? Error(id, "npid_not_found", $"no process {request.Logs.Npid} on node {supervisor.Node}")
+                        ? Error(id, ErrorCodes.NpidNotFound, $"no process {request.Logs.Npid} on node {supervisor.Node}")
                         : new ControlEvent { Id = id, Logs = logs });
                     break;
 
@@ -155,7 +171,7 @@ internal sealed class ControlSession : IControlConnection
                     break;
 
                 default:
-                    Enqueue(Error(id, "bad_request", "the request has no body hostd understands"));
+                    Enqueue(Error(id, ErrorCodes.BadRequest, "the request has no body hostd understands"));
                     break;
             }
         }
@@ -165,7 +181,7 @@ internal sealed class ControlSession : IControlConnection
         catch (Exception e)
         {
             logger.LogError(e, "Control request {Id} ({Kind}) failed", id, request.BodyCase);
-            Enqueue(Error(id, "internal", e.Message));
+            Enqueue(Error(id, ErrorCodes.InternalError, e.Message));
         }
     }
 

@@ -2,11 +2,13 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Nefele.Errors;
 using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
 using Nefele.Protocol.V1;
+using Nefele.Validation;
 
 namespace Nefele.HostAgent.Processes;
 
@@ -27,6 +29,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private readonly IProcessEngine engine;
     private readonly ICgroupManager cgroups;
     private readonly ILogger logger;
+    private readonly ResourceLimits limits;
     private readonly Lock gate = new();
     private readonly Dictionary<string, TrackedProcess> byNpid = new(StringComparer.Ordinal);
 
@@ -53,6 +56,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         this.engine = engine;
         this.cgroups = cgroups;
         this.logger = logger;
+        limits = new ResourceLimits(options);
         exitLoop = Task.Run(ExitLoopAsync);
     }
 
@@ -91,7 +95,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
         foreach (var call in orphaned)
         {
-            call.TrySetResult(ErrorResponse("control_plane_unavailable", "the silo disconnected before answering"));
+            call.TrySetResult(ErrorResponse(ErrorCodes.ControlPlaneUnavailable, "the silo disconnected before answering"));
         }
     }
 
@@ -106,9 +110,15 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             return Rejected(problem);
         }
 
+        var (rlimits, limitProblem) = limits.For(request);
+        if (rlimits is null)
+        {
+            return Rejected(limitProblem!);
+        }
+
         var token = spec.NoHandshake ? null : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         TrackedProcess? existing;
-        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token);
+        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token, new ProcessIdentity(request.Uid, request.Gid, rlimits));
         lock (gate)
         {
             // A retried launch (e.g. after the silo reconnected) gets the first one's answer.
@@ -148,7 +158,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         var launch = new LaunchSpec(
             p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
             string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
-            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes));
+            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes),
+            p.Identity);
         StartedProcess started;
         try
         {
@@ -256,8 +267,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     // ---- handshake -------------------------------------------------------------------
 
-    /// <summary>Answers a shim's hello: Welcome if the token is this peer's launch token, else Refused.</summary>
-    public async Task<ProcResponse> HelloAsync(Hello hello, int peerPid, ulong requestId)
+    /// <summary>Answers a shim's hello: Welcome if the token is this peer's launch token (its pid and uid), else Refused.</summary>
+    public async Task<ProcResponse> HelloAsync(Hello hello, int peerPid, uint peerUid, ulong requestId)
     {
         TrackedProcess? owner;
         lock (gate)
@@ -280,7 +291,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         string reason;
         lock (gate)
         {
-            if (byToken.TryGetValue(hello.Token, out owner) && owner.Pid == peerPid)
+            if (byToken.TryGetValue(hello.Token, out owner) && owner.Pid == peerPid && owner.Identity.Uid == peerUid)
             {
                 byToken.Remove(hello.Token);
                 usedTokens.Add(hello.Token);
@@ -439,7 +450,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     {
         if (signal is <= 0 or > 64)
         {
-            return new Error { Code = "bad_request", Message = $"signal {signal} is not a signal number (1-64)" };
+            return new Error { Code = ErrorCodes.BadRequest, Message = $"signal {signal} is not a signal number (1-64)" };
         }
 
         int pid;
@@ -450,7 +461,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
         return pid > 0 && await engine.SignalAsync(new LocalProcessId(pid), signal, ct)
             ? null
-            : new Error { Code = "not_running", Message = $"{npid} is not running on node {options.Node}" };
+            : new Error { Code = ErrorCodes.NotRunning, Message = $"{npid} is not running on node {options.Node}" };
     }
 
     /// <summary>Reads a process's output; null if hostd knows no such process.</summary>
@@ -498,25 +509,33 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     // ---- api calls from processes ----------------------------------------------------
 
     /// <summary>
-    /// The live Nefele process that is <paramref name="pid"/> or its nearest ancestor, found by
-    /// walking the ppid chain in /proc; null if there is none.
+    /// The live Nefele process a connection on the api socket speaks for: the process itself or
+    /// one of its descendants, found by the cgroup the peer lives in (a process cannot leave it),
+    /// never by the pids it claims or by walking parent pids, which can be reused. The answer
+    /// stands only if the peer, named by <paramref name="pidfd"/> (taken when it connected), is
+    /// still alive after /proc was read, and its uid (SO_PEERCRED) is that process's uid.
     /// </summary>
-    internal (string Npid, string Tenant)? FindCaller(int pid)
+    internal CallerIdentity? IdentifyCaller(int pid, uint uid, int pidfd)
     {
-        for (var hops = 0; pid > 1 && hops < 256; hops++)
+        string? npid;
+        lock (gate)
         {
-            lock (gate)
-            {
-                if (byPid.TryGetValue(pid, out var p) && p.Running)
-                {
-                    return (p.Npid, p.Tenant);
-                }
-            }
-
-            pid = ParentOf(pid);
+            npid = byPid.TryGetValue(pid, out var main) && main.Running ? main.Npid : null;
         }
 
-        return null;
+        npid ??= cgroups.Membership(pid)?.Npid;
+        // Without a pidfd (kernels before 5.3) the uid check below still keeps tenants apart.
+        if (npid is null || (pidfd >= 0 && !Interop.PidFd.Alive(pidfd)))
+        {
+            return null;
+        }
+
+        lock (gate)
+        {
+            return byNpid.TryGetValue(npid, out var p) && p.Running && p.Exit is null && p.Identity.Uid == uid
+                ? new CallerIdentity(p.Npid, p.Tenant)
+                : null;
+        }
     }
 
     /// <summary>Forwards a process's API call to the attached silo and waits for its answer.</summary>
@@ -528,7 +547,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         {
             if (attached is null)
             {
-                return ErrorResponse("control_plane_unavailable", "no silo is attached to this node's hostd");
+                return ErrorResponse(ErrorCodes.ControlPlaneUnavailable, "no silo is attached to this node's hostd");
             }
 
             callId = ++nextCallId;
@@ -559,7 +578,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             procCalls.Remove(reply.CallId, out answer);
         }
 
-        answer?.TrySetResult(reply.Response ?? ErrorResponse("internal", "the silo sent an empty answer"));
+        answer?.TrySetResult(reply.Response ?? ErrorResponse(ErrorCodes.InternalError, "the silo sent an empty answer"));
     }
 
     // ---- shutdown --------------------------------------------------------------------
@@ -660,55 +679,70 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     // ---- helpers ---------------------------------------------------------------------
 
-    private static int ParentOf(int pid)
-    {
-        try
-        {
-            // "pid (comm) state ppid …": comm may contain spaces and parentheses, so parse after the last ')'.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return int.Parse(fields[1], CultureInfo.InvariantCulture);
-        }
-        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-        {
-            return 0;
-        }
-    }
-
+    // The silo checked the spec at admission (Nefele.Validation); hostd checks again what it
+    // relies on, with the same rules, so a launch that bypassed admission changes nothing.
     private string? Validate(LaunchRequest request)
     {
-        if (!SafeName().IsMatch(request.Npid))
+        // Any id that is safe as a file and cgroup name is launched (the silo sends NPIDs).
+        if (!LocalId().IsMatch(request.Npid))
         {
-            return $"spawn rejected: npid '{request.Npid}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
+            return $"spawn rejected: npid '{Names.Shorten(request.Npid)}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
         }
 
-        if (!SafeName().IsMatch(request.Tenant))
+        if (!Names.IsTenantName(request.Tenant))
         {
-            return $"spawn rejected: tenant '{request.Tenant}' must be 1-128 characters of [A-Za-z0-9._:@-] and not start with '.'";
+            return $"spawn rejected: tenant '{Names.Shorten(request.Tenant)}' is not a tenant name";
+        }
+
+        if ((request.Uid == 0 || request.Gid == 0) && !request.Privileged)
+        {
+            return $"spawn rejected: uid {request.Uid} gid {request.Gid}: root (0) is only for a privileged tenant, and tenant {request.Tenant} is not one";
         }
 
         var spec = request.Spec;
-        if (spec is null || spec.Path.Length == 0)
+        if (spec is null || !Names.IsAbsolutePath(spec.Path))
         {
-            return "spawn rejected: the spec has no path";
+            return $"spawn rejected: the path must be absolute, at most {Limits.MaxPathBytes} bytes, without NUL";
+        }
+
+        if (spec.Args.Count > Limits.MaxArgs)
+        {
+            return $"spawn rejected: {spec.Args.Count} args given (at most {Limits.MaxArgs})";
+        }
+
+        if (spec.Args.Any(a => a.Contains('\0', StringComparison.Ordinal)) || spec.Env.Values.Any(v => v.Contains('\0', StringComparison.Ordinal)))
+        {
+            return "spawn rejected: arguments and environment values must not contain NUL";
+        }
+
+        var commandLine = Names.Utf8Bytes(spec.Path) + 1 + spec.Args.Sum(a => (long)Names.Utf8Bytes(a) + 1);
+        if (commandLine > Limits.MaxCommandLineBytes)
+        {
+            return $"spawn rejected: path and args take {commandLine} bytes (at most {Limits.MaxCommandLineBytes})";
+        }
+
+        if (spec.Env.Count > Limits.MaxEnvVars)
+        {
+            return $"spawn rejected: {spec.Env.Count} env variables given (at most {Limits.MaxEnvVars})";
         }
 
         foreach (var name in spec.Env.Keys)
         {
-            if (name.Length == 0 || name.Contains('=', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal))
+            if (!Names.IsEnvName(name))
             {
-                return $"spawn rejected: environment variable name '{name}' is not valid (empty, or contains '=' or NUL)";
+                return $"spawn rejected: env name '{Names.Shorten(name)}' is not a valid variable name (a letter or '_', then letters, digits or '_')";
             }
 
-            if (name.StartsWith("NEFELE_", StringComparison.Ordinal))
+            if (Names.IsReservedEnvName(name))
             {
-                return $"spawn rejected: environment variable {name} is reserved (NEFELE_* is set by hostd)";
+                return $"spawn rejected: env {name} is reserved (NEFELE_* is set by hostd)";
             }
         }
 
-        if (spec.Env.Values.Any(v => v.Contains('\0', StringComparison.Ordinal)) || spec.Args.Any(a => a.Contains('\0', StringComparison.Ordinal)))
+        var env = spec.Env.Sum(e => (long)Names.Utf8Bytes(e.Key) + Names.Utf8Bytes(e.Value) + 2);
+        if (env > Limits.MaxEnvBytes)
         {
-            return "spawn rejected: arguments and environment values must not contain NUL";
+            return $"spawn rejected: env takes {env} bytes (at most {Limits.MaxEnvBytes})";
         }
 
         if (spec.CpuMillis < 0 || spec.MemoryBytes < 0)
@@ -730,11 +764,12 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         new() { Failed = new FailedToStart { Pid = p.Pid, Reason = reason } };
 
     private static LaunchReply Rejected(string message) =>
-        new() { Rejected = new Error { Code = "spawn_rejected", Message = message } };
+        new() { Rejected = new Error { Code = ErrorCodes.SpawnRejected, Message = message } };
 
     internal static ProcResponse ErrorResponse(string code, string message) =>
         new() { Error = new Error { Code = code, Message = message } };
 
     [GeneratedRegex("^[A-Za-z0-9_:@-][A-Za-z0-9._:@-]{0,127}$")]
-    private static partial Regex SafeName();
+    private static partial Regex LocalId();
+
 }

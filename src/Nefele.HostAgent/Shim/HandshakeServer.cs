@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Nefele.Errors;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
@@ -63,9 +64,18 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
             }
         }
 
+        // Who is at the other end is settled once per connection, from what the kernel recorded at
+        // connect: its pid and uid (SO_PEERCRED) and a pidfd of it (SO_PEERPIDFD, else opened now).
+        var (peerPid, peerUid, _) = UnixSockets.PeerCredentials(client);
+        var pidfd = UnixSockets.PeerPidFd(client);
+        if (pidfd < 0)
+        {
+            pidfd = Interop.PidFd.Open(peerPid);
+        }
+
+        var peer = new Peer(peerPid, peerUid, pidfd);
         try
         {
-            var peerPid = UnixSockets.PeerPid(client);
             while (true)
             {
                 var request = await FrameCodec.ReadAsync(stream, ProcRequest.Parser, connection.Token);
@@ -76,7 +86,7 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
 
                 // Several calls may be in flight on one connection (a monitor can wait for hours).
                 inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.Add(AnswerAsync(request, peerPid, connection.Token).ContinueWith(
+                inFlight.Add(AnswerAsync(request, peer, connection.Token).ContinueWith(
                     t => t.IsCompletedSuccessfully ? Reply(t.Result) : Task.CompletedTask, TaskScheduler.Default).Unwrap());
             }
         }
@@ -85,7 +95,7 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
             logger.LogWarning("Bad frame on the api socket, closing the connection: {Error}", e.Message);
             try
             {
-                await Reply(ProcessSupervisor.ErrorResponse("bad_frame", e.Message));
+                await Reply(ProcessSupervisor.ErrorResponse(ErrorCodes.BadFrame, e.Message));
             }
             catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
             {
@@ -104,19 +114,39 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
         }
+
+        Interop.PidFd.Close(pidfd);
     }
 
-    private async Task<ProcResponse> AnswerAsync(ProcRequest request, int peerPid, CancellationToken ct)
+    /// <summary>The connecting process as the kernel saw it; <see cref="Caller"/> is found at its first API call.</summary>
+    private sealed class Peer(int pid, uint uid, int pidfd)
+    {
+        public int Pid { get; } = pid;
+
+        public uint Uid { get; } = uid;
+
+        public int PidFd { get; } = pidfd;
+
+        public Lazy<CallerIdentity?>? Caller { get; set; }
+    }
+
+    private async Task<ProcResponse> AnswerAsync(ProcRequest request, Peer peer, CancellationToken ct)
     {
         if (request.BodyCase == ProcRequest.BodyOneofCase.Hello)
         {
-            return await supervisor.HelloAsync(request.Hello, peerPid, request.Id);
+            return await supervisor.HelloAsync(request.Hello, peer.Pid, peer.Uid, request.Id);
         }
 
-        if (supervisor.FindCaller(peerPid) is not { } caller)
+        // Settled at the first call and kept for the connection's life.
+        lock (peer)
         {
-            return WithId(request.Id, ProcessSupervisor.ErrorResponse("not_a_nefele_process",
-                $"pid {peerPid} is neither a Nefele process of node {options.Node} nor a descendant of one"));
+            peer.Caller ??= new Lazy<CallerIdentity?>(() => supervisor.IdentifyCaller(peer.Pid, peer.Uid, peer.PidFd));
+        }
+
+        if (peer.Caller.Value is not { } caller)
+        {
+            return WithId(request.Id, ProcessSupervisor.ErrorResponse(ErrorCodes.NotANefeleProcess,
+                $"pid {peer.Pid} (uid {peer.Uid}) is neither a running Nefele process of node {options.Node} nor a descendant of one"));
         }
 
         switch (request.BodyCase)
@@ -131,7 +161,7 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
                 var response = await supervisor.ForwardAsync(caller.Tenant, caller.Npid, request, ct);
                 return WithId(request.Id, response.Clone());
             default:
-                return WithId(request.Id, ProcessSupervisor.ErrorResponse("bad_request", $"request {request.BodyCase} is not supported"));
+                return WithId(request.Id, ProcessSupervisor.ErrorResponse(ErrorCodes.BadRequest, $"request {request.BodyCase} is not supported"));
         }
     }
 

@@ -68,7 +68,7 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
         catch (Exception e)
         {
             logger.LogError(e, "Call {Kind} from {Caller} failed", request.BodyCase, call.CallerNpid);
-            response.Error = new Protocol.V1.Error { Code = "internal", Message = e.Message };
+            response.Error = new Protocol.V1.Error { Code = ErrorCodes.InternalError, Message = e.Message };
         }
 
         return response;

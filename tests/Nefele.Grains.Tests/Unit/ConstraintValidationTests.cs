@@ -1,5 +1,6 @@
 using Nefele.Errors;
 using Nefele.Placement;
+using Nefele.Validation;
 using Nefele.Processes;
 
 namespace Nefele.Grains.Tests.Unit;
@@ -64,9 +65,9 @@ public class ConstraintValidationTests
     [Fact]
     public void Too_many_selectors_is_a_bad_request()
     {
-        var many = Enumerable.Range(0, SpecValidator.MaxSelectors + 1).Select(i => $"name:n{i}").ToArray();
+        var many = Enumerable.Range(0, Limits.MaxSelectors + 1).Select(i => $"name:n{i}").ToArray();
         var e = Assert.Throws<NefeleException>(() => SpecValidator.Validate(Sleep with { AntiAffinity = many }, string.Empty));
-        Assert.Contains($"at most {SpecValidator.MaxSelectors}", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"at most {Limits.MaxSelectors}", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

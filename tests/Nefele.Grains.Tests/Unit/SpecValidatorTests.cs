@@ -1,5 +1,6 @@
 using Nefele.Errors;
 using Nefele.Placement;
+using Nefele.Validation;
 using Nefele.Processes;
 
 namespace Nefele.Grains.Tests.Unit;

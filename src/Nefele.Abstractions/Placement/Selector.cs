@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using Nefele.Errors;
+using Nefele.Validation;
 
 namespace Nefele.Placement;
 
@@ -8,7 +8,7 @@ namespace Nefele.Placement;
 /// <c>name:&lt;name&gt;</c> (nodes running a process of that name in the tenant) or
 /// <c>label:&lt;key&gt;=&lt;value&gt;</c> (a node label).
 /// </summary>
-public readonly partial record struct Selector(SelectorKind Kind, string Value, string? LabelValue = null)
+public readonly record struct Selector(SelectorKind Kind, string Value, string? LabelValue = null)
 {
     public override string ToString() => Kind switch
     {
@@ -25,7 +25,7 @@ public readonly partial record struct Selector(SelectorKind Kind, string Value, 
             return selector;
         }
 
-        throw NefeleException.Bad($"spawn rejected: {where}selector '{text}' is not npid:<NPID>, name:<name> or label:<key>=<value>");
+        throw NefeleException.Bad($"spawn rejected: {where}selector '{Names.Shorten(text)}' is not npid:<NPID>, name:<name> or label:<key>=<value>");
     }
 
     public static bool TryParse(string? text, out Selector selector)
@@ -45,15 +45,15 @@ public readonly partial record struct Selector(SelectorKind Kind, string Value, 
         var value = text[(colon + 1)..];
         switch (text[..colon])
         {
-            case "npid" when NpidShape().IsMatch(value):
+            case "npid" when Names.IsNpid(value):
                 selector = new Selector(SelectorKind.Npid, value);
                 return true;
-            case "name" when NameShape().IsMatch(value):
+            case "name" when Names.IsProcessName(value):
                 selector = new Selector(SelectorKind.Name, value);
                 return true;
             case "label":
                 var eq = value.IndexOf('=', StringComparison.Ordinal);
-                if (eq > 0 && LabelKey().IsMatch(value[..eq]) && LabelValueShape().IsMatch(value[(eq + 1)..]))
+                if (eq > 0 && Names.IsLabelKey(value[..eq]) && Names.IsLabelValue(value[(eq + 1)..]))
                 {
                     selector = new Selector(SelectorKind.Label, value[..eq], value[(eq + 1)..]);
                     return true;
@@ -64,16 +64,4 @@ public readonly partial record struct Selector(SelectorKind Kind, string Value, 
                 return false;
         }
     }
-
-    [GeneratedRegex("^[a-z0-9]{13}$")]
-    private static partial Regex NpidShape();
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    private static partial Regex NameShape();
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$")]
-    internal static partial Regex LabelKey();
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{0,63}$")]
-    internal static partial Regex LabelValueShape();
 }

@@ -1,0 +1,59 @@
+namespace Nefele.Validation;
+
+/// <summary>
+/// Every size and count limit a caller can meet, in one place. Each door (REST, SDK, the
+/// process socket, grains, hostd) checks them at admission, before anything is placed or
+/// stored, so an oversized request costs nothing and is refused with a message that names
+/// the limit. The values are sized so a request that passes them also fits hostd's 4 MiB frame.
+/// </summary>
+public static class Limits
+{
+    /// <summary>Most arguments (argv[1..]) one process may be given: 4,096.</summary>
+    public const int MaxArgs = 4096;
+
+    /// <summary>
+    /// Most bytes of path plus arguments (UTF-8, one NUL each) one process may be given: 256 KiB,
+    /// twice Linux's limit on a single argument string and well under its ARG_MAX.
+    /// </summary>
+    public const int MaxCommandLineBytes = 256 * 1024;
+
+    /// <summary>Most environment variables one process may be given: 1,024.</summary>
+    public const int MaxEnvVars = 1024;
+
+    /// <summary>Most bytes of environment ("NAME=value" in UTF-8, one NUL each) one process may be given: 256 KiB.</summary>
+    public const int MaxEnvBytes = 256 * 1024;
+
+    /// <summary>Longest absolute path (program or working directory) in bytes: 4,095 (PATH_MAX less its NUL).</summary>
+    public const int MaxPathBytes = 4095;
+
+    /// <summary>
+    /// Most bytes all the distinct task specs of one spawn request may add up to (paths, args,
+    /// env): 1 MiB. nspawn's copies of one spec count once. Keeps one request from costing the
+    /// silo more than a small multiple of this, and keeps every launch inside hostd's frame.
+    /// </summary>
+    public const int MaxSpawnRequestBytes = 1024 * 1024;
+
+    /// <summary>Largest REST request body: 1 MiB, the same as <see cref="MaxSpawnRequestBytes"/> (a spawn is the largest body).</summary>
+    public const long MaxRequestBodyBytes = MaxSpawnRequestBytes;
+
+    /// <summary>Most tasks (processes) one spawn request may ask for: 10,000. The placement options may lower it.</summary>
+    public const int MaxTasksPerRequest = 10_000;
+
+    /// <summary>Most monitors waiting on one process at once: 64. One more is refused with <c>limit_exceeded</c>.</summary>
+    public const int MaxMonitorsPerProcess = 64;
+
+    /// <summary>Most log followers waiting on one process's output at once: 64. One more is refused with <c>limit_exceeded</c>.</summary>
+    public const int MaxLogFollowersPerProcess = 64;
+
+    /// <summary>Longest client-chosen request id: 128 characters.</summary>
+    public const int MaxRequestIdLength = 128;
+
+    /// <summary>Most affinity plus anti-affinity selectors one task may give: 32.</summary>
+    public const int MaxSelectors = 32;
+
+    /// <summary>Most of one device one task may ask for: 1,024.</summary>
+    public const long MaxDeviceCount = 1024;
+
+    /// <summary>Smallest memory limit a process may be given: 1 MiB (0 means no limit).</summary>
+    public const long MinMemoryBytes = 1024 * 1024;
+}
