@@ -25,6 +25,7 @@
 #include "nefele/v1/process_api.pb-c.h"
 #include "nefele.h"
 #include "nefele_spawn.h"
+#include "frame.h"
 
 #define TIMEOUT_MS 5000
 
@@ -295,6 +296,40 @@ static void test_spawn_session_and_fds(void)
 
 /* The child drops to the given uid/gid with exactly one group, no new privileges and the
  * given limits, and cwd is entered as that uid. Needs root (skipped otherwise). */
+/* The framing: round trip, the size limit both ways, end of file and a deadline. */
+static void test_frame(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return;
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    resp.id = 77;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    int rc = nefele_frame_send(sv[0], &resp.base);
+    int rc2 = rc == 0 ? nefele_frame_recv(sv[1], &body, &len, nefele_frame_now_ms() + TIMEOUT_MS) : rc;
+    Nefele__V1__ProcResponse *back = rc2 == 0 ? nefele__v1__proc_response__unpack(NULL, len, body) : NULL;
+    check(back && back->id == 77, "frame round trip", "rc %d/%d", rc, rc2);
+    if (back)
+        nefele__v1__proc_response__free_unpacked(back, NULL);
+    free(body);
+
+    uint8_t huge[4] = { 0x00, 0x40, 0x00, 0x01 }; /* 4 MiB + 1 */
+    (void)!write(sv[0], huge, 4);
+    rc = nefele_frame_recv(sv[1], &body, &len, -1);
+    check(rc == -EMSGSIZE && len == (4u << 20) + 1 && body == NULL, "frame over 4 MiB -> -EMSGSIZE", "rc %d len %zu", rc, len);
+
+    rc = nefele_frame_recv(sv[1], &body, &len, nefele_frame_now_ms() + 50);
+    check(rc == -ETIMEDOUT, "no frame before the deadline -> -ETIMEDOUT", "rc %d", rc);
+
+    uint8_t half[2] = { 0, 0 };
+    (void)!write(sv[0], half, 2);
+    close(sv[0]);
+    rc = nefele_frame_recv(sv[1], &body, &len, -1);
+    check(rc == NEFELE_FRAME_EOF, "connection closed mid-frame -> NEFELE_FRAME_EOF", "rc %d", rc);
+    close(sv[1]);
+}
+
 static void test_spawn_identity(void)
 {
     if (geteuid() != 0) {
@@ -378,33 +413,13 @@ static int accept_within(int lfd, int timeout_ms)
     return fd;
 }
 
-static int recv_full(int fd, uint8_t *buf, size_t n)
-{
-    size_t off = 0;
-    while (off < n) {
-        ssize_t r = recv(fd, buf + off, n - off, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        off += (size_t)r;
-    }
-    return 0;
-}
-
+/* The test's fake hostd frames with the same code as the shim and libnefele. */
 static Nefele__V1__ProcRequest *recv_request(int fd)
 {
-    uint8_t hdr[4];
-    if (recv_full(fd, hdr, 4) < 0)
+    uint8_t *body;
+    size_t len;
+    if (nefele_frame_recv(fd, &body, &len, -1) < 0)
         return NULL;
-    uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-    if (len > (4u << 20))
-        return NULL;
-    uint8_t *body = malloc(len ? len : 1);
-    if (!body || recv_full(fd, body, len) < 0) {
-        free(body);
-        return NULL;
-    }
     Nefele__V1__ProcRequest *req = nefele__v1__proc_request__unpack(NULL, len, body);
     free(body);
     return req;
@@ -412,18 +427,7 @@ static Nefele__V1__ProcRequest *recv_request(int fd)
 
 static int send_response(int fd, const Nefele__V1__ProcResponse *resp)
 {
-    size_t len = nefele__v1__proc_response__get_packed_size(resp);
-    uint8_t *buf = malloc(len + 4);
-    if (!buf)
-        return -1;
-    buf[0] = (uint8_t)(len >> 24);
-    buf[1] = (uint8_t)(len >> 16);
-    buf[2] = (uint8_t)(len >> 8);
-    buf[3] = (uint8_t)len;
-    nefele__v1__proc_response__pack(resp, buf + 4);
-    ssize_t n = send(fd, buf, len + 4, MSG_NOSIGNAL);
-    free(buf);
-    return n == (ssize_t)(len + 4) ? 0 : -1;
+    return nefele_frame_send(fd, &resp->base);
 }
 
 static void build_env(char **env, char *storage, size_t cap, const char *sock, const char *token,
@@ -943,6 +947,7 @@ int main(void)
     test_spawn_signals();
     test_spawn_session_and_fds();
     test_spawn_identity();
+    test_frame();
     test_shim_no_token();
     test_shim_unreachable();
     test_shim_handshakes();
