@@ -52,18 +52,63 @@ nefele_dll() { # nefele_dll PROJECT ASSEMBLY
   printf '%s/src/%s/bin/%s/net10.0/%s.dll' "$NEFELE_ROOT" "$1" "$NEFELE_CONFIG" "$2"
 }
 
+# ---- the silo's user: only hostd needs root; the silo runs as an unprivileged system user.
+
+NEFELE_SILO_USER="${NEFELE_SILO_USER:-nefele}"
+NEFELE_SILO_HOME="${NEFELE_SILO_HOME:-/var/lib/nefele}"
+# A command prefix that runs what follows as the silo's user: its uid, gid and groups, no
+# capabilities, no new privileges, HOME its own (a simple command, so $! is the program's pid).
+NEFELE_AS_SILO_USER=(setpriv --reuid "$NEFELE_SILO_USER" --regid "$NEFELE_SILO_USER" --init-groups
+  --no-new-privs --inh-caps=-all --bounding-set=-all -- env HOME="$NEFELE_SILO_HOME")
+
+# nefele_silo_user: makes the silo's system user and group (NEFELE_SILO_USER, default nefele;
+# no login, home NEFELE_SILO_HOME 0700) unless they exist; prints its uid (hostd's --silo-uid).
+nefele_silo_user() {
+  if ! id -u "$NEFELE_SILO_USER" >/dev/null 2>&1; then
+    [ "$(id -u)" -eq 0 ] || { say "error: need root to create the system user $NEFELE_SILO_USER"; return 1; }
+    say "creating the system user $NEFELE_SILO_USER (the silo runs as it; hostd stays root)"
+    useradd --system --user-group --home-dir "$NEFELE_SILO_HOME" --no-create-home \
+      --shell /usr/sbin/nologin --comment "Nefele silo" "$NEFELE_SILO_USER" >&2 \
+      || { say "error: useradd $NEFELE_SILO_USER failed"; return 1; }
+  fi
+  if [ ! -d "$NEFELE_SILO_HOME" ]; then
+    install -d -m 0700 -o "$NEFELE_SILO_USER" -g "$(id -g "$NEFELE_SILO_USER")" "$NEFELE_SILO_HOME" || return 1
+  fi
+  id -u "$NEFELE_SILO_USER"
+}
+
+# nefele_open_path DIR...: every directory above each DIR (and DIR) lets other users pass (o+x),
+# so the silo's user and tenants' uids reach the build and the run directory; the ones that did
+# not are opened, and named. Nothing is made readable: o+x only traverses.
+nefele_open_path() {
+  local dir
+  for dir in "$@"; do
+    dir="$(cd "$dir" && pwd -P)" || return 1
+    while [ "$dir" != / ]; do
+      if [ "$(( 0$(stat -c %a "$dir") & 1 ))" -eq 0 ]; then
+        say "other users must reach the build and run directory: chmod o+x $dir"
+        chmod o+x "$dir"
+      fi
+      dir="$(dirname "$dir")"
+    done
+  done
+}
+
 # nefele_start_node NODE RUN_DIR API_URL SILO_PORT GATEWAY_PORT [hostd flags...]
 # Starts hostd and the silo in the background (sets NEFELE_HOSTD_PID, NEFELE_SILO_PID) and
 # waits until the API answers /healthz (hostd attached). Returns 1 if either exits first.
 # Extra silo flags (cluster mode: --redis, --advertise, ...) come from the array NEFELE_SILO_ARGS.
+# hostd runs as root; the silo as the unprivileged NEFELE_SILO_USER (nefele_silo_user).
 nefele_start_node() {
-  local node="$1" run_dir="$2" api="$3" silo_port="$4" gateway_port="$5"; shift 5
+  local node="$1" run_dir="$2" api="$3" silo_port="$4" gateway_port="$5" silo_uid; shift 5
+  silo_uid="$(nefele_silo_user)" || return 1
   mkdir -p "$run_dir"
+  nefele_open_path "$NEFELE_ROOT" "$run_dir"
   dotnet "$(nefele_dll Nefele.HostAgent nefele-hostd)" --node "$node" --run-dir "$run_dir" \
     --shim "$NEFELE_ROOT/native/build/libnefele-shim.so" --spawn-lib "$NEFELE_ROOT/native/build/libnefele-spawn.so" \
-    --silo-uid "$(id -u)" --control-secret-file "$run_dir/control.secret" "$@" &
+    --silo-uid "$silo_uid" --control-secret-file "$run_dir/control.secret" "$@" &
   NEFELE_HOSTD_PID=$!
-  dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" \
+  "${NEFELE_AS_SILO_USER[@]}" dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" \
     --hostd-secret-file "$run_dir/control.secret" --api "$api" \
     --silo-port "$silo_port" --gateway-port "$gateway_port" ${NEFELE_SILO_ARGS[@]+"${NEFELE_SILO_ARGS[@]}"} \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:Nefele=Information &
