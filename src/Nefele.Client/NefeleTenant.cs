@@ -73,9 +73,16 @@ public sealed class NefeleTenant
         {
             ct.ThrowIfCancellationRequested();
             IReadOnlyList<ProcessEvent>? watched;
+            ProcessInfo? info = null;
             try
             {
                 watched = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
+                if (watched is { Count: 0 })
+                {
+                    // Nothing new: has it ended (or gone)? Asked here, so a silo stopping meanwhile is retried too.
+                    info = await process.GetAsync(Name).WaitAsync(WatchAnswerBound, ct);
+                }
+
                 failures = 0;
             }
             catch (Exception e) when (IsTransient(e) && ++failures <= MaxTransientFailures)
@@ -87,7 +94,7 @@ public sealed class NefeleTenant
             }
 
             var events = watched ?? throw NefeleException.NotFound(npid);
-            if (events.Count == 0 && await process.GetAsync(Name) is var info && info?.State.IsTerminal() != false)
+            if (events.Count == 0 && info?.State.IsTerminal() != false)
             {
                 if (info is not null && info.End is not null && info.Seq > afterSeq)
                 {

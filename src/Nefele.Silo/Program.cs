@@ -126,7 +126,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     // A body without a Content-Length stops at the limit while it is read; RequestLimits refuses one
     // with a length before. The request line may be longer than the API's URL limit, so that the API
     // answers long URLs with problem details.
-    kestrel.Limits.MaxRequestBodySize = api.MaxRequestBodyBytes;
+    kestrel.Limits.MaxRequestBodySize = Nefele.Validation.Limits.MaxRequestBodyBytes;
     kestrel.Limits.MaxRequestLineSize = ApiOptions.ServerRequestLineBytes;
 });
 

@@ -97,6 +97,23 @@ public sealed class CommandLineParserTests
         Assert.Equal("t2", among.Globals.ResolveTenant(_ => null));
     }
 
+    [Theory]
+    [InlineData("a/x")]
+    [InlineData("..")]
+    [InlineData("a b")]
+    [InlineData("Acme")]
+    [InlineData("")]
+    public void Tenant_outside_the_shared_grammar_is_a_usage_error(string tenant) =>
+        Assert.Contains("is not a tenant name (1-63 lowercase letters", UsageError("--tenant", tenant, "ps"), StringComparison.Ordinal);
+
+    [Fact]
+    public void Tenant_of_200_characters_is_a_usage_error_quoting_it_shortened()
+    {
+        var message = UsageError("--tenant", new string('a', 200), "ps");
+        Assert.Contains("is not a tenant name", message, StringComparison.Ordinal);
+        Assert.DoesNotContain(new string('a', 100), message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Tenant_and_api_fall_back_to_the_environment_then_defaults()
     {

@@ -1,5 +1,6 @@
 using Nefele.Cli.Json;
 using Nefele.Cli.Output;
+using Nefele.Processes;
 
 namespace Nefele.Cli.Tests;
 
@@ -22,17 +23,17 @@ public sealed class PsTableTests
     [Fact]
     public void Table_has_the_header_and_aligned_columns()
     {
-        ProcessInfoDto[] processes =
+        ProcessInfo[] processes =
         [
             new()
             {
-                Npid = "0123456789abc", Node = "node-a", Pid = 4242, State = "Running", CpuMillis = 250,
+                Npid = "0123456789abc", Node = "node-a", Pid = 4242, State = ProcessState.Running, Tenant = "acme", CpuMillis = 250,
                 MemoryBytes = 64L * 1024 * 1024, CreatedAt = Now.AddMinutes(-10), StartedAt = Now.AddSeconds(-5),
                 Command = "/bin/sleep 100", CpuUsageNs = 120_000_000, MemoryUsageBytes = 3L * 1024 * 1024,
             },
             new()
             {
-                Npid = "0123456789abd", State = "Pending", CreatedAt = Now.AddHours(-2), Command = "/usr/bin/long-program-name --x",
+                Npid = "0123456789abd", State = ProcessState.Pending, Tenant = "acme", CreatedAt = Now.AddHours(-2), Command = "/usr/bin/long-program-name --x",
             },
         ];
 

@@ -37,6 +37,10 @@ public sealed class RestTransportTests
         Assert.Equal("w", task.GetProperty("name").GetString());
         Assert.False(task.GetProperty("noHandshake").GetBoolean());
         Assert.Equal(JsonValueKind.Null, task.GetProperty("cwd").ValueKind);
+
+        // The task is the contract's ProcessSpec: the wire spec's fields, nothing computed added.
+        var wireFields = Nefele.Protocol.V1.ProcessSpec.Descriptor.Fields.InDeclarationOrder().Select(f => f.JsonName).Order();
+        Assert.Equal(wireFields, task.EnumerateObject().Select(p => p.Name).Order());
     }
 
     [Fact]
@@ -181,9 +185,9 @@ public sealed class RestTransportTests
     {
         var list = $$"""
             {"processes":[
-              {"npid":"{{A}}","state":"Running","command":"/usr/bin/worker --id 1"},
-              {"npid":"{{B}}","state":"Running","command":"/bin/sleep worker"},
-              {"npid":"0123456789abe","state":"Exited","command":"/usr/bin/worker --id 2"}]}
+              {"npid":"{{A}}","tenant":"acme","state":"Running","command":"/usr/bin/worker --id 1"},
+              {"npid":"{{B}}","tenant":"acme","state":"Running","command":"/bin/sleep worker"},
+              {"npid":"0123456789abe","tenant":"acme","state":"Exited","command":"/usr/bin/worker --id 2"}]}
             """;
         await using var server = new TestApiServer((req, r) => req.Method == "GET"
             ? TestApiServer.WriteAsync(r, 200, "application/json", list)

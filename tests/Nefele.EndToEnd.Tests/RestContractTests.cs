@@ -17,8 +17,8 @@ public sealed class RestContractTests(NodeFixture fixture) : IClassFixture<NodeF
     private const string Tenant = "contract";
     private const string Spawn = $"/v1/tenants/{Tenant}/spawn";
 
-    /// <summary>The documented body limit: 4 MiB (the process socket's frame limit).</summary>
-    private const long BodyLimit = 4L * 1024 * 1024;
+    /// <summary>The documented body limit: 1 MiB.</summary>
+    private const long BodyLimit = 1024 * 1024;
 
     /// <summary>The documented URL limit.</summary>
     private const int UrlLimit = 4096;
@@ -84,6 +84,24 @@ public sealed class RestContractTests(NodeFixture fixture) : IClassFixture<NodeF
         var detail = await AssertProblem(await PostJson(Spawn, body), HttpStatusCode.BadRequest, ErrorCodes.InvalidJson);
         Assert.Contains(field, detail, StringComparison.Ordinal);
         Assert.DoesNotContain("System.", detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("null")]
+    [InlineData("[]")]
+    [InlineData("42")]
+    [InlineData("\"spawn\"")]
+    public async Task Body_that_is_not_a_json_object_is_refused(string body)
+    {
+        var detail = await AssertProblem(await PostJson(Spawn, body), HttpStatusCode.BadRequest, ErrorCodes.InvalidJson);
+        Assert.Contains("JSON object", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Empty_body_is_refused()
+    {
+        var detail = await AssertProblem(await PostJson(Spawn, string.Empty), HttpStatusCode.BadRequest, ErrorCodes.BadRequest);
+        Assert.Contains("JSON body", detail, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -263,6 +281,10 @@ public sealed class RestContractTests(NodeFixture fixture) : IClassFixture<NodeF
         Assert.DoesNotContain("\"pattern\"", root.GetRawText(), StringComparison.Ordinal);
         var problemSchema = schemas.GetProperty("ApiProblem");
         Assert.Contains("code", problemSchema.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        var codes = problemSchema.GetProperty("properties").GetProperty("code").GetProperty("enum").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains(ErrorCodes.RouteNotFound, codes);
+        Assert.Contains(ErrorCodes.NpidNotFound, codes);
+        Assert.Equal("string", schemas.GetProperty("ProcessState").GetProperty("type").GetString());
     }
 
     private async Task<HttpResponseMessage> PostJson(string url, string body)

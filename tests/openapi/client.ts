@@ -94,3 +94,8 @@ export const quoted: SpawnBody = {
 };
 // @ts-expect-error a signal needs its number
 export const unsignalled: KillBody = {};
+
+// A problem's code is one of the catalogue's, so a client can switch on it.
+export const known: Problem["code"] = "npid_not_found";
+// @ts-expect-error not a code the server sends
+export const unknown: Problem["code"] = "no_such_code";

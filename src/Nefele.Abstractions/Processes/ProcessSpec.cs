@@ -32,6 +32,7 @@ public sealed record ProcessSpec
     /// <summary>Selectors no chosen node may match (same forms as <see cref="Affinity"/>).</summary>
     [Id(10)] public IReadOnlyList<string> AntiAffinity { get; init; } = [];
 
-    /// <summary>The command line as ps shows it.</summary>
+    /// <summary>The command line as ps shows it (not part of the JSON contract: the REST API would refuse it as an unknown field).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string CommandLine => Args.Count == 0 ? Path : Path + " " + string.Join(' ', Args);
 }

@@ -1,5 +1,6 @@
 using Nefele.Cli.Parsing;
 using Nefele.Cli.Transport;
+using Nefele.Processes;
 
 namespace Nefele.Cli.Commands;
 
@@ -10,7 +11,7 @@ internal sealed record KillallCommand(int Signal, string Pattern) : INefCommand
     {
         var processes = await context.Transport.PsAsync(false, ct).ConfigureAwait(false);
         var targets = processes
-            .Where(p => p.State == "Running" && ProgramPattern.Matches(p.Command ?? string.Empty, Pattern))
+            .Where(p => p.State == ProcessState.Running && ProgramPattern.Matches(p.Command ?? string.Empty, Pattern))
             .Select(p => p.Npid)
             .ToList();
         if (targets.Count == 0)

@@ -15,7 +15,7 @@ internal sealed record PsCommand(bool Json, bool All = false) : INefCommand
             using var buffer = new MemoryStream();
             await using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
             {
-                JsonSerializer.Serialize(writer, processes, NefJsonContext.Default.IReadOnlyListProcessInfoDto);
+                JsonSerializer.Serialize(writer, processes, NefJsonContext.Default.IReadOnlyListProcessInfo);
             }
 
             buffer.WriteByte((byte)'\n');

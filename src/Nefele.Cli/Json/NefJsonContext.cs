@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using Nefele.Placement;
+using Nefele.Processes;
 
 namespace Nefele.Cli.Json;
 
@@ -7,12 +9,13 @@ namespace Nefele.Cli.Json;
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     PropertyNameCaseInsensitive = true,
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
-    AllowTrailingCommas = true)]
+    AllowTrailingCommas = true,
+    UseStringEnumConverter = true)]
 [JsonSerializable(typeof(SpawnRequestDto))]
-[JsonSerializable(typeof(SpawnResponseDto))]
+[JsonSerializable(typeof(SpawnResult))]
 [JsonSerializable(typeof(ProcessListDto))]
-[JsonSerializable(typeof(IReadOnlyList<ProcessInfoDto>))]
-[JsonSerializable(typeof(ProcessEventDto))]
+[JsonSerializable(typeof(IReadOnlyList<ProcessInfo>))]
+[JsonSerializable(typeof(ProcessEvent))]
 [JsonSerializable(typeof(SignalRequestDto))]
 [JsonSerializable(typeof(ProblemDetailsDto))]
 [JsonSerializable(typeof(CspawnFileDto))]

@@ -1,3 +1,5 @@
+using Nefele.Processes;
+
 namespace Nefele.Cli.Json;
 
 /// <summary>Body of POST /v1/tenants/{tenant}/spawn.</summary>
@@ -11,5 +13,5 @@ internal sealed record SpawnRequestDto
 
     public bool Spread { get; init; }
 
-    public required IReadOnlyList<TaskSpecDto> Tasks { get; init; }
+    public required IReadOnlyList<ProcessSpec> Tasks { get; init; }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Nefele.Cli.Json;
 using Nefele.Cli.Parsing;
+using Nefele.Processes;
 
 namespace Nefele.Cli.Output;
 
@@ -15,18 +16,18 @@ internal static class PsTable
 {
     private static readonly string[] Header = ["NPID", "NODE", "PID", "STATE", "CPU", "MEM", "AGE", "COMMAND"];
 
-    public static string Format(IReadOnlyList<ProcessInfoDto> processes, DateTimeOffset now)
+    public static string Format(IReadOnlyList<ProcessInfo> processes, DateTimeOffset now)
     {
         var rows = new List<string[]>(processes.Count + 1) { Header };
         foreach (var p in processes)
         {
-            var since = p.StartedAt ?? p.CreatedAt;
+            var since = p.StartedAt ?? (p.CreatedAt == default ? null : p.CreatedAt);
             rows.Add(
             [
                 p.Npid,
                 string.IsNullOrEmpty(p.Node) ? "-" : p.Node,
                 p.Pid > 0 ? p.Pid.ToString(CultureInfo.InvariantCulture) : "-",
-                p.State,
+                p.State.ToString(),
                 WithLimit(FormatCpuTime(p.CpuUsageNs), p.CpuMillis > 0 ? Units.FormatCpu(p.CpuMillis) : null),
                 WithLimit(p.MemoryUsageBytes > 0 ? Units.FormatMemory(p.MemoryUsageBytes) : "-", p.MemoryBytes > 0 ? Units.FormatMemory(p.MemoryBytes) : null),
                 since is { } t ? Age.Format(now - t) : "-",

@@ -170,7 +170,7 @@ internal static class CommandLineParser
             throw new UsageException($"{verb}: missing PATH ({verb} {(multi ? "COUNT " : string.Empty)}[FLAGS] -- PATH [ARGS...])");
         }
 
-        var spec = new TaskSpecDto
+        var spec = new ProcessSpec
         {
             Path = program[0],
             Args = [.. program.Skip(1)],

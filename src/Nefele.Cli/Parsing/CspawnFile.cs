@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Nefele.Cli.Json;
+using Nefele.Processes;
 
 namespace Nefele.Cli.Parsing;
 
@@ -11,12 +12,12 @@ namespace Nefele.Cli.Parsing;
 internal static class CspawnFile
 {
     /// <summary>Upper bound on tasks after expanding count, so a typo cannot build a huge request.</summary>
-    public const int MaxTasks = 10_000;
+    public const int MaxTasks = Validation.Limits.MaxTasksPerRequest;
 
-    public static IReadOnlyList<TaskSpecDto> Parse(string json, string fileName) => Parse(json, fileName, out _);
+    public static IReadOnlyList<ProcessSpec> Parse(string json, string fileName) => Parse(json, fileName, out _);
 
     /// <summary>The tasks, and the file's top-level "spread".</summary>
-    public static IReadOnlyList<TaskSpecDto> Parse(string json, string fileName, out bool spread)
+    public static IReadOnlyList<ProcessSpec> Parse(string json, string fileName, out bool spread)
     {
         CspawnFileDto? file;
         try
@@ -35,7 +36,7 @@ internal static class CspawnFile
 
         spread = file.Spread;
 
-        var expanded = new List<TaskSpecDto>();
+        var expanded = new List<ProcessSpec>();
         for (var i = 0; i < tasks.Count; i++)
         {
             var where = $"cspawn: {fileName}: tasks[{i}]";
@@ -51,7 +52,7 @@ internal static class CspawnFile
                 throw new UsageException($"{where}.count must be at least 1, got {count}");
             }
 
-            var spec = new TaskSpecDto
+            var spec = new ProcessSpec
             {
                 Path = task.Path,
                 Args = task.Args ?? [],

@@ -20,9 +20,9 @@ internal sealed class GlobalOptions
         {
             case "--tenant":
                 var tenant = cursor.TakeValue(name, inline);
-                if (tenant.Length == 0 || tenant.Contains('/', StringComparison.Ordinal))
+                if (!Validation.Names.IsTenantName(tenant))
                 {
-                    throw new UsageException($"--tenant: '{tenant}' is not a tenant name");
+                    throw new UsageException($"--tenant: '{Validation.Names.Shorten(tenant)}' is not a tenant name (1-63 lowercase letters, digits or '-', starting and ending with a letter or digit)");
                 }
 
                 Tenant = tenant;

@@ -1,4 +1,5 @@
 using Nefele.Cli.Json;
+using Nefele.Processes;
 
 namespace Nefele.Cli.Transport;
 
@@ -10,10 +11,10 @@ internal interface INefeleTransport : IAsyncDisposable
 {
     Task<SpawnOutcome> SpawnAsync(SpawnBatch batch, CancellationToken ct);
 
-    Task<IReadOnlyList<ProcessInfoDto>> PsAsync(bool all, CancellationToken ct);
+    Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all, CancellationToken ct);
 
     /// <summary>Waits until the process has ended (answers at once if it already has).</summary>
-    Task<ProcessEndDto> MonitorAsync(string npid, CancellationToken ct);
+    Task<ProcessEnd> MonitorAsync(string npid, CancellationToken ct);
 
     Task KillAsync(IReadOnlyList<string> npids, int signal, CancellationToken ct);
 

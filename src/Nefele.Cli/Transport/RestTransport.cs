@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Nefele.Cli.Json;
+using Nefele.Placement;
 using Nefele.Processes;
 
 namespace Nefele.Cli.Transport;
@@ -57,12 +58,12 @@ internal sealed partial class RestTransport : INefeleTransport
             Content = Json(body, NefJsonContext.Default.SpawnRequestDto),
         };
         using var response = await SendAsync(request, ct).ConfigureAwait(false);
-        var reply = await ReadJsonAsync(response, NefJsonContext.Default.SpawnResponseDto, ct).ConfigureAwait(false);
+        var reply = await ReadJsonAsync(response, NefJsonContext.Default.SpawnResult, ct).ConfigureAwait(false);
         var rejected = reply.Rejected ?? [];
-        return new SpawnOutcome(reply.Npids, rejected.Count, rejected.Count > 0 ? RejectionText(rejected[0]) : null);
+        return new SpawnOutcome(reply.Npids, rejected.Count, rejected.Count > 0 ? rejected[0] : null);
     }
 
-    public async Task<IReadOnlyList<ProcessInfoDto>> PsAsync(bool all, CancellationToken ct)
+    public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, tenantPath + (all ? "processes?all=true" : "processes"));
         using var response = await SendAsync(request, ct).ConfigureAwait(false);
@@ -70,7 +71,7 @@ internal sealed partial class RestTransport : INefeleTransport
         return list.Processes;
     }
 
-    public async Task<ProcessEndDto> MonitorAsync(string npid, CancellationToken ct)
+    public async Task<ProcessEnd> MonitorAsync(string npid, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, ProcessPath(npid) + "/events?after=0");
         request.Headers.Accept.Add(EventStream);
@@ -83,10 +84,10 @@ internal sealed partial class RestTransport : INefeleTransport
                 continue;
             }
 
-            var e = Deserialize(sse.Data, NefJsonContext.Default.ProcessEventDto, "process event");
-            if (Enum.TryParse<ProcessState>(e.State, ignoreCase: true, out var state) && state.IsTerminal())
+            var e = Deserialize(sse.Data, NefJsonContext.Default.ProcessEvent, "process event");
+            if (e.State.IsTerminal())
             {
-                return e.End ?? new ProcessEndDto { State = e.State };
+                return e.End ?? new ProcessEnd { State = e.State };
             }
         }
 
@@ -249,27 +250,6 @@ internal sealed partial class RestTransport : INefeleTransport
         var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value, type));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return content;
-    }
-
-    private static string RejectionText(JsonElement rejected)
-    {
-        if (rejected.ValueKind == JsonValueKind.String)
-        {
-            return rejected.GetString() ?? string.Empty;
-        }
-
-        if (rejected.ValueKind == JsonValueKind.Object)
-        {
-            foreach (var name in (ReadOnlySpan<string>)["message", "detail", "reason", "error"])
-            {
-                if (rejected.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
-                {
-                    return value.GetString() ?? string.Empty;
-                }
-            }
-        }
-
-        return rejected.GetRawText();
     }
 
     private static Uri WithTrailingSlash(Uri uri) =>

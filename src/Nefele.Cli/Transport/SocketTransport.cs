@@ -76,18 +76,18 @@ internal sealed class SocketTransport : INefeleTransport
         return new SpawnOutcome([.. reply.Spawn.Npids], 0, null);
     }
 
-    public async Task<IReadOnlyList<ProcessInfoDto>> PsAsync(bool all, CancellationToken ct)
+    public async Task<IReadOnlyList<Processes.ProcessInfo>> PsAsync(bool all, CancellationToken ct)
     {
         var reply = await CallAsync(new ProcRequest { Ps = new PsRequest { All = all } }, ProcResponse.BodyOneofCase.Ps, ct).ConfigureAwait(false);
-        return [.. reply.Ps.Processes.Select(ProtoMapping.ToDto)];
+        return [.. reply.Ps.Processes.Select(ProtoMapping.ToInfo)];
     }
 
-    public async Task<ProcessEndDto> MonitorAsync(string npid, CancellationToken ct)
+    public async Task<Processes.ProcessEnd> MonitorAsync(string npid, CancellationToken ct)
     {
         var request = new ProcRequest { Monitor = new MonitorRequest { Npid = npid } };
         var reply = await CallAsync(request, ProcResponse.BodyOneofCase.Monitor, ct).ConfigureAwait(false);
         return reply.Monitor.End is { } end
-            ? ProtoMapping.ToDto(end)
+            ? ProtoMapping.ToEnd(end)
             : throw new NefeleApiException($"hostd answered monitor of {npid} without an end");
     }
 

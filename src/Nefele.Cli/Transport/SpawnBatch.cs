@@ -1,4 +1,5 @@
 using Nefele.Cli.Json;
+using Nefele.Processes;
 
 namespace Nefele.Cli.Transport;
 
@@ -6,4 +7,4 @@ namespace Nefele.Cli.Transport;
 /// One spawn call: spawn is one task with count 1, nspawn one task with count N,
 /// cspawn several tasks with count 1 each.
 /// </summary>
-internal sealed record SpawnBatch(IReadOnlyList<TaskSpecDto> Tasks, int Count, bool AllowPartial, string? RequestId, bool Spread = false);
+internal sealed record SpawnBatch(IReadOnlyList<ProcessSpec> Tasks, int Count, bool AllowPartial, string? RequestId, bool Spread = false);

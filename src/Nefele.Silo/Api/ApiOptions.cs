@@ -47,13 +47,6 @@ public sealed class ApiOptions : IValidatableObject
     public int RequestBurstPerKey { get; set; } = 400;
 
     /// <summary>
-    /// Largest request body, in bytes. Default 4 MiB, the process socket's frame limit, so a request
-    /// is as large through either door; a longer body is answered 413 before it is read.
-    /// </summary>
-    [Range(1024, 64 * 1024 * 1024)]
-    public long MaxRequestBodyBytes { get; set; } = Protocol.FrameCodec.MaxFrameBytes;
-
-    /// <summary>
     /// Longest URL (path and query), in bytes. Default 4096: the longest route with a 63-character
     /// tenant and an NPID is under 200. A longer one is answered 414 (past
     /// <see cref="ServerRequestLineBytes"/>, the server closes the connection with a bare 414).

@@ -1,7 +1,9 @@
 using System.Reflection;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using Nefele.Errors;
 
 namespace Nefele.Silo.Api;
 
@@ -22,6 +24,10 @@ internal static class OpenApiDocumentation
         ["hollow nodes"] = "Simulated nodes for placement benchmarks (admin, with --allow-hollow-nodes)",
         ["telemetry"] = "Prometheus metrics",
     };
+
+    private static readonly string[] Codes = [.. typeof(ErrorCodes).GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+        .Select(f => (string)f.GetRawConstantValue()!)];
 
     public static void Configure(OpenApiOptions options)
     {
@@ -54,9 +60,21 @@ internal static class OpenApiDocumentation
             return Task.CompletedTask;
         });
 
-        // A computed member (get-only: a task's commandLine, an end's description) is in answers only.
         options.AddSchemaTransformer((schema, context, _) =>
         {
+            // Enums travel as names (JsonStringEnumConverter, RoleJsonConverter).
+            if (context.JsonTypeInfo.Type.IsEnum && schema.Enum is { Count: > 0 } && schema.Type is null)
+            {
+                schema.Type = JsonSchemaType.String;
+            }
+
+            // A problem's code is one of the catalogue's.
+            if (context.JsonTypeInfo.Type == typeof(ApiProblem) && schema.Properties?.TryGetValue("code", out var code) == true && code is OpenApiSchema codes)
+            {
+                codes.Enum = [.. Codes.Select(c => (JsonNode)JsonValue.Create(c))];
+            }
+
+            // A computed member (get-only: a task's commandLine, an end's description) is in answers only.
             if (context.JsonTypeInfo.Kind == JsonTypeInfoKind.Object && schema.Properties is { } properties)
             {
                 foreach (var property in context.JsonTypeInfo.Properties)

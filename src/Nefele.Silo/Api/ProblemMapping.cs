@@ -79,12 +79,11 @@ internal static partial class ProblemMapping
     {
         var http = status.HttpContext;
         var request = http.Request;
-        var limits = http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value;
         var (code, message) = http.Response.StatusCode switch
         {
             StatusCodes.Status404NotFound => (ErrorCodes.RouteNotFound, $"no route {request.Method} {Shorten(request.Path)}; the routes are listed in /openapi/v1.json"),
             StatusCodes.Status405MethodNotAllowed => (ErrorCodes.MethodNotAllowed, $"{request.Method} is not allowed on {Shorten(request.Path)}; allowed: {http.Response.Headers.Allow}"),
-            StatusCodes.Status413PayloadTooLarge => (ErrorCodes.PayloadTooLarge, BodyTooLarge(request.ContentLength, limits.MaxRequestBodyBytes)),
+            StatusCodes.Status413PayloadTooLarge => (ErrorCodes.PayloadTooLarge, BodyTooLarge(request.ContentLength, Validation.Limits.MaxRequestBodyBytes)),
             StatusCodes.Status415UnsupportedMediaType => (ErrorCodes.UnsupportedMediaType, NotJson(request.ContentType)),
             StatusCodes.Status401Unauthorized => (ErrorCodes.Unauthenticated, "no credential: send an API key (Authorization: Bearer nfk_…)"),
             StatusCodes.Status403Forbidden => (ErrorCodes.Forbidden, "this key does not grant this action"),
@@ -106,7 +105,6 @@ internal static partial class ProblemMapping
     /// <summary>What a request the framework could not bind was wrong with, in the contract's terms.</summary>
     private static (string Code, string Message) Describe(HttpContext context, BadHttpRequestException e)
     {
-        var limits = context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value;
         if (e.InnerException is JsonException json)
         {
             var bodyType = context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
@@ -121,7 +119,7 @@ internal static partial class ProblemMapping
 
         if (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (ErrorCodes.PayloadTooLarge, BodyTooLarge(context.Request.ContentLength, limits.MaxRequestBodyBytes));
+            return (ErrorCodes.PayloadTooLarge, BodyTooLarge(context.Request.ContentLength, Validation.Limits.MaxRequestBodyBytes));
         }
 
         if (BindFailure().Match(e.Message) is { Success: true } bind)
@@ -135,7 +133,10 @@ internal static partial class ProblemMapping
 
         if (e.Message.Contains("body", StringComparison.OrdinalIgnoreCase))
         {
-            return (ErrorCodes.BadRequest, "the request needs a JSON body");
+            // A body that is there but reads as nothing is the JSON literal null.
+            return context.Request.ContentLength > 0
+                ? (ErrorCodes.InvalidJson, "invalid JSON body: the body must be a JSON object")
+                : (ErrorCodes.BadRequest, "the request needs a JSON body");
         }
 
         return (ErrorCodes.BadRequest, "malformed request");

@@ -5,7 +5,8 @@ using Nefele.Errors;
 namespace Nefele.Silo.Api;
 
 /// <summary>
-/// The URL and body limits (<see cref="ApiOptions"/>), checked before authentication and before
+/// The URL limit (<see cref="ApiOptions.MaxUrlBytes"/>) and the body limit
+/// (<see cref="Validation.Limits.MaxRequestBodyBytes"/>), checked before authentication and before
 /// any byte of the body is read: an oversized body is refused from its Content-Length (a client that
 /// sent "Expect: 100-continue" never sends it), and one without a length stops at the limit
 /// (the server's MaxRequestBodySize).
@@ -22,11 +23,11 @@ internal static class RequestLimits
             return;
         }
 
-        if (context.Request.ContentLength > limits.MaxRequestBodyBytes)
+        if (context.Request.ContentLength > Validation.Limits.MaxRequestBodyBytes)
         {
             // The rest of the body is not worth reading to keep this connection.
             context.Response.Headers.Connection = "close";
-            await ProblemMapping.ToProblem(ErrorCodes.PayloadTooLarge, ProblemMapping.BodyTooLarge(context.Request.ContentLength, limits.MaxRequestBodyBytes)).ExecuteAsync(context);
+            await ProblemMapping.ToProblem(ErrorCodes.PayloadTooLarge, ProblemMapping.BodyTooLarge(context.Request.ContentLength, Validation.Limits.MaxRequestBodyBytes)).ExecuteAsync(context);
             return;
         }
 
