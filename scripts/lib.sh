@@ -9,7 +9,8 @@ say() { printf '%s\n' "$*" >&2; }
 
 # Debian packages the build and the tests need. Looked up by command/file, installed only if absent.
 # Optional extras: "redis" (redis-server, for cluster mode and the multi-node tests),
-# "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge).
+# "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge),
+# "tls" (openssl: the cluster's CA and certificates).
 nefele_install_deps() {
   local missing=() extra
   command -v protoc-c >/dev/null 2>&1 || missing+=(protobuf-c-compiler)
@@ -25,6 +26,7 @@ nefele_install_deps() {
       netns)
         command -v ip >/dev/null 2>&1 || missing+=(iproute2)
         { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
+      tls) command -v openssl >/dev/null 2>&1 || missing+=(openssl) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done
@@ -58,9 +60,11 @@ nefele_start_node() {
   local node="$1" run_dir="$2" api="$3" silo_port="$4" gateway_port="$5"; shift 5
   mkdir -p "$run_dir"
   dotnet "$(nefele_dll Nefele.HostAgent nefele-hostd)" --node "$node" --run-dir "$run_dir" \
-    --shim "$NEFELE_ROOT/native/build/libnefele-shim.so" --spawn-lib "$NEFELE_ROOT/native/build/libnefele-spawn.so" "$@" &
+    --shim "$NEFELE_ROOT/native/build/libnefele-shim.so" --spawn-lib "$NEFELE_ROOT/native/build/libnefele-spawn.so" \
+    --silo-uid "$(id -u)" --control-secret-file "$run_dir/control.secret" "$@" &
   NEFELE_HOSTD_PID=$!
-  dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" --api "$api" \
+  dotnet "$(nefele_dll Nefele.Silo nefele-silo)" --node "$node" --hostd-socket "$run_dir/control.sock" \
+    --hostd-secret-file "$run_dir/control.secret" --api "$api" \
     --silo-port "$silo_port" --gateway-port "$gateway_port" ${NEFELE_SILO_ARGS[@]+"${NEFELE_SILO_ARGS[@]}"} \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:Nefele=Information &
   NEFELE_SILO_PID=$!
@@ -83,14 +87,17 @@ nefele_stop_node() {
   return 0
 }
 
-# nefele_admin_key FILE: makes the node's first admin API key in FILE (mode 0600, in a 0700
-# directory) unless FILE holds one already, as k3s writes its kubeconfig; prints what the silo's
+# nefele_admin_key FILE: makes the node's first admin API key in FILE (mode 0600; a directory
+# it has to make is 0700) unless FILE holds one already, as k3s writes its kubeconfig; prints what the silo's
 # --admin-key takes: "<key id>:<SHA-256 of the secret>". The secret itself never leaves FILE.
 nefele_admin_key() {
   local file="$1" id secret token
   if [ ! -s "$file" ]; then
-    mkdir -p "$(dirname "$file")"
-    chmod 0700 "$(dirname "$file")"
+    # A directory made here is root's alone; one that exists keeps its mode (the file is 0600).
+    if [ ! -d "$(dirname "$file")" ]; then
+      mkdir -p "$(dirname "$file")"
+      chmod 0700 "$(dirname "$file")"
+    fi
     id="$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     secret="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
     (umask 077 && printf 'nfk_%s_%s\n' "$id" "$secret" >"$file.tmp" && mv "$file.tmp" "$file")
@@ -100,4 +107,102 @@ nefele_admin_key() {
   id="${token:4:16}"
   secret="${token:21}"
   printf '%s:%s\n' "$id" "$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)"
+}
+
+# ---- the cluster's TLS material (PEM, made with openssl; see charts-free-deploy/README.md)
+
+# nefele_tls_ca DIR [NAME]: makes the cluster's certificate authority, DIR/ca.pem and DIR/ca.key
+# (0600), unless DIR/ca.pem exists. Keep ca.key off the nodes once their certificates are made.
+nefele_tls_ca() {
+  local dir="$1" name="${2:-nefele}"
+  if [ -e "$dir/ca.pem" ] || [ -e "$dir/ca.key" ]; then
+    [ -s "$dir/ca.pem" ] && [ -s "$dir/ca.key" ] && return 0
+    say "$dir has only one of ca.pem and ca.key; remove it to make a new CA (every certificate then needs remaking)"; return 1
+  fi
+  mkdir -p "$dir"
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
+    -subj "/CN=$name cluster CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null) \
+    || { say "openssl could not make the CA in $dir"; return 1; }
+  chmod 0644 "$dir/ca.pem"
+}
+
+# nefele_tls_cert DIR FILE KIND CN [IP]: makes DIR/FILE.pem and DIR/FILE.key (0600) signed by
+# DIR/ca.pem unless they exist. KIND node: a silo's certificate (TLS server and client
+# authentication; the IP in its subjectAltName); KIND client: a program's (client authentication
+# only: it opens the gateways, never the silo-to-silo port).
+nefele_tls_cert() {
+  local dir="$1" file="$2" kind="$3" cn="$4" ip="${5:-}" eku san=""
+  if [ -e "$dir/$file.pem" ] || [ -e "$dir/$file.key" ]; then
+    [ -s "$dir/$file.pem" ] && [ -s "$dir/$file.key" ] && return 0
+    say "$dir has only one of $file.pem and $file.key; remove it to make them anew"; return 1
+  fi
+  case "$kind" in
+    node) eku="serverAuth,clientAuth"; san="subjectAltName=DNS:$cn${ip:+,IP:$ip}" ;;
+    client) eku="clientAuth" ;;
+    *) say "nefele_tls_cert: KIND is node or client, got '$kind'"; return 1 ;;
+  esac
+  (
+    umask 077
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+      "extendedKeyUsage=$eku" ${san:+"$san"} >"$dir/$file.ext"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
+      -keyout "$dir/$file.key" -out "$dir/$file.csr" 2>/dev/null &&
+    openssl x509 -req -in "$dir/$file.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial "0x$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" \
+      -sha256 -days 825 -extfile "$dir/$file.ext" -out "$dir/$file.pem" 2>/dev/null
+  ) || { rm -f "$dir/$file.pem" "$dir/$file.key" "$dir/$file.csr" "$dir/$file.ext"; say "openssl could not make $dir/$file.pem"; return 1; }
+  rm -f "$dir/$file.csr" "$dir/$file.ext"
+  chmod 0644 "$dir/$file.pem"
+}
+
+# nefele_check_openapi: checks the REST API's OpenAPI document with the npm project tests/openapi.
+# Starts a node on free ports, fetches /openapi/v1.json with a throwaway admin key, stops the node,
+# then three checks: Redocly lints it with 0 errors, openapi-typescript generates types from it, and
+# tsc type-checks a client that calls spawn, ps and kill against them. Installs node and npm when
+# missing and the pinned packages (npm ci) when node_modules is missing or stale. Ends with
+# "N passed, M failed".
+nefele_check_openapi() {
+  local dir="$NEFELE_ROOT/tests/openapi" state ports api key passed=0 failed=0 check
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "installing: nodejs npm"
+    if [ "$(id -u)" -ne 0 ]; then
+      say "error: need root to install nodejs and npm (run as root or install them first)"
+      return 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null || return 1
+  fi
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "npm ci (tests/openapi) ..."
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || { say "npm ci failed"; return 1; }
+  fi
+
+  state="$(mktemp -d)"
+  read -r -a ports < <(python3 -c 'import socket
+s=[socket.socket() for _ in range(3)]
+[x.bind(("127.0.0.1", 0)) for x in s]
+print(*[x.getsockname()[1] for x in s])')
+  api="http://127.0.0.1:${ports[0]}"
+  key="$(nefele_admin_key "$state/admin.key")"
+  local NEFELE_SILO_ARGS=(--admin-key "$key")
+  mkdir -p "$dir/build"
+  rm -f "$dir/build/openapi.json"
+  if nefele_start_node "openapi-$$" "$state/run" "$api" "${ports[1]}" "${ports[2]}" --stop-grace 2s >"$state/node.log" 2>&1; then
+    curl -fsS -H "Authorization: Bearer $(head -n 1 "$state/admin.key")" "$api/openapi/v1.json" -o "$dir/build/openapi.json" \
+      || say "could not fetch $api/openapi/v1.json"
+  else
+    tail -n 40 "$state/node.log" >&2
+  fi
+  nefele_stop_node
+  rm -rf "$state"
+
+  for check in lint types typecheck; do
+    if [ -s "$dir/build/openapi.json" ] && (cd "$dir" && npm run --silent "$check"); then
+      passed=$((passed + 1)); say "openapi $check: ok"
+    else
+      failed=$((failed + 1)); say "openapi $check: FAILED"
+    fi
+  done
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
 }

@@ -8,7 +8,8 @@ using Nefele.Processes;
 using Orleans.Configuration;
 
 // nefele-bench-placement single  --gateway-port P --api URL --dir DIR [--quick] [--stress-pid-file F]
-// nefele-bench-placement cluster --gateways IP:PORT,... --cluster-id ID --dir DIR [--quick]
+// nefele-bench-placement cluster --gateways IP:PORT,... --cluster-id ID --tls-dir DIR --dir DIR [--quick]
+//   (--tls-dir: the cluster's ca.pem and a program certificate client.pem/client.key, as scripts/cluster makes them)
 // nefele-bench-placement report  --dir DIR --out FILE [--quick]
 // The scheduling experiments of the Nefele paper on this machine; each phase writes
 // DIR/<phase>.json, and report merges them into one document and prints the table.
@@ -154,6 +155,8 @@ async Task RunClusterAsync()
 {
     var id = options.Get("cluster-id");
     var gateways = options.Get("gateways").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(IPEndPoint.Parse).ToArray();
+    var tlsDir = options.Get("tls-dir");
+    var tls = NefeleTls.FromPemFiles(Path.Combine(tlsDir, "ca.pem"), Path.Combine(tlsDir, "client.pem"), Path.Combine(tlsDir, "client.key"));
     var connections = new List<NefeleConnection>();
     try
     {
@@ -163,7 +166,7 @@ async Task RunClusterAsync()
             {
                 client.UseStaticClustering(g);
                 client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (id, id));
-            }));
+            }, tls: tls));
         }
 
         await connections[0].Admin.EnsureTenantAsync(TenantName);

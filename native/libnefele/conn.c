@@ -78,71 +78,30 @@ int nf_connect(void)
 
 int nf_write_request(int fd, const Nefele__V1__ProcRequest *req)
 {
-    size_t len = nefele__v1__proc_request__get_packed_size(req);
-    if (len > NEFELE_MAX_FRAME)
-        return nf_fail(-EMSGSIZE, "request of %zu bytes exceeds the 4 MiB frame limit", len);
-    uint8_t stackbuf[1024];
-    uint8_t *buf = len + 4 <= sizeof stackbuf ? stackbuf : malloc(len + 4);
-    if (!buf)
+    int rc = nefele_frame_send(fd, &req->base);
+    if (rc == -EMSGSIZE)
+        return nf_fail(-EMSGSIZE, "request of %zu bytes exceeds the 4 MiB frame limit",
+                       nefele__v1__proc_request__get_packed_size(req));
+    if (rc == -ENOMEM)
         return nf_fail(-ENOMEM, "out of memory");
-    buf[0] = (uint8_t)(len >> 24);
-    buf[1] = (uint8_t)(len >> 16);
-    buf[2] = (uint8_t)(len >> 8);
-    buf[3] = (uint8_t)len;
-    nefele__v1__proc_request__pack(req, buf + 4);
-
-    int rc = 0;
-    size_t off = 0, total = len + 4;
-    while (off < total) {
-        /* MSG_NOSIGNAL: a hostd restart must be an error code, not SIGPIPE. */
-        ssize_t n = send(fd, buf + off, total - off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = nf_fail(-ECONNRESET, "sending to hostd: %s", strerror(errno));
-            break;
-        }
-        off += (size_t)n;
-    }
-    if (buf != stackbuf)
-        free(buf);
-    return rc;
-}
-
-static int read_full(int fd, uint8_t *buf, size_t n)
-{
-    size_t off = 0;
-    while (off < n) {
-        ssize_t r = recv(fd, buf + off, n - off, 0);
-        if (r == 0)
-            return nf_fail(-ECONNRESET, "hostd closed the connection");
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return nf_fail(-ECONNRESET, "reading from hostd: %s", strerror(errno));
-        }
-        off += (size_t)r;
-    }
+    if (rc < 0)
+        return nf_fail(-ECONNRESET, "sending to hostd: %s", strerror(-rc));
     return 0;
 }
 
 int nf_read_response(int fd, Nefele__V1__ProcResponse **out)
 {
-    uint8_t hdr[4];
-    int rc = read_full(fd, hdr, 4);
-    if (rc < 0)
-        return rc;
-    uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-    if (len > NEFELE_MAX_FRAME)
-        return nf_fail(-EMSGSIZE, "response frame of %u bytes exceeds the 4 MiB limit", len);
-    uint8_t *body = malloc(len ? len : 1);
-    if (!body)
+    uint8_t *body;
+    size_t len;
+    int rc = nefele_frame_recv(fd, &body, &len, -1);
+    if (rc == NEFELE_FRAME_EOF)
+        return nf_fail(-ECONNRESET, "hostd closed the connection");
+    if (rc == -EMSGSIZE)
+        return nf_fail(-EMSGSIZE, "response frame of %zu bytes exceeds the 4 MiB limit", len);
+    if (rc == -ENOMEM)
         return nf_fail(-ENOMEM, "out of memory");
-    rc = read_full(fd, body, len);
-    if (rc < 0) {
-        free(body);
-        return rc;
-    }
+    if (rc < 0)
+        return nf_fail(-ECONNRESET, "reading from hostd: %s", strerror(-rc));
     *out = nefele__v1__proc_response__unpack(NULL, len, body);
     free(body);
     if (!*out)

@@ -6,8 +6,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include "nefele/v1/process_api.pb-c.h"
-
-#define NEFELE_MAX_FRAME (4u * 1024u * 1024u)
+#include "frame.h"
 
 /* Records the thread's error message and returns code (negative errno). */
 int nf_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -23,10 +23,10 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include "nefele/v1/process_api.pb-c.h"
+#include "frame.h"
 
 #define EXIT_REFUSED 121
 #define EXIT_UNREACHABLE 122
-#define MAX_FRAME (4u * 1024u * 1024u)
 #define DEFAULT_TIMEOUT_MS 10000
 #define SELF_NAME "libnefele-shim.so"
 
@@ -49,13 +49,6 @@ static void __attribute__((noreturn)) die(int status, const char *a, const char 
 {
     say(a, b, c);
     _exit(status);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void set_timeouts(int fd, int64_t ms)
@@ -102,7 +95,7 @@ static int connect_hostd(const char *path, int64_t timeout_ms)
     return fd;
 }
 
-/* Sends ProcRequest{id=1, hello{token, pid}} as one frame. 0 or -1 with errno. */
+/* Sends ProcRequest{id=1, hello{token, pid}} as one frame. 0 or a negative errno. */
 static int send_hello(int fd, const char *token)
 {
     Nefele__V1__Hello hello = NEFELE__V1__HELLO__INIT;
@@ -112,78 +105,23 @@ static int send_hello(int fd, const char *token)
     req.id = 1;
     req.body_case = NEFELE__V1__PROC_REQUEST__BODY_HELLO;
     req.hello = &hello;
-
-    size_t len = nefele__v1__proc_request__get_packed_size(&req);
-    if (len > MAX_FRAME) {
-        errno = EMSGSIZE;
-        return -1;
-    }
-    uint8_t stackbuf[512];
-    uint8_t *buf = len + 4 <= sizeof stackbuf ? stackbuf : malloc(len + 4);
-    if (!buf)
-        return -1;
-    buf[0] = (uint8_t)(len >> 24);
-    buf[1] = (uint8_t)(len >> 16);
-    buf[2] = (uint8_t)(len >> 8);
-    buf[3] = (uint8_t)len;
-    nefele__v1__proc_request__pack(&req, buf + 4);
-
-    size_t off = 0, total = len + 4;
-    int rc = 0;
-    while (off < total) {
-        ssize_t n = send(fd, buf + off, total - off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -1;
-            break;
-        }
-        off += (size_t)n;
-    }
-    int err = errno;
-    if (buf != stackbuf)
-        free(buf);
-    errno = err;
-    return rc;
+    return nefele_frame_send(fd, &req.base);
 }
 
-enum read_result { READ_OK, READ_EOF, READ_TIMEOUT, READ_ERROR };
-
-/* Reads exactly n bytes before the deadline. */
-static enum read_result read_full(int fd, uint8_t *buf, size_t n, int64_t deadline)
-{
-    size_t off = 0;
-    while (off < n) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
-            return READ_TIMEOUT;
-        set_timeouts(fd, left);
-        ssize_t r = recv(fd, buf + off, n - off, 0);
-        if (r == 0)
-            return READ_EOF;
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return READ_TIMEOUT;
-            return READ_ERROR;
-        }
-        off += (size_t)r;
-    }
-    return READ_OK;
-}
-
-static void __attribute__((noreturn)) read_failed(enum read_result r, long timeout_ms)
+static void __attribute__((noreturn)) read_failed(int rc, size_t len, long timeout_ms)
 {
     char what[96];
-    switch (r) {
-    case READ_TIMEOUT:
+    switch (rc) {
+    case -ETIMEDOUT:
         snprintf(what, sizeof what, "no answer from hostd within %ld ms", timeout_ms);
         die(EXIT_UNREACHABLE, "handshake failed: ", what, NULL);
-    case READ_EOF:
+    case NEFELE_FRAME_EOF:
         die(EXIT_UNREACHABLE, "handshake failed: ", "hostd closed the connection", NULL);
+    case -EMSGSIZE:
+        snprintf(what, sizeof what, "response frame of %zu bytes exceeds the 4 MiB limit", len);
+        die(EXIT_UNREACHABLE, "handshake failed: ", what, NULL);
     default:
-        die(EXIT_UNREACHABLE, "handshake failed: reading from hostd: ", strerror(errno), NULL);
+        die(EXIT_UNREACHABLE, "handshake failed: reading from hostd: ", strerror(-rc), NULL);
     }
 }
 
@@ -263,37 +201,27 @@ __attribute__((constructor)) static void nefele_shim_handshake(void)
     if (!sock || !*sock)
         die(EXIT_UNREACHABLE, "cannot reach hostd at (unset): NEFELE_SOCKET is not set", NULL, NULL);
 
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = nefele_frame_now_ms() + timeout_ms;
     int fd = connect_hostd(sock, timeout_ms);
     if (fd < 0) {
         char detail[128];
         snprintf(detail, sizeof detail, ": %s", strerror(errno));
         die(EXIT_UNREACHABLE, "cannot reach hostd at ", sock, detail);
     }
-    set_timeouts(fd, deadline - now_ms());
+    set_timeouts(fd, deadline - nefele_frame_now_ms());
 
-    if (send_hello(fd, token) < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            read_failed(READ_TIMEOUT, timeout_ms);
-        die(EXIT_UNREACHABLE, "handshake failed: sending hello: ", strerror(errno), NULL);
+    int rc = send_hello(fd, token);
+    if (rc < 0) {
+        if (rc == -EAGAIN || rc == -EWOULDBLOCK)
+            read_failed(-ETIMEDOUT, 0, timeout_ms);
+        die(EXIT_UNREACHABLE, "handshake failed: sending hello: ", strerror(-rc), NULL);
     }
 
-    uint8_t hdr[4];
-    enum read_result r = read_full(fd, hdr, 4, deadline);
-    if (r != READ_OK)
-        read_failed(r, timeout_ms);
-    uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-    if (len > MAX_FRAME) {
-        char what[96];
-        snprintf(what, sizeof what, "response frame of %u bytes exceeds the 4 MiB limit", len);
-        die(EXIT_UNREACHABLE, "handshake failed: ", what, NULL);
-    }
-    uint8_t *body = malloc(len ? len : 1);
-    if (!body)
-        die(EXIT_UNREACHABLE, "handshake failed: ", strerror(ENOMEM), NULL);
-    r = read_full(fd, body, len, deadline);
-    if (r != READ_OK)
-        read_failed(r, timeout_ms);
+    uint8_t *body;
+    size_t len;
+    rc = nefele_frame_recv(fd, &body, &len, deadline);
+    if (rc < 0)
+        read_failed(rc, len, timeout_ms);
     close(fd);
 
     Nefele__V1__ProcResponse *resp = nefele__v1__proc_response__unpack(NULL, len, body);

@@ -19,6 +19,30 @@ extern "C" {
 #define NEFELE_SPAWN_STAGE_CHDIR  3 /* chdir(cwd) failed                                 */
 #define NEFELE_SPAWN_STAGE_EXEC   4 /* execve failed (ENOENT, EACCES, ENOEXEC, ...)      */
 #define NEFELE_SPAWN_STAGE_SETUP  5 /* setting up the child's session or stdio failed    */
+#define NEFELE_SPAWN_STAGE_RLIMIT 6 /* setrlimit of one of the given limits failed         */
+#define NEFELE_SPAWN_STAGE_IDENTITY 7 /* setgroups/setgid/setuid or no_new_privs failed   */
+
+/* One resource limit for the child (resource is an RLIMIT_* value of <sys/resource.h>). */
+struct nefele_spawn_rlimit {
+    int resource;
+    unsigned long long soft;
+    unsigned long long hard;
+};
+
+/*
+ * Who the child runs as and what it may use. set_ids = 0 keeps the caller's identity
+ * (hostd's, root); otherwise the child's supplementary groups become exactly { gid }, then
+ * its real/effective/saved gid and uid become gid and uid. no_new_privs sets
+ * PR_SET_NO_NEW_PRIVS (setuid binaries and file capabilities then grant nothing).
+ */
+struct nefele_spawn_identity {
+    int set_ids;
+    unsigned int uid;
+    unsigned int gid;
+    int no_new_privs;
+    const struct nefele_spawn_rlimit *rlimits;
+    unsigned int rlimit_count;
+};
 
 /*
  * Starts path with argv/envp (both NULL-terminated; argv[0] is what the program sees).
@@ -28,6 +52,11 @@ extern "C" {
  *                     exec (so limits apply from its first instruction); may be NULL.
  * stdin_fd/stdout_fd/stderr_fd: become the child's 0/1/2; a negative value means
  *                     /dev/null. Every other descriptor is closed in the child.
+ *
+ * identity:           NULL keeps the caller's uid, gid, groups and limits; see
+ *                     struct nefele_spawn_identity. The limits are set, then the ids are
+ *                     dropped, then cwd is entered, so chdir and exec are checked as the
+ *                     new uid.
  *
  * The child runs in its own session (setsid), with every signal at SIG_DFL and an
  * empty signal mask.
@@ -41,6 +70,7 @@ __attribute__((visibility("default")))
 int nefele_spawn_process(const char *path, char *const argv[], char *const envp[],
                          const char *cwd, const char *const cgroup_procs_files[],
                          int stdin_fd, int stdout_fd, int stderr_fd,
+                         const struct nefele_spawn_identity *identity,
                          int *err_stage, int *err_no);
 
 #ifdef __cplusplus

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -35,6 +36,7 @@ struct child_args {
     char *const *envp;
     const char *cwd;
     const char *const *cgroups;
+    const struct nefele_spawn_identity *identity;
     int fds[3];
     int errfd;
 };
@@ -143,6 +145,27 @@ static int child_main(void *p)
     child_close_from(3, errfd - 1);
     child_close_from(errfd + 1, (int)(~0U >> 1));
 
+    /* Limits first (lowering them needs no privilege, raising a hard limit needs root), then
+     * the identity. Raw system calls: the glibc wrappers of set*id would broadcast the change
+     * to every thread of hostd, whose memory this child shares. */
+    const struct nefele_spawn_identity *id = a->identity;
+    if (id) {
+        for (unsigned int i = 0; i < id->rlimit_count; i++) {
+            struct rlimit rl = { (rlim_t)id->rlimits[i].soft, (rlim_t)id->rlimits[i].hard };
+            if (syscall(SYS_prlimit64, 0, id->rlimits[i].resource, &rl, NULL) < 0)
+                child_fail(errfd, NEFELE_SPAWN_STAGE_RLIMIT, errno);
+        }
+        if (id->set_ids) {
+            gid_t groups[1] = { (gid_t)id->gid };
+            if (syscall(SYS_setgroups, 1, groups) < 0 ||
+                syscall(SYS_setresgid, (gid_t)id->gid, (gid_t)id->gid, (gid_t)id->gid) < 0 ||
+                syscall(SYS_setresuid, (uid_t)id->uid, (uid_t)id->uid, (uid_t)id->uid) < 0)
+                child_fail(errfd, NEFELE_SPAWN_STAGE_IDENTITY, errno);
+        }
+        if (id->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+            child_fail(errfd, NEFELE_SPAWN_STAGE_IDENTITY, errno);
+    }
+
     if (a->cwd && a->cwd[0] && chdir(a->cwd) < 0)
         child_fail(errfd, NEFELE_SPAWN_STAGE_CHDIR, errno);
 
@@ -164,6 +187,7 @@ static int fail(int *err_stage, int *err_no, int stage, int err)
 int nefele_spawn_process(const char *path, char *const argv[], char *const envp[],
                          const char *cwd, const char *const cgroup_procs_files[],
                          int stdin_fd, int stdout_fd, int stderr_fd,
+                         const struct nefele_spawn_identity *identity,
                          int *err_stage, int *err_no)
 {
     int stage_sink, errno_sink;
@@ -188,6 +212,7 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
         .envp = envp,
         .cwd = cwd,
         .cgroups = cgroup_procs_files,
+        .identity = identity,
         .fds = { stdin_fd, stdout_fd, stderr_fd },
         .errfd = pipefd[1],
     };

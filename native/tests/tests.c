@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -24,6 +25,7 @@
 #include "nefele/v1/process_api.pb-c.h"
 #include "nefele.h"
 #include "nefele_spawn.h"
+#include "frame.h"
 
 #define TIMEOUT_MS 5000
 
@@ -123,13 +125,14 @@ struct run {
     int timed_out;
 };
 
-static int start(struct run *r, const char *path, char *const argv[], char *const envp[])
+static int start_as(struct run *r, const char *path, char *const argv[], char *const envp[],
+                    const char *cwd, const struct nefele_spawn_identity *id)
 {
     int o[2], e[2];
     if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0)
         return -1;
     int stage = 0, err = 0;
-    r->pid = nefele_spawn_process(path, argv, envp, NULL, NULL, -1, o[1], e[1], &stage, &err);
+    r->pid = nefele_spawn_process(path, argv, envp, cwd, NULL, -1, o[1], e[1], id, &stage, &err);
     close(o[1]);
     close(e[1]);
     r->out_fd = o[0];
@@ -138,9 +141,15 @@ static int start(struct run *r, const char *path, char *const argv[], char *cons
         close(o[0]);
         close(e[0]);
         fprintf(stderr, "spawn %s failed: stage %d: %s\n", path, stage, strerror(err));
+        r->status = stage;
         return -1;
     }
     return 0;
+}
+
+static int start(struct run *r, const char *path, char *const argv[], char *const envp[])
+{
+    return start_as(r, path, argv, envp, NULL, NULL);
 }
 
 static void finish(struct run *r)
@@ -164,7 +173,7 @@ static void test_spawn_true(void)
 {
     char *argv[] = { (char *)"/bin/true", NULL };
     int stage = -1, err = -1, status = 0;
-    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, NULL, &stage, &err);
     if (pid <= 0) {
         check(0, "spawn /bin/true", "stage %d errno %d", stage, err);
         return;
@@ -179,7 +188,7 @@ static void expect_failure(const char *name, const char *path, const char *cwd, 
 {
     char *argv[] = { (char *)path, NULL };
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, &stage, &err);
+    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, NULL, &stage, &err);
     if (pid > 0) {
         int st;
         wait_exit(pid, TIMEOUT_MS, &st);
@@ -262,7 +271,7 @@ static void test_spawn_session_and_fds(void)
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0)
         return;
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, NULL, &stage, &err);
     close(in[0]);
     close(o[1]);
     close(leak[0]);
@@ -283,6 +292,93 @@ static void test_spawn_session_and_fds(void)
     int status;
     int to = wait_exit(pid, TIMEOUT_MS, &status);
     check(to == 0 && strcmp(out, "closed\n") == 0, "other descriptors closed in the child", "out \"%s\"", out);
+}
+
+/* The child drops to the given uid/gid with exactly one group, no new privileges and the
+ * given limits, and cwd is entered as that uid. Needs root (skipped otherwise). */
+/* The framing: round trip, the size limit both ways, end of file and a deadline. */
+static void test_frame(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return;
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    resp.id = 77;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    int rc = nefele_frame_send(sv[0], &resp.base);
+    int rc2 = rc == 0 ? nefele_frame_recv(sv[1], &body, &len, nefele_frame_now_ms() + TIMEOUT_MS) : rc;
+    Nefele__V1__ProcResponse *back = rc2 == 0 ? nefele__v1__proc_response__unpack(NULL, len, body) : NULL;
+    check(back && back->id == 77, "frame round trip", "rc %d/%d", rc, rc2);
+    if (back)
+        nefele__v1__proc_response__free_unpacked(back, NULL);
+    free(body);
+
+    uint8_t huge[4] = { 0x00, 0x40, 0x00, 0x01 }; /* 4 MiB + 1 */
+    (void)!write(sv[0], huge, 4);
+    rc = nefele_frame_recv(sv[1], &body, &len, -1);
+    check(rc == -EMSGSIZE && len == (4u << 20) + 1 && body == NULL, "frame over 4 MiB -> -EMSGSIZE", "rc %d len %zu", rc, len);
+
+    rc = nefele_frame_recv(sv[1], &body, &len, nefele_frame_now_ms() + 50);
+    check(rc == -ETIMEDOUT, "no frame before the deadline -> -ETIMEDOUT", "rc %d", rc);
+
+    uint8_t half[2] = { 0, 0 };
+    (void)!write(sv[0], half, 2);
+    close(sv[0]);
+    rc = nefele_frame_recv(sv[1], &body, &len, -1);
+    check(rc == NEFELE_FRAME_EOF, "connection closed mid-frame -> NEFELE_FRAME_EOF", "rc %d", rc);
+    close(sv[1]);
+}
+
+static void test_spawn_identity(void)
+{
+    if (geteuid() != 0) {
+        printf("skip: identity tests need root\n");
+        return;
+    }
+    struct nefele_spawn_rlimit limits[] = {
+        { RLIMIT_NOFILE, 100, 200 },
+        { RLIMIT_CORE, 0, 0 },
+    };
+    struct nefele_spawn_identity id = { 1, 200123, 200124, 1, limits, 2 };
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c",
+                     (char *)"echo $(id -u) $(id -g) $(id -G) $(ulimit -n) $(ulimit -Hn) $(ulimit -c) "
+                             "$(grep NoNewPrivs /proc/self/status | tr -d ' \t') $(pwd)",
+                     NULL };
+    struct run r;
+    if (start_as(&r, "/bin/sh", argv, no_env, "/", &id) < 0) {
+        check(0, "child runs as the given uid, gid and only group", "spawn failed");
+        return;
+    }
+    finish(&r);
+    check(exited_with(&r, 0) && strcmp(r.out, "200123 200124 200124 100 200 0 NoNewPrivs:1 /\n") == 0,
+          "child runs as the given uid, gid and only group, with its limits and no_new_privs",
+          "out \"%s\" err \"%s\"", r.out, r.err);
+
+    /* A directory only root may enter: chdir is checked as the new uid. */
+    char locked[512];
+    snprintf(locked, sizeof locked, "%s/root-only", tmpdir);
+    mkdir(locked, 0700);
+    char *argv2[] = { (char *)"/bin/true", NULL };
+    int stage = 0, err = 0;
+    pid_t pid = nefele_spawn_process("/bin/true", argv2, no_env, locked, NULL, -1, -1, -1, &id, &stage, &err);
+    if (pid > 0) {
+        int st;
+        wait_exit(pid, TIMEOUT_MS, &st);
+    }
+    check(pid == -1 && stage == NEFELE_SPAWN_STAGE_CHDIR && err == EACCES,
+          "cwd the uid may not enter -> stage 3 EACCES", "pid %d stage %d errno %d", (int)pid, stage, err);
+    rmdir(locked);
+
+    /* The parent keeps its own identity: the ids changed in the child only. */
+    check(getuid() == 0 && geteuid() == 0 && getgid() == 0, "the caller keeps its identity", "uid %d euid %d",
+          (int)getuid(), (int)geteuid());
+
+    struct nefele_spawn_rlimit bad[] = { { RLIMIT_NOFILE, 300, 200 } };
+    struct nefele_spawn_identity badid = { 0, 0, 0, 0, bad, 1 };
+    pid = nefele_spawn_process("/bin/true", argv2, no_env, NULL, NULL, -1, -1, -1, &badid, &stage, &err);
+    check(pid == -1 && stage == NEFELE_SPAWN_STAGE_RLIMIT && err == EINVAL, "soft limit above hard -> stage 6 EINVAL",
+          "pid %d stage %d errno %d", (int)pid, stage, err);
 }
 
 /* ---- handshake shim ----------------------------------------------------------------- */
@@ -317,33 +413,13 @@ static int accept_within(int lfd, int timeout_ms)
     return fd;
 }
 
-static int recv_full(int fd, uint8_t *buf, size_t n)
-{
-    size_t off = 0;
-    while (off < n) {
-        ssize_t r = recv(fd, buf + off, n - off, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        off += (size_t)r;
-    }
-    return 0;
-}
-
+/* The test's fake hostd frames with the same code as the shim and libnefele. */
 static Nefele__V1__ProcRequest *recv_request(int fd)
 {
-    uint8_t hdr[4];
-    if (recv_full(fd, hdr, 4) < 0)
+    uint8_t *body;
+    size_t len;
+    if (nefele_frame_recv(fd, &body, &len, -1) < 0)
         return NULL;
-    uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-    if (len > (4u << 20))
-        return NULL;
-    uint8_t *body = malloc(len ? len : 1);
-    if (!body || recv_full(fd, body, len) < 0) {
-        free(body);
-        return NULL;
-    }
     Nefele__V1__ProcRequest *req = nefele__v1__proc_request__unpack(NULL, len, body);
     free(body);
     return req;
@@ -351,18 +427,7 @@ static Nefele__V1__ProcRequest *recv_request(int fd)
 
 static int send_response(int fd, const Nefele__V1__ProcResponse *resp)
 {
-    size_t len = nefele__v1__proc_response__get_packed_size(resp);
-    uint8_t *buf = malloc(len + 4);
-    if (!buf)
-        return -1;
-    buf[0] = (uint8_t)(len >> 24);
-    buf[1] = (uint8_t)(len >> 16);
-    buf[2] = (uint8_t)(len >> 8);
-    buf[3] = (uint8_t)len;
-    nefele__v1__proc_response__pack(resp, buf + 4);
-    ssize_t n = send(fd, buf, len + 4, MSG_NOSIGNAL);
-    free(buf);
-    return n == (ssize_t)(len + 4) ? 0 : -1;
+    return nefele_frame_send(fd, &resp->base);
 }
 
 static void build_env(char **env, char *storage, size_t cap, const char *sock, const char *token,
@@ -701,6 +766,8 @@ static void test_error_codes(struct fake_hostd *h)
         { "unauthenticated", -EIO },
         { "rate_limited", -EIO },
         { "wrong_node", -EIO },
+        { "route_not_found", -EIO },
+        { "already_attached", -EIO },
         { "NPID_NOT_FOUND", -EIO },
         { "error_code_npid_not_found", -EIO },
         { "npid_not_found ", -EIO },
@@ -879,6 +946,8 @@ int main(void)
     test_spawn_stdout();
     test_spawn_signals();
     test_spawn_session_and_fds();
+    test_spawn_identity();
+    test_frame();
     test_shim_no_token();
     test_shim_unreachable();
     test_shim_handshakes();

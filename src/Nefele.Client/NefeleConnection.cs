@@ -26,10 +26,15 @@ public sealed class NefeleConnection : IAsyncDisposable
     /// <paramref name="credential"/>, else the key found as nef finds it (<see cref="NefeleCredential.FromEnvironment"/>).
     /// </summary>
     public static Task<NefeleConnection> ConnectAsync(int gatewayPort = NefeleDefaults.GatewayPort, NefeleCredential? credential = null, CancellationToken ct = default) =>
-        ConnectAsync(client => client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort)), credential, ct);
+        ConnectAsync(client => client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort)), credential, tls: null, ct);
 
-    /// <summary>Connects to a cluster through its Redis ("host:port"): any node's gateway will do, and the client follows membership changes.</summary>
-    public static Task<NefeleConnection> ConnectToClusterAsync(string redis, string clusterId = NefeleDefaults.ClusterId, NefeleCredential? credential = null, CancellationToken ct = default)
+    /// <summary>
+    /// Connects to a cluster through its Redis ("host:port"): any node's gateway will do, and the
+    /// client follows membership changes. <paramref name="tls"/>: the cluster's CA and this
+    /// program's certificate (a cluster's gateways require one unless its silos run with
+    /// --insecure-transport); null connects without TLS.
+    /// </summary>
+    public static Task<NefeleConnection> ConnectToClusterAsync(string redis, string clusterId = NefeleDefaults.ClusterId, NefeleCredential? credential = null, NefeleTls? tls = null, CancellationToken ct = default)
     {
         var options = StackExchange.Redis.ConfigurationOptions.Parse(redis);
         options.AbortOnConnectFail = false;
@@ -40,11 +45,16 @@ public sealed class NefeleConnection : IAsyncDisposable
                 client.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, clusterId));
             },
             credential,
+            tls,
             ct);
     }
 
-    /// <summary>Connects with custom clustering; <paramref name="configure"/> runs after the defaults, so it may override the cluster id.</summary>
-    public static async Task<NefeleConnection> ConnectAsync(Action<IClientBuilder> configure, NefeleCredential? credential = null, CancellationToken ct = default)
+    /// <summary>
+    /// Connects with custom clustering; <paramref name="configure"/> runs after the defaults, so it
+    /// may override the cluster id. With <paramref name="tls"/>, every gateway link is mutual TLS: the
+    /// gateway must present a silo certificate of the cluster's CA, and gets this program's.
+    /// </summary>
+    public static async Task<NefeleConnection> ConnectAsync(Action<IClientBuilder> configure, NefeleCredential? credential = null, NefeleTls? tls = null, CancellationToken ct = default)
     {
         var token = (credential ?? NefeleCredential.FromEnvironment())?.Token
             ?? throw new InvalidOperationException(
@@ -63,11 +73,26 @@ public sealed class NefeleConnection : IAsyncDisposable
                     o.ClusterId = NefeleDefaults.ClusterId;
                     o.ServiceId = NefeleDefaults.ServiceId;
                 });
+                if (tls is not null)
+                {
+                    client.UseTls(o => tls.ConfigureClient(o, NefeleTls.ServerAuth));
+                }
+
                 configure(client);
             })
             .ConfigureLogging(l => l.SetMinimumLevelWarning())
             .Build();
-        await host.StartAsync(ct);
+        try
+        {
+            await host.StartAsync(ct);
+        }
+        catch
+        {
+            // A connection that never came up (no gateway, refused by TLS, cancelled) leaves nothing running.
+            host.Dispose();
+            throw;
+        }
+
         return new NefeleConnection(host);
     }
 

@@ -50,10 +50,13 @@ public sealed class NefeleTenant
     public async Task<IReadOnlyList<string>> CSpawnAsync(IReadOnlyList<ProcessSpec> specs, bool allowPartial = false, string? requestId = null, string? parent = null) =>
         (await SubmitAsync(new SpawnRequest { Tasks = specs, Count = 1, AllowPartial = allowPartial, Parent = parent }, requestId)).Npids;
 
-    /// <summary>Submits a request as given; the request id makes retries idempotent (a new one is made when null).</summary>
+    /// <summary>
+    /// Submits a request as given; the request id (<paramref name="requestId"/>, else the request's own)
+    /// makes retries idempotent (a new one is made when both are null).
+    /// </summary>
     public Task<SpawnResult> SubmitAsync(SpawnRequest request, string? requestId = null)
     {
-        var key = GrainKeys.PlacementRequest(Name, requestId ?? Guid.NewGuid().ToString("N"));
+        var key = GrainKeys.PlacementRequest(Name, requestId ?? request.RequestId ?? Guid.NewGuid().ToString("N"));
         SpecValidator.Validate(request);
         return _grains.GetGrain<IPlacementRequestGrain>(key).SubmitAsync(request);
     }
@@ -70,9 +73,16 @@ public sealed class NefeleTenant
         {
             ct.ThrowIfCancellationRequested();
             IReadOnlyList<ProcessEvent>? watched;
+            ProcessInfo? info = null;
             try
             {
                 watched = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
+                if (watched is { Count: 0 })
+                {
+                    // Nothing new: has it ended (or gone)? Asked here, so a silo stopping meanwhile is retried too.
+                    info = await process.GetAsync(Name).WaitAsync(WatchAnswerBound, ct);
+                }
+
                 failures = 0;
             }
             catch (Exception e) when (IsTransient(e) && ++failures <= MaxTransientFailures)
@@ -84,7 +94,7 @@ public sealed class NefeleTenant
             }
 
             var events = watched ?? throw NefeleException.NotFound(npid);
-            if (events.Count == 0 && await process.GetAsync(Name) is var info && info?.State.IsTerminal() != false)
+            if (events.Count == 0 && info?.State.IsTerminal() != false)
             {
                 if (info is not null && info.End is not null && info.Seq > afterSeq)
                 {

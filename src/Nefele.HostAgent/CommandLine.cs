@@ -21,6 +21,11 @@ public static class CommandLine
         ["--log-limit"] = ("LogLimitBytes", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
         ["--ended-logs-kept"] = ("EndedLogsKept", v => v),
         ["--cgroup-root"] = ("CgroupRoot", v => v),
+        ["--rlimit-nofile"] = ("RlimitNofile", v => v),
+        ["--rlimit-nproc"] = ("RlimitNproc", v => v),
+        ["--rlimit-core"] = ("RlimitCore", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
+        ["--silo-uid"] = ("SiloUid", v => v),
+        ["--control-secret-file"] = ("ControlSecretFile", v => v),
     };
 
     /// <summary>Splits args into settings from short flags and the remaining args.</summary>

@@ -71,6 +71,40 @@ public sealed class HostAgentOptions
     /// <summary>Mount point of the cgroup file systems. Default <c>/sys/fs/cgroup</c>; tests never change it.</summary>
     public string CgroupMount { get; set; } = "/sys/fs/cgroup";
 
+    /// <summary>
+    /// Open files each process may have (RLIMIT_NOFILE, soft and hard), unless its launch sets
+    /// its own. Default 65536: what servers commonly need, far below what would exhaust the
+    /// kernel. Never above hostd's own hard limit (it is capped there). Allowed: 64 to 1,048,576.
+    /// </summary>
+    public long RlimitNofile { get; set; } = 65536;
+
+    /// <summary>
+    /// Processes and threads a tenant's uid may have on this node (RLIMIT_NPROC, counted by the
+    /// kernel per uid across all its processes), unless the launch sets its own. Default 16384:
+    /// a fork bomb stops there instead of at the machine's limit. Not applied to root (privileged
+    /// tenants), which the kernel does not limit. Allowed: 16 to 4,194,304.
+    /// </summary>
+    public long RlimitNproc { get; set; } = 16384;
+
+    /// <summary>
+    /// Largest core dump a process may write, in bytes (RLIMIT_CORE). Default 0: a crashing
+    /// process must not fill the node's disk or leave its memory in a file. Allowed: 0 to 1 TiB.
+    /// </summary>
+    public long RlimitCore { get; set; }
+
+    /// <summary>
+    /// The only uid whose connections the control socket accepts (SO_PEERCRED); the socket file
+    /// is owned by it. Default 0 (root): the silo runs as root unless the operator says otherwise.
+    /// </summary>
+    public uint SiloUid { get; set; }
+
+    /// <summary>
+    /// File with the node's control secret, which the silo presents in its first request.
+    /// Created (mode 0600, owned by <see cref="SiloUid"/>, 32 random bytes hex-encoded) when
+    /// missing. Default <c>&lt;run-dir&gt;/control.secret</c>, where the silo looks by default.
+    /// </summary>
+    public string ControlSecretFile { get; set; } = "";
+
     public string ControlSocketPath => Path.Combine(RunDirectory, "control.sock");
 
     public string ApiSocketPath => Path.Combine(RunDirectory, "api.sock");
@@ -104,7 +138,13 @@ public sealed class HostAgentOptions
                 : BesideBinary("libnefele-spawn.so");
         }
 
+        if (string.IsNullOrWhiteSpace(ControlSecretFile))
+        {
+            ControlSecretFile = Path.Combine(RunDirectory, "control.secret");
+        }
+
         RunDirectory = Path.GetFullPath(RunDirectory);
+        ControlSecretFile = Path.GetFullPath(ControlSecretFile);
         ShimPath = Path.GetFullPath(ShimPath);
         SpawnLibraryPath = Path.GetFullPath(SpawnLibraryPath);
     }

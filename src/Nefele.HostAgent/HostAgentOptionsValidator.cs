@@ -45,6 +45,21 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
             errors.Add($"{s}:LogLimitBytes (--log-limit) {o.LogLimitBytes} must be between 4KiB and 1GiB");
         }
 
+        if (o.RlimitNofile is < 64 or > 1 << 20)
+        {
+            errors.Add($"{s}:RlimitNofile (--rlimit-nofile) {o.RlimitNofile} must be between 64 and 1048576");
+        }
+
+        if (o.RlimitNproc is < 16 or > 1 << 22)
+        {
+            errors.Add($"{s}:RlimitNproc (--rlimit-nproc) {o.RlimitNproc} must be between 16 and 4194304");
+        }
+
+        if (o.RlimitCore < 0 || o.RlimitCore > 1L << 40)
+        {
+            errors.Add($"{s}:RlimitCore (--rlimit-core) {o.RlimitCore} must be between 0 and 1TiB");
+        }
+
         if (string.Equals(o.Engine, "native", StringComparison.Ordinal) && !File.Exists(o.SpawnLibraryPath))
         {
             errors.Add($"{s}:SpawnLibraryPath (--spawn-lib) {o.SpawnLibraryPath} does not exist; build it with 'make -C native' or set NEFELE_SPAWN_LIB");

@@ -20,11 +20,20 @@ public sealed class HostAgentService(
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // The run dir must let every tenant's processes reach api.sock; logs/ is root's alone.
         Directory.CreateDirectory(options.RunDirectory);
+        File.SetUnixFileMode(options.RunDirectory,
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         Directory.CreateDirectory(options.LogDirectory);
+        File.SetUnixFileMode(options.LogDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         if (!File.Exists(options.ShimPath))
         {
             logger.LogWarning("Shim {Path} does not exist: launches that handshake will fail; only no_handshake launches work", options.ShimPath);
+        }
+        else
+        {
+            StageShim();
         }
 
         var left = Leftovers.Stop(cgroups);
@@ -33,12 +42,33 @@ public sealed class HostAgentService(
             logger.LogWarning("Stopped {Count} processes a previous hostd of node {Node} left running", left, options.Node);
         }
 
-        api.Start();
         control.Start();
+        api.Start();
         logger.LogInformation(
             "nefele-hostd for node {Node}: engine {Engine}, cgroups {Cgroups}, run dir {RunDir}",
             options.Node, engine.Capabilities.Name, cgroups.Flavor, options.RunDirectory);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Processes run as their tenant's uid, and the dynamic loader opens the preloaded shim as that
+    /// uid: a shim in a directory only root can enter (a checkout under /root) would be skipped and
+    /// every handshake would time out. So hostd preloads its own copy, root-owned and world-readable,
+    /// in the run directory.
+    /// </summary>
+    private void StageShim()
+    {
+        var staged = Path.Combine(options.RunDirectory, "libnefele-shim.so");
+        if (string.Equals(Path.GetFullPath(options.ShimPath), staged, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var temporary = staged + ".new";
+        File.Copy(options.ShimPath, temporary, overwrite: true);
+        File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        File.Move(temporary, staged, overwrite: true);
+        options.ShimPath = staged;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -13,6 +13,11 @@ catch (ArgumentException e)
     await Console.Error.WriteLineAsync($"nefele-hostd: {e.Message}");
     return 2;
 }
+catch (HostAgentStartupException e)
+{
+    await Console.Error.WriteLineAsync($"nefele-hostd: {e.Message}");
+    return 2;
+}
 catch (OptionsValidationException e)
 {
     foreach (var failure in e.Failures)

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using Nefele;
 using Nefele.Auth;
 using Nefele.Client;
@@ -20,6 +19,7 @@ args = args.Select(a => a switch
     "--api-allow-remote" => "--Api:AllowRemote=true",
     "--allow-hollow-nodes" => "--Api:AllowHollowNodes=true",
     "--anonymous-metrics" => "--Api:AnonymousMetrics=true",
+    "--insecure-transport" => "--Cluster:InsecureTransport=true",
     _ => a,
 }).ToArray();
 args = NodeFlags.Expand(args);
@@ -35,6 +35,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {
     ["--node"] = "Node:Name",
     ["--hostd-socket"] = "Node:HostdControlSocket",
+    ["--hostd-secret-file"] = "Node:HostdSecretFile",
     ["--generator-id"] = "Node:GeneratorId",
     ["--api"] = "Api:Url",
     ["--silo-port"] = "Orleans:SiloPort",
@@ -43,6 +44,9 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--advertise"] = "Cluster:Advertise",
     ["--cluster-id"] = "Cluster:Id",
     ["--admin-key"] = "Auth:BootstrapAdminKey",
+    ["--tls-ca"] = "Cluster:TlsCa",
+    ["--tls-cert"] = "Cluster:TlsCert",
+    ["--tls-key"] = "Cluster:TlsKey",
 });
 
 builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -54,6 +58,17 @@ builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(
 
 var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
 var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+if (cluster.Problems() is { Count: > 0 } clusterProblems)
+{
+    // Before anything touches Redis: a node with bad cluster flags leaves no trace there.
+    foreach (var problem in clusterProblems)
+    {
+        Console.Error.WriteLine($"nefele-silo: {problem}");
+    }
+
+    return 2;
+}
+
 var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
 var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", NefeleDefaults.SiloPort);
 var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", NefeleDefaults.GatewayPort);
@@ -71,6 +86,10 @@ builder.UseOrleans(silo =>
         silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.Id, cluster.Id));
         silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.Advertise!), siloPort, gatewayPort, listenOnAnyHostAddress: true);
         silo.Configure<ClusterMembershipOptions>(NodeFailureDetection.Configure);
+        if (cluster.UsesTls)
+        {
+            silo.UseClusterTls(cluster.LoadTls);
+        }
     }
     else
     {
@@ -95,21 +114,26 @@ builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<Hos
 builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgentChannel>());
 builder.Services.AddNefeleTelemetry();
 
-builder.Services.ConfigureHttpJsonOptions(o =>
-{
-    o.SerializerOptions.Converters.Add(new RoleJsonConverter());
-    o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
-    o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
-});
+builder.Services.ConfigureHttpJsonOptions(o => JsonContract.Apply(o.SerializerOptions));
 builder.Services.AddProblemDetails();
 
 // Malformed bodies reach ProblemMapping as exceptions, so they get problem details too.
 builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(OpenApiDocumentation.Configure);
 builder.WebHost.UseUrls(api.Url);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    // A body without a Content-Length stops at the limit while it is read; RequestLimits refuses one
+    // with a length before. The request line may be longer than the API's URL limit, so that the API
+    // answers long URLs with problem details.
+    kestrel.Limits.MaxRequestBodySize = Nefele.Validation.Limits.MaxRequestBodyBytes;
+    kestrel.Limits.MaxRequestLineSize = ApiOptions.ServerRequestLineBytes;
+});
 
 var app = builder.Build();
 app.Use(ProblemMapping.Middleware);
+app.UseStatusCodePages(ProblemMapping.EmptyErrorBody);
+app.Use(RequestLimits.Middleware);
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
@@ -119,12 +143,14 @@ app.MapProcessEndpoints();
 app.MapTenantEndpoints();
 app.MapNodeEndpoints();
 var metrics = app.MapPrometheusMetrics();
+const string MetricsSummary = "Prometheus scrape: Nefele's meters, this node's processes, and the silo process (text format 0.0.4)";
 if (api.AnonymousMetrics)
 {
-    metrics.AllowAnonymous();
+    metrics.AllowAnonymous().AnonymousOperation("metrics", MetricsSummary);
 }
 else
 {
-    metrics.RequireAuthorization(Policies.AnyKey);
+    metrics.RequireAuthorization(Policies.AnyKey).Operation("metrics", MetricsSummary);
 }
 app.Run();
+return 0;

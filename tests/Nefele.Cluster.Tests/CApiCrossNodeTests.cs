@@ -59,7 +59,10 @@ public sealed class CApiCrossNodeTests(ClusterFixture cluster)
     public async Task A_C_program_on_node_1_spawns_a_child_onto_node_3_by_label_affinity_and_monitors_it_to_exit_0()
     {
         var dir = Directory.CreateTempSubdirectory("nct-capi-").FullName;
-        var tenant = cluster.Tenant("t" + Guid.NewGuid().ToString("N")[..10]);
+        // The program runs as the tenant's uid, not as the test's.
+        File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var tenant = await cluster.TenantAsync("t" + Guid.NewGuid().ToString("N")[..10]);
         var npids = new List<string>();
         try
         {

@@ -11,7 +11,9 @@ namespace Nefele.Cluster.Tests;
 /// A real three-node cluster made by <c>scripts/cluster up 3</c> in an environment of its own
 /// (prefix nct, subnet 10.79.0, a temporary state directory, a random cluster id), so it runs
 /// beside a developer's cluster. Node 1 is zone=a, node 2 zone=b, node 3 zone=c with one GPU;
-/// a node added later is zone=d. <c>scripts/cluster down</c> runs on dispose, whatever happened.
+/// a node added later is zone=d. The REST client and the SDK use the cluster's admin key
+/// (STATE/admin.key, made by scripts/cluster); the SDK connects over mutual TLS with the program
+/// certificate scripts/cluster made. <c>scripts/cluster down</c> runs on dispose, whatever happened.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
@@ -33,6 +35,14 @@ public sealed class ClusterFixture : IAsyncLifetime
     public string StateDir { get; }
 
     public string ClusterId { get; }
+
+    /// <summary>The cluster's admin key, as scripts/cluster made it (null until the cluster is up).</summary>
+    public string? AdminKey { get; private set; }
+
+    /// <summary>The program certificate scripts/cluster made (STATE/tls/client.pem) and the cluster's CA (null until the cluster is up).</summary>
+    public NefeleTls? Tls { get; private set; }
+
+    public string TlsDir => Path.Combine(StateDir, "tls");
 
     /// <summary>Node 1's REST API (node 1 is never damaged by a test).</summary>
     public HttpClient Http { get; }
@@ -67,7 +77,10 @@ public sealed class ClusterFixture : IAsyncLifetime
             // Whatever an interrupted earlier run left under this prefix (its namespaces) goes first.
             await ScriptAsync("down");
             await ScriptAsync("up", InitialNodes.ToString());
-            _sdk = await NefeleConnection.ConnectToClusterAsync(Redis, ClusterId).WaitAsync(TimeSpan.FromSeconds(60));
+            AdminKey = (await File.ReadAllLinesAsync(Path.Combine(StateDir, "admin.key")))[0].Trim();
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+            Tls = NefeleTls.FromPemFiles(Path.Combine(TlsDir, "ca.pem"), Path.Combine(TlsDir, "client.pem"), Path.Combine(TlsDir, "client.key"));
+            _sdk = await NefeleConnection.ConnectToClusterAsync(Redis, ClusterId, NefeleCredential.ApiKey(AdminKey), Tls).WaitAsync(TimeSpan.FromSeconds(60));
             await WaitForNodesAsync(Enumerable.Range(1, InitialNodes), TimeSpan.FromSeconds(60));
         }
         catch
@@ -112,8 +125,13 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>A tenant of its own for one test, so ps and name selectors see only that test's processes.</summary>
-    public NefeleTenant Tenant(string name) => (_sdk ?? throw new InvalidOperationException("cluster not up")).Tenant(name);
+    /// <summary>A tenant of its own for one test (created, with the admin key), so ps and name selectors see only that test's processes.</summary>
+    public async Task<NefeleTenant> TenantAsync(string name)
+    {
+        var sdk = _sdk ?? throw new InvalidOperationException("cluster not up");
+        await sdk.Admin.EnsureTenantAsync(name);
+        return sdk.Tenant(name);
+    }
 
     /// <summary>Runs scripts/cluster with this cluster's environment; throws with its output unless it succeeds.</summary>
     public async Task<string> ScriptAsync(params string[] args)

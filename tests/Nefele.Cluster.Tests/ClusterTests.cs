@@ -18,7 +18,7 @@ public sealed partial class ClusterTests(ClusterFixture cluster, ITestOutputHelp
     private static readonly string[] SleepArgs = ["300"];
 
     /// <summary>A tenant of the test's own, so ps and name: selectors see only its processes.</summary>
-    private static NefeleTenant NewTenant(ClusterFixture cluster) => cluster.Tenant("t" + Guid.NewGuid().ToString("N")[..10]);
+    private static Task<NefeleTenant> NewTenantAsync(ClusterFixture cluster) => cluster.TenantAsync("t" + Guid.NewGuid().ToString("N")[..10]);
 
     private static ProcessSpec Sleeper(int? node = null, string? name = null) => new()
     {

@@ -10,7 +10,7 @@ public sealed partial class ClusterTests
     [Fact, Order(20)]
     public async Task Ps_through_node_1_lists_the_processes_of_every_node_with_their_node()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npids = new List<string>();
         try
         {
@@ -39,7 +39,7 @@ public sealed partial class ClusterTests
     [Fact, Order(21)]
     public async Task Logs_monitor_and_kill_of_a_process_on_node_2_through_node_1()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var marker = "hello-" + Guid.NewGuid().ToString("N")[..8];
         var npid = await tenant.SpawnAsync(new ProcessSpec
         {
@@ -104,7 +104,7 @@ public sealed partial class ClusterTests
         var nefDll = Path.Combine(RepoPaths.Root, "src", "Nefele.Cli", "bin", "Release", "net10.0", "nef.dll");
         Assert.True(File.Exists(nefDll), $"{nefDll} is missing: bin/nef runs the Release build (dotnet build -c Release)");
 
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var nef = Path.Combine(RepoPaths.Root, "bin", "nef");
         var outer = await tenant.SpawnAsync(new ProcessSpec
         {
@@ -140,7 +140,7 @@ public sealed partial class ClusterTests
     public async Task Nspawn_without_spread_through_node_1_returns_running_processes()
     {
         // The plain path through the REST API, for contrast with the spread and constraint tests.
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var (status, body) = await cluster.PostJsonAsync($"/v1/tenants/{tenant.Name}/spawn", new
         {
             count = 3,

@@ -14,7 +14,7 @@ public sealed partial class ClusterTests
     [Fact, Order(30)]
     public async Task A_silo_restart_keeps_a_process_running_with_its_pid_and_never_loses_it()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         try
@@ -52,7 +52,7 @@ public sealed partial class ClusterTests
     [Fact, Order(31)]
     public async Task After_a_Redis_restart_processes_stay_and_spawn_and_ps_work()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npids = new List<string> { await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound) };
         try
         {
@@ -92,7 +92,7 @@ public sealed partial class ClusterTests
     [Fact, Order(32)]
     public async Task A_killed_node_has_its_processes_Lost_and_a_waiting_monitor_is_told()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(180));
         var killed = false;
@@ -178,7 +178,7 @@ public sealed partial class ClusterTests
     [Fact, Order(33)]
     public async Task A_cut_off_node_is_Lost_to_the_others_and_on_healing_rejoins_and_kills_its_orphans()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(240));
         var partitioned = false;
@@ -239,7 +239,7 @@ public sealed partial class ClusterTests
     public async Task Sdk_monitors_of_a_killed_nodes_processes_are_told_within_the_documented_bound()
     {
         var documented = TimeSpan.FromSeconds(20);
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npids = (await tenant.SubmitAsync(new SpawnRequest { Tasks = [Sleeper(node: 2)], Count = 4 }).WaitAsync(Bound)).Npids;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(180));
         var killed = false;
@@ -290,7 +290,7 @@ public sealed partial class ClusterTests
     [Fact, Order(40)]
     public async Task An_added_node_takes_new_placements()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npids = new List<string>();
         try
         {

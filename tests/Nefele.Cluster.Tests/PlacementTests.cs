@@ -10,7 +10,7 @@ public sealed partial class ClusterTests
     [Fact, Order(10)]
     public async Task Spread_puts_two_of_six_on_each_of_three_nodes()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npids = new List<string>();
         try
         {
@@ -33,7 +33,7 @@ public sealed partial class ClusterTests
     [Fact, Order(11)]
     public async Task Anti_affinity_by_name_puts_two_of_a_name_on_different_nodes()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npids = new List<string>();
         try
         {
@@ -54,7 +54,7 @@ public sealed partial class ClusterTests
     [Fact, Order(12)]
     public async Task A_gpu_task_lands_on_the_only_gpu_node_and_a_second_is_rejected_naming_gpu()
     {
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
         var npids = new List<string>();
         try
         {
@@ -79,7 +79,7 @@ public sealed partial class ClusterTests
     public async Task A_task_that_fits_no_node_is_rejected_naming_memory_and_what_was_free()
     {
         const long NineHundredGi = 900L << 30;
-        var tenant = NewTenant(cluster);
+        var tenant = await NewTenantAsync(cluster);
 
         // Through the SDK.
         var e = await Assert.ThrowsAsync<NefeleException>(() =>

@@ -36,7 +36,7 @@ public sealed class CApiTests(NodeFixture fixture) : IClassFixture<NodeFixture>,
         }
         """;
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("nefele-capi-").FullName;
+    private readonly string _dir = TestDirectory.Create("nefele-capi-");
 
     [Fact]
     public async Task A_C_program_spawns_monitors_kills_and_lists_through_libnefele()

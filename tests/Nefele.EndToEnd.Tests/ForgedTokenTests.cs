@@ -23,7 +23,7 @@ public sealed class ForgedTokenTests(NodeFixture fixture) : IClassFixture<NodeFi
         }
         """;
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("nefele-forge-").FullName;
+    private readonly string _dir = TestDirectory.Create("nefele-forge-");
 
     [Fact]
     public async Task Process_presenting_a_forged_token_fails_to_start_with_the_reason()

@@ -12,7 +12,7 @@ public sealed class HandshakeTimeoutTests
     [Fact]
     public async Task Static_binary_fails_to_start_on_handshake_timeout_and_runs_with_NoHandshake()
     {
-        var dir = Directory.CreateTempSubdirectory("nefele-e2e-static").FullName;
+        var dir = TestDirectory.Create("nefele-e2e-static");
         try
         {
             var binary = await StaticBinary.BuildAsync(dir);

@@ -165,7 +165,7 @@ public sealed class ProcessLifecycleTests(NodeFixture fixture) : IClassFixture<N
     public async Task Followed_output_arrives_as_written_and_ends_with_the_process()
     {
         var tenant = await Node.SdkAsync();
-        var dir = Directory.CreateTempSubdirectory("nefele-e2e-follow").FullName;
+        var dir = TestDirectory.Create("nefele-e2e-follow");
         var flag = Path.Combine(dir, "go");
         var npid = await tenant.SpawnAsync(Sh($"echo one; while [ ! -e {flag} ]; do sleep 0.05; done; echo two"));
         try
@@ -201,7 +201,7 @@ public sealed class ProcessLifecycleTests(NodeFixture fixture) : IClassFixture<N
     public async Task Followed_output_over_REST_is_server_sent_events_ending_with_end()
     {
         var tenant = await Node.SdkAsync();
-        var dir = Directory.CreateTempSubdirectory("nefele-e2e-follow").FullName;
+        var dir = TestDirectory.Create("nefele-e2e-follow");
         var flag = Path.Combine(dir, "go");
         var npid = await tenant.SpawnAsync(Sh($"echo one; while [ ! -e {flag} ]; do sleep 0.05; done; echo two"));
         try

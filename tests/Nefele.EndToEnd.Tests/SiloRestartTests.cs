@@ -43,7 +43,7 @@ public sealed class SiloRestartTests
     public async Task Exit_while_the_silo_is_down_is_reported_after_the_restart()
     {
         await using var node = await NodeUnderTest.StartAsync();
-        var dir = Directory.CreateTempSubdirectory("nefele-e2e-restart").FullName;
+        var dir = TestDirectory.Create("nefele-e2e-restart");
         var flag = Path.Combine(dir, "go");
         var before = await node.SdkAsync();
         var npid = await before.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", $"while [ ! -e {flag} ]; do sleep 0.05; done; exit 5"] });

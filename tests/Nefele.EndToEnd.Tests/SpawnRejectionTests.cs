@@ -45,8 +45,8 @@ public sealed class SpawnRejectionTests(NodeFixture fixture) : IClassFixture<Nod
     [InlineData("""{"tasks":[{"path":"/etc/hostname"}]}""", 422, ErrorCodes.SpawnRejected, "/etc/hostname")]
     [InlineData("""{"tasks":[{"path":"/bin/true","cpuMillis":-1}]}""", 400, ErrorCodes.BadRequest, "cpu")]
     [InlineData("""{"tasks":[{"path":"/bin/true","memoryBytes":966367641600}]}""", 422, ErrorCodes.SpawnRejected, "memory")]
-    [InlineData("""{"tasks":[{"path":"/bin/true"}""", 400, ErrorCodes.BadRequest, "")]
-    [InlineData("""not json at all""", 400, ErrorCodes.BadRequest, "")]
+    [InlineData("""{"tasks":[{"path":"/bin/true"}""", 400, ErrorCodes.InvalidJson, "malformed JSON")]
+    [InlineData("""not json at all""", 400, ErrorCodes.InvalidJson, "malformed JSON")]
     public async Task Rejected_spawn_over_REST_is_problem_details_with_the_code(string body, int status, string code, string named)
     {
         await Node.SdkAsync("rejections-rest");

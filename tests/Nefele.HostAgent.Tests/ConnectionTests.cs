@@ -39,7 +39,7 @@ public sealed class ConnectionTests
         await first.NextExitAsync("quitter");
         await first.DisposeAsync();
 
-        await using var second = await hostd.ConnectAsync();
+        var second = await hostd.ConnectAsync();
         var reply = await second.AttachAsync(hostd.Node);
         var live = Assert.Single(reply.Processes);
         Assert.Equal("sleeper", live.Npid);
@@ -54,6 +54,7 @@ public sealed class ConnectionTests
         await second.SignalAsync("sleeper", 9);
         Assert.Equal(9, (await second.NextExitAsync("sleeper")).End.Signal);
         await second.AckAsync("sleeper");
+        await second.DisposeAsync();
 
         await using var third = await hostd.ConnectAsync();
         var after = await third.AttachAsync(hostd.Node);
@@ -94,22 +95,124 @@ public sealed class ConnectionTests
     }
 
     [Fact]
-    public async Task A_new_connection_replaces_the_old_one()
+    public async Task A_second_connection_is_refused_while_the_first_lives()
     {
         await using var hostd = await HostdInstance.StartAsync();
-        await using var old = await hostd.AttachAsync();
-        await using var replacement = await hostd.AttachAsync();
-        await old.Closed.Task.WaitAsync(SiloConnection.Timeout);
-        await replacement.LaunchStartedAsync("after", Spec("/bin/true"));
-        await replacement.NextExitAsync("after");
-        await replacement.AckAsync("after");
+        await using var first = await hostd.AttachAsync();
+        await using var second = await hostd.ConnectAsync();
+        var refused = await second.TryAttachAsync(hostd.Node, Secret(hostd));
+        Assert.Equal("already_attached", refused.Error.Code);
+        Assert.Contains("a second one is refused while it lives", refused.Error.Message, StringComparison.Ordinal);
+        await second.Closed.Task.WaitAsync(SiloConnection.Timeout);
+
+        // The first is untouched and keeps serving.
+        Assert.False(first.Closed.Task.IsCompleted);
+        await first.LaunchStartedAsync("after", Spec("/bin/true"));
+        await first.NextExitAsync("after");
+        await first.AckAsync("after");
     }
+
+    [Fact]
+    public async Task A_silo_that_closed_its_connection_is_followed_at_once_by_the_next()
+    {
+        await using var hostd = await HostdInstance.StartAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await using var silo = await hostd.AttachAsync();
+        }
+
+        await using var last = await hostd.AttachAsync();
+        await last.LaunchStartedAsync("after", Spec("/bin/true"));
+        await last.NextExitAsync("after");
+        await last.AckAsync("after");
+    }
+
+    [Fact]
+    public async Task Wrong_or_missing_secret_is_refused_and_the_attached_silo_is_untouched()
+    {
+        await using var hostd = await HostdInstance.StartAsync();
+        await using var silo = await hostd.AttachAsync();
+        var right = Secret(hostd).ToByteArray();
+        var wrong = (byte[])right.Clone();
+        wrong[^1] ^= 1;
+        foreach (var secret in new[] { Google.Protobuf.ByteString.CopyFrom(wrong), Google.Protobuf.ByteString.Empty })
+        {
+            await using var intruder = await hostd.ConnectAsync();
+            var refused = await intruder.TryAttachAsync(hostd.Node, secret);
+            Assert.Equal("unauthenticated", refused.Error.Code);
+            Assert.Contains("control secret", refused.Error.Message, StringComparison.Ordinal);
+            await intruder.Closed.Task.WaitAsync(SiloConnection.Timeout);
+        }
+
+        await using (var intruder = await hostd.ConnectAsync())
+        {
+            var refused = await intruder.RequestAsync(new ControlRequest { Launch = new LaunchRequest { Npid = "x", Tenant = "acme", Spec = Spec("/bin/true") } });
+            Assert.Equal("unauthenticated", refused.Error.Code);
+            Assert.Contains("first request must be an attach", refused.Error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.False(silo.Closed.Task.IsCompleted);
+        await silo.LaunchStartedAsync("still", Spec("/bin/true"));
+        await silo.NextExitAsync("still");
+        await silo.AckAsync("still");
+    }
+
+    [Fact]
+    public async Task Connection_from_another_uid_than_the_silos_is_refused()
+    {
+        await using var hostd = await HostdInstance.StartAsync("--silo-uid", "4242");
+        Assert.Equal(4242, Owner(hostd.ControlSocket));
+
+        // This test runs as root, which may connect whatever the file's owner: the peer's uid is what counts.
+        await using var root = await hostd.ConnectAsync();
+        var refused = await root.NextEventAsync();
+        Assert.Equal("unauthenticated", refused.Error.Code);
+        Assert.Contains("serves only the silo's uid 4242; pid", refused.Error.Message, StringComparison.Ordinal);
+        await root.Closed.Task.WaitAsync(SiloConnection.Timeout);
+    }
+
+    [Fact]
+    public async Task Control_secret_is_made_once_owner_only_and_kept_across_restarts()
+    {
+        var runDir = Path.Combine(Path.GetTempPath(), "nh-s" + Guid.NewGuid().ToString("N")[..8]);
+        var secretFile = Path.Combine(runDir, "secret");
+        try
+        {
+            string first;
+            await using (var hostd = await HostdInstance.StartAsync("--control-secret-file", secretFile, "--silo-uid", "4242"))
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(secretFile));
+                Assert.Equal(4242, Owner(secretFile));
+                first = File.ReadAllText(secretFile).Trim();
+                Assert.Equal(64, first.Length);
+                Assert.True(first.All(Uri.IsHexDigit));
+            }
+
+            await using (await HostdInstance.StartAsync("--control-secret-file", secretFile))
+            {
+                Assert.Equal(first, File.ReadAllText(secretFile).Trim());
+            }
+
+            File.SetUnixFileMode(secretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+            var e = await Assert.ThrowsAsync<HostAgentStartupException>(() => HostdInstance.StartAsync("--control-secret-file", secretFile));
+            Assert.Contains("readable by its owner only", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(runDir, recursive: true);
+        }
+    }
+
+    private static Google.Protobuf.ByteString Secret(HostdInstance hostd) =>
+        Google.Protobuf.ByteString.CopyFromUtf8(File.ReadAllText(Path.Combine(hostd.RunDirectory, "control.secret")).Trim());
+
+    private static long Owner(string path) => FileOwner.Uid(path);
 
     [Fact]
     public async Task Program_that_never_loads_the_shim_fails_with_a_handshake_timeout()
     {
         await using var hostd = await HostdInstance.StartAsync("--shim", "/nonexistent/libnefele-shim.so", "--handshake-timeout", "1s");
-        await using var silo = await hostd.AttachAsync();
+        var silo = await hostd.AttachAsync();
         var reply = await silo.LaunchAsync("static", Spec("/bin/sleep", "100"));
         Assert.Equal(LaunchReply.OutcomeOneofCase.Failed, reply.OutcomeCase);
         Assert.True(reply.Failed.Pid > 0);
@@ -121,6 +224,7 @@ public sealed class ConnectionTests
         var next = await silo.NextEventAsync();
         Assert.Equal("marker", next.Exited.Npid);
         await silo.AckAsync("marker");
+        await silo.DisposeAsync();
         await using var again = await hostd.ConnectAsync();
         var attach = await again.AttachAsync(hostd.Node);
         Assert.Empty(attach.Processes);

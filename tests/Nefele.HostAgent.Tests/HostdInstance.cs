@@ -41,7 +41,17 @@ internal sealed class HostdInstance : IAsyncDisposable
 
         args.AddRange(extraArgs);
         var host = HostAgentApp.Build([.. args]);
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            await host.StopAsync();
+            host.Dispose();
+            throw;
+        }
+
         return new HostdInstance(host, node, runDir);
     }
 

@@ -17,9 +17,10 @@ internal sealed class SiloConnection : IAsyncDisposable
     private readonly Task readLoop;
     private ulong nextId;
 
-    private SiloConnection(Socket socket)
+    private SiloConnection(Socket socket, string path)
     {
         this.socket = socket;
+        SecretFile = Path.Combine(Path.GetDirectoryName(path)!, "control.secret");
         stream = new NetworkStream(socket, ownsSocket: true);
         readLoop = ReadLoopAsync();
     }
@@ -36,7 +37,7 @@ internal sealed class SiloConnection : IAsyncDisposable
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
-        return new SiloConnection(socket);
+        return new SiloConnection(socket, path);
     }
 
     public async Task<ControlEvent> RequestAsync(ControlRequest request)
@@ -66,16 +67,30 @@ internal sealed class SiloConnection : IAsyncDisposable
         await stream.WriteAsync(bytes);
     }
 
+    /// <summary>Where hostd keeps the node's control secret by default (beside the socket).</summary>
+    public string SecretFile { get; }
+
+    /// <summary>Attaches with the node's control secret, as the silo does.</summary>
     public async Task<AttachReply> AttachAsync(string node)
     {
-        var ev = await RequestAsync(new ControlRequest { Attach = new AttachRequest { Node = node } });
-        Assert.Equal(ControlEvent.BodyOneofCase.Attached, ev.BodyCase);
+        var ev = await TryAttachAsync(node, Google.Protobuf.ByteString.CopyFromUtf8((await File.ReadAllTextAsync(SecretFile)).Trim()));
+        Assert.True(ev.BodyCase == ControlEvent.BodyOneofCase.Attached, $"expected attached, got {ev}");
         return ev.Attached;
     }
 
-    public async Task<LaunchReply> LaunchAsync(string npid, ProcessSpec spec, string tenant = "acme")
+    /// <summary>Sends an attach with <paramref name="secret"/> and returns whatever hostd answers.</summary>
+    public Task<ControlEvent> TryAttachAsync(string node, Google.Protobuf.ByteString secret) =>
+        RequestAsync(new ControlRequest { Attach = new AttachRequest { Node = node, Secret = secret } });
+
+    /// <summary>The unprivileged uid and gid test processes run as unless a test says otherwise.</summary>
+    public const uint TenantUid = 200777;
+
+    public Task<LaunchReply> LaunchAsync(string npid, ProcessSpec spec, string tenant = "acme") =>
+        LaunchAsync(new LaunchRequest { Npid = npid, Tenant = tenant, Spec = spec, Uid = TenantUid, Gid = TenantUid });
+
+    public async Task<LaunchReply> LaunchAsync(LaunchRequest launch)
     {
-        var ev = await RequestAsync(new ControlRequest { Launch = new LaunchRequest { Npid = npid, Tenant = tenant, Spec = spec } });
+        var ev = await RequestAsync(new ControlRequest { Launch = launch });
         Assert.Equal(ControlEvent.BodyOneofCase.Launched, ev.BodyCase);
         return ev.Launched;
     }

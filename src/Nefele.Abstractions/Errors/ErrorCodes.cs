@@ -82,12 +82,18 @@ public static class ErrorCodes
     /// <summary>hostd: the silo attached to the hostd of another node.</summary>
     public const string WrongNode = "wrong_node";
 
+    /// <summary>No route has that path (REST).</summary>
+    public const string RouteNotFound = "route_not_found";
+
+    /// <summary>Another silo connection is attached to this hostd; a second one is refused while it lives (control socket).</summary>
+    public const string AlreadyAttached = "already_attached";
+
     /// <summary>Every code above (the catalogue's order).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         NpidNotFound, SpawnRejected, BadRequest, NotRunning, NodeUnavailable, RequestConflict, Unauthenticated, Forbidden,
         TenantNotFound, TenantExists, KeyNotFound, KeyExists, QuotaExceeded, RateLimited, LimitExceeded, InternalError,
         MethodNotAllowed, PayloadTooLarge, UriTooLong, UnsupportedMediaType, InvalidJson,
-        ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode,
+        ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached,
     ];
 }

@@ -15,11 +15,19 @@ public sealed record SpawnRequest
     /// <summary>Admit as many tasks as fit instead of all or nothing.</summary>
     [Id(2)] public bool AllowPartial { get; init; }
 
-    /// <summary>The process that asked, when a Nefele process spawns (its parent), else null.</summary>
-    [Id(3)] public string? Parent { get; init; }
+    /// <summary>
+    /// The process that asked, when a Nefele process spawns (its parent), else null. Set by the door
+    /// the request came through (hostd's process socket), never by a JSON body.
+    /// </summary>
+    [Id(3)]
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? Parent { get; init; }
 
     /// <summary>Put the tasks on distinct nodes as far as the sampled nodes allow (round-robin over the best ones).</summary>
     [Id(4)] public bool Spread { get; init; }
+
+    /// <summary>Client-chosen id that makes retries idempotent (1-128 characters, no '/'); one is made when absent.</summary>
+    [Id(5)] public string? RequestId { get; init; }
 
     /// <summary>Every task, expanded: Count copies of a single spec, or the list as given.</summary>
     public IReadOnlyList<ProcessSpec> Expand() =>

@@ -47,4 +47,13 @@ public sealed class NodeOptions
     public string? HostdControlSocket { get; set; }
 
     public string ControlSocketPath => HostdControlSocket ?? $"/run/nefele/{Name}/control.sock";
+
+    /// <summary>
+    /// The node's control secret, presented to hostd when attaching (flag <c>--hostd-secret-file</c>;
+    /// hostd's <c>--control-secret-file</c>). Default: <c>control.secret</c> beside the control socket,
+    /// where hostd makes it by default.
+    /// </summary>
+    public string? HostdSecretFile { get; set; }
+
+    public string SecretFilePath => HostdSecretFile ?? Path.Combine(Path.GetDirectoryName(ControlSocketPath) ?? "/", "control.secret");
 }

@@ -72,6 +72,41 @@ internal static class CgroupFiles
         return 0;
     }
 
+    /// <summary>
+    /// Reads /proc/&lt;pid&gt;/cgroup: the first hierarchy <paramref name="ours"/> accepts must
+    /// place the process at <c>&lt;nodePath&gt;/&lt;tenant&gt;/&lt;npid&gt;</c>; null otherwise.
+    /// </summary>
+    public static (string Tenant, string Npid)? Membership(int pid, string nodePath, Func<string, bool> ours)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/cgroup"))
+            {
+                var first = line.IndexOf(':', StringComparison.Ordinal);
+                var second = first < 0 ? -1 : line.IndexOf(':', first + 1);
+                if (second < 0 || !ours(line[(first + 1)..second]))
+                {
+                    continue;
+                }
+
+                var path = line[(second + 1)..];
+                if (!path.StartsWith(nodePath + "/", StringComparison.Ordinal))
+                {
+                    return null;
+                }
+
+                var rest = path[(nodePath.Length + 1)..].Split('/');
+                return rest.Length == 2 && rest[0].Length > 0 && rest[1].Length > 0 ? (rest[0], rest[1]) : null;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process is gone.
+        }
+
+        return null;
+    }
+
     /// <summary>rmdir; true when the directory is gone (or never existed).</summary>
     public static bool TryRmdir(string dir)
     {

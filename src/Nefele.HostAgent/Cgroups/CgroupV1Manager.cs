@@ -12,11 +12,13 @@ public sealed class CgroupV1Manager : ICgroupManager
     private static readonly string[] ControllerNames = ["memory", "cpu", "cpuacct", "pids"];
     private readonly Dictionary<string, string> nodeDirs; // controller -> <mount>/<controller>/<root>/<node>
     private readonly List<string> rootDirs;
+    private readonly string relativeNodePath;
 
-    private CgroupV1Manager(Dictionary<string, string> nodeDirs, List<string> rootDirs)
+    private CgroupV1Manager(Dictionary<string, string> nodeDirs, List<string> rootDirs, string relativeNodePath)
     {
         this.nodeDirs = nodeDirs;
         this.rootDirs = rootDirs;
+        this.relativeNodePath = relativeNodePath;
     }
 
     public CgroupFlavor Flavor => CgroupFlavor.V1;
@@ -51,7 +53,7 @@ public sealed class CgroupV1Manager : ICgroupManager
             }
         }
 
-        return nodeDirs.Count == 0 ? null : new CgroupV1Manager(nodeDirs, rootDirs);
+        return nodeDirs.Count == 0 ? null : new CgroupV1Manager(nodeDirs, rootDirs, "/" + root + "/" + node);
     }
 
     public IProcessCgroup Create(string tenant, string npid, CgroupLimits limits)
@@ -98,6 +100,10 @@ public sealed class CgroupV1Manager : ICgroupManager
     }
 
     public IReadOnlyList<string> NodeDirectories => nodeDirs.Values.ToArray();
+
+    // A v1 line is "<id>:<controllers, comma-separated>:<path>"; only the hierarchies hostd manages count.
+    public (string Tenant, string Npid)? Membership(int pid) =>
+        CgroupFiles.Membership(pid, relativeNodePath, controllers => controllers.Split(',').Any(nodeDirs.ContainsKey));
 
     public void RemoveNodeTree()
     {

@@ -13,9 +13,11 @@ public sealed class CgroupV2Manager : ICgroupManager
     private readonly string rootDir;
     private readonly string nodeDir;
     private readonly string enable;
+    private readonly string relativeNodePath;
 
-    private CgroupV2Manager(string rootDir, string nodeDir, string enable)
+    private CgroupV2Manager(string hierarchy, string rootDir, string nodeDir, string enable)
     {
+        relativeNodePath = "/" + Path.GetRelativePath(hierarchy, nodeDir);
         this.rootDir = rootDir;
         this.nodeDir = nodeDir;
         this.enable = enable;
@@ -54,7 +56,7 @@ public sealed class CgroupV2Manager : ICgroupManager
                 CgroupFiles.Write(Path.Combine(rootDir, "cgroup.subtree_control"), enable);
                 Directory.CreateDirectory(nodeDir);
                 CgroupFiles.Write(Path.Combine(nodeDir, "cgroup.subtree_control"), enable);
-                return new CgroupV2Manager(rootDir, nodeDir, enable);
+                return new CgroupV2Manager(hierarchy, rootDir, nodeDir, enable);
             }
             catch (IOException)
             {
@@ -103,6 +105,9 @@ public sealed class CgroupV2Manager : ICgroupManager
     }
 
     public IReadOnlyList<string> NodeDirectories => [nodeDir];
+
+    // The unified hierarchy's line is "0::<path>".
+    public (string Tenant, string Npid)? Membership(int pid) => CgroupFiles.Membership(pid, relativeNodePath, controllers => controllers.Length == 0);
 
     public void RemoveNodeTree()
     {

@@ -9,6 +9,13 @@ public interface ICgroupManager
     /// <exception cref="IOException">The cgroup could not be created or a limit not written.</exception>
     IProcessCgroup Create(string tenant, string npid, CgroupLimits limits);
 
+    /// <summary>
+    /// The process cgroup <paramref name="pid"/> lives in, as (tenant, npid), read from
+    /// /proc/&lt;pid&gt;/cgroup; null when it is in none of this node's. A process cannot leave
+    /// its cgroup (the cgroup files are root's), so every descendant of a Nefele process is found.
+    /// </summary>
+    (string Tenant, string Npid)? Membership(int pid);
+
     /// <summary>Removes hostd's node subtree where it is empty (at shutdown).</summary>
     void RemoveNodeTree();
 

@@ -7,6 +7,8 @@ public sealed class NoCgroupManager : ICgroupManager
 
     public IProcessCgroup Create(string tenant, string npid, CgroupLimits limits) => NoProcessCgroup.Instance;
 
+    public (string Tenant, string Npid)? Membership(int pid) => null;
+
     public void RemoveNodeTree()
     {
     }

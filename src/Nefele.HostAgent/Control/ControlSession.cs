@@ -23,10 +23,10 @@ internal sealed class ControlSession : IControlConnection
     private readonly Channel<ControlEvent> outgoing = Channel.CreateUnbounded<ControlEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource closed = new();
 
-    public ControlSession(Socket socket, ProcessSupervisor supervisor, NodeFactsProvider facts, ILogger logger)
+    public ControlSession(NetworkStream stream, ProcessSupervisor supervisor, NodeFactsProvider facts, ILogger logger)
     {
-        this.socket = socket;
-        stream = new NetworkStream(socket, ownsSocket: true);
+        socket = stream.Socket;
+        this.stream = stream;
         this.supervisor = supervisor;
         this.facts = facts;
         this.logger = logger;
@@ -43,10 +43,11 @@ internal sealed class ControlSession : IControlConnection
         }
     }
 
-    /// <summary>Serves the connection until it closes; never throws.</summary>
-    public async Task RunAsync()
+    /// <summary>Serves the connection, starting with its (already read and checked) first request, until it closes; never throws.</summary>
+    public async Task RunAsync(ControlRequest first)
     {
         var writer = WriteLoopAsync();
+        _ = HandleAsync(first);
         try
         {
             while (!closed.IsCancellationRequested)
@@ -75,7 +76,21 @@ internal sealed class ControlSession : IControlConnection
         await CloseAsync();
     }
 
-    /// <summary>Closes the connection (a newer silo connection replaces this one).</summary>
+    /// <summary>The silo closed its end (it exited or reconnected); this session is over even if hostd has not read the end yet.</summary>
+    public bool PeerClosed()
+    {
+        try
+        {
+            // Readable with nothing to read is the end of the stream; a disposed socket is over too.
+            return closed.IsCancellationRequested || (socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Closes the connection (hostd is stopping, or the silo has gone).</summary>
     public async Task CloseAsync()
     {
         await closed.CancelAsync();

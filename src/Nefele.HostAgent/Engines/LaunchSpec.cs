@@ -11,4 +11,5 @@ public sealed record LaunchSpec(
     IReadOnlyList<string> Arguments,
     IReadOnlyDictionary<string, string> Environment,
     string WorkingDirectory,
-    CgroupLimits Limits);
+    CgroupLimits Limits,
+    ProcessIdentity Identity);

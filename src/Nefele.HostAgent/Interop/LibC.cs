@@ -44,6 +44,19 @@ internal static partial class LibC
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
 
+    /// <summary>chown(2); uint.MaxValue leaves that id unchanged.</summary>
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chown(string path, uint owner, uint group);
+
+    /// <summary>Changes the owner of <paramref name="path"/> (group unchanged); throws IOException naming the path.</summary>
+    public static void ChownOrThrow(string path, uint owner)
+    {
+        if (chown(path, owner, uint.MaxValue) != 0)
+        {
+            throw new IOException($"chown {path} to uid {owner}: {StrError(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
     public static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
     // The wait-status macros of <sys/wait.h>.

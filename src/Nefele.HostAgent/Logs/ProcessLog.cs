@@ -65,8 +65,8 @@ public sealed class ProcessLog
 
             if (writer is null)
             {
-                Directory.CreateDirectory(directory);
-                writer = new FileStream(current, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
+                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                writer = OpenForWriting(current);
             }
 
             while (!data.IsEmpty)
@@ -191,13 +191,31 @@ public sealed class ProcessLog
         return new LogChunk(data, next, ended && next >= end, previousStart);
     }
 
+    /// <summary>
+    /// A process's output is its tenant's alone: the file is hostd's (root's), mode 0600, in a
+    /// directory only root can list; even a file left by an earlier hostd gets that mode back.
+    /// </summary>
+    private static FileStream OpenForWriting(string path)
+    {
+        var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 1,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        File.SetUnixFileMode(stream.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return stream;
+    }
+
     private void Rotate()
     {
         writer!.Dispose();
         File.Move(current, previous, overwrite: true);
         previousStart = currentStart;
         currentStart = end;
-        writer = new FileStream(current, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
+        writer = OpenForWriting(current);
     }
 
     private void Signal()

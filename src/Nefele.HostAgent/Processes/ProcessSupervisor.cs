@@ -29,6 +29,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private readonly IProcessEngine engine;
     private readonly ICgroupManager cgroups;
     private readonly ILogger logger;
+    private readonly ResourceLimits limits;
     private readonly Lock gate = new();
     private readonly Dictionary<string, TrackedProcess> byNpid = new(StringComparer.Ordinal);
 
@@ -55,6 +56,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         this.engine = engine;
         this.cgroups = cgroups;
         this.logger = logger;
+        limits = new ResourceLimits(options);
         exitLoop = Task.Run(ExitLoopAsync);
     }
 
@@ -108,9 +110,15 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             return Rejected(problem);
         }
 
+        var (rlimits, limitProblem) = limits.For(request);
+        if (rlimits is null)
+        {
+            return Rejected(limitProblem!);
+        }
+
         var token = spec.NoHandshake ? null : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         TrackedProcess? existing;
-        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token);
+        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token, new ProcessIdentity(request.Uid, request.Gid, rlimits));
         lock (gate)
         {
             // A retried launch (e.g. after the silo reconnected) gets the first one's answer.
@@ -150,7 +158,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         var launch = new LaunchSpec(
             p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
             string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
-            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes));
+            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes),
+            p.Identity);
         StartedProcess started;
         try
         {
@@ -258,8 +267,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     // ---- handshake -------------------------------------------------------------------
 
-    /// <summary>Answers a shim's hello: Welcome if the token is this peer's launch token, else Refused.</summary>
-    public async Task<ProcResponse> HelloAsync(Hello hello, int peerPid, ulong requestId)
+    /// <summary>Answers a shim's hello: Welcome if the token is this peer's launch token (its pid and uid), else Refused.</summary>
+    public async Task<ProcResponse> HelloAsync(Hello hello, int peerPid, uint peerUid, ulong requestId)
     {
         TrackedProcess? owner;
         lock (gate)
@@ -282,7 +291,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         string reason;
         lock (gate)
         {
-            if (byToken.TryGetValue(hello.Token, out owner) && owner.Pid == peerPid)
+            if (byToken.TryGetValue(hello.Token, out owner) && owner.Pid == peerPid && owner.Identity.Uid == peerUid)
             {
                 byToken.Remove(hello.Token);
                 usedTokens.Add(hello.Token);
@@ -500,25 +509,33 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     // ---- api calls from processes ----------------------------------------------------
 
     /// <summary>
-    /// The live Nefele process that is <paramref name="pid"/> or its nearest ancestor, found by
-    /// walking the ppid chain in /proc; null if there is none.
+    /// The live Nefele process a connection on the api socket speaks for: the process itself or
+    /// one of its descendants, found by the cgroup the peer lives in (a process cannot leave it),
+    /// never by the pids it claims or by walking parent pids, which can be reused. The answer
+    /// stands only if the peer, named by <paramref name="pidfd"/> (taken when it connected), is
+    /// still alive after /proc was read, and its uid (SO_PEERCRED) is that process's uid.
     /// </summary>
-    internal (string Npid, string Tenant)? FindCaller(int pid)
+    internal CallerIdentity? IdentifyCaller(int pid, uint uid, int pidfd)
     {
-        for (var hops = 0; pid > 1 && hops < 256; hops++)
+        string? npid;
+        lock (gate)
         {
-            lock (gate)
-            {
-                if (byPid.TryGetValue(pid, out var p) && p.Running)
-                {
-                    return (p.Npid, p.Tenant);
-                }
-            }
-
-            pid = ParentOf(pid);
+            npid = byPid.TryGetValue(pid, out var main) && main.Running ? main.Npid : null;
         }
 
-        return null;
+        npid ??= cgroups.Membership(pid)?.Npid;
+        // Without a pidfd (kernels before 5.3) the uid check below still keeps tenants apart.
+        if (npid is null || (pidfd >= 0 && !Interop.PidFd.Alive(pidfd)))
+        {
+            return null;
+        }
+
+        lock (gate)
+        {
+            return byNpid.TryGetValue(npid, out var p) && p.Running && p.Exit is null && p.Identity.Uid == uid
+                ? new CallerIdentity(p.Npid, p.Tenant)
+                : null;
+        }
     }
 
     /// <summary>Forwards a process's API call to the attached silo and waits for its answer.</summary>
@@ -662,24 +679,9 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     // ---- helpers ---------------------------------------------------------------------
 
-    private static int ParentOf(int pid)
-    {
-        try
-        {
-            // "pid (comm) state ppid …": comm may contain spaces and parentheses, so parse after the last ')'.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return int.Parse(fields[1], CultureInfo.InvariantCulture);
-        }
-        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-        {
-            return 0;
-        }
-    }
-
     // The silo checked the spec at admission (Nefele.Validation); hostd checks again what it
     // relies on, with the same rules, so a launch that bypassed admission changes nothing.
-    private static string? Validate(LaunchRequest request)
+    private string? Validate(LaunchRequest request)
     {
         // Any id that is safe as a file and cgroup name is launched (the silo sends NPIDs).
         if (!LocalId().IsMatch(request.Npid))
@@ -690,6 +692,11 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         if (!Names.IsTenantName(request.Tenant))
         {
             return $"spawn rejected: tenant '{Names.Shorten(request.Tenant)}' is not a tenant name";
+        }
+
+        if ((request.Uid == 0 || request.Gid == 0) && !request.Privileged)
+        {
+            return $"spawn rejected: uid {request.Uid} gid {request.Gid}: root (0) is only for a privileged tenant, and tenant {request.Tenant} is not one";
         }
 
         var spec = request.Spec;

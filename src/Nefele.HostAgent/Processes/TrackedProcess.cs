@@ -1,17 +1,21 @@
 using Nefele.HostAgent.Cgroups;
+using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
 using Nefele.Protocol.V1;
 
 namespace Nefele.HostAgent.Processes;
 
 /// <summary>One process hostd launched, from launch until its exit is acknowledged. Guarded by the supervisor's lock.</summary>
-internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spec, string? token)
+internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spec, string? token, ProcessIdentity identity)
 {
     public string Npid { get; } = npid;
 
     public string Tenant { get; } = tenant;
 
     public ProcessSpec Spec { get; } = spec;
+
+    /// <summary>The uid, gid and limits it runs with.</summary>
+    public ProcessIdentity Identity { get; } = identity;
 
     /// <summary>Single-use launch token; null for no_handshake launches.</summary>
     public string? Token { get; } = token;

@@ -64,9 +64,18 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
             }
         }
 
+        // Who is at the other end is settled once per connection, from what the kernel recorded at
+        // connect: its pid and uid (SO_PEERCRED) and a pidfd of it (SO_PEERPIDFD, else opened now).
+        var (peerPid, peerUid, _) = UnixSockets.PeerCredentials(client);
+        var pidfd = UnixSockets.PeerPidFd(client);
+        if (pidfd < 0)
+        {
+            pidfd = Interop.PidFd.Open(peerPid);
+        }
+
+        var peer = new Peer(peerPid, peerUid, pidfd);
         try
         {
-            var peerPid = UnixSockets.PeerPid(client);
             while (true)
             {
                 var request = await FrameCodec.ReadAsync(stream, ProcRequest.Parser, connection.Token);
@@ -77,7 +86,7 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
 
                 // Several calls may be in flight on one connection (a monitor can wait for hours).
                 inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.Add(AnswerAsync(request, peerPid, connection.Token).ContinueWith(
+                inFlight.Add(AnswerAsync(request, peer, connection.Token).ContinueWith(
                     t => t.IsCompletedSuccessfully ? Reply(t.Result) : Task.CompletedTask, TaskScheduler.Default).Unwrap());
             }
         }
@@ -105,19 +114,39 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
         }
+
+        Interop.PidFd.Close(pidfd);
     }
 
-    private async Task<ProcResponse> AnswerAsync(ProcRequest request, int peerPid, CancellationToken ct)
+    /// <summary>The connecting process as the kernel saw it; <see cref="Caller"/> is found at its first API call.</summary>
+    private sealed class Peer(int pid, uint uid, int pidfd)
+    {
+        public int Pid { get; } = pid;
+
+        public uint Uid { get; } = uid;
+
+        public int PidFd { get; } = pidfd;
+
+        public Lazy<CallerIdentity?>? Caller { get; set; }
+    }
+
+    private async Task<ProcResponse> AnswerAsync(ProcRequest request, Peer peer, CancellationToken ct)
     {
         if (request.BodyCase == ProcRequest.BodyOneofCase.Hello)
         {
-            return await supervisor.HelloAsync(request.Hello, peerPid, request.Id);
+            return await supervisor.HelloAsync(request.Hello, peer.Pid, peer.Uid, request.Id);
         }
 
-        if (supervisor.FindCaller(peerPid) is not { } caller)
+        // Settled at the first call and kept for the connection's life.
+        lock (peer)
+        {
+            peer.Caller ??= new Lazy<CallerIdentity?>(() => supervisor.IdentifyCaller(peer.Pid, peer.Uid, peer.PidFd));
+        }
+
+        if (peer.Caller.Value is not { } caller)
         {
             return WithId(request.Id, ProcessSupervisor.ErrorResponse(ErrorCodes.NotANefeleProcess,
-                $"pid {peerPid} is neither a Nefele process of node {options.Node} nor a descendant of one"));
+                $"pid {peer.Pid} (uid {peer.Uid}) is neither a running Nefele process of node {options.Node} nor a descendant of one"));
         }
 
         switch (request.BodyCase)

@@ -46,6 +46,17 @@ public sealed class ApiOptions : IValidatableObject
     [Range(1, 1_000_000)]
     public int RequestBurstPerKey { get; set; } = 400;
 
+    /// <summary>
+    /// Longest URL (path and query), in bytes. Default 4096: the longest route with a 63-character
+    /// tenant and an NPID is under 200. A longer one is answered 414 (past
+    /// <see cref="ServerRequestLineBytes"/>, the server closes the connection with a bare 414).
+    /// </summary>
+    [Range(256, 32 * 1024)]
+    public int MaxUrlBytes { get; set; } = 4096;
+
+    /// <summary>The server's own request-line limit, above <see cref="MaxUrlBytes"/> so that the API, not the server, answers long URLs.</summary>
+    public const int ServerRequestLineBytes = 64 * 1024;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)

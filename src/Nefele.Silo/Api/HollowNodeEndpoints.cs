@@ -23,14 +23,18 @@ internal static class HollowNodeEndpoints
                 CpuLoad = body.CpuLoad,
             });
             cache.Invalidate();
-            return Results.Ok(new { nodes = names });
-        }).WithTags("hollow nodes").RequireAuthorization(Auth.Policies.Admin).WithSummary("Add hollow nodes (hollow-<n>) with the given capacity, labels and devices; answers their names");
+            return Results.Ok(new HollowNodesAdded(names));
+        }).WithTags("hollow nodes").RequireAuthorization(Auth.Policies.Admin)
+            .Produces<HollowNodesAdded>()
+            .Operation("addHollowNodes", "Add hollow nodes (hollow-<n>) with the given capacity, labels and devices; answers their names", [.. ApiDocs.Body, 403]);
 
         app.MapDelete("/v1/hollow-nodes", async (IGrainFactory grains, NodeDirectoryCache cache) =>
         {
             var removed = await grains.GetGrain<INodeDirectoryGrain>(INodeDirectoryGrain.Key).RemoveHollowAsync();
             cache.Invalidate();
-            return Results.Ok(new { removed });
-        }).WithTags("hollow nodes").RequireAuthorization(Auth.Policies.Admin).WithSummary("Remove every hollow node; processes placed on them end as Lost");
+            return Results.Ok(new HollowNodesRemoved(removed));
+        }).WithTags("hollow nodes").RequireAuthorization(Auth.Policies.Admin)
+            .Produces<HollowNodesRemoved>()
+            .Operation("removeHollowNodes", "Remove every hollow node; processes placed on them end as Lost", 403);
     }
 }

@@ -14,12 +14,18 @@ internal static class NodeEndpoints
                 .Where(m => m.Status == SiloStatus.Active && !string.IsNullOrEmpty(m.Name))
                 .Select(m => m.Name);
             var nodes = await Task.WhenAll(names.Select(n => grains.GetGrain<INodeGrain>(n).GetCapacityAsync()));
-            return Results.Ok(new { nodes });
-        }).WithTags("nodes").RequireAuthorization(Auth.Policies.AnyKey).WithSummary("Active nodes with their allocatable capacity and reservations");
+            return Results.Ok(new NodeList(nodes));
+        }).WithTags("nodes").RequireAuthorization(Auth.Policies.AnyKey)
+            .Produces<NodeList>()
+            .Operation("listNodes", "Active nodes with their allocatable capacity and reservations");
 
         app.MapGet("/healthz", (Hostd.HostAgentChannel channel) =>
-            channel.Facts is null ? Results.Problem(statusCode: 503, detail: "hostd is not attached") : Results.Ok(new { node = channel.Node, status = "ok" }))
-            .WithTags("nodes").AllowAnonymous().WithSummary("200 when this node's silo has its hostd attached");
+            channel.Facts is null
+                ? ProblemMapping.ToProblem(Errors.ErrorCodes.NodeUnavailable, $"node {channel.Node}: hostd is not attached")
+                : Results.Ok(new Health(channel.Node, "ok")))
+            .WithTags("nodes").AllowAnonymous()
+            .Produces<Health>()
+            .AnonymousOperation("health", "200 when this node's silo has its hostd attached, else 503", StatusCodes.Status503ServiceUnavailable);
 
         if (app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value.AllowHollowNodes)
         {

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Nefele.Client;
-using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
 
@@ -16,23 +15,24 @@ internal static class ProcessEndpoints
     {
         var tenants = app.MapGroup("/v1/tenants/{tenant}").WithTags("processes");
 
-        tenants.MapPost("/spawn", async (string tenant, SpawnBody body, IGrainFactory grains) =>
-        {
-            var result = await Tenant(grains, tenant).SubmitAsync(
-                new SpawnRequest { Tasks = body.Tasks, Count = body.Count, AllowPartial = body.AllowPartial, Spread = body.Spread },
-                body.RequestId);
-            return Results.Ok(result);
-        }).RequireAuthorization(Auth.Policies.TenantMember).WithSummary("Spawn one (count 1), N identical (count N) or several different (tasks) processes; answers when all are Running");
+        tenants.MapPost("/spawn", async (string tenant, SpawnRequest body, IGrainFactory grains) =>
+            Results.Ok(await Tenant(grains, tenant).SubmitAsync(body)))
+            .RequireAuthorization(Auth.Policies.TenantMember)
+            .Produces<SpawnResult>()
+            .Operation("spawn", "Spawn one (count 1), N identical (count N) or several different (tasks) processes; answers when all are Running",
+                [.. ApiDocs.Body, 403, 404, 409, 422, 503]);
 
         tenants.MapGet("/processes", async (string tenant, bool? all, IGrainFactory grains) =>
-            Results.Ok(new { processes = await Tenant(grains, tenant).PsAsync(all == true) }))
+            Results.Ok(new ProcessList(await Tenant(grains, tenant).PsAsync(all == true))))
             .RequireAuthorization(Auth.Policies.TenantViewer)
-            .WithSummary("Every live process of the tenant, on every node (ps); all=true adds those that ended recently (ps -a)");
+            .Produces<ProcessList>()
+            .Operation("listProcesses", "Every live process of the tenant, on every node (ps); all=true adds those that ended recently (ps -a)", 400, 403);
 
         tenants.MapGet("/processes/{npid}", async (string tenant, string npid, IGrainFactory grains) =>
             Results.Ok(await Tenant(grains, tenant).GetAsync(npid)))
             .RequireAuthorization(Auth.Policies.TenantViewer)
-            .WithSummary("One process");
+            .Produces<ProcessInfo>()
+            .Operation("getProcess", "One process", 403, 404);
 
         tenants.MapGet("/processes/{npid}/events", async (string tenant, string npid, long? after, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json) =>
         {
@@ -43,13 +43,18 @@ internal static class ProcessEndpoints
             {
                 await WriteEvent(http, "state", JsonSerializer.Serialize(e, json.Value.SerializerOptions));
             }
-        }).RequireAuthorization(Auth.Policies.TenantViewer).WithSummary("Server-sent events: every state transition after 'after', ending with the terminal one (monitor)");
+        }).RequireAuthorization(Auth.Policies.TenantViewer)
+            .Produces<ProcessEvent>(StatusCodes.Status200OK, EventStream)
+            .WithDescription("A text/event-stream of 'state' events, each one's data a ProcessEvent as JSON, ending after the terminal state (Exited, FailedToStart, Lost). Resume with after=<the last seq seen>.")
+            .Operation("monitorProcess", "Server-sent events: every state transition after 'after', ending with the terminal one (monitor)", 400, 403, 404);
 
         tenants.MapPost("/processes/{npid}/signal", async (string tenant, string npid, SignalBody body, IGrainFactory grains) =>
         {
             await Tenant(grains, tenant).KillAsync(npid, body.Signal);
             return Results.NoContent();
-        }).RequireAuthorization(Auth.Policies.TenantMember).WithSummary("Send a POSIX signal to the process (not to its own children)");
+        }).RequireAuthorization(Auth.Policies.TenantMember)
+            .Produces(StatusCodes.Status204NoContent)
+            .Operation("signalProcess", "Send a POSIX signal to the process (not to its own children)", [.. ApiDocs.Body, 403, 404, 409]);
 
         tenants.MapGet("/processes/{npid}/logs", async (string tenant, string npid, bool? follow, IGrainFactory grains, HttpContext http) =>
         {
@@ -76,8 +81,13 @@ internal static class ProcessEndpoints
             }
 
             await WriteEvent(http, "end", string.Empty);
-        }).RequireAuthorization(Auth.Policies.TenantViewer).WithSummary("Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends");
+        }).RequireAuthorization(Auth.Policies.TenantViewer)
+            .Produces<string>(StatusCodes.Status200OK, "text/plain", EventStream)
+            .WithDescription("Without follow: the captured output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line) until the process ends, then one 'end' event.")
+            .Operation("getLogs", "Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends", 400, 403, 404);
     }
+
+    private const string EventStream = "text/event-stream";
 
     private static NefeleTenant Tenant(IGrainFactory grains, string tenant)
     {

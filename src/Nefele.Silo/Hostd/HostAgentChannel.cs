@@ -42,7 +42,16 @@ internal sealed class HostAgentChannel(
 
     public async Task<LaunchReply> LaunchAsync(string npid, string tenant, ProcessSpec spec, Tenants.RunAs runAs, CancellationToken ct)
     {
-        var reply = await CallAsync(new ControlRequest { Launch = new LaunchRequest { Npid = npid, Tenant = tenant, Spec = ProtoMapping.ToProto(spec) } }, ct);
+        var launch = new LaunchRequest
+        {
+            Npid = npid,
+            Tenant = tenant,
+            Spec = ProtoMapping.ToProto(spec),
+            Uid = runAs.Uid,
+            Gid = runAs.Gid,
+            Privileged = runAs.Privileged,
+        };
+        var reply = await CallAsync(new ControlRequest { Launch = launch }, ct);
         return reply.Launched ?? throw Unexpected(reply);
     }
 
@@ -94,11 +103,14 @@ internal sealed class HostAgentChannel(
             await using var stream = new NetworkStream(socket, ownsSocket: false);
             try
             {
-                await RunConnectionAsync(stream, stoppingToken);
+                await RunConnectionAsync(stream, ReadSecret(), stoppingToken);
             }
-            catch (Exception e) when (e is IOException or ProtocolException or SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is IOException or ProtocolException or SocketException or ObjectDisposedException or UnauthorizedAccessException)
             {
                 logger.LogWarning("Lost hostd at {Path}: {Error}", path, e.Message);
+
+                // Refused (e.g. hostd still holds a predecessor's connection) or cut: try again shortly, not in a tight loop.
+                await Task.Delay(ReconnectDelay, stoppingToken);
             }
             finally
             {
@@ -120,19 +132,44 @@ internal sealed class HostAgentChannel(
         }
     }
 
-    private async Task RunConnectionAsync(Stream stream, CancellationToken ct)
+    /// <summary>The node's control secret, read at each attach (hostd makes the file before it listens).</summary>
+    /// <exception cref="IOException">The file cannot be read (the message names it).</exception>
+    private ByteString ReadSecret()
+    {
+        var path = options.Value.SecretFilePath;
+        try
+        {
+            return ByteString.CopyFromUtf8(File.ReadAllText(path).Trim());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot read the control secret {path} (--hostd-secret-file): {e.Message}", e);
+        }
+    }
+
+    private async Task RunConnectionAsync(Stream stream, ByteString secret, CancellationToken ct)
     {
         _stream = stream;
         var attachId = (ulong)Interlocked.Increment(ref _nextId);
         var attachReply = new TaskCompletionSource<ControlEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[attachId] = attachReply;
-        await WriteAsync(new ControlRequest { Id = attachId, Attach = new AttachRequest { Node = Node } }, ct);
+        await WriteAsync(new ControlRequest { Id = attachId, Attach = new AttachRequest { Node = Node, Secret = secret } }, ct);
 
         var reader = Task.Run(() => ReadLoopAsync(stream, ct), ct);
-        var attached = await attachReply.Task.WaitAsync(ct);
+        if (await Task.WhenAny(attachReply.Task, reader).WaitAsync(ct) == reader)
+        {
+            // hostd closed the connection without answering: the reader's failure says how.
+            await reader;
+            throw new IOException("hostd closed the channel before answering the attach");
+        }
+
+        var attached = await attachReply.Task;
+
         if (attached.Attached is null)
         {
-            throw new ProtocolException($"hostd answered attach with {attached.BodyCase}");
+            throw new ProtocolException(attached.Error is { } refusal
+                ? $"hostd refused the attach: {refusal.Code}: {refusal.Message}"
+                : $"hostd answered attach with {attached.BodyCase}");
         }
 
         var orphans = new List<string>();
@@ -171,6 +208,9 @@ internal sealed class HostAgentChannel(
                     break;
                 case ControlEvent.BodyOneofCase.ProcCall:
                     _ = AnswerProcCallAsync(e.ProcCall, ct);
+                    break;
+                case ControlEvent.BodyOneofCase.Error:
+                    logger.LogWarning("hostd: {Code}: {Message}", e.Error.Code, e.Error.Message);
                     break;
                 default:
                     logger.LogWarning("Ignoring unsolicited {Kind} from hostd", e.BodyCase);

@@ -114,7 +114,7 @@ public sealed class NativeEngine : IProcessEngine
         int pid, stage, errno;
         lock (childrenGate)
         {
-            pid = library.Spawn(spec.Path, argv, envp, spec.WorkingDirectory, cgroup.ProcsFiles, devNull, fds[1], fds[1], out stage, out errno);
+            pid = library.Spawn(spec.Path, argv, envp, spec.WorkingDirectory, cgroup.ProcsFiles, devNull, fds[1], fds[1], spec.Identity, out stage, out errno);
             if (pid > 0)
             {
                 children[pid] = cgroup;
@@ -171,18 +171,23 @@ public sealed class NativeEngine : IProcessEngine
 
     private static string DescribeSpawnFailure(LaunchSpec spec, int stage, int errno)
     {
-        const int ENOENT = 2, EACCES = 13, ENOEXEC = 8;
+        const int ENOENT = 2, EACCES = 13, ENOEXEC = 8, EAGAIN = 11;
         var reason = (stage, errno) switch
         {
             (1, _) => $"fork failed: {LibC.StrError(errno)}",
             (2, _) => $"joining its cgroup failed: {LibC.StrError(errno)}",
             (3, ENOENT) => $"cwd {spec.WorkingDirectory} does not exist",
+            (3, EACCES) => $"cwd {spec.WorkingDirectory}: permission denied for uid {spec.Identity.Uid}",
             (3, _) => $"cwd {spec.WorkingDirectory}: {LibC.StrError(errno)}",
+            (4, EACCES) when !spec.Identity.IsRoot => $"{spec.Path}: permission denied for uid {spec.Identity.Uid} (not executable, or a directory on its path is closed to it)",
+            (4, EAGAIN) => $"{spec.Path}: the tenant's uid {spec.Identity.Uid} has reached its process limit (RLIMIT_NPROC) on this node",
             (4, ENOENT) => $"{spec.Path}: no such file (or its interpreter is missing)",
             (4, EACCES) => $"{spec.Path}: permission denied: not executable",
             (4, ENOEXEC) => $"{spec.Path}: exec format error: not a program this machine can run",
             (4, _) => $"{spec.Path}: exec failed: {LibC.StrError(errno)}",
             (5, _) => $"setting up the child's session or stdio failed: {LibC.StrError(errno)}",
+            (6, _) => $"setting its resource limits failed: {LibC.StrError(errno)}",
+            (7, _) => $"running as uid {spec.Identity.Uid} gid {spec.Identity.Gid} failed: {LibC.StrError(errno)}",
             _ => $"{spec.Path}: spawn failed at stage {stage}: {LibC.StrError(errno)}",
         };
         return "spawn rejected: " + reason;

@@ -10,12 +10,12 @@ namespace Nefele.HostAgent.Engines.Native;
 internal sealed unsafe class SpawnLibrary : IDisposable
 {
     private readonly nint handle;
-    private readonly delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int*, int*, int> spawn;
+    private readonly delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, SpawnIdentity*, int*, int*, int> spawn;
 
     public SpawnLibrary(string path)
     {
         handle = NativeLibrary.Load(path);
-        spawn = (delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int*, int*, int>)
+        spawn = (delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, SpawnIdentity*, int*, int*, int>)
             NativeLibrary.GetExport(handle, "nefele_spawn_process");
     }
 
@@ -23,7 +23,7 @@ internal sealed unsafe class SpawnLibrary : IDisposable
     public int Spawn(
         string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp, string? cwd,
         IReadOnlyList<string> cgroupProcsFiles, int stdinFd, int stdoutFd, int stderrFd,
-        out int errStage, out int errNo)
+        ProcessIdentity identity, out int errStage, out int errNo)
     {
         var allocations = new List<nint>();
         try
@@ -33,8 +33,23 @@ internal sealed unsafe class SpawnLibrary : IDisposable
             var envPtr = Utf8Array(envp, allocations);
             var cwdPtr = cwd is null ? null : Utf8(cwd, allocations);
             var cgPtr = cgroupProcsFiles.Count == 0 ? null : Utf8Array(cgroupProcsFiles, allocations);
+            var limits = stackalloc SpawnRlimit[Math.Max(1, identity.Limits.Count)];
+            for (var i = 0; i < identity.Limits.Count; i++)
+            {
+                limits[i] = new SpawnRlimit { Resource = identity.Limits[i].Resource, Soft = identity.Limits[i].Soft, Hard = identity.Limits[i].Hard };
+            }
+
+            var id = new SpawnIdentity
+            {
+                SetIds = 1,
+                Uid = identity.Uid,
+                Gid = identity.Gid,
+                NoNewPrivs = 1,
+                Rlimits = limits,
+                RlimitCount = (uint)identity.Limits.Count,
+            };
             int stage = 0, err = 0;
-            var pid = spawn(pathPtr, argvPtr, envPtr, cwdPtr, cgPtr, stdinFd, stdoutFd, stderrFd, &stage, &err);
+            var pid = spawn(pathPtr, argvPtr, envPtr, cwdPtr, cgPtr, stdinFd, stdoutFd, stderrFd, &id, &stage, &err);
             errStage = stage;
             errNo = err;
             return pid;
@@ -69,4 +84,24 @@ internal sealed unsafe class SpawnLibrary : IDisposable
     }
 
     public void Dispose() => NativeLibrary.Free(handle);
+
+    // struct nefele_spawn_rlimit and struct nefele_spawn_identity of nefele_spawn.h.
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SpawnRlimit
+    {
+        public int Resource;
+        public ulong Soft;
+        public ulong Hard;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SpawnIdentity
+    {
+        public int SetIds;
+        public uint Uid;
+        public uint Gid;
+        public int NoNewPrivs;
+        public SpawnRlimit* Rlimits;
+        public uint RlimitCount;
+    }
 }

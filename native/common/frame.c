@@ -1,0 +1,97 @@
+/* The 4-byte length framing, written once (see frame.h). */
+#include "frame.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+int64_t nefele_frame_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int nefele_frame_send(int fd, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    if (len > NEFELE_MAX_FRAME)
+        return -EMSGSIZE;
+    uint8_t stackbuf[1024];
+    uint8_t *buf = len + 4 <= sizeof stackbuf ? stackbuf : malloc(len + 4);
+    if (!buf)
+        return -ENOMEM;
+    buf[0] = (uint8_t)(len >> 24);
+    buf[1] = (uint8_t)(len >> 16);
+    buf[2] = (uint8_t)(len >> 8);
+    buf[3] = (uint8_t)len;
+    protobuf_c_message_pack(msg, buf + 4);
+
+    int rc = 0;
+    size_t off = 0, total = len + 4;
+    while (off < total) {
+        ssize_t n = send(fd, buf + off, total - off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        off += (size_t)n;
+    }
+    if (buf != stackbuf)
+        free(buf);
+    return rc;
+}
+
+static int read_full(int fd, uint8_t *buf, size_t n, int64_t deadline_ms)
+{
+    size_t off = 0;
+    while (off < n) {
+        if (deadline_ms >= 0) {
+            int64_t left = deadline_ms - nefele_frame_now_ms();
+            if (left <= 0)
+                return -ETIMEDOUT;
+            struct timeval tv = { (time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000) };
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        }
+        ssize_t r = recv(fd, buf + off, n - off, 0);
+        if (r == 0)
+            return NEFELE_FRAME_EOF;
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (deadline_ms >= 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return -ETIMEDOUT;
+            return -errno;
+        }
+        off += (size_t)r;
+    }
+    return 0;
+}
+
+int nefele_frame_recv(int fd, uint8_t **body, size_t *len, int64_t deadline_ms)
+{
+    *body = NULL;
+    *len = 0;
+    uint8_t hdr[4];
+    int rc = read_full(fd, hdr, 4, deadline_ms);
+    if (rc < 0)
+        return rc;
+    uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    *len = n;
+    if (n > NEFELE_MAX_FRAME)
+        return -EMSGSIZE;
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf)
+        return -ENOMEM;
+    rc = read_full(fd, buf, n, deadline_ms);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    *body = buf;
+    return 0;
+}

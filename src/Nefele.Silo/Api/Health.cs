@@ -1,0 +1,4 @@
+namespace Nefele.Silo.Api;
+
+/// <summary>Answer of GET /healthz once this node's hostd is attached.</summary>
+public sealed record Health(string Node, string Status);
