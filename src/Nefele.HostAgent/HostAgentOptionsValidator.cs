@@ -42,7 +42,7 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
 
         if (o.LogLimitBytes < 4096 || o.LogLimitBytes > 1L << 30)
         {
-            errors.Add($"{s}:LogLimitBytes (--log-limit) {o.LogLimitBytes} must be between 4KiB and 1GiB");
+            errors.Add($"{s}:LogLimitBytes (--log-limit) {o.LogLimitBytes} must be between 4Ki and 1Gi (4096 and 1073741824 bytes)");
         }
 
         if (o.RlimitNofile is < 64 or > 1 << 20)

@@ -11,7 +11,7 @@ namespace Nefele.Cli.Json;
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
     AllowTrailingCommas = true,
     UseStringEnumConverter = true)]
-[JsonSerializable(typeof(SpawnRequestDto))]
+[JsonSerializable(typeof(SpawnRequest))]
 [JsonSerializable(typeof(SpawnResult))]
 [JsonSerializable(typeof(ProcessListDto))]
 [JsonSerializable(typeof(IReadOnlyList<ProcessInfo>))]

@@ -45,7 +45,7 @@ internal sealed partial class RestTransport : INefeleTransport
 
     public async Task<SpawnOutcome> SpawnAsync(SpawnBatch batch, CancellationToken ct)
     {
-        var body = new SpawnRequestDto
+        var body = new SpawnRequest
         {
             RequestId = batch.RequestId,
             Count = batch.Count,
@@ -55,7 +55,7 @@ internal sealed partial class RestTransport : INefeleTransport
         };
         using var request = new HttpRequestMessage(HttpMethod.Post, tenantPath + "spawn")
         {
-            Content = Json(body, NefJsonContext.Default.SpawnRequestDto),
+            Content = Json(body, NefJsonContext.Default.SpawnRequest),
         };
         using var response = await SendAsync(request, ct).ConfigureAwait(false);
         var reply = await ReadJsonAsync(response, NefJsonContext.Default.SpawnResult, ct).ConfigureAwait(false);
