@@ -27,7 +27,7 @@ internal static partial class ProblemMapping
         ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
         ErrorCodes.TenantNotFound or ErrorCodes.KeyNotFound or ErrorCodes.RouteNotFound => StatusCodes.Status404NotFound,
         ErrorCodes.TenantExists or ErrorCodes.KeyExists => StatusCodes.Status409Conflict,
-        ErrorCodes.QuotaExceeded or ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+        ErrorCodes.QuotaExceeded or ErrorCodes.RateLimited or ErrorCodes.LimitExceeded => StatusCodes.Status429TooManyRequests,
         ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
         ErrorCodes.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCodes.UriTooLong => StatusCodes.Status414UriTooLong,

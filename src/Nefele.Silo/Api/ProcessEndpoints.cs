@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Nefele.Client;
+using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
 
@@ -38,15 +39,23 @@ internal static class ProcessEndpoints
         {
             var client = Tenant(grains, tenant);
             await client.GetAsync(npid);
+
+            // The first event is awaited before the stream starts, so what refuses the watch (an
+            // unknown NPID, the per-process monitor limit) is still an error status with a problem body.
+            await using var events = client.MonitorAsync(npid, after ?? 0, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
+            var more = await events.MoveNextAsync();
             await StartEventStream(http);
-            await foreach (var e in client.MonitorAsync(npid, after ?? 0, http.RequestAborted))
+            await StreamErrorsAsEvent(http, json.Value, async () =>
             {
-                await WriteEvent(http, "state", JsonSerializer.Serialize(e, json.Value.SerializerOptions));
-            }
+                for (; more; more = await events.MoveNextAsync())
+                {
+                    await WriteEvent(http, "state", JsonSerializer.Serialize(events.Current, json.Value.SerializerOptions));
+                }
+            });
         }).RequireAuthorization(Auth.Policies.TenantViewer)
             .Produces<ProcessEvent>(StatusCodes.Status200OK, EventStream)
-            .WithDescription("A text/event-stream of 'state' events, each one's data a ProcessEvent as JSON, ending after the terminal state (Exited, FailedToStart, Lost). Resume with after=<the last seq seen>.")
-            .Operation("monitorProcess", "Server-sent events: every state transition after 'after', ending with the terminal one (monitor)", 400, 403, 404);
+            .WithDescription("A text/event-stream of 'state' events, each one's data a ProcessEvent as JSON, ending after the terminal state (Exited, FailedToStart, Lost). Resume with after=<the last seq seen>. The status is sent with the first event; a refusal after it ends the stream with an 'error' event ({code, detail}).")
+            .Operation("monitorProcess", "Server-sent events: every state transition after 'after', ending with the terminal one (monitor)", 400, 403, 404, 429);
 
         tenants.MapPost("/processes/{npid}/signal", async (string tenant, string npid, SignalBody body, IGrainFactory grains) =>
         {
@@ -56,7 +65,7 @@ internal static class ProcessEndpoints
             .Produces(StatusCodes.Status204NoContent)
             .Operation("signalProcess", "Send a POSIX signal to the process (not to its own children)", [.. ApiDocs.Body, 403, 404, 409]);
 
-        tenants.MapGet("/processes/{npid}/logs", async (string tenant, string npid, bool? follow, IGrainFactory grains, HttpContext http) =>
+        tenants.MapGet("/processes/{npid}/logs", async (string tenant, string npid, bool? follow, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json) =>
         {
             var client = Tenant(grains, tenant);
             await client.GetAsync(npid);
@@ -73,18 +82,21 @@ internal static class ProcessEndpoints
 
             await StartEventStream(http);
             var decoder = Encoding.UTF8.GetDecoder();
-            await foreach (var chunk in client.LogsAsync(npid, follow: true, http.RequestAborted))
+            await StreamErrorsAsEvent(http, json.Value, async () =>
             {
-                var chars = new char[decoder.GetCharCount(chunk, flush: false)];
-                decoder.GetChars(chunk, chars, flush: false);
-                await WriteEvent(http, "output", new string(chars));
-            }
+                await foreach (var chunk in client.LogsAsync(npid, follow: true, http.RequestAborted))
+                {
+                    var chars = new char[decoder.GetCharCount(chunk, flush: false)];
+                    decoder.GetChars(chunk, chars, flush: false);
+                    await WriteEvent(http, "output", new string(chars));
+                }
 
-            await WriteEvent(http, "end", string.Empty);
+                await WriteEvent(http, "end", string.Empty);
+            });
         }).RequireAuthorization(Auth.Policies.TenantViewer)
             .Produces<string>(StatusCodes.Status200OK, "text/plain", EventStream)
-            .WithDescription("Without follow: the captured output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line) until the process ends, then one 'end' event.")
-            .Operation("getLogs", "Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends", 400, 403, 404);
+            .WithDescription("Without follow: the captured output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line) until the process ends, then one 'end' event; a refusal on the way (e.g. limit_exceeded, too many followers) ends it with an 'error' event ({code, detail}).")
+            .Operation("getLogs", "Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends", 400, 403, 404, 429);
     }
 
     private const string EventStream = "text/event-stream";
@@ -100,6 +112,26 @@ internal static class ProcessEndpoints
         http.Response.Headers.CacheControl = "no-cache";
         await http.Response.Body.FlushAsync(http.RequestAborted);
     }
+
+    /// <summary>
+    /// Once a stream has started its status is sent, so a refusal met later (the log follower
+    /// limit, the process's node gone) ends the stream with one 'error' event whose data is the
+    /// problem's code and detail as JSON, instead of a cut connection.
+    /// </summary>
+    private static async Task StreamErrorsAsEvent(HttpContext http, JsonOptions json, Func<Task> stream)
+    {
+        try
+        {
+            await stream();
+        }
+        catch (NefeleException e) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            await WriteEvent(http, "error", JsonSerializer.Serialize(new StreamError(e.Code, e.Message), json.SerializerOptions));
+        }
+    }
+
+    /// <summary>The data of a stream's 'error' event.</summary>
+    internal sealed record StreamError(string Code, string Detail);
 
     /// <summary>One SSE event; a payload with newlines becomes several data lines, which readers join with '\n'.</summary>
     private static async Task WriteEvent(HttpContext http, string name, string data)
