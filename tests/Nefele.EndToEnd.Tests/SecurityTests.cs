@@ -301,6 +301,64 @@ public sealed class SecurityTests(SecurityFixture fixture) : IClassFixture<Secur
         Assert.DoesNotContain(await ListTenantNamesAsync(), t => t == name);
     }
 
+    public static TheoryData<string, string> OversizedSpecs() => new()
+    {
+        { "too many args", "args" },
+        { "args too long", "args" },
+        { "too many env variables", "env" },
+        { "env too large", "env" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OversizedSpecs))]
+    public async Task Oversized_args_and_env_are_refused_at_admission_and_place_nothing(string what, string named)
+    {
+        var spec = what switch
+        {
+            "too many args" => new ProcessSpec { Path = "/bin/true", Args = Enumerable.Repeat("x", Validation.Limits.MaxArgs + 1).ToArray() },
+            "args too long" => new ProcessSpec { Path = "/bin/true", Args = [new string('a', Validation.Limits.MaxCommandLineBytes)] },
+            "too many env variables" => new ProcessSpec
+            {
+                Path = "/bin/true",
+                Env = Enumerable.Range(0, Validation.Limits.MaxEnvVars + 1).ToDictionary(i => $"V{i}", _ => "1"),
+            },
+            _ => new ProcessSpec { Path = "/bin/true", Env = new Dictionary<string, string> { ["BIG"] = new string('e', Validation.Limits.MaxEnvBytes) } },
+        };
+        var before = await PsAllAsync(SecurityFixture.Attacker);
+
+        using (var response = await SendAs(fixture.AttackerMember, HttpMethod.Post, $"/v1/tenants/{SecurityFixture.Attacker}/spawn",
+            new { tasks = new[] { Body(spec) } }))
+        {
+            var detail = await AssertProblem(response, HttpStatusCode.BadRequest, ErrorCodes.BadRequest, $"REST, {what}");
+            Assert.Contains(named, detail, StringComparison.Ordinal);
+        }
+
+        await using (var connection = await Node.ConnectAsync(fixture.AttackerMember))
+        {
+            var e = await Assert.ThrowsAsync<NefeleException>(() => connection.Tenant(SecurityFixture.Attacker).SpawnAsync(spec).WaitAsync(Bound));
+            Assert.Equal(ErrorCodes.BadRequest, e.Code);
+            Assert.Contains(named, e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, await PsAllAsync(SecurityFixture.Attacker));
+
+        static Dictionary<string, object> Body(ProcessSpec spec)
+        {
+            var task = new Dictionary<string, object> { ["path"] = spec.Path };
+            if (spec.Args is { Count: > 0 } args)
+            {
+                task["args"] = args;
+            }
+
+            if (spec.Env is { Count: > 0 } env)
+            {
+                task["env"] = env;
+            }
+
+            return task;
+        }
+    }
+
     [Fact]
     public async Task A_200_character_tenant_name_is_refused()
     {
