@@ -41,14 +41,7 @@ public sealed class CApiTests(NodeFixture fixture) : IClassFixture<NodeFixture>,
     [Fact]
     public async Task A_C_program_spawns_monitors_kills_and_lists_through_libnefele()
     {
-        var source = Path.Combine(_dir, "capi.c");
-        var binary = Path.Combine(_dir, "capi");
-        await File.WriteAllTextAsync(source, Program);
-        var native = Path.GetDirectoryName(RepoPaths.Native("libnefele.so"))!;
-        var (code, _, stderr) = await NodeUnderTest.RunAsync("gcc",
-            ["-O1", "-I", Path.Combine(RepoPaths.Root, "native", "include"), "-o", binary, source, "-L", native, "-lnefele", "-Wl,-rpath," + native],
-            timeout: TimeSpan.FromSeconds(60));
-        Assert.True(code == 0, stderr);
+        var binary = await LibnefeleProgram.CompileAsync(_dir, "capi", Program);
 
         var tenant = await fixture.Node.SdkAsync("capi");
         var npid = await tenant.SpawnAsync(new ProcessSpec { Path = binary });
