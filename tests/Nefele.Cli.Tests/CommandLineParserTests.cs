@@ -57,6 +57,14 @@ public sealed class CommandLineParserTests
         Assert.True(spawn.Batch.AllowPartial);
     }
 
+    [Fact]
+    public void Spawn_wait_runs_one_process_to_its_end_and_nspawn_has_no_wait()
+    {
+        Assert.True(Assert.IsType<SpawnCommand>(Parse("spawn", "--wait", "--", "/usr/bin/id")).Wait);
+        Assert.False(Assert.IsType<SpawnCommand>(Parse("spawn", "--", "/usr/bin/id")).Wait);
+        Assert.Contains("--wait", UsageError("nspawn", "2", "--wait", "--", "/bin/true"), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-2")]

@@ -31,6 +31,27 @@ public sealed class CliTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     }
 
     [Fact]
+    public async Task Spawn_wait_prints_the_output_of_a_process_running_as_a_non_root_uid()
+    {
+        var (code, stdout, stderr) = await Node.NefAsync("spawn", "--wait", "--", "/usr/bin/id", "-u");
+        Assert.True(code == 0, stderr);
+        var uid = int.Parse(stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.NotEqual(0, uid);
+        Assert.Contains("exited 0", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Spawn_wait_exits_with_the_process_status()
+    {
+        var (code, stdout, stderr) = await Node.NefAsync("spawn", "--wait", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3");
+        Assert.Equal(3, code);
+        Assert.Equal("out\nerr\n", stdout);
+        var npid = Lines(stderr)[0]["nef: ".Length..];
+        Assert.True(Npid.IsWellFormed(npid), stderr);
+        Assert.Contains("exited 3", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Monitor_prints_how_the_process_ended()
     {
         var tenant = await Node.SdkAsync();

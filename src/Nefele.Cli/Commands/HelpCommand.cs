@@ -35,6 +35,8 @@ internal sealed record HelpCommand(string? Topic) : INefCommand
           --name NAME      name shown by ps
           --cwd DIR        working directory
           --no-handshake   run without the shim handshake (static binaries)
+          --wait           (spawn) run it to its end: its output on stdout, its NPID and how
+                           it ended on stderr, its exit status as nef's (128+N: signal N)
           --request-id ID  make a retried spawn return the first answer
           --device D=N     devices to reserve, e.g. gpu=1 (repeatable)
           --affinity SEL   run only on a node matching SEL (repeatable): npid:NPID (its node),

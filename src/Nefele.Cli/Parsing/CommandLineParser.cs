@@ -82,7 +82,7 @@ internal static class CommandLineParser
         long cpu = 0, memory = 0;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         string? processName = null, cwd = null, requestId = null;
-        bool noHandshake = false, partial = false, spread = false;
+        bool noHandshake = false, partial = false, spread = false, wait = false;
         var devices = new Dictionary<string, long>(StringComparer.Ordinal);
         List<string> affinity = [], antiAffinity = [];
         IReadOnlyList<string>? program = null;
@@ -134,6 +134,9 @@ internal static class CommandLineParser
                 case "--no-handshake" when inline is null:
                     noHandshake = true;
                     break;
+                case "--wait" when inline is null && !multi:
+                    wait = true;
+                    break;
                 case "--partial" when inline is null && multi:
                     partial = true;
                     break;
@@ -184,7 +187,7 @@ internal static class CommandLineParser
             Affinity = affinity,
             AntiAffinity = antiAffinity,
         };
-        return new SpawnCommand(new SpawnBatch([spec], count, partial, requestId, spread));
+        return new SpawnCommand(new SpawnBatch([spec], count, partial, requestId, spread), wait);
     }
 
     /// <summary>"gpu=2" or "gpu" (one).</summary>
