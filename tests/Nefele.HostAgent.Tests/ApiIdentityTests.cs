@@ -6,7 +6,7 @@ using Nefele.Protocol.V1;
 namespace Nefele.HostAgent.Tests;
 
 /// <summary>Who speaks on the api socket is what the kernel says, not what the caller claims.</summary>
-public sealed class ApiIdentityTests : IAsyncLifetime
+public sealed class ApiIdentityTests : AttachedHostdTests
 {
     private const string SelfScript = """
         import os, socket, struct, sys
@@ -18,21 +18,6 @@ public sealed class ApiIdentityTests : IAsyncLifetime
         print(s.recv(n, socket.MSG_WAITALL).hex(), flush=True)
         """;
 
-    private HostdInstance hostd = null!;
-    private SiloConnection silo = null!;
-
-    public async Task InitializeAsync()
-    {
-        hostd = await HostdInstance.StartAsync();
-        silo = await hostd.AttachAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await silo.DisposeAsync();
-        await hostd.DisposeAsync();
-    }
-
     private static string SelfRequestHex() => Convert.ToHexString(new ProcRequest { Id = 9, Self = new SelfRequest() }.ToByteArray());
 
     [Fact]
@@ -41,10 +26,10 @@ public sealed class ApiIdentityTests : IAsyncLifetime
         // sh forks python (the "; true" keeps sh from exec'ing it): the caller is a child, not the launched pid.
         var spec = new ProcessSpec { Path = "/bin/sh" };
         spec.Args.AddRange(["-c", "/usr/bin/python3 -c \"$0\" \"$1\"; true", SelfScript, SelfRequestHex()]);
-        await silo.LaunchStartedAsync("parent", spec);
-        await silo.NextExitAsync("parent");
-        var reply = ProcResponse.Parser.ParseFrom(Convert.FromHexString((await silo.AllLogsAsync("parent")).Trim()));
-        await silo.AckAsync("parent");
+        await Silo.LaunchStartedAsync("parent", spec);
+        await Silo.NextExitAsync("parent");
+        var reply = ProcResponse.Parser.ParseFrom(Convert.FromHexString((await Silo.AllLogsAsync("parent")).Trim()));
+        await Silo.AckAsync("parent");
         Assert.Equal(9UL, reply.Id);
         Assert.Equal(ProcResponse.BodyOneofCase.Self, reply.BodyCase);
         Assert.Equal("parent", reply.Self.Npid);
@@ -55,12 +40,12 @@ public sealed class ApiIdentityTests : IAsyncLifetime
     public async Task A_program_outside_every_nefele_process_is_not_a_nefele_process()
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(hostd.ApiSocket));
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(Hostd.ApiSocket));
         await using var stream = new NetworkStream(socket);
         using var cts = new CancellationTokenSource(SiloConnection.Timeout);
 
         // Claiming a launched pid in a hello does not make it that process either.
-        var pid = (await silo.LaunchStartedAsync("victim", new ProcessSpec { Path = "/bin/sleep", Args = { "100" } })).Pid;
+        var pid = (await Silo.LaunchStartedAsync("victim", new ProcessSpec { Path = "/bin/sleep", Args = { "100" } })).Pid;
         await FrameCodec.WriteAsync(stream, new ProcRequest { Id = 1, Hello = new Hello { Token = "0123456789abcdef0123456789abcdef", Pid = pid } }, cts.Token);
         var hello = await FrameCodec.ReadAsync(stream, ProcResponse.Parser, cts.Token);
         Assert.Equal(ProcResponse.BodyOneofCase.Refused, hello!.BodyCase);
@@ -70,8 +55,8 @@ public sealed class ApiIdentityTests : IAsyncLifetime
         Assert.Equal(ProcResponse.BodyOneofCase.Error, self!.BodyCase);
         Assert.Contains("neither a running Nefele process", self.Error.Message, StringComparison.Ordinal);
 
-        await silo.SignalAsync("victim", 9);
-        await silo.NextExitAsync("victim");
-        await silo.AckAsync("victim");
+        await Silo.SignalAsync("victim", 9);
+        await Silo.NextExitAsync("victim");
+        await Silo.AckAsync("victim");
     }
 }

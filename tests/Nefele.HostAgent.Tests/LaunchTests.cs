@@ -2,23 +2,8 @@ using Nefele.Protocol.V1;
 
 namespace Nefele.HostAgent.Tests;
 
-public sealed class LaunchTests : IAsyncLifetime
+public sealed class LaunchTests : AttachedHostdTests
 {
-    private HostdInstance hostd = null!;
-    private SiloConnection silo = null!;
-
-    public async Task InitializeAsync()
-    {
-        hostd = await HostdInstance.StartAsync();
-        silo = await hostd.AttachAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await silo.DisposeAsync();
-        await hostd.DisposeAsync();
-    }
-
     private static ProcessSpec Spec(string path, params string[] args)
     {
         var spec = new ProcessSpec { Path = path };
@@ -32,73 +17,73 @@ public sealed class LaunchTests : IAsyncLifetime
     public async Task Process_output_and_exit_code_are_reported()
     {
         var npid = NewNpid();
-        var started = await silo.LaunchStartedAsync(npid, Spec("/bin/sh", "-c", "echo hi; echo oops >&2; exit 3"));
+        var started = await Silo.LaunchStartedAsync(npid, Spec("/bin/sh", "-c", "echo hi; echo oops >&2; exit 3"));
         Assert.True(started.Pid > 0);
         Assert.True(started.StartedUnixMs > 0);
 
-        var exit = await silo.NextExitAsync(npid);
+        var exit = await Silo.NextExitAsync(npid);
         Assert.Equal(ProcessState.Exited, exit.End.State);
         Assert.Equal(3, exit.End.ExitCode);
         Assert.Equal(0, exit.End.Signal);
         Assert.Equal(started.Pid, exit.Pid);
         Assert.Equal("acme", exit.Tenant);
 
-        var logs = await silo.AllLogsAsync(npid);
+        var logs = await Silo.AllLogsAsync(npid);
         Assert.Equal("hi\noops\n", logs);
-        Assert.Equal(ControlEvent.BodyOneofCase.Ok, (await silo.AckAsync(npid)).BodyCase);
+        Assert.Equal(ControlEvent.BodyOneofCase.Ok, (await Silo.AckAsync(npid)).BodyCase);
     }
 
     [Fact]
     public async Task Launch_reply_precedes_the_exit_of_a_process_that_exits_at_once()
     {
         var npid = NewNpid();
-        await silo.LaunchStartedAsync(npid, Spec("/bin/true"));
-        await silo.NextExitAsync(npid);
-        var order = silo.All.Where(e => e.Launched is not null || e.Exited?.Npid == npid).Select(e => e.BodyCase).ToList();
+        await Silo.LaunchStartedAsync(npid, Spec("/bin/true"));
+        await Silo.NextExitAsync(npid);
+        var order = Silo.All.Where(e => e.Launched is not null || e.Exited?.Npid == npid).Select(e => e.BodyCase).ToList();
         Assert.Equal([ControlEvent.BodyOneofCase.Launched, ControlEvent.BodyOneofCase.Exited], order);
-        await silo.AckAsync(npid);
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
     public async Task Signal_9_is_reported_as_the_terminating_signal()
     {
         var npid = NewNpid();
-        await silo.LaunchStartedAsync(npid, Spec("/bin/sleep", "100"));
-        Assert.Equal(ControlEvent.BodyOneofCase.Ok, (await silo.SignalAsync(npid, 9)).BodyCase);
-        var exit = await silo.NextExitAsync(npid);
+        await Silo.LaunchStartedAsync(npid, Spec("/bin/sleep", "100"));
+        Assert.Equal(ControlEvent.BodyOneofCase.Ok, (await Silo.SignalAsync(npid, 9)).BodyCase);
+        var exit = await Silo.NextExitAsync(npid);
         Assert.Equal(9, exit.End.Signal);
         Assert.Equal(-1, exit.End.ExitCode);
         Assert.False(exit.End.OomKilled);
-        await silo.AckAsync(npid);
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
     public async Task Segfault_is_reported_as_signal_11()
     {
         var npid = NewNpid();
-        await silo.LaunchStartedAsync(npid, Spec("/bin/sh", "-c", "kill -SEGV $$"));
-        var exit = await silo.NextExitAsync(npid);
+        await Silo.LaunchStartedAsync(npid, Spec("/bin/sh", "-c", "kill -SEGV $$"));
+        var exit = await Silo.NextExitAsync(npid);
         Assert.Equal(11, exit.End.Signal);
-        await silo.AckAsync(npid);
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
     public async Task Signal_to_an_unknown_or_exited_process_is_not_running()
     {
-        var reply = await silo.SignalAsync("nope", 15);
+        var reply = await Silo.SignalAsync("nope", 15);
         Assert.Equal("not_running", reply.Error.Code);
 
         var npid = NewNpid();
-        await silo.LaunchStartedAsync(npid, Spec("/bin/true"));
-        await silo.NextExitAsync(npid);
-        Assert.Equal("not_running", (await silo.SignalAsync(npid, 15)).Error.Code);
-        await silo.AckAsync(npid);
+        await Silo.LaunchStartedAsync(npid, Spec("/bin/true"));
+        await Silo.NextExitAsync(npid);
+        Assert.Equal("not_running", (await Silo.SignalAsync(npid, 15)).Error.Code);
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
     public async Task Nonexistent_path_is_rejected_naming_the_path()
     {
-        var reply = await silo.LaunchAsync(NewNpid(), Spec("/no/such/program"));
+        var reply = await Silo.LaunchAsync(NewNpid(), Spec("/no/such/program"));
         Assert.Equal("spawn_rejected", reply.Rejected.Code);
         Assert.Contains("/no/such/program", reply.Rejected.Message, StringComparison.Ordinal);
         Assert.Contains("no such file", reply.Rejected.Message, StringComparison.Ordinal);
@@ -107,10 +92,10 @@ public sealed class LaunchTests : IAsyncLifetime
     [Fact]
     public async Task Non_executable_file_is_rejected_as_permission_denied()
     {
-        var file = Path.Combine(hostd.RunDirectory, "not-executable");
+        var file = Path.Combine(Hostd.RunDirectory, "not-executable");
         await File.WriteAllTextAsync(file, "#!/bin/sh\necho no\n");
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var reply = await silo.LaunchAsync(NewNpid(), Spec(file));
+        var reply = await Silo.LaunchAsync(NewNpid(), Spec(file));
         Assert.Equal("spawn_rejected", reply.Rejected.Code);
         Assert.Contains("permission denied: not executable", reply.Rejected.Message, StringComparison.Ordinal);
     }
@@ -120,7 +105,7 @@ public sealed class LaunchTests : IAsyncLifetime
     {
         var spec = Spec("/bin/true");
         spec.Cwd = "/no/such/dir";
-        var reply = await silo.LaunchAsync(NewNpid(), spec);
+        var reply = await Silo.LaunchAsync(NewNpid(), spec);
         Assert.Equal("spawn_rejected", reply.Rejected.Code);
         Assert.Contains("cwd /no/such/dir does not exist", reply.Rejected.Message, StringComparison.Ordinal);
     }
@@ -130,7 +115,7 @@ public sealed class LaunchTests : IAsyncLifetime
     {
         var spec = Spec("/bin/true");
         spec.Env["NEFELE_TOKEN"] = "mine";
-        var reply = await silo.LaunchAsync(NewNpid(), spec);
+        var reply = await Silo.LaunchAsync(NewNpid(), spec);
         Assert.Equal("spawn_rejected", reply.Rejected.Code);
         Assert.Contains("NEFELE_TOKEN is reserved", reply.Rejected.Message, StringComparison.Ordinal);
     }
@@ -142,11 +127,11 @@ public sealed class LaunchTests : IAsyncLifetime
         var spec = Spec("/bin/sh", "-c", "echo \"$GREETING|$(pwd)|$0|${NEFELE_TOKEN:-none}|${LD_PRELOAD:-none}|$NEFELE_SOCKET\"");
         spec.Env["GREETING"] = "hello world";
         spec.Cwd = "/tmp";
-        await silo.LaunchStartedAsync(npid, spec);
-        await silo.NextExitAsync(npid);
-        var line = (await silo.AllLogsAsync(npid)).Trim();
-        Assert.Equal($"hello world|/tmp|/bin/sh|none|none|{hostd.ApiSocket}", line);
-        await silo.AckAsync(npid);
+        await Silo.LaunchStartedAsync(npid, spec);
+        await Silo.NextExitAsync(npid);
+        var line = (await Silo.AllLogsAsync(npid)).Trim();
+        Assert.Equal($"hello world|/tmp|/bin/sh|none|none|{Hostd.ApiSocket}", line);
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
@@ -155,11 +140,11 @@ public sealed class LaunchTests : IAsyncLifetime
         var npid = NewNpid();
         var spec = Spec("/bin/sh", "-c", "echo \"${LD_PRELOAD:-none}\"; exit 7");
         spec.NoHandshake = true;
-        await silo.LaunchStartedAsync(npid, spec);
-        var exit = await silo.NextExitAsync(npid);
+        await Silo.LaunchStartedAsync(npid, spec);
+        var exit = await Silo.NextExitAsync(npid);
         Assert.Equal(7, exit.End.ExitCode);
-        Assert.Equal("none\n", await silo.AllLogsAsync(npid));
-        await silo.AckAsync(npid);
+        Assert.Equal("none\n", await Silo.AllLogsAsync(npid));
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
@@ -168,11 +153,11 @@ public sealed class LaunchTests : IAsyncLifetime
         var npid = NewNpid();
         var spec = Spec("/usr/bin/python3", "-c", "a = bytearray(200 * 1024 * 1024); print(len(a))");
         spec.MemoryBytes = 32L * 1024 * 1024;
-        await silo.LaunchStartedAsync(npid, spec);
-        var exit = await silo.NextExitAsync(npid);
+        await Silo.LaunchStartedAsync(npid, spec);
+        var exit = await Silo.NextExitAsync(npid);
         Assert.Equal(9, exit.End.Signal);
         Assert.True(exit.End.OomKilled, $"expected oom_killed, got {exit.End}");
-        await silo.AckAsync(npid);
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
@@ -182,26 +167,26 @@ public sealed class LaunchTests : IAsyncLifetime
         var spec = Spec("/bin/sleep", "100");
         spec.CpuMillis = 500;
         spec.MemoryBytes = 64L * 1024 * 1024;
-        await silo.LaunchStartedAsync(npid, spec);
-        var memory = $"/sys/fs/cgroup/memory/nefele/{hostd.Node}/acme/{npid}";
-        var cpu = $"/sys/fs/cgroup/cpu/nefele/{hostd.Node}/acme/{npid}";
+        await Silo.LaunchStartedAsync(npid, spec);
+        var memory = $"/sys/fs/cgroup/memory/nefele/{Hostd.Node}/acme/{npid}";
+        var cpu = $"/sys/fs/cgroup/cpu/nefele/{Hostd.Node}/acme/{npid}";
         Assert.Equal("67108864", (await File.ReadAllTextAsync(Path.Combine(memory, "memory.limit_in_bytes"))).Trim());
         Assert.Equal("50000", (await File.ReadAllTextAsync(Path.Combine(cpu, "cpu.cfs_quota_us"))).Trim());
 
-        var usage = await silo.RequestAsync(new ControlRequest { Usage = new UsageRequest() });
+        var usage = await Silo.RequestAsync(new ControlRequest { Usage = new UsageRequest() });
         var mine = Assert.Single(usage.Usage.Processes, u => u.Npid == npid);
         Assert.True(mine.MemoryUsageBytes > 0);
         Assert.True(usage.Usage.NodeMemoryUsedBytes > 0);
         Assert.InRange(usage.Usage.NodeCpuLoad, 0, 1);
 
-        await silo.SignalAsync(npid, 9);
-        await silo.NextExitAsync(npid);
-        await silo.AckAsync(npid);
+        await Silo.SignalAsync(npid, 9);
+        await Silo.NextExitAsync(npid);
+        await Silo.AckAsync(npid);
         Assert.False(Directory.Exists(memory));
         Assert.False(Directory.Exists(cpu));
 
         // Output outlives the acknowledgement: logs of an ended process stay readable.
-        var kept = await silo.LogsAsync(npid, 0, waitMs: 0);
+        var kept = await Silo.LogsAsync(npid, 0, waitMs: 0);
         Assert.True(kept.Complete);
     }
 
@@ -209,25 +194,25 @@ public sealed class LaunchTests : IAsyncLifetime
     public async Task Logs_long_poll_returns_output_as_it_arrives()
     {
         var npid = NewNpid();
-        await silo.LaunchStartedAsync(npid, Spec("/bin/sh", "-c", "sleep 0.3; echo late; exec sleep 100"));
-        var first = await silo.LogsAsync(npid, 0, waitMs: 10_000);
+        await Silo.LaunchStartedAsync(npid, Spec("/bin/sh", "-c", "sleep 0.3; echo late; exec sleep 100"));
+        var first = await Silo.LogsAsync(npid, 0, waitMs: 10_000);
         Assert.Equal("late\n", first.Data.ToStringUtf8());
         Assert.False(first.Complete);
         Assert.Equal(5, first.NextOffset);
-        await silo.SignalAsync(npid, 9);
-        await silo.NextExitAsync(npid);
-        var rest = await silo.LogsAsync(npid, first.NextOffset, waitMs: 10_000);
+        await Silo.SignalAsync(npid, 9);
+        await Silo.NextExitAsync(npid);
+        var rest = await Silo.LogsAsync(npid, first.NextOffset, waitMs: 10_000);
         Assert.True(rest.Complete);
         Assert.Empty(rest.Data);
-        await silo.AckAsync(npid);
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
     public async Task Forked_children_run_undisturbed_and_without_the_launch_token()
     {
         var npid = NewNpid();
-        await silo.LaunchStartedAsync(npid, Spec("/bin/sh", "-c", "/bin/sleep 30 & echo $!; wait"));
-        var line = (await silo.LogsAsync(npid, 0, waitMs: 10_000)).Data.ToStringUtf8().Trim();
+        await Silo.LaunchStartedAsync(npid, Spec("/bin/sh", "-c", "/bin/sleep 30 & echo $!; wait"));
+        var line = (await Silo.LogsAsync(npid, 0, waitMs: 10_000)).Data.ToStringUtf8().Trim();
         var child = int.Parse(line, System.Globalization.CultureInfo.InvariantCulture);
         try
         {
@@ -237,8 +222,8 @@ public sealed class LaunchTests : IAsyncLifetime
             Assert.DoesNotContain("NEFELE_TOKEN=", environ, StringComparison.Ordinal);
             Assert.DoesNotContain("LD_PRELOAD=", environ, StringComparison.Ordinal);
 
-            await silo.SignalAsync(npid, 9);
-            var exit = await silo.NextExitAsync(npid);
+            await Silo.SignalAsync(npid, 9);
+            var exit = await Silo.NextExitAsync(npid);
             Assert.Equal(9, exit.End.Signal);
             Assert.True(ProcessAlive(child), "the child of the killed process should still run");
         }
@@ -248,7 +233,7 @@ public sealed class LaunchTests : IAsyncLifetime
         }
 
         await WaitUntil(() => !ProcessAlive(child));
-        await silo.AckAsync(npid);
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
@@ -261,7 +246,7 @@ public sealed class LaunchTests : IAsyncLifetime
             UseShellExecute = false,
         };
         process.StartInfo.Environment["LD_PRELOAD"] = NativeBuild.ShimPath;
-        process.StartInfo.Environment["NEFELE_SOCKET"] = hostd.ApiSocket;
+        process.StartInfo.Environment["NEFELE_SOCKET"] = Hostd.ApiSocket;
         process.StartInfo.Environment["NEFELE_TOKEN"] = "bogus";
         process.Start();
         var stderr = await process.StandardError.ReadToEndAsync();
@@ -289,35 +274,35 @@ public sealed class LaunchTests : IAsyncLifetime
         var self = Convert.ToHexString(Google.Protobuf.MessageExtensions.ToByteArray(new ProcRequest { Id = 7, Self = new SelfRequest() }));
         var ps = Convert.ToHexString(Google.Protobuf.MessageExtensions.ToByteArray(new ProcRequest { Id = 8, Ps = new PsRequest() }));
         var npid = NewNpid();
-        await silo.LaunchStartedAsync(npid, Spec("/usr/bin/python3", "-c", script, self, ps));
+        await Silo.LaunchStartedAsync(npid, Spec("/usr/bin/python3", "-c", script, self, ps));
 
-        var call = await silo.NextEventAsync();
+        var call = await Silo.NextEventAsync();
         Assert.Equal(ControlEvent.BodyOneofCase.ProcCall, call.BodyCase);
         Assert.Equal(npid, call.ProcCall.CallerNpid);
         Assert.Equal("acme", call.ProcCall.Tenant);
         Assert.Equal(ProcRequest.BodyOneofCase.Ps, call.ProcCall.Request.BodyCase);
         var answer = new PsReply();
         answer.Processes.Add(new ProcessInfo { Npid = "someone" });
-        await silo.SendAsync(new ControlRequest { ProcReply = new ProcCallReply { CallId = call.ProcCall.CallId, Response = new ProcResponse { Ps = answer } } });
+        await Silo.SendAsync(new ControlRequest { ProcReply = new ProcCallReply { CallId = call.ProcCall.CallId, Response = new ProcResponse { Ps = answer } } });
 
-        var exit = await silo.NextExitAsync(npid);
-        var lines = (await silo.AllLogsAsync(npid)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var exit = await Silo.NextExitAsync(npid);
+        var lines = (await Silo.AllLogsAsync(npid)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(exit.End.ExitCode == 0, string.Join('\n', lines));
         var selfReply = ProcResponse.Parser.ParseFrom(Convert.FromHexString(lines[0]));
         Assert.Equal(7UL, selfReply.Id);
         Assert.Equal(npid, selfReply.Self.Npid);
-        Assert.Equal(hostd.Node, selfReply.Self.Node);
+        Assert.Equal(Hostd.Node, selfReply.Self.Node);
         var psReply = ProcResponse.Parser.ParseFrom(Convert.FromHexString(lines[1]));
         Assert.Equal(8UL, psReply.Id);
         Assert.Equal("someone", Assert.Single(psReply.Ps.Processes).Npid);
-        await silo.AckAsync(npid);
+        await Silo.AckAsync(npid);
     }
 
     [Fact]
     public async Task Api_call_from_a_process_hostd_did_not_start_is_refused()
     {
         using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-        await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(hostd.ApiSocket));
+        await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(Hostd.ApiSocket));
         await using var stream = new System.Net.Sockets.NetworkStream(socket);
         await Nefele.Protocol.FrameCodec.WriteAsync(stream, new ProcRequest { Id = 3, Self = new SelfRequest() }, CancellationToken.None);
         var reply = await Nefele.Protocol.FrameCodec.ReadAsync(stream, ProcResponse.Parser, CancellationToken.None);

@@ -3,32 +3,17 @@ using Nefele.Protocol.V1;
 namespace Nefele.HostAgent.Tests;
 
 /// <summary>hostd refuses a launch that breaks the shared rules (Nefele.Validation) before starting anything.</summary>
-public sealed class LaunchValidationTests : IAsyncLifetime
+public sealed class LaunchValidationTests : AttachedHostdTests
 {
-    private HostdInstance hostd = null!;
-    private SiloConnection silo = null!;
-
-    public async Task InitializeAsync()
-    {
-        hostd = await HostdInstance.StartAsync();
-        silo = await hostd.AttachAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await silo.DisposeAsync();
-        await hostd.DisposeAsync();
-    }
-
     private static string NewNpid() => "v" + Guid.NewGuid().ToString("N")[..12];
 
     private async Task<Error> RefusedAsync(ProcessSpec spec, string tenant = "acme")
     {
         var npid = NewNpid();
-        var reply = await silo.LaunchAsync(npid, spec, tenant);
+        var reply = await Silo.LaunchAsync(npid, spec, tenant);
         Assert.Equal(LaunchReply.OutcomeOneofCase.Rejected, reply.OutcomeCase);
         Assert.Equal("spawn_rejected", reply.Rejected.Code);
-        Assert.False(File.Exists(Path.Combine(hostd.RunDirectory, "logs", npid + ".log")), "nothing was started");
+        Assert.False(File.Exists(Path.Combine(Hostd.RunDirectory, "logs", npid + ".log")), "nothing was started");
         return reply.Rejected;
     }
 
