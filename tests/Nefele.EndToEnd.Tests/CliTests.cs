@@ -41,6 +41,18 @@ public sealed class CliTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     }
 
     [Fact]
+    public async Task Spawn_rlimit_sets_the_processes_resource_limit_and_an_unknown_one_is_refused()
+    {
+        var (code, stdout, stderr) = await Node.NefAsync("spawn", "--wait", "--rlimit", "nofile=256", "--", "/bin/sh", "-c", "ulimit -n");
+        Assert.True(code == 0, stderr);
+        Assert.Equal("256", stdout.Trim());
+
+        var refused = await Node.NefAsync("spawn", "--rlimit", "stack=1", "--", "/bin/true");
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("rlimit 'stack'", refused.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Spawn_wait_exits_with_the_process_status()
     {
         var (code, stdout, stderr) = await Node.NefAsync("spawn", "--wait", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3");

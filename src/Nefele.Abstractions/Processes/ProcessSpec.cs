@@ -32,6 +32,13 @@ public sealed record ProcessSpec
     /// <summary>Selectors no chosen node may match (same forms as <see cref="Affinity"/>).</summary>
     [Id(10)] public IReadOnlyList<string> AntiAffinity { get; init; } = [];
 
+    /// <summary>
+    /// Resource limits the process starts with, soft = hard, by name: <c>nofile</c> (open files),
+    /// <c>nproc</c> (processes of its uid on the node), <c>core</c> (core file bytes). Unset ones
+    /// take the node's defaults (hostd <c>--rlimit-*</c>); none goes above hostd's own hard limit.
+    /// </summary>
+    [Id(11)] public IReadOnlyDictionary<string, long> Rlimits { get; init; } = new Dictionary<string, long>();
+
     /// <summary>The command line as ps shows it (not part of the JSON contract: the REST API would refuse it as an unknown field).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string CommandLine => Args.Count == 0 ? Path : Path + " " + string.Join(' ', Args);

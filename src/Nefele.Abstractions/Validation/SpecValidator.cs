@@ -130,6 +130,7 @@ public static class SpecValidator
         }
 
         ValidateDevices(spec.Devices, where);
+        ValidateRlimits(spec.Rlimits, where);
         ValidateSelectors(spec, where);
         return commandLine + env + (spec.Cwd is null ? 0 : Names.Utf8Bytes(spec.Cwd));
     }
@@ -192,6 +193,30 @@ public static class SpecValidator
             if (count is < 1 or > Limits.MaxDeviceCount)
             {
                 throw NefeleException.Bad($"spawn rejected: {where}device {device} count {count} must be 1..{Limits.MaxDeviceCount}");
+            }
+        }
+    }
+
+    /// <summary>The resource limits a spec may set (<see cref="ProcessSpec.Rlimits"/>).</summary>
+    public static IReadOnlyList<string> RlimitNames { get; } = ["core", "nofile", "nproc"];
+
+    private static void ValidateRlimits(IReadOnlyDictionary<string, long> rlimits, string where)
+    {
+        if (rlimits is null)
+        {
+            throw NefeleException.Bad($"spawn rejected: {where}rlimits is null");
+        }
+
+        foreach (var (name, value) in rlimits)
+        {
+            if (!RlimitNames.Contains(name))
+            {
+                throw NefeleException.Bad($"spawn rejected: {where}rlimit '{Names.Shorten(name)}' is not one Nefele sets (known: {string.Join(", ", RlimitNames)})");
+            }
+
+            if (value < 0 || (value == 0 && name != "core"))
+            {
+                throw NefeleException.Bad($"spawn rejected: {where}rlimit {name} {value} must be {(name == "core" ? "0 or more" : "at least 1")}");
             }
         }
     }

@@ -39,6 +39,8 @@ internal sealed record HelpCommand(string? Topic) : INefCommand
                            it ended on stderr, its exit status as nef's (128+N: signal N)
           --request-id ID  make a retried spawn return the first answer
           --device D=N     devices to reserve, e.g. gpu=1 (repeatable)
+          --rlimit R=N     resource limit, soft = hard: nofile, nproc or core (bytes)
+                           (repeatable); default the node's
           --affinity SEL   run only on a node matching SEL (repeatable): npid:NPID (its node),
                            name:NAME (a node running a process of that name), label:K=V
           --anti-affinity SEL  never on a node matching SEL (repeatable)

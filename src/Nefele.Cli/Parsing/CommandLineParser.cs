@@ -84,6 +84,7 @@ internal static class CommandLineParser
         string? processName = null, cwd = null, requestId = null;
         bool noHandshake = false, partial = false, spread = false, wait = false;
         var devices = new Dictionary<string, long>(StringComparer.Ordinal);
+        var rlimits = new Dictionary<string, long>(StringComparer.Ordinal);
         List<string> affinity = [], antiAffinity = [];
         IReadOnlyList<string>? program = null;
         while (!cursor.AtEnd)
@@ -147,6 +148,10 @@ internal static class CommandLineParser
                     var (device, howMany) = Device(cursor.TakeValue(flag, inline));
                     devices[device] = howMany;
                     break;
+                case "--rlimit":
+                    var (rlimit, limitValue) = Rlimit(cursor.TakeValue(flag, inline));
+                    rlimits[rlimit] = limitValue;
+                    break;
                 case "--affinity":
                     affinity.Add(cursor.TakeValue(flag, inline));
                     break;
@@ -186,8 +191,21 @@ internal static class CommandLineParser
             Devices = devices,
             Affinity = affinity,
             AntiAffinity = antiAffinity,
+            Rlimits = rlimits,
         };
         return new SpawnCommand(new SpawnBatch([spec], count, partial, requestId, spread), wait);
+    }
+
+    /// <summary>"nofile=1024": a resource limit by name (checked by the shared spec rules).</summary>
+    private static (string Name, long Value) Rlimit(string text)
+    {
+        var eq = text.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0 || !long.TryParse(text[(eq + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+        {
+            throw new UsageException($"--rlimit: expected NAME=N with NAME one of nofile, nproc, core (e.g. nofile=1024), got '{text}'");
+        }
+
+        return (text[..eq], value);
     }
 
     /// <summary>"gpu=2" or "gpu" (one).</summary>

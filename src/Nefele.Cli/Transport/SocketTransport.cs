@@ -69,6 +69,11 @@ internal sealed class SocketTransport : INefeleTransport
                 spec.Env[key] = value;
             }
 
+            foreach (var (name, value) in task.Rlimits)
+            {
+                spec.Rlimits[name] = value;
+            }
+
             spawn.Tasks.Add(spec);
         }
 

@@ -51,6 +51,18 @@ internal sealed class HostAgentChannel(
             Gid = runAs.Gid,
             Privileged = runAs.Privileged,
         };
+        foreach (var (name, value) in spec.Rlimits)
+        {
+            var resource = name switch
+            {
+                "nofile" => RlimitResource.Nofile,
+                "nproc" => RlimitResource.Nproc,
+                "core" => RlimitResource.Core,
+                _ => throw NefeleException.Bad($"spawn rejected: rlimit '{name}' is not one Nefele sets"),
+            };
+            launch.Rlimits.Add(new ResourceLimit { Resource = resource, Soft = (ulong)value, Hard = (ulong)value });
+        }
+
         var reply = await CallAsync(new ControlRequest { Launch = launch }, ct);
         return reply.Launched ?? throw Unexpected(reply);
     }

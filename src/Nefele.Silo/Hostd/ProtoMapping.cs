@@ -28,6 +28,11 @@ internal static class ProtoMapping
             p.Devices[name] = count;
         }
 
+        foreach (var (name, value) in spec.Rlimits)
+        {
+            p.Rlimits[name] = value;
+        }
+
         p.Affinity.AddRange(spec.Affinity);
         p.AntiAffinity.AddRange(spec.AntiAffinity);
         return p;
@@ -46,6 +51,7 @@ internal static class ProtoMapping
         Devices = p.Devices.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
         Affinity = p.Affinity.ToArray(),
         AntiAffinity = p.AntiAffinity.ToArray(),
+        Rlimits = p.Rlimits.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
     };
 
     public static ProcessEnd FromProto(P.ProcessEnd p) => new()

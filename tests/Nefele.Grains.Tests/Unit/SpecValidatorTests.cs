@@ -36,6 +36,18 @@ public class SpecValidatorTests
     }
 
     [Fact]
+    public void Rlimits_are_the_known_ones_with_sensible_values()
+    {
+        SpecValidator.Validate(new SpawnRequest { Tasks = [Good with { Rlimits = new Dictionary<string, long> { ["nofile"] = 256, ["nproc"] = 64, ["core"] = 0 } }] }, 1);
+        Assert.Contains("rlimit 'stack' is not one Nefele sets (known: core, nofile, nproc)",
+            Rejects(Good with { Rlimits = new Dictionary<string, long> { ["stack"] = 1 } }).Message, StringComparison.Ordinal);
+        Assert.Contains("rlimit nofile 0 must be at least 1",
+            Rejects(Good with { Rlimits = new Dictionary<string, long> { ["nofile"] = 0 } }).Message, StringComparison.Ordinal);
+        Assert.Contains("rlimit core -1 must be 0 or more",
+            Rejects(Good with { Rlimits = new Dictionary<string, long> { ["core"] = -1 } }).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Relative_path_is_rejected() =>
         Assert.Contains("path bin/sleep is not absolute", Rejects(Good with { Path = "bin/sleep" }).Message, StringComparison.Ordinal);
 
