@@ -17,6 +17,28 @@ public sealed class ProcessLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_drained_log_holds_no_descriptor_and_keeps_its_output_readable()
+    {
+        var log = new ProcessLog(dir, "drained", limitBytes: 4096);
+        log.StartReader(new MemoryStream(Encoding.ASCII.GetBytes("first\n")));
+        await log.Drained.WaitAsync(TimeSpan.FromSeconds(10));
+        log.MarkEnded();
+
+        Assert.DoesNotContain(log.FilePath, OpenFiles());
+        var chunk = await log.ReadAsync(0, 1000, TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal("first\n", Encoding.ASCII.GetString(chunk.Data));
+        Assert.True(chunk.Complete);
+
+        // Output appended after a drain continues the file rather than starting it anew.
+        log.Append(Encoding.ASCII.GetBytes("second\n"));
+        chunk = await log.ReadAsync(0, 1000, TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal("first\nsecond\n", Encoding.ASCII.GetString(chunk.Data));
+    }
+
+    private static string[] OpenFiles() =>
+        [.. Directory.GetFiles("/proc/self/fd").Select(fd => new FileInfo(fd).LinkTarget).OfType<string>()];
+
+    [Fact]
     public async Task Output_over_the_limit_drops_the_oldest_half_and_keeps_offsets_monotonic()
     {
         var log = new ProcessLog(dir, "p1", limitBytes: 4096);

@@ -66,7 +66,7 @@ public sealed class ProcessLog
             if (writer is null)
             {
                 Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                writer = OpenForWriting(current);
+                writer = OpenForWriting(current, append: end > currentStart);
             }
 
             while (!data.IsEmpty)
@@ -195,11 +195,11 @@ public sealed class ProcessLog
     /// A process's output is its tenant's alone: the file is hostd's (root's), mode 0600, in a
     /// directory only root can list; even a file left by an earlier hostd gets that mode back.
     /// </summary>
-    private static FileStream OpenForWriting(string path)
+    private static FileStream OpenForWriting(string path, bool append = false)
     {
         var stream = new FileStream(path, new FileStreamOptions
         {
-            Mode = FileMode.Create,
+            Mode = append ? FileMode.Append : FileMode.Create,
             Access = FileAccess.Write,
             Share = FileShare.ReadWrite | FileShare.Delete,
             BufferSize = 1,
@@ -245,6 +245,14 @@ public sealed class ProcessLog
         }
         finally
         {
+            // Every writer has closed the pipe, so no more output can come: the file is not held
+            // open for as long as the log is kept (a node keeps the logs of many ended processes).
+            lock (gate)
+            {
+                writer?.Dispose();
+                writer = null;
+            }
+
             drained.TrySetResult();
         }
     }
