@@ -3,6 +3,7 @@ using Nefele.Cli.Commands;
 using Nefele.Cli.Json;
 using Nefele.Cli.Transport;
 using Nefele.Processes;
+using Nefele.Validation;
 
 namespace Nefele.Cli.Parsing;
 
@@ -202,7 +203,7 @@ internal static class CommandLineParser
         var eq = text.IndexOf('=', StringComparison.Ordinal);
         if (eq <= 0 || !long.TryParse(text[(eq + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var value))
         {
-            throw new UsageException($"--rlimit: expected NAME=N with NAME one of nofile, nproc, core (e.g. nofile=1024), got '{text}'");
+            throw new UsageException($"--rlimit: expected NAME=N with NAME one of {string.Join(", ", SpecValidator.RlimitNames)} (e.g. nofile=1024), got '{text}'");
         }
 
         return (text[..eq], value);

@@ -38,10 +38,24 @@ internal static partial class ProblemMapping
 
     public static IResult ToProblem(string code, string message) => Results.Problem(
         statusCode: Status(code),
-        title: code.Replace('_', ' '),
+        title: Title(code),
         detail: message,
-        type: $"https://nefele.dev/errors/{code}",
+        type: TypeUri(code),
         extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    /// <summary>The same problem as a body of its own (e.g. the data of a stream's 'error' event, once the status is sent).</summary>
+    public static ApiProblem Describe(string code, string message) => new()
+    {
+        Type = TypeUri(code),
+        Title = Title(code),
+        Status = Status(code),
+        Detail = message,
+        Code = code,
+    };
+
+    private static string Title(string code) => code.Replace('_', ' ');
+
+    private static string TypeUri(string code) => $"https://nefele.dev/errors/{code}";
 
     /// <summary>Turns every NefeleException, malformed request and unexpected fault into problem details.</summary>
     public static async Task Middleware(HttpContext context, RequestDelegate next)

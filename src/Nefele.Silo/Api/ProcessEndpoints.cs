@@ -54,7 +54,7 @@ internal static class ProcessEndpoints
             });
         }).RequireAuthorization(Auth.Policies.TenantViewer)
             .Produces<ProcessEvent>(StatusCodes.Status200OK, EventStream)
-            .WithDescription("A text/event-stream of 'state' events, each one's data a ProcessEvent as JSON, ending after the terminal state (Exited, FailedToStart, Lost). Resume with after=<the last seq seen>. The status is sent with the first event; a refusal after it ends the stream with an 'error' event ({code, detail}).")
+            .WithDescription("A text/event-stream of 'state' events, each one's data a ProcessEvent as JSON, ending after the terminal state (Exited, FailedToStart, Lost). Resume with after=<the last seq seen>. The status is sent with the first event; a refusal after it ends the stream with an 'error' event (problem details).")
             .Operation("monitorProcess", "Server-sent events: every state transition after 'after', ending with the terminal one (monitor)", 400, 403, 404, 429);
 
         tenants.MapPost("/processes/{npid}/signal", async (string tenant, string npid, SignalBody body, IGrainFactory grains) =>
@@ -95,7 +95,7 @@ internal static class ProcessEndpoints
             });
         }).RequireAuthorization(Auth.Policies.TenantViewer)
             .Produces<string>(StatusCodes.Status200OK, "text/plain", EventStream)
-            .WithDescription("Without follow: the captured output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line) until the process ends, then one 'end' event; a refusal on the way (e.g. limit_exceeded, too many followers) ends it with an 'error' event ({code, detail}).")
+            .WithDescription("Without follow: the captured output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line) until the process ends, then one 'end' event; a refusal on the way (e.g. limit_exceeded, too many followers) ends it with an 'error' event (problem details).")
             .Operation("getLogs", "Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends", 400, 403, 404, 429);
     }
 
@@ -116,7 +116,7 @@ internal static class ProcessEndpoints
     /// <summary>
     /// Once a stream has started its status is sent, so a refusal met later (the log follower
     /// limit, the process's node gone) ends the stream with one 'error' event whose data is the
-    /// problem's code and detail as JSON, instead of a cut connection.
+    /// problem details as JSON, instead of a cut connection.
     /// </summary>
     private static async Task StreamErrorsAsEvent(HttpContext http, JsonOptions json, Func<Task> stream)
     {
@@ -126,12 +126,9 @@ internal static class ProcessEndpoints
         }
         catch (NefeleException e) when (!http.RequestAborted.IsCancellationRequested)
         {
-            await WriteEvent(http, "error", JsonSerializer.Serialize(new StreamError(e.Code, e.Message), json.SerializerOptions));
+            await WriteEvent(http, "error", JsonSerializer.Serialize(ProblemMapping.Describe(e.Code, e.Message), json.SerializerOptions));
         }
     }
-
-    /// <summary>The data of a stream's 'error' event.</summary>
-    internal sealed record StreamError(string Code, string Detail);
 
     /// <summary>One SSE event; a payload with newlines becomes several data lines, which readers join with '\n'.</summary>
     private static async Task WriteEvent(HttpContext http, string name, string data)

@@ -51,15 +51,10 @@ internal sealed class HostAgentChannel(
             Gid = runAs.Gid,
             Privileged = runAs.Privileged,
         };
+        // The names were checked at admission (SpecValidator.RlimitNames); they are the enum's own.
         foreach (var (name, value) in spec.Rlimits)
         {
-            var resource = name switch
-            {
-                "nofile" => RlimitResource.Nofile,
-                "nproc" => RlimitResource.Nproc,
-                "core" => RlimitResource.Core,
-                _ => throw NefeleException.Bad($"spawn rejected: rlimit '{name}' is not one Nefele sets"),
-            };
+            var resource = Enum.Parse<RlimitResource>(name, ignoreCase: true);
             launch.Rlimits.Add(new ResourceLimit { Resource = resource, Soft = (ulong)value, Hard = (ulong)value });
         }
 
