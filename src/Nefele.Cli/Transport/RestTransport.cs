@@ -280,11 +280,11 @@ internal sealed partial class RestTransport : INefeleTransport
         {
             Exception loss;
             var index = Volatile.Read(ref current);
+            long? openedAt = null;
             try
             {
                 using var response = await SendAsync(HttpMethod.Get, path(), Repeatable.Yes, ct, headers: r => r.Headers.Accept.Add(EventStream)).ConfigureAwait(false);
-                lostAt = null;
-                attempts = 0;
+                openedAt = time.GetTimestamp();
                 var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
                 await foreach (var sse in SseReader.ReadAsync(stream, EventStreams.SilenceLimit, ct).ConfigureAwait(false))
                 {
@@ -293,6 +293,9 @@ internal sealed partial class RestTransport : INefeleTransport
                         throw Problem(sse.Data);
                     }
 
+                    // Progress: a later loss is a new one, with a window of its own.
+                    lostAt = null;
+                    attempts = 0;
                     if (!await onEvent(sse).ConfigureAwait(false))
                     {
                         return;
@@ -311,8 +314,14 @@ internal sealed partial class RestTransport : INefeleTransport
                 loss = e;
             }
 
+            // A stream that stayed open a while before breaking (quiet, but alive) is a new loss too;
+            // one that breaks as soon as it opens, again and again, runs out the window.
             var now = time.GetTimestamp();
-            lostAt ??= now;
+            if (lostAt is null || (openedAt is { } opened && time.GetElapsedTime(opened, now) > EventStreams.SilenceLimit))
+            {
+                lostAt = now;
+            }
+
             if (time.GetElapsedTime(lostAt.Value, now) > ResumeWindow)
             {
                 throw new NefeleApiException($"connection lost: {what} could not be resumed within {ResumeWindow.TotalSeconds:0} s ({loss.Message})", loss);
