@@ -29,6 +29,12 @@ public sealed class TenantGrain(
     // Admitted requests not yet indexed: they count against the quotas (in memory: a request
     // cut off by a silo restart is retried by its client and admitted again).
     private readonly Dictionary<string, QuotaCharge> _pending = new(StringComparer.Ordinal);
+
+    // What the live processes and the pending requests hold, kept as they change: admission
+    // reads it on every request, and summing thousands of charges each time would make the
+    // tenant grain the placement bottleneck. Summed once from the record when first needed.
+    private QuotaCharge? _charged;
+    private QuotaCharge _pendingTotal;
     private double _spawnTokens;
     private long _spawnTokensAt;
     private Task? _writing;
@@ -76,6 +82,7 @@ public sealed class TenantGrain(
         state.State.Keys.Clear();
         state.State.Ended.Clear();
         state.State.Charges.Clear();
+        _charged = default(QuotaCharge);
         await PersistAsync();
         return true;
     }
@@ -85,13 +92,25 @@ public sealed class TenantGrain(
         var info = Info;
         var asked = tasks.Aggregate(default(QuotaCharge), (sum, t) => sum + new QuotaCharge(1, t.CpuMillis, t.MemoryBytes));
         var quotas = info.Quotas;
-        var held = state.State.Charges.Values.Concat(_pending.Values).Aggregate(default(QuotaCharge), (a, b) => a + b);
+        var held = Charged + _pendingTotal;
         Check("processes", quotas.Processes, held.Processes, asked.Processes, n => $"{n}");
         Check("cpu", quotas.CpuMillis, held.CpuMillis, asked.CpuMillis, n => $"{n}m");
         Check("memory", quotas.MemoryBytes, held.MemoryBytes, asked.MemoryBytes, n => $"{n} bytes");
         TakeSpawnTokens(quotas.SpawnsPerSecond, asked.Processes);
+        EndPending(requestId);
         _pending[requestId] = asked;
+        _pendingTotal += asked;
         return Task.FromResult(info.RunAs);
+    }
+
+    private QuotaCharge Charged => _charged ??= state.State.Charges.Values.Aggregate(default(QuotaCharge), (a, b) => a + b);
+
+    private void EndPending(string requestId)
+    {
+        if (_pending.Remove(requestId, out var charge))
+        {
+            _pendingTotal -= charge;
+        }
     }
 
     private void Check(string quota, long limit, long held, long asked, Func<long, string> show)
@@ -127,7 +146,7 @@ public sealed class TenantGrain(
 
     public Task ReleaseAdmissionAsync(string requestId)
     {
-        _pending.Remove(requestId);
+        EndPending(requestId);
         return Task.CompletedTask;
     }
 
@@ -200,13 +219,15 @@ public sealed class TenantGrain(
 
     public async Task AddManyAsync(string requestId, IReadOnlyList<(string Npid, long CpuMillis, long MemoryBytes)> npids)
     {
-        _pending.Remove(requestId);
+        EndPending(requestId);
         var added = false;
         foreach (var (npid, cpu, memory) in npids)
         {
             if (!_removedEarly.Remove(npid) && state.State.Npids.Add(npid))
             {
-                state.State.Charges[npid] = new QuotaCharge(1, cpu, memory);
+                var charge = new QuotaCharge(1, cpu, memory);
+                _charged = Charged + charge - state.State.Charges.GetValueOrDefault(npid);
+                state.State.Charges[npid] = charge;
                 added = true;
             }
         }
@@ -219,7 +240,11 @@ public sealed class TenantGrain(
 
     public async Task RemoveAsync(string npid)
     {
-        state.State.Charges.Remove(npid);
+        var charged = Charged;
+        if (state.State.Charges.Remove(npid, out var charge))
+        {
+            _charged = charged - charge;
+        }
         if (state.State.Npids.Remove(npid))
         {
             var ended = state.State.Ended;
