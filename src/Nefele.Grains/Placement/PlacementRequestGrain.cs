@@ -20,7 +20,7 @@ namespace Nefele.Placement;
 /// The grain is not reentrant: a concurrent retry waits for the first attempt.
 /// </summary>
 [PreferLocalPlacement] // the node whose gateway took the request admits it: every node admits
-public sealed class PlacementRequestGrain(
+public sealed partial class PlacementRequestGrain(
     [PersistentState("placement", StorageNames.Default)] IPersistentState<PlacementRecord> state,
     IClusterMembershipService membership,
     NodeDirectoryCache directory,
@@ -54,11 +54,22 @@ public sealed class PlacementRequestGrain(
                 return _result;
             }
 
-            // Admitted by an activation that died before answering: finish that admission.
+            // Admitted by an activation that died before answering (or was deactivated since): finish that admission.
             var expanded = earlier.Expand();
-            var resumed = state.State.Admitted.Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
+            var collected = await CollectedOfAsync(state.State.Admitted.Select(a => a.Npid));
+            var resumed = state.State.Admitted.Where(a => !collected.Contains(a.Npid)).Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
             var runAsThen = state.State.RunAs ?? (await GrainFactory.GetGrain<ITenantGrain>(Tenant).GetInfoAsync()).RunAs;
-            return await FinishAsync(earlier, resumed, [.. state.State.Rejected], runAsThen, Stopwatch.GetTimestamp());
+            var finished = await FinishAsync(earlier, resumed, [.. state.State.Rejected], runAsThen, Stopwatch.GetTimestamp());
+            if (collected.Count > 0)
+            {
+                _result = new SpawnResult
+                {
+                    Npids = state.State.Admitted.Select(a => a.Npid).Where(n => collected.Contains(n) || finished.Npids.Contains(n)).ToArray(),
+                    Rejected = finished.Rejected,
+                };
+            }
+
+            return _result!;
         }
 
         using var activity = Telemetry.Source.StartActivity("nefele.spawn");

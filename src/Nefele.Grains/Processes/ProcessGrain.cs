@@ -254,7 +254,7 @@ public sealed partial class ProcessGrain(
     {
         if (!Exists || Record.Tenant != tenant)
         {
-            throw NefeleException.NotFound(Npid);
+            throw await MissingAsync(tenant);
         }
 
         if (signal is < 1 or > 64)
@@ -300,6 +300,13 @@ public sealed partial class ProcessGrain(
         // still runs the process: rebuild the record and replay the path that led here.
         if (!Exists)
         {
+            if (await WasCollectedAsync(tenant))
+            {
+                // It ended and was collected past retention: an orphan of a node cut off meanwhile.
+                logger.LogDebug("hostd on {Node} reports {Npid}, which ended and was collected", node, Npid);
+                return false;
+            }
+
             Record.Tenant = tenant;
             Record.Spec = spec;
             Record.CreatedAt = startedAt;

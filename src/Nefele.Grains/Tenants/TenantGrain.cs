@@ -1,7 +1,10 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Nefele.Auth;
 using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Processes;
+using Nefele.Retention;
 using Orleans.Concurrency;
 using Orleans.Runtime;
 
@@ -12,12 +15,15 @@ namespace Nefele.Tenants;
 /// and credentials survive a silo restart in cluster mode. Reentrant with group commit: changes
 /// that arrive while a write is under way are written together by the next one, so thousands of
 /// processes starting and ending per second cost a few writes, not one each (every caller still
-/// returns only once its change is stored).
+/// returns only once its change is stored). Ended processes and spawn requests are kept by the
+/// retention policy, then collected (TenantGrain.Retention.cs).
 /// </summary>
 [Reentrant]
-public sealed class TenantGrain(
+public sealed partial class TenantGrain(
     [PersistentState("tenant", StorageNames.Default)] IPersistentState<TenantRecord> state,
-    TimeProvider time) : Grain, ITenantGrain
+    TimeProvider time,
+    IOptions<RetentionOptions> retention,
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     // A request indexes its NPIDs while they launch, so a process that ends at once can be
     // removed before it was added. Such removals are remembered (boundedly, in memory) and
@@ -78,9 +84,9 @@ public sealed class TenantGrain(
         }
 
         await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.GetGrain<IApiKeyGrain>(id).RevokeAsync()));
+        await CollectAllAsync();
         state.State.Info = null;
         state.State.Keys.Clear();
-        state.State.Ended.Clear();
         state.State.Charges.Clear();
         _charged = default(QuotaCharge);
         await PersistAsync();
@@ -220,7 +226,7 @@ public sealed class TenantGrain(
     public async Task AddManyAsync(string requestId, IReadOnlyList<(string Npid, long CpuMillis, long MemoryBytes)> npids)
     {
         EndPending(requestId);
-        var added = false;
+        Retain(state.State.Requests, requestId);
         foreach (var (npid, cpu, memory) in npids)
         {
             if (!_removedEarly.Remove(npid) && state.State.Npids.Add(npid))
@@ -228,14 +234,11 @@ public sealed class TenantGrain(
                 var charge = new QuotaCharge(1, cpu, memory);
                 _charged = Charged + charge - state.State.Charges.GetValueOrDefault(npid);
                 state.State.Charges[npid] = charge;
-                added = true;
             }
         }
 
-        if (added)
-        {
-            await PersistAsync();
-        }
+        // Written even when every process ended already: the request id is kept too.
+        await PersistAsync();
     }
 
     public async Task RemoveAsync(string npid)
@@ -245,20 +248,10 @@ public sealed class TenantGrain(
         {
             _charged = charged - charge;
         }
-        if (state.State.Npids.Remove(npid))
-        {
-            var ended = state.State.Ended;
-            ended.Add(npid);
-            if (ended.Count > TenantRecord.EndedKept)
-            {
-                ended.RemoveRange(0, ended.Count - TenantRecord.EndedKept);
-            }
 
-            await PersistAsync();
-            return;
-        }
-
-        if (_removedEarly.Add(npid))
+        // Kept from its end, indexed or not: retention is what removes its record later.
+        Retain(state.State.Ended, npid);
+        if (!state.State.Npids.Remove(npid) && _removedEarly.Add(npid))
         {
             _removedEarlyOrder.Enqueue(npid);
             while (_removedEarlyOrder.Count > EarlyRemovalsKept)
@@ -266,6 +259,8 @@ public sealed class TenantGrain(
                 _removedEarly.Remove(_removedEarlyOrder.Dequeue());
             }
         }
+
+        await PersistAsync();
     }
 
     private async Task PersistAsync()
@@ -299,7 +294,9 @@ public sealed class TenantGrain(
 
     public Task<IReadOnlyList<string>> ListAsync(bool includeEnded = false) =>
         Task.FromResult<IReadOnlyList<string>>(
-            (includeEnded ? state.State.Npids.Concat(state.State.Ended).Distinct(StringComparer.Ordinal) : state.State.Npids)
+            (includeEnded
+                ? state.State.Npids.Concat(state.State.Ended.Skip(Math.Max(0, state.State.Ended.Count - TenantRecord.EndedListed)).Select(e => e.Id)).Distinct(StringComparer.Ordinal)
+                : state.State.Npids)
                 .Order(StringComparer.Ordinal).ToArray());
 
     public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all)
