@@ -276,11 +276,13 @@ public sealed partial class TenantGrain(
             }
 
             _dirty = false;
+            var writing = System.Diagnostics.Stopwatch.GetTimestamp();
             var write = state.WriteStateAsync();
             _writing = write;
             try
             {
                 await write;
+                SpawnHops.Record("7 tenant.write", writing);
             }
             finally
             {
