@@ -53,12 +53,13 @@ internal sealed class ControlSession : IControlConnection
     public async Task RunAsync(ControlRequest first)
     {
         var writer = WriteLoopAsync();
+        var reader = FrameCodec.Reader(stream);
         _ = HandleAsync(first);
         try
         {
             while (!closed.IsCancellationRequested)
             {
-                var request = await FrameCodec.ReadAsync(stream, ControlRequest.Parser, closed.Token);
+                var request = await FrameCodec.ReadAsync(reader, ControlRequest.Parser, closed.Token);
                 if (request is null)
                 {
                     break;
