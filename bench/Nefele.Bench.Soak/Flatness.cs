@@ -32,10 +32,27 @@ internal static class Flatness
                 ["first"] = values[0],
                 ["last"] = values[^1],
                 ["max_deviation_percent"] = Math.Round(deviation, 2),
+                ["trend_percent"] = Math.Round(Trend(steady.Select(s => s.Seconds).ToArray(), steady.Select(value).ToArray(), mean), 2),
                 ["flat"] = deviation <= TolerancePercent,
             };
         }
 
         return result;
+    }
+
+    /// <summary>The least-squares line's change over the window, in percent of the mean: growth shows here even when samples are noisy.</summary>
+    private static double Trend(double[] seconds, double?[] values, double mean)
+    {
+        var points = seconds.Zip(values).Where(p => p.Second is not null).Select(p => (X: p.First, Y: p.Second!.Value)).ToArray();
+        if (points.Length < 2 || mean == 0)
+        {
+            return 0;
+        }
+
+        var mx = points.Average(p => p.X);
+        var my = points.Average(p => p.Y);
+        var sxx = points.Sum(p => (p.X - mx) * (p.X - mx));
+        var slope = sxx == 0 ? 0 : points.Sum(p => (p.X - mx) * (p.Y - my)) / sxx;
+        return slope * (points[^1].X - points[0].X) / mean * 100;
     }
 }

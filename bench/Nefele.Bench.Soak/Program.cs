@@ -113,6 +113,7 @@ async Task SampleLoopAsync()
         var more = await timer.WaitForNextTickAsync(CancellationToken.None) && !stop.IsCancellationRequested;
         var now = Stopwatch.GetTimestamp();
         var total = Interlocked.Read(ref spawned);
+        var heap = await ManagedHeapAsync();
         var sample = new Sample
         {
             Seconds = Math.Round(Stopwatch.GetElapsedTime(started, now).TotalSeconds, 1),
@@ -122,7 +123,8 @@ async Task SampleLoopAsync()
             HostdRssBytes = Proc.RssBytes(options.HostdPid),
             SiloFds = Proc.OpenDescriptors(options.SiloPid),
             HostdFds = Proc.OpenDescriptors(options.HostdPid),
-            SiloManagedHeapBytes = await ManagedHeapAsync(),
+            SiloManagedHeapBytes = heap.Now,
+            SiloHeapAfterFullGcBytes = heap.AfterFullGc,
             RedisUsedMemoryBytes = options.RedisPort is { } port ? await Redis.InfoFieldAsync(port, "memory", "used_memory") : null,
             RedisKeys = options.RedisPort is { } p ? await Redis.KeysAsync(p) : null,
             LogFiles = options.LogDir is { } dir && Directory.Exists(dir) ? Directory.GetFiles(dir).Length : null,
@@ -140,24 +142,21 @@ async Task SampleLoopAsync()
     }
 }
 
-async Task<long?> ManagedHeapAsync()
+async Task<(long? Now, long? AfterFullGc)> ManagedHeapAsync()
 {
     try
     {
         var text = await http.GetStringAsync("/metrics");
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.StartsWith("dotnet_gc_heap_bytes ", StringComparison.Ordinal))
-            {
-                return (long)double.Parse(line["dotnet_gc_heap_bytes ".Length..], CultureInfo.InvariantCulture);
-            }
-        }
+        long? Gauge(string name) =>
+            text.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal)) is { } line
+                ? (long)double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture)
+                : null;
+        return (Gauge("dotnet_gc_heap_bytes"), Gauge("dotnet_gc_heap_after_full_gc_bytes"));
     }
     catch (HttpRequestException)
     {
+        return (null, null);
     }
-
-    return null;
 }
 
 var sampling = SampleLoopAsync();
@@ -190,6 +189,7 @@ var report = new JsonObject
     {
         ("silo_rss_bytes", s => s.SiloRssBytes),
         ("silo_managed_heap_bytes", s => s.SiloManagedHeapBytes),
+        ("silo_heap_after_full_gc_bytes", s => s.SiloHeapAfterFullGcBytes),
         ("silo_fds", s => s.SiloFds),
         ("hostd_rss_bytes", s => s.HostdRssBytes),
         ("hostd_fds", s => s.HostdFds),

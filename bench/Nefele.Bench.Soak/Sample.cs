@@ -16,6 +16,8 @@ internal sealed class Sample
 
     public long? SiloManagedHeapBytes { get; init; }
 
+    public long? SiloHeapAfterFullGcBytes { get; init; }
+
     public long? SiloFds { get; init; }
 
     public long? HostdRssBytes { get; init; }
