@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nefele.Errors;
@@ -168,9 +169,11 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
         }
 
         LaunchReply reply;
+        var calling = Stopwatch.GetTimestamp();
         try
         {
             reply = await channel.LaunchAsync(npid, tenant, spec, runAs, CancellationToken.None);
+            SpawnHops.Record("5b1 node.hostd_call", calling);
         }
         catch
         {

@@ -82,6 +82,7 @@ public sealed partial class PlacementRequestGrain(
         // The tenant must exist and the request fit its quotas before anything is placed.
         var tenant = GrainFactory.GetGrain<ITenantGrain>(Tenant);
         var runAs = await tenant.AdmitAsync(RequestId, tasks);
+        SpawnHops.Record("1 placement.admit", started);
         List<(string Npid, ProcessSpec Spec, string Node, int Task)> created;
         List<string> rejected;
         try
@@ -100,6 +101,7 @@ public sealed partial class PlacementRequestGrain(
         }
 
         Telemetry.PlacementDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        var writing = Stopwatch.GetTimestamp();
         state.State = new PlacementRecord
         {
             Request = request,
@@ -108,7 +110,11 @@ public sealed partial class PlacementRequestGrain(
             RunAs = runAs,
         };
         await state.WriteStateAsync();
-        return await FinishAsync(request, created, rejected, runAs, started);
+        SpawnHops.Record("4 placement.record_write", writing);
+        var result = await FinishAsync(request, created, rejected, runAs, started);
+        SpawnHops.Record("0 placement.submit", started);
+        SpawnHops.Finished();
+        return result;
     }
 
     /// <summary>Indexes and launches the admitted tasks and keeps the answer.</summary>
@@ -116,12 +122,15 @@ public sealed partial class PlacementRequestGrain(
         SpawnRequest request, List<(string Npid, ProcessSpec Spec, string Node, int Task)> created, List<string> rejected, RunAs runAs, long started)
     {
         // The index write and the launches overlap; ps skips an NPID whose record is gone.
+        var launching = Stopwatch.GetTimestamp();
         var indexed = GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(RequestId, created.Select(c => (c.Npid, c.Spec.CpuMillis, c.Spec.MemoryBytes)).ToArray());
         var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node, runAs)).ToArray();
         try
         {
             await indexed;
+            SpawnHops.Record("6 tenant.index", launching);
             await Task.WhenAll(starts);
+            SpawnHops.Record("5 placement.start_all", launching);
         }
         catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
         {
@@ -160,10 +169,13 @@ public sealed partial class PlacementRequestGrain(
         IReadOnlyList<ProcessSpec> tasks, bool allowPartial, bool spread)
     {
         const int attempts = 3;
+        var placing = Stopwatch.GetTimestamp();
         var resolved = await ResolveAsync(tasks);
         for (var attempt = 1; ; attempt++)
         {
             var (assignment, reasons) = await PlaceAsync(tasks, allowPartial, spread, resolved);
+            SpawnHops.Record("2 placement.offers", placing);
+            var reserving = Stopwatch.GetTimestamp();
             var created = new List<(string Npid, ProcessSpec Spec, string Node, int Task)>(tasks.Count);
             var rejected = new List<string>();
             for (var i = 0; i < tasks.Count; i++)
@@ -183,6 +195,7 @@ public sealed partial class PlacementRequestGrain(
                 .ReserveAsync(g.Select(c => (c.Npid, ResourceAsk.Of(c.Spec))).ToArray(), options.Value.ReservationLease)));
             if (reserved.All(ok => ok))
             {
+                SpawnHops.Record("3 placement.reserve", reserving);
                 return (created, rejected);
             }
 
