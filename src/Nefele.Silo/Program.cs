@@ -85,7 +85,13 @@ builder.UseOrleans(silo =>
         var redis = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!);
         redis.AbortOnConnectFail = false;
         silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
-        silo.AddRedisGrainStorage(StorageNames.Default, o => o.ConfigurationOptions = redis);
+        silo.AddRedisGrainStorage(StorageNames.Default, o =>
+        {
+            o.ConfigurationOptions = redis;
+
+            // Retention clears the records it collects: the key goes, not just its value.
+            o.DeleteStateOnClear = true;
+        });
         silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.Id, cluster.Id));
         silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.Advertise!), siloPort, gatewayPort, listenOnAnyHostAddress: true);
         silo.Configure<ClusterMembershipOptions>(NodeFailureDetection.Configure);
