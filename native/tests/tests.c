@@ -50,6 +50,12 @@ static void check(int ok, const char *name, const char *fmt, ...)
     printf("\n");
 }
 
+/* A test whose set-up failed has tested nothing: that is a failure, not a silent return. */
+static void setup_failed(const char *name, const char *what)
+{
+    check(0, name, "set-up failed: %s: %s", what, strerror(errno));
+}
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -343,15 +349,29 @@ static void test_spawn_session_and_fds(void)
 {
     /* A descriptor without CLOEXEC must still not reach the child. */
     int leak[2];
-    if (pipe(leak) < 0)
+    if (pipe(leak) < 0) {
+        setup_failed("child in its own session", "pipe");
         return;
+    }
     char script[256];
     snprintf(script, sizeof script, "test -e /proc/$$/fd/%d && echo leaked || echo closed; read x", leak[1]);
     char *argv[] = { (char *)"/bin/sh", (char *)"-c", script, NULL };
 
     int in[2], o[2];
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0)
+    if (pipe2(in, O_CLOEXEC) < 0) {
+        setup_failed("child in its own session", "pipe2 stdin");
+        close(leak[0]);
+        close(leak[1]);
         return;
+    }
+    if (pipe2(o, O_CLOEXEC) < 0) {
+        setup_failed("child in its own session", "pipe2 stdout");
+        close(in[0]);
+        close(in[1]);
+        close(leak[0]);
+        close(leak[1]);
+        return;
+    }
     int stage = 0, err = 0;
     pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, -1, in[0], o[1], -1, NULL, NULL, &stage, &err);
     close(in[0]);
@@ -382,8 +402,10 @@ static void test_spawn_session_and_fds(void)
 static void test_frame(void)
 {
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        setup_failed("frame round trip", "socketpair");
         return;
+    }
     Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
     resp.id = 77;
     uint8_t *body = NULL;
@@ -579,8 +601,10 @@ static void test_shim_unreachable(void)
     snprintf(sock, sizeof sock, "%s/nobody-listens.sock", tmpdir);
     build_env(env, storage, sizeof storage, sock, "tok", NULL, NULL);
     struct run r;
-    if (start(&r, "/bin/sh", echo_argv, env) < 0)
+    if (start(&r, "/bin/sh", echo_argv, env) < 0) {
+        setup_failed("shim with unreachable NEFELE_SOCKET exits 122", "spawn /bin/sh");
         return;
+    }
     finish(&r);
     check(exited_with(&r, 122) && strstr(r.err, "nefele-shim: cannot reach hostd at ") && strstr(r.err, sock),
           "shim with unreachable NEFELE_SOCKET exits 122", "status %#x err \"%s\"", r.status, r.err);
@@ -895,17 +919,28 @@ static void test_libnefele(void)
     snprintf(sock, sizeof sock, "%s/api.sock", tmpdir);
     struct fake_hostd h = { 0 };
     h.lfd = listen_unix(sock);
-    if (h.lfd < 0)
+    if (h.lfd < 0) {
+        setup_failed("nefele_self", "listen on the test's api socket");
         return;
+    }
     setenv("NEFELE_SOCKET", sock, 1);
     int stop[2];
     if (pipe2(stop, O_CLOEXEC) < 0) {
+        setup_failed("nefele_self", "pipe2");
         close(h.lfd);
         return;
     }
     h.stop_fd = stop[0];
     pthread_t th;
-    pthread_create(&th, NULL, fake_hostd_main, &h);
+    int th_err = pthread_create(&th, NULL, fake_hostd_main, &h);
+    if (th_err != 0) {
+        errno = th_err;
+        setup_failed("nefele_self", "pthread_create");
+        close(stop[0]);
+        close(stop[1]);
+        close(h.lfd);
+        return;
+    }
 
     rc = nefele_self(&me);
     check(rc == 0 && strcmp(me.id, "n-self") == 0, "nefele_self", "rc %d \"%s\"", rc, nefele_last_error());
@@ -1019,7 +1054,8 @@ int main(void)
     snprintf(spawnlib_path, sizeof spawnlib_path, "%s/libnefele-spawn.so", build);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/nefele-native-tests-XXXXXX");
     if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+        setup_failed("temporary directory", "mkdtemp");
+        printf("%d passed, %d failed\n", passed, failed);
         return 1;
     }
 
