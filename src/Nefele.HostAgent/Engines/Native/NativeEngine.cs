@@ -13,6 +13,12 @@ namespace Nefele.HostAgent.Engines.Native;
 /// each process in its own cgroup.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The child is a vfork-style clone (it shares hostd's memory until exec: no page tables are
+/// copied). On cgroup v2 it is created in its cgroup (clone3 with CLONE_INTO_CGROUP); on v1,
+/// which has no such clone, it writes itself into each hierarchy's cgroup.procs before exec.
+/// </para>
+/// <para>
 /// Exits: the spawn hands back a pidfd of each child, and one dedicated thread waits on all of
 /// them in one epoll set. A pidfd becomes readable when its process exits, so the exit is
 /// reaped with <c>waitpid(pid, WNOHANG)</c> of that pid alone, on the thread that saw it, and
@@ -22,6 +28,7 @@ namespace Nefele.HostAgent.Engines.Native;
 /// the kernel gives no pidfds (before 5.3), every child is checked, as a safety net.
 /// A pid is signalled only under the same lock the reaper holds while reaping, so a signal
 /// can never hit a reused pid.
+/// </para>
 /// </remarks>
 public sealed class NativeEngine : IProcessEngine
 {
@@ -147,11 +154,19 @@ public sealed class NativeEngine : IProcessEngine
             throw new IOException($"socketpair failed: {LibC.StrError(Marshal.GetLastPInvokeError())}");
         }
 
+        // cgroup v2: the child is created in its cgroup; v1: it writes itself into each hierarchy's cgroup.procs.
+        var procsFiles = cgroup.ProcsFiles;
+        var cgroupFd = cgroup.UnifiedDirectory is { } unified ? LibC.open(unified, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC) : -1;
+        if (cgroupFd >= 0)
+        {
+            procsFiles = [];
+        }
+
         // stdin is /dev/null: the spawn library opens it in the child for a negative descriptor.
         int pid, pidfd, stage, errno;
         lock (childrenGate)
         {
-            pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, cgroup.ProcsFiles, -1, fds[1], fds[1], spec.Identity, out pidfd, out stage, out errno);
+            pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, out pidfd, out stage, out errno);
             if (pid > 0)
             {
                 children[pid] = new Child(cgroup, pidfd);
@@ -165,6 +180,10 @@ public sealed class NativeEngine : IProcessEngine
 
         var startedMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         LibC.close(fds[1]);
+        if (cgroupFd >= 0)
+        {
+            LibC.close(cgroupFd);
+        }
         if (pid <= 0)
         {
             LibC.close(fds[0]);
@@ -189,7 +208,7 @@ public sealed class NativeEngine : IProcessEngine
         return new StartedProcess(new LocalProcessId(pid), pid, startedMs, output, cgroup);
     }
 
-    /// <summary>The checks exec would fail, made up front so the message can name the cause.</summary>
+    /// <summary>The checks exec would fail, made once a spawn failed so the message can name the cause (none on the happy path).</summary>
     private static void CheckExecutable(LaunchSpec spec)
     {
         if (!Path.IsPathFullyQualified(spec.Path))

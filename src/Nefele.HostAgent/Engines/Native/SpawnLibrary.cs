@@ -11,22 +11,24 @@ namespace Nefele.HostAgent.Engines.Native;
 internal sealed unsafe class SpawnLibrary : IDisposable
 {
     private readonly nint handle;
-    private readonly delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, SpawnIdentity*, int*, int*, int*, int> spawn;
+    private readonly delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int, SpawnIdentity*, int*, int*, int*, int> spawn;
 
     public SpawnLibrary(string path)
     {
         handle = NativeLibrary.Load(path);
-        spawn = (delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, SpawnIdentity*, int*, int*, int*, int>)
+        spawn = (delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int, SpawnIdentity*, int*, int*, int*, int>)
             NativeLibrary.GetExport(handle, "nefele_spawn_process");
     }
 
     /// <summary>
     /// Forks and execs; returns the pid and a pidfd of it (-1 without kernel support), or -1
-    /// with the failing stage and errno. argv[0] is <paramref name="path"/>.
+    /// with the failing stage and errno. argv[0] is <paramref name="path"/>. The child joins
+    /// <paramref name="cgroupProcsFiles"/> (v1) before exec, or is created in the cgroup v2
+    /// directory <paramref name="cgroupFd"/> (-1: none).
     /// </summary>
     public int Spawn(
         string path, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string? cwd,
-        IReadOnlyList<string> cgroupProcsFiles, int stdinFd, int stdoutFd, int stderrFd,
+        IReadOnlyList<string> cgroupProcsFiles, int cgroupFd, int stdinFd, int stdoutFd, int stderrFd,
         ProcessIdentity identity, out int pidfd, out int errStage, out int errNo)
     {
         // One native block for every string and pointer array of the call: the pointer arrays
@@ -94,7 +96,7 @@ internal sealed unsafe class SpawnLibrary : IDisposable
                 RlimitCount = (uint)identity.Limits.Count,
             };
             int stage = 0, err = 0, fd = -1;
-            var pid = spawn(pathPtr, argv, envp, cwdPtr, cgroupProcsFiles.Count == 0 ? null : cgroups,
+            var pid = spawn(pathPtr, argv, envp, cwdPtr, cgroupProcsFiles.Count == 0 ? null : cgroups, cgroupFd,
                 stdinFd, stdoutFd, stderrFd, &id, &fd, &stage, &err);
             pidfd = fd;
             errStage = stage;
