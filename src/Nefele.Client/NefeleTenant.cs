@@ -68,6 +68,7 @@ public sealed class NefeleTenant
     public async IAsyncEnumerable<ProcessEvent> MonitorAsync(string npid, long afterSeq = 0, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var process = Process(npid);
+        var relay = _grains.GetGrain<IProcessWatchRelay>(npid);
         var failures = 0;
         while (true)
         {
@@ -76,7 +77,8 @@ public sealed class NefeleTenant
             ProcessInfo? info = null;
             try
             {
-                watched = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
+                // Through the gateway silo, which fails the call as soon as the process grain's silo is declared dead.
+                watched = await relay.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
                 if (watched is { Count: 0 })
                 {
                     // Nothing new: has it ended (or gone)? Asked here, so a silo stopping meanwhile is retried too.
