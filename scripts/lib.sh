@@ -20,6 +20,10 @@ nefele_install_deps() {
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   [ -x /usr/bin/python3 ] || missing+=(python3)   # tests run it as a real memory-hungry process
   [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)   # tests build a static binary
+  # nef is a native AOT executable: the .NET toolchain links it with the C compiler (gcc or clang),
+  # objcopy (binutils) strips it, and it links against zlib.
+  command -v objcopy >/dev/null 2>&1 || missing+=(binutils)
+  [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
   for extra in "$@"; do
     case "$extra" in
       redis) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
@@ -46,6 +50,24 @@ nefele_build() {
   make -s -C "$NEFELE_ROOT/native" >&2
   say "building the solution ($NEFELE_CONFIG) ..."
   dotnet build "$NEFELE_ROOT/Nefele.Orleans.sln" -c "$NEFELE_CONFIG" -nologo -v q -clp:NoSummary >&2
+  nefele_build_nef
+}
+
+# Where bin/nef finds the native nef.
+NEFELE_NEF="$NEFELE_ROOT/src/Nefele.Cli/bin/native/nef"
+
+# nefele_build_nef: publishes nef as a native AOT executable (NEFELE_NEF) unless it is newer than
+# every source it is built from. Native AOT links with the C toolchain nefele_install_deps installs.
+nefele_build_nef() {
+  if [ -x "$NEFELE_NEF" ] && [ -z "$(find "$NEFELE_ROOT/src/Nefele.Cli" "$NEFELE_ROOT/src/Nefele.Abstractions" \
+      "$NEFELE_ROOT/src/Nefele.Protocol" "$NEFELE_ROOT/protos" \( -name bin -o -name obj \) -prune -o \
+      \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' -o -name '*.props' \) -newer "$NEFELE_NEF" -print -quit)" ]; then
+    return 0
+  fi
+  say "building nef (native) ..."
+  dotnet publish "$NEFELE_ROOT/src/Nefele.Cli" -c Release -nologo -v q -clp:NoSummary -o "$(dirname "$NEFELE_NEF")" >&2
+  # A publish with nothing to recompile keeps the old binary and its time: mark it current.
+  touch "$NEFELE_NEF"
 }
 
 nefele_dll() { # nefele_dll PROJECT ASSEMBLY

@@ -61,6 +61,11 @@ struct nefele_spawn_identity {
  * The child runs in its own session (setsid), with every signal at SIG_DFL and an
  * empty signal mask.
  *
+ * pidfd_out:          NULL, or where a pidfd of the child (close-on-exec) is stored: it
+ *                     becomes readable when the child exits, so the caller can poll for the
+ *                     exit instead of waiting for SIGCHLD. -1 there on kernels without
+ *                     pidfds (before 5.3) and on failure; the caller closes it.
+ *
  * Returns the child's pid (> 0) once execve has succeeded. The caller owns the child and
  * must reap it (waitpid); this function never waits for a child that started.
  * Returns -1 on failure with *err_stage (NEFELE_SPAWN_STAGE_*) and *err_no (errno value)
@@ -71,7 +76,7 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
                          const char *cwd, const char *const cgroup_procs_files[],
                          int stdin_fd, int stdout_fd, int stderr_fd,
                          const struct nefele_spawn_identity *identity,
-                         int *err_stage, int *err_no);
+                         int *pidfd_out, int *err_stage, int *err_no);
 
 #ifdef __cplusplus
 }

@@ -138,7 +138,7 @@ static int start_as(struct run *r, const char *path, char *const argv[], char *c
     if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0)
         return -1;
     int stage = 0, err = 0;
-    r->pid = nefele_spawn_process(path, argv, envp, cwd, NULL, -1, o[1], e[1], id, &stage, &err);
+    r->pid = nefele_spawn_process(path, argv, envp, cwd, NULL, -1, o[1], e[1], id, NULL, &stage, &err);
     close(o[1]);
     close(e[1]);
     r->out_fd = o[0];
@@ -179,7 +179,7 @@ static void test_spawn_true(void)
 {
     char *argv[] = { (char *)"/bin/true", NULL };
     int stage = -1, err = -1, status = 0;
-    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, NULL, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, NULL, NULL, &stage, &err);
     if (pid <= 0) {
         check(0, "spawn /bin/true", "stage %d errno %d", stage, err);
         return;
@@ -189,12 +189,39 @@ static void test_spawn_true(void)
           "spawn /bin/true exits 0", "status %#x", status);
 }
 
+/* The pidfd the spawn hands back becomes readable when the child exits, before it is reaped. */
+static void test_spawn_pidfd_reports_exit(void)
+{
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)"exit 7", NULL };
+    int stage = -1, err = -1, pidfd = -2, status = 0;
+    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, NULL, NULL, -1, -1, -1, NULL, &pidfd, &stage, &err);
+    if (pid <= 0) {
+        check(0, "spawn with a pidfd", "stage %d errno %d", stage, err);
+        return;
+    }
+    check(pidfd >= 0 && (fcntl(pidfd, F_GETFD) & FD_CLOEXEC), "spawn gives a close-on-exec pidfd", "pidfd %d", pidfd);
+    if (pidfd < 0) {
+        wait_exit(pid, TIMEOUT_MS, &status);
+        return;
+    }
+    struct pollfd p = { .fd = pidfd, .events = POLLIN };
+    int ready = poll(&p, 1, TIMEOUT_MS);
+    check(ready == 1 && (p.revents & POLLIN), "pidfd is readable once the child exited", "poll %d revents %#x", ready, p.revents);
+    /* Readable means exited: the status is there without blocking. */
+    pid_t reaped = waitpid(pid, &status, WNOHANG);
+    check(reaped == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7, "exit status after the pidfd said so",
+          "waitpid %d status %#x", (int)reaped, status);
+    if (reaped != pid)
+        wait_exit(pid, TIMEOUT_MS, &status);
+    close(pidfd);
+}
+
 static void expect_failure(const char *name, const char *path, const char *cwd, const char *const *cgroups,
                            int want_stage, int want_errno)
 {
     char *argv[] = { (char *)path, NULL };
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, NULL, &stage, &err);
+    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, NULL, NULL, &stage, &err);
     if (pid > 0) {
         int st;
         wait_exit(pid, TIMEOUT_MS, &st);
@@ -291,7 +318,7 @@ static void test_spawn_session_and_fds(void)
         return;
     }
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, NULL, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, NULL, NULL, &stage, &err);
     close(in[0]);
     close(o[1]);
     close(leak[0]);
@@ -383,7 +410,7 @@ static void test_spawn_identity(void)
     mkdir(locked, 0700);
     char *argv2[] = { (char *)"/bin/true", NULL };
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process("/bin/true", argv2, no_env, locked, NULL, -1, -1, -1, &id, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/true", argv2, no_env, locked, NULL, -1, -1, -1, &id, NULL, &stage, &err);
     if (pid > 0) {
         int st;
         wait_exit(pid, TIMEOUT_MS, &st);
@@ -398,7 +425,7 @@ static void test_spawn_identity(void)
 
     struct nefele_spawn_rlimit bad[] = { { RLIMIT_NOFILE, 300, 200 } };
     struct nefele_spawn_identity badid = { 0, 0, 0, 0, bad, 1 };
-    pid = nefele_spawn_process("/bin/true", argv2, no_env, NULL, NULL, -1, -1, -1, &badid, &stage, &err);
+    pid = nefele_spawn_process("/bin/true", argv2, no_env, NULL, NULL, -1, -1, -1, &badid, NULL, &stage, &err);
     check(pid == -1 && stage == NEFELE_SPAWN_STAGE_RLIMIT && err == EINVAL, "soft limit above hard -> stage 6 EINVAL",
           "pid %d stage %d errno %d", (int)pid, stage, err);
 }
@@ -978,6 +1005,7 @@ int main(void)
     }
 
     test_spawn_true();
+    test_spawn_pidfd_reports_exit();
     test_spawn_failures();
     test_spawn_stdout();
     test_spawn_signals();

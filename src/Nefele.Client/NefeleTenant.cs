@@ -93,7 +93,7 @@ public sealed class NefeleTenant
                 continue;
             }
 
-            var events = watched ?? throw NefeleException.NotFound(npid);
+            var events = watched ?? throw await MissingAsync(npid);
             if (events.Count == 0 && info?.State.IsTerminal() != false)
             {
                 if (info is not null && info.End is not null && info.Seq > afterSeq)
@@ -137,13 +137,13 @@ public sealed class NefeleTenant
             }
         }
 
-        throw NefeleException.NotFound(npid);
+        throw await MissingAsync(npid);
     }
 
     public Task KillAsync(string npid, int signal = Signals.SigTerm) => Process(npid).SignalAsync(Name, signal);
 
     public async Task<ProcessInfo> GetAsync(string npid) =>
-        await Process(npid).GetAsync(Name) ?? throw NefeleException.NotFound(npid);
+        await Process(npid).GetAsync(Name) ?? throw await MissingAsync(npid);
 
     /// <summary>
     /// Every live process of the tenant, on every node, with measured usage; with
@@ -156,7 +156,7 @@ public sealed class NefeleTenant
 
     /// <summary>Captured output from <paramref name="offset"/>; waits up to <paramref name="wait"/> for more when there is none yet.</summary>
     public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = 256 * 1024, TimeSpan wait = default) =>
-        await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait) ?? throw NefeleException.NotFound(npid);
+        await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait) ?? throw await MissingAsync(npid);
 
     /// <summary>The process's output as it is kept, then (when following) as it is written, until it ends.</summary>
     public async IAsyncEnumerable<byte[]> LogsAsync(string npid, bool follow, [EnumeratorCancellation] CancellationToken ct = default)
@@ -182,6 +182,10 @@ public sealed class NefeleTenant
     private const int MaxTransientFailures = 60;
 
     private static bool IsTransient(Exception e) => Transient.Is(e);
+
+    /// <summary>npid_not_found, with a hint when the tenant's retention collected the NPID.</summary>
+    private async Task<NefeleException> MissingAsync(string npid) =>
+        NefeleException.NotFound(npid, await _grains.GetGrain<ITenantGrain>(Name).CollectedHintAsync(npid));
 
     private IProcessGrain Process(string npid)
     {

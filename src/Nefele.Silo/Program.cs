@@ -47,6 +47,8 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--tls-ca"] = "Cluster:TlsCa",
     ["--tls-cert"] = "Cluster:TlsCert",
     ["--tls-key"] = "Cluster:TlsKey",
+    ["--retention-count"] = "Retention:Count",
+    ["--retention-age"] = "Retention:Age",
 });
 
 builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -54,6 +56,7 @@ builder.Services.AddOptions<PlacementOptions>().Bind(builder.Configuration.GetSe
 builder.Services.AddOptions<ClusterSettings>().Bind(builder.Configuration.GetSection(ClusterSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<TenantOptions>().Bind(builder.Configuration.GetSection(TenantOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<Nefele.Retention.RetentionOptions>().Bind(builder.Configuration.GetSection(Nefele.Retention.RetentionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
 var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
