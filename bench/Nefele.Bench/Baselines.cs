@@ -9,20 +9,33 @@ internal static class Baselines
     public static async Task<List<double>> PosixSpawnAsync(string nativeDir, int n) =>
         Parse(await RunAsync(Path.Combine(nativeDir, "nefele-bench-spawn"), n.ToString(CultureInfo.InvariantCulture)));
 
-    public static async Task<List<double>> BashAsync(int n)
+    public static Task<List<double>> BashAsync(int n) => ShellLoopAsync("/bin/true", n);
+
+    /// <summary>
+    /// Times <paramref name="command"/> <paramref name="n"/> times inside one bash, with
+    /// EPOCHREALTIME around each run (so bash's own fork/exec of the command is included,
+    /// as when a user types it). A run that fails stops the loop with its status.
+    /// </summary>
+    public static async Task<List<double>> ShellLoopAsync(string command, int n)
     {
-        // EPOCHREALTIME around each fork/exec of /bin/true, inside one bash.
-        var script = $"for i in $(seq {n}); do s=$EPOCHREALTIME; /bin/true; e=$EPOCHREALTIME; echo \"$s $e\"; done";
+        var script = $"for i in $(seq {n}); do s=$EPOCHREALTIME; {command} || exit $?; e=$EPOCHREALTIME; echo \"$s $e\"; done";
         var lines = await RunAsync("/bin/bash", "-c", script);
         return lines.Select(l => l.Split(' '))
             .Select(p => (double.Parse(p[1], CultureInfo.InvariantCulture) - double.Parse(p[0], CultureInfo.InvariantCulture)) * 1000)
             .ToList();
     }
 
-    private static List<double> Parse(IEnumerable<string> lines) =>
+    /// <summary>The first executable <paramref name="name"/> on PATH, or null.</summary>
+    public static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
+            .Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
+
+    public static List<double> Parse(IEnumerable<string> lines) =>
         lines.Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToList();
 
-    private static async Task<string[]> RunAsync(string file, params string[] args)
+    public static async Task<string[]> RunAsync(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true };
         foreach (var a in args)
@@ -35,7 +48,7 @@ internal static class Baselines
         await p.WaitForExitAsync();
         if (p.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{file} exited {p.ExitCode}");
+            throw new InvalidOperationException($"{file} {string.Join(' ', args.Take(1))} exited {p.ExitCode}");
         }
 
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

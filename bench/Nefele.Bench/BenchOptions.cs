@@ -4,18 +4,30 @@ namespace Nefele.Bench;
 
 internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, string Out)
 {
+    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH [--cli-n 50]]";
+
     /// <summary>Spawns before measuring, so the node's code paths are compiled and its caches warm (steady state).</summary>
     public int Warmup { get; init; } = 300;
+
+    /// <summary>The node's REST API, for <c>cli_spawn</c>; none skips it.</summary>
+    public string? Api { get; init; }
+
+    /// <summary>The nef command timed by <c>cli_spawn</c> (bin/nef); none skips it.</summary>
+    public string? Nef { get; init; }
+
+    /// <summary>Runs of <c>nef spawn</c>: each is a process start, so fewer than the in-process methods by default.</summary>
+    public int CliN { get; init; } = 50;
 
     public static BenchOptions Parse(string[] args)
     {
         if (args.Length == 0 || args[0] != "spawn")
         {
-            throw new ArgumentException("usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE]");
+            throw new ArgumentException(Usage);
         }
 
-        int gateway = NefeleDefaults.GatewayPort, n = 200;
+        int gateway = NefeleDefaults.GatewayPort, n = 200, cliN = 50;
         string native = "native/build", output = "bench/results/spawn.json";
+        string? api = null, nef = null;
         for (var i = 1; i < args.Length; i += 2)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -24,16 +36,19 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
                 case "--gateway-port": gateway = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--native": native = value; break;
                 case "--n": n = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--cli-n": cliN = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--out": output = value; break;
-                default: throw new ArgumentException($"unknown option {args[i]}");
+                case "--api": api = value; break;
+                case "--nef": nef = value; break;
+                default: throw new ArgumentException($"unknown option {args[i]}; {Usage}");
             }
         }
 
-        if (n < 1)
+        if (n < 1 || cliN < 1)
         {
-            throw new ArgumentException("--n must be at least 1");
+            throw new ArgumentException("--n and --cli-n must be at least 1");
         }
 
-        return new BenchOptions(gateway, native, n, output);
+        return new BenchOptions(gateway, native, n, output) { Api = api, Nef = nef, CliN = cliN };
     }
 }

@@ -68,6 +68,7 @@ public sealed class NefeleTenant
     public async IAsyncEnumerable<ProcessEvent> MonitorAsync(string npid, long afterSeq = 0, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var process = Process(npid);
+        var relay = _grains.GetGrain<IProcessWatchRelay>(npid);
         var failures = 0;
         while (true)
         {
@@ -76,7 +77,8 @@ public sealed class NefeleTenant
             ProcessInfo? info = null;
             try
             {
-                watched = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
+                // Through the gateway silo, which fails the call as soon as the process grain's silo is declared dead.
+                watched = await relay.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
                 if (watched is { Count: 0 })
                 {
                     // Nothing new: has it ended (or gone)? Asked here, so a silo stopping meanwhile is retried too.
@@ -93,7 +95,7 @@ public sealed class NefeleTenant
                 continue;
             }
 
-            var events = watched ?? throw NefeleException.NotFound(npid);
+            var events = watched ?? throw await MissingAsync(npid);
             if (events.Count == 0 && info?.State.IsTerminal() != false)
             {
                 if (info is not null && info.End is not null && info.Seq > afterSeq)
@@ -137,13 +139,13 @@ public sealed class NefeleTenant
             }
         }
 
-        throw NefeleException.NotFound(npid);
+        throw await MissingAsync(npid);
     }
 
     public Task KillAsync(string npid, int signal = Signals.SigTerm) => Process(npid).SignalAsync(Name, signal);
 
     public async Task<ProcessInfo> GetAsync(string npid) =>
-        await Process(npid).GetAsync(Name) ?? throw NefeleException.NotFound(npid);
+        await Process(npid).GetAsync(Name) ?? throw await MissingAsync(npid);
 
     /// <summary>
     /// Every live process of the tenant, on every node, with measured usage; with
@@ -156,7 +158,7 @@ public sealed class NefeleTenant
 
     /// <summary>Captured output from <paramref name="offset"/>; waits up to <paramref name="wait"/> for more when there is none yet.</summary>
     public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = 256 * 1024, TimeSpan wait = default) =>
-        await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait) ?? throw NefeleException.NotFound(npid);
+        await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait) ?? throw await MissingAsync(npid);
 
     /// <summary>The process's output as it is kept, then (when following) as it is written, until it ends.</summary>
     public async IAsyncEnumerable<byte[]> LogsAsync(string npid, bool follow, [EnumeratorCancellation] CancellationToken ct = default)
@@ -210,6 +212,10 @@ public sealed class NefeleTenant
     private const int MaxTransientFailures = 60;
 
     private static bool IsTransient(Exception e) => Transient.Is(e);
+
+    /// <summary>npid_not_found, with a hint when the tenant's retention collected the NPID.</summary>
+    private async Task<NefeleException> MissingAsync(string npid) =>
+        NefeleException.NotFound(npid, await _grains.GetGrain<ITenantGrain>(Name).CollectedHintAsync(npid));
 
     private IProcessGrain Process(string npid)
     {

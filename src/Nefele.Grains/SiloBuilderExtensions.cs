@@ -22,7 +22,9 @@ public static class SiloBuilderExtensions
         silo.AddIncomingGrainCallFilter<Auth.CallAuthorizationFilter>();
         silo.AddOutgoingGrainCallFilter<Auth.SystemCallStamp>();
         silo.Services.AddOptions<FailureOptions>().BindConfiguration(FailureOptions.Section)
-            .Validate(o => o.NodeLostAfter > TimeSpan.Zero && o.CheckInterval > TimeSpan.Zero, "Failure:NodeLostAfter and Failure:CheckInterval must be positive durations")
+            .Validate(o => o.NodeLostAfter > TimeSpan.Zero && o.CheckInterval > TimeSpan.Zero && o.MembershipReadTimeout > TimeSpan.Zero,
+                "Failure:NodeLostAfter, Failure:CheckInterval and Failure:MembershipReadTimeout must be positive durations")
+            .Validate(o => o.DeadNodeLostAfter >= TimeSpan.Zero, "Failure:DeadNodeLostAfter must not be negative")
             .ValidateOnStart();
         silo.Services.AddSingleton<NodeLiveness>();
         silo.Services.AddSingleton<INodeLiveness>(sp => sp.GetRequiredService<NodeLiveness>());

@@ -25,5 +25,8 @@ public static class Telemetry
     /// <summary>Tagged with nefele.process.end = exited | crashed | failed_to_start | lost.</summary>
     public static readonly Counter<long> Ends = Meter.CreateCounter<long>("nefele.process.ends", description: "Processes that ended, by how");
 
+    /// <summary>Tagged with nefele.record = process | request: records removed past retention.</summary>
+    public static readonly Counter<long> Collected = Meter.CreateCounter<long>("nefele.retention.collected", description: "Ended processes and spawn requests removed past retention");
+
     public static readonly Counter<long> Rejections = Meter.CreateCounter<long>("nefele.placement.rejections", description: "Spawn requests refused");
 }

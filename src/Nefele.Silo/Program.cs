@@ -47,6 +47,8 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--tls-ca"] = "Cluster:TlsCa",
     ["--tls-cert"] = "Cluster:TlsCert",
     ["--tls-key"] = "Cluster:TlsKey",
+    ["--retention-count"] = "Retention:Count",
+    ["--retention-age"] = "Retention:Age",
 });
 
 builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -54,6 +56,7 @@ builder.Services.AddOptions<PlacementOptions>().Bind(builder.Configuration.GetSe
 builder.Services.AddOptions<ClusterSettings>().Bind(builder.Configuration.GetSection(ClusterSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<TenantOptions>().Bind(builder.Configuration.GetSection(TenantOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<Nefele.Retention.RetentionOptions>().Bind(builder.Configuration.GetSection(Nefele.Retention.RetentionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
 var node = builder.Configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
@@ -82,7 +85,13 @@ builder.UseOrleans(silo =>
         var redis = StackExchange.Redis.ConfigurationOptions.Parse(cluster.Redis!);
         redis.AbortOnConnectFail = false;
         silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
-        silo.AddRedisGrainStorage(StorageNames.Default, o => o.ConfigurationOptions = redis);
+        silo.AddRedisGrainStorage(StorageNames.Default, o =>
+        {
+            o.ConfigurationOptions = redis;
+
+            // Retention clears the records it collects: the key goes, not just its value.
+            o.DeleteStateOnClear = true;
+        });
         silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.Id, cluster.Id));
         silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.Advertise!), siloPort, gatewayPort, listenOnAnyHostAddress: true);
         silo.Configure<ClusterMembershipOptions>(NodeFailureDetection.Configure);

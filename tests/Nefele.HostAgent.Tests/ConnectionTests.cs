@@ -21,7 +21,7 @@ public sealed class ConnectionTests
         Assert.Equal(hostd.Node, reply.Facts.Node);
         Assert.Equal("native", reply.Facts.Engine);
         Assert.Equal(hostd.ApiSocket, reply.Facts.ApiSocket);
-        Assert.Equal("v1", reply.Facts.Cgroups);
+        Assert.Equal(HostCgroups.Flavor, reply.Facts.Cgroups);
         Assert.True(reply.Facts.Cpus >= 1);
         Assert.True(reply.Facts.MemoryBytes > 0);
         Assert.Empty(reply.Processes);

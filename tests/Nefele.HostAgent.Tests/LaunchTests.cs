@@ -147,9 +147,10 @@ public sealed class LaunchTests : AttachedHostdTests
         await Silo.AckAsync(npid);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Memory_limit_is_enforced_and_reported_as_oom_killed()
     {
+        Skip.If(HostCgroups.Flavor == "none", "this machine offers hostd no cgroup hierarchy: a memory limit cannot be enforced");
         var npid = NewNpid();
         var spec = Spec("/usr/bin/python3", "-c", "a = bytearray(200 * 1024 * 1024); print(len(a))");
         spec.MemoryBytes = 32L * 1024 * 1024;
@@ -160,18 +161,23 @@ public sealed class LaunchTests : AttachedHostdTests
         await Silo.AckAsync(npid);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Cgroup_limits_are_written_and_the_cgroup_is_removed_after_ack()
     {
+        Skip.If(HostCgroups.Flavor == "none", "this machine offers hostd no cgroup hierarchy (neither v2 with memory and cpu nor writable v1): processes run without limits");
         var npid = NewNpid();
         var spec = Spec("/bin/sleep", "100");
         spec.CpuMillis = 500;
         spec.MemoryBytes = 64L * 1024 * 1024;
-        await Silo.LaunchStartedAsync(npid, spec);
-        var memory = $"/sys/fs/cgroup/memory/nefele/{Hostd.Node}/acme/{npid}";
-        var cpu = $"/sys/fs/cgroup/cpu/nefele/{Hostd.Node}/acme/{npid}";
-        Assert.Equal("67108864", (await File.ReadAllTextAsync(Path.Combine(memory, "memory.limit_in_bytes"))).Trim());
-        Assert.Equal("50000", (await File.ReadAllTextAsync(Path.Combine(cpu, "cpu.cfs_quota_us"))).Trim());
+        var started = await Silo.LaunchStartedAsync(npid, spec);
+
+        // The limits as the kernel's interface files of this machine's flavour hold them (64 MiB; half a core).
+        var memory = HostCgroups.MemoryLimit(Hostd.Node, "acme", npid, 64L * 1024 * 1024);
+        var cpu = HostCgroups.CpuLimit(Hostd.Node, "acme", npid, 500);
+        Assert.Equal(memory.Value, (await File.ReadAllTextAsync(memory.File)).Trim());
+        Assert.Equal(cpu.Value, (await File.ReadAllTextAsync(cpu.File)).Trim());
+        var dirs = HostCgroups.ProcessDirectories(Hostd.Node, "acme", npid);
+        Assert.All(dirs, d => Assert.Contains(started.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), File.ReadAllLines(Path.Combine(d, "cgroup.procs"))));
 
         var usage = await Silo.RequestAsync(new ControlRequest { Usage = new UsageRequest() });
         var mine = Assert.Single(usage.Usage.Processes, u => u.Npid == npid);
@@ -182,8 +188,7 @@ public sealed class LaunchTests : AttachedHostdTests
         await Silo.SignalAsync(npid, 9);
         await Silo.NextExitAsync(npid);
         await Silo.AckAsync(npid);
-        Assert.False(Directory.Exists(memory));
-        Assert.False(Directory.Exists(cpu));
+        Assert.All(dirs, d => Assert.False(Directory.Exists(d), $"{d} left after the ack"));
 
         // Output outlives the acknowledgement: logs of an ended process stay readable.
         var kept = await Silo.LogsAsync(npid, 0, waitMs: 0);

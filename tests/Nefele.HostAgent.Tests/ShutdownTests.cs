@@ -5,6 +5,8 @@ namespace Nefele.HostAgent.Tests;
 
 public sealed class ShutdownTests
 {
+    private static readonly string[] Launched = ["polite", "stubborn", "parent"];
+
     [Fact]
     public async Task Sigterm_stops_every_process_reports_the_exits_and_cleans_up()
     {
@@ -44,6 +46,11 @@ public sealed class ShutdownTests
             var child = int.Parse((await silo.LogsAsync("parent", 0, waitMs: 10_000)).Data.ToStringUtf8().Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.True(LaunchTests.ProcessAlive(child));
 
+            // What there is to clean up on this machine's cgroup flavour (nothing on none).
+            var nodeDirs = HostCgroups.NodeDirectories(node);
+            var processDirs = Launched.SelectMany(n => HostCgroups.ProcessDirectories(node, "acme", n)).ToList();
+            Assert.All(nodeDirs.Concat(processDirs), d => Assert.True(Directory.Exists(d), $"{d} missing while its processes run"));
+
             Assert.Equal(0, Interop.LibC.kill(process.Id, Interop.LibC.SIGTERM));
             var exits = new Dictionary<string, ProcessExited>();
             while (exits.Count < 3)
@@ -51,12 +58,15 @@ public sealed class ShutdownTests
                 var ev = await silo.NextEventAsync();
                 if (ev.Exited is not null)
                 {
-                    exits[ev.Exited.Npid] = ev.Exited;
+                    Assert.True(exits.TryAdd(ev.Exited.Npid, ev.Exited), $"{ev.Exited.Npid}'s exit reported twice");
                 }
             }
 
+            // SIGTERM for each; SIGKILL after the grace for the one that ignores it.
+            Assert.Equal(["parent", "polite", "stubborn"], exits.Keys.Order(StringComparer.Ordinal));
             Assert.Equal(15, exits["polite"].End.Signal);
             Assert.Equal(9, exits["stubborn"].End.Signal);
+            Assert.Equal(15, exits["parent"].End.Signal);
             using var cts = new CancellationTokenSource(SiloConnection.Timeout);
             await process.WaitForExitAsync(cts.Token);
             Assert.True(process.ExitCode == 0, await errors + await output);
@@ -67,8 +77,7 @@ public sealed class ShutdownTests
             Assert.False(LaunchTests.ProcessAlive(child));
             Assert.False(File.Exists(control));
             Assert.False(File.Exists(Path.Combine(runDir, "api.sock")));
-            Assert.False(Directory.Exists($"/sys/fs/cgroup/memory/nefele/{node}"));
-            Assert.False(Directory.Exists($"/sys/fs/cgroup/cpu/nefele/{node}"));
+            Assert.All(nodeDirs.Concat(processDirs), d => Assert.False(Directory.Exists(d), $"{d} left after shutdown"));
         }
         finally
         {

@@ -35,6 +35,10 @@ public sealed class NefeleException : Exception
     public static NefeleException NotFound(string npid) =>
         new(ErrorCodes.NpidNotFound, $"no process {npid} in this tenant");
 
+    /// <summary>Not found, with why when it is known (e.g. retention collected it); the code stays npid_not_found.</summary>
+    public static NefeleException NotFound(string npid, string? hint) =>
+        hint is null ? NotFound(npid) : new(ErrorCodes.NpidNotFound, $"no process {npid} in this tenant: {hint}");
+
     public static NefeleException Rejected(string message) => new(ErrorCodes.SpawnRejected, message);
 
     public static NefeleException Bad(string message) => new(ErrorCodes.BadRequest, message);

@@ -11,4 +11,7 @@ public interface IPlacementRequestGrain : IGrainWithStringKey
 {
     [Access(Role.Member, TenantFrom.GrainKeyPrefix)]
     Task<SpawnResult> SubmitAsync(SpawnRequest request);
+
+    /// <summary>Past retention: forgets the request (its id may then be used afresh) and deactivates.</summary>
+    Task CollectAsync();
 }

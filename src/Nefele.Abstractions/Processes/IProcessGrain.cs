@@ -55,4 +55,7 @@ public interface IProcessGrain : IGrainWithStringKey
 
     /// <summary>The node that ran it is gone.</summary>
     Task MarkLostAsync(string reason);
+
+    /// <summary>Past retention: removes the record of an ended process from storage and deactivates (a live one stays).</summary>
+    Task CollectAsync();
 }

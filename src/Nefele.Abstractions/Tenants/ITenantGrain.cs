@@ -58,6 +58,13 @@ public interface ITenantGrain : IGrainWithStringKey
 
     Task RemoveAsync(string npid);
 
+    /// <summary>Collects the ended processes and spawn requests past retention now (a timer does it too).</summary>
+    Task CollectAsync();
+
+    /// <summary>Why <paramref name="npid"/> is missing when retention collected it (an error's hint); else null.</summary>
+    [Access(Role.Viewer, TenantFrom.GrainKey)]
+    Task<string?> CollectedHintAsync(string npid);
+
     /// <summary>Live NPIDs; with <paramref name="includeEnded"/> also those that ended recently (newest kept).</summary>
     [Access(Role.Viewer, TenantFrom.GrainKey)]
     Task<IReadOnlyList<string>> ListAsync(bool includeEnded = false);

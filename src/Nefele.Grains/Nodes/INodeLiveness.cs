@@ -7,7 +7,10 @@ namespace Nefele.Nodes;
 /// </summary>
 public interface INodeLiveness
 {
-    /// <summary>True once <paramref name="node"/> has had no active silo for FailureOptions.NodeLostAfter.</summary>
+    /// <summary>
+    /// True once <paramref name="node"/> has had no active silo for its grace: FailureOptions.DeadNodeLostAfter
+    /// when the cluster declared its silo dead, FailureOptions.NodeLostAfter when the silo left on its own.
+    /// </summary>
     bool IsLost(string node);
 
     /// <summary>The sentence a Lost process's end carries.</summary>

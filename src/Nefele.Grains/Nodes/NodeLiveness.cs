@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,33 +9,55 @@ using Orleans.Runtime;
 namespace Nefele.Nodes;
 
 /// <summary>
-/// Declares nodes lost from the membership table: a node is alive while an active silo
-/// carries its name; once it has been missing for <see cref="FailureOptions.NodeLostAfter"/>,
-/// every watched process on it is marked Lost (its monitors are told). Processes whose grain
-/// was not active anywhere are caught when their grain next activates (ps, monitor) — the
-/// grain checks <see cref="IsLost"/> then — so every observer sees the same end.
-/// Hollow nodes (keys "hollow-…") are simulated and never lost this way.
+/// Declares nodes lost from the cluster membership: a node is alive while an active silo carries
+/// its name. When it has none, how its last silo went decides how long to wait:
+/// <list type="bullet">
+/// <item>declared dead by the cluster (it stopped answering probes: killed, crashed or cut off) —
+/// that silo can never come back, so its processes are Lost after
+/// <see cref="FailureOptions.DeadNodeLostAfter"/> (default at once);</item>
+/// <item>left on its own (it shut down, or a newer silo of the node replaced it) — a restart on a
+/// live node, whose hostd keeps the processes for the next silo, so only after
+/// <see cref="FailureOptions.NodeLostAfter"/>.</item>
+/// </list>
+/// While a new silo of the node is joining (a restart under way), its processes are never Lost.
+/// Lost marks every watched process on the node (its monitors are told). Processes whose grain
+/// was not active anywhere are caught when their grain next activates (ps, monitor) — the grain
+/// checks <see cref="IsLost"/> then — so every observer sees the same end. Nodes are checked on
+/// every membership change and every <see cref="FailureOptions.CheckInterval"/>. Hollow nodes
+/// (keys "hollow-…") are simulated and never lost this way.
 /// </summary>
 public sealed class NodeLiveness(
     IClusterMembershipService membership,
+    IServiceProvider services,
     IGrainFactory grains,
     TimeProvider time,
     IOptions<FailureOptions> options,
     ILogger<NodeLiveness> logger) : BackgroundService, INodeLiveness
 {
-    private readonly ConcurrentDictionary<string, long> _missingSince = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Departure> _departed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _watched = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<SiloAddress, byte> _seenLeaving = new();
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>How a node's last silo went, and since when this silo has known it has none.</summary>
+    private sealed record Departure(long Since, bool DeclaredDead, string How);
 
     public bool IsLost(string node)
     {
-        if (IsHollow(node) || IsPresent(node))
+        if (IsHollow(node) || IsPresent(node, membership.CurrentSnapshot))
         {
-            _missingSince.TryRemove(node, out _);
+            _departed.TryRemove(node, out _);
             return false;
         }
 
-        var since = _missingSince.GetOrAdd(node, _ => time.GetTimestamp());
-        return time.GetElapsedTime(since) >= options.Value.NodeLostAfter;
+        // Not yet classified: the check that follows (woken here) decides; until then, not lost.
+        if (!_departed.TryGetValue(node, out var departure))
+        {
+            Wake();
+            return false;
+        }
+
+        return time.GetElapsedTime(departure.Since) >= Grace(departure) && !IsJoining(node, membership.CurrentSnapshot);
     }
 
     public void Watch(string node, string npid)
@@ -53,43 +76,189 @@ public sealed class NodeLiveness(
         }
     }
 
+    public string LostReason(string node) =>
+        _departed.TryGetValue(node, out var d)
+            ? $"node {node} is gone: {d.How}" + (Grace(d) > TimeSpan.Zero ? $", and no silo of it came back within {Grace(d).TotalSeconds:0.#} s" : string.Empty)
+            : $"node {node} is gone: no active silo for it";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.CheckInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        var updates = FollowMembershipAsync(stoppingToken);
+        try
         {
-            foreach (var (node, set) in _watched)
+            while (!stoppingToken.IsCancellationRequested)
             {
-                if (set.IsEmpty || !IsLost(node))
+                try
                 {
-                    continue;
+                    await CheckAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "Checking node liveness failed; checking again in {Interval}", options.Value.CheckInterval);
                 }
 
-                var npids = set.Keys.ToArray();
-                logger.LogWarning("Node {Node} is lost: marking its {Count} processes Lost", node, npids.Length);
-                foreach (var npid in npids)
-                {
-                    set.TryRemove(npid, out _);
-                    try
-                    {
-                        await grains.GetGrain<IProcessGrain>(npid).MarkLostAsync(LostReason(node));
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        // Its grain will check again when it next activates.
-                        logger.LogDebug(e, "Could not mark {Npid} lost", npid);
-                    }
-                }
+                await _wake.WaitAsync(options.Value.CheckInterval, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await updates;
+    }
+
+    /// <summary>Wakes the check on every membership change, and notes silos seen leaving on their own.</summary>
+    private async Task FollowMembershipAsync(CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(ct))
+            {
+                NoteLeaving(snapshot);
+                Wake();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task CheckAsync(CancellationToken ct)
+    {
+        var snapshot = membership.CurrentSnapshot;
+        NoteLeaving(snapshot);
+        foreach (var node in _watched.Keys.Union(_departed.Keys).ToArray())
+        {
+            if (IsPresent(node, snapshot))
+            {
+                _departed.TryRemove(node, out _);
+                continue;
+            }
+
+            if (!_departed.TryGetValue(node, out var departure))
+            {
+                departure = _departed.GetOrAdd(node, await DepartureAsync(node, snapshot, ct));
+                logger.LogWarning("Node {Node} has no active silo: {How}; its processes are Lost after {Grace}", node, departure.How, Grace(departure));
+            }
+
+            if (!_watched.TryGetValue(node, out var set) || set.IsEmpty || time.GetElapsedTime(departure.Since) < Grace(departure) || IsJoining(node, snapshot))
+            {
+                continue;
+            }
+
+            var npids = set.Keys.ToArray();
+            logger.LogWarning("Node {Node} is lost: marking its {Count} processes Lost", node, npids.Length);
+            await Task.WhenAll(npids.Select(npid => MarkLostAsync(node, npid, set)));
+        }
+    }
+
+    private async Task MarkLostAsync(string node, string npid, ConcurrentDictionary<string, byte> set)
+    {
+        set.TryRemove(npid, out _);
+        try
+        {
+            await grains.GetGrain<IProcessGrain>(npid).MarkLostAsync(LostReason(node));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Its grain will check again when it next activates.
+            logger.LogDebug(e, "Could not mark {Npid} lost", npid);
+        }
+    }
+
+    /// <summary>
+    /// How the node's newest silo left: seen shutting down, or replaced by a newer silo of the
+    /// same node, is a graceful leave; declared dead with a vote of another node's silo is a
+    /// death. When the membership table cannot be read in time, a graceful leave (the longer wait).
+    /// </summary>
+    private async Task<Departure> DepartureAsync(string node, ClusterMembershipSnapshot snapshot, CancellationToken ct)
+    {
+        var since = time.GetTimestamp();
+        var last = snapshot.Members.Values
+            .Where(m => string.Equals(m.Name, node, StringComparison.Ordinal))
+            .MaxBy(m => m.SiloAddress.Generation);
+        if (last is null)
+        {
+            return new(since, false, "no silo of it is in the cluster's membership");
+        }
+
+        if (last.Status is SiloStatus.ShuttingDown or SiloStatus.Stopping || _seenLeaving.ContainsKey(last.SiloAddress))
+        {
+            return new(since, false, $"its silo {last.SiloAddress} shut down");
+        }
+
+        if (last.Status is not SiloStatus.Dead)
+        {
+            return new(since, false, $"its silo {last.SiloAddress} is {last.Status}");
+        }
+
+        if (services.GetService<IMembershipTable>() is not { } table)
+        {
+            return new(since, false, $"its silo {last.SiloAddress} is dead");
+        }
+
+        MembershipTableData data;
+        try
+        {
+            data = await table.ReadAllAsync(ct).WaitAsync(options.Value.MembershipReadTimeout, time, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Could not read the membership table to learn how node {Node}'s silo left; waiting as for a restart", node);
+            return new(since, false, $"its silo {last.SiloAddress} is dead");
+        }
+
+        var names = data.Members.ToDictionary(m => m.Item1.SiloAddress, m => m.Item1.SiloName);
+        var entry = data.Members.Select(m => m.Item1).FirstOrDefault(e => e.SiloAddress.Equals(last.SiloAddress));
+        var voters = (entry?.SuspectTimes ?? [])
+            .Select(s => names.GetValueOrDefault(s.Item1) ?? s.Item1.ToString())
+            .Where(n => !string.Equals(n, node, StringComparison.Ordinal))
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
+        return voters.Length > 0
+            ? new(since, true, $"the cluster declared its silo {last.SiloAddress} dead ({string.Join(", ", voters)} stopped hearing from it)")
+            : new(since, false, $"its silo {last.SiloAddress} shut down or was replaced");
+    }
+
+    private TimeSpan Grace(Departure d) => d.DeclaredDead ? options.Value.DeadNodeLostAfter : options.Value.NodeLostAfter;
+
+    private void NoteLeaving(ClusterMembershipSnapshot snapshot)
+    {
+        foreach (var member in snapshot.Members.Values)
+        {
+            if (member.Status is SiloStatus.ShuttingDown or SiloStatus.Stopping)
+            {
+                _seenLeaving.TryAdd(member.SiloAddress, 0);
+            }
+        }
+
+        // Bounded: only silos still in the membership are remembered.
+        foreach (var silo in _seenLeaving.Keys)
+        {
+            if (!snapshot.Members.ContainsKey(silo))
+            {
+                _seenLeaving.TryRemove(silo, out _);
             }
         }
     }
 
-    public string LostReason(string node) =>
-        $"node {node} is gone: no active silo for it for {options.Value.NodeLostAfter.TotalSeconds:0.#} s";
-
-    private bool IsPresent(string node)
+    private void Wake()
     {
-        foreach (var member in membership.CurrentSnapshot.Members.Values)
+        try
+        {
+            if (_wake.CurrentCount == 0)
+            {
+                _wake.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+        }
+    }
+
+    private static bool IsPresent(string node, ClusterMembershipSnapshot snapshot)
+    {
+        foreach (var member in snapshot.Members.Values)
         {
             if (member.Status == SiloStatus.Active && string.Equals(member.Name, node, StringComparison.Ordinal))
             {
@@ -100,5 +269,25 @@ public sealed class NodeLiveness(
         return false;
     }
 
+    /// <summary>A new silo of the node is joining the cluster (a restart under way): its hostd will report the processes to it.</summary>
+    private static bool IsJoining(string node, ClusterMembershipSnapshot snapshot)
+    {
+        foreach (var member in snapshot.Members.Values)
+        {
+            if (member.Status is (SiloStatus.Created or SiloStatus.Joining) && string.Equals(member.Name, node, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool IsHollow(string node) => node.StartsWith("hollow-", StringComparison.Ordinal);
+
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
 }

@@ -20,7 +20,7 @@ namespace Nefele.Placement;
 /// The grain is not reentrant: a concurrent retry waits for the first attempt.
 /// </summary>
 [PreferLocalPlacement] // the node whose gateway took the request admits it: every node admits
-public sealed class PlacementRequestGrain(
+public sealed partial class PlacementRequestGrain(
     [PersistentState("placement", StorageNames.Default)] IPersistentState<PlacementRecord> state,
     IClusterMembershipService membership,
     NodeDirectoryCache directory,
@@ -54,11 +54,22 @@ public sealed class PlacementRequestGrain(
                 return _result;
             }
 
-            // Admitted by an activation that died before answering: finish that admission.
+            // Admitted by an activation that died before answering (or was deactivated since): finish that admission.
             var expanded = earlier.Expand();
-            var resumed = state.State.Admitted.Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
+            var collected = await CollectedOfAsync(state.State.Admitted.Select(a => a.Npid));
+            var resumed = state.State.Admitted.Where(a => !collected.Contains(a.Npid)).Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
             var runAsThen = state.State.RunAs ?? (await GrainFactory.GetGrain<ITenantGrain>(Tenant).GetInfoAsync()).RunAs;
-            return await FinishAsync(earlier, resumed, [.. state.State.Rejected], runAsThen, Stopwatch.GetTimestamp());
+            var finished = await FinishAsync(earlier, resumed, [.. state.State.Rejected], runAsThen, Stopwatch.GetTimestamp());
+            if (collected.Count > 0)
+            {
+                _result = new SpawnResult
+                {
+                    Npids = state.State.Admitted.Select(a => a.Npid).Where(n => collected.Contains(n) || finished.Npids.Contains(n)).ToArray(),
+                    Rejected = finished.Rejected,
+                };
+            }
+
+            return _result!;
         }
 
         using var activity = Telemetry.Source.StartActivity("nefele.spawn");
@@ -71,6 +82,7 @@ public sealed class PlacementRequestGrain(
         // The tenant must exist and the request fit its quotas before anything is placed.
         var tenant = GrainFactory.GetGrain<ITenantGrain>(Tenant);
         var runAs = await tenant.AdmitAsync(RequestId, tasks);
+        SpawnHops.Record("1 placement.admit", started);
         List<(string Npid, ProcessSpec Spec, string Node, int Task)> created;
         List<string> rejected;
         try
@@ -89,6 +101,7 @@ public sealed class PlacementRequestGrain(
         }
 
         Telemetry.PlacementDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        var writing = Stopwatch.GetTimestamp();
         state.State = new PlacementRecord
         {
             Request = request,
@@ -97,7 +110,11 @@ public sealed class PlacementRequestGrain(
             RunAs = runAs,
         };
         await state.WriteStateAsync();
-        return await FinishAsync(request, created, rejected, runAs, started);
+        SpawnHops.Record("4 placement.record_write", writing);
+        var result = await FinishAsync(request, created, rejected, runAs, started);
+        SpawnHops.Record("0 placement.submit", started);
+        SpawnHops.Finished();
+        return result;
     }
 
     /// <summary>Indexes and launches the admitted tasks and keeps the answer.</summary>
@@ -105,12 +122,15 @@ public sealed class PlacementRequestGrain(
         SpawnRequest request, List<(string Npid, ProcessSpec Spec, string Node, int Task)> created, List<string> rejected, RunAs runAs, long started)
     {
         // The index write and the launches overlap; ps skips an NPID whose record is gone.
+        var launching = Stopwatch.GetTimestamp();
         var indexed = GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(RequestId, created.Select(c => (c.Npid, c.Spec.CpuMillis, c.Spec.MemoryBytes)).ToArray());
         var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node, runAs)).ToArray();
         try
         {
             await indexed;
+            SpawnHops.Record("6 tenant.index", launching);
             await Task.WhenAll(starts);
+            SpawnHops.Record("5 placement.start_all", launching);
         }
         catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
         {
@@ -149,17 +169,26 @@ public sealed class PlacementRequestGrain(
         IReadOnlyList<ProcessSpec> tasks, bool allowPartial, bool spread)
     {
         const int attempts = 3;
+        var placing = Stopwatch.GetTimestamp();
         var resolved = await ResolveAsync(tasks);
         for (var attempt = 1; ; attempt++)
         {
-            var (assignment, reasons) = await PlaceAsync(tasks, allowPartial, spread, resolved);
+            var npidFor = new string[tasks.Count];
+            for (var i = 0; i < npidFor.Length; i++)
+            {
+                npidFor[i] = npids.Next();
+            }
+
+            var (assignment, reasons, reservedAlready) = await PlaceAsync(tasks, allowPartial, spread, resolved, npidFor);
+            SpawnHops.Record("2 placement.offers", placing);
+            var reserving = Stopwatch.GetTimestamp();
             var created = new List<(string Npid, ProcessSpec Spec, string Node, int Task)>(tasks.Count);
             var rejected = new List<string>();
             for (var i = 0; i < tasks.Count; i++)
             {
                 if (assignment[i] is { } node)
                 {
-                    created.Add((npids.Next(), tasks[i], node, i));
+                    created.Add((npidFor[i], tasks[i], node, i));
                 }
                 else
                 {
@@ -167,11 +196,17 @@ public sealed class PlacementRequestGrain(
                 }
             }
 
+            if (reservedAlready)
+            {
+                return (created, rejected);
+            }
+
             var byNode = created.GroupBy(c => c.Node).ToArray();
             var reserved = await Task.WhenAll(byNode.Select(g => GrainFactory.GetGrain<INodeGrain>(g.Key)
                 .ReserveAsync(g.Select(c => (c.Npid, ResourceAsk.Of(c.Spec))).ToArray(), options.Value.ReservationLease)));
             if (reserved.All(ok => ok))
             {
+                SpawnHops.Record("3 placement.reserve", reserving);
                 return (created, rejected);
             }
 
@@ -189,9 +224,12 @@ public sealed class PlacementRequestGrain(
     /// sampled node offers for the tasks it may take; then tasks go, in order, to the best-scored
     /// node that still has room for them by the offers' free capacity — with spread, to the node
     /// holding the fewest of this request's tasks first (round-robin over the best nodes).
+    /// When one node is the only candidate for every task (one node, or constraints that leave
+    /// one), its offer and the reservation of all tasks (under <paramref name="npidFor"/>) are one
+    /// call, and Reserved says they are held already.
     /// </summary>
-    private async Task<(string?[] Assignment, string?[] Reasons)> PlaceAsync(
-        IReadOnlyList<ProcessSpec> tasks, bool allowPartial, bool spread, IReadOnlyDictionary<Selector, IReadOnlySet<string>> resolved)
+    private async Task<(string?[] Assignment, string?[] Reasons, bool Reserved)> PlaceAsync(
+        IReadOnlyList<ProcessSpec> tasks, bool allowPartial, bool spread, IReadOnlyDictionary<Selector, IReadOnlySet<string>> resolved, string[] npidFor)
     {
         var index = await directory.GetAsync();
         var active = membership.CurrentSnapshot.Members.Values
@@ -249,17 +287,41 @@ public sealed class PlacementRequestGrain(
             }
         }
 
-        var offers = (await Task.WhenAll(asksByNode.Select(async kv =>
+        NodeOffer[] answered;
+        if (asksByNode.Count == 1 && asksByNode.First() is var (only, asks) && asks.Count == tasks.Count)
         {
             try
             {
-                return await GrainFactory.GetGrain<INodeGrain>(kv.Key).OfferAsync(kv.Value);
+                var (offer, reserved) = await GrainFactory.GetGrain<INodeGrain>(only)
+                    .OfferAndReserveAsync(npidFor.Zip(tasks, (npid, spec) => (npid, ResourceAsk.Of(spec))).ToArray(), o.ReservationLease);
+                if (reserved)
+                {
+                    return (Enumerable.Repeat<string?>(only, tasks.Count).ToArray(), new string?[tasks.Count], true);
+                }
+
+                answered = [offer];
             }
             catch (Exception e)
             {
-                return new NodeOffer { Node = kv.Key, Fits = 0, Shortfall = $"node {kv.Key} did not answer: {e.Message}" };
+                answered = [DidNotAnswer(only, e)];
             }
-        }))).ToDictionary(x => x.Node, StringComparer.Ordinal);
+        }
+        else
+        {
+            answered = await Task.WhenAll(asksByNode.Select(async kv =>
+            {
+                try
+                {
+                    return await GrainFactory.GetGrain<INodeGrain>(kv.Key).OfferAsync(kv.Value);
+                }
+                catch (Exception e)
+                {
+                    return DidNotAnswer(kv.Key, e);
+                }
+            }));
+        }
+
+        var offers = answered.ToDictionary(x => x.Node, StringComparer.Ordinal);
 
         var room = offers.Values.Where(x => x.Fits > 0).ToDictionary(
             x => x.Node,
@@ -299,8 +361,11 @@ public sealed class PlacementRequestGrain(
             throw NefeleException.Rejected($"{what}: {reason}");
         }
 
-        return (assignment, reasons);
+        return (assignment, reasons, false);
     }
+
+    private static NodeOffer DidNotAnswer(string node, Exception e) =>
+        new() { Node = node, Fits = 0, Shortfall = $"node {node} did not answer: {e.Message}" };
 
     /// <summary>The short resource as the best of the offers states it.</summary>
     private static string Shortfall(IReadOnlyList<string> nodes, Dictionary<string, NodeOffer> offers)

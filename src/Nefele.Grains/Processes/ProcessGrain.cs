@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Nefele.Errors;
 using Nefele.Nodes;
@@ -63,6 +64,7 @@ public sealed partial class ProcessGrain(
             return Record.Tenant == tenant ? Snapshot() : throw NefeleException.Bad($"npid {Npid} is taken");
         }
 
+        var entered = Stopwatch.GetTimestamp();
         Record.Tenant = tenant;
         Record.Spec = spec;
         Record.Parent = parent;
@@ -71,10 +73,13 @@ public sealed partial class ProcessGrain(
         Record.Node = node;
         await MoveAsync(ProcessState.Placed);
         await MoveAsync(ProcessState.Starting);
+        SpawnHops.Record("5a process.before_launch", entered);
+        var launching = Stopwatch.GetTimestamp();
         LaunchOutcome outcome;
         try
         {
             outcome = await GrainFactory.GetGrain<INodeGrain>(Record.Node!).LaunchAsync(Npid, Record.Tenant!, Record.Spec!, runAs);
+            SpawnHops.Record("5b process.launch_call", launching);
         }
         catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
         {
@@ -98,7 +103,9 @@ public sealed partial class ProcessGrain(
         {
             Record.Pid = outcome.Pid;
             Record.StartedAt = outcome.StartedAt;
+            var running = Stopwatch.GetTimestamp();
             await MoveAsync(ProcessState.Running);
+            SpawnHops.Record("5c process.running_write", running);
         }
         else
         {
@@ -247,7 +254,7 @@ public sealed partial class ProcessGrain(
     {
         if (!Exists || Record.Tenant != tenant)
         {
-            throw NefeleException.NotFound(Npid);
+            throw await MissingAsync(tenant);
         }
 
         if (signal is < 1 or > 64)
@@ -293,6 +300,13 @@ public sealed partial class ProcessGrain(
         // still runs the process: rebuild the record and replay the path that led here.
         if (!Exists)
         {
+            if (await WasCollectedAsync(tenant))
+            {
+                // It ended and was collected past retention: an orphan of a node cut off meanwhile.
+                logger.LogDebug("hostd on {Node} reports {Npid}, which ended and was collected", node, Npid);
+                return false;
+            }
+
             Record.Tenant = tenant;
             Record.Spec = spec;
             Record.CreatedAt = startedAt;

@@ -1,7 +1,10 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Nefele.Auth;
 using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Processes;
+using Nefele.Retention;
 using Orleans.Concurrency;
 using Orleans.Runtime;
 
@@ -12,12 +15,15 @@ namespace Nefele.Tenants;
 /// and credentials survive a silo restart in cluster mode. Reentrant with group commit: changes
 /// that arrive while a write is under way are written together by the next one, so thousands of
 /// processes starting and ending per second cost a few writes, not one each (every caller still
-/// returns only once its change is stored).
+/// returns only once its change is stored). Ended processes and spawn requests are kept by the
+/// retention policy, then collected (TenantGrain.Retention.cs).
 /// </summary>
 [Reentrant]
-public sealed class TenantGrain(
+public sealed partial class TenantGrain(
     [PersistentState("tenant", StorageNames.Default)] IPersistentState<TenantRecord> state,
-    TimeProvider time) : Grain, ITenantGrain
+    TimeProvider time,
+    IOptions<RetentionOptions> retention,
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     // A request indexes its NPIDs while they launch, so a process that ends at once can be
     // removed before it was added. Such removals are remembered (boundedly, in memory) and
@@ -29,6 +35,12 @@ public sealed class TenantGrain(
     // Admitted requests not yet indexed: they count against the quotas (in memory: a request
     // cut off by a silo restart is retried by its client and admitted again).
     private readonly Dictionary<string, QuotaCharge> _pending = new(StringComparer.Ordinal);
+
+    // What the live processes and the pending requests hold, kept as they change: admission
+    // reads it on every request, and summing thousands of charges each time would make the
+    // tenant grain the placement bottleneck. Summed once from the record when first needed.
+    private QuotaCharge? _charged;
+    private QuotaCharge _pendingTotal;
     private double _spawnTokens;
     private long _spawnTokensAt;
     private Task? _writing;
@@ -72,10 +84,11 @@ public sealed class TenantGrain(
         }
 
         await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.GetGrain<IApiKeyGrain>(id).RevokeAsync()));
+        await CollectAllAsync();
         state.State.Info = null;
         state.State.Keys.Clear();
-        state.State.Ended.Clear();
         state.State.Charges.Clear();
+        _charged = default(QuotaCharge);
         await PersistAsync();
         return true;
     }
@@ -85,13 +98,25 @@ public sealed class TenantGrain(
         var info = Info;
         var asked = tasks.Aggregate(default(QuotaCharge), (sum, t) => sum + new QuotaCharge(1, t.CpuMillis, t.MemoryBytes));
         var quotas = info.Quotas;
-        var held = state.State.Charges.Values.Concat(_pending.Values).Aggregate(default(QuotaCharge), (a, b) => a + b);
+        var held = Charged + _pendingTotal;
         Check("processes", quotas.Processes, held.Processes, asked.Processes, n => $"{n}");
         Check("cpu", quotas.CpuMillis, held.CpuMillis, asked.CpuMillis, n => $"{n}m");
         Check("memory", quotas.MemoryBytes, held.MemoryBytes, asked.MemoryBytes, n => $"{n} bytes");
         TakeSpawnTokens(quotas.SpawnsPerSecond, asked.Processes);
+        EndPending(requestId);
         _pending[requestId] = asked;
+        _pendingTotal += asked;
         return Task.FromResult(info.RunAs);
+    }
+
+    private QuotaCharge Charged => _charged ??= state.State.Charges.Values.Aggregate(default(QuotaCharge), (a, b) => a + b);
+
+    private void EndPending(string requestId)
+    {
+        if (_pending.Remove(requestId, out var charge))
+        {
+            _pendingTotal -= charge;
+        }
     }
 
     private void Check(string quota, long limit, long held, long asked, Func<long, string> show)
@@ -127,7 +152,7 @@ public sealed class TenantGrain(
 
     public Task ReleaseAdmissionAsync(string requestId)
     {
-        _pending.Remove(requestId);
+        EndPending(requestId);
         return Task.CompletedTask;
     }
 
@@ -200,40 +225,33 @@ public sealed class TenantGrain(
 
     public async Task AddManyAsync(string requestId, IReadOnlyList<(string Npid, long CpuMillis, long MemoryBytes)> npids)
     {
-        _pending.Remove(requestId);
-        var added = false;
+        EndPending(requestId);
+        Retain(state.State.Requests, requestId);
         foreach (var (npid, cpu, memory) in npids)
         {
             if (!_removedEarly.Remove(npid) && state.State.Npids.Add(npid))
             {
-                state.State.Charges[npid] = new QuotaCharge(1, cpu, memory);
-                added = true;
+                var charge = new QuotaCharge(1, cpu, memory);
+                _charged = Charged + charge - state.State.Charges.GetValueOrDefault(npid);
+                state.State.Charges[npid] = charge;
             }
         }
 
-        if (added)
-        {
-            await PersistAsync();
-        }
+        // Written even when every process ended already: the request id is kept too.
+        await PersistAsync();
     }
 
     public async Task RemoveAsync(string npid)
     {
-        state.State.Charges.Remove(npid);
-        if (state.State.Npids.Remove(npid))
+        var charged = Charged;
+        if (state.State.Charges.Remove(npid, out var charge))
         {
-            var ended = state.State.Ended;
-            ended.Add(npid);
-            if (ended.Count > TenantRecord.EndedKept)
-            {
-                ended.RemoveRange(0, ended.Count - TenantRecord.EndedKept);
-            }
-
-            await PersistAsync();
-            return;
+            _charged = charged - charge;
         }
 
-        if (_removedEarly.Add(npid))
+        // Kept from its end, indexed or not: retention is what removes its record later.
+        Retain(state.State.Ended, npid);
+        if (!state.State.Npids.Remove(npid) && _removedEarly.Add(npid))
         {
             _removedEarlyOrder.Enqueue(npid);
             while (_removedEarlyOrder.Count > EarlyRemovalsKept)
@@ -241,6 +259,8 @@ public sealed class TenantGrain(
                 _removedEarly.Remove(_removedEarlyOrder.Dequeue());
             }
         }
+
+        await PersistAsync();
     }
 
     private async Task PersistAsync()
@@ -250,13 +270,12 @@ public sealed class TenantGrain(
         {
             if (_writing is { IsCompleted: false } inFlight)
             {
-                // Written by the next write, which starts when this one is done.
+                // Written by this write if it has not begun (see WriteAsync), else by the next one.
                 await inFlight;
                 continue;
             }
 
-            _dirty = false;
-            var write = state.WriteStateAsync();
+            var write = WriteAsync();
             _writing = write;
             try
             {
@@ -272,9 +291,26 @@ public sealed class TenantGrain(
         }
     }
 
+    /// <summary>
+    /// One write of the record. It first lets the calls that have already arrived make their
+    /// changes, so they join it: a store that answers at once (the embedded default copies the
+    /// record in memory) would otherwise never have a write in flight to join, and every start
+    /// and end of a process would copy the whole record.
+    /// </summary>
+    private async Task WriteAsync()
+    {
+        await Task.Yield();
+        _dirty = false;
+        var writing = System.Diagnostics.Stopwatch.GetTimestamp();
+        await state.WriteStateAsync();
+        SpawnHops.Record("7 tenant.write", writing);
+    }
+
     public Task<IReadOnlyList<string>> ListAsync(bool includeEnded = false) =>
         Task.FromResult<IReadOnlyList<string>>(
-            (includeEnded ? state.State.Npids.Concat(state.State.Ended).Distinct(StringComparer.Ordinal) : state.State.Npids)
+            (includeEnded
+                ? state.State.Npids.Concat(state.State.Ended.Skip(Math.Max(0, state.State.Ended.Count - TenantRecord.EndedListed)).Select(e => e.Id)).Distinct(StringComparer.Ordinal)
+                : state.State.Npids)
                 .Order(StringComparer.Ordinal).ToArray());
 
     public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all)

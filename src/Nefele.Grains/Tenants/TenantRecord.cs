@@ -1,3 +1,5 @@
+using Nefele.Retention;
+
 namespace Nefele.Tenants;
 
 [GenerateSerializer]
@@ -5,8 +7,7 @@ public sealed class TenantRecord
 {
     [Id(0)] public HashSet<string> Npids { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Processes that ended, oldest first, at most <see cref="EndedKept"/> (ps -a).</summary>
-    [Id(1)] public List<string> Ended { get; set; } = [];
+    // Id 1 held the ended NPIDs before they carried their end time (now Id 5).
 
     /// <summary>The tenant itself; null until the tenant directory created it (or after it was removed).</summary>
     [Id(2)] public TenantInfo? Info { get; set; }
@@ -17,5 +18,18 @@ public sealed class TenantRecord
     /// <summary>What each live process counts against the quotas.</summary>
     [Id(4)] public Dictionary<string, QuotaCharge> Charges { get; set; } = new(StringComparer.Ordinal);
 
-    public const int EndedKept = 1000;
+    /// <summary>Processes that ended and are still kept, oldest end first (see <see cref="RetentionOptions"/>).</summary>
+    [Id(5)] public List<Retained> Ended { get; set; } = [];
+
+    /// <summary>Spawn requests whose records are kept (their ids stay idempotent), oldest first.</summary>
+    [Id(6)] public List<Retained> Requests { get; set; } = [];
+
+    /// <summary>
+    /// The highest NPID collected so far: the tombstone that lets a missing NPID at or below it
+    /// be told it was collected. One NPID per tenant, whatever was collected (NPIDs sort by creation).
+    /// </summary>
+    [Id(7)] public string? CollectedThrough { get; set; }
+
+    /// <summary>How many ended processes ps -a lists: the most recent of those kept.</summary>
+    public const int EndedListed = 1000;
 }

@@ -45,25 +45,41 @@ public sealed class CgroupV2Manager : ICgroupManager
                 continue;
             }
 
-            var enable = string.Join(' ', Wanted.Where(available.Contains).Select(c => "+" + c));
-            try
+            if (TryOpen(hierarchy, available, root, node) is { } manager)
             {
-                // Controllers reach a cgroup only if every ancestor enables them for its children.
-                var rootDir = Path.Combine(hierarchy, root);
-                var nodeDir = Path.Combine(rootDir, node);
-                CgroupFiles.Write(Path.Combine(hierarchy, "cgroup.subtree_control"), enable);
-                Directory.CreateDirectory(rootDir);
-                CgroupFiles.Write(Path.Combine(rootDir, "cgroup.subtree_control"), enable);
-                Directory.CreateDirectory(nodeDir);
-                CgroupFiles.Write(Path.Combine(nodeDir, "cgroup.subtree_control"), enable);
-                return new CgroupV2Manager(hierarchy, rootDir, nodeDir, enable);
+                return manager;
             }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Makes hostd's subtree in one v2 hierarchy, enabling for children whichever of memory, cpu
+    /// and pids it offers; null when the kernel refuses. <see cref="TryCreate"/> calls it only where
+    /// memory and cpu are offered; tests call it on a hierarchy without them, to exercise what
+    /// needs no controller.
+    /// </summary>
+    internal static CgroupV2Manager? TryOpen(string hierarchy, IReadOnlyCollection<string> available, string root, string node)
+    {
+        var enable = string.Join(' ', Wanted.Where(available.Contains).Select(c => "+" + c));
+        try
+        {
+            // Controllers reach a cgroup only if every ancestor enables them for its children.
+            var rootDir = Path.Combine(hierarchy, root);
+            var nodeDir = Path.Combine(rootDir, node);
+            CgroupFiles.Write(Path.Combine(hierarchy, "cgroup.subtree_control"), enable);
+            Directory.CreateDirectory(rootDir);
+            CgroupFiles.Write(Path.Combine(rootDir, "cgroup.subtree_control"), enable);
+            Directory.CreateDirectory(nodeDir);
+            CgroupFiles.Write(Path.Combine(nodeDir, "cgroup.subtree_control"), enable);
+            return new CgroupV2Manager(hierarchy, rootDir, nodeDir, enable);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
         }
 
         return null;
@@ -118,6 +134,8 @@ public sealed class CgroupV2Manager : ICgroupManager
     private sealed class ProcessCgroup(string dir) : IProcessCgroup
     {
         public IReadOnlyList<string> ProcsFiles { get; } = [Path.Combine(dir, "cgroup.procs")];
+
+        public string? UnifiedDirectory => dir;
 
         public long CpuUsageNanoseconds() => CgroupFiles.ReadKey(Path.Combine(dir, "cpu.stat"), "usage_usec") * 1000;
 

@@ -15,7 +15,9 @@ public sealed class ProcessLog
     private readonly string current;
     private readonly string previous;
     private readonly long halfLimit;
-    private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run on the reader as it ends (its last act), so an exit waiting for the
+    // output's end is reported without another thread-pool hop.
+    private readonly TaskCompletionSource drained = new();
     private FileStream? writer;
     private long previousStart; // offset of the first byte in .log.1 (== currentStart when there is none)
     private long currentStart;

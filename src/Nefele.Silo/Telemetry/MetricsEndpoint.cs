@@ -65,6 +65,15 @@ internal static class MetricsEndpoint
         }
 
         Gauge(text, "dotnet_gc_heap_bytes", "Bytes currently thought to be allocated on the managed heap", "", GC.GetTotalMemory(forceFullCollection: false));
+
+        // What survives: the heap right after the last full collection, free of the allocation sawtooth.
+        var background = GC.GetGCMemoryInfo(GCKind.Background);
+        var blocking = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        var full = background.Index > blocking.Index ? background : blocking;
+        if (full.Index > 0)
+        {
+            Gauge(text, "dotnet_gc_heap_after_full_gc_bytes", "Managed heap size right after the last full (generation 2) collection", "", full.HeapSizeBytes);
+        }
         PrometheusText.AppendHeader(text, "dotnet_gc_collections_total", "Garbage collections since the process started, by generation", PrometheusType.Counter);
         for (var generation = 0; generation <= GC.MaxGeneration; generation++)
         {

@@ -31,6 +31,19 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public INodeGrain NodeGrain => Client.GetGrain<INodeGrain>(Node);
 
+    /// <summary>The test silo's retention count (its age is the default, 1 h): small, so a test can go past it.</summary>
+    public const int RetainedPerTenant = 20;
+
+    /// <summary>Whether grain storage holds a record named <paramref name="stateName"/> for <paramref name="grain"/>.</summary>
+    public async Task<bool> StoredAsync<TState>(string stateName, IAddressable grain)
+        where TState : new()
+    {
+        var storage = _cluster!.Silos[0].ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Default);
+        var read = new GrainState<TState>(new TState());
+        await storage.ReadStateAsync(stateName, grain.GetGrainId(), read);
+        return read.RecordExists;
+    }
+
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
@@ -52,6 +65,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.ReservedMemoryBytes = 0;
             });
             silo.Services.Configure<PlacementOptions>(o => o.MaxTasksPerRequest = 100);
+            silo.Services.Configure<Retention.RetentionOptions>(o => o.Count = RetainedPerTenant);
         });
         builder.ConfigureClient(client => client.AddOutgoingGrainCallFilter(new TestCallStamp(Secret)));
         _cluster = builder.Build();

@@ -13,25 +13,50 @@ public class NodeScoringLoadTests
     private static double Score(double load, long cpu = 1000, long memory = 2 * GiB, IReadOnlyDictionary<string, long>? devices = null, IReadOnlyDictionary<string, long>? asked = null) =>
         NodeScoring.Offer("n", true, FourCoresEightGiB, (0, 0), [new ResourceAsk(cpu, memory, asked)], devices ?? None, None, load).Score;
 
-    // load, expected score (1 core and 2 GiB of 4 cores and 8 GiB asked: 0.75 free of each, no stranding)
+    // The rule (README "NodeGrain", NodeScoring's summary): the score is the free capacity left
+    // after placing, penalised for stranding and for load; below the high mark (0.8) the load costs
+    // a tenth of itself; above it the score shrinks in proportion to the headroom left, reaching 0
+    // at a fully busy node. The case: 1 core and 2 GiB asked of 4 cores and 8 GiB leaves 3/4 of the
+    // cores and 6/8 of the memory free, an even 0.75 of each, so nothing is stranded.
+    private const double Idle = 0.75;
+    private const double HighMark = 0.8;
+    private const double AtHighMark = Idle - (HighMark / 10); // 0.67
+
+    // load, expected score, worked by hand from the rule
     [Theory]
-    [InlineData(0.0, 0.75)]
-    [InlineData(0.5, 0.70)]
-    [InlineData(0.8, 0.67)]
-    [InlineData(0.9, 0.335)]
-    [InlineData(0.95, 0.1675)]
-    [InlineData(1.0, 0.0)]
-    [InlineData(1.7, 0.0)]
-    [InlineData(double.NaN, 0.75)]
+    [InlineData(0.0, Idle)]
+    [InlineData(0.5, Idle - 0.05)] // a tenth of 0.5
+    [InlineData(0.8, AtHighMark)] // a tenth of 0.8
+    [InlineData(0.9, AtHighMark * 0.5)] // headroom 0.1 of the 0.2 above the mark: half left
+    [InlineData(0.95, AtHighMark * 0.25)] // headroom 0.05 of 0.2: a quarter left
+    [InlineData(1.0, 0.0)] // fully busy
+    [InlineData(1.7, 0.0)] // beyond busy is still busy, never negative
+    [InlineData(double.NaN, Idle)] // no measurement yet: no penalty
     public void Measured_load_cuts_the_score_and_above_the_high_mark_steeply(double load, double expected)
     {
         Assert.Equal(expected, Score(load), 3);
     }
 
     [Fact]
-    public void Of_two_equal_nodes_the_quieter_scores_higher_even_below_the_high_mark()
+    public void Above_the_high_mark_the_score_is_proportional_to_the_headroom_left()
     {
-        Assert.True(Score(0.2) > Score(0.3));
+        var atMark = Score(HighMark);
+        for (var load = 0.81; load <= 1.0; load += 0.01)
+        {
+            Assert.Equal(atMark * (1 - load) / (1 - HighMark), Score(load), 6);
+        }
+    }
+
+    [Fact]
+    public void The_score_never_rises_with_load()
+    {
+        var previous = Score(0);
+        for (var load = 0.05; load <= 1.2; load += 0.05)
+        {
+            var score = Score(load);
+            Assert.True(score <= previous, $"score {score} at load {load:0.00} above {previous} at the load before");
+            previous = score;
+        }
     }
 
     [Fact]
@@ -52,8 +77,11 @@ public class NodeScoringLoadTests
     [Fact]
     public void A_device_node_scores_lower_for_a_task_that_needs_no_device()
     {
-        Assert.Equal(0.65, Score(0, devices: TwoGpus), 3);
-        Assert.Equal(0.75, Score(0, devices: TwoGpus, asked: new Dictionary<string, long> { ["gpu"] = 1 }), 3);
+        // "keeps device nodes for tasks that need devices": for a plain task the plain node wins;
+        // a task that needs the device is not put off by it.
+        Assert.True(Score(0, devices: TwoGpus) < Score(0));
+        Assert.Equal(Idle, Score(0), 3);
+        Assert.Equal(Idle, Score(0, devices: TwoGpus, asked: new Dictionary<string, long> { ["gpu"] = 1 }), 3);
     }
 
     [Fact]
