@@ -22,9 +22,8 @@ internal static class CommandCatalogue
           --affinity SEL   run only on a node matching SEL (repeatable): npid:NPID (its node),
                            name:NAME (a node running a process of that name), label:K=V
           --anti-affinity SEL  never on a node matching SEL (repeatable)
-        Everything after "--" (or from the first argument that is not a flag) is the program and
-        its arguments, passed as they are. A program name without a slash is looked up in the
-        PATH of the process's environment (--env PATH=..., else the node's) as execvp does.
+        Everything after "--" (or from the first argument that is not a flag) is the program (an
+        absolute path) and its arguments, passed as they are.
         """;
 
     private static readonly string[] SpawnFlagNames =
