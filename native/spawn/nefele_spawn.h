@@ -2,7 +2,8 @@
  * libnefele-spawn: starts one child process for hostd.
  *
  * hostd is a large multithreaded .NET process; this helper starts children with
- * clone(CLONE_VM|CLONE_VFORK) so no page tables are copied, and does in the child
+ * clone(CLONE_VM|CLONE_VFORK) (clone3 with CLONE_INTO_CGROUP on cgroup v2) so no page
+ * tables are copied, and does in the child
  * exactly what a Nefele process needs before exec (cgroup join, own session, default
  * signal dispositions, fd layout).
  */
@@ -50,6 +51,10 @@ struct nefele_spawn_identity {
  * cwd:                NULL or "" keeps the caller's working directory.
  * cgroup_procs_files: NULL-terminated list of cgroup.procs paths the child joins before
  *                     exec (so limits apply from its first instruction); may be NULL.
+ * cgroup_fd:          -1, or a cgroup v2 directory (opened O_PATH or O_RDONLY) the child is
+ *                     created in with clone3(CLONE_INTO_CGROUP) (Linux 5.7, x86-64), so it
+ *                     never runs outside it; where that is not available the child writes
+ *                     itself into the directory's cgroup.procs before exec instead.
  * stdin_fd/stdout_fd/stderr_fd: become the child's 0/1/2; a negative value means
  *                     /dev/null. Every other descriptor is closed in the child.
  *
@@ -61,6 +66,11 @@ struct nefele_spawn_identity {
  * The child runs in its own session (setsid), with every signal at SIG_DFL and an
  * empty signal mask.
  *
+ * pidfd_out:          NULL, or where a pidfd of the child (close-on-exec) is stored: it
+ *                     becomes readable when the child exits, so the caller can poll for the
+ *                     exit instead of waiting for SIGCHLD. -1 there on kernels without
+ *                     pidfds (before 5.3) and on failure; the caller closes it.
+ *
  * Returns the child's pid (> 0) once execve has succeeded. The caller owns the child and
  * must reap it (waitpid); this function never waits for a child that started.
  * Returns -1 on failure with *err_stage (NEFELE_SPAWN_STAGE_*) and *err_no (errno value)
@@ -68,10 +78,10 @@ struct nefele_spawn_identity {
  */
 __attribute__((visibility("default")))
 int nefele_spawn_process(const char *path, char *const argv[], char *const envp[],
-                         const char *cwd, const char *const cgroup_procs_files[],
+                         const char *cwd, const char *const cgroup_procs_files[], int cgroup_fd,
                          int stdin_fd, int stdout_fd, int stderr_fd,
                          const struct nefele_spawn_identity *identity,
-                         int *err_stage, int *err_no);
+                         int *pidfd_out, int *err_stage, int *err_no);
 
 #ifdef __cplusplus
 }

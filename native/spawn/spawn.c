@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -26,6 +27,49 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+#if defined(__x86_64__)
+/*
+ * clone3 with CLONE_VM: the child starts on the stack clone_args names, so it cannot return
+ * into C; this runs fn(arg) there and exits with its value (as the C library's clone() does,
+ * which has no clone3 form that takes a function). Returns the pid or -errno in the parent.
+ */
+#define HAVE_CLONE3_VM 1
+struct clone3_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+long nefele_clone3_run(struct clone3_args *args, size_t size, int (*fn)(void *), void *arg);
+__asm__(".text\n"
+        ".globl nefele_clone3_run\n"
+        ".hidden nefele_clone3_run\n"
+        ".type nefele_clone3_run,@function\n"
+        "nefele_clone3_run:\n"
+        "    mov %rdx, %r8\n"        /* fn and arg survive the syscall in r8, r9 */
+        "    mov %rcx, %r9\n"
+        "    mov $435, %eax\n"       /* SYS_clone3 */
+        "    syscall\n"
+        "    test %rax, %rax\n"
+        "    jnz 1f\n"
+        "    xor %ebp, %ebp\n"       /* child: its own stack, no frame to return to */
+        "    mov %r9, %rdi\n"
+        "    call *%r8\n"
+        "    mov %eax, %edi\n"
+        "    mov $60, %eax\n"        /* SYS_exit */
+        "    syscall\n"
+        "    hlt\n"
+        "1:  ret\n"
+        ".size nefele_clone3_run, .-nefele_clone3_run\n");
+#endif
 
 /* The child makes a handful of shallow libc calls; this is ample. */
 #define CHILD_STACK_SIZE (128 * 1024)
@@ -36,6 +80,8 @@ struct child_args {
     char *const *envp;
     const char *cwd;
     const char *const *cgroups;
+    int cgroup_fd;
+    int in_cgroup; /* created in cgroup_fd by CLONE_INTO_CGROUP */
     const struct nefele_spawn_identity *identity;
     int fds[3];
     int errfd;
@@ -79,7 +125,23 @@ static int child_main(void *p)
     const struct child_args *a = p;
     int errfd = a->errfd;
 
-    /* Join the cgroups first so the limits cover everything the program does. */
+    /* Join the cgroups first so the limits cover everything the program does (a child
+     * created in its cgroup v2 directory is there already). */
+    if (a->cgroup_fd >= 0 && !a->in_cgroup) {
+        int fd = openat(a->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, errno);
+        ssize_t n;
+        do {
+            n = write(fd, "0", 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) {
+            int err = n < 0 ? errno : EIO;
+            close(fd);
+            child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, err);
+        }
+        close(fd);
+    }
     if (a->cgroups) {
         for (const char *const *cg = a->cgroups; *cg; cg++) {
             int fd = open(*cg, O_WRONLY | O_CLOEXEC);
@@ -185,12 +247,14 @@ static int fail(int *err_stage, int *err_no, int stage, int err)
 }
 
 int nefele_spawn_process(const char *path, char *const argv[], char *const envp[],
-                         const char *cwd, const char *const cgroup_procs_files[],
+                         const char *cwd, const char *const cgroup_procs_files[], int cgroup_fd,
                          int stdin_fd, int stdout_fd, int stderr_fd,
                          const struct nefele_spawn_identity *identity,
-                         int *err_stage, int *err_no)
+                         int *pidfd_out, int *err_stage, int *err_no)
 {
     int stage_sink, errno_sink;
+    if (pidfd_out)
+        *pidfd_out = -1;
     if (!err_stage)
         err_stage = &stage_sink;
     if (!err_no)
@@ -212,6 +276,8 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
         .envp = envp,
         .cwd = cwd,
         .cgroups = cgroup_procs_files,
+        .cgroup_fd = cgroup_fd,
+        .in_cgroup = 0,
         .identity = identity,
         .fds = { stdin_fd, stdout_fd, stderr_fd },
         .errfd = pipefd[1],
@@ -230,15 +296,68 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
 
-    pid_t pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
-                      CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-    int clone_err = errno;
+    /* The pidfd comes with the clone itself (the kernel writes it to pidfd), so the exit
+     * can be awaited by polling it instead of scanning on SIGCHLD. */
+    int pidfd = -1;
+    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+    pid_t pid = -1;
+    int clone_err = ENOSYS;
+#ifdef HAVE_CLONE3_VM
+    if (cgroup_fd >= 0) {
+        /* cgroup v2: created in its cgroup (Linux 5.7), so it never runs outside it and no
+         * cgroup.procs write (and its migration) is needed. */
+        struct clone3_args ca = {
+            .flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP | (pidfd_out ? CLONE_PIDFD : 0),
+            .pidfd = (uint64_t)(uintptr_t)&pidfd,
+            .exit_signal = SIGCHLD,
+            .stack = (uint64_t)(uintptr_t)stack,
+            .stack_size = CHILD_STACK_SIZE,
+            .cgroup = (uint64_t)cgroup_fd,
+        };
+        args.in_cgroup = 1;
+        long r = nefele_clone3_run(&ca, sizeof ca, child_main, &args);
+        if (r < 0) {
+            clone_err = (int)-r;
+            args.in_cgroup = 0;
+            pidfd = -1;
+            if (clone_err != ENOSYS && clone_err != E2BIG && clone_err != EINVAL && clone_err != EPERM) {
+                /* The kernel refused the cgroup itself (e.g. EBUSY, EOPNOTSUPP). */
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+                munmap(stack, CHILD_STACK_SIZE);
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return fail(err_stage, err_no, NEFELE_SPAWN_STAGE_CGROUP, clone_err);
+            }
+        } else {
+            pid = (pid_t)r;
+        }
+    }
+#endif
+    if (pid < 0) {
+        /* Kernels before 5.7 (or without clone3) join the cgroup from the child. */
+        pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+                    flags | (pidfd_out ? CLONE_PIDFD : 0), &args, &pidfd);
+        clone_err = errno;
+    }
+    if (pid < 0 && pidfd_out && clone_err == EINVAL) {
+        /* Kernels before 5.2 know no CLONE_PIDFD. */
+        pidfd = -1;
+        pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE, flags, &args);
+        clone_err = errno;
+    }
     if (pid < 0 && (clone_err == ENOSYS || clone_err == EINVAL || clone_err == EPERM)) {
         /* Sandboxes that refuse the vfork-style clone: a plain fork still works. */
+        pidfd = -1;
         pid = fork();
         if (pid == 0)
             child_main(&args);
         clone_err = errno;
+    }
+    if (pid > 0 && pidfd_out && pidfd < 0) {
+        /* Still unreaped, so the pid is still this child's. -1 where pidfds do not exist. */
+        pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd >= 0)
+            fcntl(pidfd, F_SETFD, FD_CLOEXEC);
     }
 
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -259,6 +378,8 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
     close(pipefd[0]);
 
     if (n == (ssize_t)sizeof f) {
+        if (pidfd >= 0)
+            close(pidfd);
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
@@ -266,6 +387,8 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
         return fail(err_stage, err_no, f.stage, f.err);
     }
 
+    if (pidfd_out)
+        *pidfd_out = pidfd;
     errno = saved_errno;
     return pid;
 }

@@ -138,7 +138,7 @@ static int start_as(struct run *r, const char *path, char *const argv[], char *c
     if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0)
         return -1;
     int stage = 0, err = 0;
-    r->pid = nefele_spawn_process(path, argv, envp, cwd, NULL, -1, o[1], e[1], id, &stage, &err);
+    r->pid = nefele_spawn_process(path, argv, envp, cwd, NULL, -1, -1, o[1], e[1], id, NULL, &stage, &err);
     close(o[1]);
     close(e[1]);
     r->out_fd = o[0];
@@ -179,7 +179,7 @@ static void test_spawn_true(void)
 {
     char *argv[] = { (char *)"/bin/true", NULL };
     int stage = -1, err = -1, status = 0;
-    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, NULL, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, -1, NULL, NULL, &stage, &err);
     if (pid <= 0) {
         check(0, "spawn /bin/true", "stage %d errno %d", stage, err);
         return;
@@ -189,12 +189,94 @@ static void test_spawn_true(void)
           "spawn /bin/true exits 0", "status %#x", status);
 }
 
+/* The pidfd the spawn hands back becomes readable when the child exits, before it is reaped. */
+static void test_spawn_pidfd_reports_exit(void)
+{
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)"exit 7", NULL };
+    int stage = -1, err = -1, pidfd = -2, status = 0;
+    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, NULL, NULL, -1, -1, -1, -1, NULL, &pidfd, &stage, &err);
+    if (pid <= 0) {
+        check(0, "spawn with a pidfd", "stage %d errno %d", stage, err);
+        return;
+    }
+    check(pidfd >= 0 && (fcntl(pidfd, F_GETFD) & FD_CLOEXEC), "spawn gives a close-on-exec pidfd", "pidfd %d", pidfd);
+    if (pidfd < 0) {
+        wait_exit(pid, TIMEOUT_MS, &status);
+        return;
+    }
+    struct pollfd p = { .fd = pidfd, .events = POLLIN };
+    int ready = poll(&p, 1, TIMEOUT_MS);
+    check(ready == 1 && (p.revents & POLLIN), "pidfd is readable once the child exited", "poll %d revents %#x", ready, p.revents);
+    /* Readable means exited: the status is there without blocking. */
+    pid_t reaped = waitpid(pid, &status, WNOHANG);
+    check(reaped == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7, "exit status after the pidfd said so",
+          "waitpid %d status %#x", (int)reaped, status);
+    if (reaped != pid)
+        wait_exit(pid, TIMEOUT_MS, &status);
+    close(pidfd);
+}
+
+/* On cgroup v2 the child is created in its cgroup (CLONE_INTO_CGROUP): /proc/<pid>/cgroup
+ * names it from the start. Uses the unified hierarchy (pure v2, or a hybrid's
+ * /sys/fs/cgroup/unified, which needs no controller for membership); skipped without one. */
+static void test_spawn_into_cgroup_v2(void)
+{
+    const char *roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+    const char *root = NULL;
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+        char probe[256];
+        snprintf(probe, sizeof probe, "%s/cgroup.controllers", roots[i]);
+        if (access(probe, F_OK) == 0 && access(roots[i], W_OK) == 0) {
+            root = roots[i];
+            break;
+        }
+    }
+    if (!root) {
+        printf("skip: no writable cgroup v2 hierarchy for the CLONE_INTO_CGROUP test\n");
+        return;
+    }
+    char dir[256], want[128];
+    snprintf(want, sizeof want, "/nefele-native-test-%d", (int)getpid());
+    snprintf(dir, sizeof dir, "%s%s", root, want);
+    if (mkdir(dir, 0755) != 0) {
+        check(0, "make a cgroup v2 directory", "%s: %s", dir, strerror(errno));
+        return;
+    }
+    int cg = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    check(cg >= 0, "open the cgroup v2 directory", "%s: %s", dir, strerror(errno));
+    char *argv[] = { (char *)"/bin/sleep", (char *)"30", NULL };
+    int stage = -1, err = -1, status = 0;
+    pid_t pid = cg < 0 ? -1 : nefele_spawn_process("/bin/sleep", argv, no_env, NULL, NULL, cg, -1, -1, -1, NULL, NULL, &stage, &err);
+    check(pid > 0, "spawn into a cgroup v2 directory", "stage %d errno %d (%s)", stage, err, strerror(err));
+    if (pid > 0) {
+        char path[64], line[512] = "";
+        snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+        FILE *f = fopen(path, "r");
+        int found = 0;
+        while (f && fgets(line, sizeof line, f)) {
+            if (strncmp(line, "0::", 3) == 0) {
+                line[strcspn(line, "\n")] = 0;
+                found = strcmp(line + 3, want) == 0;
+                break;
+            }
+        }
+        if (f)
+            fclose(f);
+        check(found, "the child lives in its cgroup v2 directory", "0:: line is '%s', want '%s'", line, want);
+        kill(pid, SIGKILL);
+        wait_exit(pid, TIMEOUT_MS, &status);
+    }
+    if (cg >= 0)
+        close(cg);
+    check(rmdir(dir) == 0, "the cgroup v2 directory is removed after the child", "%s: %s", dir, strerror(errno));
+}
+
 static void expect_failure(const char *name, const char *path, const char *cwd, const char *const *cgroups,
                            int want_stage, int want_errno)
 {
     char *argv[] = { (char *)path, NULL };
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, NULL, &stage, &err);
+    pid_t pid = nefele_spawn_process(path, argv, no_env, cwd, cgroups, -1, -1, -1, -1, NULL, NULL, &stage, &err);
     if (pid > 0) {
         int st;
         wait_exit(pid, TIMEOUT_MS, &st);
@@ -291,7 +373,7 @@ static void test_spawn_session_and_fds(void)
         return;
     }
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, in[0], o[1], -1, NULL, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/sh", argv, no_env, "/", NULL, -1, in[0], o[1], -1, NULL, NULL, &stage, &err);
     close(in[0]);
     close(o[1]);
     close(leak[0]);
@@ -383,7 +465,7 @@ static void test_spawn_identity(void)
     mkdir(locked, 0700);
     char *argv2[] = { (char *)"/bin/true", NULL };
     int stage = 0, err = 0;
-    pid_t pid = nefele_spawn_process("/bin/true", argv2, no_env, locked, NULL, -1, -1, -1, &id, &stage, &err);
+    pid_t pid = nefele_spawn_process("/bin/true", argv2, no_env, locked, NULL, -1, -1, -1, -1, &id, NULL, &stage, &err);
     if (pid > 0) {
         int st;
         wait_exit(pid, TIMEOUT_MS, &st);
@@ -398,7 +480,7 @@ static void test_spawn_identity(void)
 
     struct nefele_spawn_rlimit bad[] = { { RLIMIT_NOFILE, 300, 200 } };
     struct nefele_spawn_identity badid = { 0, 0, 0, 0, bad, 1 };
-    pid = nefele_spawn_process("/bin/true", argv2, no_env, NULL, NULL, -1, -1, -1, &badid, &stage, &err);
+    pid = nefele_spawn_process("/bin/true", argv2, no_env, NULL, NULL, -1, -1, -1, -1, &badid, NULL, &stage, &err);
     check(pid == -1 && stage == NEFELE_SPAWN_STAGE_RLIMIT && err == EINVAL, "soft limit above hard -> stage 6 EINVAL",
           "pid %d stage %d errno %d", (int)pid, stage, err);
 }
@@ -978,6 +1060,8 @@ int main(void)
     }
 
     test_spawn_true();
+    test_spawn_pidfd_reports_exit();
+    test_spawn_into_cgroup_v2();
     test_spawn_failures();
     test_spawn_stdout();
     test_spawn_signals();

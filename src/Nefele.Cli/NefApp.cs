@@ -28,7 +28,7 @@ internal static class NefApp
         try
         {
             var invocation = CommandLineParser.Parse(args);
-            var connect = ChooseTransport(invocation.Globals, env);
+            var connect = ChooseTransport(invocation.Globals, env, time);
             context = new CommandContext(connect, output, rawOutput, error, time);
             return await invocation.Command.RunAsync(context, ct).ConfigureAwait(false);
         }
@@ -63,19 +63,27 @@ internal static class NefApp
     }
 
     /// <summary>Resolves settings now (so a bad --api is a usage error) but connects only when a command needs to.</summary>
-    private static Func<INefeleTransport> ChooseTransport(GlobalOptions globals, Func<string, string?> env)
+    private static Func<INefeleTransport> ChooseTransport(GlobalOptions globals, Func<string, string?> env, TimeProvider time)
     {
         var socket = env("NEFELE_SOCKET");
         if (!string.IsNullOrEmpty(socket))
         {
-            // Inside a Nefele process the caller's own tenant applies; --tenant is ignored.
+            // Inside a Nefele process hostd answers for the caller's own tenant, on its own node:
+            // a --tenant or --api would be ignored, so it is refused rather than silently dropped.
+            var given = globals.Tenant is not null ? "--tenant" : globals.Api is not null ? "--api" : null;
+            if (given is not null)
+            {
+                throw new UsageException(
+                    $"{given} is not available inside a Nefele process: nef talks to hostd's api socket (NEFELE_SOCKET), which acts for this process's own tenant; to use the REST API instead, unset NEFELE_SOCKET and give an API key");
+            }
+
             return () => new SocketTransport(socket);
         }
 
-        var api = globals.ResolveApi(env);
+        var apis = globals.ResolveApis(env);
         var tenant = globals.ResolveTenant(env);
         var token = Auth.CredentialSources.Find(env);
-        return () => new RestTransport(api, tenant, RestTransport.DefaultConnectTimeout, token);
+        return () => new RestTransport(apis, tenant, RestTransport.DefaultConnectTimeout, token, time);
     }
 
     private static async Task<int> FailAsync(TextWriter error, string message, int status)

@@ -29,6 +29,23 @@ public sealed class NefeleConnection : IAsyncDisposable
         ConnectAsync(client => client.UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort)), credential, tls: null, ct);
 
     /// <summary>
+    /// Connects through any of <paramref name="gateways"/> (silos of one cluster, without asking
+    /// Redis). Calls go through the gateways that answer; when one is lost, calls move to the
+    /// others, and the tenant's <see cref="NefeleTenant.MonitorAsync"/> and
+    /// <see cref="NefeleTenant.LogChunksAsync"/> carry on from the last event or byte they gave,
+    /// so nothing is repeated or skipped.
+    /// </summary>
+    public static Task<NefeleConnection> ConnectAsync(IReadOnlyList<IPEndPoint> gateways, NefeleCredential? credential = null, NefeleTls? tls = null, CancellationToken ct = default)
+    {
+        if (gateways.Count == 0)
+        {
+            throw new ArgumentException("at least one gateway", nameof(gateways));
+        }
+
+        return ConnectAsync(client => client.UseStaticClustering([.. gateways]), credential, tls, ct);
+    }
+
+    /// <summary>
     /// Connects to a cluster through its Redis ("host:port"): any node's gateway will do, and the
     /// client follows membership changes. <paramref name="tls"/>: the cluster's CA and this
     /// program's certificate (a cluster's gateways require one unless its silos run with

@@ -68,6 +68,7 @@ public sealed class NefeleTenant
     public async IAsyncEnumerable<ProcessEvent> MonitorAsync(string npid, long afterSeq = 0, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var process = Process(npid);
+        var relay = _grains.GetGrain<IProcessWatchRelay>(npid);
         var failures = 0;
         while (true)
         {
@@ -76,7 +77,8 @@ public sealed class NefeleTenant
             ProcessInfo? info = null;
             try
             {
-                watched = await process.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
+                // Through the gateway silo, which fails the call as soon as the process grain's silo is declared dead.
+                watched = await relay.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
                 if (watched is { Count: 0 })
                 {
                     // Nothing new: has it ended (or gone)? Asked here, so a silo stopping meanwhile is retried too.
@@ -161,13 +163,41 @@ public sealed class NefeleTenant
     /// <summary>The process's output as it is kept, then (when following) as it is written, until it ends.</summary>
     public async IAsyncEnumerable<byte[]> LogsAsync(string npid, bool follow, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        long offset = 0;
-        while (!ct.IsCancellationRequested)
+        await foreach (var chunk in LogChunksAsync(npid, follow, 0, ct))
         {
-            var chunk = await ReadLogsAsync(npid, offset, wait: follow ? TimeSpan.FromSeconds(10) : TimeSpan.Zero).WaitAsync(ct);
             if (chunk.Data.Length > 0)
             {
                 yield return chunk.Data;
+            }
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="LogsAsync"/>, from byte <paramref name="offset"/> of the output, as chunks whose
+    /// NextOffset is where to resume (the last one, Complete, may be empty). A call that fails because a silo went away (the gateway, or the
+    /// one holding the process) is asked again from the last offset, so nothing is lost or repeated.
+    /// </summary>
+    public async IAsyncEnumerable<LogChunk> LogChunksAsync(string npid, bool follow, long offset = 0, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var failures = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            LogChunk chunk;
+            try
+            {
+                chunk = await ReadLogsAsync(npid, offset, wait: follow ? TimeSpan.FromSeconds(10) : TimeSpan.Zero).WaitAsync(ct);
+                failures = 0;
+            }
+            catch (Exception e) when (IsTransient(e) && ++failures <= MaxTransientFailures)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * failures, 1000)), ct);
+                continue;
+            }
+
+            // The last chunk (Complete) comes even when empty: its NextOffset is where the output ends.
+            if (chunk.Data.Length > 0 || chunk.Complete)
+            {
+                yield return chunk;
             }
 
             offset = chunk.NextOffset;

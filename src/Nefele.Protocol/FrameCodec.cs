@@ -12,6 +12,14 @@ public static class FrameCodec
     /// <summary>Largest frame accepted or sent: 4 MiB.</summary>
     public const int MaxFrameBytes = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// The read side of a connection for <see cref="ReadAsync"/>: one receive takes whatever the
+    /// socket holds (a frame's header and body, and the frames queued behind it) instead of one
+    /// receive for the header and another for the body. Write to <paramref name="stream"/> itself;
+    /// disposing the reader disposes <paramref name="stream"/>.
+    /// </summary>
+    public static Stream Reader(Stream stream) => new BufferedStream(stream, 16 * 1024);
+
     /// <summary>Reads one frame; returns null on a clean end of stream before a frame starts.</summary>
     /// <exception cref="ProtocolException">The frame is too long, truncated, or does not parse.</exception>
     public static async Task<T?> ReadAsync<T>(Stream stream, MessageParser<T> parser, CancellationToken ct)

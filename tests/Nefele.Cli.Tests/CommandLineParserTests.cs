@@ -99,7 +99,7 @@ public sealed class CommandLineParserTests
     {
         var before = CommandLineParser.Parse(["--tenant", "t1", "--api=http://h:1", "ps"]);
         Assert.Equal("t1", before.Globals.ResolveTenant(_ => null));
-        Assert.Equal("http://h:1/", before.Globals.ResolveApi(_ => null).AbsoluteUri);
+        Assert.Equal("http://h:1/", before.Globals.ResolveApis(_ => null).Single().AbsoluteUri);
 
         var among = CommandLineParser.Parse(["spawn", "--tenant", "t2", "--", "/bin/prog", "--tenant", "x"]);
         Assert.Equal("t2", among.Globals.ResolveTenant(_ => null));
@@ -128,16 +128,16 @@ public sealed class CommandLineParserTests
         var globals = CommandLineParser.Parse(["ps"]).Globals;
         var env = new Dictionary<string, string?> { ["NEFELE_TENANT"] = "envt", ["NEFELE_API"] = "http://10.0.0.1:9" };
         Assert.Equal("envt", globals.ResolveTenant(k => env.GetValueOrDefault(k)));
-        Assert.Equal("http://10.0.0.1:9/", globals.ResolveApi(k => env.GetValueOrDefault(k)).AbsoluteUri);
+        Assert.Equal("http://10.0.0.1:9/", globals.ResolveApis(k => env.GetValueOrDefault(k)).Single().AbsoluteUri);
         Assert.Equal("default", globals.ResolveTenant(_ => null));
-        Assert.Equal("http://127.0.0.1:7400/", globals.ResolveApi(_ => null).AbsoluteUri);
+        Assert.Equal("http://127.0.0.1:7400/", globals.ResolveApis(_ => null).Single().AbsoluteUri);
     }
 
     [Fact]
     public void A_non_http_api_is_a_usage_error()
     {
         var globals = CommandLineParser.Parse(["--api", "ftp://x", "ps"]).Globals;
-        Assert.StartsWith("--api:", Assert.Throws<UsageException>(() => globals.ResolveApi(_ => null)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("--api:", Assert.Throws<UsageException>(() => globals.ResolveApis(_ => null)).Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -207,7 +207,7 @@ public sealed class RestTransportTests
     [Fact]
     public async Task Logs_copies_text_and_follow_rebuilds_chunks_from_events()
     {
-        await using var server = new TestApiServer((req, r) => req.PathAndQuery.EndsWith("follow=true", StringComparison.Ordinal)
+        await using var server = new TestApiServer((req, r) => req.PathAndQuery.Contains("follow=true", StringComparison.Ordinal)
             ? TestApiServer.WriteAsync(r, 200, "text/event-stream",
                 "event: output\ndata: one\ndata: two\r\ndata: \n\nevent: output\ndata: three\n\nevent: end\ndata: \n\n")
             : TestApiServer.WriteAsync(r, 200, "text/plain; charset=utf-8", "all of it\n"));
@@ -218,7 +218,7 @@ public sealed class RestTransportTests
         Assert.Equal((0, "all of it\n"), (plain.Status, plain.Out));
         Assert.Equal((0, "one\ntwo\r\nthree"), (follow.Status, follow.Out));
         Assert.Equal(
-            [$"/v1/tenants/acme/processes/{A}/logs", $"/v1/tenants/acme/processes/{A}/logs?follow=true"],
+            [$"/v1/tenants/acme/processes/{A}/logs", $"/v1/tenants/acme/processes/{A}/logs?follow=true&offset=0"],
             server.Requests.Select(q => q.PathAndQuery));
     }
 

@@ -9,11 +9,15 @@ namespace Nefele.Cluster.Tests;
 /// <summary>
 /// libnefele (native/include/nefele.h) on the real cluster: a C program running as a Nefele
 /// process directs a spawn to another node with <c>nefele_spawn_opts.affinity</c>.
-/// Harmless to the cluster, so it may run before or after <see cref="ClusterTests"/>.
+/// Harmless to the cluster; like every cluster test it starts from nodes 1..3 active and connected.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class CApiCrossNodeTests(ClusterFixture cluster)
+public sealed class CApiCrossNodeTests(ClusterFixture cluster) : IAsyncLifetime
 {
+    public Task InitializeAsync() => cluster.RestoreAsync(_ => { });
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
     /// <summary>

@@ -6,14 +6,18 @@ using Xunit.Abstractions;
 namespace Nefele.Cluster.Tests;
 
 /// <summary>
-/// The cluster's behaviour end to end, on real nodes. One class over several files so that one
-/// order holds for all: placement and cross-node tests first, then the ones that restart, kill,
-/// cut off or add a node — each leaves nodes 1..3 active again for the next.
+/// The cluster's behaviour end to end, on real nodes, one class over several files. Tests run in
+/// any order and each may run alone: before each, the cluster is brought back to nodes 1..3
+/// active and connected (<see cref="ClusterFixture.RestoreAsync"/>), whatever an earlier test
+/// that restarted, killed, cut off or added a node left behind.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-[TestCaseOrderer(ByOrder.TypeName, ByOrder.Assembly)]
-public sealed partial class ClusterTests(ClusterFixture cluster, ITestOutputHelper output)
+public sealed partial class ClusterTests(ClusterFixture cluster, ITestOutputHelper output) : IAsyncLifetime
 {
+    public Task InitializeAsync() => cluster.RestoreAsync(output.WriteLine);
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
     private static readonly string[] SleepArgs = ["300"];
 

@@ -7,7 +7,7 @@ namespace Nefele.Cluster.Tests;
 
 public sealed partial class ClusterTests
 {
-    [Fact, Order(20)]
+    [Fact]
     public async Task Ps_through_node_1_lists_the_processes_of_every_node_with_their_node()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -36,7 +36,7 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(21)]
+    [Fact]
     public async Task Logs_monitor_and_kill_of_a_process_on_node_2_through_node_1()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -98,7 +98,7 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(22)]
+    [Fact]
     public async Task Nef_inside_a_process_on_node_2_spawns_onto_the_cluster()
     {
         var nefDll = Path.Combine(RepoPaths.Root, "src", "Nefele.Cli", "bin", "Release", "net10.0", "nef.dll");
@@ -136,7 +136,7 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(23)]
+    [Fact]
     public async Task Nspawn_without_spread_through_node_1_returns_running_processes()
     {
         // The plain path through the REST API, for contrast with the spread and constraint tests.

@@ -8,10 +8,10 @@ namespace Nefele.Cluster.Tests;
 
 public sealed partial class ClusterTests
 {
-    /// <summary>How long a hard-killed or cut-off node may take to have its processes Lost (documented: about 10 s).</summary>
+    /// <summary>How long a hard-killed or cut-off node may take to have its processes Lost in a test (documented: about 3 s; scripts/bench failover measures it).</summary>
     private static readonly TimeSpan LostBound = TimeSpan.FromSeconds(60);
 
-    [Fact, Order(30)]
+    [Fact]
     public async Task A_silo_restart_keeps_a_process_running_with_its_pid_and_never_loses_it()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -49,7 +49,7 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(31)]
+    [Fact]
     public async Task After_a_Redis_restart_processes_stay_and_spawn_and_ps_work()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -89,7 +89,7 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(32)]
+    [Fact]
     public async Task A_killed_node_has_its_processes_Lost_and_a_waiting_monitor_is_told()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -107,9 +107,10 @@ public sealed partial class ClusterTests
             var restMonitor = RestMonitor(npid, tenant.Name, restRunning, stopwatch, cts.Token);
             await restRunning.Task.WaitAsync(cts.Token);
 
+            var sdkTold = monitor.ContinueWith(_ => stopwatch.Elapsed, TaskScheduler.Default);
             stopwatch.Start();
-            await cluster.ScriptAsync("kill", "2");
             killed = true;
+            await cluster.ScriptAsync("kill", "2");
             var killedAfter = stopwatch.Elapsed;
 
             // For comparison with the monitor: when a plain read through node 1 first says Lost.
@@ -129,7 +130,7 @@ public sealed partial class ClusterTests
             var readLost = Eventually.Until(ReadsLost, LostBound, $"node 1 reads {npid} as Lost")
                 .ContinueWith(t => t.IsCompletedSuccessfully ? stopwatch.Elapsed : TimeSpan.MaxValue, TaskScheduler.Default);
             var events = await monitor.WaitAsync(LostBound, cts.Token);
-            var told = stopwatch.Elapsed;
+            var told = await sdkTold;
             var (restState, restTold) = await restMonitor.WaitAsync(LostBound, cts.Token);
             output.WriteLine($"kill 2 took {killedAfter.TotalSeconds:0.0} s; the SDK monitor was told Lost {told.TotalSeconds:0.0} s after the kill began; "
                 + $"a monitor through node 1's API was told {restState} after {restTold.TotalSeconds:0.0} s; "
@@ -175,7 +176,7 @@ public sealed partial class ClusterTests
             return (last, clock.Elapsed);
         }, ct);
 
-    [Fact, Order(33)]
+    [Fact]
     public async Task A_cut_off_node_is_Lost_to_the_others_and_on_healing_rejoins_and_kills_its_orphans()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -230,12 +231,12 @@ public sealed partial class ClusterTests
     }
 
     /// <summary>
-    /// The README's failure bound: a hard-killed node's processes are Lost and their monitors told
-    /// "about 10 s in all". A monitor through the API hears of it in about 7 s; one through the SDK
-    /// must too (20 s allowed), wherever the process grains were activated — several processes are
-    /// watched so that some of their grains were on the killed node's silo.
+    /// Every SDK monitor of a killed node's processes is told Lost, exactly once, wherever the
+    /// process grains were activated — several processes are watched so that some of their grains
+    /// were on the killed node's silo. The README's bound is about 3 s (scripts/bench failover
+    /// measures it); a test allows 20 s, so a loaded machine does not fail it.
     /// </summary>
-    [Fact, Order(34)]
+    [Fact]
     public async Task Sdk_monitors_of_a_killed_nodes_processes_are_told_within_the_documented_bound()
     {
         var documented = TimeSpan.FromSeconds(20);
@@ -287,17 +288,21 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(40)]
+    [Fact]
     public async Task An_added_node_takes_new_placements()
     {
         var tenant = await NewTenantAsync(cluster);
         var npids = new List<string>();
+        int? number = null;
         try
         {
+            // The next free number: 4 on a fresh cluster, more if an earlier run of this test added one.
             var output1 = await cluster.ScriptAsync("add");
-            var added = ClusterFixture.NodeName(ClusterFixture.InitialNodes + 1);
-            Assert.Contains(added, output1, StringComparison.Ordinal);
-            await cluster.WaitForNodesAsync(Enumerable.Range(1, ClusterFixture.InitialNodes + 1), ClusterFixture.RejoinBound);
+            var match = System.Text.RegularExpressions.Regex.Match(output1, $@"node {ClusterFixture.Prefix}-n(\d+) up");
+            Assert.True(match.Success, output1);
+            number = int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var added = ClusterFixture.NodeName(number.Value);
+            await cluster.WaitForNodesAsync(Enumerable.Range(1, ClusterFixture.InitialNodes).Append(number.Value), ClusterFixture.RejoinBound);
 
             // Placement sees new nodes through a directory cache of a few seconds: spread over
             // every node until a request uses the new one, bounded.
@@ -322,6 +327,12 @@ public sealed partial class ClusterTests
         finally
         {
             await Cleanup.KillAsync(tenant, npids);
+            if (number is { } k)
+            {
+                // Every test starts from nodes 1..3 alone.
+                await cluster.ScriptAsync("stop", k.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                await cluster.WaitForNodesAsync(Enumerable.Range(1, ClusterFixture.InitialNodes), ClusterFixture.RejoinBound);
+            }
         }
     }
 }

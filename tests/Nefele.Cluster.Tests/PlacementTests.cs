@@ -7,7 +7,7 @@ namespace Nefele.Cluster.Tests;
 
 public sealed partial class ClusterTests
 {
-    [Fact, Order(10)]
+    [Fact]
     public async Task Spread_puts_two_of_six_on_each_of_three_nodes()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -30,7 +30,7 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(11)]
+    [Fact]
     public async Task Anti_affinity_by_name_puts_two_of_a_name_on_different_nodes()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -51,7 +51,7 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(12)]
+    [Fact]
     public async Task A_gpu_task_lands_on_the_only_gpu_node_and_a_second_is_rejected_naming_gpu()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -75,7 +75,7 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(13)]
+    [Fact]
     public async Task A_task_that_fits_no_node_is_rejected_naming_memory_and_what_was_free()
     {
         const long NineHundredGi = 900L << 30;

@@ -12,7 +12,7 @@ public sealed partial class ClusterTests
 {
     private static readonly TimeSpan RefusalBound = TimeSpan.FromSeconds(20);
 
-    [Fact, Order(1)]
+    [Fact]
     public async Task A_program_with_the_cluster_certificate_reaches_every_node_gateway_over_TLS()
     {
         var tenant = await NewTenantAsync(cluster);
@@ -31,10 +31,10 @@ public sealed partial class ClusterTests
         }
     }
 
-    [Fact, Order(2)]
+    [Fact]
     public async Task A_program_without_a_certificate_cannot_connect_to_the_cluster() => await NotServedAsync(tls: null);
 
-    [Fact, Order(3)]
+    [Fact]
     public async Task A_program_with_a_certificate_of_another_authority_cannot_connect_to_the_cluster()
     {
         // It trusts the cluster's CA, so only the silos' refusal of its certificate can stop it.

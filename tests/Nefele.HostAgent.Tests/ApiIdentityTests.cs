@@ -20,9 +20,10 @@ public sealed class ApiIdentityTests : AttachedHostdTests
 
     private static string SelfRequestHex() => Convert.ToHexString(new ProcRequest { Id = 9, Self = new SelfRequest() }.ToByteArray());
 
-    [Fact]
+    [SkippableFact]
     public async Task A_descendant_of_a_process_speaks_for_that_process_found_by_its_cgroup()
     {
+        Skip.If(HostCgroups.Flavor == "none", "this machine offers hostd no cgroup hierarchy: there is no cgroup to find a descendant by");
         // sh forks python (the "; true" keeps sh from exec'ing it): the caller is a child, not the launched pid.
         var spec = new ProcessSpec { Path = "/bin/sh" };
         spec.Args.AddRange(["-c", "/usr/bin/python3 -c \"$0\" \"$1\"; true", SelfScript, SelfRequestHex()]);

@@ -147,9 +147,10 @@ public sealed class LaunchTests : AttachedHostdTests
         await Silo.AckAsync(npid);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Memory_limit_is_enforced_and_reported_as_oom_killed()
     {
+        Skip.If(HostCgroups.Flavor == "none", "this machine offers hostd no cgroup hierarchy: a memory limit cannot be enforced");
         var npid = NewNpid();
         var spec = Spec("/usr/bin/python3", "-c", "a = bytearray(200 * 1024 * 1024); print(len(a))");
         spec.MemoryBytes = 32L * 1024 * 1024;

@@ -23,6 +23,13 @@ public interface INodeGrain : IGrainWithStringKey
     /// </summary>
     Task<bool> ReserveAsync(IReadOnlyList<(string Npid, ResourceAsk Ask)> tasks, TimeSpan lease);
 
+    /// <summary>
+    /// Offer and reservation in one call, for a request whose only candidate is this node: when
+    /// every task fits, all are reserved as by <see cref="ReserveAsync"/> and Reserved is true;
+    /// otherwise nothing is held and the offer says what fits and what is short.
+    /// </summary>
+    Task<(NodeOffer Offer, bool Reserved)> OfferAndReserveAsync(IReadOnlyList<(string Npid, ResourceAsk Ask)> tasks, TimeSpan lease);
+
     /// <summary>Makes the reservation for <paramref name="npid"/> permanent (the process is being launched).</summary>
     Task CommitAsync(string npid);
 

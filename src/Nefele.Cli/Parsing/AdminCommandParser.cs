@@ -21,6 +21,12 @@ internal static class AdminCommandParser
     public static INefCommand ParseTenant(ArgCursor cursor, GlobalOptions globals)
     {
         var verb = cursor.AtEnd ? null : cursor.Take();
+        if (verb is "-h" or "--help")
+        {
+            globals.TryTake(verb, cursor);
+            verb = null;
+        }
+
         switch (verb)
         {
             case "create":
@@ -75,6 +81,12 @@ internal static class AdminCommandParser
     public static INefCommand ParseKey(ArgCursor cursor, GlobalOptions globals)
     {
         var verb = cursor.AtEnd ? null : cursor.Take();
+        if (verb is "-h" or "--help")
+        {
+            globals.TryTake(verb, cursor);
+            verb = null;
+        }
+
         switch (verb)
         {
             case "create":

@@ -23,14 +23,15 @@ internal static class CommandLineParser
             var token = cursor.Take();
             if (!globals.TryTake(token, cursor))
             {
-                throw new UsageException($"unknown option {token} (try nef help)");
+                var hint = Suggestions.DidYouMean(ArgCursor.Split(token).Name, CommandCatalogue.GlobalFlags);
+                throw new UsageException($"unknown option {token}{(hint.Length > 0 ? hint : " (try nef help)")}");
             }
         }
 
         if (cursor.AtEnd)
         {
-            return globals.Help
-                ? new Invocation(globals, new HelpCommand(null))
+            return globals.Help ? new Invocation(globals, new HelpCommand(null))
+                : globals.Version ? new Invocation(globals, new VersionCommand())
                 : throw new UsageException("missing command (try nef help)");
         }
 
@@ -48,8 +49,9 @@ internal static class CommandLineParser
             "tenant" => AdminCommandParser.ParseTenant(cursor, globals),
             "key" => AdminCommandParser.ParseKey(cursor, globals),
             "whoami" => AdminCommandParser.ParseWhoAmI(cursor, globals),
-            "help" => new HelpCommand(cursor.AtEnd ? null : cursor.Take()),
-            _ => throw new UsageException($"unknown command '{name}' (try nef help)"),
+            "help" => ParseHelp(cursor),
+            "completion" => ParseCompletion(cursor, globals),
+            _ => throw new UsageException($"unknown command '{name}'{Hint(name, CommandCatalogue.Commands.Select(c => c.Name), "try nef help")}"),
         };
 
         return new Invocation(globals, globals.Help ? new HelpCommand(name) : command);
@@ -162,7 +164,7 @@ internal static class CommandLineParser
                 default:
                     if (!globals.TryTake(token, cursor))
                     {
-                        throw new UsageException($"{verb}: unknown option {token}");
+                        throw UnknownOption(verb, token);
                     }
 
                     break;
@@ -247,7 +249,7 @@ internal static class CommandLineParser
                     requestId = cursor.TakeValue(flag, inline);
                     break;
                 default:
-                    throw new UsageException($"cspawn: unknown option {token}");
+                    throw UnknownOption("cspawn", token);
             }
         }
 
@@ -272,7 +274,7 @@ internal static class CommandLineParser
             }
             else
             {
-                throw new UsageException($"ps: unexpected argument {token}");
+                throw positional ? new UsageException($"ps: unexpected argument {token}") : UnknownOption("ps", token);
             }
         }
 
@@ -284,7 +286,7 @@ internal static class CommandLineParser
         var npids = new List<string>();
         foreach (var (token, positional) in Tokens(cursor, globals))
         {
-            npids.Add(positional ? CheckNpid(token) : throw new UsageException($"{verb}: unknown option {token}"));
+            npids.Add(positional ? CheckNpid(token) : throw UnknownOption(verb, token));
         }
 
         return npids.Count > 0 || globals.Help ? npids : throw new UsageException($"{verb}: missing NPID");
@@ -340,7 +342,7 @@ internal static class CommandLineParser
             }
             else
             {
-                throw new UsageException($"logs: unknown option {token}");
+                throw UnknownOption("logs", token);
             }
         }
 
@@ -398,6 +400,52 @@ internal static class CommandLineParser
                 yield return (token, false);
             }
         }
+    }
+
+    private static HelpCommand ParseHelp(ArgCursor cursor)
+    {
+        var topic = cursor.AtEnd ? null : cursor.Take();
+        if (topic is not null && CommandCatalogue.Find(topic) is null)
+        {
+            throw new UsageException($"help: no command '{topic}'{Hint(topic, CommandCatalogue.Commands.Select(c => c.Name), "try nef help")}");
+        }
+
+        return new HelpCommand(topic);
+    }
+
+    private static INefCommand ParseCompletion(ArgCursor cursor, GlobalOptions globals)
+    {
+        var shells = new List<string>();
+        foreach (var (token, positional) in Tokens(cursor, globals))
+        {
+            shells.Add(positional ? token : throw UnknownOption("completion", token));
+        }
+
+        if (globals.Help)
+        {
+            return new HelpCommand("completion");
+        }
+
+        return shells switch
+        {
+            ["bash" or "zsh"] => new CompletionCommand(shells[0]),
+            [var other] => throw new UsageException($"completion: no script for '{other}' (bash or zsh){Hint(other, ["bash", "zsh"], null)}"),
+            _ => throw new UsageException("completion: name one shell: nef completion bash|zsh"),
+        };
+    }
+
+    /// <summary>An unknown flag of <paramref name="verb"/>, with the nearest of its flags (or the global ones) when it looks like a typo.</summary>
+    internal static UsageException UnknownOption(string verb, string token)
+    {
+        var flags = (CommandCatalogue.Find(verb)?.Flags ?? []).Concat(CommandCatalogue.GlobalFlags).Where(f => f.StartsWith('-'));
+        return new UsageException($"{verb}: unknown option {token}{Hint(ArgCursor.Split(token).Name, flags, $"try nef help {verb}")}");
+    }
+
+    /// <summary>" (did you mean X?)", else " (FALLBACK)" when there is one.</summary>
+    private static string Hint(string typed, IEnumerable<string> candidates, string? fallback)
+    {
+        var hint = Suggestions.DidYouMean(typed, candidates);
+        return hint.Length > 0 ? hint : fallback is null ? string.Empty : $" ({fallback})";
     }
 
     private static string CheckNpid(string text) =>

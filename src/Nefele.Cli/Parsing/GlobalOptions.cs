@@ -12,6 +12,8 @@ internal sealed class GlobalOptions
 
     public bool Help { get; private set; }
 
+    public bool Version { get; private set; }
+
     /// <summary>Consumes <paramref name="token"/> (and its value) when it is a global option.</summary>
     public bool TryTake(string token, ArgCursor cursor)
     {
@@ -33,6 +35,9 @@ internal sealed class GlobalOptions
             case "-h" or "--help" when inline is null:
                 Help = true;
                 return true;
+            case "--version" when inline is null:
+                Version = true;
+                return true;
             default:
                 return false;
         }
@@ -41,15 +46,35 @@ internal sealed class GlobalOptions
     public string ResolveTenant(Func<string, string?> env) =>
         Tenant ?? NonEmpty(env("NEFELE_TENANT")) ?? DefaultTenant;
 
-    public Uri ResolveApi(Func<string, string?> env)
+    /// <summary>
+    /// The API endpoints, in the order to try them: --api, else $NEFELE_API, else the "api" line
+    /// of the config file (~/.config/nefele/config), else the local default. Each may list
+    /// several, separated by commas (nodes of one cluster; nef fails over between them).
+    /// </summary>
+    public IReadOnlyList<Uri> ResolveApis(Func<string, string?> env)
     {
-        var (text, source) = Api is not null ? (Api, "--api") : (NonEmpty(env("NEFELE_API")) ?? DefaultApi, "NEFELE_API");
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        var (text, source) = Api is not null ? (Api, "--api")
+            : NonEmpty(env("NEFELE_API")) is { } fromEnv ? (fromEnv, "NEFELE_API")
+            : Auth.CredentialSources.ReadSetting(Auth.CredentialSources.ConfigFileFrom(env), "api") is { } fromConfig
+                ? (fromConfig, "api in " + Auth.CredentialSources.ConfigFileFrom(env))
+            : (DefaultApi, "the default API");
+        var apis = new List<Uri>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
         {
-            throw new UsageException($"{source}: '{text}' is not an http:// or https:// URL");
+            if (part.Length == 0)
+            {
+                continue;
+            }
+
+            if (!Uri.TryCreate(part, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new UsageException($"{source}: '{part}' is not an http:// or https:// URL");
+            }
+
+            apis.Add(uri);
         }
 
-        return uri;
+        return apis.Count > 0 ? apis : throw new UsageException($"{source}: no URL given (one, or several separated by commas)");
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;

@@ -19,4 +19,7 @@ internal sealed class NefeleApiException : Exception
 
     /// <summary>The stable error code when the server sent one (e.g. npid_not_found).</summary>
     public string? Code { get; init; }
+
+    /// <summary>No endpoint of the API could be reached (as opposed to an answer that refused).</summary>
+    public bool Unreachable { get; init; }
 }

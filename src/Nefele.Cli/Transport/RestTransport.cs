@@ -1,32 +1,59 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Nefele.Api;
 using Nefele.Cli.Json;
 using Nefele.Placement;
 using Nefele.Processes;
 
 namespace Nefele.Cli.Transport;
 
-/// <summary>Talks to a node's REST API (/v1/tenants/{tenant}/…), from outside any Nefele process.</summary>
+/// <summary>
+/// Talks to the REST API (/v1/tenants/{tenant}/…) from outside any Nefele process. Given several
+/// endpoints (nodes of one cluster), it uses the first that answers and stays with it; when one
+/// dies it fails over to the next: a request that never reached it (connection refused, no
+/// connection within the connect timeout) goes to the next at once, and so does one that may
+/// have reached it if repeating it changes nothing (reads, and spawns, which always carry a
+/// request id). A monitor or logs stream that breaks (reset, closed early, or silent for
+/// <see cref="EventStreams.SilenceLimit"/>) resumes on the next endpoint after the last event
+/// seen, for up to <see cref="ResumeWindow"/>.
+/// </summary>
 internal sealed partial class RestTransport : INefeleTransport
 {
-    /// <summary>How long nef waits for a TCP connection before saying the API cannot be reached.</summary>
+    /// <summary>How long nef waits for a TCP connection before trying the next endpoint.</summary>
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a broken stream keeps trying to resume (across every endpoint) before nef gives up.</summary>
+    public static readonly TimeSpan ResumeWindow = TimeSpan.FromSeconds(30);
 
     private static readonly MediaTypeWithQualityHeaderValue EventStream = new("text/event-stream");
 
     private readonly HttpClient http;
-    private readonly Uri api;
+    private readonly IReadOnlyList<Uri> apis;
     private readonly string tenantPath;
     private readonly TimeSpan connectTimeout;
+    private readonly TimeProvider time;
+    private int current;
 
     public RestTransport(Uri api, string tenant, TimeSpan connectTimeout, string? token = null)
+        : this([api], tenant, connectTimeout, token, TimeProvider.System)
     {
+    }
+
+    public RestTransport(IReadOnlyList<Uri> apis, string tenant, TimeSpan connectTimeout, string? token, TimeProvider time)
+    {
+        if (apis.Count == 0)
+        {
+            throw new ArgumentException("at least one API endpoint", nameof(apis));
+        }
+
         Tenant = tenant;
-        this.api = api;
+        this.apis = [.. apis.Select(WithTrailingSlash)];
         this.connectTimeout = connectTimeout;
+        this.time = time;
         tenantPath = "v1/tenants/" + Uri.EscapeDataString(tenant) + "/";
         var handler = new SocketsHttpHandler
         {
@@ -36,28 +63,30 @@ internal sealed partial class RestTransport : INefeleTransport
         };
 
         // No overall timeout: monitor and logs -f legitimately wait as long as the process runs.
-        http = new HttpClient(handler) { BaseAddress = WithTrailingSlash(api), Timeout = Timeout.InfiniteTimeSpan };
+        http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         if (token is not null)
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
     }
 
+    /// <summary>The endpoint in use (the one that last answered).</summary>
+    public Uri CurrentApi => apis[Volatile.Read(ref current)];
+
     public async Task<SpawnOutcome> SpawnAsync(SpawnBatch batch, CancellationToken ct)
     {
         var body = new SpawnRequest
         {
-            RequestId = batch.RequestId,
+            // Always an id, so a spawn whose answer was lost with its node can be asked again of
+            // another node and answer the same NPIDs instead of starting the processes twice.
+            RequestId = batch.RequestId ?? Guid.NewGuid().ToString("N"),
             Count = batch.Count,
             AllowPartial = batch.AllowPartial,
             Spread = batch.Spread,
             Tasks = batch.Tasks,
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, tenantPath + "spawn")
-        {
-            Content = Json(body, NefJsonContext.Default.SpawnRequest),
-        };
-        using var response = await SendAsync(request, ct).ConfigureAwait(false);
+        var json = JsonSerializer.SerializeToUtf8Bytes(body, NefJsonContext.Default.SpawnRequest);
+        using var response = await SendAsync(HttpMethod.Post, tenantPath + "spawn", Repeatable.Yes, ct, () => Json(json)).ConfigureAwait(false);
         var reply = await ReadJsonAsync(response, NefJsonContext.Default.SpawnResult, ct).ConfigureAwait(false);
         var rejected = reply.Rejected ?? [];
         return new SpawnOutcome(reply.Npids, rejected.Count, rejected.Count > 0 ? rejected[0] : null);
@@ -65,33 +94,37 @@ internal sealed partial class RestTransport : INefeleTransport
 
     public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, tenantPath + (all ? "processes?all=true" : "processes"));
-        using var response = await SendAsync(request, ct).ConfigureAwait(false);
+        using var response = await SendAsync(HttpMethod.Get, tenantPath + (all ? "processes?all=true" : "processes"), Repeatable.Yes, ct).ConfigureAwait(false);
         var list = await ReadJsonAsync(response, NefJsonContext.Default.ProcessListDto, ct).ConfigureAwait(false);
         return list.Processes;
     }
 
     public async Task<ProcessEnd> MonitorAsync(string npid, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, ProcessPath(npid) + "/events?after=0");
-        request.Headers.Accept.Add(EventStream);
-        using var response = await SendAsync(request, ct).ConfigureAwait(false);
-        var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        await foreach (var sse in SseReader.ReadAsync(stream, ct).ConfigureAwait(false))
-        {
-            if (sse.Type is not ("state" or "message"))
+        long after = 0;
+        ProcessEnd? end = null;
+        await FollowAsync(
+            () => ProcessPath(npid) + "/events?after=" + after.ToString(CultureInfo.InvariantCulture),
+            "the event stream of " + npid,
+            Sync(sse =>
             {
-                continue;
-            }
+                if (sse.Type is not ("state" or "message"))
+                {
+                    return true;
+                }
 
-            var e = Deserialize(sse.Data, NefJsonContext.Default.ProcessEvent, "process event");
-            if (e.State.IsTerminal())
-            {
-                return e.End ?? new ProcessEnd { State = e.State };
-            }
-        }
+                var e = Deserialize(sse.Data, NefJsonContext.Default.ProcessEvent, "process event");
+                after = Math.Max(after, e.Seq);
+                if (e.State.IsTerminal())
+                {
+                    end = e.End ?? new ProcessEnd { State = e.State };
+                    return false;
+                }
 
-        throw new NefeleApiException($"the event stream of {npid} ended before the process did");
+                return true;
+            }),
+            ct).ConfigureAwait(false);
+        return end!;
     }
 
     public async Task KillAsync(IReadOnlyList<string> npids, int signal, CancellationToken ct)
@@ -100,13 +133,11 @@ internal sealed partial class RestTransport : INefeleTransport
         var failures = new List<NefeleApiException>();
         foreach (var npid in npids)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, ProcessPath(npid) + "/signal")
-            {
-                Content = Json(new SignalRequestDto(signal), NefJsonContext.Default.SignalRequestDto),
-            };
+            // Not repeated once it may have been sent: a signal delivered twice is not the same as once.
+            var json = JsonSerializer.SerializeToUtf8Bytes(new SignalRequestDto(signal), NefJsonContext.Default.SignalRequestDto);
             try
             {
-                using var response = await SendAsync(request, ct).ConfigureAwait(false);
+                using var response = await SendAsync(HttpMethod.Post, ProcessPath(npid) + "/signal", Repeatable.No, ct, () => Json(json)).ConfigureAwait(false);
             }
             catch (NefeleApiException e) when (npids.Count > 1)
             {
@@ -125,33 +156,44 @@ internal sealed partial class RestTransport : INefeleTransport
     {
         if (!follow)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, ProcessPath(npid) + "/logs");
-            using var response = await SendAsync(request, ct).ConfigureAwait(false);
+            using var response = await SendAsync(HttpMethod.Get, ProcessPath(npid) + "/logs", Repeatable.Yes, ct).ConfigureAwait(false);
             await response.Content.CopyToAsync(output, ct).ConfigureAwait(false);
             await output.FlushAsync(ct).ConfigureAwait(false);
             return;
         }
 
-        using var followRequest = new HttpRequestMessage(HttpMethod.Get, ProcessPath(npid) + "/logs?follow=true");
-        followRequest.Headers.Accept.Add(EventStream);
-        using var followResponse = await SendAsync(followRequest, ct).ConfigureAwait(false);
-        var stream = await followResponse.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        await foreach (var sse in SseReader.ReadAsync(stream, ct).ConfigureAwait(false))
-        {
-            switch (sse.Type)
+        // Each output event's id is the byte offset after it: a stream resumed elsewhere starts there.
+        long offset = 0;
+        var resumable = true;
+        await FollowAsync(
+            () => resumable
+                ? ProcessPath(npid) + "/logs?follow=true&offset=" + offset.ToString(CultureInfo.InvariantCulture)
+                : throw new NefeleApiException($"lost the log stream of {npid} and cannot resume it: the node sent no event ids"),
+            "the log stream of " + npid,
+            async sse =>
             {
-                case "output":
-                    await output.WriteAsync(Encoding.UTF8.GetBytes(sse.Data), ct).ConfigureAwait(false);
-                    await output.FlushAsync(ct).ConfigureAwait(false);
-                    break;
-                case "end":
-                    return;
-                default:
-                    break;
-            }
-        }
+                switch (sse.Type)
+                {
+                    case "output":
+                        await output.WriteAsync(Encoding.UTF8.GetBytes(sse.Data), ct).ConfigureAwait(false);
+                        await output.FlushAsync(ct).ConfigureAwait(false);
+                        if (long.TryParse(sse.Id, NumberStyles.None, CultureInfo.InvariantCulture, out var next))
+                        {
+                            offset = next;
+                        }
+                        else
+                        {
+                            resumable = false;
+                        }
 
-        throw new NefeleApiException($"the log stream of {npid} ended before the process did");
+                        return true;
+                    case "end":
+                        return false;
+                    default:
+                        return true;
+                }
+            },
+            ct).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync()
@@ -162,36 +204,163 @@ internal sealed partial class RestTransport : INefeleTransport
 
     private string ProcessPath(string npid) => tenantPath + "processes/" + Uri.EscapeDataString(npid);
 
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+    /// <summary>Whether a request may be sent again to another endpoint after it may have reached one.</summary>
+    private enum Repeatable
     {
-        HttpResponseMessage response;
-        try
+        No,
+        Yes,
+    }
+
+    /// <summary>
+    /// Sends to the endpoint in use, failing over to the next ones in turn (see the class summary);
+    /// an error status is thrown as the problem it describes.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendAsync(
+        HttpMethod method, string path, Repeatable repeatable, CancellationToken ct, Func<HttpContent>? content = null, Action<HttpRequestMessage>? headers = null)
+    {
+        List<string>? failures = null;
+        for (var tried = 0; tried < apis.Count; tried++)
         {
-            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw Unreachable(e.Message, e);
-        }
-        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
-        {
-            // SocketsHttpHandler reports its ConnectTimeout as a cancellation.
-            throw Unreachable($"no connection within {connectTimeout.TotalSeconds:0.###} s", e);
+            var index = Volatile.Read(ref current);
+            var api = apis[index];
+            HttpResponseMessage response;
+            using (var request = new HttpRequestMessage(method, new Uri(api, path)) { Content = content?.Invoke() })
+            {
+                headers?.Invoke(request);
+                try
+                {
+                    response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (NeverArrived(e) || repeatable == Repeatable.Yes)
+                {
+                    (failures ??= []).Add(Describe(api, e.Message));
+                    MoveOn(index);
+                    continue;
+                }
+                catch (HttpRequestException e)
+                {
+                    throw new NefeleApiException($"connection lost with the Nefele API at {Describe(api, e.Message)}; the request may or may not have been carried out", e);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // SocketsHttpHandler reports its ConnectTimeout as a cancellation.
+                    (failures ??= []).Add(Describe(api, $"no connection within {connectTimeout.TotalSeconds:0.###} s"));
+                    MoveOn(index);
+                    continue;
+                }
+            }
+
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+
+            using (response)
+            {
+                throw await ProblemAsync(response, ct).ConfigureAwait(false);
+            }
         }
 
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
+        throw new NefeleApiException(failures!.Count == 1
+            ? "cannot reach the Nefele API at " + failures[0]
+            : $"cannot reach the Nefele API at any of its {failures.Count} endpoints: {string.Join("; ", failures)}") { Unreachable = true };
+    }
 
-        using (response)
+    /// <summary>
+    /// Reads a server-sent event stream until <paramref name="onEvent"/> returns false. When the
+    /// stream breaks it is asked again, from <paramref name="path"/> (which carries where to resume),
+    /// of the next endpoint, and so on for up to <see cref="ResumeWindow"/>. An 'error' event is the
+    /// node's refusal and ends it.
+    /// </summary>
+    private async Task FollowAsync(Func<string> path, string what, Func<SseEvent, ValueTask<bool>> onEvent, CancellationToken ct)
+    {
+        long? lostAt = null;
+        var attempts = 0;
+        while (true)
         {
-            throw await ProblemAsync(response, ct).ConfigureAwait(false);
+            Exception loss;
+            var index = Volatile.Read(ref current);
+            long? openedAt = null;
+            try
+            {
+                using var response = await SendAsync(HttpMethod.Get, path(), Repeatable.Yes, ct, headers: r => r.Headers.Accept.Add(EventStream)).ConfigureAwait(false);
+                openedAt = time.GetTimestamp();
+                var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                await foreach (var sse in SseReader.ReadAsync(stream, EventStreams.SilenceLimit, ct).ConfigureAwait(false))
+                {
+                    if (sse.Type == "error")
+                    {
+                        throw Problem(sse.Data);
+                    }
+
+                    // Progress: a later loss is a new one, with a window of its own.
+                    lostAt = null;
+                    attempts = 0;
+                    if (!await onEvent(sse).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
+
+                loss = new IOException($"{what} ended before the process did");
+            }
+            catch (NefeleApiException e) when (e.Unreachable && lostAt is not null)
+            {
+                // Every endpoint refused: the cluster may be between silos; wait a little and ask again.
+                loss = e;
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException or TimeoutException && !ct.IsCancellationRequested)
+            {
+                loss = e;
+            }
+
+            // A stream that stayed open a while before breaking (quiet, but alive) is a new loss too;
+            // one that breaks as soon as it opens, again and again, runs out the window.
+            var now = time.GetTimestamp();
+            if (lostAt is null || (openedAt is { } opened && time.GetElapsedTime(opened, now) > EventStreams.SilenceLimit))
+            {
+                lostAt = now;
+            }
+
+            if (time.GetElapsedTime(lostAt.Value, now) > ResumeWindow)
+            {
+                throw new NefeleApiException($"connection lost: {what} could not be resumed within {ResumeWindow.TotalSeconds:0} s ({loss.Message})", loss);
+            }
+
+            MoveOn(index);
+            if (++attempts >= apis.Count)
+            {
+                // Every endpoint has been tried once since the stream broke: pause before the next round.
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempts, 1000)), time, ct).ConfigureAwait(false);
+            }
         }
     }
 
-    private NefeleApiException Unreachable(string why, Exception inner) =>
-        new($"cannot reach the Nefele API at {api.OriginalString}: {why}", inner);
+    private static Func<SseEvent, ValueTask<bool>> Sync(Func<SseEvent, bool> onEvent) => e => ValueTask.FromResult(onEvent(e));
+
+    /// <summary>A failure before the request was sent: refused, unknown host, TLS never set up.</summary>
+    private static bool NeverArrived(HttpRequestException e) =>
+        e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError;
+
+    /// <summary>Leaves a failed endpoint for the next one, unless another request already did.</summary>
+    private void MoveOn(int failed) => Interlocked.CompareExchange(ref current, (failed + 1) % apis.Count, failed);
+
+    private static string Describe(Uri api, string why) => $"{api.OriginalString.TrimEnd('/')}: {why}";
+
+    private static NefeleApiException Problem(string json)
+    {
+        ProblemDetailsDto? problem = null;
+        try
+        {
+            problem = JsonSerializer.Deserialize(json, NefJsonContext.Default.ProblemDetailsDto);
+        }
+        catch (JsonException)
+        {
+            problem = null;
+        }
+
+        return new NefeleApiException(problem?.Detail ?? problem?.Title ?? "the node ended the stream with an error") { Code = problem?.Code };
+    }
 
     /// <summary>Turns an error response into the sentence to print: problem details' detail, else its title, else the status.</summary>
     internal static async Task<NefeleApiException> ProblemAsync(HttpResponseMessage response, CancellationToken ct)
@@ -245,9 +414,9 @@ internal sealed partial class RestTransport : INefeleTransport
         }
     }
 
-    private static ByteArrayContent Json<T>(T value, JsonTypeInfo<T> type)
+    private static ByteArrayContent Json(byte[] json)
     {
-        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value, type));
+        var content = new ByteArrayContent(json);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return content;
     }

@@ -1,4 +1,4 @@
 namespace Nefele.Cli.Transport;
 
-/// <summary>One server-sent event: its type ("message" when none was given) and its data lines joined with '\n'.</summary>
-internal sealed record SseEvent(string Type, string Data);
+/// <summary>One server-sent event: its type ("message" when none was given), its data lines joined with '\n', and its id if it had one.</summary>
+internal sealed record SseEvent(string Type, string Data, string? Id = null);

@@ -10,21 +10,29 @@ namespace Nefele.Cli.Transport;
 /// </summary>
 internal static class SseReader
 {
-    public static async IAsyncEnumerable<SseEvent> ReadAsync(Stream stream, [EnumeratorCancellation] CancellationToken ct)
+    public static IAsyncEnumerable<SseEvent> ReadAsync(Stream stream, CancellationToken ct) => ReadAsync(stream, Timeout.InfiniteTimeSpan, ct);
+
+    /// <summary>
+    /// The events of <paramref name="stream"/>; a stream that sends nothing at all (not even a
+    /// comment) for <paramref name="silenceLimit"/> throws <see cref="TimeoutException"/>.
+    /// </summary>
+    public static async IAsyncEnumerable<SseEvent> ReadAsync(Stream stream, TimeSpan silenceLimit, [EnumeratorCancellation] CancellationToken ct)
     {
         string? type = null;
+        string? id = null;
         StringBuilder? data = null;
         var started = false;
-        await foreach (var line in ReadLinesAsync(stream, ct).ConfigureAwait(false))
+        await foreach (var line in ReadLinesAsync(stream, silenceLimit, ct).ConfigureAwait(false))
         {
             if (line.Length == 0 || line == "\r")
             {
                 if (started)
                 {
-                    yield return new SseEvent(string.IsNullOrEmpty(type) ? "message" : type, data?.ToString() ?? string.Empty);
+                    yield return new SseEvent(string.IsNullOrEmpty(type) ? "message" : type, data?.ToString() ?? string.Empty, id);
                 }
 
                 type = null;
+                id = null;
                 data = null;
                 started = false;
                 continue;
@@ -61,8 +69,12 @@ internal static class SseReader
                     type = value.TrimEnd('\r');
                     started = true;
                     break;
+                case "id":
+                    // The event's id: where a stream resumes after it (Last-Event-ID).
+                    id = value.TrimEnd('\r');
+                    break;
                 default:
-                    // id, retry and unknown fields: nef neither resumes nor retries.
+                    // retry and unknown fields: nef's own reconnection rule applies.
                     break;
             }
         }
@@ -70,13 +82,23 @@ internal static class SseReader
         // An event not closed by a blank line before the stream ended is incomplete: dropped, as the SSE rules say.
     }
 
-    private static async IAsyncEnumerable<string> ReadLinesAsync(Stream stream, [EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<string> ReadLinesAsync(Stream stream, TimeSpan silenceLimit, [EnumeratorCancellation] CancellationToken ct)
     {
         var buffer = new byte[16 * 1024];
         var pending = new MemoryStream();
+        using var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
         while (true)
         {
-            var n = await stream.ReadAsync(buffer, ct).ConfigureAwait(false);
+            int n;
+            silence.CancelAfter(silenceLimit);
+            try
+            {
+                n = await stream.ReadAsync(buffer, silence.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException e) when (!ct.IsCancellationRequested && silence.IsCancellationRequested)
+            {
+                throw new TimeoutException($"nothing received for {silenceLimit.TotalSeconds:0.#} s", e);
+            }
             if (n == 0)
             {
                 yield break;

@@ -10,11 +10,13 @@ public sealed class FailureOptions
     /// <summary>
     /// How long a node whose silo left on its own (a graceful stop or restart: it shut down, or a
     /// newer silo of the same node replaced it) may have no active silo before its processes are
-    /// declared Lost. Long enough for a silo restart on a live node (its hostd keeps the processes
-    /// and reports them again to the new silo); a silo restart takes about 3–6 s here. Default 10 s.
+    /// declared Lost; never while a new silo of the node is joining. Long enough for a silo restart
+    /// on a live node (its hostd keeps the processes and reports them again to the new silo): one
+    /// takes 3–6 s on an idle machine and up to 16 s was seen on a loaded 2-core one. It is also
+    /// how long the monitors of a node stopped gracefully (silo, then hostd) wait to hear. Default 30 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
-    public TimeSpan NodeLostAfter { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan NodeLostAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How long a node whose silo the cluster declared dead (it stopped answering probes: killed,

@@ -99,13 +99,30 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
             return Task.FromResult(false);
         }
 
+        Hold(tasks, lease);
+        return Task.FromResult(true);
+    }
+
+    public Task<(NodeOffer Offer, bool Reserved)> OfferAndReserveAsync(IReadOnlyList<(string Npid, ResourceAsk Ask)> tasks, TimeSpan lease)
+    {
+        ExpireLeases();
+        var offer = Score(tasks.Select(t => t.Ask).ToArray());
+        if (offer.Fits < tasks.Count)
+        {
+            return Task.FromResult((offer, false));
+        }
+
+        Hold(tasks, lease);
+        return Task.FromResult((offer, true));
+    }
+
+    private void Hold(IReadOnlyList<(string Npid, ResourceAsk Ask)> tasks, TimeSpan lease)
+    {
         var expires = time.GetTimestamp() + (long)(lease.TotalSeconds * time.TimestampFrequency);
         foreach (var (npid, ask) in tasks)
         {
             _reservations[npid] = new Reservation(ask, expires, Committed: false);
         }
-
-        return Task.FromResult(true);
     }
 
     public Task CommitAsync(string npid)

@@ -19,6 +19,7 @@ namespace Nefele.Nodes;
 /// live node, whose hostd keeps the processes for the next silo, so only after
 /// <see cref="FailureOptions.NodeLostAfter"/>.</item>
 /// </list>
+/// While a new silo of the node is joining (a restart under way), its processes are never Lost.
 /// Lost marks every watched process on the node (its monitors are told). Processes whose grain
 /// was not active anywhere are caught when their grain next activates (ps, monitor) — the grain
 /// checks <see cref="IsLost"/> then — so every observer sees the same end. Nodes are checked on
@@ -56,7 +57,7 @@ public sealed class NodeLiveness(
             return false;
         }
 
-        return time.GetElapsedTime(departure.Since) >= Grace(departure);
+        return time.GetElapsedTime(departure.Since) >= Grace(departure) && !IsJoining(node, membership.CurrentSnapshot);
     }
 
     public void Watch(string node, string npid)
@@ -140,7 +141,7 @@ public sealed class NodeLiveness(
                 logger.LogWarning("Node {Node} has no active silo: {How}; its processes are Lost after {Grace}", node, departure.How, Grace(departure));
             }
 
-            if (!_watched.TryGetValue(node, out var set) || set.IsEmpty || time.GetElapsedTime(departure.Since) < Grace(departure))
+            if (!_watched.TryGetValue(node, out var set) || set.IsEmpty || time.GetElapsedTime(departure.Since) < Grace(departure) || IsJoining(node, snapshot))
             {
                 continue;
             }
@@ -260,6 +261,20 @@ public sealed class NodeLiveness(
         foreach (var member in snapshot.Members.Values)
         {
             if (member.Status == SiloStatus.Active && string.Equals(member.Name, node, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A new silo of the node is joining the cluster (a restart under way): its hostd will report the processes to it.</summary>
+    private static bool IsJoining(string node, ClusterMembershipSnapshot snapshot)
+    {
+        foreach (var member in snapshot.Members.Values)
+        {
+            if (member.Status is (SiloStatus.Created or SiloStatus.Joining) && string.Equals(member.Name, node, StringComparison.Ordinal))
             {
                 return true;
             }

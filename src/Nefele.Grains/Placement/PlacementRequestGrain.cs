@@ -173,7 +173,13 @@ public sealed partial class PlacementRequestGrain(
         var resolved = await ResolveAsync(tasks);
         for (var attempt = 1; ; attempt++)
         {
-            var (assignment, reasons) = await PlaceAsync(tasks, allowPartial, spread, resolved);
+            var npidFor = new string[tasks.Count];
+            for (var i = 0; i < npidFor.Length; i++)
+            {
+                npidFor[i] = npids.Next();
+            }
+
+            var (assignment, reasons, reservedAlready) = await PlaceAsync(tasks, allowPartial, spread, resolved, npidFor);
             SpawnHops.Record("2 placement.offers", placing);
             var reserving = Stopwatch.GetTimestamp();
             var created = new List<(string Npid, ProcessSpec Spec, string Node, int Task)>(tasks.Count);
@@ -182,12 +188,17 @@ public sealed partial class PlacementRequestGrain(
             {
                 if (assignment[i] is { } node)
                 {
-                    created.Add((npids.Next(), tasks[i], node, i));
+                    created.Add((npidFor[i], tasks[i], node, i));
                 }
                 else
                 {
                     rejected.Add($"task {i}: {reasons[i] ?? "no node had room"}");
                 }
+            }
+
+            if (reservedAlready)
+            {
+                return (created, rejected);
             }
 
             var byNode = created.GroupBy(c => c.Node).ToArray();
@@ -213,9 +224,12 @@ public sealed partial class PlacementRequestGrain(
     /// sampled node offers for the tasks it may take; then tasks go, in order, to the best-scored
     /// node that still has room for them by the offers' free capacity — with spread, to the node
     /// holding the fewest of this request's tasks first (round-robin over the best nodes).
+    /// When one node is the only candidate for every task (one node, or constraints that leave
+    /// one), its offer and the reservation of all tasks (under <paramref name="npidFor"/>) are one
+    /// call, and Reserved says they are held already.
     /// </summary>
-    private async Task<(string?[] Assignment, string?[] Reasons)> PlaceAsync(
-        IReadOnlyList<ProcessSpec> tasks, bool allowPartial, bool spread, IReadOnlyDictionary<Selector, IReadOnlySet<string>> resolved)
+    private async Task<(string?[] Assignment, string?[] Reasons, bool Reserved)> PlaceAsync(
+        IReadOnlyList<ProcessSpec> tasks, bool allowPartial, bool spread, IReadOnlyDictionary<Selector, IReadOnlySet<string>> resolved, string[] npidFor)
     {
         var index = await directory.GetAsync();
         var active = membership.CurrentSnapshot.Members.Values
@@ -273,17 +287,41 @@ public sealed partial class PlacementRequestGrain(
             }
         }
 
-        var offers = (await Task.WhenAll(asksByNode.Select(async kv =>
+        NodeOffer[] answered;
+        if (asksByNode.Count == 1 && asksByNode.First() is var (only, asks) && asks.Count == tasks.Count)
         {
             try
             {
-                return await GrainFactory.GetGrain<INodeGrain>(kv.Key).OfferAsync(kv.Value);
+                var (offer, reserved) = await GrainFactory.GetGrain<INodeGrain>(only)
+                    .OfferAndReserveAsync(npidFor.Zip(tasks, (npid, spec) => (npid, ResourceAsk.Of(spec))).ToArray(), o.ReservationLease);
+                if (reserved)
+                {
+                    return (Enumerable.Repeat<string?>(only, tasks.Count).ToArray(), new string?[tasks.Count], true);
+                }
+
+                answered = [offer];
             }
             catch (Exception e)
             {
-                return new NodeOffer { Node = kv.Key, Fits = 0, Shortfall = $"node {kv.Key} did not answer: {e.Message}" };
+                answered = [DidNotAnswer(only, e)];
             }
-        }))).ToDictionary(x => x.Node, StringComparer.Ordinal);
+        }
+        else
+        {
+            answered = await Task.WhenAll(asksByNode.Select(async kv =>
+            {
+                try
+                {
+                    return await GrainFactory.GetGrain<INodeGrain>(kv.Key).OfferAsync(kv.Value);
+                }
+                catch (Exception e)
+                {
+                    return DidNotAnswer(kv.Key, e);
+                }
+            }));
+        }
+
+        var offers = answered.ToDictionary(x => x.Node, StringComparer.Ordinal);
 
         var room = offers.Values.Where(x => x.Fits > 0).ToDictionary(
             x => x.Node,
@@ -323,8 +361,11 @@ public sealed partial class PlacementRequestGrain(
             throw NefeleException.Rejected($"{what}: {reason}");
         }
 
-        return (assignment, reasons);
+        return (assignment, reasons, false);
     }
+
+    private static NodeOffer DidNotAnswer(string node, Exception e) =>
+        new() { Node = node, Fits = 0, Shortfall = $"node {node} did not answer: {e.Message}" };
 
     /// <summary>The short resource as the best of the offers states it.</summary>
     private static string Shortfall(IReadOnlyList<string> nodes, Dictionary<string, NodeOffer> offers)

@@ -9,4 +9,7 @@ public readonly record struct QuotaCharge(
 {
     public static QuotaCharge operator +(QuotaCharge a, QuotaCharge b) =>
         new(a.Processes + b.Processes, a.CpuMillis + b.CpuMillis, a.MemoryBytes + b.MemoryBytes);
+
+    public static QuotaCharge operator -(QuotaCharge a, QuotaCharge b) =>
+        new(a.Processes - b.Processes, a.CpuMillis - b.CpuMillis, a.MemoryBytes - b.MemoryBytes);
 }

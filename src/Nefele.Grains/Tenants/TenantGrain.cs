@@ -35,6 +35,12 @@ public sealed partial class TenantGrain(
     // Admitted requests not yet indexed: they count against the quotas (in memory: a request
     // cut off by a silo restart is retried by its client and admitted again).
     private readonly Dictionary<string, QuotaCharge> _pending = new(StringComparer.Ordinal);
+
+    // What the live processes and the pending requests hold, kept as they change: admission
+    // reads it on every request, and summing thousands of charges each time would make the
+    // tenant grain the placement bottleneck. Summed once from the record when first needed.
+    private QuotaCharge? _charged;
+    private QuotaCharge _pendingTotal;
     private double _spawnTokens;
     private long _spawnTokensAt;
     private Task? _writing;
@@ -82,6 +88,7 @@ public sealed partial class TenantGrain(
         state.State.Info = null;
         state.State.Keys.Clear();
         state.State.Charges.Clear();
+        _charged = default(QuotaCharge);
         await PersistAsync();
         return true;
     }
@@ -91,13 +98,25 @@ public sealed partial class TenantGrain(
         var info = Info;
         var asked = tasks.Aggregate(default(QuotaCharge), (sum, t) => sum + new QuotaCharge(1, t.CpuMillis, t.MemoryBytes));
         var quotas = info.Quotas;
-        var held = state.State.Charges.Values.Concat(_pending.Values).Aggregate(default(QuotaCharge), (a, b) => a + b);
+        var held = Charged + _pendingTotal;
         Check("processes", quotas.Processes, held.Processes, asked.Processes, n => $"{n}");
         Check("cpu", quotas.CpuMillis, held.CpuMillis, asked.CpuMillis, n => $"{n}m");
         Check("memory", quotas.MemoryBytes, held.MemoryBytes, asked.MemoryBytes, n => $"{n} bytes");
         TakeSpawnTokens(quotas.SpawnsPerSecond, asked.Processes);
+        EndPending(requestId);
         _pending[requestId] = asked;
+        _pendingTotal += asked;
         return Task.FromResult(info.RunAs);
+    }
+
+    private QuotaCharge Charged => _charged ??= state.State.Charges.Values.Aggregate(default(QuotaCharge), (a, b) => a + b);
+
+    private void EndPending(string requestId)
+    {
+        if (_pending.Remove(requestId, out var charge))
+        {
+            _pendingTotal -= charge;
+        }
     }
 
     private void Check(string quota, long limit, long held, long asked, Func<long, string> show)
@@ -133,7 +152,7 @@ public sealed partial class TenantGrain(
 
     public Task ReleaseAdmissionAsync(string requestId)
     {
-        _pending.Remove(requestId);
+        EndPending(requestId);
         return Task.CompletedTask;
     }
 
@@ -206,13 +225,15 @@ public sealed partial class TenantGrain(
 
     public async Task AddManyAsync(string requestId, IReadOnlyList<(string Npid, long CpuMillis, long MemoryBytes)> npids)
     {
-        _pending.Remove(requestId);
+        EndPending(requestId);
         Retain(state.State.Requests, requestId);
         foreach (var (npid, cpu, memory) in npids)
         {
             if (!_removedEarly.Remove(npid) && state.State.Npids.Add(npid))
             {
-                state.State.Charges[npid] = new QuotaCharge(1, cpu, memory);
+                var charge = new QuotaCharge(1, cpu, memory);
+                _charged = Charged + charge - state.State.Charges.GetValueOrDefault(npid);
+                state.State.Charges[npid] = charge;
             }
         }
 
@@ -222,7 +243,11 @@ public sealed partial class TenantGrain(
 
     public async Task RemoveAsync(string npid)
     {
-        state.State.Charges.Remove(npid);
+        var charged = Charged;
+        if (state.State.Charges.Remove(npid, out var charge))
+        {
+            _charged = charged - charge;
+        }
 
         // Kept from its end, indexed or not: retention is what removes its record later.
         Retain(state.State.Ended, npid);
@@ -245,13 +270,12 @@ public sealed partial class TenantGrain(
         {
             if (_writing is { IsCompleted: false } inFlight)
             {
-                // Written by the next write, which starts when this one is done.
+                // Written by this write if it has not begun (see WriteAsync), else by the next one.
                 await inFlight;
                 continue;
             }
 
-            _dirty = false;
-            var write = state.WriteStateAsync();
+            var write = WriteAsync();
             _writing = write;
             try
             {
@@ -265,6 +289,21 @@ public sealed partial class TenantGrain(
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One write of the record. It first lets the calls that have already arrived make their
+    /// changes, so they join it: a store that answers at once (the embedded default copies the
+    /// record in memory) would otherwise never have a write in flight to join, and every start
+    /// and end of a process would copy the whole record.
+    /// </summary>
+    private async Task WriteAsync()
+    {
+        await Task.Yield();
+        _dirty = false;
+        var writing = System.Diagnostics.Stopwatch.GetTimestamp();
+        await state.WriteStateAsync();
+        SpawnHops.Record("7 tenant.write", writing);
     }
 
     public Task<IReadOnlyList<string>> ListAsync(bool includeEnded = false) =>

@@ -135,6 +135,8 @@ public sealed class CgroupV2Manager : ICgroupManager
     {
         public IReadOnlyList<string> ProcsFiles { get; } = [Path.Combine(dir, "cgroup.procs")];
 
+        public string? UnifiedDirectory => dir;
+
         public long CpuUsageNanoseconds() => CgroupFiles.ReadKey(Path.Combine(dir, "cpu.stat"), "usage_usec") * 1000;
 
         public long MemoryUsageBytes() => CgroupFiles.ReadLong(Path.Combine(dir, "memory.current"));

@@ -6,6 +6,13 @@ public interface IProcessCgroup
     /// <summary>The cgroup.procs files the child writes itself into before exec.</summary>
     IReadOnlyList<string> ProcsFiles { get; }
 
+    /// <summary>
+    /// On cgroup v2, the directory the child is created in (clone3 with CLONE_INTO_CGROUP), so
+    /// it is never outside it and no cgroup.procs write is needed; null on v1, where the child
+    /// writes itself into <see cref="ProcsFiles"/>.
+    /// </summary>
+    string? UnifiedDirectory => null;
+
     /// <summary>CPU time used by everything in the cgroup, in ns (0 if unknown).</summary>
     long CpuUsageNanoseconds();
 

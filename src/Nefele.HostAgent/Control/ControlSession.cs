@@ -12,6 +12,8 @@ namespace Nefele.HostAgent.Control;
 /// One silo connection. Requests run concurrently (a launch waiting for its handshake must
 /// not hold up a signal); all writes go through one queue drained by one writer, so frames
 /// never interleave and events leave in the order the supervisor queued them.
+/// A launch's reply is queued by the supervisor when it is decided, not by a request task
+/// waiting for it.
 /// </summary>
 internal sealed class ControlSession : IControlConnection
 {
@@ -20,7 +22,11 @@ internal sealed class ControlSession : IControlConnection
     private readonly ProcessSupervisor supervisor;
     private readonly NodeFactsProvider facts;
     private readonly ILogger logger;
-    private readonly Channel<ControlEvent> outgoing = Channel.CreateUnbounded<ControlEvent>(new UnboundedChannelOptions { SingleReader = true });
+    // The writer runs on the thread that queues an event when it is idle (a send on a unix socket
+    // does not block; when the socket is full the write completes later, off this thread), so a
+    // reply or an exit leaves without a thread-pool hop.
+    private readonly Channel<ControlEvent> outgoing = Channel.CreateUnbounded<ControlEvent>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly CancellationTokenSource closed = new();
 
     public ControlSession(NetworkStream stream, ProcessSupervisor supervisor, NodeFactsProvider facts, ILogger logger)
@@ -47,12 +53,13 @@ internal sealed class ControlSession : IControlConnection
     public async Task RunAsync(ControlRequest first)
     {
         var writer = WriteLoopAsync();
+        var reader = FrameCodec.Reader(stream);
         _ = HandleAsync(first);
         try
         {
             while (!closed.IsCancellationRequested)
             {
-                var request = await FrameCodec.ReadAsync(stream, ControlRequest.Parser, closed.Token);
+                var request = await FrameCodec.ReadAsync(reader, ControlRequest.Parser, closed.Token);
                 if (request is null)
                 {
                     break;
@@ -141,8 +148,7 @@ internal sealed class ControlSession : IControlConnection
                     break;
 
                 case ControlRequest.BodyOneofCase.Launch:
-                    var reply = await supervisor.LaunchAsync(request.Launch, closed.Token);
-                    supervisor.LaunchReported(request.Launch.Npid, () => Enqueue(new ControlEvent { Id = id, Launched = reply }));
+                    supervisor.Launch(request.Launch, this, id);
                     break;
 
                 case ControlRequest.BodyOneofCase.Signal:

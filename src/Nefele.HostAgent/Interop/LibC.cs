@@ -9,6 +9,8 @@ internal static partial class LibC
     public const int X_OK = 1;
     public const int O_RDONLY = 0;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_DIRECTORY = 0x10000;
+    public const int O_PATH = 0x200000;
     public const int ECHILD = 10;
     public const int EINTR = 4;
     public const int ESRCH = 3;

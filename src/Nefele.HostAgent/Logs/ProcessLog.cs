@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Nefele.HostAgent.Logs;
@@ -15,7 +16,9 @@ public sealed class ProcessLog
     private readonly string current;
     private readonly string previous;
     private readonly long halfLimit;
-    private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run on the reader as it ends (its last act), so an exit waiting for the
+    // output's end is reported without another thread-pool hop.
+    private readonly TaskCompletionSource drained = new();
     private FileStream? writer;
     private long previousStart; // offset of the first byte in .log.1 (== currentStart when there is none)
     private long currentStart;
@@ -227,7 +230,8 @@ public sealed class ProcessLog
 
     private async Task DrainAsync(Stream output)
     {
-        var buffer = new byte[16 * 1024];
+        // Pooled: a node spawns hundreds of processes a second, most of which write little or nothing.
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             await using (output)
@@ -253,6 +257,7 @@ public sealed class ProcessLog
                 writer = null;
             }
 
+            ArrayPool<byte>.Shared.Return(buffer);
             drained.TrySetResult();
         }
     }

@@ -101,44 +101,88 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     // ---- launch ----------------------------------------------------------------------
 
-    /// <summary>Launches a process; completes when it is Running or has failed to start.</summary>
-    public async Task<LaunchReply> LaunchAsync(LaunchRequest request, CancellationToken ct)
+    /// <summary>
+    /// Launches a process for <paramref name="connection"/>. Its LaunchReply (Started, Failed or
+    /// Rejected) is queued there under <paramref name="requestId"/> by whichever thread decides
+    /// it, the moment it is decided: for a handshake, as the hello is read, before the shim has
+    /// its answer.
+    /// </summary>
+    internal void Launch(LaunchRequest request, IControlConnection connection, ulong requestId)
     {
         var spec = request.Spec ?? new ProcessSpec();
         if (Validate(request) is { } problem)
         {
-            return Rejected(problem);
+            connection.Enqueue(new ControlEvent { Id = requestId, Launched = Rejected(problem) });
+            return;
         }
 
         var (rlimits, limitProblem) = limits.For(request);
         if (rlimits is null)
         {
-            return Rejected(limitProblem!);
+            connection.Enqueue(new ControlEvent { Id = requestId, Launched = Rejected(limitProblem!) });
+            return;
         }
 
         var token = spec.NoHandshake ? null : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        TrackedProcess? existing;
         var p = new TrackedProcess(request.Npid, request.Tenant, spec, token, new ProcessIdentity(request.Uid, request.Gid, rlimits));
         lock (gate)
         {
             // A retried launch (e.g. after the silo reconnected) gets the first one's answer.
-            if (!byNpid.TryGetValue(request.Npid, out existing))
+            if (byNpid.TryGetValue(request.Npid, out var existing))
             {
-                byNpid[p.Npid] = p;
-                if (token is not null)
+                if (existing.Launch.Task.IsCompleted)
                 {
-                    byToken[token] = p;
+                    ReportLaunchLocked(existing, connection, requestId);
                 }
-            }
-        }
+                else
+                {
+                    existing.Waiters.Add((connection, requestId));
+                }
 
-        if (existing is not null)
-        {
-            return await existing.Launch.Task.WaitAsync(ct);
+                return;
+            }
+
+            byNpid[p.Npid] = p;
+            if (token is not null)
+            {
+                byToken[token] = p;
+            }
+
+            p.Waiters.Add((connection, requestId));
         }
 
         _ = RunLaunchAsync(p);
-        return await p.Launch.Task.WaitAsync(ct);
+    }
+
+    /// <summary>Decides the launch's outcome (once) and queues it on every connection that asked.</summary>
+    private bool CompleteLaunchLocked(TrackedProcess p, LaunchReply reply)
+    {
+        if (!p.Launch.TrySetResult(reply))
+        {
+            return false;
+        }
+
+        foreach (var (connection, id) in p.Waiters)
+        {
+            ReportLaunchLocked(p, connection, id);
+        }
+
+        p.Waiters.Clear();
+        return true;
+    }
+
+    /// <summary>Queues the decided LaunchReply; an exit already known follows it.</summary>
+    private void ReportLaunchLocked(TrackedProcess p, IControlConnection connection, ulong requestId)
+    {
+        connection.Enqueue(new ControlEvent { Id = requestId, Launched = p.Launch.Task.Result });
+        if (!p.LaunchReported)
+        {
+            p.LaunchReported = true;
+            if (p.Exit is not null)
+            {
+                attached?.Enqueue(new ControlEvent { Exited = p.Exit });
+            }
+        }
     }
 
     private async Task RunLaunchAsync(TrackedProcess p)
@@ -175,10 +219,11 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
                 {
                     byToken.Remove(p.Token);
                 }
+
+                CompleteLaunchLocked(p, Rejected(message));
             }
 
             p.Spawned.TrySetResult(0);
-            p.Launch.TrySetResult(Rejected(message));
             return;
         }
 
@@ -220,7 +265,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             bool timedOut;
             lock (gate)
             {
-                timedOut = p.Launch.TrySetResult(failed);
+                timedOut = CompleteLaunchLocked(p, failed);
                 if (timedOut)
                 {
                     // The token dies with the launch: a late hello must not revive it.
@@ -239,30 +284,16 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
     }
 
-    /// <summary>The silo has been given the LaunchReply (queued after it): exits may now follow.</summary>
-    internal void LaunchReported(string npid, Action queueReply)
-    {
-        lock (gate)
-        {
-            queueReply();
-            if (byNpid.TryGetValue(npid, out var p) && !p.LaunchReported && p.Launch.Task.IsCompletedSuccessfully)
-            {
-                p.LaunchReported = true;
-                if (p.Exit is not null)
-                {
-                    attached?.Enqueue(new ControlEvent { Exited = p.Exit });
-                }
-            }
-        }
-    }
-
     private void MarkRunningLocked(TrackedProcess p)
     {
-        if (p.Launch.TrySetResult(new LaunchReply { Started = new Started { Pid = p.Pid, StartedUnixMs = p.StartedUnixMs } }))
+        if (p.Launch.Task.IsCompleted)
         {
-            p.Running = true;
-            HostAgentTelemetry.ProcessStarts.Add(1);
+            return;
         }
+
+        p.Running = true;
+        CompleteLaunchLocked(p, new LaunchReply { Started = new Started { Pid = p.Pid, StartedUnixMs = p.StartedUnixMs } });
+        HostAgentTelemetry.ProcessStarts.Add(1);
     }
 
     // ---- handshake -------------------------------------------------------------------
@@ -331,9 +362,10 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
                     }
                 }
 
+                // Run on the reaper's thread up to the first wait (for output still draining).
                 if (p is not null)
                 {
-                    _ = Task.Run(() => OnExitAsync(p, exit));
+                    _ = OnExitAsync(p, exit);
                 }
             }
         }
@@ -345,7 +377,17 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private async Task OnExitAsync(TrackedProcess p, ProcessExit exit)
     {
         var log = p.Log!;
-        await Task.WhenAny(log.Drained, Task.Delay(DrainGrace));
+        if (!log.Drained.IsCompleted)
+        {
+            try
+            {
+                await log.Drained.WaitAsync(DrainGrace);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
         log.MarkEnded();
         var end = new ProcessEnd
         {
@@ -367,7 +409,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             if (failedStart)
             {
                 // Failed starts end with the LaunchReply: nothing is kept for the silo to ack.
-                p.Launch.TrySetResult(Failed(p, reason));
+                CompleteLaunchLocked(p, Failed(p, reason));
                 byNpid.Remove(p.Npid);
                 if (p.Token is not null && byToken.Remove(p.Token))
                 {

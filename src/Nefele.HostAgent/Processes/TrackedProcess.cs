@@ -1,4 +1,5 @@
 using Nefele.HostAgent.Cgroups;
+using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
 using Nefele.Protocol.V1;
@@ -25,6 +26,9 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
 
     /// <summary>The LaunchReply, once known.</summary>
     public TaskCompletionSource<LaunchReply> Launch { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The connections (and request ids) waiting for the LaunchReply; emptied when it is decided.</summary>
+    public List<(IControlConnection Connection, ulong RequestId)> Waiters { get; } = [];
 
     public int Pid { get; set; }
 

@@ -74,11 +74,12 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
         }
 
         var peer = new Peer(peerPid, peerUid, pidfd);
+        var reader = FrameCodec.Reader(stream);
         try
         {
             while (true)
             {
-                var request = await FrameCodec.ReadAsync(stream, ProcRequest.Parser, connection.Token);
+                var request = await FrameCodec.ReadAsync(reader, ProcRequest.Parser, connection.Token);
                 if (request is null)
                 {
                     break;

@@ -54,11 +54,24 @@ public sealed class ApiOptions : IValidatableObject
     [Range(256, 32 * 1024)]
     public int MaxUrlBytes { get; set; } = 4096;
 
+    /// <summary>
+    /// How often a monitor or logs-follow stream with nothing to send writes a comment line, so its
+    /// reader can tell a quiet stream from a node gone without closing the connection. Default 2 s;
+    /// at most half of the readers' silence limit (10 s), after which they resume on another node.
+    /// </summary>
+    public TimeSpan StreamKeepAlive { get; set; } = Nefele.Api.EventStreams.DefaultKeepAlive;
+
     /// <summary>The server's own request-line limit, above <see cref="MaxUrlBytes"/> so that the API, not the server, answers long URLs.</summary>
     public const int ServerRequestLineBytes = 64 * 1024;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        var keepAliveLimit = Nefele.Api.EventStreams.SilenceLimit / 2;
+        if (StreamKeepAlive < TimeSpan.FromMilliseconds(100) || StreamKeepAlive > keepAliveLimit)
+        {
+            yield return new ValidationResult($"Api:StreamKeepAlive {StreamKeepAlive} must be between 00:00:00.1 and {keepAliveLimit} (half the silence after which readers take a stream as lost)", [nameof(StreamKeepAlive)]);
+        }
+
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
             yield return new ValidationResult($"Api:Url '{Url}' must be an absolute http:// URL", [nameof(Url)]);

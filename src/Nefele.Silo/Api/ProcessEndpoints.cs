@@ -35,26 +35,37 @@ internal static class ProcessEndpoints
             .Produces<ProcessInfo>()
             .Operation("getProcess", "One process", 403, 404);
 
-        tenants.MapGet("/processes/{npid}/events", async (string tenant, string npid, long? after, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json) =>
+        tenants.MapGet("/processes/{npid}/events", async (string tenant, string npid, long? after, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json, IOptions<ApiOptions> api) =>
         {
             var client = Tenant(grains, tenant);
+            var from = after ?? LastEventId(http, "after=<seq>");
             await client.GetAsync(npid);
 
-            // The first event is awaited before the stream starts, so what refuses the watch (an
-            // unknown NPID, the per-process monitor limit) is still an error status with a problem body.
-            await using var events = client.MonitorAsync(npid, after ?? 0, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
-            var more = await events.MoveNextAsync();
+            // The first event is awaited before the stream starts (for a while: a stream resumed after
+            // the last event so far may wait long), so what refuses the watch (an unknown NPID, the
+            // per-process monitor limit) is still an error status with a problem body.
+            await using var events = client.MonitorAsync(npid, from, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
+            var first = events.MoveNextAsync().AsTask();
+            await Task.WhenAny(first, Task.Delay(api.Value.StreamKeepAlive, http.RequestAborted));
+            if (first.IsCompleted || http.RequestAborted.IsCancellationRequested)
+            {
+                // (Aborted: the watch sees the same token and ends; it must end before it is disposed.)
+                await first;
+            }
+
             await StartEventStream(http);
             await StreamErrorsAsEvent(http, json.Value, async () =>
             {
-                for (; more; more = await events.MoveNextAsync())
+                for (var more = await KeepAliveUntil(http, first, api.Value.StreamKeepAlive); more;
+                     more = await KeepAliveUntil(http, events.MoveNextAsync().AsTask(), api.Value.StreamKeepAlive))
                 {
-                    await WriteEvent(http, "state", JsonSerializer.Serialize(events.Current, json.Value.SerializerOptions));
+                    var e = events.Current;
+                    await WriteEvent(http, "state", JsonSerializer.Serialize(e, json.Value.SerializerOptions), e.Seq);
                 }
             });
         }).RequireAuthorization(Auth.Policies.TenantViewer)
             .Produces<ProcessEvent>(StatusCodes.Status200OK, EventStream)
-            .WithDescription("A text/event-stream of 'state' events, each one's data a ProcessEvent as JSON, ending after the terminal state (Exited, FailedToStart, Lost). Resume with after=<the last seq seen>. The status is sent with the first event; a refusal after it ends the stream with an 'error' event (problem details).")
+            .WithDescription("A text/event-stream of 'state' events, each one's data a ProcessEvent as JSON and its id the event's seq, ending after the terminal state (Exited, FailedToStart, Lost). Resume after the last event seen with after=<seq> or the Last-Event-ID header (on any node: no event is repeated or skipped). A comment line comes every Api:StreamKeepAlive (2 s) while there is nothing to tell. The status is sent with the first event (or after one keep-alive period without one); a refusal after it ends the stream with an 'error' event (problem details).")
             .Operation("monitorProcess", "Server-sent events: every state transition after 'after', ending with the terminal one (monitor)", 400, 403, 404, 429);
 
         tenants.MapPost("/processes/{npid}/signal", async (string tenant, string npid, SignalBody body, IGrainFactory grains) =>
@@ -65,37 +76,54 @@ internal static class ProcessEndpoints
             .Produces(StatusCodes.Status204NoContent)
             .Operation("signalProcess", "Send a POSIX signal to the process (not to its own children)", [.. ApiDocs.Body, 403, 404, 409]);
 
-        tenants.MapGet("/processes/{npid}/logs", async (string tenant, string npid, bool? follow, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json) =>
+        tenants.MapGet("/processes/{npid}/logs", async (string tenant, string npid, bool? follow, long? offset, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json, IOptions<ApiOptions> api) =>
         {
             var client = Tenant(grains, tenant);
+            var from = offset ?? LastEventId(http, "offset=<bytes>");
+            if (from < 0)
+            {
+                throw NefeleException.Bad($"offset {from} is negative (a byte offset into the output, from 0)");
+            }
+
             await client.GetAsync(npid);
             if (follow != true)
             {
                 http.Response.ContentType = "text/plain; charset=utf-8";
-                await foreach (var chunk in client.LogsAsync(npid, follow: false, http.RequestAborted))
+                await foreach (var chunk in client.LogChunksAsync(npid, follow: false, from, http.RequestAborted))
                 {
-                    await http.Response.Body.WriteAsync(chunk, http.RequestAborted);
+                    await http.Response.Body.WriteAsync(chunk.Data, http.RequestAborted);
                 }
 
                 return;
             }
 
             await StartEventStream(http);
-            var decoder = Encoding.UTF8.GetDecoder();
             await StreamErrorsAsEvent(http, json.Value, async () =>
             {
-                await foreach (var chunk in client.LogsAsync(npid, follow: true, http.RequestAborted))
+                // An event carries whole characters only; the bytes of one cut by a chunk's end wait
+                // for the next chunk, so each event's id (the offset after its last byte) is where
+                // a resumed stream starts without splitting a character.
+                var held = Array.Empty<byte>();
+                var end = from;
+                await using var chunks = client.LogChunksAsync(npid, follow: true, from, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
+                while (await KeepAliveUntil(http, chunks.MoveNextAsync().AsTask(), api.Value.StreamKeepAlive))
                 {
-                    var chars = new char[decoder.GetCharCount(chunk, flush: false)];
-                    decoder.GetChars(chunk, chars, flush: false);
-                    await WriteEvent(http, "output", new string(chars));
+                    var chunk = chunks.Current;
+                    var bytes = held.Length == 0 ? chunk.Data : [.. held, .. chunk.Data];
+                    var whole = chunk.Complete ? bytes.Length : Utf8Boundary.CompletePrefix(bytes);
+                    held = bytes[whole..];
+                    end = chunk.NextOffset;
+                    if (whole > 0)
+                    {
+                        await WriteEvent(http, "output", Encoding.UTF8.GetString(bytes, 0, whole), end - held.Length);
+                    }
                 }
 
-                await WriteEvent(http, "end", string.Empty);
+                await WriteEvent(http, "end", string.Empty, end);
             });
         }).RequireAuthorization(Auth.Policies.TenantViewer)
             .Produces<string>(StatusCodes.Status200OK, "text/plain", EventStream)
-            .WithDescription("Without follow: the captured output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line) until the process ends, then one 'end' event; a refusal on the way (e.g. limit_exceeded, too many followers) ends it with an 'error' event (problem details).")
+            .WithDescription("The captured output from byte 'offset' (default 0). Without follow: the output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line; id: the byte offset after it) until the process ends, then one 'end' event; resume with offset=<the last id> or the Last-Event-ID header, on any node, with nothing repeated or skipped. A comment line comes every Api:StreamKeepAlive (2 s) while there is no output. A refusal on the way (e.g. limit_exceeded, too many followers) ends it with an 'error' event (problem details).")
             .Operation("getLogs", "Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends", 400, 403, 404, 429);
     }
 
@@ -130,10 +158,62 @@ internal static class ProcessEndpoints
         }
     }
 
-    /// <summary>One SSE event; a payload with newlines becomes several data lines, which readers join with '\n'.</summary>
-    private static async Task WriteEvent(HttpContext http, string name, string data)
+    /// <summary>
+    /// Where a stream resumes when its query does not say: the standard Last-Event-ID header a
+    /// reconnecting reader sends with the id of the last event it saw (0: from the start).
+    /// </summary>
+    private static long LastEventId(HttpContext http, string instead)
+    {
+        var header = http.Request.Headers[Nefele.Api.EventStreams.LastEventIdHeader];
+        if (header.Count == 0 || string.IsNullOrEmpty(header[0]))
+        {
+            return 0;
+        }
+
+        return long.TryParse(header[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            ? id
+            : throw NefeleException.Bad($"{Nefele.Api.EventStreams.LastEventIdHeader} '{Validation.Names.Shorten(header[0]!)}' is not an event id of this stream (a whole number, as {instead})");
+    }
+
+    /// <summary>Awaits <paramref name="next"/>, writing a comment line every <paramref name="keepAlive"/> until it completes.</summary>
+    private static async Task<bool> KeepAliveUntil(HttpContext http, Task<bool> next, TimeSpan keepAlive)
+    {
+        while (!next.IsCompleted)
+        {
+            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+            var delay = Task.Delay(keepAlive, quiet.Token);
+            if (await Task.WhenAny(next, delay) == delay)
+            {
+                if (delay.IsCanceled)
+                {
+                    // The reader left: the producer sees the same token and ends, as it must before it is disposed.
+                    break;
+                }
+
+                await http.Response.WriteAsync(": keep-alive\n", http.RequestAborted);
+                await http.Response.Body.FlushAsync(http.RequestAborted);
+            }
+            else
+            {
+                await quiet.CancelAsync();
+            }
+        }
+
+        return await next;
+    }
+
+    /// <summary>
+    /// One SSE event, with its id when it has one; a payload with newlines becomes several data
+    /// lines, which readers join with '\n'.
+    /// </summary>
+    private static async Task WriteEvent(HttpContext http, string name, string data, long? id = null)
     {
         var text = new StringBuilder().Append("event: ").Append(name).Append('\n');
+        if (id is { } seq)
+        {
+            text.Append("id: ").Append(seq.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        }
+
         foreach (var line in data.Split('\n'))
         {
             text.Append("data: ").Append(line).Append('\n');

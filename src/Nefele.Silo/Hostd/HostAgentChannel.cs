@@ -195,9 +195,10 @@ internal sealed class HostAgentChannel(
 
     private async Task ReadLoopAsync(Stream stream, CancellationToken ct)
     {
+        var reader = FrameCodec.Reader(stream);
         while (true)
         {
-            var e = await FrameCodec.ReadAsync(stream, ControlEvent.Parser, ct) ?? throw new IOException("hostd closed the channel");
+            var e = await FrameCodec.ReadAsync(reader, ControlEvent.Parser, ct) ?? throw new IOException("hostd closed the channel");
             if (e.Id != 0)
             {
                 if (_pending.TryRemove(e.Id, out var waiter))

@@ -3,7 +3,8 @@ using Nefele.Nodes;
 namespace Nefele.Grains.Tests.Support;
 
 /// <summary>
-/// Holds each admission back after its node offer until a set number of offers have been
+/// Holds each admission back after its node offer (or, with one candidate node, its offer and
+/// reservation in one call) until a set number of offers have been
 /// answered, so concurrent requests all see the same free capacity before any reserves —
 /// the race that otherwise happens only sometimes. Runs in the caller (an outgoing filter),
 /// so the node grain itself is never blocked.
@@ -28,7 +29,8 @@ public sealed class OfferBarrier : IOutgoingGrainCallFilter
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
         await context.Invoke();
-        if (context.InterfaceMethod?.DeclaringType != typeof(INodeGrain) || context.MethodName != nameof(INodeGrain.OfferAsync))
+        if (context.InterfaceMethod?.DeclaringType != typeof(INodeGrain)
+            || context.MethodName is not (nameof(INodeGrain.OfferAsync) or nameof(INodeGrain.OfferAndReserveAsync)))
         {
             return;
         }

@@ -13,25 +13,42 @@ namespace Nefele.HostAgent.Engines.Native;
 /// each process in its own cgroup.
 /// </summary>
 /// <remarks>
-/// Reaping: one dedicated thread calls <c>waitpid(pid, WNOHANG)</c> for each pid this engine
-/// started, and only those, so children that other code in the process (the runtime's
-/// Process class) started are never stolen. It runs when SIGCHLD arrives, after every spawn
-/// (a child may exit before its pid is recorded; as a zombie it is found then), and every
-/// half second as a safety net against a coalesced or missed signal.
+/// <para>
+/// The child is a vfork-style clone (it shares hostd's memory until exec: no page tables are
+/// copied). On cgroup v2 it is created in its cgroup (clone3 with CLONE_INTO_CGROUP); on v1,
+/// which has no such clone, it writes itself into each hierarchy's cgroup.procs before exec.
+/// </para>
+/// <para>
+/// Exits: the spawn hands back a pidfd of each child, and one dedicated thread waits on all of
+/// them in one epoll set. A pidfd becomes readable when its process exits, so the exit is
+/// reaped with <c>waitpid(pid, WNOHANG)</c> of that pid alone, on the thread that saw it, and
+/// handed on without a signal handler, a thread-pool hop or a scan over every child. Only pids
+/// this engine started are ever waited for, so children that other code in the process (the
+/// runtime's Process class) started are never stolen. Every half second, and on SIGCHLD where
+/// the kernel gives no pidfds (before 5.3), every child is checked, as a safety net.
 /// A pid is signalled only under the same lock the reaper holds while reaping, so a signal
 /// can never hit a reused pid.
+/// </para>
 /// </remarks>
 public sealed class NativeEngine : IProcessEngine
 {
     private static readonly TimeSpan ReapPollInterval = TimeSpan.FromMilliseconds(500);
+
+    // The eventfd's tag in the epoll set; a pidfd's tag is its pid.
+    private const ulong WakeTag = ulong.MaxValue;
+    private const int MaxEvents = 64;
     private readonly SpawnLibrary library;
     private readonly ICgroupManager cgroups;
     private readonly ILogger logger;
-    private readonly Dictionary<int, IProcessCgroup> children = [];
+    private readonly Dictionary<int, Child> children = [];
     private readonly Lock childrenGate = new();
-    private readonly Channel<ProcessExit> exits = Channel.CreateUnbounded<ProcessExit>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly AutoResetEvent reapNow = new(false);
-    private readonly PosixSignalRegistration sigchld;
+
+    // The reaper thread hands each exit straight to the reader (the supervisor), with no hop.
+    private readonly Channel<ProcessExit> exits = Channel.CreateUnbounded<ProcessExit>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
+    private readonly int epoll;
+    private readonly int wake;
+    private readonly PosixSignalRegistration? sigchld;
     private readonly Thread reaper;
     private volatile bool stopping;
 
@@ -41,7 +58,24 @@ public sealed class NativeEngine : IProcessEngine
         this.cgroups = cgroups;
         this.logger = logger;
         Capabilities = new EngineCapabilities("native", Recover: false, ResourceLimits: cgroups.Flavor != CgroupFlavor.None);
-        sigchld = PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => reapNow.Set());
+        epoll = Epoll.Create(Epoll.EPOLL_CLOEXEC);
+        wake = Epoll.EventFd(0, Epoll.EFD_CLOEXEC | Epoll.EFD_NONBLOCK);
+        if (epoll < 0 || wake < 0 || Epoll.Add(epoll, wake, WakeTag) != 0)
+        {
+            throw new IOException($"epoll/eventfd for the reaper: {LibC.StrError(Marshal.GetLastPInvokeError())}");
+        }
+
+        // Without pidfds an exit is known only by SIGCHLD (or the periodic check).
+        var probe = PidFd.Open(Environment.ProcessId);
+        if (probe >= 0)
+        {
+            PidFd.Close(probe);
+        }
+        else
+        {
+            sigchld = PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Epoll.Signal(wake));
+        }
+
         reaper = new Thread(ReapLoop) { IsBackground = true, Name = "nefele reaper" };
         reaper.Start();
     }
@@ -75,16 +109,28 @@ public sealed class NativeEngine : IProcessEngine
     public ValueTask DisposeAsync()
     {
         stopping = true;
-        reapNow.Set();
-        sigchld.Dispose();
-        reaper.Join(TimeSpan.FromSeconds(2));
+        Epoll.Signal(wake);
+        sigchld?.Dispose();
+        if (reaper.Join(TimeSpan.FromSeconds(2)))
+        {
+            lock (childrenGate)
+            {
+                foreach (var child in children.Values)
+                {
+                    PidFd.Close(child.PidFd);
+                }
+            }
+
+            LibC.close(epoll);
+            LibC.close(wake);
+        }
+
         exits.Writer.TryComplete();
         return ValueTask.CompletedTask;
     }
 
     private unsafe StartedProcess Start(LaunchSpec spec)
     {
-        CheckExecutable(spec);
         IProcessCgroup cgroup;
         try
         {
@@ -92,6 +138,7 @@ public sealed class NativeEngine : IProcessEngine
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            CheckExecutable(spec);
             throw new SpawnRejectedException($"spawn rejected: could not set up the cgroup of {spec.Npid}: {e.Message}", e);
         }
 
@@ -107,31 +154,52 @@ public sealed class NativeEngine : IProcessEngine
             throw new IOException($"socketpair failed: {LibC.StrError(Marshal.GetLastPInvokeError())}");
         }
 
-        var devNull = LibC.open("/dev/null", LibC.O_RDONLY | LibC.O_CLOEXEC);
-        var argv = new List<string>(spec.Arguments.Count + 1) { spec.Path };
-        argv.AddRange(spec.Arguments);
-        var envp = spec.Environment.Select(kv => kv.Key + "=" + kv.Value).ToList();
-        int pid, stage, errno;
+        // cgroup v2: the child is created in its cgroup; v1: it writes itself into each hierarchy's cgroup.procs.
+        var procsFiles = cgroup.ProcsFiles;
+        var cgroupFd = cgroup.UnifiedDirectory is { } unified ? LibC.open(unified, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC) : -1;
+        if (cgroupFd >= 0)
+        {
+            procsFiles = [];
+        }
+
+        // stdin is /dev/null: the spawn library opens it in the child for a negative descriptor.
+        int pid, pidfd, stage, errno;
         lock (childrenGate)
         {
-            pid = library.Spawn(spec.Path, argv, envp, spec.WorkingDirectory, cgroup.ProcsFiles, devNull, fds[1], fds[1], spec.Identity, out stage, out errno);
+            pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, out pidfd, out stage, out errno);
             if (pid > 0)
             {
-                children[pid] = cgroup;
+                children[pid] = new Child(cgroup, pidfd);
+                if (pidfd >= 0 && Epoll.Add(epoll, pidfd, (ulong)pid) != 0)
+                {
+                    // Not watched: the periodic check still finds the exit.
+                    logger.LogWarning("Could not watch the pidfd of pid {Pid}: {Error}", pid, LibC.StrError(Marshal.GetLastPInvokeError()));
+                }
             }
         }
 
         var startedMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         LibC.close(fds[1]);
-        LibC.close(devNull);
+        if (cgroupFd >= 0)
+        {
+            LibC.close(cgroupFd);
+        }
         if (pid <= 0)
         {
             LibC.close(fds[0]);
             cgroup.TryRemove();
+
+            // exec's preconditions are checked only when it failed, to name the cause.
+            CheckExecutable(spec);
             throw new SpawnRejectedException(DescribeSpawnFailure(spec, stage, errno));
         }
 
-        reapNow.Set();
+        if (pidfd < 0)
+        {
+            // A child that exited before it was recorded is a zombie now: the check finds it.
+            Epoll.Signal(wake);
+        }
+
         logger.LogDebug("Spawned {Npid} as pid {Pid}", spec.Npid, pid);
         // hostd only reads: closing its write direction lets nothing flow the wrong way.
         LibC.shutdown(fds[0], LibC.SHUT_WR);
@@ -140,7 +208,7 @@ public sealed class NativeEngine : IProcessEngine
         return new StartedProcess(new LocalProcessId(pid), pid, startedMs, output, cgroup);
     }
 
-    /// <summary>The checks exec would fail, made up front so the message can name the cause.</summary>
+    /// <summary>The checks exec would fail, made once a spawn failed so the message can name the cause (none on the happy path).</summary>
     private static void CheckExecutable(LaunchSpec spec)
     {
         if (!Path.IsPathFullyQualified(spec.Path))
@@ -193,50 +261,100 @@ public sealed class NativeEngine : IProcessEngine
         return "spawn rejected: " + reason;
     }
 
-    private void ReapLoop()
+    private unsafe void ReapLoop()
     {
+        var events = (byte*)NativeMemory.Alloc((nuint)(Epoll.EventSize * MaxEvents));
         var finished = new List<ProcessExit>();
-        while (!stopping)
+        var checkedPids = new HashSet<int>();
+        try
         {
-            reapNow.WaitOne(ReapPollInterval);
-            lock (childrenGate)
+            while (!stopping)
             {
-                foreach (var (pid, cgroup) in children)
+                var ready = Epoll.Wait(epoll, events, MaxEvents, (int)ReapPollInterval.TotalMilliseconds);
+
+                // A timeout (or EINTR) is the periodic check; a wake is a spawn without a pidfd, SIGCHLD or stop.
+                var checkAll = ready <= 0;
+                lock (childrenGate)
                 {
-                    var r = LibC.waitpid(pid, out var status, LibC.WNOHANG);
-                    if (r == pid)
+                    for (var i = 0; i < ready; i++)
                     {
-                        finished.Add(ToExit(pid, status, cgroup));
+                        var tag = Epoll.DataAt(events, i);
+                        if (tag == WakeTag)
+                        {
+                            Epoll.Drain(wake);
+                            checkAll = true;
+                        }
+                        else if (children.TryGetValue((int)tag, out var child) && checkedPids.Add((int)tag))
+                        {
+                            TryReap((int)tag, child, finished);
+                        }
                     }
-                    else if (r < 0 && Marshal.GetLastPInvokeError() == LibC.ECHILD)
+
+                    if (checkAll)
                     {
-                        // Someone else reaped it (hostd started with SIGCHLD ignored): the status is lost.
-                        logger.LogWarning("Exit status of pid {Pid} was lost (reaped elsewhere)", pid);
-                        finished.Add(new ProcessExit(new LocalProcessId(pid), -1, 0, false, cgroup.OomKilled(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+                        foreach (var (pid, child) in children)
+                        {
+                            if (checkedPids.Add(pid))
+                            {
+                                TryReap(pid, child, finished);
+                            }
+                        }
+                    }
+
+                    foreach (var exit in finished)
+                    {
+                        // Closing the pidfd also takes it out of the epoll set.
+                        if (children.Remove(exit.Id.Pid, out var child))
+                        {
+                            PidFd.Close(child.PidFd);
+                        }
                     }
                 }
 
                 foreach (var exit in finished)
                 {
-                    children.Remove(exit.Id.Pid);
+                    exits.Writer.TryWrite(exit);
                 }
-            }
 
-            foreach (var exit in finished)
-            {
-                exits.Writer.TryWrite(exit);
+                finished.Clear();
+                checkedPids.Clear();
             }
+        }
+        finally
+        {
+            NativeMemory.Free(events);
+        }
+    }
 
-            finished.Clear();
+    private void TryReap(int pid, Child child, List<ProcessExit> finished)
+    {
+        var r = LibC.waitpid(pid, out var status, LibC.WNOHANG);
+        if (r == pid)
+        {
+            finished.Add(ToExit(pid, status, child.Cgroup));
+        }
+        else if (r < 0 && Marshal.GetLastPInvokeError() == LibC.ECHILD)
+        {
+            // Someone else reaped it (hostd started with SIGCHLD ignored): the status is lost.
+            logger.LogWarning("Exit status of pid {Pid} was lost (reaped elsewhere)", pid);
+            finished.Add(new ProcessExit(new LocalProcessId(pid), -1, 0, false, child.Cgroup.OomKilled(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
         }
     }
 
     private static ProcessExit ToExit(int pid, int status, IProcessCgroup cgroup)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var oom = cgroup.OomKilled();
-        return LibC.WIfSignaled(status)
-            ? new ProcessExit(new LocalProcessId(pid), -1, LibC.WTermSig(status), LibC.WCoreDump(status), oom, now)
-            : new ProcessExit(new LocalProcessId(pid), LibC.WExitStatus(status), 0, false, oom, now);
+        if (!LibC.WIfSignaled(status))
+        {
+            return new ProcessExit(new LocalProcessId(pid), LibC.WExitStatus(status), 0, false, false, now);
+        }
+
+        // The OOM killer's signal is SIGKILL: only then is the cgroup's count worth reading.
+        var signal = LibC.WTermSig(status);
+        var oom = signal == LibC.SIGKILL && cgroup.OomKilled();
+        return new ProcessExit(new LocalProcessId(pid), -1, signal, LibC.WCoreDump(status), oom, now);
     }
+
+    /// <summary>A live child: its cgroup, and its pidfd (-1 where the kernel gives none).</summary>
+    private sealed record Child(IProcessCgroup Cgroup, int PidFd);
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Nefele.HostAgent.Engines.Native;
 
@@ -10,29 +11,75 @@ namespace Nefele.HostAgent.Engines.Native;
 internal sealed unsafe class SpawnLibrary : IDisposable
 {
     private readonly nint handle;
-    private readonly delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, SpawnIdentity*, int*, int*, int> spawn;
+    private readonly delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int, SpawnIdentity*, int*, int*, int*, int> spawn;
 
     public SpawnLibrary(string path)
     {
         handle = NativeLibrary.Load(path);
-        spawn = (delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, SpawnIdentity*, int*, int*, int>)
+        spawn = (delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int, SpawnIdentity*, int*, int*, int*, int>)
             NativeLibrary.GetExport(handle, "nefele_spawn_process");
     }
 
-    /// <summary>Forks and execs; returns the pid, or -1 with the failing stage and errno.</summary>
+    /// <summary>
+    /// Forks and execs; returns the pid and a pidfd of it (-1 without kernel support), or -1
+    /// with the failing stage and errno. argv[0] is <paramref name="path"/>. The child joins
+    /// <paramref name="cgroupProcsFiles"/> (v1) before exec, or is created in the cgroup v2
+    /// directory <paramref name="cgroupFd"/> (-1: none).
+    /// </summary>
     public int Spawn(
-        string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp, string? cwd,
-        IReadOnlyList<string> cgroupProcsFiles, int stdinFd, int stdoutFd, int stderrFd,
-        ProcessIdentity identity, out int errStage, out int errNo)
+        string path, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string? cwd,
+        IReadOnlyList<string> cgroupProcsFiles, int cgroupFd, int stdinFd, int stdoutFd, int stderrFd,
+        ProcessIdentity identity, out int pidfd, out int errStage, out int errNo)
     {
-        var allocations = new List<nint>();
+        // One native block for every string and pointer array of the call: the pointer arrays
+        // first (argv, envp, cgroup files, each NULL-terminated), then the NUL-terminated bytes.
+        var pointers = (1 + args.Count + 1) + (env.Count + 1) + (cgroupProcsFiles.Count + 1);
+        long bytes = Size(path) + (cwd is null ? 0 : Size(cwd));
+        foreach (var a in args)
+        {
+            bytes += Size(a);
+        }
+
+        foreach (var (key, value) in env)
+        {
+            bytes += Encoding.UTF8.GetByteCount(key) + 1 + Size(value);
+        }
+
+        foreach (var f in cgroupProcsFiles)
+        {
+            bytes += Size(f);
+        }
+
+        var block = (byte*)NativeMemory.Alloc((nuint)(pointers * sizeof(nint) + bytes));
         try
         {
-            var pathPtr = Utf8(path, allocations);
-            var argvPtr = Utf8Array(argv, allocations);
-            var envPtr = Utf8Array(envp, allocations);
-            var cwdPtr = cwd is null ? null : Utf8(cwd, allocations);
-            var cgPtr = cgroupProcsFiles.Count == 0 ? null : Utf8Array(cgroupProcsFiles, allocations);
+            var argv = (byte**)block;
+            var envp = argv + args.Count + 2;
+            var cgroups = envp + env.Count + 1;
+            var text = new Writer(block + (pointers * sizeof(nint)));
+            var pathPtr = text.Put(path);
+            var cwdPtr = cwd is null ? null : text.Put(cwd);
+            argv[0] = pathPtr;
+            for (var i = 0; i < args.Count; i++)
+            {
+                argv[i + 1] = text.Put(args[i]);
+            }
+
+            argv[args.Count + 1] = null;
+            var e = 0;
+            foreach (var (key, value) in env)
+            {
+                envp[e++] = text.Put(key, value);
+            }
+
+            envp[e] = null;
+            for (var i = 0; i < cgroupProcsFiles.Count; i++)
+            {
+                cgroups[i] = text.Put(cgroupProcsFiles[i]);
+            }
+
+            cgroups[cgroupProcsFiles.Count] = null;
+
             var limits = stackalloc SpawnRlimit[Math.Max(1, identity.Limits.Count)];
             for (var i = 0; i < identity.Limits.Count; i++)
             {
@@ -48,42 +95,47 @@ internal sealed unsafe class SpawnLibrary : IDisposable
                 Rlimits = limits,
                 RlimitCount = (uint)identity.Limits.Count,
             };
-            int stage = 0, err = 0;
-            var pid = spawn(pathPtr, argvPtr, envPtr, cwdPtr, cgPtr, stdinFd, stdoutFd, stderrFd, &id, &stage, &err);
+            int stage = 0, err = 0, fd = -1;
+            var pid = spawn(pathPtr, argv, envp, cwdPtr, cgroupProcsFiles.Count == 0 ? null : cgroups, cgroupFd,
+                stdinFd, stdoutFd, stderrFd, &id, &fd, &stage, &err);
+            pidfd = fd;
             errStage = stage;
             errNo = err;
             return pid;
         }
         finally
         {
-            foreach (var p in allocations)
-            {
-                Marshal.FreeCoTaskMem(p);
-            }
+            NativeMemory.Free(block);
         }
     }
 
-    private static byte* Utf8(string s, List<nint> allocations)
-    {
-        var p = Marshal.StringToCoTaskMemUTF8(s);
-        allocations.Add(p);
-        return (byte*)p;
-    }
-
-    private static byte** Utf8Array(IReadOnlyList<string> items, List<nint> allocations)
-    {
-        var array = (byte**)Marshal.AllocCoTaskMem((items.Count + 1) * sizeof(nint));
-        allocations.Add((nint)array);
-        for (var i = 0; i < items.Count; i++)
-        {
-            array[i] = Utf8(items[i], allocations);
-        }
-
-        array[items.Count] = null;
-        return array;
-    }
+    private static long Size(string s) => Encoding.UTF8.GetByteCount(s) + 1;
 
     public void Dispose() => NativeLibrary.Free(handle);
+
+    /// <summary>Lays NUL-terminated UTF-8 strings one after another in the call's block.</summary>
+    private struct Writer(byte* start)
+    {
+        private byte* next = start;
+
+        public byte* Put(string s)
+        {
+            var at = next;
+            next += Encoding.UTF8.GetBytes(s, new Span<byte>(next, int.MaxValue));
+            *next++ = 0;
+            return at;
+        }
+
+        /// <summary>"key=value".</summary>
+        public byte* Put(string key, string value)
+        {
+            var at = next;
+            next += Encoding.UTF8.GetBytes(key, new Span<byte>(next, int.MaxValue));
+            *next++ = (byte)'=';
+            Put(value);
+            return at;
+        }
+    }
 
     // struct nefele_spawn_rlimit and struct nefele_spawn_identity of nefele_spawn.h.
     [StructLayout(LayoutKind.Sequential)]

@@ -1,0 +1,166 @@
+namespace Nefele.Cli.Parsing;
+
+/// <summary>
+/// Every nef command once: its synopsis, what it does, its flags and its help text. The overview
+/// (nef help), each command's help (nef help CMD, nef CMD --help), "did you mean" and the shell
+/// completion scripts are all made from this list.
+/// </summary>
+internal static class CommandCatalogue
+{
+    public static readonly string[] GlobalFlags = ["--tenant", "--api", "--help", "--version"];
+
+    private const string SpawnFlags = """
+          --cpu N          CPU to reserve: 250m (millicores), 1, 1.5 (cores); default none
+          --mem N          memory limit: 64Mi, 1Gi, 4Ki (powers of 2), 512M, 1G (powers of 10), or bytes
+          --env K=V        environment variable (repeatable)
+          --name NAME      name shown by ps
+          --cwd DIR        working directory
+          --no-handshake   run without the shim handshake (static binaries)
+          --request-id ID  make a retried spawn return the first answer
+          --device D=N     devices to reserve, e.g. gpu=1 (repeatable; gpu alone means 1)
+          --rlimit R=N     resource limit, soft = hard: nofile, nproc or core (bytes) (repeatable)
+          --affinity SEL   run only on a node matching SEL (repeatable): npid:NPID (its node),
+                           name:NAME (a node running a process of that name), label:K=V
+          --anti-affinity SEL  never on a node matching SEL (repeatable)
+        Everything after "--" (or from the first argument that is not a flag) is the program (an
+        absolute path) and its arguments, passed as they are.
+        """;
+
+    private static readonly string[] SpawnFlagNames =
+        ["--cpu", "--mem", "--env", "--name", "--cwd", "--no-handshake", "--request-id", "--device", "--rlimit", "--affinity", "--anti-affinity"];
+
+    public static readonly IReadOnlyList<CommandSpec> Commands =
+    [
+        new("spawn", "spawn [FLAGS] -- PROGRAM [ARGS...]", "start a process; prints its NPID", $"""
+            Starts PROGRAM with ARGS and prints its NPID once it runs.
+            With --wait it runs it to its end instead, as systemd-run --wait or srun do: its output on
+            stdout, its NPID and how it ended on stderr, its exit status as nef's (128+N for signal N,
+            1 if it never ran).
+
+            flags:
+              --wait           run it to its end (see above)
+            {SpawnFlags}
+            example: nef spawn --mem 64Mi --name web -- python3 -m http.server 8080
+            """, [.. SpawnFlagNames, "--wait"], Operand.Program),
+        new("nspawn", "nspawn COUNT [FLAGS] [--partial] [--spread] -- PROGRAM [ARGS...]", "start COUNT copies; prints NPIDs one a line", $"""
+            Starts COUNT copies of PROGRAM, all or none (with --partial, as many as fit), and
+            prints their NPIDs, one a line.
+
+            flags:
+              --partial        start what fits rather than nothing (says on stderr what was left out)
+              --spread         put the copies on distinct nodes as far as the cluster allows
+            {SpawnFlags}
+            example: nef nspawn 4 --cpu 1 --spread -- /usr/bin/worker --queue jobs
+            """, [.. SpawnFlagNames, "--partial", "--spread"], Operand.Program),
+        new("cspawn", "cspawn [--partial] [--spread] [--request-id ID] FILE.json", "start the tasks of a file; prints NPIDs", """
+            Starts every task of FILE.json in one request (all or none; with --partial, what fits)
+            and prints the NPIDs, one a line. The file: {"tasks": [{"path": "/bin/sleep", "args":
+            ["5"], "cpu": "250m", "mem": "64Mi", "count": 2, ...}], "spread": true}; only path is
+            required, unknown fields are errors (see the README of src/Nefele.Cli).
+
+            flags:
+              --partial        start what fits rather than nothing
+              --spread         put the tasks on distinct nodes as far as possible
+              --request-id ID  make a retried cspawn return the first answer
+            """, ["--partial", "--spread", "--request-id"], Operand.File),
+        new("ps", "ps [-a] [--json]", "list the tenant's processes", """
+            Lists the tenant's live processes on every node: NPID NODE PID STATE CPU MEM AGE COMMAND.
+
+            flags:
+              -a, --all        add the processes that ended recently (the last 1,000)
+              --json           print a JSON array of process records instead of the table
+            """, ["-a", "--all", "--json"], Operand.None),
+        new("monitor", "monitor NPID...", "wait for processes to end; print how each ended", """
+            Waits for each process to end and prints how: "exited 0", "killed by SIGKILL (out of
+            memory)", "lost (node ...)". With several NPIDs each line starts with "NPID: ", in the
+            order the processes end. A process that has ended already is answered at once. The exit
+            status is 0 whatever the processes did. If the node nef talks to goes away, nef goes on
+            on another of the API endpoints, from the last event seen.
+            """, [], Operand.Npid),
+        new("kill", "kill [-SIGNAL] NPID...", "signal processes (default TERM)", """
+            Sends SIGNAL (default TERM) to each process. SIGNAL is a number (-9), a name (-KILL,
+            -hup) or -SIGKILL; -s SIGNAL also works.
+
+            example: nef kill -HUP 5f3a...
+            """, ["-s", "--signal"], Operand.Npid),
+        new("killall", "killall [-SIGNAL] PATTERN", "signal every running process whose program name starts with PATTERN", """
+            Sends SIGNAL (default TERM) to every Running process of the tenant whose program name
+            (the basename of its command's first word) starts with PATTERN: "work" and "work*" both
+            match /usr/bin/worker. A pattern that would match everything is refused.
+            """, ["-s", "--signal"], Operand.Pattern),
+        new("logs", "logs [-f] NPID", "print a process's captured output", """
+            Prints the process's captured stdout and stderr, interleaved as written, byte for byte.
+
+            flags:
+              -f, --follow     go on printing as it writes, until it ends (resumed on another
+                               API endpoint, from the last byte seen, if the node goes away)
+            """, ["-f", "--follow"], Operand.Npid),
+        new("whoami", "whoami", "the key in use: its name, role and tenant", """
+            Prints the API key nef uses: its name, its role and its tenant.
+            """, [], Operand.None),
+        new("tenant", "tenant create NAME [FLAGS] | tenant ls | tenant rm NAME", "create, list or remove tenants (admin)", """
+            tenant create NAME   create a tenant; prints its name and the uid/gid its processes run as
+              --privileged       its processes may keep root (admin only)
+              --cpu N            CPU quota (250m, 2), default none
+              --mem N            memory quota (8Gi), default none
+              --max-processes N  live processes at most, default none
+              --spawn-rate N     spawns per second at most, default none
+            tenant ls            every tenant with its uid and quotas
+            tenant rm NAME       remove a tenant with no live processes and revoke its keys
+            """, ["create", "ls", "rm", "--privileged", "--cpu", "--mem", "--max-processes", "--spawn-rate"], Operand.Subcommand),
+        new("key", "key create --name N [--role R] [--expires D] | key ls | key revoke NAME", "create, list or revoke API keys", """
+            API keys of the tenant given by --tenant (else $NEFELE_TENANT, else "default").
+            key create --name N  create a key; prints the secret alone (KEY=$(nef key create ...))
+              --role R           owner, member (default) or viewer
+              --expires D        lifetime: 30d, 12h, 90m, 3600s; default never
+            key ls               the tenant's keys (never their secrets)
+            key revoke NAME      every node refuses the key within a second
+            """, ["create", "ls", "revoke", "--name", "--role", "--expires"], Operand.Subcommand),
+        new("completion", "completion bash|zsh", "print a shell completion script", """
+            Prints a completion script for bash or zsh. To load it in every shell:
+              bash:  echo 'source <(nef completion bash)' >> ~/.bashrc
+              zsh:   echo 'source <(nef completion zsh)' >> ~/.zshrc
+            Commands, flags and signals complete; NPIDs complete from nef ps.
+            """, [], Operand.Shell),
+        new("help", "help [COMMAND]", "this text, or a command's own", """
+            nef help prints the list of commands; nef help COMMAND (or nef COMMAND --help) prints
+            that command's own help.
+            """, [], Operand.Topic),
+    ];
+
+    public static CommandSpec? Find(string name) => Commands.FirstOrDefault(c => c.Name == name);
+
+    /// <summary>The overview: synopsis and summary of every command, the global options, the exit statuses.</summary>
+    public static string Overview()
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append("usage: nef [--tenant T] [--api URL[,URL...]] COMMAND [ARGS]\n\ncommands:\n");
+        foreach (var c in Commands)
+        {
+            text.Append("  ").Append(c.Synopsis).Append('\n')
+                .Append("      ").Append(c.Summary).Append('\n');
+        }
+
+        text.Append('\n').Append(GlobalHelp).Append('\n')
+            .Append("Run 'nef help COMMAND' (or 'nef COMMAND --help') for a command's flags.\n");
+        return text.ToString();
+    }
+
+    /// <summary>One command's help: its synopsis, then its text, then the global options.</summary>
+    public static string For(CommandSpec command) =>
+        $"usage: nef {command.Synopsis}\n\n{command.Details.TrimEnd()}\n\n{GlobalHelp}";
+
+    private const string GlobalHelp = """
+        global options:
+          --tenant T   tenant to act for (else $NEFELE_TENANT, else "default")
+          --api URL    the REST API (else $NEFELE_API, else "api = URL" in ~/.config/nefele/config,
+                       else http://127.0.0.1:7400). Several, separated by commas, are nodes of one
+                       cluster: nef uses the first that answers and fails over when one dies.
+          -h, --help   help; --version: nef's version
+        The API key comes from $NEFELE_TOKEN, else "token = ..." in ~/.config/nefele/config,
+        else the node's admin key /etc/nefele/admin.key (root only; scripts/up writes it).
+        Inside a Nefele process ($NEFELE_SOCKET set) nef talks to hostd's api socket, for the
+        process's own tenant; --tenant and --api are refused there.
+        exit status: 0 ok, 1 error reported by Nefele (or unreachable), 2 bad command line.
+        """;
+}

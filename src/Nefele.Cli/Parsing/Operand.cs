@@ -1,0 +1,14 @@
+namespace Nefele.Cli.Parsing;
+
+/// <summary>What a command's operands are, for completion.</summary>
+internal enum Operand
+{
+    None,
+    Program,
+    File,
+    Npid,
+    Pattern,
+    Subcommand,
+    Shell,
+    Topic,
+}
