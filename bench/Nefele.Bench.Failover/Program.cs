@@ -138,7 +138,21 @@ return 0;
 async Task<Trial> RunTrialAsync(string name, string breakCommand, string restoreCommand, int number)
 {
     await WaitForNodesAsync();
-    var spawned = await tenant.SubmitAsync(new SpawnRequest { Tasks = [sleeper], Count = processes });
+
+    // A node listed active again may not have its hostd attached yet: its spawns are refused until then.
+    SpawnResult? spawned = null;
+    for (var attempt = Stopwatch.StartNew(); spawned is null;)
+    {
+        try
+        {
+            spawned = await tenant.SubmitAsync(new SpawnRequest { Tasks = [sleeper], Count = processes });
+        }
+        catch (Nefele.Errors.NefeleException e) when (e.Code == Nefele.Errors.ErrorCodes.SpawnRejected && attempt.Elapsed < rejoinBound)
+        {
+            await Task.Delay(500);
+        }
+    }
+
     var npids = spawned.Npids;
     using var cts = new CancellationTokenSource(lostBound + TimeSpan.FromSeconds(60));
     var clock = new Stopwatch();

@@ -231,10 +231,10 @@ public sealed partial class ClusterTests
     }
 
     /// <summary>
-    /// The README's failure bound: a hard-killed node's processes are Lost and their monitors told
-    /// "about 10 s in all". A monitor through the API hears of it in about 7 s; one through the SDK
-    /// must too (20 s allowed), wherever the process grains were activated — several processes are
-    /// watched so that some of their grains were on the killed node's silo.
+    /// Every SDK monitor of a killed node's processes is told Lost, exactly once, wherever the
+    /// process grains were activated — several processes are watched so that some of their grains
+    /// were on the killed node's silo. The README's bound is about 3 s (scripts/bench failover
+    /// measures it); a test allows 20 s, so a loaded machine does not fail it.
     /// </summary>
     [Fact]
     public async Task Sdk_monitors_of_a_killed_nodes_processes_are_told_within_the_documented_bound()

@@ -5,10 +5,10 @@ namespace Nefele.Processes;
 /// <summary>
 /// Passes a program's watch to the process grain from the gateway silo, so that the gateway's
 /// runtime fails it the moment the process grain's silo is declared dead (see <see cref="IProcessWatchRelay"/>).
-/// Holds nothing; idle activations are collected after a minute.
+/// Holds nothing; idle activations are collected after two minutes (the shortest Orleans allows is above its one-minute collection quantum).
 /// </summary>
 [StatelessWorker]
-[CollectionAgeLimit(Minutes = 1)]
+[CollectionAgeLimit(Minutes = 2)]
 public sealed class ProcessWatchRelayGrain : Grain, IProcessWatchRelay
 {
     public Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait) =>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Nefele.HostAgent.Logs;
@@ -229,7 +230,8 @@ public sealed class ProcessLog
 
     private async Task DrainAsync(Stream output)
     {
-        var buffer = new byte[16 * 1024];
+        // Pooled: a node spawns hundreds of processes a second, most of which write little or nothing.
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             await using (output)
@@ -255,6 +257,7 @@ public sealed class ProcessLog
                 writer = null;
             }
 
+            ArrayPool<byte>.Shared.Return(buffer);
             drained.TrySetResult();
         }
     }
