@@ -46,6 +46,9 @@ public sealed class SpawnRejectionTests : IClassFixture<NodeFixture>, IDisposabl
     private const string NegativeCpu = "spawn rejected: cpu -1m is negative (allowed: 0 for best effort, or millicores > 0)";
     private const string TooMuchMemory = @"^spawn rejected: not enough memory: 900 GiB asked, [0-9.]+ [KMG]?i?B free of [0-9.]+ [KMG]?i?B on node (?<node>\S+)$";
 
+    private const string NotInPath = "spawn rejected: no-such-program-anywhere: no such program in PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) on this node";
+    private const string RelativeWithSlash = "spawn rejected: path ./bin/true is not absolute (give an absolute path, or a name without '/' to look up in PATH)";
+
     public static TheoryData<string, long, long, string, string> Rejections => new()
     {
         // path, cpu millis, memory bytes, expected code, expected message (a pattern when it starts with ^)
@@ -54,7 +57,21 @@ public sealed class SpawnRejectionTests : IClassFixture<NodeFixture>, IDisposabl
         { TextMarkedExecutable, 0, 0, ErrorCodes.SpawnRejected, NotAProgram },
         { "/bin/true", -1, 0, ErrorCodes.BadRequest, NegativeCpu },
         { "/bin/true", 0, 900L * 1024 * 1024 * 1024, ErrorCodes.SpawnRejected, TooMuchMemory },
+        { "no-such-program-anywhere", 0, 0, ErrorCodes.SpawnRejected, NotInPath },
+        { "./bin/true", 0, 0, ErrorCodes.BadRequest, RelativeWithSlash },
     };
+
+    [Fact]
+    public async Task Program_named_without_a_slash_is_found_in_the_process_PATH_as_execvp_does()
+    {
+        var tenant = await Node.SdkAsync("rejections");
+        var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "sh", Args = ["-c", "exit 7"] }).WaitAsync(Bound);
+
+        var end = await tenant.WaitAsync(npid).WaitAsync(Bound);
+
+        Assert.Equal(ProcessState.Exited, end.State);
+        Assert.Equal(7, end.ExitCode);
+    }
 
     [Theory]
     [MemberData(nameof(Rejections))]

@@ -1,6 +1,6 @@
 namespace Nefele.Processes;
 
-/// <summary>What to run and what it needs. Paths are absolute; Args are argv[1..].</summary>
+/// <summary>What to run and what it needs. Path is absolute, or a name without '/' that the node looks up in the process's PATH (as execvp); Cwd is absolute; Args are argv[1..].</summary>
 [GenerateSerializer, Immutable]
 public sealed record ProcessSpec
 {

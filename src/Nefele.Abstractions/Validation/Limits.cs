@@ -26,6 +26,9 @@ public static class Limits
     /// <summary>Longest absolute path (program or working directory) in bytes: 4,095 (PATH_MAX less its NUL).</summary>
     public const int MaxPathBytes = 4095;
 
+    /// <summary>The longest file name (NAME_MAX), and so the longest bare program name a spawn may give.</summary>
+    public const int MaxFileNameBytes = 255;
+
     /// <summary>
     /// Most bytes all the distinct task specs of one spawn request may add up to (paths, args,
     /// env): 1 MiB. nspawn's copies of one spec count once. Keeps one request from costing the

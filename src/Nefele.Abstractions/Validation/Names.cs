@@ -73,6 +73,18 @@ public static partial class Names
     public static bool IsAbsolutePath(string? path) =>
         path is { Length: > 0 } && path[0] == '/' && !path.Contains('\0', StringComparison.Ordinal) && Utf8Bytes(path) <= Limits.MaxPathBytes;
 
+    /// <summary>
+    /// A program as a spawn names it: an absolute path, or a bare name (no '/', as execvp takes it)
+    /// that the node looks up in the process's PATH.
+    /// </summary>
+    public static bool IsProgram(string? path) =>
+        IsAbsolutePath(path) || IsProgramName(path);
+
+    /// <summary>A bare program name: no '/', not "." or "..", no NUL, at most 255 bytes (a file name).</summary>
+    public static bool IsProgramName(string? name) =>
+        name is { Length: > 0 } && name != "." && name != ".." && !name.Contains('/', StringComparison.Ordinal)
+        && !name.Contains('\0', StringComparison.Ordinal) && Utf8Bytes(name) <= Limits.MaxFileNameBytes;
+
     /// <summary>The bytes <paramref name="s"/> takes in UTF-8.</summary>
     public static int Utf8Bytes(string s) => System.Text.Encoding.UTF8.GetByteCount(s);
 

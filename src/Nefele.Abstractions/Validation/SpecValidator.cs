@@ -68,9 +68,14 @@ public static class SpecValidator
             throw NefeleException.Bad($"spawn rejected: {where}path is empty");
         }
 
-        if (!spec.Path.StartsWith('/'))
+        if (!spec.Path.StartsWith('/') && spec.Path.Contains('/', StringComparison.Ordinal))
         {
-            throw NefeleException.Bad($"spawn rejected: {where}path {Names.Shorten(spec.Path)} is not absolute");
+            throw NefeleException.Bad($"spawn rejected: {where}path {Names.Shorten(spec.Path)} is not absolute (give an absolute path, or a name without '/' to look up in PATH)");
+        }
+
+        if (!spec.Path.StartsWith('/') && !Names.IsProgramName(spec.Path))
+        {
+            throw NefeleException.Bad($"spawn rejected: {where}program name {Names.Shorten(spec.Path)} is not a file name (at most {Limits.MaxFileNameBytes} bytes, not . or ..)");
         }
 
         if (spec.Args is null || spec.Path.Contains('\0', StringComparison.Ordinal) || spec.Args.Any(a => a is null || a.Contains('\0', StringComparison.Ordinal)))

@@ -23,7 +23,8 @@ internal static class CommandCatalogue
                            name:NAME (a node running a process of that name), label:K=V
           --anti-affinity SEL  never on a node matching SEL (repeatable)
         Everything after "--" (or from the first argument that is not a flag) is the program (an
-        absolute path) and its arguments, passed as they are.
+        absolute path, or a name without '/' that the node looks up in the process's PATH, as
+        execvp does) and its arguments, passed as they are.
         """;
 
     private static readonly string[] SpawnFlagNames =

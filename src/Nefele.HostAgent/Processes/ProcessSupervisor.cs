@@ -742,9 +742,9 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
 
         var spec = request.Spec;
-        if (spec is null || !Names.IsAbsolutePath(spec.Path))
+        if (spec is null || !Names.IsProgram(spec.Path))
         {
-            return $"spawn rejected: the path must be absolute, at most {Limits.MaxPathBytes} bytes, without NUL";
+            return $"spawn rejected: the path must be absolute (at most {Limits.MaxPathBytes} bytes) or a program name without '/' (at most {Limits.MaxFileNameBytes} bytes), without NUL";
         }
 
         if (spec.Args.Count > Limits.MaxArgs)

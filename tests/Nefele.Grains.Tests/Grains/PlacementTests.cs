@@ -161,9 +161,9 @@ public class PlacementTests(ClusterFixture cluster) : ClusterTest(cluster)
     [Fact]
     public async Task Bad_spec_is_a_bad_request_and_reserves_nothing()
     {
-        var e = await Assert.ThrowsAsync<NefeleException>(() => Tenant.SpawnAsync(HalfCore with { Path = "sleep" }));
+        var e = await Assert.ThrowsAsync<NefeleException>(() => Tenant.SpawnAsync(HalfCore with { Path = "bin/sleep" }));
         Assert.Equal(ErrorCodes.BadRequest, e.Code);
-        Assert.Contains("path sleep is not absolute", e.Message, StringComparison.Ordinal);
+        Assert.Contains("path bin/sleep is not absolute", e.Message, StringComparison.Ordinal);
         Assert.Equal(0, (await Cluster.NodeGrain.GetCapacityAsync()).ReservedCpuMillis);
     }
 

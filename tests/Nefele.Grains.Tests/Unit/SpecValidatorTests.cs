@@ -51,6 +51,22 @@ public class SpecValidatorTests
     public void Relative_path_is_rejected() =>
         Assert.Contains("path bin/sleep is not absolute", Rejects(Good with { Path = "bin/sleep" }).Message, StringComparison.Ordinal);
 
+    [Theory]
+    [InlineData("sleep")]
+    [InlineData("my-tool.v2")]
+    public void Program_name_without_a_slash_is_accepted_for_a_PATH_lookup(string name) =>
+        SpecValidator.Validate(new SpawnRequest { Tasks = [Good with { Path = name }] });
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    public void Dot_names_are_not_program_names(string name) =>
+        Assert.Contains($"program name {name} is not a file name", Rejects(Good with { Path = name }).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void Program_name_longer_than_a_file_name_is_rejected() =>
+        Assert.Contains("is not a file name (at most 255 bytes", Rejects(Good with { Path = new string('p', 256) }).Message, StringComparison.Ordinal);
+
     [Fact]
     public void Empty_path_is_rejected() =>
         Assert.Contains("path is empty", Rejects(Good with { Path = string.Empty }).Message, StringComparison.Ordinal);

@@ -131,6 +131,7 @@ public sealed class NativeEngine : IProcessEngine
 
     private unsafe StartedProcess Start(LaunchSpec spec)
     {
+        spec = spec with { Path = ProgramSearch.Resolve(spec.Path, spec.Environment) };
         IProcessCgroup cgroup;
         try
         {

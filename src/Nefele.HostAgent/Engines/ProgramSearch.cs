@@ -1,0 +1,49 @@
+using Nefele.HostAgent.Interop;
+
+namespace Nefele.HostAgent.Engines;
+
+/// <summary>
+/// A program named without '/' is looked up in the process's own PATH on this node, as execvp
+/// does: the first directory holding an executable file of that name wins. Empty PATH entries
+/// (the current directory to execvp) are skipped: a spawned process has no caller's directory.
+/// </summary>
+internal static class ProgramSearch
+{
+    /// <summary>The path to exec for <paramref name="program"/>, or a rejection naming the PATH searched.</summary>
+    public static string Resolve(string program, IReadOnlyDictionary<string, string> environment)
+    {
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return program;
+        }
+
+        var path = environment.TryGetValue("PATH", out var p) ? p : "";
+        string? notExecutable = null;
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (dir[0] != '/')
+            {
+                continue;
+            }
+
+            var candidate = dir.TrimEnd('/') + "/" + program;
+            if (!File.Exists(candidate))
+            {
+                continue;
+            }
+
+            if (LibC.access(candidate, LibC.X_OK) == 0)
+            {
+                return candidate;
+            }
+
+            notExecutable ??= candidate;
+        }
+
+        // As execvp: a file found but not executable is exec'd anyway, so the failure names it.
+        return notExecutable
+            ?? throw new SpawnRejectedException($"spawn rejected: {program}: no such program in PATH ({Shorten(path)}) on this node");
+    }
+
+    private static string Shorten(string path) => path.Length <= 200 ? path : path[..200] + "…";
+}
