@@ -270,34 +270,5 @@ public sealed class NodeUnderTest : IAsyncDisposable
         }
     }
 
-    private Process Launch(string tag, string dll, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        var p = new Process { StartInfo = psi };
-        p.OutputDataReceived += (_, e) => Append(tag, e.Data);
-        p.ErrorDataReceived += (_, e) => Append(tag, e.Data);
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    private void Append(string tag, string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_log)
-        {
-            _log.Append(tag).Append(": ").AppendLine(line);
-        }
-    }
+    private Process Launch(string tag, string dll, IEnumerable<string> args) => DotnetChild.Start(tag, dll, args, _log);
 }
