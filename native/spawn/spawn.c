@@ -120,6 +120,23 @@ static void child_close_from(int first, int last)
         close((int)fd);
 }
 
+/* Moves the calling process into the cgroup whose cgroup.procs is open on fd (or fails). */
+static void join_cgroup(int errfd, int fd)
+{
+    if (fd < 0)
+        child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, errno);
+    ssize_t n;
+    do {
+        n = write(fd, "0", 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) {
+        int err = n < 0 ? errno : EIO;
+        close(fd);
+        child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, err);
+    }
+    close(fd);
+}
+
 static int child_main(void *p)
 {
     const struct child_args *a = p;
@@ -127,37 +144,11 @@ static int child_main(void *p)
 
     /* Join the cgroups first so the limits cover everything the program does (a child
      * created in its cgroup v2 directory is there already). */
-    if (a->cgroup_fd >= 0 && !a->in_cgroup) {
-        int fd = openat(a->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-            child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, errno);
-        ssize_t n;
-        do {
-            n = write(fd, "0", 1);
-        } while (n < 0 && errno == EINTR);
-        if (n != 1) {
-            int err = n < 0 ? errno : EIO;
-            close(fd);
-            child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, err);
-        }
-        close(fd);
-    }
+    if (a->cgroup_fd >= 0 && !a->in_cgroup)
+        join_cgroup(errfd, openat(a->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
     if (a->cgroups) {
-        for (const char *const *cg = a->cgroups; *cg; cg++) {
-            int fd = open(*cg, O_WRONLY | O_CLOEXEC);
-            if (fd < 0)
-                child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, errno);
-            ssize_t n;
-            do {
-                n = write(fd, "0", 1);
-            } while (n < 0 && errno == EINTR);
-            if (n != 1) {
-                int err = n < 0 ? errno : EIO;
-                close(fd);
-                child_fail(errfd, NEFELE_SPAWN_STAGE_CGROUP, err);
-            }
-            close(fd);
-        }
+        for (const char *const *cg = a->cgroups; *cg; cg++)
+            join_cgroup(errfd, open(*cg, O_WRONLY | O_CLOEXEC));
     }
 
     /* Own session: terminal-generated signals aimed at hostd must not reach it. */

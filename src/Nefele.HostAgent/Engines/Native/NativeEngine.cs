@@ -131,7 +131,10 @@ public sealed class NativeEngine : IProcessEngine
 
     private unsafe StartedProcess Start(LaunchSpec spec)
     {
-        spec = spec with { Path = ProgramSearch.Resolve(spec.Path, spec.Environment) };
+        if (!spec.Path.Contains('/', StringComparison.Ordinal))
+        {
+            spec = spec with { Path = ProgramSearch.Resolve(spec.Path, spec.Environment) };
+        }
         IProcessCgroup cgroup;
         try
         {
