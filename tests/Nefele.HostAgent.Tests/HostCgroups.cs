@@ -8,7 +8,7 @@ namespace Nefele.HostAgent.Tests;
 /// </summary>
 internal static class HostCgroups
 {
-    public const string Mount = "/sys/fs/cgroup";
+    private const string Mount = "/sys/fs/cgroup";
 
     static HostCgroups()
     {
@@ -45,13 +45,9 @@ internal static class HostCgroups
     /// <summary>The controllers the v2 hierarchy offers (cgroup.controllers).</summary>
     public static IReadOnlyList<string> UnifiedControllers { get; }
 
-    /// <summary>
-    /// The cgroup directories a process of hostd's (cgroup root "nefele") lives in on this flavour; empty on none.
-    /// On v1 a process joins the cpu hierarchy only when it has a CPU limit (<paramref name="cpuLimited"/>).
-    /// </summary>
-    public static IReadOnlyList<string> ProcessDirectories(string node, string tenant, string npid, bool cpuLimited = false) =>
-        NodeDirectories(node).Where(d => cpuLimited || Flavor != "v1" || !d.StartsWith(Path.Combine(Mount, "cpu") + "/", StringComparison.Ordinal))
-            .Select(d => Path.Combine(d, tenant, npid)).ToList();
+    /// <summary>The cgroup directories a process of hostd's (cgroup root "nefele") lives in on this flavour; empty on none.</summary>
+    public static IReadOnlyList<string> ProcessDirectories(string node, string tenant, string npid) =>
+        NodeDirectories(node).Select(d => Path.Combine(d, tenant, npid)).ToList();
 
     /// <summary>hostd's node subtree directories on this flavour; empty on none.</summary>
     public static IReadOnlyList<string> NodeDirectories(string node) => Flavor switch
@@ -73,7 +69,7 @@ internal static class HostCgroups
     {
         // millis of 1000 per core, in microseconds of each 100,000 µs period
         "v2" => (Path.Combine(ProcessDirectories(node, tenant, npid)[0], "cpu.max"), $"{millis * 100} 100000"),
-        _ => (Path.Combine(ProcessDirectories(node, tenant, npid, cpuLimited: true)[1], "cpu.cfs_quota_us"), $"{millis * 100}"),
+        _ => (Path.Combine(ProcessDirectories(node, tenant, npid)[1], "cpu.cfs_quota_us"), $"{millis * 100}"),
     };
 
     private static IEnumerable<string> Mounts(string type)

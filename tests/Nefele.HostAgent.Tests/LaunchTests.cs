@@ -176,7 +176,7 @@ public sealed class LaunchTests : AttachedHostdTests
         var cpu = HostCgroups.CpuLimit(Hostd.Node, "acme", npid, 500);
         Assert.Equal(memory.Value, (await File.ReadAllTextAsync(memory.File)).Trim());
         Assert.Equal(cpu.Value, (await File.ReadAllTextAsync(cpu.File)).Trim());
-        var dirs = HostCgroups.ProcessDirectories(Hostd.Node, "acme", npid, cpuLimited: true);
+        var dirs = HostCgroups.ProcessDirectories(Hostd.Node, "acme", npid);
         Assert.All(dirs, d => Assert.Contains(started.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), File.ReadAllLines(Path.Combine(d, "cgroup.procs"))));
 
         var usage = await Silo.RequestAsync(new ControlRequest { Usage = new UsageRequest() });
@@ -193,25 +193,6 @@ public sealed class LaunchTests : AttachedHostdTests
         // Output outlives the acknowledgement: logs of an ended process stay readable.
         var kept = await Silo.LogsAsync(npid, 0, waitMs: 0);
         Assert.True(kept.Complete);
-    }
-
-    [SkippableFact]
-    public async Task Without_a_cpu_limit_a_v1_process_stays_out_of_the_cpu_hierarchy()
-    {
-        Skip.If(HostCgroups.Flavor != "v1", $"cgroup v1 only (this machine: {HostCgroups.Flavor}); v2 creates the process in its one cgroup");
-        var npid = NewNpid();
-        var started = await Silo.LaunchStartedAsync(npid, Spec("/bin/sleep", "100"));
-        var pid = started.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-        // Its memory cgroup holds it; the cpu hierarchy has no cgroup of it (it stays in hostd's).
-        var memory = Path.Combine(HostCgroups.Mount, "memory", "nefele", Hostd.Node, "acme", npid);
-        Assert.Contains(pid, File.ReadAllLines(Path.Combine(memory, "cgroup.procs")));
-        Assert.False(Directory.Exists(Path.Combine(HostCgroups.Mount, "cpu", "nefele", Hostd.Node, "acme", npid)));
-
-        await Silo.SignalAsync(npid, 9);
-        await Silo.NextExitAsync(npid);
-        await Silo.AckAsync(npid);
-        Assert.False(Directory.Exists(memory), $"{memory} left after the ack");
     }
 
     [Fact]

@@ -5,10 +5,6 @@ namespace Nefele.HostAgent.Cgroups;
 /// <summary>
 /// cgroup v1: one directory per controller hierarchy (memory, cpu, cpuacct, pids), each
 /// used only when writable. Controllers mounted together (cpu,cpuacct) share a directory.
-/// A process joins the cpu hierarchy only when it has a CPU limit (the CFS quota lives there):
-/// under v1 each join is a migration, and the cpu controller's is the slow one, often several
-/// milliseconds when spawns come one at a time (bench/README.md). Without a limit the process
-/// stays in hostd's own cpu cgroup; its CPU time is still counted in its cpuacct cgroup.
 /// </summary>
 public sealed class CgroupV1Manager : ICgroupManager
 {
@@ -65,11 +61,6 @@ public sealed class CgroupV1Manager : ICgroupManager
         var dirs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (controller, nodeDir) in nodeDirs)
         {
-            if (controller == "cpu" && limits.CpuMillis <= 0)
-            {
-                continue;
-            }
-
             var dir = Path.Combine(nodeDir, tenant, npid);
             Directory.CreateDirectory(dir);
             dirs[controller] = dir;
