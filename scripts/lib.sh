@@ -24,6 +24,7 @@ nefele_install_deps() {
   # objcopy (binutils) strips it, and it links against zlib.
   command -v objcopy >/dev/null 2>&1 || missing+=(binutils)
   [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+  command -v zsh >/dev/null 2>&1 || missing+=(zsh)   # the tests run nef's zsh completion in zsh
   for extra in "$@"; do
     case "$extra" in
       redis) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
@@ -57,13 +58,11 @@ nefele_build() {
 NEFELE_NEF="$NEFELE_ROOT/src/Nefele.Cli/bin/native/nef"
 
 # nefele_build_nef: publishes nef as a native AOT executable (NEFELE_NEF) unless it is newer than
-# every source it is built from. Native AOT links with the C toolchain nefele_install_deps installs.
+# every source it is built from (scripts/nef-stale.sh, the check bin/nef makes before each command).
+# Native AOT links with the C toolchain nefele_install_deps installs.
+. "$NEFELE_ROOT/scripts/nef-stale.sh"
 nefele_build_nef() {
-  if [ -x "$NEFELE_NEF" ] && [ -z "$(find "$NEFELE_ROOT/src/Nefele.Cli" "$NEFELE_ROOT/src/Nefele.Abstractions" \
-      "$NEFELE_ROOT/src/Nefele.Protocol" "$NEFELE_ROOT/protos" \( -name bin -o -name obj \) -prune -o \
-      \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' -o -name '*.props' \) -newer "$NEFELE_NEF" -print -quit)" ]; then
-    return 0
-  fi
+  nef_stale "$NEFELE_ROOT" "$NEFELE_NEF" || return 0
   say "building nef (native) ..."
   dotnet publish "$NEFELE_ROOT/src/Nefele.Cli" -c Release -nologo -v q -clp:NoSummary -o "$(dirname "$NEFELE_NEF")" >&2
   # A publish with nothing to recompile keeps the old binary and its time: mark it current.

@@ -7,7 +7,8 @@ using Nefele.Placement;
 using Nefele.Processes;
 using Orleans.Configuration;
 
-// nefele-bench-placement single  --gateway-port P --api URL --dir DIR [--quick] [--stress-pid-file F]
+// nefele-bench-placement single  --gateway-port P --api URL --dir DIR [--quick] [--stress-pid-file F] [--phases a,b]
+//   (--phases: only these of scheduling, cpu_load, throughput_single, hollow; all by default)
 // nefele-bench-placement cluster --gateways IP:PORT,... --cluster-id ID --tls-dir DIR --dir DIR [--quick]
 //   (--tls-dir: the cluster's ca.pem and a program certificate client.pem/client.key, as scripts/cluster makes them)
 // nefele-bench-placement report  --dir DIR --out FILE [--quick]
@@ -28,6 +29,7 @@ var twoSleepers = new ProcessSpec { Path = "/bin/sleep", Args = ["2"] };
 double[] rates = quick ? [20, 120] : [10, 20, 40, 80, 120, 160, 200, 300];
 var step = TimeSpan.FromSeconds(quick ? 2 : 6);
 var failures = 0;
+var phases = options.Get("phases", string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
 
 switch (args[0])
 {
@@ -205,6 +207,11 @@ async Task RunClusterAsync()
 
 async Task PhaseAsync(string name, Func<Task<object>> run)
 {
+    if (phases.Count > 0 && !phases.Contains(name))
+    {
+        return;
+    }
+
     object result;
     try
     {

@@ -22,12 +22,18 @@ internal static class NefApp
         Stream rawOutput,
         TextWriter error,
         TimeProvider time,
-        CancellationToken ct)
+        CancellationToken ct,
+        Action? beforeWaiting = null)
     {
         CommandContext? context = null;
         try
         {
             var invocation = CommandLineParser.Parse(args);
+            if (invocation.Command.Waits)
+            {
+                beforeWaiting?.Invoke();
+            }
+
             var connect = ChooseTransport(invocation.Globals, env, time);
             context = new CommandContext(connect, output, rawOutput, error, time);
             return await invocation.Command.RunAsync(context, ct).ConfigureAwait(false);

@@ -1,16 +1,19 @@
 using Nefele.Cli;
 
 using var interrupt = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    // First Ctrl+C stops waiting (monitor, logs -f) cleanly; the default handler would kill mid-write.
-    e.Cancel = true;
-    interrupt.Cancel();
-};
-
+var utf8 = new System.Text.UTF8Encoding(false);
 using var stdout = Console.OpenStandardOutput();
-using var output = new StreamWriter(stdout, new System.Text.UTF8Encoding(false)) { AutoFlush = false };
+using var output = new StreamWriter(stdout, utf8) { AutoFlush = false };
+// Not Console.Error: that one sets up the terminal (and reads its terminfo) on first use.
+using var error = new StreamWriter(Console.OpenStandardError(), utf8) { AutoFlush = true };
 var status = await NefApp.RunAsync(
-    args, Environment.GetEnvironmentVariable, output, stdout, Console.Error, TimeProvider.System, interrupt.Token);
+    args, Environment.GetEnvironmentVariable, output, stdout, error, TimeProvider.System, interrupt.Token,
+    beforeWaiting: () => Console.CancelKeyPress += (_, e) =>
+    {
+        // First Ctrl+C stops waiting (monitor, logs -f, spawn --wait) cleanly; the default handler
+        // would kill mid-write. A quick command keeps the default: it costs nothing at start-up.
+        e.Cancel = true;
+        interrupt.Cancel();
+    });
 await output.FlushAsync();
 return status;

@@ -98,6 +98,64 @@ public sealed class HelpTests
         }
     }
 
+    [Fact]
+    public async Task The_zsh_completion_completes_commands_and_flags_in_zsh()
+    {
+        // zsh comes with the install step (scripts/lib.sh, nefele_install_deps).
+        Assert.True(File.Exists("/usr/bin/zsh") || File.Exists("/bin/zsh"), "zsh is not installed (scripts/lib.sh's nefele_install_deps installs it)");
+        var dir = Directory.CreateTempSubdirectory("nef-zsh-completion-");
+        var script = Path.Combine(dir.FullName, "nef.zsh");
+        await File.WriteAllTextAsync(script, (await NefRun.RunAsync(NoEnv, "completion", "zsh")).Out);
+        try
+        {
+            Assert.Equal(["spawn"], await ZshCompleteAsync(dir.FullName, script, "nef", "spa"));
+            Assert.Equal(["--mem"], await ZshCompleteAsync(dir.FullName, script, "nef", "spawn", "--m"));
+            Assert.Equal(["--json"], await ZshCompleteAsync(dir.FullName, script, "nef", "--tenant", "t", "ps", "--j"));
+            Assert.Equal(["--tenant"], await ZshCompleteAsync(dir.FullName, script, "nef", "--t"));
+            Assert.Equal(["create"], await ZshCompleteAsync(dir.FullName, script, "nef", "tenant", "cr"));
+            Assert.Empty(await ZshCompleteAsync(dir.FullName, script, "nef", "--tenant", "sp"));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Loads the completion script into zsh (after compinit, as a user's .zshrc does) and calls its
+    /// function with the words typed so far, the last one being completed. compadd and _describe,
+    /// which hand candidates to the line editor, print instead those that start with that word.
+    /// </summary>
+    private static async Task<string[]> ZshCompleteAsync(string home, string script, params string[] words)
+    {
+        var psi = new ProcessStartInfo("zsh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["HOME"] = home;
+        psi.Environment["ZDOTDIR"] = home;
+        psi.ArgumentList.Add("-f");
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("""
+            autoload -U compinit && compinit -D -u
+            source "$1"; shift
+            compadd() { while (( $# )) && [[ $1 != -- ]]; do shift; done; shift; local w; for w in "$@"; do [[ $w == ${words[CURRENT]}* ]] && print -r -- $w; done; return 0 }
+            _describe() { local e; for e in "${(@P)2}"; do e=${e%%:*}; [[ $e == ${words[CURRENT]}* ]] && print -r -- $e; done; return 0 }
+            words=("$@"); CURRENT=$#
+            _nef
+            """);
+        psi.ArgumentList.Add("zsh");
+        psi.ArgumentList.Add(script);
+        foreach (var word in words)
+        {
+            psi.ArgumentList.Add(word);
+        }
+
+        using var zsh = Process.Start(psi)!;
+        var output = zsh.StandardOutput.ReadToEndAsync();
+        var error = zsh.StandardError.ReadToEndAsync();
+        await zsh.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(zsh.ExitCode == 0, await error);
+        return (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
     /// <summary>Runs the completion function in bash as a shell would for the words typed so far (the last one being completed).</summary>
     private static async Task<string[]> CompleteAsync(string script, params string[] words)
     {

@@ -6,6 +6,8 @@ namespace Nefele.Cli.Commands;
 /// </summary>
 internal sealed record MonitorCommand(IReadOnlyList<string> Npids) : INefCommand
 {
+    public bool Waits => true;
+
     public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
     {
         var transport = context.Transport;

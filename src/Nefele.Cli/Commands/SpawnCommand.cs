@@ -10,6 +10,8 @@ namespace Nefele.Cli.Commands;
 /// </summary>
 internal sealed record SpawnCommand(SpawnBatch Batch, bool Wait = false) : INefCommand
 {
+    public bool Waits => Wait;
+
     public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
     {
         var outcome = await context.Transport.SpawnAsync(Batch, ct).ConfigureAwait(false);

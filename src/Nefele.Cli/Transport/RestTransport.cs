@@ -213,10 +213,13 @@ internal sealed partial class RestTransport : INefeleTransport
 
     /// <summary>
     /// Sends to the endpoint in use, failing over to the next ones in turn (see the class summary);
-    /// an error status is thrown as the problem it describes.
+    /// an error status is thrown as the problem it describes. A request whose answer is read whole
+    /// (every one but a stream's) is sent synchronously, on the calling thread: a command that makes
+    /// one such request then runs start to end on its main thread, without the thread pool's hand-offs
+    /// (about 2 ms of CPU and a wake-up per hop, measured on nef ps).
     /// </summary>
     private async Task<HttpResponseMessage> SendAsync(
-        HttpMethod method, string path, Repeatable repeatable, CancellationToken ct, Func<HttpContent>? content = null, Action<HttpRequestMessage>? headers = null)
+        HttpMethod method, string path, Repeatable repeatable, CancellationToken ct, Func<HttpContent>? content = null, Action<HttpRequestMessage>? headers = null, bool streamed = false)
     {
         List<string>? failures = null;
         for (var tried = 0; tried < apis.Count; tried++)
@@ -229,7 +232,9 @@ internal sealed partial class RestTransport : INefeleTransport
                 headers?.Invoke(request);
                 try
                 {
-                    response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                    response = streamed
+                        ? await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false)
+                        : http.Send(request, HttpCompletionOption.ResponseHeadersRead, ct);
                 }
                 catch (HttpRequestException e) when (NeverArrived(e) || repeatable == Repeatable.Yes)
                 {
@@ -283,7 +288,7 @@ internal sealed partial class RestTransport : INefeleTransport
             long? openedAt = null;
             try
             {
-                using var response = await SendAsync(HttpMethod.Get, path(), Repeatable.Yes, ct, headers: r => r.Headers.Accept.Add(EventStream)).ConfigureAwait(false);
+                using var response = await SendAsync(HttpMethod.Get, path(), Repeatable.Yes, ct, headers: r => r.Headers.Accept.Add(EventStream), streamed: true).ConfigureAwait(false);
                 openedAt = time.GetTimestamp();
                 var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
                 await foreach (var sse in SseReader.ReadAsync(stream, EventStreams.SilenceLimit, ct).ConfigureAwait(false))
@@ -395,10 +400,13 @@ internal sealed partial class RestTransport : INefeleTransport
         return new NefeleApiException(message) { Code = problem?.Code };
     }
 
-    private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken ct)
+    /// <summary>Reads a whole JSON answer, synchronously (see <see cref="SendAsync"/>).</summary>
+    private static Task<T> ReadJsonAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken ct)
     {
-        var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-        return Deserialize(text, type, "response");
+        using var body = response.Content.ReadAsStream(ct);
+        using var buffer = new MemoryStream();
+        body.CopyTo(buffer);
+        return Task.FromResult(Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), type, "response"));
     }
 
     private static T Deserialize<T>(string text, JsonTypeInfo<T> type, string what)
@@ -406,6 +414,19 @@ internal sealed partial class RestTransport : INefeleTransport
         try
         {
             return JsonSerializer.Deserialize(text, type)
+                ?? throw new NefeleApiException($"the Nefele API sent an empty {what}");
+        }
+        catch (JsonException e)
+        {
+            throw new NefeleApiException($"the Nefele API sent a malformed {what}: {e.Message}", e);
+        }
+    }
+
+    private static T Deserialize<T>(ReadOnlySpan<byte> utf8, JsonTypeInfo<T> type, string what)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(utf8, type)
                 ?? throw new NefeleApiException($"the Nefele API sent an empty {what}");
         }
         catch (JsonException e)

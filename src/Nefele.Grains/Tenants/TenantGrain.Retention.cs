@@ -20,14 +20,19 @@ public sealed partial class TenantGrain
     private IGrainTimer? _collector;
     private Task? _collecting;
 
-    private void Retain(List<Retained> kept, string id)
+    private void Retain(RetainedLog kept, string id)
     {
-        kept.Add(new Retained(id, time.GetUtcNow()));
+        kept.Append(state.State, new Retained(id, time.GetUtcNow()));
         if (kept.Count > retention.Value.Count)
         {
             _ = CollectAsync();
         }
 
+        StartCollector();
+    }
+
+    private void StartCollector()
+    {
         var every = retention.Value.CollectInterval;
         _collector ??= this.RegisterGrainTimer(CollectTickAsync, new GrainTimerCreationOptions(every, every) { Interleave = true, KeepAlive = true });
     }
@@ -35,7 +40,7 @@ public sealed partial class TenantGrain
     private async Task CollectTickAsync(CancellationToken cancellationToken)
     {
         await CollectAsync();
-        if (state.State.Ended.Count == 0 && state.State.Requests.Count == 0)
+        if (_ended.Count == 0 && _requests.Count == 0)
         {
             // Nothing left to expire: the tenant may deactivate when idle; the next retained record restarts the timer.
             _collector?.Dispose();
@@ -59,16 +64,16 @@ public sealed partial class TenantGrain
         Task.FromResult(IsCollected(npid) ? $"it ended and has been collected ({retention.Value.Describe()})" : null);
 
     private bool IsCollected(string npid) =>
-        state.State.CollectedThrough is { } through && string.CompareOrdinal(npid, through) <= 0 && !state.State.Npids.Contains(npid)
-        && !state.State.Ended.Exists(e => e.Id == npid);
+        state.State.CollectedThrough is { } through && string.CompareOrdinal(npid, through) <= 0 && !_npids.Contains(npid)
+        && !_ended.Items.Exists(e => e.Id == npid);
 
     private async Task CollectDueAsync(bool all)
     {
         while (true)
         {
             var now = time.GetUtcNow();
-            var processes = TakeDue(state.State.Ended, now, all);
-            var requests = TakeDue(state.State.Requests, now, all);
+            var processes = TakeDue(_ended, now, all);
+            var requests = TakeDue(_requests, now, all);
             if (processes.Count == 0 && requests.Count == 0)
             {
                 return;
@@ -93,9 +98,10 @@ public sealed partial class TenantGrain
     }
 
     /// <summary>Removes from the front of <paramref name="kept"/> what is over the count or older than the age, a batch at most.</summary>
-    private List<string> TakeDue(List<Retained> kept, DateTimeOffset now, bool all)
+    private List<string> TakeDue(RetainedLog log, DateTimeOffset now, bool all)
     {
         var policy = retention.Value;
+        var kept = log.Items;
         var n = 0;
         while (n < kept.Count && n < CollectBatch
             && (all || kept.Count - n > policy.Count || now - kept[n].At >= policy.Age))
@@ -103,9 +109,7 @@ public sealed partial class TenantGrain
             n++;
         }
 
-        var due = kept.GetRange(0, n).ConvertAll(r => r.Id);
-        kept.RemoveRange(0, n);
-        return due;
+        return n == 0 ? [] : log.TakeFront(state.State, n);
     }
 
     private async Task CollectOneAsync(string what, string id, Func<Task> collect)

@@ -16,7 +16,8 @@ namespace Nefele.Tenants;
 /// that arrive while a write is under way are written together by the next one, so thousands of
 /// processes starting and ending per second cost a few writes, not one each (every caller still
 /// returns only once its change is stored). Ended processes and spawn requests are kept by the
-/// retention policy, then collected (TenantGrain.Retention.cs).
+/// retention policy, then collected (TenantGrain.Retention.cs). The live index and the retained
+/// lists are stored in pages, so a write costs the pages it changed (TenantGrain.Pages.cs).
 /// </summary>
 [Reentrant]
 public sealed partial class TenantGrain(
@@ -77,17 +78,17 @@ public sealed partial class TenantGrain(
             return false;
         }
 
-        if (state.State.Npids.Count > 0 || _pending.Count > 0)
+        if (_npids.Count > 0 || _pending.Count > 0)
         {
             throw new NefeleException(ErrorCodes.RequestConflict,
-                $"tenant {Name} still has {state.State.Npids.Count + _pending.Values.Sum(p => p.Processes)} live processes; stop them first");
+                $"tenant {Name} still has {_npids.Count + _pending.Values.Sum(p => p.Processes)} live processes; stop them first");
         }
 
         await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.GetGrain<IApiKeyGrain>(id).RevokeAsync()));
         await CollectAllAsync();
         state.State.Info = null;
         state.State.Keys.Clear();
-        state.State.Charges.Clear();
+        _charges.Clear();
         _charged = default(QuotaCharge);
         await PersistAsync();
         return true;
@@ -109,7 +110,7 @@ public sealed partial class TenantGrain(
         return Task.FromResult(info.RunAs);
     }
 
-    private QuotaCharge Charged => _charged ??= state.State.Charges.Values.Aggregate(default(QuotaCharge), (a, b) => a + b);
+    private QuotaCharge Charged => _charged ??= _charges.Values.Aggregate(default(QuotaCharge), (a, b) => a + b);
 
     private void EndPending(string requestId)
     {
@@ -217,7 +218,7 @@ public sealed partial class TenantGrain(
 
     public async Task AddAsync(string npid)
     {
-        if (!_removedEarly.Remove(npid) && state.State.Npids.Add(npid))
+        if (!_removedEarly.Remove(npid) && IndexAdd(npid, null))
         {
             await PersistAsync();
         }
@@ -226,14 +227,12 @@ public sealed partial class TenantGrain(
     public async Task AddManyAsync(string requestId, IReadOnlyList<(string Npid, long CpuMillis, long MemoryBytes)> npids)
     {
         EndPending(requestId);
-        Retain(state.State.Requests, requestId);
+        Retain(_requests, requestId);
         foreach (var (npid, cpu, memory) in npids)
         {
-            if (!_removedEarly.Remove(npid) && state.State.Npids.Add(npid))
+            if (!_removedEarly.Remove(npid))
             {
-                var charge = new QuotaCharge(1, cpu, memory);
-                _charged = Charged + charge - state.State.Charges.GetValueOrDefault(npid);
-                state.State.Charges[npid] = charge;
+                IndexAdd(npid, new QuotaCharge(1, cpu, memory));
             }
         }
 
@@ -243,15 +242,9 @@ public sealed partial class TenantGrain(
 
     public async Task RemoveAsync(string npid)
     {
-        var charged = Charged;
-        if (state.State.Charges.Remove(npid, out var charge))
-        {
-            _charged = charged - charge;
-        }
-
         // Kept from its end, indexed or not: retention is what removes its record later.
-        Retain(state.State.Ended, npid);
-        if (!state.State.Npids.Remove(npid) && _removedEarly.Add(npid))
+        Retain(_ended, npid);
+        if (!IndexRemove(npid) && _removedEarly.Add(npid))
         {
             _removedEarlyOrder.Enqueue(npid);
             while (_removedEarlyOrder.Count > EarlyRemovalsKept)
@@ -302,6 +295,7 @@ public sealed partial class TenantGrain(
         await Task.Yield();
         _dirty = false;
         var writing = System.Diagnostics.Stopwatch.GetTimestamp();
+        await WritePagesAsync(TakeDirtyPages());
         await state.WriteStateAsync();
         SpawnHops.Record("7 tenant.write", writing);
     }
@@ -309,8 +303,8 @@ public sealed partial class TenantGrain(
     public Task<IReadOnlyList<string>> ListAsync(bool includeEnded = false) =>
         Task.FromResult<IReadOnlyList<string>>(
             (includeEnded
-                ? state.State.Npids.Concat(state.State.Ended.Skip(Math.Max(0, state.State.Ended.Count - TenantRecord.EndedListed)).Select(e => e.Id)).Distinct(StringComparer.Ordinal)
-                : state.State.Npids)
+                ? _npids.Concat(_ended.Items.Skip(Math.Max(0, _ended.Count - TenantRecord.EndedListed)).Select(e => e.Id)).Distinct(StringComparer.Ordinal)
+                : _npids)
                 .Order(StringComparer.Ordinal).ToArray());
 
     public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all)

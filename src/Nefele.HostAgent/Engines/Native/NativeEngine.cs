@@ -166,11 +166,15 @@ public sealed class NativeEngine : IProcessEngine
             procsFiles = [];
         }
 
+        // Spawned outside the lock: the clone holds this thread until the child has exec'd (its
+        // cgroup joins, identity and exec take milliseconds on a busy node), and under the lock
+        // every concurrent launch queued behind it, so a request's tasks started one at a time.
+        // Nothing waits for a pid before it is recorded below, so an early exit stays a zombie
+        // until then (its pidfd is already readable when added, or the wake checks every child).
         // stdin is /dev/null: the spawn library opens it in the child for a negative descriptor.
-        int pid, pidfd, stage, errno;
+        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, out var pidfd, out var stage, out var errno);
         lock (childrenGate)
         {
-            pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, out pidfd, out stage, out errno);
             if (pid > 0)
             {
                 children[pid] = new Child(cgroup, pidfd);
