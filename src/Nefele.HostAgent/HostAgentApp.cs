@@ -37,12 +37,13 @@ public static class HostAgentApp
             sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<ProcessSupervisor>();
         builder.Services.AddSingleton<NodeFactsProvider>();
+        // First: a liveness port hostd cannot have stops it before anything else starts.
+        builder.Services.AddHostedService<LivenessListener>();
         builder.Services.AddSingleton<Monitoring.NodeLoadMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Monitoring.NodeLoadMonitor>());
         builder.Services.AddSingleton<ControlServer>();
         builder.Services.AddSingleton<HandshakeServer>();
         builder.Services.AddHostedService<HostAgentService>();
-        builder.Services.AddHostedService<LivenessListener>();
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = builder.Configuration.GetSection(HostAgentOptions.SectionName).GetValue<TimeSpan?>("StopGrace").GetValueOrDefault(TimeSpan.FromSeconds(5)) + TimeSpan.FromSeconds(10));
         return builder.Build();
