@@ -48,6 +48,9 @@ public sealed class NefeleConnection : IAsyncDisposable
         return ConnectAsync(client => client.UseStaticClustering([.. gateways]), credential, tls, ct);
     }
 
+    /// <summary>How often a cluster connection re-reads the live gateways from Redis (Orleans' default is a minute). One small read a second.</summary>
+    private static readonly TimeSpan GatewayListRefresh = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Connects to a cluster through its Redis ("host:port"): any node's gateway will do, and the
     /// client follows membership changes. <paramref name="tls"/>: the cluster's CA and this
@@ -63,6 +66,10 @@ public sealed class NefeleConnection : IAsyncDisposable
             {
                 client.UseRedisClustering(o => o.ConfigurationOptions = options);
                 client.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, clusterId));
+
+                // A gateway the cluster declared dead leaves the list at the next refresh, and its
+                // link is closed then: a gateway cut off (no link to close) is dropped within this.
+                client.Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = GatewayListRefresh);
             },
             credential,
             tls,
