@@ -45,8 +45,12 @@ public sealed class NodeLiveness(
     private readonly ConcurrentDictionary<SiloAddress, byte> _seenLeaving = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
 
-    /// <summary>How a node's last silo went, and since when this silo has known it has none.</summary>
-    private sealed record Departure(long Since, bool DeclaredDead, string How);
+    /// <summary>
+    /// How a node's last silo went, and since when this silo has known it has none. A silo declared
+    /// dead whose node's hostd answered keeps that hostd's address and how it would read without
+    /// it: hostd is asked again on every check, and once it stops answering the node is gone.
+    /// </summary>
+    private sealed record Departure(long Since, bool DeclaredDead, string How, IPAddress? AnsweringHostd = null, string? HowIfGone = null);
 
     public bool IsLost(string node)
     {
@@ -146,6 +150,13 @@ public sealed class NodeLiveness(
                 departure = _departed.GetOrAdd(node, await DepartureAsync(node, snapshot, ct));
                 logger.LogWarning("Node {Node} has no active silo: {How}; its processes are Lost after {Grace}", node, departure.How, Grace(departure));
             }
+            else if (departure.AnsweringHostd is { } hostd && !await HostdAnswersAsync(node, hostd, ct))
+            {
+                // hostd went after its silo (the node died in steps): the node is gone now.
+                departure = new(departure.Since, true, departure.HowIfGone + ", and its hostd stopped answering");
+                _departed[node] = departure;
+                logger.LogWarning("Node {Node}'s hostd stopped answering: {How}; its processes are Lost", node, departure.How);
+            }
 
             if (!_watched.TryGetValue(node, out var set) || set.IsEmpty || time.GetElapsedTime(departure.Since) < Grace(departure) || IsJoining(node, snapshot))
             {
@@ -227,8 +238,9 @@ public sealed class NodeLiveness(
         }
 
         var declared = $"the cluster declared its silo {last.SiloAddress} dead ({string.Join(", ", voters)} stopped hearing from it)";
-        return await HostdAnswersAsync(node, last.SiloAddress.Endpoint.Address, ct)
-            ? new(since, false, $"{declared}, but its hostd answers: the silo crashed on a live node")
+        var address = last.SiloAddress.Endpoint.Address;
+        return await HostdAnswersAsync(node, address, ct)
+            ? new(since, false, $"{declared}, but its hostd answers: the silo crashed on a live node", address, declared)
             : new(since, true, declared + (options.Value.HostdLivenessPort == 0 ? string.Empty : ", and its hostd does not answer"));
     }
 
