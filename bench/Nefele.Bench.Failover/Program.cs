@@ -3,9 +3,13 @@
 //
 //   nefele-bench-failover --cluster-script PATH --state-dir DIR --link-prefix nfo --nodes 3 --victim 2
 //       --node-prefix nfo-n --api http://IP:7400 --gateways IP:PORT,... --cluster-id ID --tls-dir DIR
-//       --out FILE [--trials 10] [--processes 4]
+//       --out FILE [--trials 10] [--processes 4] [--victim-gateway IP:PORT]
 //
 // Node K must carry the label bench=K. The gateways and the API must not be the victim's.
+// With --victim-gateway, in hard-kill trials each process also has a monitor on a second SDK
+// connection whose gateways are the victim's and the first of --gateways: those whose calls went
+// through the victim's gateway show how soon the SDK carries on through the other one (reported
+// apart, as through_lost_gateway).
 // NEFELE_TOKEN is the cluster's admin key. The clock starts at the failure itself, not at the
 // script's start: a hard kill is a SIGKILL of the node's silo loop, silo and hostd by the pids in
 // STATE/node<K>/*.pid (each checked against its command line), then scripts/cluster kill K
@@ -60,6 +64,18 @@ await using var connection = await NefeleConnection.ConnectAsync(client =>
 }, NefeleCredential.ApiKey(token), tls);
 await connection.Admin.EnsureTenantAsync(tenantName);
 var tenant = connection.Tenant(tenantName);
+NefeleTenant? throughVictim = null;
+await using var victimConnection = options.Get("victim-gateway", string.Empty) is { Length: > 0 } victimGateway
+    ? await NefeleConnection.ConnectAsync(client =>
+    {
+        client.UseStaticClustering(IPEndPoint.Parse(victimGateway), gateways[0]);
+        client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, clusterId));
+    }, NefeleCredential.ApiKey(token), tls)
+    : null;
+if (victimConnection is not null)
+{
+    throughVictim = victimConnection.Tenant(tenantName);
+}
 var sleeper = new ProcessSpec { Path = "/bin/sleep", Args = ["600"], Affinity = [$"label:bench={victim}"] };
 var allNodes = Enumerable.Range(1, nodes).Select(k => nodePrefix + k).ToHashSet(StringComparer.Ordinal);
 
@@ -78,7 +94,7 @@ for (var i = 0; i < trials; i++)
         var trial = await RunTrialAsync(method.Name, method.Break, method.Restore, i + 1);
         results[method.Name].Add(trial);
         Console.WriteLine($"  {method.Name,-9} trial {i + 1,2}: all {trial.Monitors} monitors told Lost after {trial.AllToldMs:0} ms "
-            + $"(first {trial.FirstToldMs:0} ms; the script took {trial.ScriptMs:0} ms; back in {trial.RejoinMs / 1000:0.0} s)"
+            + $"(first {trial.FirstToldMs:0} ms; broken at {trial.BrokenAt:HH:mm:ss.fff} UTC; the script took {trial.ScriptMs:0} ms; back in {trial.RejoinMs / 1000:0.0} s)"
             + (trial.Error is null ? string.Empty : $" — {trial.Error}"));
     }
 }
@@ -102,6 +118,7 @@ foreach (var (name, list) in results)
         failed_trials = list.Count - ok.Count,
         first_told = Latency.Of(ok.Select(t => t.FirstToldMs)).Json(),
         sdk_monitors = Latency.Of(ok.SelectMany(t => t.SdkMs)).Json(),
+        through_lost_gateway = Latency.Of(ok.SelectMany(t => t.ThroughVictimMs)).Json(),
         rest_monitors = Latency.Of(ok.SelectMany(t => t.RestMs)).Json(),
         script = Latency.Of(list.Select(t => t.ScriptMs)).Json(),
         rejoin = Latency.Of(list.Select(t => t.RejoinMs)).Json(),
@@ -126,6 +143,7 @@ var json = new
         measured = "from the failure (the first SIGKILL, or the link going down) to the moment the last monitor of the victim's processes is told Lost",
         hard_kill = "SIGKILL of the node's silo loop, silo and hostd by pid, then scripts/cluster kill (every process in its cgroups and network namespace)",
         partition = "the node's veth link set down (then scripts/cluster partition records it); its processes keep running",
+        through_lost_gateway = "hard kills only: monitors of a second SDK connection whose gateways are the victim's and another node's (not in the figures above): when the last was told Lost",
     },
     methods = report,
     targets_met = met,
@@ -160,13 +178,26 @@ async Task<Trial> RunTrialAsync(string name, string breakCommand, string restore
     foreach (var npid in npids)
     {
         var sdkRunning = new TaskCompletionSource();
-        monitors.Add(SdkMonitor(npid, sdkRunning, clock, cts.Token));
+        monitors.Add(SdkMonitor(tenant, "sdk", npid, sdkRunning, clock, cts.Token));
         var restRunning = new TaskCompletionSource();
         monitors.Add(RestMonitor(npid, restRunning, clock, cts.Token));
-        await Task.WhenAll(sdkRunning.Task, restRunning.Task).WaitAsync(TimeSpan.FromSeconds(60));
+        var victimRunning = new TaskCompletionSource();
+        // Hard kills only: a partitioned gateway's link stays open, and the Orleans client keeps
+        // sending that grain's calls to it (the SDK's poll bound, 7 s, each time).
+        if (throughVictim is not null && name == "hard_kill")
+        {
+            monitors.Add(SdkMonitor(throughVictim, "via_victim", npid, victimRunning, clock, cts.Token));
+        }
+        else
+        {
+            victimRunning.SetResult();
+        }
+
+        await Task.WhenAll(sdkRunning.Task, restRunning.Task, victimRunning.Task).WaitAsync(TimeSpan.FromSeconds(60));
     }
 
     string? error = null;
+    var brokenAt = DateTime.UtcNow;
     clock.Start();
     var broken = false;
     double scriptMs = 0;
@@ -213,25 +244,27 @@ async Task<Trial> RunTrialAsync(string name, string breakCommand, string restore
         }
     }
 
-    var times = told.Where(t => t.State == "Lost").ToArray();
+    var times = told.Where(t => t.State == "Lost" && t.Kind != "via_victim").ToArray();
     return new Trial(
         times.Length == 0 ? double.NaN : times.Max(t => t.Ms),
         times.Length == 0 ? double.NaN : times.Min(t => t.Ms),
         times.Where(t => t.Kind == "sdk").Select(t => t.Ms).ToArray(),
         times.Where(t => t.Kind == "rest").Select(t => t.Ms).ToArray(),
+        told.Where(t => t.State == "Lost" && t.Kind == "via_victim").Select(t => t.Ms).ToArray(),
         monitors.Count,
         scriptMs,
         rejoinMs,
+        brokenAt,
         error);
 }
 
-Task<(string Kind, string? State, double Ms)> SdkMonitor(string npid, TaskCompletionSource running, Stopwatch clock, CancellationToken ct) =>
+Task<(string Kind, string? State, double Ms)> SdkMonitor(NefeleTenant through, string kind, string npid, TaskCompletionSource running, Stopwatch clock, CancellationToken ct) =>
     Task.Run(async () =>
     {
         string? last = null;
         try
         {
-            await foreach (var e in tenant.MonitorAsync(npid, 0, ct))
+            await foreach (var e in through.MonitorAsync(npid, 0, ct))
             {
                 last = e.State.ToString();
                 if (e.State == ProcessState.Running)
@@ -245,7 +278,7 @@ Task<(string Kind, string? State, double Ms)> SdkMonitor(string npid, TaskComple
             running.TrySetResult();
         }
 
-        return ("sdk", last, clock.Elapsed.TotalMilliseconds);
+        return (kind, last, clock.Elapsed.TotalMilliseconds);
     }, ct);
 
 Task<(string Kind, string? State, double Ms)> RestMonitor(string npid, TaskCompletionSource running, Stopwatch clock, CancellationToken ct) =>
@@ -384,4 +417,4 @@ async Task RunAsync(string program, params string[] arguments)
 }
 
 /// <summary>One trial: when the last and the first monitor were told Lost, each monitor's time, and the restore.</summary>
-internal sealed record Trial(double AllToldMs, double FirstToldMs, double[] SdkMs, double[] RestMs, int Monitors, double ScriptMs, double RejoinMs, string? Error);
+internal sealed record Trial(double AllToldMs, double FirstToldMs, double[] SdkMs, double[] RestMs, double[] ThroughVictimMs, int Monitors, double ScriptMs, double RejoinMs, DateTime BrokenAt, string? Error);

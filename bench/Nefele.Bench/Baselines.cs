@@ -25,6 +25,24 @@ internal static class Baselines
             .ToList();
     }
 
+    /// <summary>
+    /// As <see cref="ShellLoopAsync"/> for several commands that take turns (one of each per round,
+    /// after <paramref name="setup"/>): the samples of each, in the order given.
+    /// </summary>
+    public static async Task<List<double>[]> AlternatingShellLoopAsync(string setup, IReadOnlyList<string> commands, int n)
+    {
+        var body = string.Concat(commands.Select((c, k) => $"s=$EPOCHREALTIME; {c} || exit $?; e=$EPOCHREALTIME; echo \"{k} $s $e\"; "));
+        var lines = await RunAsync("/bin/bash", "-c", $"{setup}; for i in $(seq {n}); do {body}done");
+        var samples = commands.Select(_ => new List<double>()).ToArray();
+        foreach (var p in lines.Select(l => l.Split(' ')))
+        {
+            samples[int.Parse(p[0], CultureInfo.InvariantCulture)].Add(
+                (double.Parse(p[2], CultureInfo.InvariantCulture) - double.Parse(p[1], CultureInfo.InvariantCulture)) * 1000);
+        }
+
+        return samples;
+    }
+
     /// <summary>The first executable <paramref name="name"/> on PATH, or null.</summary>
     public static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")

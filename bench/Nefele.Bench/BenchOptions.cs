@@ -4,7 +4,7 @@ namespace Nefele.Bench;
 
 internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, string Out)
 {
-    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH [--cli-n 50]]";
+    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]]";
 
     /// <summary>Spawns before measuring, so the node's code paths are compiled and its caches warm (steady state).</summary>
     public int Warmup { get; init; } = 300;
@@ -12,8 +12,11 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
     /// <summary>The node's REST API, for <c>cli_spawn</c>; none skips it.</summary>
     public string? Api { get; init; }
 
-    /// <summary>The nef command timed by <c>cli_spawn</c> (bin/nef); none skips it.</summary>
+    /// <summary>The checkout's nef command (bin/nef), timed by <c>cli_*_bin_nef</c>; none skips the cli methods.</summary>
     public string? Nef { get; init; }
+
+    /// <summary>A directory holding an installed nef (the native executable), put first on PATH for <c>cli_spawn</c> and <c>cli_ps</c>.</summary>
+    public string? NefInstalled { get; init; }
 
     /// <summary>Runs of <c>nef spawn</c>: each is a process start, so fewer than the in-process methods by default.</summary>
     public int CliN { get; init; } = 50;
@@ -27,7 +30,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
 
         int gateway = NefeleDefaults.GatewayPort, n = 200, cliN = 50;
         string native = "native/build", output = "bench/results/spawn.json";
-        string? api = null, nef = null;
+        string? api = null, nef = null, nefInstalled = null;
         for (var i = 1; i < args.Length; i += 2)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -40,6 +43,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
                 case "--out": output = value; break;
                 case "--api": api = value; break;
                 case "--nef": nef = value; break;
+                case "--nef-installed": nefInstalled = value; break;
                 default: throw new ArgumentException($"unknown option {args[i]}; {Usage}");
             }
         }
@@ -49,6 +53,6 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
             throw new ArgumentException("--n and --cli-n must be at least 1");
         }
 
-        return new BenchOptions(gateway, native, n, output) { Api = api, Nef = nef, CliN = cliN };
+        return new BenchOptions(gateway, native, n, output) { Api = api, Nef = nef, NefInstalled = nefInstalled, CliN = cliN };
     }
 }

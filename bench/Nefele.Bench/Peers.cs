@@ -62,21 +62,40 @@ internal static class Peers
         return (await Baselines.ShellLoopAsync("srun -N1 -n1 /bin/true >/dev/null", n), null);
     }
 
-    /// <summary>Wall clock of the <c>nef spawn -- /bin/true</c> process (bin/nef), from a shell.</summary>
-    public static async Task<(List<double>? Samples, string? Skipped)> CliSpawnAsync(string? nef, string? api, int n)
+    /// <summary>
+    /// Wall clock of nef commands typed in a shell against the warm node: <c>nef spawn -- /bin/true</c>
+    /// (<c>cli_spawn</c>, the figure) and <c>nef ps</c> (<c>cli_ps</c>) with nef installed on
+    /// PATH (the native executable in <paramref name="installedDir"/>, as a release installs it), the
+    /// same through the checkout's <c>bin/nef</c> (<paramref name="binNef"/>, <c>*_bin_nef</c>: its
+    /// staleness check counts), and <c>nef --version</c> (<c>cli_version</c>: start-up, no request).
+    /// The commands take turns in one shell loop, so load on the machine falls on all alike.
+    /// </summary>
+    public static async Task<(List<(string Method, List<double> Samples)> Results, string? Skipped)> CliAsync(
+        string? binNef, string? installedDir, string? api, int n)
     {
-        if (nef is null || api is null)
+        if (binNef is null || installedDir is null || api is null)
         {
-            return (null, "no --nef and --api given");
+            return ([], "no --nef, --nef-installed and --api given");
         }
 
-        if (!File.Exists(nef))
+        var installed = Path.Combine(installedDir, "nef");
+        if (!File.Exists(binNef) || !File.Exists(installed))
         {
-            return (null, $"{nef} does not exist");
+            return ([], $"{binNef} or {installed} does not exist");
         }
 
         // One unmeasured run builds nef if it has not been built (bin/nef does that on first use).
-        await Baselines.RunAsync("/usr/bin/env", $"NEFELE_API={api}", nef, "spawn", "--", "/bin/true");
-        return (await Baselines.ShellLoopAsync($"NEFELE_API='{api}' '{nef}' spawn -- /bin/true >/dev/null", n), null);
+        await Baselines.RunAsync("/usr/bin/env", $"NEFELE_API={api}", binNef, "spawn", "--", "/bin/true");
+        (string Method, string Command)[] commands =
+        [
+            ("cli_spawn", "nef spawn -- /bin/true"),
+            ("cli_spawn_bin_nef", $"'{binNef}' spawn -- /bin/true"),
+            ("cli_ps", "nef ps"),
+            ("cli_ps_bin_nef", $"'{binNef}' ps"),
+            ("cli_version", "nef --version"),
+        ];
+        var samples = await Baselines.AlternatingShellLoopAsync(
+            $"export NEFELE_API='{api}' PATH='{installedDir}':\"$PATH\"", [.. commands.Select(c => c.Command + " >/dev/null")], n);
+        return ([.. commands.Select((c, i) => (c.Method, samples[i]))], null);
     }
 }

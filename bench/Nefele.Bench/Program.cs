@@ -6,12 +6,13 @@ using Nefele.Bench;
 using Nefele.Client;
 using Nefele.Processes;
 
-// nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH [--cli-n 50]]
+// nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]]
 // Measures, in one run on one machine: posix_spawn of /bin/true (C) and bash fork/exec of
 // /bin/true (both until the exit is reaped); Nefele spawn through the SDK until Running
 // (nefele_spawn) and until the exit is known (nefele_spawn_until_exit); crash → monitor
 // notification; the peers that run a program to its end (Erlang open_port, systemd-run --wait,
-// srun) when installed; and the wall clock of the nef spawn command (cli_spawn).
+// srun) when installed; and the wall clock of nef commands from a shell: cli_spawn and cli_ps with
+// nef installed on PATH, the same through bin/nef, and nef --version (see Peers.CliAsync).
 var options = BenchOptions.Parse(args);
 
 // With NEFELE_SPAWN_TRACE=PREFIX the client's side of the hop trace (see SpawnTrace) goes to PREFIX.client.
@@ -104,7 +105,6 @@ foreach (var (method, run) in new (string, Func<Task<(List<double>?, string?)>>)
     ("erlang_open_port", () => Peers.ErlangAsync(options.N)),
     ("systemd_run_wait", () => Peers.SystemdRunAsync(options.N)),
     ("srun", () => Peers.SrunAsync(options.N)),
-    ("cli_spawn", () => Peers.CliSpawnAsync(options.Nef, options.Api, options.CliN)),
 })
 {
     var (samples, reason) = await run();
@@ -116,6 +116,13 @@ foreach (var (method, run) in new (string, Func<Task<(List<double>?, string?)>>)
     {
         skipped.Add((method, reason!));
     }
+}
+
+var (cli, cliSkipped) = await Peers.CliAsync(options.Nef, options.NefInstalled, options.Api, options.CliN);
+results.AddRange(cli.Select(c => MethodResult.Of(c.Method, c.Samples)));
+if (cliSkipped is not null)
+{
+    skipped.Add(("cli_spawn", cliSkipped));
 }
 
 Console.WriteLine($"{"method",-24} {"n",5} {"p50_ms",9} {"p99_ms",9}");
@@ -135,7 +142,8 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"nefele_spawn p50 / posix_spawn p50 = {nefeleSpawn.P50Ms / P50("posix_spawn"):0.0}x (target <= 2.5x, stretch 2x); nefele_spawn p99 = {nefeleSpawn.P99Ms:0.0} ms (target <= 10 ms); crash_notify p50 = {P50("crash_notify"):0.000} ms (target <= 0.5 ms)"));
 if (results.Any(r => r.Method == "cli_spawn"))
 {
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cli_spawn p50 = {P50("cli_spawn"):0.0} ms (target <= 15 ms)"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"cli_spawn p50 = {P50("cli_spawn"):0.0} ms, cli_ps p50 = {P50("cli_ps"):0.0} ms (nef on PATH; target <= 15 ms); through bin/nef {P50("cli_spawn_bin_nef"):0.0} and {P50("cli_ps_bin_nef"):0.0} ms; nef --version {P50("cli_version"):0.0} ms"));
 }
 
 var report = new

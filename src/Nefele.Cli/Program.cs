@@ -4,7 +4,7 @@ using var interrupt = new CancellationTokenSource();
 var utf8 = new System.Text.UTF8Encoding(false);
 using var stdout = Console.OpenStandardOutput();
 using var output = new StreamWriter(stdout, utf8) { AutoFlush = false };
-// Not Console.Error: that one sets up the terminal (and reads its terminfo) on first use.
+// Not Console.Error: that one first works out the terminal's encoding; nef writes UTF-8 anyway.
 using var error = new StreamWriter(Console.OpenStandardError(), utf8) { AutoFlush = true };
 var status = await NefApp.RunAsync(
     args, Environment.GetEnvironmentVariable, output, stdout, error, TimeProvider.System, interrupt.Token,

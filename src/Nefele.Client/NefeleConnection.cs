@@ -12,10 +12,12 @@ namespace Nefele.Client;
 public sealed class NefeleConnection : IAsyncDisposable
 {
     private readonly IHost _host;
+    private readonly GatewayLoss _gatewayLoss;
 
-    private NefeleConnection(IHost host)
+    private NefeleConnection(IHost host, GatewayLoss gatewayLoss)
     {
         _host = host;
+        _gatewayLoss = gatewayLoss;
         Grains = host.Services.GetRequiredService<IClusterClient>();
     }
 
@@ -31,7 +33,8 @@ public sealed class NefeleConnection : IAsyncDisposable
     /// <summary>
     /// Connects through any of <paramref name="gateways"/> (silos of one cluster, without asking
     /// Redis). Calls go through the gateways that answer; when one is lost, calls move to the
-    /// others, and the tenant's <see cref="NefeleTenant.MonitorAsync"/> and
+    /// others (a monitor's or a followed log's poll in flight on the lost one is asked again at
+    /// once, not after a timeout), and the tenant's <see cref="NefeleTenant.MonitorAsync"/> and
     /// <see cref="NefeleTenant.LogChunksAsync"/> carry on from the last event or byte they gave,
     /// so nothing is repeated or skipped.
     /// </summary>
@@ -44,6 +47,9 @@ public sealed class NefeleConnection : IAsyncDisposable
 
         return ConnectAsync(client => client.UseStaticClustering([.. gateways]), credential, tls, ct);
     }
+
+    /// <summary>How often a cluster connection re-reads the live gateways from Redis (Orleans' default is a minute). One small read a second.</summary>
+    private static readonly TimeSpan GatewayListRefresh = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Connects to a cluster through its Redis ("host:port"): any node's gateway will do, and the
@@ -60,6 +66,10 @@ public sealed class NefeleConnection : IAsyncDisposable
             {
                 client.UseRedisClustering(o => o.ConfigurationOptions = options);
                 client.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, clusterId));
+
+                // A gateway the cluster declared dead leaves the list at the next refresh, and its
+                // link is closed then: a gateway cut off (no link to close) is dropped within this.
+                client.Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = GatewayListRefresh);
             },
             credential,
             tls,
@@ -76,9 +86,11 @@ public sealed class NefeleConnection : IAsyncDisposable
         var token = (credential ?? NefeleCredential.FromEnvironment())?.Token
             ?? throw new InvalidOperationException(
                 $"no API key: pass a NefeleCredential, or set {Auth.CredentialSources.TokenVariable}, or put 'token = …' in {Auth.CredentialSources.ConfigFile}");
+        var gatewayLoss = new GatewayLoss();
         var host = Host.CreateDefaultBuilder()
             .UseOrleansClient(client =>
             {
+                client.AddGatewayCountChangedHandler(gatewayLoss.OnGatewayCountChanged);
                 // Every call carries the key; the silos check it on every call.
                 client.AddOutgoingGrainCallFilter(context =>
                 {
@@ -110,10 +122,10 @@ public sealed class NefeleConnection : IAsyncDisposable
             throw;
         }
 
-        return new NefeleConnection(host);
+        return new NefeleConnection(host, gatewayLoss);
     }
 
-    public NefeleTenant Tenant(string name = NefeleDefaults.Tenant) => new(Grains, name);
+    public NefeleTenant Tenant(string name = NefeleDefaults.Tenant) => new(Grains, name, _gatewayLoss);
 
     /// <summary>Tenants and keys (needs an admin key, or a tenant owner's for that tenant's keys).</summary>
     public NefeleAdmin Admin => new(Grains);

@@ -25,11 +25,18 @@ public sealed class NefeleTenant
     private static readonly TimeSpan WatchAnswerBound = WatchPoll + TimeSpan.FromSeconds(2);
 
     private readonly IGrainFactory _grains;
+    private readonly GatewayLoss? _gatewayLoss;
 
     public NefeleTenant(IGrainFactory grains, string tenant)
+        : this(grains, tenant, null)
+    {
+    }
+
+    internal NefeleTenant(IGrainFactory grains, string tenant, GatewayLoss? gatewayLoss)
     {
         Names.ValidateTenantName(tenant);
         _grains = grains;
+        _gatewayLoss = gatewayLoss;
         Name = tenant;
     }
 
@@ -75,17 +82,23 @@ public sealed class NefeleTenant
             ct.ThrowIfCancellationRequested();
             IReadOnlyList<ProcessEvent>? watched;
             ProcessInfo? info = null;
+            using var call = GatewayGuard(ct);
             try
             {
                 // Through the gateway silo, which fails the call as soon as the process grain's silo is declared dead.
-                watched = await relay.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, ct);
+                watched = await relay.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, call.Token);
                 if (watched is { Count: 0 })
                 {
                     // Nothing new: has it ended (or gone)? Asked here, so a silo stopping meanwhile is retried too.
-                    info = await process.GetAsync(Name).WaitAsync(WatchAnswerBound, ct);
+                    info = await process.GetAsync(Name).WaitAsync(WatchAnswerBound, call.Token);
                 }
 
                 failures = 0;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // A gateway was lost: the call may have been on it. Asked again through the others.
+                continue;
             }
             catch (Exception e) when (IsTransient(e) && ++failures <= MaxTransientFailures)
             {
@@ -183,10 +196,16 @@ public sealed class NefeleTenant
         while (!ct.IsCancellationRequested)
         {
             LogChunk chunk;
+            using var call = GatewayGuard(ct);
             try
             {
-                chunk = await ReadLogsAsync(npid, offset, wait: follow ? TimeSpan.FromSeconds(10) : TimeSpan.Zero).WaitAsync(ct);
+                chunk = await ReadLogsAsync(npid, offset, wait: follow ? TimeSpan.FromSeconds(10) : TimeSpan.Zero).WaitAsync(call.Token);
                 failures = 0;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // A gateway was lost: the read may have been on it. Asked again from the same offset.
+                continue;
             }
             catch (Exception e) when (IsTransient(e) && ++failures <= MaxTransientFailures)
             {
@@ -207,6 +226,10 @@ public sealed class NefeleTenant
             }
         }
     }
+
+    /// <summary>Cancelled by <paramref name="ct"/>, or when one of the connection's gateways is lost (SDK connections only).</summary>
+    private CancellationTokenSource GatewayGuard(CancellationToken ct) =>
+        _gatewayLoss is null ? CancellationTokenSource.CreateLinkedTokenSource(ct) : CancellationTokenSource.CreateLinkedTokenSource(ct, _gatewayLoss.Token);
 
     /// <summary>How many failed watch calls in a row a monitor rides out (about a minute with backoff).</summary>
     private const int MaxTransientFailures = 60;

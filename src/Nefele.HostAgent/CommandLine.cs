@@ -26,6 +26,7 @@ public static class CommandLine
         ["--rlimit-core"] = ("RlimitCore", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
         ["--silo-uid"] = ("SiloUid", v => v),
         ["--control-secret-file"] = ("ControlSecretFile", v => v),
+        ["--liveness-port"] = ("LivenessPort", v => v),
     };
 
     /// <summary>Splits args into settings from short flags and the remaining args.</summary>

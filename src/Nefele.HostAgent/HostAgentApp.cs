@@ -37,6 +37,8 @@ public static class HostAgentApp
             sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<ProcessSupervisor>();
         builder.Services.AddSingleton<NodeFactsProvider>();
+        // First: a liveness port hostd cannot have stops it before anything else starts.
+        builder.Services.AddHostedService<LivenessListener>();
         builder.Services.AddSingleton<Monitoring.NodeLoadMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Monitoring.NodeLoadMonitor>());
         builder.Services.AddSingleton<ControlServer>();

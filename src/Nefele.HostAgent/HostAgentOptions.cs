@@ -105,6 +105,15 @@ public sealed class HostAgentOptions
     /// </summary>
     public string ControlSecretFile { get; set; } = "";
 
+    /// <summary>
+    /// TCP port on which hostd answers other nodes' silos that its node is alive, with one line,
+    /// <c>nefele-hostd &lt;node&gt;</c>, and nothing else. When this node's silo crashes, the others
+    /// ask here before giving its processes up: a hostd that answers still runs them, so they wait
+    /// for the silo to restart instead. Default 0: not served (a node alone needs none; a cluster
+    /// node should serve it, on the port the silos' Failure:HostdLivenessPort names). Allowed: 0 to 65535.
+    /// </summary>
+    public int LivenessPort { get; set; }
+
     public string ControlSocketPath => Path.Combine(RunDirectory, "control.sock");
 
     public string ApiSocketPath => Path.Combine(RunDirectory, "api.sock");

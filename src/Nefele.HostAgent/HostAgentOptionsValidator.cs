@@ -45,6 +45,11 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
             errors.Add($"{s}:LogLimitBytes (--log-limit) {o.LogLimitBytes} must be between 4Ki and 1Gi (4096 and 1073741824 bytes)");
         }
 
+        if (o.LivenessPort is < 0 or > 65535)
+        {
+            errors.Add($"{s}:LivenessPort (--liveness-port) {o.LivenessPort} must be between 0 (not served) and 65535");
+        }
+
         if (o.RlimitNofile is < 64 or > 1 << 20)
         {
             errors.Add($"{s}:RlimitNofile (--rlimit-nofile) {o.RlimitNofile} must be between 64 and 1048576");

@@ -49,6 +49,70 @@ public sealed partial class ClusterTests
         }
     }
 
+    /// <summary>
+    /// A silo killed with SIGKILL on a live node (a crash, not a restart): the cluster declares it
+    /// dead, but the node's hostd still answers its liveness port, so the node's processes are not
+    /// given up; the node's supervisor starts a new silo, hostd reports them to it, and they are
+    /// listed Running as before. Had one been Lost, that would have been its end.
+    /// </summary>
+    [Fact]
+    public async Task A_silo_crash_on_a_live_node_keeps_its_processes_running_and_never_loses_them()
+    {
+        var tenant = await NewTenantAsync(cluster);
+        var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+        try
+        {
+            var before = await tenant.GetAsync(npid);
+            Assert.Equal(ClusterFixture.NodeName(2), before.Node);
+            var running = new TaskCompletionSource();
+            var monitor = Monitor(tenant, npid, running, cts.Token);
+            await running.Task.WaitAsync(cts.Token);
+
+            var pidFile = Path.Combine(cluster.StateDir, "node2", "silo.pid");
+            var silo = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains("nefele-silo.dll", File.ReadAllText($"/proc/{silo}/cmdline"), StringComparison.Ordinal);
+            using (var process = Process.GetProcessById(silo))
+            {
+                process.Kill();
+            }
+
+            // The supervisor starts a new silo; node 2 answers /healthz once hostd is attached to it.
+            await Eventually.Until(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Trim() != silo.ToString(System.Globalization.CultureInfo.InvariantCulture), Bound, "a new silo on node 2");
+            using var node2 = new HttpClient { BaseAddress = new Uri(ClusterFixture.Api(2)), Timeout = TimeSpan.FromSeconds(5) };
+            await Eventually.Until(async () =>
+            {
+                try
+                {
+                    return (await node2.GetAsync("/healthz", cts.Token)).IsSuccessStatusCode;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            }, ClusterFixture.RejoinBound, "node 2's new silo answers /healthz");
+            await cluster.WaitForNodesAsync([1, 2, 3], ClusterFixture.RejoinBound);
+
+            var row = (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes")).GetProperty("processes").EnumerateArray()
+                .Single(p => p.GetProperty("npid").GetString() == npid);
+            Assert.Equal("Running", row.GetProperty("state").GetString());
+            Assert.Equal(before.Pid, row.GetProperty("pid").GetInt32());
+            Assert.Equal(ClusterFixture.NodeName(2), row.GetProperty("node").GetString());
+            Assert.NotNull(StartTime(before.Pid));
+
+            await tenant.KillAsync(npid, Signals.SigTerm);
+            var events = await monitor.WaitAsync(cts.Token);
+            Assert.DoesNotContain(events, e => e.State == ProcessState.Lost);
+            Assert.Equal(ProcessState.Exited, events[^1].State);
+            Assert.True(events[^1].End!.Signal == Signals.SigTerm, Describe(events));
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
     [Fact]
     public async Task After_a_Redis_restart_processes_stay_and_spawn_and_ps_work()
     {

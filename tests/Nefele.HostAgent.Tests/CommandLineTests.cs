@@ -48,6 +48,7 @@ public sealed class CommandLineTests
             SpawnLibraryPath = "/nonexistent.so",
             HandshakeTimeout = TimeSpan.FromMilliseconds(1),
             LogLimitBytes = 10,
+            LivenessPort = 70000,
         };
         var result = new HostAgentOptionsValidator().Validate(null, options);
         Assert.True(result.Failed);
@@ -56,5 +57,6 @@ public sealed class CommandLineTests
         Assert.Contains("HostAgent:SpawnLibraryPath (--spawn-lib)", failures, StringComparison.Ordinal);
         Assert.Contains("HostAgent:HandshakeTimeout (--handshake-timeout)", failures, StringComparison.Ordinal);
         Assert.Contains("HostAgent:LogLimitBytes (--log-limit)", failures, StringComparison.Ordinal);
+        Assert.Contains("HostAgent:LivenessPort (--liveness-port) 70000", failures, StringComparison.Ordinal);
     }
 }

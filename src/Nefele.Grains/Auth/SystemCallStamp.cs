@@ -12,7 +12,10 @@ public sealed class SystemCallStamp(ClusterSecret secret) : IOutgoingGrainCallFi
 {
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
-        if ((context.SourceId is { } source && !source.IsClient()) || RequestContext.Get(CallCredentials.ApiKey) is null)
+        // A call made while handling a silo's call carries the stamp already: setting it again
+        // would copy the request context on every grain-to-grain call.
+        if (((context.SourceId is { } source && !source.IsClient()) || RequestContext.Get(CallCredentials.ApiKey) is null)
+            && !ReferenceEquals(RequestContext.Get(CallCredentials.System), secret.Value))
         {
             RequestContext.Set(CallCredentials.System, secret.Value);
         }

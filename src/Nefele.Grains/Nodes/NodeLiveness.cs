@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,9 +15,12 @@ namespace Nefele.Nodes;
 /// Declares nodes lost from the cluster membership: a node is alive while an active silo carries
 /// its name. When it has none, how its last silo went decides how long to wait:
 /// <list type="bullet">
-/// <item>declared dead by the cluster (it stopped answering probes: killed, crashed or cut off) —
-/// that silo can never come back, so its processes are Lost after
-/// <see cref="FailureOptions.DeadNodeLostAfter"/> (default at once);</item>
+/// <item>declared dead by the cluster (it stopped answering probes: killed, crashed or cut off),
+/// and the node's hostd does not answer at the silo's address either — the node is gone, so its
+/// processes are Lost after <see cref="FailureOptions.DeadNodeLostAfter"/> (default at once);</item>
+/// <item>declared dead, but the node's hostd answers (<see cref="FailureOptions.HostdLivenessPort"/>)
+/// — the silo crashed on a live node, whose hostd keeps the processes for the silo that restarts,
+/// so as for a restart;</item>
 /// <item>left on its own (it shut down, or a newer silo of the node replaced it) — a restart on a
 /// live node, whose hostd keeps the processes for the next silo, so only after
 /// <see cref="FailureOptions.NodeLostAfter"/>.</item>
@@ -215,9 +221,67 @@ public sealed class NodeLiveness(
             .Where(n => !string.Equals(n, node, StringComparison.Ordinal))
             .Distinct(StringComparer.Ordinal)
             .ToArray();
-        return voters.Length > 0
-            ? new(since, true, $"the cluster declared its silo {last.SiloAddress} dead ({string.Join(", ", voters)} stopped hearing from it)")
-            : new(since, false, $"its silo {last.SiloAddress} shut down or was replaced");
+        if (voters.Length == 0)
+        {
+            return new(since, false, $"its silo {last.SiloAddress} shut down or was replaced");
+        }
+
+        var declared = $"the cluster declared its silo {last.SiloAddress} dead ({string.Join(", ", voters)} stopped hearing from it)";
+        return await HostdAnswersAsync(node, last.SiloAddress.Endpoint.Address, ct)
+            ? new(since, false, $"{declared}, but its hostd answers: the silo crashed on a live node")
+            : new(since, true, declared + (options.Value.HostdLivenessPort == 0 ? string.Empty : ", and its hostd does not answer"));
+    }
+
+    /// <summary>
+    /// Whether the node's hostd answers its liveness port at <paramref name="address"/> with the
+    /// node's name. A connection accepted but not greeted within the bound counts as alive (the
+    /// listening socket is hostd's, and dies with it); refused, silent or another name does not.
+    /// </summary>
+    private async Task<bool> HostdAnswersAsync(string node, IPAddress address, CancellationToken ct)
+    {
+        var port = options.Value.HostdLivenessPort;
+        if (port == 0)
+        {
+            return false;
+        }
+
+        using var bound = new CancellationTokenSource(options.Value.HostdProbeTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, bound.Token);
+        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(address, port), linked.Token);
+        }
+        catch (Exception e) when (e is SocketException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return false;
+        }
+
+        var buffer = new byte[128];
+        var read = 0;
+        try
+        {
+            while (read < buffer.Length && Array.IndexOf(buffer, (byte)'\n', 0, read) < 0)
+            {
+                var n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, linked.Token);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                read += n;
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return read == 0;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+
+        return string.Equals(Encoding.ASCII.GetString(buffer, 0, read).TrimEnd('\n'), $"nefele-hostd {node}", StringComparison.Ordinal);
     }
 
     private TimeSpan Grace(Departure d) => d.DeclaredDead ? options.Value.DeadNodeLostAfter : options.Value.NodeLostAfter;

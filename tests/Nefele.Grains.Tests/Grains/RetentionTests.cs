@@ -89,6 +89,44 @@ public class RetentionTests(ClusterFixture cluster) : ClusterTest(cluster)
     }
 
     [Fact]
+    public async Task Index_past_one_page_survives_reactivation_and_an_emptied_page_leaves_storage()
+    {
+        // Pages hold 256 live NPIDs, filled in the order indexed: 600 make three pages.
+        const int pageSize = 256;
+        var tiny = Sleep with { CpuMillis = 1, MemoryBytes = 1L << 20 };
+        var npids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            npids.AddRange(await Tenant.NSpawnAsync(100, tiny));
+        }
+
+        var firstPage = npids.Take(pageSize).ToArray();
+        foreach (var npid in firstPage)
+        {
+            await Cluster.ExitAsync(npid, 0);
+        }
+
+        var live = npids.Skip(pageSize).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(live, await TenantGrain.ListAsync());
+
+        // The tenant's activation goes away (as with its silo); a new one reads its pages back.
+        await Cluster.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(live, await TenantGrain.ListAsync());
+        Assert.False(await Cluster.StoredAsync<TenantPage>("tenant-page", GrainId.Create("nefele-tenant-page", $"{Tenant.Name}/live/0")));
+        Assert.True(await Cluster.StoredAsync<TenantPage>("tenant-page", GrainId.Create("nefele-tenant-page", $"{Tenant.Name}/live/1")));
+
+        // Quotas count exactly the live processes, and one more end still reaches the index.
+        Assert.Equal(live.Length, (await Tenant.PsAsync()).Count(p => p.State == ProcessState.Running));
+        await Cluster.ExitAsync(live[0], 0);
+        Assert.Equal(live.Skip(1), await TenantGrain.ListAsync());
+
+        // Of the 257 ended, the last ones up to the count are kept, across the retained pages.
+        await TenantGrain.CollectAsync();
+        var kept = firstPage.Append(live[0]).TakeLast(ClusterFixture.RetainedPerTenant);
+        Assert.Equal(live.Skip(1).Concat(kept).Order(StringComparer.Ordinal), await TenantGrain.ListAsync(includeEnded: true));
+    }
+
+    [Fact]
     public async Task Running_process_is_never_collected()
     {
         var npid = await Tenant.SpawnAsync(Sleep);

@@ -35,12 +35,16 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const int RetainedPerTenant = 20;
 
     /// <summary>Whether grain storage holds a record named <paramref name="stateName"/> for <paramref name="grain"/>.</summary>
-    public async Task<bool> StoredAsync<TState>(string stateName, IAddressable grain)
+    public Task<bool> StoredAsync<TState>(string stateName, IAddressable grain)
+        where TState : new() => StoredAsync<TState>(stateName, grain.GetGrainId());
+
+    /// <summary>Whether grain storage holds a record named <paramref name="stateName"/> under <paramref name="id"/>.</summary>
+    public async Task<bool> StoredAsync<TState>(string stateName, GrainId id)
         where TState : new()
     {
         var storage = _cluster!.Silos[0].ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Default);
         var read = new GrainState<TState>(new TState());
-        await storage.ReadStateAsync(stateName, grain.GetGrainId(), read);
+        await storage.ReadStateAsync(stateName, id, read);
         return read.RecordExists;
     }
 
