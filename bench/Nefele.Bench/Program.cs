@@ -14,6 +14,10 @@ using Nefele.Processes;
 // srun) when installed; and the wall clock of nef commands from a shell: cli_spawn and cli_ps with
 // nef installed on PATH, the same through bin/nef, and nef --version (see Peers.CliAsync).
 var options = BenchOptions.Parse(args);
+
+// With NEFELE_SPAWN_TRACE=PREFIX the client's side of the hop trace (see SpawnTrace) goes to PREFIX.client.
+var tracePrefix = Environment.GetEnvironmentVariable("NEFELE_SPAWN_TRACE");
+var trace = tracePrefix is { Length: > 0 } ? new List<string>() : null;
 var results = new List<MethodResult>
 {
     MethodResult.Of("posix_spawn", await Baselines.PosixSpawnAsync(options.NativeDir, options.N)),
@@ -36,6 +40,8 @@ for (var i = 0; i < options.N; i++)
     var start = Stopwatch.GetTimestamp();
     var npid = await tenant.SpawnAsync(spec);
     spawn.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+    trace?.Add($"{start} c.start {npid} 0");
+    trace?.Add($"{Stopwatch.GetTimestamp()} c.end {npid} 0");
     await tenant.WaitAsync(npid);
 }
 
@@ -79,6 +85,8 @@ for (var i = 0; i < options.N + 10; i++)
 
     await next;
     var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    trace?.Add($"{start} c.kill {npid} 0");
+    trace?.Add($"{Stopwatch.GetTimestamp()} c.notified {npid} 0");
     if (monitor.Current.State != ProcessState.Exited || monitor.Current.End?.Signal != 11)
     {
         throw new InvalidOperationException($"unexpected event {monitor.Current}");
@@ -149,3 +157,7 @@ var report = new
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Out))!);
 await File.WriteAllTextAsync(options.Out, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine($"wrote {options.Out}");
+if (trace is not null)
+{
+    await File.WriteAllLinesAsync($"{tracePrefix}.client", trace);
+}

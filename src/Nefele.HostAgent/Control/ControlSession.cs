@@ -65,6 +65,11 @@ internal sealed class ControlSession : IControlConnection
                     break;
                 }
 
+                if (request.Launch is not null)
+                {
+                    SpawnTrace.Mark("h.frame_in", $"{request.Launch.Npid} id{request.Id}");
+                }
+
                 _ = HandleAsync(request);
             }
         }
@@ -121,6 +126,14 @@ internal sealed class ControlSession : IControlConnection
             await foreach (var ev in outgoing.Reader.ReadAllAsync(closed.Token))
             {
                 await FrameCodec.WriteAsync(stream, ev, closed.Token);
+                if (ev.Launched is not null)
+                {
+                    SpawnTrace.Mark("h.launched_out", $"id{ev.Id}");
+                }
+                else if (ev.Exited is not null)
+                {
+                    SpawnTrace.Mark("h.exit_out", ev.Exited.Npid);
+                }
                 Interlocked.Decrement(ref unwritten);
             }
         }

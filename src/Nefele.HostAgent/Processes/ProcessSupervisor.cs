@@ -7,6 +7,7 @@ using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
+using Nefele.Protocol;
 using Nefele.Protocol.V1;
 using Nefele.Validation;
 
@@ -207,7 +208,9 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         StartedProcess started;
         try
         {
+            SpawnTrace.Mark("h.start_call", p.Npid);
             started = await engine.StartAsync(launch, stop.Token);
+            SpawnTrace.Mark("h.start_ret", p.Npid);
         }
         catch (Exception e)
         {
@@ -324,6 +327,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         {
             if (byToken.TryGetValue(hello.Token, out owner) && owner.Pid == peerPid && owner.Identity.Uid == peerUid)
             {
+                SpawnTrace.Mark("h.hello", $"{owner.Npid} pid{peerPid}");
                 byToken.Remove(hello.Token);
                 usedTokens.Add(hello.Token);
                 MarkRunningLocked(owner);
@@ -365,6 +369,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
                 // Run on the reaper's thread up to the first wait (for output still draining).
                 if (p is not null)
                 {
+                    SpawnTrace.Mark("h.exit_loop", p.Npid);
                     _ = OnExitAsync(p, exit);
                 }
             }
@@ -422,6 +427,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
                 HostAgentTelemetry.ProcessExits.Add(1);
                 if (p.LaunchReported)
                 {
+                    SpawnTrace.Mark("h.exit_enq", p.Npid);
                     attached?.Enqueue(new ControlEvent { Exited = exited });
                 }
             }

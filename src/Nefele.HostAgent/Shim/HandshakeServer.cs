@@ -67,6 +67,7 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
         // Who is at the other end is settled once per connection, from what the kernel recorded at
         // connect: its pid and uid (SO_PEERCRED) and a pidfd of it (SO_PEERPIDFD, else opened now).
         var (peerPid, peerUid, _) = UnixSockets.PeerCredentials(client);
+        SpawnTrace.Mark("h.accept", $"pid{peerPid}");
         var pidfd = UnixSockets.PeerPidFd(client);
         if (pidfd < 0)
         {
@@ -84,6 +85,8 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
                 {
                     break;
                 }
+
+                SpawnTrace.Mark("h.hello_read", $"pid{peerPid}");
 
                 // Several calls may be in flight on one connection (a monitor can wait for hours).
                 inFlight.RemoveAll(t => t.IsCompleted);

@@ -58,7 +58,9 @@ internal sealed class HostAgentChannel(
             launch.Rlimits.Add(new ResourceLimit { Resource = resource, Soft = (ulong)value, Hard = (ulong)value });
         }
 
+        SpawnTrace.Mark("s.launch_call", npid);
         var reply = await CallAsync(new ControlRequest { Launch = launch }, ct);
+        SpawnTrace.Mark("s.launch_ret", npid);
         return reply.Launched ?? throw Unexpected(reply);
     }
 
@@ -201,6 +203,11 @@ internal sealed class HostAgentChannel(
             var e = await FrameCodec.ReadAsync(reader, ControlEvent.Parser, ct) ?? throw new IOException("hostd closed the channel");
             if (e.Id != 0)
             {
+                if (e.Launched is not null)
+                {
+                    SpawnTrace.Mark("s.reply_in", $"id{e.Id}");
+                }
+
                 if (_pending.TryRemove(e.Id, out var waiter))
                 {
                     waiter.TrySetResult(e);
@@ -212,6 +219,7 @@ internal sealed class HostAgentChannel(
             switch (e.BodyCase)
             {
                 case ControlEvent.BodyOneofCase.Exited:
+                    SpawnTrace.Mark("s.exit_in", e.Exited.Npid);
                     _ = DeliverExitAsync(e.Exited);
                     break;
                 case ControlEvent.BodyOneofCase.ProcCall:
@@ -273,6 +281,7 @@ internal sealed class HostAgentChannel(
         try
         {
             await grains.GetGrain<IProcessGrain>(exit.Npid).OnExitedAsync(ProtoMapping.FromProto(exit.End));
+            SpawnTrace.Mark("s.exit_done", exit.Npid);
             await CallAsync(new ControlRequest { AckExit = new AckExitRequest { Npid = exit.Npid } }, CancellationToken.None);
         }
         catch (Exception e)
@@ -308,6 +317,10 @@ internal sealed class HostAgentChannel(
         try
         {
             await WriteAsync(request, ct);
+            if (request.Launch is not null)
+            {
+                SpawnTrace.Mark("s.written", $"{request.Launch.Npid} id{request.Id}");
+            }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or NullReferenceException)
         {

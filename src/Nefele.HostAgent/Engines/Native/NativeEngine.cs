@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using System.Net.Sockets;
 using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Interop;
+using Nefele.Protocol;
 
 namespace Nefele.HostAgent.Engines.Native;
 
@@ -131,6 +132,7 @@ public sealed class NativeEngine : IProcessEngine
 
     private unsafe StartedProcess Start(LaunchSpec spec)
     {
+        SpawnTrace.Mark("h.start_pool", spec.Npid);
         if (!spec.Path.Contains('/', StringComparison.Ordinal))
         {
             spec = spec with { Path = ProgramSearch.Resolve(spec.Path, spec.Environment) };
@@ -172,7 +174,9 @@ public sealed class NativeEngine : IProcessEngine
         // Nothing waits for a pid before it is recorded below, so an early exit stays a zombie
         // until then (its pidfd is already readable when added, or the wake checks every child).
         // stdin is /dev/null: the spawn library opens it in the child for a negative descriptor.
+        SpawnTrace.Mark("h.clone", spec.Npid);
         var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, out var pidfd, out var stage, out var errno);
+        SpawnTrace.Mark("h.clone_ret", spec.Npid);
         lock (childrenGate)
         {
             if (pid > 0)
@@ -339,6 +343,7 @@ public sealed class NativeEngine : IProcessEngine
         var r = LibC.waitpid(pid, out var status, LibC.WNOHANG);
         if (r == pid)
         {
+            SpawnTrace.Mark("h.reaped", $"pid{pid}");
             finished.Add(ToExit(pid, status, child.Cgroup));
         }
         else if (r < 0 && Marshal.GetLastPInvokeError() == LibC.ECHILD)
