@@ -52,6 +52,7 @@ public sealed class NativeEngine : IProcessEngine
     private readonly PosixSignalRegistration? sigchld;
     private readonly Thread reaper;
     private volatile bool stopping;
+    private bool closed;
 
     public NativeEngine(string spawnLibraryPath, ICgroupManager cgroups, ILogger<NativeEngine> logger)
     {
@@ -109,8 +110,20 @@ public sealed class NativeEngine : IProcessEngine
 
     public ValueTask DisposeAsync()
     {
-        stopping = true;
-        Epoll.Signal(wake);
+        // Once only, and the descriptors are closed under the lock a late spawn records its child
+        // under: a second dispose or a spawn still in flight must never touch a descriptor number
+        // that the runtime may already have reused.
+        lock (childrenGate)
+        {
+            if (stopping)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            stopping = true;
+            Epoll.Signal(wake);
+        }
+
         sigchld?.Dispose();
         if (reaper.Join(TimeSpan.FromSeconds(2)))
         {
@@ -120,10 +133,12 @@ public sealed class NativeEngine : IProcessEngine
                 {
                     PidFd.Close(child.PidFd);
                 }
-            }
 
-            LibC.close(epoll);
-            LibC.close(wake);
+                children.Clear();
+                LibC.close(epoll);
+                LibC.close(wake);
+                closed = true;
+            }
         }
 
         exits.Writer.TryComplete();
@@ -177,10 +192,19 @@ public sealed class NativeEngine : IProcessEngine
         SpawnTrace.Mark("h.clone", spec.Npid);
         var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, out var pidfd, out var stage, out var errno);
         SpawnTrace.Mark("h.clone_ret", spec.Npid);
+        var watched = false;
         lock (childrenGate)
         {
-            if (pid > 0)
+            if (pid > 0 && closed)
             {
+                // The engine was disposed while this spawn ran: nothing will reap the child.
+                LibC.kill(pid, LibC.SIGKILL);
+                PidFd.Close(pidfd);
+                pidfd = -1;
+            }
+            else if (pid > 0)
+            {
+                watched = true;
                 children[pid] = new Child(cgroup, pidfd);
                 if (pidfd >= 0 && Epoll.Add(epoll, pidfd, (ulong)pid) != 0)
                 {
@@ -206,10 +230,16 @@ public sealed class NativeEngine : IProcessEngine
             throw new SpawnRejectedException(DescribeSpawnFailure(spec, stage, errno));
         }
 
-        if (pidfd < 0)
+        if (pidfd < 0 && watched)
         {
             // A child that exited before it was recorded is a zombie now: the check finds it.
-            Epoll.Signal(wake);
+            lock (childrenGate)
+            {
+                if (!closed)
+                {
+                    Epoll.Signal(wake);
+                }
+            }
         }
 
         logger.LogDebug("Spawned {Npid} as pid {Pid}", spec.Npid, pid);
