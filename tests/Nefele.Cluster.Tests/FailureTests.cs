@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
@@ -28,19 +29,7 @@ public sealed partial class ClusterTests
             await cluster.ScriptAsync("restart-silo", "2");
             await cluster.WaitForNodesAsync([1, 2, 3], ClusterFixture.RejoinBound);
 
-            var row = (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes")).GetProperty("processes").EnumerateArray()
-                .Single(p => p.GetProperty("npid").GetString() == npid);
-            Assert.Equal("Running", row.GetProperty("state").GetString());
-            Assert.Equal(before.Pid, row.GetProperty("pid").GetInt32());
-            Assert.Equal(ClusterFixture.NodeName(2), row.GetProperty("node").GetString());
-            Assert.NotNull(StartTime(before.Pid));
-
-            // Had it been Lost at any point, that would be its end and this signal would be refused.
-            await tenant.KillAsync(npid, Signals.SigTerm);
-            var events = await monitor.WaitAsync(cts.Token);
-            Assert.DoesNotContain(events, e => e.State == ProcessState.Lost);
-            Assert.Equal(ProcessState.Exited, events[^1].State);
-            Assert.True(events[^1].End!.Signal == Signals.SigTerm, Describe(events));
+            await AssertStillRunningOnNode2ThenEndsBySignalAsync(tenant, npid, before.Pid, monitor, cts.Token);
         }
         finally
         {
@@ -93,18 +82,7 @@ public sealed partial class ClusterTests
             }, ClusterFixture.RejoinBound, "node 2's new silo answers /healthz");
             await cluster.WaitForNodesAsync([1, 2, 3], ClusterFixture.RejoinBound);
 
-            var row = (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes")).GetProperty("processes").EnumerateArray()
-                .Single(p => p.GetProperty("npid").GetString() == npid);
-            Assert.Equal("Running", row.GetProperty("state").GetString());
-            Assert.Equal(before.Pid, row.GetProperty("pid").GetInt32());
-            Assert.Equal(ClusterFixture.NodeName(2), row.GetProperty("node").GetString());
-            Assert.NotNull(StartTime(before.Pid));
-
-            await tenant.KillAsync(npid, Signals.SigTerm);
-            var events = await monitor.WaitAsync(cts.Token);
-            Assert.DoesNotContain(events, e => e.State == ProcessState.Lost);
-            Assert.Equal(ProcessState.Exited, events[^1].State);
-            Assert.True(events[^1].End!.Signal == Signals.SigTerm, Describe(events));
+            await AssertStillRunningOnNode2ThenEndsBySignalAsync(tenant, npid, before.Pid, monitor, cts.Token);
         }
         finally
         {
@@ -221,6 +199,27 @@ public sealed partial class ClusterTests
     }
 
     /// <summary>Monitors through node 1's API (SSE): the last state, and when it came on <paramref name="clock"/>.</summary>
+    /// <summary>
+    /// The process is listed Running on node 2 with the pid it had, is still that process, and
+    /// ends by the signal it is sent; had it been Lost at any point, that would have been its end
+    /// and the signal would be refused.
+    /// </summary>
+    private async Task AssertStillRunningOnNode2ThenEndsBySignalAsync(NefeleTenant tenant, string npid, int pid, Task<List<ProcessEvent>> monitor, CancellationToken ct)
+    {
+        var row = (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes")).GetProperty("processes").EnumerateArray()
+            .Single(p => p.GetProperty("npid").GetString() == npid);
+        Assert.Equal("Running", row.GetProperty("state").GetString());
+        Assert.Equal(pid, row.GetProperty("pid").GetInt32());
+        Assert.Equal(ClusterFixture.NodeName(2), row.GetProperty("node").GetString());
+        Assert.NotNull(StartTime(pid));
+
+        await tenant.KillAsync(npid, Signals.SigTerm);
+        var events = await monitor.WaitAsync(ct);
+        Assert.DoesNotContain(events, e => e.State == ProcessState.Lost);
+        Assert.Equal(ProcessState.Exited, events[^1].State);
+        Assert.True(events[^1].End!.Signal == Signals.SigTerm, Describe(events));
+    }
+
     private Task<(string? State, TimeSpan At)> RestMonitor(string npid, string tenant, TaskCompletionSource running, Stopwatch clock, CancellationToken ct) =>
         Task.Run(async () =>
         {
