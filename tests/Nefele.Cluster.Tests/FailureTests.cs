@@ -13,30 +13,8 @@ public sealed partial class ClusterTests
     private static readonly TimeSpan LostBound = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task A_silo_restart_keeps_a_process_running_with_its_pid_and_never_loses_it()
-    {
-        var tenant = await NewTenantAsync(cluster);
-        var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        try
-        {
-            var before = await tenant.GetAsync(npid);
-            Assert.Equal(ClusterFixture.NodeName(2), before.Node);
-            var running = new TaskCompletionSource();
-            var monitor = Monitor(tenant, npid, running, cts.Token);
-            await running.Task.WaitAsync(cts.Token);
-
-            await cluster.ScriptAsync("restart-silo", "2");
-            await cluster.WaitForNodesAsync([1, 2, 3], ClusterFixture.RejoinBound);
-
-            await AssertStillRunningOnNode2ThenEndsBySignalAsync(tenant, npid, before.Pid, monitor, cts.Token);
-        }
-        finally
-        {
-            await cts.CancelAsync();
-            await Cleanup.KillAsync(tenant, npid);
-        }
-    }
+    public Task A_silo_restart_keeps_a_process_running_with_its_pid_and_never_loses_it() =>
+        Node2SiloKeepsItsProcessAsync(TimeSpan.FromSeconds(120), _ => cluster.ScriptAsync("restart-silo", "2"));
 
     /// <summary>
     /// A silo killed with SIGKILL on a live node (a crash, not a restart): the cluster declares it
@@ -45,19 +23,9 @@ public sealed partial class ClusterTests
     /// listed Running as before. Had one been Lost, that would have been its end.
     /// </summary>
     [Fact]
-    public async Task A_silo_crash_on_a_live_node_keeps_its_processes_running_and_never_loses_them()
-    {
-        var tenant = await NewTenantAsync(cluster);
-        var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(180));
-        try
+    public Task A_silo_crash_on_a_live_node_keeps_its_processes_running_and_never_loses_them() =>
+        Node2SiloKeepsItsProcessAsync(TimeSpan.FromSeconds(180), async ct =>
         {
-            var before = await tenant.GetAsync(npid);
-            Assert.Equal(ClusterFixture.NodeName(2), before.Node);
-            var running = new TaskCompletionSource();
-            var monitor = Monitor(tenant, npid, running, cts.Token);
-            await running.Task.WaitAsync(cts.Token);
-
             var pidFile = Path.Combine(cluster.StateDir, "node2", "silo.pid");
             var silo = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.Contains("nefele-silo.dll", File.ReadAllText($"/proc/{silo}/cmdline"), StringComparison.Ordinal);
@@ -73,16 +41,49 @@ public sealed partial class ClusterTests
             {
                 try
                 {
-                    return (await node2.GetAsync("/healthz", cts.Token)).IsSuccessStatusCode;
+                    return (await node2.GetAsync("/healthz", ct)).IsSuccessStatusCode;
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
                     return false;
                 }
             }, ClusterFixture.RejoinBound, "node 2's new silo answers /healthz");
+        });
+
+    /// <summary>
+    /// A sleeper on node 2 outlives what <paramref name="disrupt"/> does to node 2's silo: once the
+    /// node is back it is listed Running on node 2 with the pid it had, is still that process, and
+    /// ends by the signal it is sent. Had it been Lost at any point, that would have been its end
+    /// and the signal would be refused.
+    /// </summary>
+    private async Task Node2SiloKeepsItsProcessAsync(TimeSpan budget, Func<CancellationToken, Task> disrupt)
+    {
+        var tenant = await NewTenantAsync(cluster);
+        var npid = await tenant.SpawnAsync(Sleeper(node: 2)).WaitAsync(Bound);
+        using var cts = new CancellationTokenSource(budget);
+        try
+        {
+            var before = await tenant.GetAsync(npid);
+            Assert.Equal(ClusterFixture.NodeName(2), before.Node);
+            var running = new TaskCompletionSource();
+            var monitor = Monitor(tenant, npid, running, cts.Token);
+            await running.Task.WaitAsync(cts.Token);
+
+            await disrupt(cts.Token);
             await cluster.WaitForNodesAsync([1, 2, 3], ClusterFixture.RejoinBound);
 
-            await AssertStillRunningOnNode2ThenEndsBySignalAsync(tenant, npid, before.Pid, monitor, cts.Token);
+            var row = (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes")).GetProperty("processes").EnumerateArray()
+                .Single(p => p.GetProperty("npid").GetString() == npid);
+            Assert.Equal("Running", row.GetProperty("state").GetString());
+            Assert.Equal(before.Pid, row.GetProperty("pid").GetInt32());
+            Assert.Equal(ClusterFixture.NodeName(2), row.GetProperty("node").GetString());
+            Assert.NotNull(StartTime(before.Pid));
+
+            await tenant.KillAsync(npid, Signals.SigTerm);
+            var events = await monitor.WaitAsync(cts.Token);
+            Assert.DoesNotContain(events, e => e.State == ProcessState.Lost);
+            Assert.Equal(ProcessState.Exited, events[^1].State);
+            Assert.True(events[^1].End!.Signal == Signals.SigTerm, Describe(events));
         }
         finally
         {
@@ -199,27 +200,6 @@ public sealed partial class ClusterTests
     }
 
     /// <summary>Monitors through node 1's API (SSE): the last state, and when it came on <paramref name="clock"/>.</summary>
-    /// <summary>
-    /// The process is listed Running on node 2 with the pid it had, is still that process, and
-    /// ends by the signal it is sent; had it been Lost at any point, that would have been its end
-    /// and the signal would be refused.
-    /// </summary>
-    private async Task AssertStillRunningOnNode2ThenEndsBySignalAsync(NefeleTenant tenant, string npid, int pid, Task<List<ProcessEvent>> monitor, CancellationToken ct)
-    {
-        var row = (await cluster.GetJsonAsync($"/v1/tenants/{tenant.Name}/processes")).GetProperty("processes").EnumerateArray()
-            .Single(p => p.GetProperty("npid").GetString() == npid);
-        Assert.Equal("Running", row.GetProperty("state").GetString());
-        Assert.Equal(pid, row.GetProperty("pid").GetInt32());
-        Assert.Equal(ClusterFixture.NodeName(2), row.GetProperty("node").GetString());
-        Assert.NotNull(StartTime(pid));
-
-        await tenant.KillAsync(npid, Signals.SigTerm);
-        var events = await monitor.WaitAsync(ct);
-        Assert.DoesNotContain(events, e => e.State == ProcessState.Lost);
-        Assert.Equal(ProcessState.Exited, events[^1].State);
-        Assert.True(events[^1].End!.Signal == Signals.SigTerm, Describe(events));
-    }
-
     private Task<(string? State, TimeSpan At)> RestMonitor(string npid, string tenant, TaskCompletionSource running, Stopwatch clock, CancellationToken ct) =>
         Task.Run(async () =>
         {
