@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nefele.Processes;
+using Nefele.Protocol;
 using Orleans.Runtime;
 
 namespace Nefele.Nodes;
@@ -293,7 +294,7 @@ public sealed class NodeLiveness(
             return false;
         }
 
-        return string.Equals(Encoding.ASCII.GetString(buffer, 0, read).TrimEnd('\n'), $"nefele-hostd {node}", StringComparison.Ordinal);
+        return string.Equals(Encoding.ASCII.GetString(buffer, 0, read).TrimEnd('\n'), LivenessGreeting.For(node), StringComparison.Ordinal);
     }
 
     private TimeSpan Grace(Departure d) => d.DeclaredDead ? options.Value.DeadNodeLostAfter : options.Value.NodeLostAfter;

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Nefele.Protocol;
 
 namespace Nefele.HostAgent.Control;
 
@@ -47,7 +48,7 @@ public sealed class LivenessListener(HostAgentOptions options, ILogger<LivenessL
             return;
         }
 
-        var greeting = Encoding.ASCII.GetBytes($"nefele-hostd {options.Node}\n");
+        var greeting = Encoding.ASCII.GetBytes(LivenessGreeting.For(options.Node) + "\n");
         logger.LogInformation("Answering liveness probes on port {Port}", options.LivenessPort);
         while (!stoppingToken.IsCancellationRequested)
         {
