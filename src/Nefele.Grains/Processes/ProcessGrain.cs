@@ -224,6 +224,11 @@ public sealed partial class ProcessGrain(
             var events = Record.Events;
             if (events.Count > afterSeq)
             {
+                if (Record.State.IsTerminal())
+                {
+                    Protocol.SpawnTrace.Mark("g.watch_ret", Npid);
+                }
+
                 return events.GetRange((int)Math.Max(afterSeq, 0), events.Count - (int)Math.Max(afterSeq, 0));
             }
 
@@ -272,6 +277,7 @@ public sealed partial class ProcessGrain(
 
     public Task OnExitedAsync(ProcessEnd end)
     {
+        Protocol.SpawnTrace.Mark("g.exit_in", Npid);
         if (!Exists || Record.State.IsTerminal())
         {
             // A replayed exit (hostd re-sends until acknowledged): already published once.
