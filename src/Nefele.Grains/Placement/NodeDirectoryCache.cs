@@ -50,7 +50,7 @@ public sealed class NodeDirectoryCache(IGrainFactory grains, IOptions<PlacementO
                 generation = _generation;
             }
 
-            var index = new NodeIndex(await grains.GetGrain<INodeDirectoryGrain>(INodeDirectoryGrain.Key).GetAsync());
+            var index = new NodeIndex(await grains.Get<INodeDirectoryGrain>(INodeDirectoryGrain.Key).GetAsync());
             lock (_lock)
             {
                 // A change made while this load was under way may not be in it: keep it for this caller only.
