@@ -78,7 +78,7 @@ public sealed partial class ProcessGrain(
         LaunchOutcome outcome;
         try
         {
-            outcome = await GrainFactory.GetGrain<INodeGrain>(Record.Node!).LaunchAsync(Npid, Record.Tenant!, Record.Spec!, runAs);
+            outcome = await GrainFactory.Get<INodeGrain>(Record.Node!).LaunchAsync(Npid, Record.Tenant!, Record.Spec!, runAs);
             SpawnHops.Record("5b process.launch_call", launching);
         }
         catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
