@@ -77,9 +77,9 @@ internal sealed partial class RestTransport : INefeleTransport
             Spread = batch.Spread,
             Tasks = batch.Tasks,
         };
-        var json = JsonSerializer.SerializeToUtf8Bytes(body, NefJsonContext.Default.SpawnRequest);
+        var json = HotPathJson.WriteSpawnRequest(body);
         using var response = await SendAsync(HttpMethod.Post, tenantPath + "spawn", Repeatable.Yes, ct, () => Json(json)).ConfigureAwait(false);
-        var reply = await ReadJsonAsync(response, NefJsonContext.Default.SpawnResult, ct).ConfigureAwait(false);
+        var reply = ReadWhole(response, HotPathJson.ReadSpawnResult, "response", ct);
         var rejected = reply.Rejected ?? [];
         return new SpawnOutcome(reply.Npids, rejected.Count, rejected.Count > 0 ? rejected[0] : null);
     }
@@ -87,8 +87,7 @@ internal sealed partial class RestTransport : INefeleTransport
     public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all, CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Get, tenantPath + (all ? "processes?all=true" : "processes"), Repeatable.Yes, ct).ConfigureAwait(false);
-        var list = await ReadJsonAsync(response, NefJsonContext.Default.ProcessListDto, ct).ConfigureAwait(false);
-        return list.Processes;
+        return ReadWhole(response, HotPathJson.ReadProcessList, "response", ct);
     }
 
     public async Task<ProcessEnd> MonitorAsync(string npid, CancellationToken ct)
@@ -406,6 +405,24 @@ internal sealed partial class RestTransport : INefeleTransport
         body.CopyTo(buffer);
         return Task.FromResult(Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), type, "response"));
     }
+
+    /// <summary>Reads a whole JSON answer with one of <see cref="HotPathJson"/>'s readers.</summary>
+    private static T ReadWhole<T>(HttpResponseMessage response, HotPathReader<T> read, string what, CancellationToken ct)
+    {
+        using var body = response.Content.ReadAsStream(ct);
+        using var buffer = new MemoryStream();
+        body.CopyTo(buffer);
+        try
+        {
+            return read(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        }
+        catch (JsonException e)
+        {
+            throw new NefeleApiException($"the Nefele API sent a malformed {what}: {e.Message}", e);
+        }
+    }
+
+    private delegate T HotPathReader<T>(ReadOnlySpan<byte> utf8);
 
     private static T Deserialize<T>(string text, JsonTypeInfo<T> type, string what)
     {
