@@ -9,26 +9,86 @@ namespace Nefele.Cli.Json;
 /// The JSON of the two commands run most often, nef spawn and nef ps, read and written without
 /// building System.Text.Json's metadata: before its first use of a type, the serializer configures
 /// every property and converter and reads the type's attributes by reflection (source generation
-/// included), which was a fifth of those commands' CPU. The spawn request is written by the
-/// serialization-only source generation's code (<see cref="NefJsonWriteContext"/>, the contract
-/// type's own shape); the two answers are read here with <see cref="Utf8JsonReader"/> under the same
-/// rules as <see cref="NefJsonContext"/> (names in any case, comments and trailing commas allowed,
-/// unknown properties skipped, states by name or number). Tests hold both to NefJsonContext's
-/// output for every field.
+/// included), which was a fifth of those commands' CPU (the serialization-only generated writer
+/// builds it too). So the spawn request is written here with <see cref="Utf8JsonWriter"/>, and the
+/// two answers read with <see cref="Utf8JsonReader"/> under <see cref="NefJsonContext"/>'s rules
+/// (names in any case, comments and trailing commas allowed, unknown properties skipped, states by
+/// name or number). Tests hold both to NefJsonContext's output field for field, and the spawn test
+/// holds the request's fields to the wire spec's, so a field added to the contract fails a test
+/// until it is added here.
 /// </summary>
 internal static class HotPathJson
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
+    /// <summary>The body of POST …/spawn: every property of the contract type, camelCase, as the context writes it.</summary>
     public static byte[] WriteSpawnRequest(SpawnRequest request)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            NefJsonWriteContext.Default.SpawnRequest.SerializeHandler!(writer, request);
+            writer.WriteStartObject();
+            writer.WriteStartArray("tasks");
+            foreach (var task in request.Tasks)
+            {
+                WriteSpec(writer, task);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("count", request.Count);
+            writer.WriteBoolean("allowPartial", request.AllowPartial);
+            writer.WriteBoolean("spread", request.Spread);
+            writer.WriteString("requestId", request.RequestId);
+            writer.WriteEndObject();
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteSpec(Utf8JsonWriter writer, ProcessSpec spec)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("path", spec.Path);
+        WriteStrings(writer, "args", spec.Args);
+        writer.WriteStartObject("env");
+        foreach (var (key, value) in spec.Env)
+        {
+            writer.WriteString(key, value);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteString("cwd", spec.Cwd);
+        writer.WriteNumber("cpuMillis", spec.CpuMillis);
+        writer.WriteNumber("memoryBytes", spec.MemoryBytes);
+        writer.WriteString("name", spec.Name);
+        writer.WriteBoolean("noHandshake", spec.NoHandshake);
+        WriteNumbers(writer, "devices", spec.Devices);
+        WriteStrings(writer, "affinity", spec.Affinity);
+        WriteStrings(writer, "antiAffinity", spec.AntiAffinity);
+        WriteNumbers(writer, "rlimits", spec.Rlimits);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter writer, string name, IReadOnlyList<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    private static void WriteNumbers(Utf8JsonWriter writer, string name, IReadOnlyDictionary<string, long> values)
+    {
+        writer.WriteStartObject(name);
+        foreach (var (key, value) in values)
+        {
+            writer.WriteNumber(key, value);
+        }
+
+        writer.WriteEndObject();
     }
 
     /// <summary>The body of POST …/spawn's answer.</summary>
