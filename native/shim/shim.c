@@ -208,14 +208,16 @@ __attribute__((constructor)) static void nefele_shim_handshake(void)
         snprintf(detail, sizeof detail, ": %s", strerror(errno));
         die(EXIT_UNREACHABLE, "cannot reach hostd at ", sock, detail);
     }
-    set_timeouts(fd, deadline - nefele_frame_now_ms());
 
+    /* The hello follows the connect at once (the send timeout set before the connect bounds it):
+     * hostd reads it on the thread that accepted the connection if it is there by then. */
     int rc = send_hello(fd, token);
     if (rc < 0) {
         if (rc == -EAGAIN || rc == -EWOULDBLOCK)
             read_failed(-ETIMEDOUT, 0, timeout_ms);
         die(EXIT_UNREACHABLE, "handshake failed: sending hello: ", strerror(-rc), NULL);
     }
+    set_timeouts(fd, deadline - nefele_frame_now_ms());
 
     uint8_t *body;
     size_t len;

@@ -34,7 +34,9 @@ internal static class NefApp
                 beforeWaiting?.Invoke();
             }
 
-            var connect = ChooseTransport(invocation.Globals, env, time);
+            var connect = invocation.Command.Connects
+                ? ChooseTransport(invocation.Globals, env, time)
+                : () => throw new InvalidOperationException("this command does not talk to Nefele");
             context = new CommandContext(connect, output, rawOutput, error, time);
             return await invocation.Command.RunAsync(context, ct).ConfigureAwait(false);
         }

@@ -1,11 +1,13 @@
 using Nefele.Cli;
+using Nefele.Cli.Output;
 
 using var interrupt = new CancellationTokenSource();
 var utf8 = new System.Text.UTF8Encoding(false);
-using var stdout = Console.OpenStandardOutput();
+// Not Console.Out and Console.Error: those first work out the terminal's encoding and set the
+// terminal up, and their async writes go through the thread pool; nef writes UTF-8 anyway.
+var stdout = StandardStream.Output;
 using var output = new StreamWriter(stdout, utf8) { AutoFlush = false };
-// Not Console.Error: that one first works out the terminal's encoding; nef writes UTF-8 anyway.
-using var error = new StreamWriter(Console.OpenStandardError(), utf8) { AutoFlush = true };
+using var error = new StreamWriter(StandardStream.Error, utf8) { AutoFlush = true };
 var status = await NefApp.RunAsync(
     args, Environment.GetEnvironmentVariable, output, stdout, error, TimeProvider.System, interrupt.Token,
     beforeWaiting: () => Console.CancelKeyPress += (_, e) =>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using Nefele.Cli.Parsing;
 
 namespace Nefele.Cli.Tests;
@@ -66,6 +67,33 @@ public sealed class HelpTests
 
         Assert.Equal(0, run.Status);
         Assert.Matches(@"^nef \d+\.\d+\.\d+.*\n$", run.Out);
+    }
+
+    [Fact]
+    public async Task Version_is_the_assemblys_informational_version_and_commit()
+    {
+        var informational = typeof(NefApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        var (version, commit) = informational.IndexOf('+', StringComparison.Ordinal) is var plus and >= 0
+            ? (informational[..plus], informational[(plus + 1)..])
+            : (informational, null);
+
+        var run = await NefRun.RunAsync(NoEnv, "--version");
+
+        Assert.Equal(commit is null ? $"nef {version}\n" : $"nef {version} (commit {commit[..Math.Min(12, commit.Length)]})\n", run.Out);
+    }
+
+    [Theory]
+    [InlineData("--version")]
+    [InlineData("help")]
+    [InlineData("completion", "bash")]
+    public async Task Commands_that_do_not_talk_to_nefele_read_no_settings(params string[] args)
+    {
+        // An unusable API in the environment and a config file that cannot be read: neither is looked at.
+        var env = new Dictionary<string, string?> { ["NEFELE_API"] = "ftp://nowhere", ["XDG_CONFIG_HOME"] = "/nonexistent" };
+
+        var run = await NefRun.RunAsync(env, args);
+
+        Assert.Equal((0, string.Empty), (run.Status, run.Err));
     }
 
     [Theory]

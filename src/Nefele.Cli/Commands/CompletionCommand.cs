@@ -9,6 +9,8 @@ namespace Nefele.Cli.Commands;
 /// </summary>
 internal sealed record CompletionCommand(string Shell) : INefCommand
 {
+    public bool Connects => false;
+
     public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
     {
         await context.Out.WriteAsync(Shell == "zsh" ? Zsh() : Bash()).ConfigureAwait(false);

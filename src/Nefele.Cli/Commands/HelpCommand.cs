@@ -5,6 +5,8 @@ namespace Nefele.Cli.Commands;
 /// <summary>nef help [COMMAND], nef COMMAND --help, -h: the overview, or that command's own help, on stdout.</summary>
 internal sealed record HelpCommand(string? Topic) : INefCommand
 {
+    public bool Connects => false;
+
     public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
     {
         var text = Topic is not null && CommandCatalogue.Find(Topic) is { } command

@@ -12,4 +12,10 @@ internal interface INefCommand
     /// the terminal's set-up at start-up that a quick command does without.
     /// </summary>
     bool Waits => false;
+
+    /// <summary>
+    /// Whether the command talks to Nefele. One that does not (help, --version, completion) skips
+    /// working out the API, the tenant and the key: no config or key file is read for it.
+    /// </summary>
+    bool Connects => true;
 }
