@@ -4,7 +4,10 @@ namespace Nefele.Bench;
 
 internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, string Out)
 {
-    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]]";
+    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...]";
+
+    /// <summary>The methods a run may choose with --methods; the peers and the cli methods go by group.</summary>
+    public static readonly IReadOnlyList<string> MethodNames = ["posix_spawn", "bash", "nefele_spawn", "nefele_spawn_until_exit", "crash_notify", "peers", "cli"];
 
     /// <summary>Spawns before measuring, so the node's code paths are compiled and its caches warm (steady state).</summary>
     public int Warmup { get; init; } = 300;
@@ -21,6 +24,12 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
     /// <summary>Runs of <c>nef spawn</c>: each is a process start, so fewer than the in-process methods by default.</summary>
     public int CliN { get; init; } = 50;
 
+    /// <summary>The methods to run (--methods, comma-separated from <see cref="MethodNames"/>); every one when not given.</summary>
+    public IReadOnlySet<string>? Methods { get; init; }
+
+    /// <summary>Whether this run includes <paramref name="method"/>.</summary>
+    public bool Runs(string method) => Methods is null || Methods.Contains(method);
+
     public static BenchOptions Parse(string[] args)
     {
         if (args.Length == 0 || args[0] != "spawn")
@@ -31,6 +40,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
         int gateway = NefeleDefaults.GatewayPort, n = 200, cliN = 50;
         string native = "native/build", output = "bench/results/spawn.json";
         string? api = null, nef = null, nefInstalled = null;
+        HashSet<string>? methods = null;
         for (var i = 1; i < args.Length; i += 2)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -44,6 +54,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
                 case "--api": api = value; break;
                 case "--nef": nef = value; break;
                 case "--nef-installed": nefInstalled = value; break;
+                case "--methods": methods = ParseMethods(value); break;
                 default: throw new ArgumentException($"unknown option {args[i]}; {Usage}");
             }
         }
@@ -53,6 +64,17 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
             throw new ArgumentException("--n and --cli-n must be at least 1");
         }
 
-        return new BenchOptions(gateway, native, n, output) { Api = api, Nef = nef, NefInstalled = nefInstalled, CliN = cliN };
+        return new BenchOptions(gateway, native, n, output) { Api = api, Nef = nef, NefInstalled = nefInstalled, CliN = cliN, Methods = methods };
+    }
+
+    private static HashSet<string> ParseMethods(string value)
+    {
+        var methods = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        if (methods.Count == 0 || !methods.All(MethodNames.Contains))
+        {
+            throw new ArgumentException($"--methods {value}: each must be one of {string.Join(", ", MethodNames)}");
+        }
+
+        return methods;
     }
 }

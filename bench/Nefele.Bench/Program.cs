@@ -6,23 +6,35 @@ using Nefele.Bench;
 using Nefele.Client;
 using Nefele.Processes;
 
-// nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]]
+// nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...]
 // Measures, in one run on one machine: posix_spawn of /bin/true (C) and bash fork/exec of
 // /bin/true (both until the exit is reaped); Nefele spawn through the SDK until Running
 // (nefele_spawn) and until the exit is known (nefele_spawn_until_exit); crash → monitor
 // notification; the peers that run a program to its end (Erlang open_port, systemd-run --wait,
 // srun) when installed; and the wall clock of nef commands from a shell: cli_spawn and cli_ps with
 // nef installed on PATH, the same through bin/nef, and nef --version (see Peers.CliAsync).
+if (args is ["pair", ..])
+{
+    await PairedBench.RunAsync(args);
+    return;
+}
+
 var options = BenchOptions.Parse(args);
 
 // With NEFELE_SPAWN_TRACE=PREFIX the client's side of the hop trace (see SpawnTrace) goes to PREFIX.client.
 var tracePrefix = Environment.GetEnvironmentVariable("NEFELE_SPAWN_TRACE");
 var trace = tracePrefix is { Length: > 0 } ? new List<string>() : null;
-var results = new List<MethodResult>
+var results = new List<MethodResult>();
+if (options.Runs("posix_spawn"))
 {
-    MethodResult.Of("posix_spawn", await Baselines.PosixSpawnAsync(options.NativeDir, options.N)),
-    MethodResult.Of("bash", await Baselines.BashAsync(options.N)),
-};
+    results.Add(MethodResult.Of("posix_spawn", await Baselines.PosixSpawnAsync(options.NativeDir, options.N)));
+}
+
+if (options.Runs("bash"))
+{
+    results.Add(MethodResult.Of("bash", await Baselines.BashAsync(options.N)));
+}
+
 var skipped = new List<(string Method, string Reason)>();
 
 await using var nefele = await NefeleConnection.ConnectAsync(options.GatewayPort);
@@ -35,7 +47,7 @@ for (var i = 0; i < options.Warmup; i++)
 }
 
 var spawn = new List<double>(options.N);
-for (var i = 0; i < options.N; i++)
+for (var i = 0; i < (options.Runs("nefele_spawn") ? options.N : 0); i++)
 {
     var start = Stopwatch.GetTimestamp();
     var npid = await tenant.SpawnAsync(spec);
@@ -45,11 +57,14 @@ for (var i = 0; i < options.N; i++)
     await tenant.WaitAsync(npid);
 }
 
-results.Add(MethodResult.Of("nefele_spawn", spawn));
+if (spawn.Count > 0)
+{
+    results.Add(MethodResult.Of("nefele_spawn", spawn));
+}
 
 // The figure that compares with the peers below: they all run /bin/true to its end.
 var untilExit = new List<double>(options.N);
-for (var i = 0; i < options.N; i++)
+for (var i = 0; i < (options.Runs("nefele_spawn_until_exit") ? options.N : 0); i++)
 {
     var start = Stopwatch.GetTimestamp();
     var end = await tenant.WaitAsync(await tenant.SpawnAsync(spec));
@@ -60,11 +75,14 @@ for (var i = 0; i < options.N; i++)
     }
 }
 
-results.Add(MethodResult.Of("nefele_spawn_until_exit", untilExit));
+if (untilExit.Count > 0)
+{
+    results.Add(MethodResult.Of("nefele_spawn_until_exit", untilExit));
+}
 
 var notify = new List<double>(options.N);
 var sleeper = new ProcessSpec { Path = "/bin/sleep", Args = ["60"] };
-for (var i = 0; i < options.N + 10; i++)
+for (var i = 0; i < (options.Runs("crash_notify") ? options.N + 10 : 0); i++)
 {
     var npid = await tenant.SpawnAsync(sleeper);
     await using var monitor = tenant.MonitorAsync(npid).GetAsyncEnumerator();
@@ -98,14 +116,17 @@ for (var i = 0; i < options.N + 10; i++)
     }
 }
 
-results.Add(MethodResult.Of("crash_notify", notify));
+if (notify.Count > 0)
+{
+    results.Add(MethodResult.Of("crash_notify", notify));
+}
 
-foreach (var (method, run) in new (string, Func<Task<(List<double>?, string?)>>)[]
+foreach (var (method, run) in options.Runs("peers") ? new (string, Func<Task<(List<double>?, string?)>>)[]
 {
     ("erlang_open_port", () => Peers.ErlangAsync(options.N)),
     ("systemd_run_wait", () => Peers.SystemdRunAsync(options.N)),
     ("srun", () => Peers.SrunAsync(options.N)),
-})
+} : [])
 {
     var (samples, reason) = await run();
     if (samples is not null)
@@ -118,7 +139,9 @@ foreach (var (method, run) in new (string, Func<Task<(List<double>?, string?)>>)
     }
 }
 
-var (cli, cliSkipped) = await Peers.CliAsync(options.Nef, options.NefInstalled, options.Api, options.CliN);
+var (cli, cliSkipped) = options.Runs("cli")
+    ? await Peers.CliAsync(options.Nef, options.NefInstalled, options.Api, options.CliN)
+    : ([], null);
 results.AddRange(cli.Select(c => MethodResult.Of(c.Method, c.Samples)));
 if (cliSkipped is not null)
 {
@@ -137,10 +160,19 @@ foreach (var (method, reason) in skipped)
 }
 
 double P50(string method) => results.First(r => r.Method == method).P50Ms;
-var nefeleSpawn = results.First(r => r.Method == "nefele_spawn");
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"nefele_spawn p50 / posix_spawn p50 = {nefeleSpawn.P50Ms / P50("posix_spawn"):0.0}x (target <= 2.5x, stretch 2x); nefele_spawn p99 = {nefeleSpawn.P99Ms:0.0} ms (target <= 10 ms); crash_notify p50 = {P50("crash_notify"):0.000} ms (target <= 0.5 ms)"));
-if (results.Any(r => r.Method == "cli_spawn"))
+bool Has(string method) => results.Any(r => r.Method == method);
+if (Has("nefele_spawn") && Has("posix_spawn"))
+{
+    var nefeleSpawn = results.First(r => r.Method == "nefele_spawn");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"nefele_spawn p50 / posix_spawn p50 = {nefeleSpawn.P50Ms / P50("posix_spawn"):0.0}x (target <= 2.5x, stretch 2x); nefele_spawn p99 = {nefeleSpawn.P99Ms:0.0} ms (target <= 10 ms)"));
+}
+
+if (Has("crash_notify"))
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"crash_notify p50 = {P50("crash_notify"):0.000} ms (target <= 0.5 ms)"));
+}
+if (Has("cli_spawn"))
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"cli_spawn p50 = {P50("cli_spawn"):0.0} ms, cli_ps p50 = {P50("cli_ps"):0.0} ms (nef on PATH; target <= 15 ms); through bin/nef {P50("cli_spawn_bin_nef"):0.0} and {P50("cli_ps_bin_nef"):0.0} ms; nef --version {P50("cli_version"):0.0} ms"));

@@ -49,6 +49,14 @@ public static class FrameCodec
             throw new ProtocolException($"truncated frame: expected {length} bytes");
         }
 
+        return Parse(body, parser);
+    }
+
+    /// <summary>Parses a frame's body (read without its 4-byte header).</summary>
+    /// <exception cref="ProtocolException">The body does not parse.</exception>
+    public static T Parse<T>(byte[] body, MessageParser<T> parser)
+        where T : class, IMessage<T>
+    {
         try
         {
             return parser.ParseFrom(body);

@@ -54,7 +54,7 @@ public sealed class CredentialValidator(IGrainFactory grains, TimeProvider time,
             return cached.Record;
         }
 
-        var record = await grains.GetGrain<IApiKeyGrain>(id).GetAsync();
+        var record = await grains.Get<IApiKeyGrain>(id).GetAsync();
         if (_cache.Count >= MaxCached)
         {
             _cache.Clear();

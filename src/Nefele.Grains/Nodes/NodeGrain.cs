@@ -303,7 +303,7 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
     {
         try
         {
-            await GrainFactory.GetGrain<IProcessGrain>(npid).OnExitedAsync(new ProcessEnd
+            await GrainFactory.Get<IProcessGrain>(npid).OnExitedAsync(new ProcessEnd
             {
                 State = ProcessState.Exited,
                 Signal = signal,
@@ -344,7 +344,7 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
 
         try
         {
-            await GrainFactory.GetGrain<INodeDirectoryGrain>(INodeDirectoryGrain.Key).RegisterAsync(entry);
+            await GrainFactory.Get<INodeDirectoryGrain>(INodeDirectoryGrain.Key).RegisterAsync(entry);
             _registered = key;
             _sinceRegistered = 0;
         }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nefele.Nodes;
 
@@ -6,13 +7,17 @@ namespace Nefele.Placement;
 /// <summary>
 /// This silo's copy of the node directory, indexed, refreshed at most every
 /// <see cref="PlacementOptions.DirectoryCacheTtl"/>: admission asks the directory grain once
-/// per period, not once per request. A change made through this silo's directory grain
-/// invalidates it at once.
+/// per period, not once per request. A copy past its time is still served while the next one
+/// loads in the background, so no request waits for a periodic refresh (with a thousand nodes
+/// those waits were a share of placement's tail); a zero time-to-live loads on every call. A
+/// change made through this silo's directory grain invalidates it at once, and the next request
+/// waits for the new copy.
 /// </summary>
-public sealed class NodeDirectoryCache(IGrainFactory grains, IOptions<PlacementOptions> options, TimeProvider time)
+public sealed class NodeDirectoryCache(IGrainFactory grains, IOptions<PlacementOptions> options, TimeProvider time, ILogger<NodeDirectoryCache> logger)
 {
     private readonly Lock _lock = new();
     private Task<NodeIndex>? _loading;
+    private long _loadingGeneration;
     private NodeIndex? _index;
     private long _loadedAt;
     private long _generation;
@@ -30,27 +35,46 @@ public sealed class NodeDirectoryCache(IGrainFactory grains, IOptions<PlacementO
     {
         lock (_lock)
         {
-            if (_index is not null && time.GetElapsedTime(_loadedAt) < options.Value.DirectoryCacheTtl)
+            var ttl = options.Value.DirectoryCacheTtl;
+            if (_index is null || ttl <= TimeSpan.Zero)
             {
-                return Task.FromResult(_index);
+                // A load begun before the last change may not hold it: one of its own then.
+                return _loading is not null && _loadingGeneration == _generation ? _loading : StartLoad(background: false);
             }
 
-            return _loading ??= LoadAsync();
+            if (time.GetElapsedTime(_loadedAt) >= ttl && _loading is null)
+            {
+                StartLoad(background: true).ContinueWith(
+                    t => logger.LogWarning(t.Exception, "Refreshing this silo's copy of the node directory failed; placement goes on with the copy it has"),
+                    CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+
+            return Task.FromResult(_index);
         }
     }
 
-    private async Task<NodeIndex> LoadAsync()
+    /// <summary>Under the lock. A background refresh runs off the asking grain's scheduler and without its caller's request context: it is the silo's own call, and outlives the request that noticed the age.</summary>
+    private Task<NodeIndex> StartLoad(bool background)
+    {
+        var generation = _generation;
+        _loadingGeneration = generation;
+        if (!background)
+        {
+            return _loading = LoadAsync(generation);
+        }
+
+        using (ExecutionContext.SuppressFlow())
+        {
+            return _loading = Task.Run(() => LoadAsync(generation));
+        }
+    }
+
+    private async Task<NodeIndex> LoadAsync(long generation)
     {
         try
         {
             var started = time.GetTimestamp();
-            long generation;
-            lock (_lock)
-            {
-                generation = _generation;
-            }
-
-            var index = new NodeIndex(await grains.GetGrain<INodeDirectoryGrain>(INodeDirectoryGrain.Key).GetAsync());
+            var index = new NodeIndex(await grains.Get<INodeDirectoryGrain>(INodeDirectoryGrain.Key).GetAsync());
             lock (_lock)
             {
                 // A change made while this load was under way may not be in it: keep it for this caller only.
@@ -67,7 +91,10 @@ public sealed class NodeDirectoryCache(IGrainFactory grains, IOptions<PlacementO
         {
             lock (_lock)
             {
-                _loading = null;
+                if (_loadingGeneration == generation)
+                {
+                    _loading = null;
+                }
             }
         }
     }

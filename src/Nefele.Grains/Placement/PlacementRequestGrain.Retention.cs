@@ -23,7 +23,7 @@ public sealed partial class PlacementRequestGrain
     /// </summary>
     private async Task<HashSet<string>> CollectedOfAsync(IEnumerable<string> npids)
     {
-        var tenant = GrainFactory.GetGrain<ITenantGrain>(Tenant);
+        var tenant = GrainFactory.Get<ITenantGrain>(Tenant);
         var collected = new HashSet<string>(StringComparer.Ordinal);
         foreach (var npid in npids)
         {

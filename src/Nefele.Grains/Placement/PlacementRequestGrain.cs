@@ -58,7 +58,7 @@ public sealed partial class PlacementRequestGrain(
             var expanded = earlier.Expand();
             var collected = await CollectedOfAsync(state.State.Admitted.Select(a => a.Npid));
             var resumed = state.State.Admitted.Where(a => !collected.Contains(a.Npid)).Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
-            var runAsThen = state.State.RunAs ?? (await GrainFactory.GetGrain<ITenantGrain>(Tenant).GetInfoAsync()).RunAs;
+            var runAsThen = state.State.RunAs ?? (await GrainFactory.Get<ITenantGrain>(Tenant).GetInfoAsync()).RunAs;
             var finished = await FinishAsync(earlier, resumed, [.. state.State.Rejected], runAsThen, Stopwatch.GetTimestamp());
             if (collected.Count > 0)
             {
@@ -80,7 +80,7 @@ public sealed partial class PlacementRequestGrain(
         activity?.SetTag("nefele.tasks", tasks.Count);
 
         // The tenant must exist and the request fit its quotas before anything is placed.
-        var tenant = GrainFactory.GetGrain<ITenantGrain>(Tenant);
+        var tenant = GrainFactory.Get<ITenantGrain>(Tenant);
         var runAs = await tenant.AdmitAsync(RequestId, tasks);
         SpawnHops.Record("1 placement.admit", started);
         List<(string Npid, ProcessSpec Spec, string Node, int Task)> created;
@@ -123,8 +123,8 @@ public sealed partial class PlacementRequestGrain(
     {
         // The index write and the launches overlap; ps skips an NPID whose record is gone.
         var launching = Stopwatch.GetTimestamp();
-        var indexed = GrainFactory.GetGrain<ITenantGrain>(Tenant).AddManyAsync(RequestId, created.Select(c => (c.Npid, c.Spec.CpuMillis, c.Spec.MemoryBytes)).ToArray());
-        var starts = created.Select(c => GrainFactory.GetGrain<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node, runAs)).ToArray();
+        var indexed = GrainFactory.Get<ITenantGrain>(Tenant).AddManyAsync(RequestId, created.Select(c => (c.Npid, c.Spec.CpuMillis, c.Spec.MemoryBytes)).ToArray());
+        var starts = created.Select(c => GrainFactory.Get<IProcessGrain>(c.Npid).StartAsync(Tenant, c.Spec, request.Parent, c.Node, runAs)).ToArray();
         try
         {
             await indexed;
@@ -202,7 +202,7 @@ public sealed partial class PlacementRequestGrain(
             }
 
             var byNode = created.GroupBy(c => c.Node).ToArray();
-            var reserved = await Task.WhenAll(byNode.Select(g => GrainFactory.GetGrain<INodeGrain>(g.Key)
+            var reserved = await Task.WhenAll(byNode.Select(g => GrainFactory.Get<INodeGrain>(g.Key)
                 .ReserveAsync(g.Select(c => (c.Npid, ResourceAsk.Of(c.Spec))).ToArray(), options.Value.ReservationLease)));
             if (reserved.All(ok => ok))
             {
@@ -210,7 +210,7 @@ public sealed partial class PlacementRequestGrain(
                 return (created, rejected);
             }
 
-            await Task.WhenAll(created.Select(c => GrainFactory.GetGrain<INodeGrain>(c.Node).ReleaseAsync(c.Npid)));
+            await Task.WhenAll(created.Select(c => GrainFactory.Get<INodeGrain>(c.Node).ReleaseAsync(c.Npid)));
             if (attempt == attempts)
             {
                 throw NefeleException.Rejected("spawn rejected: concurrent requests kept taking the room offered; retry");
@@ -292,7 +292,7 @@ public sealed partial class PlacementRequestGrain(
         {
             try
             {
-                var (offer, reserved) = await GrainFactory.GetGrain<INodeGrain>(only)
+                var (offer, reserved) = await GrainFactory.Get<INodeGrain>(only)
                     .OfferAndReserveAsync(npidFor.Zip(tasks, (npid, spec) => (npid, ResourceAsk.Of(spec))).ToArray(), o.ReservationLease);
                 if (reserved)
                 {
@@ -312,7 +312,7 @@ public sealed partial class PlacementRequestGrain(
             {
                 try
                 {
-                    return await GrainFactory.GetGrain<INodeGrain>(kv.Key).OfferAsync(kv.Value);
+                    return await GrainFactory.Get<INodeGrain>(kv.Key).OfferAsync(kv.Value);
                 }
                 catch (Exception e)
                 {
@@ -391,8 +391,8 @@ public sealed partial class PlacementRequestGrain(
         IReadOnlyList<ProcessInfo>? live = null;
         if (selectors.Any(s => s.Kind == SelectorKind.Name))
         {
-            var listed = await GrainFactory.GetGrain<ITenantGrain>(Tenant).ListAsync();
-            live = (await Task.WhenAll(listed.Select(n => GrainFactory.GetGrain<IProcessGrain>(n).GetAsync(Tenant))))
+            var listed = await GrainFactory.Get<ITenantGrain>(Tenant).ListAsync();
+            live = (await Task.WhenAll(listed.Select(n => GrainFactory.Get<IProcessGrain>(n).GetAsync(Tenant))))
                 .Where(p => p is not null && !p.State.IsTerminal() && p.Node is not null).ToArray()!;
         }
 
@@ -404,7 +404,7 @@ public sealed partial class PlacementRequestGrain(
                 continue;
             }
 
-            var p = await GrainFactory.GetGrain<IProcessGrain>(s.Value).GetAsync(Tenant);
+            var p = await GrainFactory.Get<IProcessGrain>(s.Value).GetAsync(Tenant);
             resolved[s] = p is { Node: { } node } && !p.State.IsTerminal() ? new HashSet<string>(StringComparer.Ordinal) { node } : new HashSet<string>(StringComparer.Ordinal);
         }
 
@@ -458,7 +458,7 @@ public sealed partial class PlacementRequestGrain(
             {
                 try
                 {
-                    await GrainFactory.GetGrain<IProcessGrain>(created[i].Npid).SignalAsync(Tenant, Signals.SigKill);
+                    await GrainFactory.Get<IProcessGrain>(created[i].Npid).SignalAsync(Tenant, Signals.SigKill);
                 }
                 catch (NefeleException)
                 {

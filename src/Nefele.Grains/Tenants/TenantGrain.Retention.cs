@@ -80,9 +80,9 @@ public sealed partial class TenantGrain
             }
 
             await Task.WhenAll(
-                processes.Select(npid => CollectOneAsync("process", npid, () => GrainFactory.GetGrain<IProcessGrain>(npid).CollectAsync()))
+                processes.Select(npid => CollectOneAsync("process", npid, () => GrainFactory.Get<IProcessGrain>(npid).CollectAsync()))
                     .Concat(requests.Select(id => CollectOneAsync("request", id,
-                        () => GrainFactory.GetGrain<IPlacementRequestGrain>(Validation.GrainKeys.PlacementRequest(Name, id)).CollectAsync()))));
+                        () => GrainFactory.Get<IPlacementRequestGrain>(Validation.GrainKeys.PlacementRequest(Name, id)).CollectAsync()))));
             foreach (var npid in processes)
             {
                 if (state.State.CollectedThrough is not { } through || string.CompareOrdinal(npid, through) > 0)

@@ -84,7 +84,7 @@ public sealed partial class TenantGrain(
                 $"tenant {Name} still has {_npids.Count + _pending.Values.Sum(p => p.Processes)} live processes; stop them first");
         }
 
-        await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.GetGrain<IApiKeyGrain>(id).RevokeAsync()));
+        await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.Get<IApiKeyGrain>(id).RevokeAsync()));
         await CollectAllAsync();
         state.State.Info = null;
         state.State.Keys.Clear();
@@ -187,7 +187,7 @@ public sealed partial class TenantGrain(
             CreatedAt = time.GetUtcNow(),
             ExpiresAt = expiresAt,
         };
-        if (!await GrainFactory.GetGrain<IApiKeyGrain>(id).CreateAsync(record))
+        if (!await GrainFactory.Get<IApiKeyGrain>(id).CreateAsync(record))
         {
             throw new NefeleException(ErrorCodes.InternalError, "key id collision; try again");
         }
@@ -200,7 +200,7 @@ public sealed partial class TenantGrain(
     public async Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync()
     {
         _ = Info;
-        var records = await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.GetGrain<IApiKeyGrain>(id).GetAsync()));
+        var records = await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.Get<IApiKeyGrain>(id).GetAsync()));
         return records.OfType<ApiKeyRecord>().Select(r => r.ToInfo()).OrderBy(k => k.Name, StringComparer.Ordinal).ToArray();
     }
 
@@ -212,7 +212,7 @@ public sealed partial class TenantGrain(
             throw new NefeleException(ErrorCodes.KeyNotFound, $"tenant {Name} has no key named {name}");
         }
 
-        await GrainFactory.GetGrain<IApiKeyGrain>(id).RevokeAsync();
+        await GrainFactory.Get<IApiKeyGrain>(id).RevokeAsync();
         await PersistAsync();
     }
 
@@ -316,7 +316,7 @@ public sealed partial class TenantGrain(
             {
                 try
                 {
-                    return await GrainFactory.GetGrain<INodeGrain>(node).GetUsageAsync();
+                    return await GrainFactory.Get<INodeGrain>(node).GetUsageAsync();
                 }
                 catch (Exception)
                 {
@@ -336,11 +336,11 @@ public sealed partial class TenantGrain(
     {
         try
         {
-            return await GrainFactory.GetGrain<IProcessGrain>(npid).GetAsync(Name);
+            return await GrainFactory.Get<IProcessGrain>(npid).GetAsync(Name);
         }
         catch (Exception e) when (Transient.Is(e))
         {
-            return await GrainFactory.GetGrain<IProcessGrain>(npid).GetAsync(Name);
+            return await GrainFactory.Get<IProcessGrain>(npid).GetAsync(Name);
         }
     }
 }

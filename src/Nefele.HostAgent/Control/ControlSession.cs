@@ -53,13 +53,13 @@ internal sealed class ControlSession : IControlConnection
     public async Task RunAsync(ControlRequest first)
     {
         var writer = WriteLoopAsync();
-        var reader = FrameCodec.Reader(stream);
-        _ = HandleAsync(first);
+        var reader = new FrameReader(stream);
+        _ = HandleAsync(first, lone: false);
         try
         {
             while (!closed.IsCancellationRequested)
             {
-                var request = await FrameCodec.ReadAsync(reader, ControlRequest.Parser, closed.Token);
+                var request = await reader.ReadAsync(ControlRequest.Parser, closed.Token);
                 if (request is null)
                 {
                     break;
@@ -70,7 +70,9 @@ internal sealed class ControlSession : IControlConnection
                     SpawnTrace.Mark("h.frame_in", $"{request.Launch.Npid} id{request.Id}");
                 }
 
-                _ = HandleAsync(request);
+                // A lone request (nothing received behind it) is handled on this thread, a launch's
+                // clone included; with more queued, a launch goes to the pool so they start side by side.
+                _ = HandleAsync(request, lone: !reader.HasBuffered);
             }
         }
         catch (ProtocolException e)
@@ -143,7 +145,7 @@ internal sealed class ControlSession : IControlConnection
         }
     }
 
-    private async Task HandleAsync(ControlRequest request)
+    private async Task HandleAsync(ControlRequest request, bool lone)
     {
         var id = request.Id;
         try
@@ -161,7 +163,7 @@ internal sealed class ControlSession : IControlConnection
                     break;
 
                 case ControlRequest.BodyOneofCase.Launch:
-                    supervisor.Launch(request.Launch, this, id);
+                    supervisor.Launch(request.Launch, this, id, startHere: lone);
                     break;
 
                 case ControlRequest.BodyOneofCase.Signal:

@@ -8,7 +8,10 @@ public interface IProcessEngine : IAsyncDisposable
 {
     EngineCapabilities Capabilities { get; }
 
-    /// <summary>Starts a process; returns once exec succeeded.</summary>
+    /// <summary>
+    /// Starts a process; returns once exec succeeded. An engine may do the work on the calling
+    /// thread (the native engine's clone holds it until exec): the caller picks that thread.
+    /// </summary>
     /// <exception cref="SpawnRejectedException">exec would fail or failed; the message says why.</exception>
     Task<StartedProcess> StartAsync(LaunchSpec spec, CancellationToken ct);
 

@@ -106,9 +106,11 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     /// Launches a process for <paramref name="connection"/>. Its LaunchReply (Started, Failed or
     /// Rejected) is queued there under <paramref name="requestId"/> by whichever thread decides
     /// it, the moment it is decided: for a handshake, as the hello is read, before the shim has
-    /// its answer.
+    /// its answer. With <paramref name="startHere"/> the process is started on the calling thread
+    /// (held until exec: no hand-off before the clone); otherwise on the thread pool, so the
+    /// caller can go on reading the requests queued behind this one.
     /// </summary>
-    internal void Launch(LaunchRequest request, IControlConnection connection, ulong requestId)
+    internal void Launch(LaunchRequest request, IControlConnection connection, ulong requestId, bool startHere)
     {
         var spec = request.Spec ?? new ProcessSpec();
         if (Validate(request) is { } problem)
@@ -152,7 +154,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             p.Waiters.Add((connection, requestId));
         }
 
-        _ = RunLaunchAsync(p);
+        _ = startHere ? RunLaunchAsync(p) : Task.Run(() => RunLaunchAsync(p));
     }
 
     /// <summary>Decides the launch's outcome (once) and queues it on every connection that asked.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Nefele.Errors;
@@ -14,37 +15,114 @@ namespace Nefele.HostAgent.Shim;
 /// </summary>
 public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor supervisor, ILogger<HandshakeServer> logger) : IAsyncDisposable
 {
+    // How long the accepting thread waits for a new connection's first frame before it leaves the
+    // connection to the asynchronous reader: the shim sends its hello right after connect, so it
+    // is normally there already or within microseconds; a peer that sends nothing costs this once.
+    private static readonly TimeSpan FirstFrameWait = TimeSpan.FromMilliseconds(1);
+
+    // How often the accepting thread looks at the stop flag while no one connects (stopping also
+    // shuts the listener down, which wakes it at once).
+    private static readonly TimeSpan StopCheck = TimeSpan.FromMilliseconds(500);
     private readonly CancellationTokenSource stop = new();
     private Socket? listener;
-    private Task? acceptLoop;
+    private Thread? acceptThread;
 
     public void Start()
     {
         listener = UnixSockets.Listen(options.ApiSocketPath,
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
-        acceptLoop = AcceptLoopAsync(listener);
+
+        // A readable listener may have nothing to accept by the time accept runs (the peer gave up).
+        listener.Blocking = false;
+        var server = listener;
+        acceptThread = new Thread(() => AcceptLoop(server)) { IsBackground = true, Name = "nefele api accept" };
+        acceptThread.Start();
         logger.LogInformation("Api socket listening on {Path}", options.ApiSocketPath);
     }
 
-    private async Task AcceptLoopAsync(Socket server)
+    /// <summary>
+    /// Accepts on a thread of its own and serves each connection's first frame there when it has
+    /// arrived (a shim's hello, sent right after connect): the kernel wakes this thread directly,
+    /// and the hello's Launched frame to the silo is written from it, with no thread-pool hop
+    /// between the connect and the reply. Later frames are read asynchronously.
+    /// </summary>
+    private void AcceptLoop(Socket server)
     {
+        var stopCheckMicros = (int)(StopCheck.Ticks / TimeSpan.TicksPerMicrosecond);
         while (!stop.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await server.AcceptAsync(stop.Token);
+                if (!server.Poll(stopCheckMicros, SelectMode.SelectRead))
+                {
+                    continue;
+                }
+
+                client = server.Accept();
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionAborted or SocketError.Interrupted)
+            {
+                continue;
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
                 break;
             }
 
-            _ = ServeAsync(client);
+            byte[]? first;
+            try
+            {
+                client.Blocking = true;
+                first = ReadFirstFrame(client);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                client.Dispose();
+                continue;
+            }
+
+            _ = ServeAsync(client, first);
         }
     }
 
-    private async Task ServeAsync(Socket client)
+    /// <summary>The body of the connection's first frame if it is all there within <see cref="FirstFrameWait"/>, else null (nothing is consumed then).</summary>
+    private static byte[]? ReadFirstFrame(Socket client)
+    {
+        if (!client.Poll((int)(FirstFrameWait.Ticks / TimeSpan.TicksPerMicrosecond), SelectMode.SelectRead))
+        {
+            return null;
+        }
+
+        Span<byte> header = stackalloc byte[4];
+        if (client.Available < header.Length || client.Receive(header, SocketFlags.Peek) < header.Length)
+        {
+            return null;
+        }
+
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header);
+        if (length > FrameCodec.MaxFrameBytes || client.Available < header.Length + (long)length)
+        {
+            return null;
+        }
+
+        var frame = new byte[header.Length + length];
+        var got = 0;
+        while (got < frame.Length)
+        {
+            var n = client.Receive(frame.AsSpan(got), SocketFlags.None);
+            if (n == 0)
+            {
+                throw new SocketException((int)SocketError.ConnectionReset);
+            }
+
+            got += n;
+        }
+
+        return frame[header.Length..];
+    }
+
+    private async Task ServeAsync(Socket client, byte[]? first)
     {
         using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
         await using var stream = new NetworkStream(client, ownsSocket: true);
@@ -80,7 +158,10 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
         {
             while (true)
             {
-                var request = await FrameCodec.ReadAsync(reader, ProcRequest.Parser, connection.Token);
+                var request = first is not null
+                    ? FrameCodec.Parse(first, ProcRequest.Parser)
+                    : await FrameCodec.ReadAsync(reader, ProcRequest.Parser, connection.Token);
+                first = null;
                 if (request is null)
                 {
                     break;
@@ -89,9 +170,12 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
                 SpawnTrace.Mark("h.hello_read", $"pid{peerPid}");
 
                 // Several calls may be in flight on one connection (a monitor can wait for hours).
+                // An answer decided at once (a hello) is written by this thread.
                 inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.Add(AnswerAsync(request, peer, connection.Token).ContinueWith(
-                    t => t.IsCompletedSuccessfully ? Reply(t.Result) : Task.CompletedTask, TaskScheduler.Default).Unwrap());
+                var answer = AnswerAsync(request, peer, connection.Token);
+                inFlight.Add(answer.IsCompletedSuccessfully
+                    ? Reply(answer.Result)
+                    : answer.ContinueWith(t => t.IsCompletedSuccessfully ? Reply(t.Result) : Task.CompletedTask, TaskScheduler.Default).Unwrap());
             }
         }
         catch (ProtocolException e)
@@ -178,11 +262,16 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
     public async ValueTask DisposeAsync()
     {
         await stop.CancelAsync();
-        listener?.Dispose();
-        if (acceptLoop is not null)
+        try
         {
-            await acceptLoop;
+            listener?.Shutdown(SocketShutdown.Both);
         }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        acceptThread?.Join(StopCheck * 4);
+        listener?.Dispose();
 
         UnixSockets.Remove(options.ApiSocketPath);
     }

@@ -312,7 +312,10 @@ internal sealed class HostAgentChannel(
         }
 
         request.Id = (ulong)Interlocked.Increment(ref _nextId);
-        var waiter = new TaskCompletionSource<ControlEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed by the read loop, which then runs this call's continuation itself: a grain's
+        // turn is queued on its activation from there (no extra thread-pool hop before it), and
+        // the few callers outside a grain only return. Nothing after the await blocks.
+        var waiter = new TaskCompletionSource<ControlEvent>();
         _pending[request.Id] = waiter;
         try
         {

@@ -84,9 +84,28 @@ public sealed class NativeEngine : IProcessEngine
 
     public EngineCapabilities Capabilities { get; }
 
-    public Task<StartedProcess> StartAsync(LaunchSpec spec, CancellationToken ct) =>
-        // fork of a large process and the cgroup writes take milliseconds: keep them off the caller's loop.
-        Task.Run(() => Start(spec), ct);
+    /// <summary>
+    /// Starts the process on the calling thread, which the clone holds until the child has
+    /// exec'd (its cgroup joins, identity and exec: milliseconds on a busy node). The supervisor
+    /// calls it on the thread that read a lone launch request, and from the thread pool when
+    /// other requests wait behind it.
+    /// </summary>
+    public Task<StartedProcess> StartAsync(LaunchSpec spec, CancellationToken ct)
+    {
+        if (ct.IsCancellationRequested)
+        {
+            return Task.FromCanceled<StartedProcess>(ct);
+        }
+
+        try
+        {
+            return Task.FromResult(Start(spec));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<StartedProcess>(e);
+        }
+    }
 
     public Task<bool> SignalAsync(LocalProcessId id, int signal, CancellationToken ct)
     {
