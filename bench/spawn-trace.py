@@ -13,7 +13,10 @@ import sys
 SPAWN = ['c.start', 's.launch_call', 's.written', 'h.frame_in', 'h.start_call', 'h.start_pool', 'h.clone',
          'h.clone_ret', 'h.start_ret', 'h.accept', 'h.hello_read', 'h.hello', 'h.launched_out', 's.reply_in',
          's.launch_ret', 'c.end']
-EXIT = ['c.kill', 'h.reaped', 'h.exit_loop', 'h.exit_enq', 'h.exit_out', 's.exit_in', 's.exit_done', 'c.notified']
+EXIT = ['c.kill', 'h.reaped', 'h.exit_loop', 'h.exit_enq', 'h.exit_out', 's.exit_in', 'g.exit_in', 'g.watch_ret', 'r.watch_ret',
+        'c.notified']
+# The end's bookkeeping after the monitors were told: the process grain's call, until it returned to the channel.
+EXIT_RECORD = ['g.exit_in', 's.exit_done']
 
 
 def load(prefix):
@@ -85,7 +88,9 @@ def main():
             base = hops[npid]['s.launch_call'][0]
             print(f'{total:8.2f}', ' '.join(f'{t.split(".")[1]}={(hops[npid][t][0] - base) / 1e6:.2f}/{hops[npid][t][1]}'
                                            for t in SPAWN if t in hops[npid]))
-    report(hops, EXIT, 'h.reaped', 's.exit_done')
+    if not report(hops, EXIT, 'c.kill', 'c.notified'):
+        report(hops, EXIT, 'h.reaped', 'g.watch_ret')
+    report(hops, EXIT_RECORD, 'g.exit_in', 's.exit_done')
 
 
 if __name__ == '__main__':

@@ -13,6 +13,12 @@ using Nefele.Processes;
 // notification; the peers that run a program to its end (Erlang open_port, systemd-run --wait,
 // srun) when installed; and the wall clock of nef commands from a shell: cli_spawn and cli_ps with
 // nef installed on PATH, the same through bin/nef, and nef --version (see Peers.CliAsync).
+if (args is ["pair", ..])
+{
+    await PairedBench.RunAsync(args);
+    return;
+}
+
 var options = BenchOptions.Parse(args);
 
 // With NEFELE_SPAWN_TRACE=PREFIX the client's side of the hop trace (see SpawnTrace) goes to PREFIX.client.

@@ -14,36 +14,19 @@ int64_t nefele_frame_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int nefele_frame_send(int fd, const ProtobufCMessage *msg)
+int nefele_frame_send_bytes(int fd, const uint8_t *frame, size_t total)
 {
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    if (len > NEFELE_MAX_FRAME)
-        return -EMSGSIZE;
-    uint8_t stackbuf[1024];
-    uint8_t *buf = len + 4 <= sizeof stackbuf ? stackbuf : malloc(len + 4);
-    if (!buf)
-        return -ENOMEM;
-    buf[0] = (uint8_t)(len >> 24);
-    buf[1] = (uint8_t)(len >> 16);
-    buf[2] = (uint8_t)(len >> 8);
-    buf[3] = (uint8_t)len;
-    protobuf_c_message_pack(msg, buf + 4);
-
-    int rc = 0;
-    size_t off = 0, total = len + 4;
+    size_t off = 0;
     while (off < total) {
-        ssize_t n = send(fd, buf + off, total - off, MSG_NOSIGNAL);
+        ssize_t n = send(fd, frame + off, total - off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            rc = -errno;
-            break;
+            return -errno;
         }
         off += (size_t)n;
     }
-    if (buf != stackbuf)
-        free(buf);
-    return rc;
+    return 0;
 }
 
 static int read_full(int fd, uint8_t *buf, size_t n, int64_t deadline_ms)

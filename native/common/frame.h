@@ -26,6 +26,9 @@ int64_t nefele_frame_now_ms(void);
  */
 int nefele_frame_send(int fd, const ProtobufCMessage *msg);
 
+/* Sends a whole frame already encoded (header included), as nefele_frame_send does. 0 or -errno. */
+int nefele_frame_send_bytes(int fd, const uint8_t *frame, size_t total);
+
 /*
  * Reads one frame: *body (malloc'd, the caller frees it) and *len. deadline_ms is a
  * nefele_frame_now_ms() value to give up at (-ETIMEDOUT; the fd's receive timeout is set for

@@ -21,9 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <protobuf-c/protobuf-c.h>
-#include "nefele/v1/process_api.pb-c.h"
 #include "frame.h"
+#include "handshake_codec.h"
 
 #define EXIT_REFUSED 121
 #define EXIT_UNREACHABLE 122
@@ -98,14 +97,20 @@ static int connect_hostd(const char *path, int64_t timeout_ms)
 /* Sends ProcRequest{id=1, hello{token, pid}} as one frame. 0 or a negative errno. */
 static int send_hello(int fd, const char *token)
 {
-    Nefele__V1__Hello hello = NEFELE__V1__HELLO__INIT;
-    hello.token = (char *)token;
-    hello.pid = (int32_t)getpid();
-    Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
-    req.id = 1;
-    req.body_case = NEFELE__V1__PROC_REQUEST__BODY_HELLO;
-    req.hello = &hello;
-    return nefele_frame_send(fd, &req.base);
+    uint8_t frame[1024];
+    size_t n = nefele_hs_encode_hello(frame, sizeof frame, 1, token, (int32_t)getpid());
+    if (n == 0)
+        return -EMSGSIZE;
+    return nefele_frame_send_bytes(fd, frame, n);
+}
+
+/* A response's string field as a C string (malloc'd; the process exits if memory is out). */
+static char *dup_str(struct nefele_hs_str v)
+{
+    char *s = strndup(v.s ? v.s : "", v.len);
+    if (!s)
+        die(EXIT_UNREACHABLE, "handshake failed: ", "out of memory", NULL);
+    return s;
 }
 
 static void __attribute__((noreturn)) read_failed(int rc, size_t len, long timeout_ms)
@@ -226,32 +231,33 @@ __attribute__((constructor)) static void nefele_shim_handshake(void)
         read_failed(rc, len, timeout_ms);
     close(fd);
 
-    Nefele__V1__ProcResponse *resp = nefele__v1__proc_response__unpack(NULL, len, body);
-    free(body);
-    if (!resp)
+    struct nefele_hs_reply reply;
+    if (nefele_hs_decode_reply(body, len, &reply) < 0) {
+        free(body);
         die(EXIT_UNREACHABLE, "handshake failed: ", "response from hostd does not parse", NULL);
+    }
 
-    switch (resp->body_case) {
-    case NEFELE__V1__PROC_RESPONSE__BODY_WELCOME: {
-        const Nefele__V1__Welcome *w = resp->welcome;
-        if (!w->npid || !*w->npid)
+    switch (reply.kind) {
+    case NEFELE_HS_WELCOME: {
+        if (reply.a.len == 0)
             die(EXIT_UNREACHABLE, "handshake failed: ", "welcome carries no npid", NULL);
-        setenv("NEFELE_NPID", w->npid, 1);
-        setenv("NEFELE_TENANT", w->tenant ? w->tenant : "", 1);
-        setenv("NEFELE_NODE", w->node ? w->node : "", 1);
+        char *npid = dup_str(reply.a), *tenant = dup_str(reply.b), *node = dup_str(reply.c);
+        free(body);
+        setenv("NEFELE_NPID", npid, 1);
+        setenv("NEFELE_TENANT", tenant, 1);
+        setenv("NEFELE_NODE", node, 1);
+        free(npid);
+        free(tenant);
+        free(node);
         unsetenv("NEFELE_TOKEN");
         drop_self_from_preload();
         break;
     }
-    case NEFELE__V1__PROC_RESPONSE__BODY_REFUSED:
-        die(EXIT_REFUSED, "handshake refused: ",
-            resp->refused->reason && *resp->refused->reason ? resp->refused->reason : "(no reason given)",
-            NULL);
-    case NEFELE__V1__PROC_RESPONSE__BODY_ERROR:
-        die(EXIT_UNREACHABLE, "handshake failed: hostd error: ",
-            resp->error->message && *resp->error->message ? resp->error->message : resp->error->code, NULL);
+    case NEFELE_HS_REFUSED:
+        die(EXIT_REFUSED, "handshake refused: ", reply.a.len ? dup_str(reply.a) : "(no reason given)", NULL);
+    case NEFELE_HS_ERROR:
+        die(EXIT_UNREACHABLE, "handshake failed: hostd error: ", dup_str(reply.b.len ? reply.b : reply.a), NULL);
     default:
         die(EXIT_UNREACHABLE, "handshake failed: ", "unexpected response from hostd", NULL);
     }
-    nefele__v1__proc_response__free_unpacked(resp, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <signal.h>
@@ -73,6 +74,42 @@ __asm__(".text\n"
 
 /* The child makes a handful of shallow libc calls; this is ample. */
 #define CHILD_STACK_SIZE (128 * 1024)
+
+/*
+ * Each thread that spawns keeps its child stack for the next spawn (a thread runs one clone at
+ * a time: it is suspended until the child has exec'd or exited), and unmaps it when the thread
+ * ends. A fresh mapping per spawn cost an mmap, page faults on first touch and an munmap that
+ * flushes the TLB of every CPU running one of hostd's threads.
+ */
+static pthread_key_t stack_key;
+static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+static int stack_key_ok;
+
+static void stack_release(void *stack)
+{
+    munmap(stack, CHILD_STACK_SIZE);
+}
+
+static void stack_key_init(void)
+{
+    stack_key_ok = pthread_key_create(&stack_key, stack_release) == 0;
+}
+
+/* This thread's child stack (made at its first spawn), or MAP_FAILED. *kept: it stays mapped. */
+static void *child_stack(int *kept)
+{
+    pthread_once(&stack_once, stack_key_init);
+    void *stack = stack_key_ok ? pthread_getspecific(stack_key) : NULL;
+    *kept = 0;
+    if (stack) {
+        *kept = 1;
+        return stack;
+    }
+    stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack != MAP_FAILED && stack_key_ok && pthread_setspecific(stack_key, stack) == 0)
+        *kept = 1;
+    return stack;
+}
 
 struct child_args {
     const char *path;
@@ -274,8 +311,8 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
         .errfd = pipefd[1],
     };
 
-    void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    int stack_kept;
+    void *stack = child_stack(&stack_kept);
     if (stack == MAP_FAILED) {
         int err = errno;
         close(pipefd[0]);
@@ -314,7 +351,8 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
             if (clone_err != ENOSYS && clone_err != E2BIG && clone_err != EINVAL && clone_err != EPERM) {
                 /* The kernel refused the cgroup itself (e.g. EBUSY, EOPNOTSUPP). */
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
-                munmap(stack, CHILD_STACK_SIZE);
+                if (!stack_kept)
+                    munmap(stack, CHILD_STACK_SIZE);
                 close(pipefd[0]);
                 close(pipefd[1]);
                 return fail(err_stage, err_no, NEFELE_SPAWN_STAGE_CGROUP, clone_err);
@@ -352,7 +390,8 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
     }
 
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    munmap(stack, CHILD_STACK_SIZE);
+    if (!stack_kept)
+        munmap(stack, CHILD_STACK_SIZE);
     close(pipefd[1]);
 
     if (pid < 0) {

@@ -26,6 +26,7 @@
 #include "nefele.h"
 #include "nefele_spawn.h"
 #include "frame.h"
+#include "handshake_codec.h"
 
 #define TIMEOUT_MS 5000
 
@@ -432,6 +433,91 @@ static void test_frame(void)
     rc = nefele_frame_recv(sv[1], &body, &len, -1);
     check(rc == NEFELE_FRAME_EOF, "connection closed mid-frame -> NEFELE_FRAME_EOF", "rc %d", rc);
     close(sv[1]);
+}
+
+/* The shim's hand-written handshake codec agrees with protobuf-c both ways. */
+static int slice_is(struct nefele_hs_str v, const char *want)
+{
+    return v.len == strlen(want) && memcmp(v.s, want, v.len) == 0;
+}
+
+static void test_handshake_codec(void)
+{
+    static const struct {
+        uint64_t id;
+        const char *token;
+        int32_t pid;
+    } hellos[] = {
+        { 1, "0123456789abcdef0123456789abcdef", 4242 },
+        { 1, "", 0 },
+        { 300, "t", 1 },
+        { 1, "x", -5 },
+        { 1, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef!", 2147483647 },
+    };
+    for (size_t i = 0; i < sizeof hellos / sizeof hellos[0]; i++) {
+        Nefele__V1__Hello hello = NEFELE__V1__HELLO__INIT;
+        hello.token = (char *)hellos[i].token;
+        hello.pid = hellos[i].pid;
+        Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
+        req.id = hellos[i].id;
+        req.body_case = NEFELE__V1__PROC_REQUEST__BODY_HELLO;
+        req.hello = &hello;
+        uint8_t want[512], got[512];
+        size_t wlen = protobuf_c_message_pack(&req.base, want);
+        size_t glen = nefele_hs_encode_hello(got, sizeof got, hellos[i].id, hellos[i].token, hellos[i].pid);
+        check(glen == wlen + 4 && memcmp(got + 4, want, wlen) == 0 &&
+                  (size_t)(got[0] << 24 | got[1] << 16 | got[2] << 8 | got[3]) == wlen,
+              "hand-encoded hello equals protobuf-c's", "case %zu: %zu vs %zu bytes", i, glen, wlen + 4);
+    }
+    uint8_t tiny[8];
+    check(nefele_hs_encode_hello(tiny, sizeof tiny, 1, "0123456789", 1) == 0, "hello that does not fit -> 0", "wrote past cap");
+
+    Nefele__V1__Welcome welcome = NEFELE__V1__WELCOME__INIT;
+    welcome.npid = "<0.42.7>";
+    welcome.tenant = "acme";
+    welcome.node = "n1";
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    resp.id = 1;
+    resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_WELCOME;
+    resp.welcome = &welcome;
+    uint8_t buf[512];
+    size_t n = protobuf_c_message_pack(&resp.base, buf);
+    /* An unknown field after the body (a newer hostd) is skipped. */
+    buf[n++] = 15 << 3 | 0;
+    buf[n++] = 7;
+    struct nefele_hs_reply r;
+    check(nefele_hs_decode_reply(buf, n, &r) == 0 && r.kind == NEFELE_HS_WELCOME && r.id == 1 &&
+              slice_is(r.a, "<0.42.7>") && slice_is(r.b, "acme") && slice_is(r.c, "n1"),
+          "welcome decodes (unknown field skipped)", "kind %d", r.kind);
+
+    Nefele__V1__Refused refused = NEFELE__V1__REFUSED__INIT;
+    refused.reason = "launch token already used";
+    resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_REFUSED;
+    resp.refused = &refused;
+    n = protobuf_c_message_pack(&resp.base, buf);
+    check(nefele_hs_decode_reply(buf, n, &r) == 0 && r.kind == NEFELE_HS_REFUSED && slice_is(r.a, "launch token already used"),
+          "refused decodes with its reason", "kind %d", r.kind);
+
+    Nefele__V1__Error error = NEFELE__V1__ERROR__INIT;
+    error.code = "INTERNAL_ERROR";
+    error.message = "boom";
+    resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_ERROR;
+    resp.error = &error;
+    n = protobuf_c_message_pack(&resp.base, buf);
+    check(nefele_hs_decode_reply(buf, n, &r) == 0 && r.kind == NEFELE_HS_ERROR && slice_is(r.a, "INTERNAL_ERROR") && slice_is(r.b, "boom"),
+          "error decodes with its code and message", "kind %d", r.kind);
+
+    Nefele__V1__SelfReply self = NEFELE__V1__SELF_REPLY__INIT;
+    self.npid = "<0.1.1>";
+    resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_SELF;
+    resp.self = &self;
+    n = protobuf_c_message_pack(&resp.base, buf);
+    check(nefele_hs_decode_reply(buf, n, &r) == 0 && r.kind == NEFELE_HS_OTHER, "another body is neither welcome, refused nor error", "kind %d", r.kind);
+
+    static const uint8_t truncated[] = { 0x12, 0x09, 0x0a, 0x02, 'a' };
+    static const uint8_t overlong[] = { 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+    check(nefele_hs_decode_reply(truncated, sizeof truncated, &r) < 0 && nefele_hs_decode_reply(overlong, sizeof overlong, &r) < 0,
+          "truncated or malformed response -> -1", "parsed");
 }
 
 static void test_spawn_identity(void)
@@ -1068,6 +1154,7 @@ int main(void)
     test_spawn_session_and_fds();
     test_spawn_identity();
     test_frame();
+    test_handshake_codec();
     test_shim_no_token();
     test_shim_unreachable();
     test_shim_handshakes();

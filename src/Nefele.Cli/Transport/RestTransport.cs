@@ -31,11 +31,12 @@ internal sealed partial class RestTransport : INefeleTransport
 
     private static readonly MediaTypeWithQualityHeaderValue EventStream = new("text/event-stream");
 
-    private readonly HttpClient http;
     private readonly IReadOnlyList<Uri> apis;
+    private readonly string? token;
     private readonly string tenantPath;
     private readonly TimeSpan connectTimeout;
     private readonly TimeProvider time;
+    private HttpClient? http;
     private int current;
 
     public RestTransport(Uri api, string tenant, TimeSpan connectTimeout, string? token = null)
@@ -55,20 +56,11 @@ internal sealed partial class RestTransport : INefeleTransport
         this.connectTimeout = connectTimeout;
         this.time = time;
         tenantPath = "v1/tenants/" + Uri.EscapeDataString(tenant) + "/";
-        var handler = new SocketsHttpHandler
-        {
-            ConnectTimeout = connectTimeout,
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-        };
-
-        // No overall timeout: monitor and logs -f legitimately wait as long as the process runs.
-        http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        if (token is not null)
-        {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
+        this.token = token;
     }
+
+    /// <summary>HttpClient, made on first use: for streams and https only (see <see cref="PlainHttpExchange"/>).</summary>
+    private HttpClient Http => http ??= CreateHttpClient();
 
     /// <summary>The endpoint in use (the one that last answered).</summary>
     public Uri CurrentApi => apis[Volatile.Read(ref current)];
@@ -85,9 +77,9 @@ internal sealed partial class RestTransport : INefeleTransport
             Spread = batch.Spread,
             Tasks = batch.Tasks,
         };
-        var json = JsonSerializer.SerializeToUtf8Bytes(body, NefJsonContext.Default.SpawnRequest);
+        var json = HotPathJson.WriteSpawnRequest(body);
         using var response = await SendAsync(HttpMethod.Post, tenantPath + "spawn", Repeatable.Yes, ct, () => Json(json)).ConfigureAwait(false);
-        var reply = await ReadJsonAsync(response, NefJsonContext.Default.SpawnResult, ct).ConfigureAwait(false);
+        var reply = ReadWhole(response, HotPathJson.ReadSpawnResult, "response", ct);
         var rejected = reply.Rejected ?? [];
         return new SpawnOutcome(reply.Npids, rejected.Count, rejected.Count > 0 ? rejected[0] : null);
     }
@@ -95,8 +87,7 @@ internal sealed partial class RestTransport : INefeleTransport
     public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all, CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Get, tenantPath + (all ? "processes?all=true" : "processes"), Repeatable.Yes, ct).ConfigureAwait(false);
-        var list = await ReadJsonAsync(response, NefJsonContext.Default.ProcessListDto, ct).ConfigureAwait(false);
-        return list.Processes;
+        return ReadWhole(response, HotPathJson.ReadProcessList, "response", ct);
     }
 
     public async Task<ProcessEnd> MonitorAsync(string npid, CancellationToken ct)
@@ -198,7 +189,7 @@ internal sealed partial class RestTransport : INefeleTransport
 
     public ValueTask DisposeAsync()
     {
-        http.Dispose();
+        http?.Dispose();
         return ValueTask.CompletedTask;
     }
 
@@ -232,9 +223,9 @@ internal sealed partial class RestTransport : INefeleTransport
                 headers?.Invoke(request);
                 try
                 {
-                    response = streamed
-                        ? await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false)
-                        : http.Send(request, HttpCompletionOption.ResponseHeadersRead, ct);
+                    response = streamed ? await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false)
+                        : api.Scheme == Uri.UriSchemeHttp ? PlainHttpExchange.Send(request, token, connectTimeout, ct)
+                        : Http.Send(request, HttpCompletionOption.ResponseHeadersRead, ct);
                 }
                 catch (HttpRequestException e) when (NeverArrived(e) || repeatable == Repeatable.Yes)
                 {
@@ -371,6 +362,12 @@ internal sealed partial class RestTransport : INefeleTransport
     internal static async Task<NefeleApiException> ProblemAsync(HttpResponseMessage response, CancellationToken ct)
     {
         var status = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}".TrimEnd();
+        if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is { } location)
+        {
+            // Not followed: the key would go wherever the answer points. The user can name it instead.
+            status += $" to {location.OriginalString} (nef does not follow redirects: give the endpoint it names in --api or NEFELE_API)";
+        }
+
         string text;
         try
         {
@@ -409,6 +406,24 @@ internal sealed partial class RestTransport : INefeleTransport
         return Task.FromResult(Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), type, "response"));
     }
 
+    /// <summary>Reads a whole JSON answer with one of <see cref="HotPathJson"/>'s readers.</summary>
+    private static T ReadWhole<T>(HttpResponseMessage response, HotPathReader<T> read, string what, CancellationToken ct)
+    {
+        using var body = response.Content.ReadAsStream(ct);
+        using var buffer = new MemoryStream();
+        body.CopyTo(buffer);
+        try
+        {
+            return read(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        }
+        catch (JsonException e)
+        {
+            throw new NefeleApiException($"the Nefele API sent a malformed {what}: {e.Message}", e);
+        }
+    }
+
+    private delegate T HotPathReader<T>(ReadOnlySpan<byte> utf8);
+
     private static T Deserialize<T>(string text, JsonTypeInfo<T> type, string what)
     {
         try
@@ -440,6 +455,28 @@ internal sealed partial class RestTransport : INefeleTransport
         var content = new ByteArrayContent(json);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return content;
+    }
+
+    private HttpClient CreateHttpClient()
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = connectTimeout,
+            UseProxy = false,
+            AutomaticDecompression = DecompressionMethods.None,
+
+            // As on plain http: a redirect is an answer to report, not a place to send the key to.
+            AllowAutoRedirect = false,
+        };
+
+        // No overall timeout: monitor and logs -f legitimately wait as long as the process runs.
+        var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
     }
 
     private static Uri WithTrailingSlash(Uri uri) =>

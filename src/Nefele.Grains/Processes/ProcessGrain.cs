@@ -224,6 +224,11 @@ public sealed partial class ProcessGrain(
             var events = Record.Events;
             if (events.Count > afterSeq)
             {
+                if (Record.State.IsTerminal())
+                {
+                    Protocol.SpawnTrace.Mark("g.watch_ret", Npid);
+                }
+
                 return events.GetRange((int)Math.Max(afterSeq, 0), events.Count - (int)Math.Max(afterSeq, 0));
             }
 
@@ -242,8 +247,10 @@ public sealed partial class ProcessGrain(
                 return [];
             }
 
-            var signal = _changed.Task;
-            await Task.WhenAny(signal, Task.Delay(left < LivenessRecheck ? left : LivenessRecheck, time));
+            // Woken in the mover's own turn (see MoveAsync); the timer of a wait that ends early is
+            // dropped with it, not left to fire.
+            await _changed.Task.WaitAsync(left < LivenessRecheck ? left : LivenessRecheck, time)
+                .ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -272,6 +279,7 @@ public sealed partial class ProcessGrain(
 
     public Task OnExitedAsync(ProcessEnd end)
     {
+        Protocol.SpawnTrace.Mark("g.exit_in", Npid);
         if (!Exists || Record.State.IsTerminal())
         {
             // A replayed exit (hostd re-sends until acknowledged): already published once.
@@ -378,7 +386,11 @@ public sealed partial class ProcessGrain(
             At = time.GetUtcNow(),
         });
 
-        // Wake monitors before the write: they read memory, and the write is for restarts.
+        // Wake monitors before the write: they read memory, and the write is for restarts. The
+        // signal runs their continuations here, inline in this turn (the scheduler of this
+        // activation lets its own continuations run on its thread), so a waiting watch answers
+        // and its response is sent before anything below is awaited: no hop to the thread pool,
+        // and no wait for this turn to yield after the write and the calls that follow it.
         var woken = _changed;
         _changed = NewSignal();
         woken.TrySetResult();
@@ -454,5 +466,10 @@ public sealed partial class ProcessGrain(
         }
     }
 
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>
+    /// A change signal whose waiters continue synchronously in the turn that sets it. Only
+    /// <see cref="WatchOnceAsync"/> waits on it, and what it runs then is short: it finds the new
+    /// events (or the record gone) and answers.
+    /// </summary>
+    private static TaskCompletionSource NewSignal() => new();
 }

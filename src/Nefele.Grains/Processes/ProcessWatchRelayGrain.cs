@@ -11,6 +11,19 @@ namespace Nefele.Processes;
 [CollectionAgeLimit(Minutes = 2)]
 public sealed class ProcessWatchRelayGrain : Grain, IProcessWatchRelay
 {
+#if NEFELE_HOP_TIMING
+    public async Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait)
+    {
+        var events = await GrainFactory.GetGrain<IProcessGrain>(this.GetPrimaryKeyString()).WatchAsync(tenant, afterSeq, maxWait);
+        if (events is { Count: > 0 } && events[^1].State.IsTerminal())
+        {
+            Protocol.SpawnTrace.Mark("r.watch_ret", this.GetPrimaryKeyString());
+        }
+
+        return events;
+    }
+#else
     public Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait) =>
         GrainFactory.GetGrain<IProcessGrain>(this.GetPrimaryKeyString()).WatchAsync(tenant, afterSeq, maxWait);
+#endif
 }
