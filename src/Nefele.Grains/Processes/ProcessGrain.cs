@@ -393,6 +393,7 @@ public sealed partial class ProcessGrain(
         // and no wait for this turn to yield after the write and the calls that follow it.
         var woken = _changed;
         _changed = NewSignal();
+        var woke = _monitors > 0;
         woken.TrySetResult();
         if (next == ProcessState.Running && Record.Node is { } node)
         {
@@ -402,8 +403,28 @@ public sealed partial class ProcessGrain(
         if (next is ProcessState.Running || next.IsTerminal())
         {
             Count(next);
+            if (next.IsTerminal() && woke)
+            {
+                await LetAnswersGoFirstAsync();
+            }
+
             await state.WriteStateAsync();
         }
+    }
+
+    /// <summary>
+    /// Gives this thread up until the answers just sent have gone on. An answer to a monitor
+    /// continues on the activation that asked (the watch relay) as a work item queued on this
+    /// thread's own queue, which the pool runs newest first: the write and the tenant and node
+    /// calls that end the process would queue theirs after it and run before it, one after
+    /// another. The rest of the end resumes from the pool's shared queue instead, once this
+    /// thread has run what is queued on its own.
+    /// </summary>
+    private static Task LetAnswersGoFirstAsync()
+    {
+        var resume = new TaskCompletionSource();
+        ThreadPool.UnsafeQueueUserWorkItem(static r => r.TrySetResult(), resume, preferLocal: false);
+        return resume.Task;
     }
 
     /// <summary>Frees what the process held on its node; a node that is gone holds nothing.</summary>
