@@ -68,7 +68,9 @@ internal static class Peers
     /// PATH (the native executable in <paramref name="installedDir"/>, as a release installs it), the
     /// same through the checkout's <c>bin/nef</c> (<paramref name="binNef"/>, <c>*_bin_nef</c>: its
     /// staleness check counts), and <c>nef --version</c> (<c>cli_version</c>: start-up, no request).
-    /// The commands take turns in one shell loop, so load on the machine falls on all alike.
+    /// With curl installed, the same spawn and ps requests from curl (<c>cli_curl_spawn</c>,
+    /// <c>cli_curl_ps</c>) as a floor made of another client. The commands take turns in one shell
+    /// loop, so load on the machine falls on all alike.
     /// </summary>
     public static async Task<(List<(string Method, List<double> Samples)> Results, string? Skipped)> CliAsync(
         string? binNef, string? installedDir, string? api, int n)
@@ -94,6 +96,18 @@ internal static class Peers
             ("cli_ps_bin_nef", $"'{binNef}' ps"),
             ("cli_version", "nef --version"),
         ];
+        if (Baselines.FindOnPath("curl") is not null)
+        {
+            // The same two requests from curl, one process each: the node's answer plus a small client's start-up.
+            var auth = "-H \"Authorization: Bearer $NEFELE_TOKEN\"";
+            commands =
+            [
+                .. commands,
+                ("cli_curl_spawn", $"curl -fsS -o /dev/null {auth} -H 'Content-Type: application/json' -d '{{\"tasks\":[{{\"path\":\"/bin/true\"}}]}}' '{api.TrimEnd('/')}/v1/tenants/default/spawn'"),
+                ("cli_curl_ps", $"curl -fsS -o /dev/null {auth} '{api.TrimEnd('/')}/v1/tenants/default/processes'"),
+            ];
+        }
+
         var samples = await Baselines.AlternatingShellLoopAsync(
             $"export NEFELE_API='{api}' PATH='{installedDir}':\"$PATH\"", [.. commands.Select(c => c.Command + " >/dev/null")], n);
         return ([.. commands.Select((c, i) => (c.Method, samples[i]))], null);

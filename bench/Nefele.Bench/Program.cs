@@ -176,6 +176,11 @@ if (Has("cli_spawn"))
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"cli_spawn p50 = {P50("cli_spawn"):0.0} ms, cli_ps p50 = {P50("cli_ps"):0.0} ms (nef on PATH; target <= 15 ms); through bin/nef {P50("cli_spawn_bin_nef"):0.0} and {P50("cli_ps_bin_nef"):0.0} ms; nef --version {P50("cli_version"):0.0} ms"));
+    if (results.Any(r => r.Method == "cli_curl_spawn"))
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"the same requests from curl: spawn {P50("cli_curl_spawn"):0.0} ms, ps {P50("cli_curl_ps"):0.0} ms"));
+    }
 }
 
 var report = new

@@ -146,4 +146,35 @@ public sealed class PlainHttpExchangeTests
         Assert.StartsWith("nef: the Authorization header to send holds a line break", run.Err, StringComparison.Ordinal);
         Assert.Empty(server.Requests);
     }
+
+    [Fact]
+    public async Task An_endpoint_that_never_accepts_is_given_up_after_the_connect_timeout()
+    {
+        // A listener whose accept queue is full: the kernel drops further connection attempts unanswered.
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var endpoint = (System.Net.IPEndPoint)listener.LocalEndPoint!;
+        var fillers = new List<System.Net.Sockets.Socket>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var filler = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                fillers.Add(filler);
+                _ = filler.ConnectAsync(endpoint);
+            }
+
+            var url = $"http://127.0.0.1:{endpoint.Port}";
+            await using var transport = new Nefele.Cli.Transport.RestTransport(new Uri(url), "acme", TimeSpan.FromMilliseconds(300));
+
+            var error = await Assert.ThrowsAsync<Nefele.Cli.Transport.NefeleApiException>(() => transport.PsAsync(all: false, CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Equal($"cannot reach the Nefele API at {url}: no connection within 0.3 s", error.Message);
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
 }

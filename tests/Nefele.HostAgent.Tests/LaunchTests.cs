@@ -34,6 +34,34 @@ public sealed class LaunchTests : AttachedHostdTests
     }
 
     [Fact]
+    public async Task Launches_received_together_each_start_with_their_own_answer()
+    {
+        // Six launch frames in one write: hostd reads them from one receive, so all but the last
+        // wait behind another, and each must still start and be answered under its own id.
+        var npids = Enumerable.Range(0, 6).Select(_ => NewNpid()).ToList();
+        var answers = await Silo.RequestTogetherAsync([.. npids.Select(npid => new ControlRequest
+        {
+            Launch = new LaunchRequest { Npid = npid, Tenant = "acme", Spec = Spec("/bin/sleep", "100"), Uid = SiloConnection.TenantUid, Gid = SiloConnection.TenantUid },
+        })]);
+
+        var pids = new List<int>();
+        foreach (var answer in answers)
+        {
+            Assert.True(answer.Launched?.OutcomeCase == LaunchReply.OutcomeOneofCase.Started, $"expected started, got {answer}");
+            pids.Add(answer.Launched.Started.Pid);
+        }
+
+        Assert.Equal(npids.Count, pids.Distinct().Count());
+        Assert.All(pids, pid => Assert.True(Directory.Exists($"/proc/{pid}"), $"pid {pid} is not running"));
+        foreach (var npid in npids)
+        {
+            Assert.Equal(ControlEvent.BodyOneofCase.Ok, (await Silo.SignalAsync(npid, 9)).BodyCase);
+            Assert.Equal(9, (await Silo.NextExitAsync(npid)).End.Signal);
+            await Silo.AckAsync(npid);
+        }
+    }
+
+    [Fact]
     public async Task Launch_reply_precedes_the_exit_of_a_process_that_exits_at_once()
     {
         var npid = NewNpid();

@@ -49,6 +49,33 @@ internal sealed class SiloConnection : IAsyncDisposable
         return await reply.Task.WaitAsync(Timeout);
     }
 
+    /// <summary>Sends <paramref name="requests"/> in one write (so hostd receives them together) and awaits each answer.</summary>
+    public async Task<ControlEvent[]> RequestTogetherAsync(IReadOnlyList<ControlRequest> requests)
+    {
+        var waiters = new List<Task<ControlEvent>>();
+        var bytes = new List<byte>();
+        foreach (var request in requests)
+        {
+            request.Id = Interlocked.Increment(ref nextId);
+            var reply = new TaskCompletionSource<ControlEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+            replies[request.Id] = reply;
+            waiters.Add(reply.Task.WaitAsync(Timeout));
+            bytes.AddRange(FrameCodec.Encode(request));
+        }
+
+        await writeLock.WaitAsync();
+        try
+        {
+            await stream.WriteAsync(bytes.ToArray());
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+
+        return await Task.WhenAll(waiters);
+    }
+
     public async Task SendAsync(ControlRequest request)
     {
         await writeLock.WaitAsync();

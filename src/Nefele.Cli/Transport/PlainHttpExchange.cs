@@ -6,7 +6,7 @@ using System.Text;
 namespace Nefele.Cli.Transport;
 
 /// <summary>
-/// One HTTP/1.1 request and its whole answer over a new TCP connection, on the calling thread.
+/// One HTTP/1.1 request and its whole answer over a new TCP connection (<see cref="TcpConnection"/>), on the calling thread.
 /// nef sends every request to a plain <c>http://</c> endpoint whose answer it reads whole this way
 /// (spawn, ps, kill, logs without -f, the admin commands); the event and log streams, and every
 /// <c>https://</c> endpoint, stay on <see cref="HttpClient"/>.
@@ -40,24 +40,23 @@ internal static class PlainHttpExchange
         var uri = request.RequestUri ?? throw new ArgumentException("the request has no URI", nameof(request));
         var bytes = Serialize(request, uri, bearerToken);
         ct.ThrowIfCancellationRequested();
-        using var socket = Connect(uri, connectTimeout);
+        using var connection = Connect(uri, connectTimeout);
 
-        // Ctrl+C (for the commands that take it over) closes the socket under a blocked send or receive.
-        using var cancel = ct.Register(static s => ((Socket)s!).Dispose(), socket);
+        // Ctrl+C (for the commands that take it over) ends the connection under a blocked send or
+        // receive. Declared after the connection, so it is unregistered before the connection closes.
+        using var cancel = ct.Register(static c => ((TcpConnection)c!).Shutdown(), connection);
         try
         {
-            for (var sent = 0; sent < bytes.Length;)
-            {
-                sent += socket.Send(bytes, sent, bytes.Length - sent, SocketFlags.None);
-            }
-
-            return Read(socket);
+            connection.SendAll(bytes);
+            var response = Read(connection);
+            ct.ThrowIfCancellationRequested();
+            return response;
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException && ct.IsCancellationRequested)
+        catch (Exception e) when (e is IOException or HttpRequestException && ct.IsCancellationRequested)
         {
             throw new OperationCanceledException(ct);
         }
-        catch (SocketException e)
+        catch (IOException e)
         {
             throw new HttpRequestException(HttpRequestError.ResponseEnded, e.Message, e);
         }
@@ -127,7 +126,7 @@ internal static class PlainHttpExchange
         head.Append(name).Append(": ").Append(value).Append("\r\n");
     }
 
-    private static Socket Connect(Uri uri, TimeSpan timeout)
+    private static TcpConnection Connect(Uri uri, TimeSpan timeout)
     {
         IPAddress[] addresses;
         if (IPAddress.TryParse(uri.DnsSafeHost, out var literal))
@@ -146,33 +145,26 @@ internal static class PlainHttpExchange
             }
         }
 
-        SocketException? last = null;
+        IOException? last = null;
         foreach (var address in addresses)
         {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                // A blocking connect gives up after the send timeout (SO_SNDTIMEO bounds connect on Linux);
-                // once connected, sends wait as long as they need, as HttpClient's do.
-                socket.SendTimeout = (int)timeout.TotalMilliseconds;
-                socket.Connect(new IPEndPoint(address, uri.Port));
-                socket.SendTimeout = 0;
-                return socket;
+                return TcpConnection.Connect(address, uri.Port, timeout);
             }
-            catch (SocketException e)
+            catch (IOException e)
             {
-                socket.Dispose();
                 last = e;
             }
         }
 
         var why = last is null ? "the name has no address"
-            : last.SocketErrorCode == SocketError.TimedOut ? $"no connection within {timeout.TotalSeconds:0.###} s"
+            : last.HResult is TcpConnection.EINPROGRESS or TcpConnection.ETIMEDOUT ? $"no connection within {timeout.TotalSeconds:0.###} s"
             : last.Message;
         throw new HttpRequestException(HttpRequestError.ConnectionError, why, last);
     }
 
-    private static HttpResponseMessage Read(Socket socket)
+    private static HttpResponseMessage Read(TcpConnection connection)
     {
         var buffer = new byte[16 * 1024];
         var length = 0;
@@ -189,7 +181,7 @@ internal static class PlainHttpExchange
                 Array.Resize(ref buffer, Math.Min(buffer.Length * 2, MaxHeaderBytes));
             }
 
-            var read = socket.Receive(buffer, length, buffer.Length - length, SocketFlags.None);
+            var read = connection.Receive(buffer.AsSpan(length));
             if (read == 0)
             {
                 throw new HttpRequestException(HttpRequestError.ResponseEnded, length == 0
@@ -237,7 +229,7 @@ internal static class PlainHttpExchange
             }
         }
 
-        var reader = new BodyReader(socket, buffer, headerEnd + HeaderEnd.Length, length);
+        var reader = new BodyReader(connection, buffer, headerEnd + HeaderEnd.Length, length);
         var body = chunked ? reader.ReadChunked()
             : contentLength is { } known ? reader.ReadExactly(known)
             : reader.ReadToEnd();
@@ -273,8 +265,8 @@ internal static class PlainHttpExchange
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";
 
-    /// <summary>Reads the body from what followed the headers in the buffer, then from the socket.</summary>
-    private sealed class BodyReader(Socket socket, byte[] buffer, int start, int end)
+    /// <summary>Reads the body from what followed the headers in the buffer, then from the connection.</summary>
+    private sealed class BodyReader(TcpConnection connection, byte[] buffer, int start, int end)
     {
         private byte[] buffer = buffer;
         private int start = start;
@@ -373,7 +365,7 @@ internal static class PlainHttpExchange
             }
         }
 
-        /// <summary>Reads more from the socket, keeping what is unread; false at the end of the connection.</summary>
+        /// <summary>Reads more from the connection, keeping what is unread; false at its end.</summary>
         private bool Fill()
         {
             if (start > 0)
@@ -388,7 +380,7 @@ internal static class PlainHttpExchange
                 Array.Resize(ref buffer, buffer.Length * 2);
             }
 
-            var read = socket.Receive(buffer, end, buffer.Length - end, SocketFlags.None);
+            var read = connection.Receive(buffer.AsSpan(end));
             end += read;
             return read > 0;
         }

@@ -33,6 +33,13 @@ public sealed class CallAuthorizationFilter(ClusterSecret secret, CredentialVali
 
         var principal = await credentials.ValidateAsync(RequestContext.Get(CallCredentials.ApiKey) as string);
         Authorize(rule, principal, context);
+
+        // The grain acts for its caller only through the tenant it was given, so the calls it
+        // makes while serving this one are the silo's (what SystemCallStamp would mark each of
+        // them with): stamped once here, for this call's turn only, and without the key. Each of
+        // those calls then neither copies the request context to stamp it nor carries the key.
+        RequestContext.Remove(CallCredentials.ApiKey);
+        RequestContext.Set(CallCredentials.System, secret.Value);
         await context.Invoke();
     }
 
