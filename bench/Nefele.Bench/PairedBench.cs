@@ -109,8 +109,11 @@ internal static class PairedBench
         }
     }
 
-    /// <summary>A Running sleeper is sent SIGSEGV; the time until its monitor has the Exited event.</summary>
-    private static async Task<double> CrashAsync(NefeleTenant tenant, ProcessSpec sleeper)
+    /// <summary>
+    /// A Running sleeper is sent SIGSEGV; the time until its monitor has the Exited event. With
+    /// <paramref name="trace"/>, the client's two ends of the hop trace are added to it.
+    /// </summary>
+    internal static async Task<double> CrashAsync(NefeleTenant tenant, ProcessSpec sleeper, List<string>? trace = null)
     {
         var npid = await tenant.SpawnAsync(sleeper);
         await using var monitor = tenant.MonitorAsync(npid).GetAsyncEnumerator();
@@ -119,6 +122,8 @@ internal static class PairedBench
         }
 
         var pid = monitor.Current.Pid;
+
+        // The monitor's next poll is in flight once MoveNextAsync is called; then the crash.
         var next = monitor.MoveNextAsync();
         var start = Stopwatch.GetTimestamp();
         if (Libc.Kill(pid, 11) != 0)
@@ -128,6 +133,8 @@ internal static class PairedBench
 
         await next;
         var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        trace?.Add($"{start} c.kill {npid} 0");
+        trace?.Add($"{Stopwatch.GetTimestamp()} c.notified {npid} 0");
         if (monitor.Current.State != ProcessState.Exited || monitor.Current.End?.Signal != 11)
         {
             throw new InvalidOperationException($"unexpected event {monitor.Current}");

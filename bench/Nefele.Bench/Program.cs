@@ -84,32 +84,7 @@ var notify = new List<double>(options.N);
 var sleeper = new ProcessSpec { Path = "/bin/sleep", Args = ["60"] };
 for (var i = 0; i < (options.Runs("crash_notify") ? options.N + 10 : 0); i++)
 {
-    var npid = await tenant.SpawnAsync(sleeper);
-    await using var monitor = tenant.MonitorAsync(npid).GetAsyncEnumerator();
-    var pid = 0;
-    while (await monitor.MoveNextAsync() && monitor.Current.State != ProcessState.Running)
-    {
-    }
-
-    pid = monitor.Current.Pid;
-
-    // The monitor's next poll is in flight once MoveNextAsync is called; then the crash.
-    var next = monitor.MoveNextAsync();
-    var start = Stopwatch.GetTimestamp();
-    if (Libc.Kill(pid, 11) != 0)
-    {
-        throw new InvalidOperationException($"kill({pid}) failed: errno {Marshal.GetLastPInvokeError()}");
-    }
-
-    await next;
-    var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    trace?.Add($"{start} c.kill {npid} 0");
-    trace?.Add($"{Stopwatch.GetTimestamp()} c.notified {npid} 0");
-    if (monitor.Current.State != ProcessState.Exited || monitor.Current.End?.Signal != 11)
-    {
-        throw new InvalidOperationException($"unexpected event {monitor.Current}");
-    }
-
+    var elapsed = await PairedBench.CrashAsync(tenant, sleeper, trace);
     if (i >= 10)
     {
         notify.Add(elapsed);
