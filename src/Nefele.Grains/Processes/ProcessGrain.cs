@@ -136,7 +136,7 @@ public sealed partial class ProcessGrain(
         }
 
         state.State = new ProcessRecord();
-        await GrainFactory.GetGrain<ITenantGrain>(tenant).RemoveAsync(Npid);
+        await GrainFactory.Get<ITenantGrain>(tenant).RemoveAsync(Npid);
         if (node is not null)
         {
             await ReleaseOnNodeAsync(node);
@@ -163,7 +163,7 @@ public sealed partial class ProcessGrain(
 
         if (wait <= TimeSpan.Zero)
         {
-            return await GrainFactory.GetGrain<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
         }
 
         // A follower is a read that waits for output; each holds a call open on the node.
@@ -175,7 +175,7 @@ public sealed partial class ProcessGrain(
         _followers++;
         try
         {
-            return await GrainFactory.GetGrain<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
         }
         finally
         {
@@ -274,7 +274,7 @@ public sealed partial class ProcessGrain(
             throw new NefeleException(ErrorCodes.NotRunning, $"process {Npid} is {Record.State}, not Running");
         }
 
-        await GrainFactory.GetGrain<INodeGrain>(Record.Node!).SignalAsync(Npid, signal);
+        await GrainFactory.Get<INodeGrain>(Record.Node!).SignalAsync(Npid, signal);
     }
 
     public Task OnExitedAsync(ProcessEnd end)
@@ -332,7 +332,7 @@ public sealed partial class ProcessGrain(
             }
         }
 
-        await GrainFactory.GetGrain<ITenantGrain>(tenant).AddAsync(Npid);
+        await GrainFactory.Get<ITenantGrain>(tenant).AddAsync(Npid);
         return true;
     }
 
@@ -355,7 +355,7 @@ public sealed partial class ProcessGrain(
 
         Record.End = end;
         await MoveAsync(end.State);
-        await GrainFactory.GetGrain<ITenantGrain>(Record.Tenant!).RemoveAsync(Npid);
+        await GrainFactory.Get<ITenantGrain>(Record.Tenant!).RemoveAsync(Npid);
         if (Record.Node is not null)
         {
             await ReleaseOnNodeAsync(Record.Node);
@@ -432,7 +432,7 @@ public sealed partial class ProcessGrain(
     {
         try
         {
-            await GrainFactory.GetGrain<INodeGrain>(node).ReleaseAsync(Npid);
+            await GrainFactory.Get<INodeGrain>(node).ReleaseAsync(Npid);
         }
         catch (NefeleException e) when (e.Code == ErrorCodes.NodeUnavailable)
         {

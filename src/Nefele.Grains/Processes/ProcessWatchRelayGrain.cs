@@ -14,7 +14,7 @@ public sealed class ProcessWatchRelayGrain : Grain, IProcessWatchRelay
 #if NEFELE_HOP_TIMING
     public async Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait)
     {
-        var events = await GrainFactory.GetGrain<IProcessGrain>(this.GetPrimaryKeyString()).WatchAsync(tenant, afterSeq, maxWait);
+        var events = await GrainFactory.Get<IProcessGrain>(this.GetPrimaryKeyString()).WatchAsync(tenant, afterSeq, maxWait);
         if (events is { Count: > 0 } && events[^1].State.IsTerminal())
         {
             Protocol.SpawnTrace.Mark("r.watch_ret", this.GetPrimaryKeyString());
@@ -24,6 +24,6 @@ public sealed class ProcessWatchRelayGrain : Grain, IProcessWatchRelay
     }
 #else
     public Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait) =>
-        GrainFactory.GetGrain<IProcessGrain>(this.GetPrimaryKeyString()).WatchAsync(tenant, afterSeq, maxWait);
+        GrainFactory.Get<IProcessGrain>(this.GetPrimaryKeyString()).WatchAsync(tenant, afterSeq, maxWait);
 #endif
 }
