@@ -10,7 +10,8 @@ say() { printf '%s\n' "$*" >&2; }
 # Debian packages the build and the tests need. Looked up by command/file, installed only if absent.
 # Optional extras: "redis" (redis-server, for cluster mode and the multi-node tests),
 # "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge),
-# "tls" (openssl: the cluster's CA and certificates).
+# "tls" (openssl: the cluster's CA and certificates), "release" (dpkg-shlibdeps: scripts/publish's
+# package dependencies).
 nefele_install_deps() {
   local missing=() extra
   command -v protoc-c >/dev/null 2>&1 || missing+=(protobuf-c-compiler)
@@ -32,6 +33,7 @@ nefele_install_deps() {
         command -v ip >/dev/null 2>&1 || missing+=(iproute2)
         { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
       tls) command -v openssl >/dev/null 2>&1 || missing+=(openssl) ;;
+      release) command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done
@@ -67,6 +69,21 @@ nefele_build_nef() {
   dotnet publish "$NEFELE_ROOT/src/Nefele.Cli" -c Release -nologo -v q -clp:NoSummary -o "$(dirname "$NEFELE_NEF")" >&2
   # A publish with nothing to recompile keeps the old binary and its time: mark it current.
   touch "$NEFELE_NEF"
+}
+
+# nefele_install_native ROOT LIBDIR NEFELE_LIBDIR: installs the built native/ parts under the staging
+# root ROOT as a package lays them out: the C library (nefele.h, libnefele.so.1, nefele.pc) under
+# /usr and LIBDIR, the shim and hostd's spawn library in NEFELE_LIBDIR (native/Makefile's install).
+nefele_install_native() {
+  local root="$1" libdir="$2" nefele_libdir="$3"
+  if make -s -C "$NEFELE_ROOT/native" -n install >/dev/null 2>&1; then
+    make -s -C "$NEFELE_ROOT/native" install DESTDIR="$root" PREFIX=/usr LIBDIR="$libdir" NEFELE_LIBDIR="$nefele_libdir" >&2
+  else
+    install -d "$root/usr/include" "$root$libdir" "$root$nefele_libdir"
+    install -m 0644 "$NEFELE_ROOT/native/include/nefele.h" "$root/usr/include/nefele.h"
+    install -m 0755 "$NEFELE_ROOT/native/build/libnefele.so" "$root$libdir/libnefele.so"
+    install -m 0644 "$NEFELE_ROOT/native/build/libnefele-shim.so" "$NEFELE_ROOT/native/build/libnefele-spawn.so" "$root$nefele_libdir/"
+  fi
 }
 
 nefele_dll() { # nefele_dll PROJECT ASSEMBLY
