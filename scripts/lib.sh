@@ -10,7 +10,8 @@ say() { printf '%s\n' "$*" >&2; }
 # Debian packages the build and the tests need. Looked up by command/file, installed only if absent.
 # Optional extras: "redis" (redis-server, for cluster mode and the multi-node tests),
 # "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge),
-# "tls" (openssl: the cluster's CA and certificates).
+# "tls" (openssl: the cluster's CA and certificates), "release" (dpkg-shlibdeps: scripts/publish's
+# package dependencies).
 nefele_install_deps() {
   local missing=() extra
   command -v protoc-c >/dev/null 2>&1 || missing+=(protobuf-c-compiler)
@@ -33,6 +34,7 @@ nefele_install_deps() {
         command -v ip >/dev/null 2>&1 || missing+=(iproute2)
         { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
       tls) command -v openssl >/dev/null 2>&1 || missing+=(openssl) ;;
+      release) command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done
@@ -68,6 +70,21 @@ nefele_build_nef() {
   dotnet publish "$NEFELE_ROOT/src/Nefele.Cli" -c Release -nologo -v q -clp:NoSummary -o "$(dirname "$NEFELE_NEF")" >&2
   # A publish with nothing to recompile keeps the old binary and its time: mark it current.
   touch "$NEFELE_NEF"
+}
+
+# nefele_install_native ROOT LIBDIR NEFELE_LIBDIR: installs the built native/ parts under the staging
+# root ROOT as a package lays them out: the C library (nefele.h, libnefele.so.1, nefele.pc) under
+# /usr and LIBDIR, the shim and hostd's spawn library in NEFELE_LIBDIR (native/Makefile's install).
+nefele_install_native() {
+  local root="$1" libdir="$2" nefele_libdir="$3"
+  if make -s -C "$NEFELE_ROOT/native" -n install >/dev/null 2>&1; then
+    make -s -C "$NEFELE_ROOT/native" install DESTDIR="$root" PREFIX=/usr LIBDIR="$libdir" NEFELE_LIBDIR="$nefele_libdir" >&2
+  else
+    install -d "$root/usr/include" "$root$libdir" "$root$nefele_libdir"
+    install -m 0644 "$NEFELE_ROOT/native/include/nefele.h" "$root/usr/include/nefele.h"
+    install -m 0755 "$NEFELE_ROOT/native/build/libnefele.so" "$root$libdir/libnefele.so"
+    install -m 0644 "$NEFELE_ROOT/native/build/libnefele-shim.so" "$NEFELE_ROOT/native/build/libnefele-spawn.so" "$root$nefele_libdir/"
+  fi
 }
 
 nefele_dll() { # nefele_dll PROJECT ASSEMBLY
@@ -272,4 +289,199 @@ print(*[x.getsockname()[1] for x in s])')
   done
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
+}
+
+# ---- the release, installed and booted (scripts/test; scripts/publish makes it)
+
+# nefele_check_release: packs the existing build with scripts/publish (--no-build --fast), checks
+# the .deb's control data and layout, unpacks it into a scratch root (dpkg-deb -x) and boots a node
+# from it in network and mount namespaces of its own (nefele_release_node), where the scratch root
+# is laid over /usr and /etc: hostd and the silo start from the installed units' ExecStart with the
+# installed node.env, and the installed nef spawns a process on that node. The node's Redis, API,
+# silo and gateway ports are on the namespace's own loopback and its run directory on a private
+# tmpfs, so it never meets another node. Ends with "N passed, M failed".
+nefele_check_release() {
+  local state passed=0 failed=0 deb version line field
+  state="$(mktemp -d /tmp/nefele-release.XXXXXX)"
+  chmod 0755 "$state"
+  ok() { passed=$((passed + 1)); say "release: $1: ok"; }
+  bad() { failed=$((failed + 1)); say "release: $1: FAILED${2:+ ($2)}"; }
+
+  if deb="$("$NEFELE_ROOT/scripts/publish" --no-build --fast --deb-only --out "$state/out" 2>"$state/publish.log")" && [ -f "$deb" ]; then
+    ok "scripts/publish packs the build into $(basename "$deb")"
+  else
+    tail -n 30 "$state/publish.log" >&2
+    bad "scripts/publish"
+    echo "$passed passed, $((failed + 1)) failed"; rm -rf "$state"; return 1
+  fi
+
+  # The package: what dpkg reads (control, conffiles) and where its files go.
+  version="$(dotnet msbuild "$NEFELE_ROOT/src/Nefele.Silo/Nefele.Silo.csproj" -nologo -getProperty:Version -p:Configuration="$NEFELE_CONFIG")"
+  local want=() got
+  [ "$(dpkg-deb -f "$deb" Package)" = nefele ] || want+=("Package is not nefele")
+  [ "$(dpkg-deb -f "$deb" Version)" = "${version/-/\~}" ] || want+=("Version $(dpkg-deb -f "$deb" Version) is not the repository's $version")
+  [ "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" ] || want+=("Architecture")
+  for field in libc6 libstdc++6 libssl3 passwd; do
+    dpkg-deb -f "$deb" Depends | grep -q "$field" || want+=("Depends lacks $field")
+  done
+  dpkg-deb -f "$deb" Depends | grep -qi -E 'redis|dotnet|protobuf' && want+=("Depends names a package the node does not need: $(dpkg-deb -f "$deb" Depends)")
+  dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles 2>/dev/null | grep -qx /etc/nefele/node.env || want+=("/etc/nefele/node.env is not a conffile")
+  got="$(dpkg-deb -c "$deb" | awk '{print $1, $NF}')"
+  for line in "-rwxr-xr-x ./usr/bin/nef" "-rw-r--r-- ./etc/nefele/node.env" "drwxr-xr-x ./etc/nefele/tls/" \
+              "-rw-r--r-- ./usr/lib/systemd/system/nefele-hostd.service" "-rw-r--r-- ./usr/lib/systemd/system/nefele-silo.service" \
+              "-rw-r--r-- ./usr/lib/nefele/silo/nefele-silo.dll" "-rw-r--r-- ./usr/lib/nefele/hostd/nefele-hostd.dll" \
+              "-rwxr-xr-x ./usr/lib/nefele/dotnet/dotnet" "-rw-r--r-- ./usr/lib/nefele/libnefele-shim.so" \
+              "-rw-r--r-- ./usr/lib/nefele/libnefele-spawn.so" "-rw-r--r-- ./usr/include/nefele.h"; do
+    grep -qxF -- "$line" <<<"$got" || want+=("no $line")
+  done
+  grep -q "$NEFELE_ROOT" <<<"$got" && want+=("a path of the build machine")
+  dpkg-deb -c "$deb" | awk '$2 != "root/root"' | grep -q . && want+=("files not owned by root")
+  if [ ${#want[@]} -eq 0 ]; then ok "the package's control data and layout"; else bad "the package" "$(IFS=';'; echo "${want[*]}")"; fi
+
+  # Unpacked as dpkg would, then booted.
+  mkdir -p "$state/root" "$state/ctrl"
+  dpkg-deb -x "$deb" "$state/root" && dpkg-deb -e "$deb" "$state/ctrl"
+  local out rc=0
+  out="$(unshare --net --mount --propagation private bash -c '. "$1/scripts/lib.sh"; nefele_release_node "$2" "$3"' _ \
+    "$NEFELE_ROOT" "$state" "$version" 2>"$state/node.log")" || rc=$?
+  while IFS= read -r line; do
+    case "$line" in
+      "ok "*) ok "${line#ok }" ;;
+      "FAILED "*) bad "${line#FAILED }" ;;
+    esac
+  done <<<"$out"
+  if [ "$rc" -ne 0 ] || grep -q '^FAILED ' <<<"$out"; then
+    say "release: the node's log ($state/node.log):"; tail -n 60 "$state/node.log" >&2
+    [ "$rc" -ne 0 ] && ! grep -q '^FAILED ' <<<"$out" && bad "the installed node ended abnormally (exit $rc)"
+  fi
+  rm -rf "$state"
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
+
+# nefele_release_node STATE VERSION: runs inside fresh network and mount namespaces (as root) made
+# by nefele_check_release: lays STATE/root over /usr and /etc (what is written there stays in
+# STATE), runs the package's postinst, configures node.env as an operator would (one node, cluster
+# mode on a Redis of its own, mutual TLS), starts hostd and the silo with their units' ExecStart,
+# then spawns through the installed nef. Prints "ok CHECK" or "FAILED CHECK" lines; stops what it
+# started by PID.
+nefele_release_node() {
+  local state="$1" version="$2" d npid out
+  # Not local: the EXIT trap runs after this function has returned.
+  redis_pid="" hostd_pid="" silo_pid=""
+  report() { if [ "$1" -eq 0 ]; then echo "ok $2"; else echo "FAILED $2"; fi; }
+  stop() { # stop PID: SIGTERM, then SIGKILL after 30 s
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null || return 0
+    local i st
+    for i in $(seq 1 300); do
+      st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+      [ -z "$st" ] || [ "$st" = Z ] && break
+      sleep 0.1
+    done
+    [ "$st" = Z ] || [ -z "$st" ] || kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+  }
+  # The silo first, then hostd, which stops the node's processes and removes their cgroups.
+  trap 'stop "$silo_pid"; stop "$hostd_pid"; stop "$redis_pid"' EXIT
+  set -e
+  ip link set lo up
+  for d in usr etc; do
+    mkdir -p "$state/overlay/$d-upper" "$state/overlay/$d-work"
+    mount -t overlay overlay -o "lowerdir=$state/root/$d:/$d,upperdir=$state/overlay/$d-upper,workdir=$state/overlay/$d-work" "/$d"
+  done
+  # What systemd gives the units: /run/nefele (RuntimeDirectory), /var/lib/nefele (StateDirectory).
+  mkdir -p /run/nefele /var/lib/nefele "$state/state"
+  mount -t tmpfs -o mode=0755 nefele-run /run/nefele
+  mount --bind "$state/state" /var/lib/nefele
+  set +e
+
+  "$state/ctrl/postinst" configure >&2 && id -u nefele >/dev/null && [ -d /etc/nefele/tls ]
+  report $? "the package's postinst makes the user nefele and /etc/nefele/tls"
+  chown nefele:nefele /var/lib/nefele && chmod 0700 /var/lib/nefele
+
+  # node.env, the certificates and the admin key, as charts-free-deploy/README.md has an operator make them.
+  local node="nrl-n1" key
+  key="$(nefele_admin_key "$state/admin.key")"
+  nefele_tls_ca "$state/tls" release >&2 && nefele_tls_cert "$state/tls" "$node" node "$node" 127.0.0.1 >&2 || { echo "FAILED TLS material"; return 1; }
+  install -m 0644 "$state/tls/ca.pem" /etc/nefele/tls/ca.pem
+  install -m 0644 "$state/tls/$node.pem" /etc/nefele/tls/node.pem
+  install -m 0600 "$state/tls/$node.key" /etc/nefele/tls/node.key
+  sed -i -e "s/^NEFELE_NODE=.*/NEFELE_NODE=$node/" -e "s/^NEFELE_REDIS=.*/NEFELE_REDIS=127.0.0.1:6379/" \
+    -e "s/^NEFELE_ADVERTISE=.*/NEFELE_ADVERTISE=127.0.0.1/" -e "s/^NEFELE_ADMIN_KEY=.*/NEFELE_ADMIN_KEY=$key/" /etc/nefele/node.env
+  # LoadCredential=node.key:/etc/nefele/tls/node.key: a copy only the silo's user reads, at %d.
+  install -d -m 0700 -o nefele -g nefele "$state/credentials"
+  install -m 0600 -o nefele -g nefele /etc/nefele/tls/node.key "$state/credentials/node.key"
+
+  mkdir -p "$state/redis"
+  redis-server --bind 127.0.0.1 --port 6379 --dir "$state/redis" --save '' --appendonly no >"$state/redis.log" 2>&1 </dev/null &
+  redis_pid=$!
+
+  # Each unit's ExecStart, its continuation lines joined, run with the unit's EnvironmentFile
+  # (systemd expands ${VAR} and $VAR the same way for these values, which hold no spaces).
+  exec_start() { sed -n '/^ExecStart=/,/[^\\]$/p' "$1" | sed -e 's/^ExecStart=//' -e 's/\\$//' | tr '\n' ' '; }
+  local hostd_cmd silo_cmd
+  hostd_cmd="$(exec_start /usr/lib/systemd/system/nefele-hostd.service)"
+  silo_cmd="$(exec_start /usr/lib/systemd/system/nefele-silo.service)"
+  silo_cmd="${silo_cmd//%d/$state/credentials}"
+  (
+    set -a; . /etc/nefele/node.env; set +a
+    eval "set -- $hostd_cmd"
+    exec "$@"
+  ) >"$state/hostd.log" 2>&1 </dev/null &
+  hostd_pid=$!
+  (
+    set -a; . /etc/nefele/node.env; set +a
+    eval "set -- $silo_cmd"
+    # User=nefele, Environment=HOME=/var/lib/nefele
+    exec "${NEFELE_AS_SILO_USER[@]}" "$@"
+  ) >"$state/silo.log" 2>&1 </dev/null &
+  silo_pid=$!
+
+  local i healthy=1
+  for i in $(seq 1 1200); do
+    curl -fsS --max-time 2 http://127.0.0.1:7400/healthz >/dev/null 2>&1 && { healthy=0; break; }
+    kill -0 "$hostd_pid" 2>/dev/null || { say "hostd exited:"; break; }
+    kill -0 "$silo_pid" 2>/dev/null || { say "the silo exited:"; break; }
+    sleep 0.1
+  done
+  report $healthy "a node boots from the installed units and node.env (silo as nefele, cluster mode, mutual TLS)"
+  if [ "$healthy" -ne 0 ]; then
+    tail -n 30 "$state/hostd.log" "$state/silo.log" >&2
+    return 1
+  fi
+
+  out="$(/usr/bin/nef --version 2>&1)"
+  [[ "$out" == "nef $version "* || "$out" == "nef $version" ]]
+  report $? "the installed nef is version $version ($out)"
+
+  export NEFELE_TOKEN
+  NEFELE_TOKEN="$(head -n 1 "$state/admin.key")"
+  npid="$(/usr/bin/nef spawn -- /bin/sh -c 'echo "ran from the release as $(id -u)"' 2>&1)"
+  out="$(timeout 60 /usr/bin/nef monitor "$npid" 2>&1)"
+  local logs
+  logs="$(/usr/bin/nef logs "$npid" 2>&1)"
+  [[ "$out" == *"exited 0"* && "$logs" == *"ran from the release as "* ]]
+  report $? "the installed nef spawns on that node, and the process ran (NPID $npid: $out; $logs)"
+  # A C program built against the installed header and library (through nefele.pc where the
+  # release has it), then run as a Nefele process: libnefele reaches its node from inside.
+  local cflags="-lnefele" prog
+  if pkg-config --exists nefele 2>/dev/null; then cflags="$(pkg-config --cflags --libs nefele)"; fi
+  prog="$state/self"
+  printf '%s\n' '#include <nefele.h>' '#include <stdio.h>' \
+    'int main(void) { npid_t me; int rc = nefele_self(&me);' \
+    '  if (rc != 0) { printf("nefele_self: %d %s\n", rc, nefele_last_error()); return 1; }' \
+    '  printf("libnefele: self ok\n"); return 0; }' >"$prog.c"
+  # shellcheck disable=SC2086
+  if cc -o "$prog" "$prog.c" $cflags >&2; then
+    chmod 0755 "$prog"
+    npid="$(/usr/bin/nef spawn -- "$prog" 2>&1)"
+    out="$(timeout 60 /usr/bin/nef monitor "$npid" 2>&1)"
+    logs="$(/usr/bin/nef logs "$npid" 2>&1)"
+    [[ "$out" == *"exited 0"* && "$logs" == *"libnefele: self ok"* ]]
+    report $? "a C program built with the installed nefele.h and libnefele ($cflags) runs on the node ($out; $logs)"
+  else
+    echo "FAILED a C program builds with the installed nefele.h and libnefele ($cflags)"
+  fi
+  return 0
 }
