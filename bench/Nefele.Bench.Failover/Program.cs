@@ -165,7 +165,7 @@ async Task<Trial> RunTrialAsync(string name, string breakCommand, string restore
         {
             spawned = await tenant.SubmitAsync(new SpawnRequest { Tasks = [sleeper], Count = processes });
         }
-        catch (Nefele.Errors.NefeleException e) when (e.Code == Nefele.Errors.ErrorCodes.SpawnRejected && attempt.Elapsed < rejoinBound)
+        catch (Nefele.Client.NefeleException e) when (e.Code == Nefele.Client.ErrorCodes.SpawnRejected && attempt.Elapsed < rejoinBound)
         {
             await Task.Delay(500);
         }

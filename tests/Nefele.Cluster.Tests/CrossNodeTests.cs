@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Nefele.Client;
 using Nefele.Processes;
 using Xunit;
 

@@ -170,7 +170,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
     public Task<NefeleConnection> ConnectAsync(string key) => NefeleConnection.ConnectAsync(GatewayPort, NefeleCredential.ApiKey(key));
 
     /// <summary>Creates a key of <paramref name="tenant"/> (created if needed) with the admin key; returns the token.</summary>
-    public async Task<string> CreateKeyAsync(string tenant, string name, Auth.Role role = Auth.Role.Member, DateTimeOffset? expiresAt = null)
+    public async Task<string> CreateKeyAsync(string tenant, string name, Nefele.Client.Role role = Nefele.Client.Role.Member, DateTimeOffset? expiresAt = null)
     {
         await SdkAsync(tenant);
         var key = await _sdk!.Admin.CreateKeyAsync(tenant, name, role, expiresAt);

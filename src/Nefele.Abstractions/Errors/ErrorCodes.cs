@@ -1,4 +1,4 @@
-namespace Nefele.Errors;
+namespace Nefele.Client;
 
 /// <summary>
 /// Stable error codes: the REST API's problem type suffix, the C API's mapping, the CLI's wording.

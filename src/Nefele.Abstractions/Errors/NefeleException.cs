@@ -1,4 +1,4 @@
-namespace Nefele.Errors;
+namespace Nefele.Client;
 
 /// <summary>
 /// A failure the caller caused or can act on: a stable <see cref="Code"/> (see <see cref="ErrorCodes"/>)

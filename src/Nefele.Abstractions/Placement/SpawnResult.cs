@@ -1,4 +1,4 @@
-namespace Nefele.Placement;
+namespace Nefele.Client;
 
 /// <summary>The NPIDs a request created, in task order; all Running when it returns.</summary>
 [GenerateSerializer, Immutable]

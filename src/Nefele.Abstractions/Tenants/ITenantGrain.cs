@@ -1,4 +1,5 @@
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Processes;
 
 namespace Nefele.Tenants;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Processes;
@@ -58,7 +59,7 @@ public sealed partial class PlacementRequestGrain(
             var expanded = earlier.Expand();
             var collected = await CollectedOfAsync(state.State.Admitted.Select(a => a.Npid));
             var resumed = state.State.Admitted.Where(a => !collected.Contains(a.Npid)).Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
-            var runAsThen = state.State.RunAs ?? (await GrainFactory.Get<ITenantGrain>(Tenant).GetInfoAsync()).RunAs;
+            var runAsThen = state.State.RunAs ?? Tenants.RunAs.Of(await GrainFactory.Get<ITenantGrain>(Tenant).GetInfoAsync());
             var finished = await FinishAsync(earlier, resumed, [.. state.State.Rejected], runAsThen, Stopwatch.GetTimestamp());
             if (collected.Count > 0)
             {

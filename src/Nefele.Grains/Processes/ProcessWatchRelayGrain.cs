@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using Nefele.Client;
 
 namespace Nefele.Processes;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Errors;
 using Orleans.Runtime;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Processes;
@@ -107,7 +108,7 @@ public sealed partial class TenantGrain(
         EndPending(requestId);
         _pending[requestId] = asked;
         _pendingTotal += asked;
-        return Task.FromResult(info.RunAs);
+        return Task.FromResult(RunAs.Of(info));
     }
 
     private QuotaCharge Charged => _charged ??= _charges.Values.Aggregate(default(QuotaCharge), (a, b) => a + b);
