@@ -1,7 +1,5 @@
 using System.Text;
 using Nefele.Client;
-using Nefele.Errors;
-using Nefele.Processes;
 
 // The node on this machine (gateway 127.0.0.1:30000), with the API key nef would use:
 // NEFELE_TOKEN, else ~/.config/nefele/config, else /etc/nefele/admin.key.
