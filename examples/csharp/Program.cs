@@ -18,7 +18,7 @@ Console.WriteLine($"spawned {npid}");
 // Monitor: each state it goes through, once, until it ends.
 await foreach (var e in tenant.MonitorAsync(npid))
 {
-    Console.WriteLine($"{npid} {e.State} {e.End?.Describe()}");
+    Console.WriteLine(e.End is null ? $"{npid} {e.State}" : $"{npid} {e.State}: {e.End.Describe()}");
 }
 
 // Logs: what it wrote to stdout and stderr.

@@ -28,7 +28,7 @@ public sealed class PackedAppTests(NodeFixture fixture) : IDisposable
         Assert.NotEmpty(Directory.EnumerateFiles(feed, "Nefele.Client.*.nupkg"));
 
         await File.WriteAllTextAsync(Path.Combine(_dir, "NuGet.config"), NuGetConfig(feed, packages, await MachinePackagesAsync()));
-        await DotnetAsync("dotnet", ["new", "console", "-o", app, "-n", "QuickStart"]);
+        await DotnetAsync("dotnet", ["new", "console", "-o", app, "-n", "QuickStart", "--no-restore"]);
         await DotnetAsync("dotnet", ["add", app, "package", "Nefele.Client"]);
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), QuickStart.FromReadme());
         await DotnetAsync("dotnet", ["build", app, "-c", "Release", "-nologo", "-v", "q"]);

@@ -140,14 +140,14 @@ public static partial class QuickStart
         string line;
         while ((line = Next("the monitor's last state")).StartsWith(npid + " ", StringComparison.Ordinal))
         {
-            states.Add(line[(npid.Length + 1)..].TrimEnd());
+            states.Add(line[(npid.Length + 1)..]);
             if (states[^1].StartsWith("Exited", StringComparison.Ordinal))
             {
                 break;
             }
         }
 
-        Assert.True(states.Count > 0 && states[^1] == "Exited exited 3", $"the monitor did not end with 'Exited exited 3':\n{output()}");
+        Assert.True(states.Count > 0 && states[^1] == "Exited: exited 3", $"the monitor did not end with 'Exited: exited 3':\n{output()}");
         Assert.Contains("Running", states);
         Assert.Equal(states.Count, states.Distinct().Count());
 
