@@ -189,6 +189,11 @@ NEFELE_API const char *nefele_last_error(void);
  * failure from the table above), as one static sentence; never NULL. */
 NEFELE_API const char *nefele_strerror(int code);
 
+/* The errno of a code of the catalogue, as the table above gives it: for a program that calls
+ * the REST API itself (its problem details carry "code": "program_not_found" -> -ENOENT).
+ * -EIO for NULL or what is not a code. */
+NEFELE_API int nefele_error_code(const char *code);
+
 /* The NPID of the calling process (or of the Nefele process it descends from). */
 NEFELE_API int nefele_self(npid_t *out);
 

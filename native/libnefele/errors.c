@@ -74,6 +74,11 @@ int nf_error_code(const char *code)
     return -EIO; /* not a code of this catalogue */
 }
 
+int nefele_error_code(const char *code)
+{
+    return nf_error_code(code);
+}
+
 const char *nefele_strerror(int code)
 {
     switch (code) {
