@@ -77,14 +77,7 @@ nefele_build_nef() {
 # /usr and LIBDIR, the shim and hostd's spawn library in NEFELE_LIBDIR (native/Makefile's install).
 nefele_install_native() {
   local root="$1" libdir="$2" nefele_libdir="$3"
-  if make -s -C "$NEFELE_ROOT/native" -n install >/dev/null 2>&1; then
-    make -s -C "$NEFELE_ROOT/native" install DESTDIR="$root" PREFIX=/usr LIBDIR="$libdir" NEFELE_LIBDIR="$nefele_libdir" >&2
-  else
-    install -d "$root/usr/include" "$root$libdir" "$root$nefele_libdir"
-    install -m 0644 "$NEFELE_ROOT/native/include/nefele.h" "$root/usr/include/nefele.h"
-    install -m 0755 "$NEFELE_ROOT/native/build/libnefele.so" "$root$libdir/libnefele.so"
-    install -m 0644 "$NEFELE_ROOT/native/build/libnefele-shim.so" "$NEFELE_ROOT/native/build/libnefele-spawn.so" "$root$nefele_libdir/"
-  fi
+  make -s -C "$NEFELE_ROOT/native" install DESTDIR="$root" PREFIX=/usr LIBDIR="$libdir" NEFELE_LIBDIR="$nefele_libdir" >&2
 }
 
 nefele_dll() { # nefele_dll PROJECT ASSEMBLY
@@ -262,13 +255,15 @@ nefele_check_release() {
   done
   dpkg-deb -f "$deb" Depends | grep -qi -E 'redis|dotnet|protobuf' && want+=("Depends names a package the node does not need: $(dpkg-deb -f "$deb" Depends)")
   dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles 2>/dev/null | grep -qx /etc/nefele/node.env || want+=("/etc/nefele/node.env is not a conffile")
-  got="$(dpkg-deb -c "$deb" | awk '{print $1, $NF}')"
+  got="$(dpkg-deb -c "$deb" | awk '{print $1, $6}')"
   for line in "-rwxr-xr-x ./usr/bin/nef" "-rw-r--r-- ./etc/nefele/node.env" "drwxr-xr-x ./etc/nefele/tls/" \
               "-rw-r--r-- ./usr/lib/systemd/system/nefele-hostd.service" "-rw-r--r-- ./usr/lib/systemd/system/nefele-silo.service" \
               "-rw-r--r-- ./usr/lib/nefele/silo/nefele-silo.dll" "-rw-r--r-- ./usr/lib/nefele/hostd/nefele-hostd.dll" \
               "-rwxr-xr-x ./usr/lib/nefele/dotnet/dotnet" "-rw-r--r-- ./usr/lib/nefele/libnefele-shim.so" \
               "-rw-r--r-- ./usr/lib/nefele/libnefele-spawn.so" "-rw-r--r-- ./usr/include/nefele.h" \
-              "-rwxr-xr-x ./usr/sbin/nefele-tls" "-rw-r--r-- ./usr/lib/nefele/credentials.sh"; do
+              "-rwxr-xr-x ./usr/sbin/nefele-tls" "-rw-r--r-- ./usr/lib/nefele/credentials.sh" \
+              "-rw-r--r-- ./usr/lib/$(gcc -print-multiarch)/pkgconfig/nefele.pc" \
+              "lrwxrwxrwx ./usr/lib/$(gcc -print-multiarch)/libnefele.so.1"; do
     grep -qxF -- "$line" <<<"$got" || want+=("no $line")
   done
   grep -q "$NEFELE_ROOT" <<<"$got" && want+=("a path of the build machine")
@@ -404,8 +399,8 @@ nefele_release_node() {
   report $? "the installed nef spawns on that node, and the process ran (NPID $npid: $out; $logs)"
   # A C program built against the installed header and library (through nefele.pc where the
   # release has it), then run as a Nefele process: libnefele reaches its node from inside.
-  local cflags="-lnefele" prog
-  if pkg-config --exists nefele 2>/dev/null; then cflags="$(pkg-config --cflags --libs nefele)"; fi
+  local cflags prog
+  cflags="$(pkg-config --cflags --libs nefele)" || { echo "FAILED pkg-config finds the installed nefele.pc"; return 0; }
   prog="$state/self"
   printf '%s\n' '#include <nefele.h>' '#include <stdio.h>' \
     'int main(void) { npid_t me; int rc = nefele_self(&me);' \
@@ -418,7 +413,7 @@ nefele_release_node() {
     out="$(timeout 60 /usr/bin/nef monitor "$npid" 2>&1)"
     logs="$(/usr/bin/nef logs "$npid" 2>&1)"
     [[ "$out" == *"exited 0"* && "$logs" == *"libnefele: self ok"* ]]
-    report $? "a C program built with the installed nefele.h and libnefele ($cflags) runs on the node ($out; $logs)"
+    report $? "a C program built with the installed nefele.pc ($cflags) runs on the node, linked to libnefele.so.1 ($out; $logs)"
   else
     echo "FAILED a C program builds with the installed nefele.h and libnefele ($cflags)"
   fi
