@@ -222,13 +222,14 @@ print(*[x.getsockname()[1] for x in s])')
 
 # ---- the release, installed and booted (scripts/test; scripts/publish makes it)
 
-# nefele_check_release: packs the existing build with scripts/publish (--no-build --fast), checks
-# the .deb's control data and layout, unpacks it into a scratch root (dpkg-deb -x) and boots a node
-# from it in network and mount namespaces of its own (nefele_release_node), where the scratch root
-# is laid over /usr and /etc: hostd and the silo start from the installed units' ExecStart with the
-# installed node.env, and the installed nef spawns a process on that node. The node's Redis, API,
-# silo and gateway ports are on the namespace's own loopback and its run directory on a private
-# tmpfs, so it never meets another node. Ends with "N passed, M failed".
+# nefele_check_release: packs the existing build with scripts/publish (--no-build --fast) and checks
+# the .deb's control data and layout; then, in network and mount namespaces of its own
+# (nefele_release_node), installs it with dpkg -i onto this machine's /usr, /etc and /var seen
+# through overlays whose writes stay in a scratch directory, boots a node from it (hostd and the
+# silo from the installed units' ExecStart and node.env), spawns through the installed nef, and
+# removes and purges the package again. The node's Redis, API, silo and gateway ports are on the
+# namespace's own loopback and its run directory on a private tmpfs, so it never meets another
+# node, and nothing of it reaches the machine. Ends with "N passed, M failed".
 nefele_check_release() {
   local state passed=0 failed=0 deb version line field
   state="$(mktemp -d /tmp/nefele-release.XXXXXX)"
@@ -255,6 +256,7 @@ nefele_check_release() {
   done
   dpkg-deb -f "$deb" Depends | grep -qi -E 'redis|dotnet|protobuf' && want+=("Depends names a package the node does not need: $(dpkg-deb -f "$deb" Depends)")
   dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles 2>/dev/null | grep -qx /etc/nefele/node.env || want+=("/etc/nefele/node.env is not a conffile")
+  dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./shlibs 2>/dev/null | grep -qx "libnefele 1 nefele (>= ${version/-/\~})" || want+=("no shlibs entry for libnefele.so.1")
   got="$(dpkg-deb -c "$deb" | awk '{print $1, $6}')"
   for line in "-rwxr-xr-x ./usr/bin/nef" "-rw-r--r-- ./etc/nefele/node.env" "drwxr-xr-x ./etc/nefele/tls/" \
               "-rw-r--r-- ./usr/lib/systemd/system/nefele-hostd.service" "-rw-r--r-- ./usr/lib/systemd/system/nefele-silo.service" \
@@ -270,12 +272,10 @@ nefele_check_release() {
   dpkg-deb -c "$deb" | awk '$2 != "root/root"' | grep -q . && want+=("files not owned by root")
   if [ ${#want[@]} -eq 0 ]; then ok "the package's control data and layout"; else bad "the package" "$(IFS=';'; echo "${want[*]}")"; fi
 
-  # Unpacked as dpkg would, then booted.
-  mkdir -p "$state/root" "$state/ctrl"
-  dpkg-deb -x "$deb" "$state/root" && dpkg-deb -e "$deb" "$state/ctrl"
+  # Installed, booted, removed.
   local out rc=0
-  out="$(unshare --net --mount --propagation private bash -c '. "$1/scripts/lib.sh"; nefele_release_node "$2" "$3"' _ \
-    "$NEFELE_ROOT" "$state" "$version" 2>"$state/node.log")" || rc=$?
+  out="$(unshare --net --mount --propagation private bash -c '. "$1/scripts/lib.sh"; nefele_release_node "$2" "$3" "$4"' _ \
+    "$NEFELE_ROOT" "$state" "$deb" "$version" 2>"$state/node.log")" || rc=$?
   while IFS= read -r line; do
     case "$line" in
       "ok "*) ok "${line#ok }" ;;
@@ -291,14 +291,15 @@ nefele_check_release() {
   [ "$failed" -eq 0 ]
 }
 
-# nefele_release_node STATE VERSION: runs inside fresh network and mount namespaces (as root) made
-# by nefele_check_release: lays STATE/root over /usr and /etc (what is written there stays in
-# STATE), runs the package's postinst, configures node.env as an operator would (one node, cluster
-# mode on a Redis of its own, mutual TLS), starts hostd and the silo with their units' ExecStart,
-# then spawns through the installed nef. Prints "ok CHECK" or "FAILED CHECK" lines; stops what it
-# started by PID.
+# nefele_release_node STATE DEB VERSION: runs inside fresh network and mount namespaces (as root)
+# made by nefele_check_release. /usr, /etc and /var become overlays of themselves whose writes go to
+# STATE, and DEB is installed there with dpkg -i, as on a node: its Depends checked against this
+# machine's packages, its postinst run. Then node.env is filled in as an operator would (one node,
+# cluster mode on a Redis of its own, mutual TLS), hostd and the silo start with their units'
+# ExecStart, the installed nef spawns on the node, and the package is removed and purged. Prints
+# "ok CHECK" or "FAILED CHECK" lines; stops what it started by PID.
 nefele_release_node() {
-  local state="$1" version="$2" d npid out
+  local state="$1" deb="$2" version="$3" d npid out
   # Not local: the EXIT trap runs after this function has returned.
   redis_pid="" hostd_pid="" silo_pid=""
   report() { if [ "$1" -eq 0 ]; then echo "ok $2"; else echo "FAILED $2"; fi; }
@@ -315,22 +316,24 @@ nefele_release_node() {
     wait "$1" 2>/dev/null || true
   }
   # The silo first, then hostd, which stops the node's processes and removes their cgroups.
-  trap 'stop "$silo_pid"; stop "$hostd_pid"; stop "$redis_pid"' EXIT
+  stop_node() { stop "$silo_pid"; stop "$hostd_pid"; stop "$redis_pid"; silo_pid="" hostd_pid="" redis_pid=""; }
+  trap stop_node EXIT
   set -e
   ip link set lo up
-  for d in usr etc; do
+  for d in usr etc var; do
     mkdir -p "$state/overlay/$d-upper" "$state/overlay/$d-work"
-    mount -t overlay overlay -o "lowerdir=$state/root/$d:/$d,upperdir=$state/overlay/$d-upper,workdir=$state/overlay/$d-work" "/$d"
+    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$state/overlay/$d-upper,workdir=$state/overlay/$d-work" "/$d"
   done
-  # What systemd gives the units: /run/nefele (RuntimeDirectory), /var/lib/nefele (StateDirectory).
-  mkdir -p /run/nefele /var/lib/nefele "$state/state"
+  # /run/nefele, the units' RuntimeDirectory, private to this namespace.
+  mkdir -p /run/nefele
   mount -t tmpfs -o mode=0755 nefele-run /run/nefele
-  mount --bind "$state/state" /var/lib/nefele
   set +e
 
-  "$state/ctrl/postinst" configure >&2 && id -u nefele >/dev/null && [ -d /etc/nefele/tls ]
-  report $? "the package's postinst makes the user nefele and /etc/nefele/tls"
-  chown nefele:nefele /var/lib/nefele && chmod 0700 /var/lib/nefele
+  dpkg -i "$deb" >&2 && [ "$(dpkg-query -W -f '${Status} ${Version}' nefele)" = "install ok installed ${version/-/\~}" ] \
+    && id -u nefele >/dev/null && [ -d /etc/nefele/tls ] && [ -x /usr/bin/nef ]
+  report $? "dpkg -i installs the package (its Depends met here; the postinst makes the user nefele and /etc/nefele/tls)"
+  # StateDirectory=nefele: the silo's home, which systemd would make.
+  install -d -m 0700 -o nefele -g nefele /var/lib/nefele
 
   # node.env, the certificates and the admin key, as charts-free-deploy/README.md has an operator make them.
   # Made with the release's own tools (nefele-tls, credentials.sh), as on an admin machine without a checkout.
@@ -417,5 +420,13 @@ nefele_release_node() {
   else
     echo "FAILED a C program builds with the installed nefele.h and libnefele ($cflags)"
   fi
+
+  # Removal keeps the edited conffile until purge; purge removes it and the silo's state.
+  stop_node
+  dpkg -r nefele >&2 && [ ! -e /usr/bin/nef ] && [ ! -e /usr/lib/nefele/dotnet ] && [ ! -e /usr/lib/systemd/system/nefele-hostd.service ] \
+    && grep -q "^NEFELE_NODE=$node\$" /etc/nefele/node.env \
+    && dpkg -P nefele >&2 && [ ! -e /etc/nefele/node.env ] && [ ! -e /var/lib/nefele ] \
+    && [ -z "$(dpkg-query -W -f '${Status}' nefele 2>/dev/null | grep -v not-installed)" ]
+  report $? "dpkg -r removes the release and keeps the edited node.env; dpkg -P purges node.env and /var/lib/nefele"
   return 0
 }
