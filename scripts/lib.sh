@@ -79,14 +79,7 @@ nefele_build_nef() {
 # /usr and LIBDIR, the shim and hostd's spawn library in NEFELE_LIBDIR (native/Makefile's install).
 nefele_install_native() {
   local root="$1" libdir="$2" nefele_libdir="$3"
-  if make -s -C "$NEFELE_ROOT/native" -n install >/dev/null 2>&1; then
-    make -s -C "$NEFELE_ROOT/native" install DESTDIR="$root" PREFIX=/usr LIBDIR="$libdir" NEFELE_LIBDIR="$nefele_libdir" >&2
-  else
-    install -d "$root/usr/include" "$root$libdir" "$root$nefele_libdir"
-    install -m 0644 "$NEFELE_ROOT/native/include/nefele.h" "$root/usr/include/nefele.h"
-    install -m 0755 "$NEFELE_ROOT/native/build/libnefele.so" "$root$libdir/libnefele.so"
-    install -m 0644 "$NEFELE_ROOT/native/build/libnefele-shim.so" "$NEFELE_ROOT/native/build/libnefele-spawn.so" "$root$nefele_libdir/"
-  fi
+  make -s -C "$NEFELE_ROOT/native" install DESTDIR="$root" PREFIX=/usr LIBDIR="$libdir" NEFELE_LIBDIR="$nefele_libdir" >&2
 }
 
 nefele_dll() { # nefele_dll PROJECT ASSEMBLY
@@ -173,73 +166,9 @@ nefele_stop_node() {
   return 0
 }
 
-# nefele_admin_key FILE: makes the node's first admin API key in FILE (mode 0600; a directory
-# it has to make is 0700) unless FILE holds one already, as k3s writes its kubeconfig; prints what the silo's
-# --admin-key takes: "<key id>:<SHA-256 of the secret>". The secret itself never leaves FILE.
-nefele_admin_key() {
-  local file="$1" id secret token
-  if [ ! -s "$file" ]; then
-    # A directory made here is root's alone; one that exists keeps its mode (the file is 0600).
-    if [ ! -d "$(dirname "$file")" ]; then
-      mkdir -p "$(dirname "$file")"
-      chmod 0700 "$(dirname "$file")"
-    fi
-    id="$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-    secret="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-    (umask 077 && printf 'nfk_%s_%s\n' "$id" "$secret" >"$file.tmp" && mv "$file.tmp" "$file")
-  fi
-  chmod 0600 "$file"
-  token="$(head -n 1 "$file")"
-  id="${token:4:16}"
-  secret="${token:21}"
-  printf '%s:%s\n' "$id" "$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)"
-}
-
-# ---- the cluster's TLS material (PEM, made with openssl; see charts-free-deploy/README.md)
-
-# nefele_tls_ca DIR [NAME]: makes the cluster's certificate authority, DIR/ca.pem and DIR/ca.key
-# (0600), unless DIR/ca.pem exists. Keep ca.key off the nodes once their certificates are made.
-nefele_tls_ca() {
-  local dir="$1" name="${2:-nefele}"
-  if [ -e "$dir/ca.pem" ] || [ -e "$dir/ca.key" ]; then
-    [ -s "$dir/ca.pem" ] && [ -s "$dir/ca.key" ] && return 0
-    say "$dir has only one of ca.pem and ca.key; remove it to make a new CA (every certificate then needs remaking)"; return 1
-  fi
-  mkdir -p "$dir"
-  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
-    -subj "/CN=$name cluster CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
-    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null) \
-    || { say "openssl could not make the CA in $dir"; return 1; }
-  chmod 0644 "$dir/ca.pem"
-}
-
-# nefele_tls_cert DIR FILE KIND CN [IP]: makes DIR/FILE.pem and DIR/FILE.key (0600) signed by
-# DIR/ca.pem unless they exist. KIND node: a silo's certificate (TLS server and client
-# authentication; the IP in its subjectAltName); KIND client: a program's (client authentication
-# only: it opens the gateways, never the silo-to-silo port).
-nefele_tls_cert() {
-  local dir="$1" file="$2" kind="$3" cn="$4" ip="${5:-}" eku san=""
-  if [ -e "$dir/$file.pem" ] || [ -e "$dir/$file.key" ]; then
-    [ -s "$dir/$file.pem" ] && [ -s "$dir/$file.key" ] && return 0
-    say "$dir has only one of $file.pem and $file.key; remove it to make them anew"; return 1
-  fi
-  case "$kind" in
-    node) eku="serverAuth,clientAuth"; san="subjectAltName=DNS:$cn${ip:+,IP:$ip}" ;;
-    client) eku="clientAuth" ;;
-    *) say "nefele_tls_cert: KIND is node or client, got '$kind'"; return 1 ;;
-  esac
-  (
-    umask 077
-    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
-      "extendedKeyUsage=$eku" ${san:+"$san"} >"$dir/$file.ext"
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
-      -keyout "$dir/$file.key" -out "$dir/$file.csr" 2>/dev/null &&
-    openssl x509 -req -in "$dir/$file.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial "0x$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" \
-      -sha256 -days 825 -extfile "$dir/$file.ext" -out "$dir/$file.pem" 2>/dev/null
-  ) || { rm -f "$dir/$file.pem" "$dir/$file.key" "$dir/$file.csr" "$dir/$file.ext"; say "openssl could not make $dir/$file.pem"; return 1; }
-  rm -f "$dir/$file.csr" "$dir/$file.ext"
-  chmod 0644 "$dir/$file.pem"
-}
+# The cluster's credentials: nefele_admin_key, nefele_tls_ca, nefele_tls_cert (the release carries
+# the same file as /usr/lib/nefele/credentials.sh, for nefele-tls and operators without a checkout).
+. "$NEFELE_ROOT/scripts/credentials.sh"
 
 # nefele_check_openapi: checks the REST API's OpenAPI document with the npm project tests/openapi.
 # Starts a node on free ports, fetches /openapi/v1.json with a throwaway admin key, stops the node,
@@ -295,13 +224,14 @@ print(*[x.getsockname()[1] for x in s])')
 
 # ---- the release, installed and booted (scripts/test; scripts/publish makes it)
 
-# nefele_check_release: packs the existing build with scripts/publish (--no-build --fast), checks
-# the .deb's control data and layout, unpacks it into a scratch root (dpkg-deb -x) and boots a node
-# from it in network and mount namespaces of its own (nefele_release_node), where the scratch root
-# is laid over /usr and /etc: hostd and the silo start from the installed units' ExecStart with the
-# installed node.env, and the installed nef spawns a process on that node. The node's Redis, API,
-# silo and gateway ports are on the namespace's own loopback and its run directory on a private
-# tmpfs, so it never meets another node. Ends with "N passed, M failed".
+# nefele_check_release: packs the existing build with scripts/publish (--no-build --fast) and checks
+# the .deb's control data and layout; then, in network and mount namespaces of its own
+# (nefele_release_node), installs it with dpkg -i onto this machine's /usr, /etc and /var seen
+# through overlays whose writes stay in a scratch directory, boots a node from it (hostd and the
+# silo from the installed units' ExecStart and node.env), spawns through the installed nef, and
+# removes and purges the package again. The node's Redis, API, silo and gateway ports are on the
+# namespace's own loopback and its run directory on a private tmpfs, so it never meets another
+# node, and nothing of it reaches the machine. Ends with "N passed, M failed".
 nefele_check_release() {
   local state passed=0 failed=0 deb version line field
   state="$(mktemp -d /tmp/nefele-release.XXXXXX)"
@@ -328,24 +258,26 @@ nefele_check_release() {
   done
   dpkg-deb -f "$deb" Depends | grep -qi -E 'redis|dotnet|protobuf' && want+=("Depends names a package the node does not need: $(dpkg-deb -f "$deb" Depends)")
   dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles 2>/dev/null | grep -qx /etc/nefele/node.env || want+=("/etc/nefele/node.env is not a conffile")
-  got="$(dpkg-deb -c "$deb" | awk '{print $1, $NF}')"
+  dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./shlibs 2>/dev/null | grep -qx "libnefele 1 nefele (>= ${version/-/\~})" || want+=("no shlibs entry for libnefele.so.1")
+  got="$(dpkg-deb -c "$deb" | awk '{print $1, $6}')"
   for line in "-rwxr-xr-x ./usr/bin/nef" "-rw-r--r-- ./etc/nefele/node.env" "drwxr-xr-x ./etc/nefele/tls/" \
               "-rw-r--r-- ./usr/lib/systemd/system/nefele-hostd.service" "-rw-r--r-- ./usr/lib/systemd/system/nefele-silo.service" \
               "-rw-r--r-- ./usr/lib/nefele/silo/nefele-silo.dll" "-rw-r--r-- ./usr/lib/nefele/hostd/nefele-hostd.dll" \
               "-rwxr-xr-x ./usr/lib/nefele/dotnet/dotnet" "-rw-r--r-- ./usr/lib/nefele/libnefele-shim.so" \
-              "-rw-r--r-- ./usr/lib/nefele/libnefele-spawn.so" "-rw-r--r-- ./usr/include/nefele.h"; do
+              "-rw-r--r-- ./usr/lib/nefele/libnefele-spawn.so" "-rw-r--r-- ./usr/include/nefele.h" \
+              "-rwxr-xr-x ./usr/sbin/nefele-tls" "-rw-r--r-- ./usr/lib/nefele/credentials.sh" \
+              "-rw-r--r-- ./usr/lib/$(gcc -print-multiarch)/pkgconfig/nefele.pc" \
+              "lrwxrwxrwx ./usr/lib/$(gcc -print-multiarch)/libnefele.so.1"; do
     grep -qxF -- "$line" <<<"$got" || want+=("no $line")
   done
   grep -q "$NEFELE_ROOT" <<<"$got" && want+=("a path of the build machine")
   dpkg-deb -c "$deb" | awk '$2 != "root/root"' | grep -q . && want+=("files not owned by root")
   if [ ${#want[@]} -eq 0 ]; then ok "the package's control data and layout"; else bad "the package" "$(IFS=';'; echo "${want[*]}")"; fi
 
-  # Unpacked as dpkg would, then booted.
-  mkdir -p "$state/root" "$state/ctrl"
-  dpkg-deb -x "$deb" "$state/root" && dpkg-deb -e "$deb" "$state/ctrl"
+  # Installed, booted, removed.
   local out rc=0
-  out="$(unshare --net --mount --propagation private bash -c '. "$1/scripts/lib.sh"; nefele_release_node "$2" "$3"' _ \
-    "$NEFELE_ROOT" "$state" "$version" 2>"$state/node.log")" || rc=$?
+  out="$(unshare --net --mount --propagation private bash -c '. "$1/scripts/lib.sh"; nefele_release_node "$2" "$3" "$4"' _ \
+    "$NEFELE_ROOT" "$state" "$deb" "$version" 2>"$state/node.log")" || rc=$?
   while IFS= read -r line; do
     case "$line" in
       "ok "*) ok "${line#ok }" ;;
@@ -361,14 +293,15 @@ nefele_check_release() {
   [ "$failed" -eq 0 ]
 }
 
-# nefele_release_node STATE VERSION: runs inside fresh network and mount namespaces (as root) made
-# by nefele_check_release: lays STATE/root over /usr and /etc (what is written there stays in
-# STATE), runs the package's postinst, configures node.env as an operator would (one node, cluster
-# mode on a Redis of its own, mutual TLS), starts hostd and the silo with their units' ExecStart,
-# then spawns through the installed nef. Prints "ok CHECK" or "FAILED CHECK" lines; stops what it
-# started by PID.
+# nefele_release_node STATE DEB VERSION: runs inside fresh network and mount namespaces (as root)
+# made by nefele_check_release. /usr, /etc and /var become overlays of themselves whose writes go to
+# STATE, and DEB is installed there with dpkg -i, as on a node: its Depends checked against this
+# machine's packages, its postinst run. Then node.env is filled in as an operator would (one node,
+# cluster mode on a Redis of its own, mutual TLS), hostd and the silo start with their units'
+# ExecStart, the installed nef spawns on the node, and the package is removed and purged. Prints
+# "ok CHECK" or "FAILED CHECK" lines; stops what it started by PID.
 nefele_release_node() {
-  local state="$1" version="$2" d npid out
+  local state="$1" deb="$2" version="$3" d npid out
   # Not local: the EXIT trap runs after this function has returned.
   redis_pid="" hostd_pid="" silo_pid=""
   report() { if [ "$1" -eq 0 ]; then echo "ok $2"; else echo "FAILED $2"; fi; }
@@ -385,27 +318,31 @@ nefele_release_node() {
     wait "$1" 2>/dev/null || true
   }
   # The silo first, then hostd, which stops the node's processes and removes their cgroups.
-  trap 'stop "$silo_pid"; stop "$hostd_pid"; stop "$redis_pid"' EXIT
+  stop_node() { stop "$silo_pid"; stop "$hostd_pid"; stop "$redis_pid"; silo_pid="" hostd_pid="" redis_pid=""; }
+  trap stop_node EXIT
   set -e
   ip link set lo up
-  for d in usr etc; do
+  for d in usr etc var; do
     mkdir -p "$state/overlay/$d-upper" "$state/overlay/$d-work"
-    mount -t overlay overlay -o "lowerdir=$state/root/$d:/$d,upperdir=$state/overlay/$d-upper,workdir=$state/overlay/$d-work" "/$d"
+    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$state/overlay/$d-upper,workdir=$state/overlay/$d-work" "/$d"
   done
-  # What systemd gives the units: /run/nefele (RuntimeDirectory), /var/lib/nefele (StateDirectory).
-  mkdir -p /run/nefele /var/lib/nefele "$state/state"
+  # /run/nefele, the units' RuntimeDirectory, private to this namespace.
+  mkdir -p /run/nefele
   mount -t tmpfs -o mode=0755 nefele-run /run/nefele
-  mount --bind "$state/state" /var/lib/nefele
   set +e
 
-  "$state/ctrl/postinst" configure >&2 && id -u nefele >/dev/null && [ -d /etc/nefele/tls ]
-  report $? "the package's postinst makes the user nefele and /etc/nefele/tls"
-  chown nefele:nefele /var/lib/nefele && chmod 0700 /var/lib/nefele
+  dpkg -i "$deb" >&2 && [ "$(dpkg-query -W -f '${Status} ${Version}' nefele)" = "install ok installed ${version/-/\~}" ] \
+    && id -u nefele >/dev/null && [ -d /etc/nefele/tls ] && [ -x /usr/bin/nef ]
+  report $? "dpkg -i installs the package (its Depends met here; the postinst makes the user nefele and /etc/nefele/tls)"
+  # StateDirectory=nefele: the silo's home, which systemd would make.
+  install -d -m 0700 -o nefele -g nefele /var/lib/nefele
 
   # node.env, the certificates and the admin key, as charts-free-deploy/README.md has an operator make them.
+  # Made with the release's own tools (nefele-tls, credentials.sh), as on an admin machine without a checkout.
   local node="nrl-n1" key
-  key="$(nefele_admin_key "$state/admin.key")"
-  nefele_tls_ca "$state/tls" release >&2 && nefele_tls_cert "$state/tls" "$node" node "$node" 127.0.0.1 >&2 || { echo "FAILED TLS material"; return 1; }
+  key="$(bash -c '. /usr/lib/nefele/credentials.sh && nefele_admin_key "$1"' _ "$state/admin.key")" \
+    && /usr/sbin/nefele-tls ca "$state/tls" release >&2 && /usr/sbin/nefele-tls node "$state/tls" "$node" 127.0.0.1 >&2
+  report $? "the installed nefele-tls and credentials.sh make the admin key, the CA and the node's certificate"
   install -m 0644 "$state/tls/ca.pem" /etc/nefele/tls/ca.pem
   install -m 0644 "$state/tls/$node.pem" /etc/nefele/tls/node.pem
   install -m 0600 "$state/tls/$node.key" /etc/nefele/tls/node.key
@@ -467,8 +404,8 @@ nefele_release_node() {
   report $? "the installed nef spawns on that node, and the process ran (NPID $npid: $out; $logs)"
   # A C program built against the installed header and library (through nefele.pc where the
   # release has it), then run as a Nefele process: libnefele reaches its node from inside.
-  local cflags="-lnefele" prog
-  if pkg-config --exists nefele 2>/dev/null; then cflags="$(pkg-config --cflags --libs nefele)"; fi
+  local cflags prog
+  cflags="$(pkg-config --cflags --libs nefele)" || { echo "FAILED pkg-config finds the installed nefele.pc"; return 0; }
   prog="$state/self"
   printf '%s\n' '#include <nefele.h>' '#include <stdio.h>' \
     'int main(void) { npid_t me; int rc = nefele_self(&me);' \
@@ -481,9 +418,17 @@ nefele_release_node() {
     out="$(timeout 60 /usr/bin/nef monitor "$npid" 2>&1)"
     logs="$(/usr/bin/nef logs "$npid" 2>&1)"
     [[ "$out" == *"exited 0"* && "$logs" == *"libnefele: self ok"* ]]
-    report $? "a C program built with the installed nefele.h and libnefele ($cflags) runs on the node ($out; $logs)"
+    report $? "a C program built with the installed nefele.pc ($cflags) runs on the node, linked to libnefele.so.1 ($out; $logs)"
   else
     echo "FAILED a C program builds with the installed nefele.h and libnefele ($cflags)"
   fi
+
+  # Removal keeps the edited conffile until purge; purge removes it and the silo's state.
+  stop_node
+  dpkg -r nefele >&2 && [ ! -e /usr/bin/nef ] && [ ! -e /usr/lib/nefele/dotnet ] && [ ! -e /usr/lib/systemd/system/nefele-hostd.service ] \
+    && grep -q "^NEFELE_NODE=$node\$" /etc/nefele/node.env \
+    && dpkg -P nefele >&2 && [ ! -e /etc/nefele/node.env ] && [ ! -e /var/lib/nefele ] \
+    && [ -z "$(dpkg-query -W -f '${Status}' nefele 2>/dev/null | grep -v not-installed)" ]
+  report $? "dpkg -r removes the release and keeps the edited node.env; dpkg -P purges node.env and /var/lib/nefele"
   return 0
 }
