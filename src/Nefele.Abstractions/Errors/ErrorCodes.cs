@@ -13,6 +13,9 @@ public static class ErrorCodes
     /// <summary>The spawn request could not be admitted: bad spec, no capacity, or exec would fail.</summary>
     public const string SpawnRejected = "spawn_rejected";
 
+    /// <summary>SDK: the program ran but never became a Nefele process (no handshake, exited first); the message has the reason.</summary>
+    public const string FailedToStart = "failed_to_start";
+
     /// <summary>Malformed input: a field missing, out of range or of the wrong shape.</summary>
     public const string BadRequest = "bad_request";
 
@@ -94,6 +97,6 @@ public static class ErrorCodes
         NpidNotFound, SpawnRejected, BadRequest, NotRunning, NodeUnavailable, RequestConflict, Unauthenticated, Forbidden,
         TenantNotFound, TenantExists, KeyNotFound, KeyExists, QuotaExceeded, RateLimited, LimitExceeded, InternalError,
         MethodNotAllowed, PayloadTooLarge, UriTooLong, UnsupportedMediaType, InvalidJson,
-        ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached,
+        ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, FailedToStart,
     ];
 }

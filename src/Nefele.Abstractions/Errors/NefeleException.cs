@@ -13,6 +13,16 @@ public sealed class NefeleException : Exception
         Code = code;
     }
 
+    /// <summary>An error with its stable <paramref name="code"/>, caused by <paramref name="inner"/>.</summary>
+    /// <param name="code">One of <see cref="ErrorCodes"/>.</param>
+    /// <param name="message">What was wrong, in a sentence.</param>
+    /// <param name="inner">The failure that caused it.</param>
+    public NefeleException(string code, string message, Exception inner)
+        : base(message, inner)
+    {
+        Code = code;
+    }
+
     public NefeleException()
     {
         Code = ErrorCodes.BadRequest;

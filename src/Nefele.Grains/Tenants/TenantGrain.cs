@@ -52,7 +52,7 @@ public sealed partial class TenantGrain(
 
     private TenantInfo Info => state.State.Info ?? throw new NefeleException(ErrorCodes.TenantNotFound, $"no tenant {Name}");
 
-    public Task<TenantInfo> GetInfoAsync() => Task.FromResult(Info);
+    public Task<TenantInfo> GetInfoAsync(CancellationToken ct) => Task.FromResult(Info);
 
     public async Task InitializeAsync(TenantInfo info)
     {
@@ -158,7 +158,7 @@ public sealed partial class TenantGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<NewApiKey> CreateKeyAsync(string name, Role role, DateTimeOffset? expiresAt)
+    public async Task<NewApiKey> CreateKeyAsync(string name, Role role, DateTimeOffset? expiresAt, CancellationToken ct)
     {
         _ = Info;
         Validation.Names.ValidateKeyName(name);
@@ -198,14 +198,14 @@ public sealed partial class TenantGrain(
         return new NewApiKey { Info = record.ToInfo(), Token = token };
     }
 
-    public async Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync()
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync(CancellationToken ct)
     {
         _ = Info;
         var records = await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.Get<IApiKeyGrain>(id).GetAsync()));
         return records.OfType<ApiKeyRecord>().Select(r => r.ToInfo()).OrderBy(k => k.Name, StringComparer.Ordinal).ToArray();
     }
 
-    public async Task RevokeKeyAsync(string name)
+    public async Task RevokeKeyAsync(string name, CancellationToken ct)
     {
         _ = Info;
         if (!state.State.Keys.Remove(name, out var id))
@@ -308,7 +308,7 @@ public sealed partial class TenantGrain(
                 : _npids)
                 .Order(StringComparer.Ordinal).ToArray());
 
-    public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all)
+    public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all, CancellationToken ct)
     {
         var npids = await ListAsync(all);
         var infos = (await Task.WhenAll(npids.Select(GetForListingAsync))).OfType<ProcessInfo>().ToList();
