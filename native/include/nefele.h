@@ -1,5 +1,6 @@
 /*
- * nefele.h: the in-process C API of a Nefele process (link with -lnefele).
+ * nefele.h: the in-process C API of a Nefele process.
+ * Build with: cc prog.c $(pkg-config --cflags --libs nefele)
  *
  * Every call talks to the node's hostd over the api socket named by NEFELE_SOCKET
  * (set by hostd for every Nefele process). The library opens one connection per process
@@ -12,24 +13,47 @@
  * errno-style code on failure. nefele_last_error() then describes the failure, and
  * nefele_strerror(code) says what the code means.
  *
- *   Failures reported by the server, one NEFELE_E* value per code it sends on the process
- *   socket (the catalogue is enum ErrorCode in protos/nefele/v1/common.proto):
- *     npid_not_found             NEFELE_ENPID_NOT_FOUND              -ENOENT
+ *   Failures reported by the server: one row per code of the catalogue (enum ErrorCode in
+ *   protos/nefele/v1/common.proto; the native tests are generated from this table and fail
+ *   when a code has no row). Several codes share an errno; nefele_last_error() names the code.
+ *   Codes the process socket can send:
+ *     npid_not_found             NEFELE_ENPID_NOT_FOUND              -ESRCH
+ *     not_running                NEFELE_ENOT_RUNNING                 -ESRCH
+ *     program_not_found          NEFELE_EPROGRAM_NOT_FOUND           -ENOENT
  *     spawn_rejected             NEFELE_ESPAWN_REJECTED              -ENOSPC
  *     bad_request                NEFELE_EBAD_REQUEST                 -EINVAL
- *     not_running                NEFELE_ENOT_RUNNING                 -ESRCH
- *     node_unavailable           NEFELE_ENODE_UNAVAILABLE            -EHOSTUNREACH
+ *     node_unavailable           NEFELE_ENODE_UNAVAILABLE            -EAGAIN
+ *     control_plane_unavailable  NEFELE_ECONTROL_PLANE_UNAVAILABLE   -EAGAIN
  *     request_conflict           NEFELE_EREQUEST_CONFLICT            -EEXIST
  *     tenant_not_found           NEFELE_ETENANT_NOT_FOUND            -ENXIO
  *     quota_exceeded             NEFELE_EQUOTA_EXCEEDED              -EDQUOT
  *     limit_exceeded             NEFELE_ELIMIT_EXCEEDED              -EBUSY
  *     internal_error             NEFELE_EINTERNAL                    -EREMOTEIO
- *     control_plane_unavailable  NEFELE_ECONTROL_PLANE_UNAVAILABLE   -EAGAIN
  *     not_a_nefele_process       NEFELE_ENOT_A_NEFELE_PROCESS        -EPERM
  *     bad_frame                  NEFELE_EBAD_FRAME                   -EBADMSG
- *     a code not in this list                                        -EIO
+ *   Codes only the REST API sends (a program calling it, see native/README.md):
+ *     unauthenticated            NEFELE_EUNAUTHENTICATED             -ENOKEY
+ *     forbidden                  NEFELE_EFORBIDDEN                   -EACCES
+ *     tenant_exists              NEFELE_ETENANT_EXISTS               -EEXIST
+ *     key_not_found              NEFELE_EKEY_NOT_FOUND               -ENOENT
+ *     key_exists                 NEFELE_EKEY_EXISTS                  -EEXIST
+ *     rate_limited               NEFELE_ERATE_LIMITED                -EAGAIN
+ *     method_not_allowed         NEFELE_EMETHOD_NOT_ALLOWED          -EOPNOTSUPP
+ *     payload_too_large          NEFELE_EPAYLOAD_TOO_LARGE           -E2BIG
+ *     uri_too_long               NEFELE_EURI_TOO_LONG                -ENAMETOOLONG
+ *     unsupported_media_type     NEFELE_EUNSUPPORTED_MEDIA_TYPE      -EPROTONOSUPPORT
+ *     invalid_json               NEFELE_EINVALID_JSON                -EBADMSG
+ *     route_not_found            NEFELE_EROUTE_NOT_FOUND             -ENOSYS
+ *   Codes the C# SDK raises itself (never sent; listed for completeness: over the process
+ *   socket such a spawn is an NPID whose state is NEFELE_FAILED_TO_START, see nefele_get):
+ *     failed_to_start            NEFELE_EFAILED_TO_START             -ENOEXEC
+ *   Codes only hostd's control socket sends (to the silo; listed for completeness):
+ *     wrong_node                 NEFELE_EWRONG_NODE                  -EXDEV
+ *     already_attached           NEFELE_EALREADY_ATTACHED            -EALREADY
+ *   A code not in this list (a newer server)                         -EIO
  *   Local and transport failures:
  *     bad argument to the call                         -EINVAL
+ *     a timeout given to the call passed               -ETIMEDOUT
  *     NEFELE_SOCKET unset, or connecting failed        -ENOTCONN
  *     hostd closed the connection / write failed       -ECONNRESET
  *     response frame larger than 4 MiB                 -EMSGSIZE
@@ -44,6 +68,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,20 +76,44 @@ extern "C" {
 
 #define NEFELE_API __attribute__((visibility("default")))
 
+/* The version of this header. The library's soname carries the major (libnefele.so.1): it
+ * changes only when a symbol or a struct layout changes incompatibly. A minor release adds
+ * symbols (bound to the version node NEFELE_1.<minor> of the library) and appends struct
+ * fields; a program built against an older minor keeps working with a newer library. */
+#define NEFELE_VERSION_MAJOR 1
+#define NEFELE_VERSION_MINOR 0
+#define NEFELE_VERSION_PATCH 0
+
 /* Failures the server reports (see the table above); each is a negative errno value. */
-#define NEFELE_ENPID_NOT_FOUND (-ENOENT)
+#define NEFELE_ENPID_NOT_FOUND (-ESRCH)
+#define NEFELE_ENOT_RUNNING (-ESRCH)
+#define NEFELE_EPROGRAM_NOT_FOUND (-ENOENT)
 #define NEFELE_ESPAWN_REJECTED (-ENOSPC)
 #define NEFELE_EBAD_REQUEST (-EINVAL)
-#define NEFELE_ENOT_RUNNING (-ESRCH)
-#define NEFELE_ENODE_UNAVAILABLE (-EHOSTUNREACH)
+#define NEFELE_ENODE_UNAVAILABLE (-EAGAIN)
+#define NEFELE_ECONTROL_PLANE_UNAVAILABLE (-EAGAIN)
 #define NEFELE_EREQUEST_CONFLICT (-EEXIST)
 #define NEFELE_ETENANT_NOT_FOUND (-ENXIO)
 #define NEFELE_EQUOTA_EXCEEDED (-EDQUOT)
 #define NEFELE_ELIMIT_EXCEEDED (-EBUSY)
 #define NEFELE_EINTERNAL (-EREMOTEIO)
-#define NEFELE_ECONTROL_PLANE_UNAVAILABLE (-EAGAIN)
 #define NEFELE_ENOT_A_NEFELE_PROCESS (-EPERM)
 #define NEFELE_EBAD_FRAME (-EBADMSG)
+#define NEFELE_EFAILED_TO_START (-ENOEXEC)
+#define NEFELE_EUNAUTHENTICATED (-ENOKEY)
+#define NEFELE_EFORBIDDEN (-EACCES)
+#define NEFELE_ETENANT_EXISTS (-EEXIST)
+#define NEFELE_EKEY_NOT_FOUND (-ENOENT)
+#define NEFELE_EKEY_EXISTS (-EEXIST)
+#define NEFELE_ERATE_LIMITED (-EAGAIN)
+#define NEFELE_EMETHOD_NOT_ALLOWED (-EOPNOTSUPP)
+#define NEFELE_EPAYLOAD_TOO_LARGE (-E2BIG)
+#define NEFELE_EURI_TOO_LONG (-ENAMETOOLONG)
+#define NEFELE_EUNSUPPORTED_MEDIA_TYPE (-EPROTONOSUPPORT)
+#define NEFELE_EINVALID_JSON (-EBADMSG)
+#define NEFELE_EROUTE_NOT_FOUND (-ENOSYS)
+#define NEFELE_EWRONG_NODE (-EXDEV)
+#define NEFELE_EALREADY_ATTACHED (-EALREADY)
 
 /* Process states (nefele_proc.state, nefele_exit.state). */
 #define NEFELE_PENDING 1
@@ -115,6 +164,7 @@ typedef struct nefele_exit {
     int core_dumped; /* non-zero if it dumped core */
     int oom_killed;  /* non-zero if the OOM killer ended it (over its memory limit) */
     char reason[256]; /* why, for FAILED_TO_START and LOST (truncated); else "" */
+    char npid[64];    /* the process that ended */
 } nefele_exit;
 
 /* One row of nefele_ps. Strings are NUL-terminated and truncated to fit. */
@@ -123,16 +173,30 @@ typedef struct nefele_proc {
     char node[64];
     int pid;   /* OS pid on its node */
     int state; /* NEFELE_* state */
-    long long cpu_millis, memory_bytes, started_unix_ms;
+    long long cpu_millis;      /* reserved CPU in millicores (0 = best effort) */
+    long long memory_bytes;    /* memory limit (0 = none) */
+    long long started_unix_ms;
     char command[256];
+    char name[64];                /* the name it was given ("" if none) */
+    long long cpu_usage_ns;       /* CPU time used so far (its cgroup's usage; 0 when unknown) */
+    long long memory_usage_bytes; /* memory in use now (its cgroup's current; 0 when unknown) */
 } nefele_proc;
 
-/* Message describing the last failed call on this thread ("" if none yet). */
+/* The version of the library loaded at run time, e.g. "1.0.0". */
+NEFELE_API const char *nefele_version(void);
+
+/* Message describing the last failed call on this thread ("" if none yet): the server's code
+ * once, then its sentence, e.g. "npid_not_found: no process 01J... in this tenant". */
 NEFELE_API const char *nefele_last_error(void);
 
 /* What a negative code returned by this library means (a NEFELE_E* value or a transport
  * failure from the table above), as one static sentence; never NULL. */
 NEFELE_API const char *nefele_strerror(int code);
+
+/* The errno of a code of the catalogue, as the table above gives it: for a program that calls
+ * the REST API itself (its problem details carry "code": "program_not_found" -> -ENOENT).
+ * -EIO for NULL or what is not a code. */
+NEFELE_API int nefele_error_code(const char *code);
 
 /* The NPID of the calling process (or of the Nefele process it descends from). */
 NEFELE_API int nefele_self(npid_t *out);
@@ -163,6 +227,25 @@ NEFELE_API int nefele_monitor_fd(const npid_t *npid);
 /* Reads the answer to nefele_monitor_fd (blocking if it is not there yet), fills *out,
  * and closes fd in every case. */
 NEFELE_API int nefele_monitor_result(int fd, nefele_exit *out);
+
+/* nefele_monitor that gives up after timeout_ms milliseconds with -ETIMEDOUT (the process
+ * keeps running; *out is untouched). 0 only looks; a negative timeout_ms waits as long as
+ * the process lives, as nefele_monitor. */
+NEFELE_API int nefele_monitor_timeout(const npid_t *npid, nefele_exit *out, int timeout_ms);
+
+/* Reads the process's captured output (stdout and stderr, interleaved as written) from byte
+ * *offset (0: the start) into buf, at most cap bytes (at most 1 MiB a call).
+ *   timeout_ms == 0: answers at once with what is there;
+ *   timeout_ms  > 0: when there is nothing past *offset yet, waits up to that long for it;
+ *   timeout_ms  < 0: waits until there is output past *offset or the process has ended.
+ * Returns the number of bytes stored (>= 0) and advances *offset past them. A return of 0
+ * means: with *complete non-zero, the process has ended and everything it wrote was read;
+ * otherwise nothing came within timeout_ms. Output is kept up to a bound per process: when
+ * the bytes at *offset were dropped, the read starts at the oldest byte kept (the new
+ * *offset minus the return value). complete may be NULL. A call that waits uses a
+ * connection of its own, so other threads' calls are not held up. */
+NEFELE_API ssize_t nefele_logs(const npid_t *npid, long long *offset, void *buf, size_t cap,
+                               int timeout_ms, int *complete);
 
 /* Sends signal to the process (wherever it runs). */
 NEFELE_API int nefele_kill(int signal, const npid_t *npid);

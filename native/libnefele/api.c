@@ -1,5 +1,6 @@
 /* libnefele calls: each builds one ProcRequest and turns the reply into C structs. */
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -298,6 +299,7 @@ int nefele_monitor_result(int fd, nefele_exit *out)
         out->core_dumped = end->core_dumped ? 1 : 0;
         out->oom_killed = end->oom_killed ? 1 : 0;
         copy_str(out->reason, sizeof out->reason, end->reason);
+        copy_str(out->npid, sizeof out->npid, resp->monitor->npid);
     }
     nefele__v1__proc_response__free_unpacked(resp, NULL);
     return rc;
@@ -357,9 +359,133 @@ int nefele_ps(nefele_proc *out, size_t max, size_t *count)
         o->memory_bytes = p->memory_bytes;
         o->started_unix_ms = p->started_unix_ms;
         copy_str(o->command, sizeof o->command, p->command);
+        copy_str(o->name, sizeof o->name, p->name);
+        o->cpu_usage_ns = p->cpu_usage_ns;
+        o->memory_usage_bytes = p->memory_usage_bytes;
     }
     if (count)
         *count = total;
     nefele__v1__proc_response__free_unpacked(resp, NULL);
     return 0;
+}
+
+const char *nefele_version(void)
+{
+#define NF_STR2(x) #x
+#define NF_STR(x) NF_STR2(x)
+    return NF_STR(NEFELE_VERSION_MAJOR) "." NF_STR(NEFELE_VERSION_MINOR) "." NF_STR(NEFELE_VERSION_PATCH);
+}
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int nefele_monitor_timeout(const npid_t *npid, nefele_exit *out, int timeout_ms)
+{
+    int fd = nefele_monitor_fd(npid);
+    if (fd < 0)
+        return fd;
+    if (timeout_ms >= 0) {
+        long long deadline = monotonic_ms() + timeout_ms;
+        struct pollfd p = { fd, POLLIN, 0 };
+        int ready;
+        for (;;) {
+            long long left = deadline - monotonic_ms();
+            ready = poll(&p, 1, left > 0 ? (int)left : 0);
+            if (ready >= 0 || errno != EINTR)
+                break;
+        }
+        if (ready == 0) {
+            /* Closing the connection ends the watch on the server. */
+            close(fd);
+            return nf_fail(-ETIMEDOUT, "%s has not ended within %d ms", npid->id, timeout_ms);
+        }
+        if (ready < 0) {
+            int err = errno;
+            close(fd);
+            return nf_fail(-err, "waiting for the monitor's answer: %s", strerror(err));
+        }
+    }
+    return nefele_monitor_result(fd, out);
+}
+
+/* The server answers a read that waits within this bound; longer waits are several reads. */
+#define LOG_WAIT_STEP_MS 10000
+/* The most one read returns (the server's bound too). */
+#define LOG_MAX_BYTES (1 << 20)
+
+ssize_t nefele_logs(const npid_t *npid, long long *offset, void *buf, size_t cap, int timeout_ms, int *complete)
+{
+    int rc = check_npid(npid);
+    if (rc < 0)
+        return rc;
+    if (!offset || *offset < 0)
+        return nf_fail(-EINVAL, "offset is NULL or negative");
+    if (!buf || cap == 0)
+        return nf_fail(-EINVAL, "buf is NULL or cap is 0");
+    if (complete)
+        *complete = 0;
+    if (cap > LOG_MAX_BYTES)
+        cap = LOG_MAX_BYTES;
+
+    Nefele__V1__LogsRequest logs = NEFELE__V1__LOGS_REQUEST__INIT;
+    logs.npid = (char *)npid->id;
+    logs.max_bytes = (int32_t)cap;
+    Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
+    req.body_case = NEFELE__V1__PROC_REQUEST__BODY_LOGS;
+    req.logs = &logs;
+
+    /* A read that waits holds its connection: it gets one of its own. */
+    int fd = -1;
+    if (timeout_ms != 0) {
+        fd = nf_connect();
+        if (fd < 0)
+            return fd;
+    }
+    long long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
+    ssize_t got = 0;
+    for (;;) {
+        long long wait = 0;
+        if (timeout_ms < 0)
+            wait = LOG_WAIT_STEP_MS;
+        else if (timeout_ms > 0) {
+            wait = deadline - monotonic_ms();
+            if (wait < 0)
+                wait = 0;
+            if (wait > LOG_WAIT_STEP_MS)
+                wait = LOG_WAIT_STEP_MS;
+        }
+        logs.offset = *offset;
+        logs.wait_ms = (int32_t)wait;
+        Nefele__V1__ProcResponse *resp;
+        rc = fd >= 0 ? nf_call_on(fd, &req, NEFELE__V1__PROC_RESPONSE__BODY_LOGS, &resp)
+                     : nf_call(&req, NEFELE__V1__PROC_RESPONSE__BODY_LOGS, &resp);
+        if (rc < 0) {
+            got = rc;
+            break;
+        }
+        const Nefele__V1__LogsReply *r = resp->logs;
+        if (r->data.len > cap || r->next_offset < (long long)r->data.len) {
+            nefele__v1__proc_response__free_unpacked(resp, NULL);
+            got = nf_fail(-EPROTO, "hostd answered a read of %zu bytes with %zu", cap, r->data.len);
+            break;
+        }
+        int done = r->complete ? 1 : 0;
+        got = (ssize_t)r->data.len;
+        if (got > 0)
+            memcpy(buf, r->data.data, r->data.len);
+        if (got > 0 || r->next_offset > *offset)
+            *offset = r->next_offset;
+        nefele__v1__proc_response__free_unpacked(resp, NULL);
+        if (done && complete)
+            *complete = 1;
+        if (got > 0 || done || timeout_ms == 0 || (timeout_ms > 0 && monotonic_ms() >= deadline))
+            break;
+    }
+    if (fd >= 0)
+        close(fd);
+    return got;
 }

@@ -109,23 +109,47 @@ int nf_read_response(int fd, Nefele__V1__ProcResponse **out)
     return 0;
 }
 
+/* The server's sentences open with the code's words ("spawn rejected: /x: no such file"); behind
+ * the code itself they would say it twice, so such an opening is dropped. */
+static const char *past_code_words(const char *msg, const char *code)
+{
+    size_t i = 0;
+    for (; code[i]; i++) {
+        char want = code[i] == '_' ? ' ' : code[i];
+        char got = msg[i] >= 'A' && msg[i] <= 'Z' ? (char)(msg[i] - 'A' + 'a') : msg[i];
+        if (got != want)
+            return msg;
+    }
+    if (msg[i] == '\0')
+        return msg + i;
+    if (msg[i] != ':')
+        return msg;
+    for (i++; msg[i] == ' '; i++)
+        ;
+    return msg + i;
+}
+
 int nf_error_response(const Nefele__V1__ProcResponse *resp)
 {
     const Nefele__V1__Error *e = resp->error;
     const char *code = e && e->code ? e->code : "";
     const char *msg = e && e->message ? e->message : "";
     int rc = nf_error_code(code);
+    if (*code)
+        msg = past_code_words(msg, code);
     return nf_fail(rc, "%s: %s", *code ? code : "error", *msg ? msg : nefele_strerror(rc));
 }
 
-/* One exchange on the shared connection; caller holds conn_lock. */
-static int exchange(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse **out)
+static int checked(Nefele__V1__ProcResponse *resp, Nefele__V1__ProcResponse__BodyCase expect,
+                   Nefele__V1__ProcResponse **out);
+
+/* One exchange on fd. */
+static int exchange_on(int fd, Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse **out)
 {
-    req->id = next_id++;
-    int rc = nf_write_request(conn_fd, req);
+    int rc = nf_write_request(fd, req);
     if (rc < 0)
         return rc;
-    rc = nf_read_response(conn_fd, out);
+    rc = nf_read_response(fd, out);
     if (rc < 0)
         return rc;
     if ((*out)->id != req->id) {
@@ -154,7 +178,8 @@ int nf_call(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase exp
             conn_fd = rc;
             fresh = 1;
         }
-        rc = exchange(req, &resp);
+        req->id = next_id++;
+        rc = exchange_on(conn_fd, req, &resp);
         if (rc == 0)
             break;
         /* Any transport or protocol failure leaves the stream unusable. */
@@ -167,7 +192,26 @@ int nf_call(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase exp
     pthread_mutex_unlock(&conn_lock);
     if (rc < 0)
         return rc;
+    return checked(resp, expect, out);
+}
 
+int nf_call_on(int fd, Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase expect,
+               Nefele__V1__ProcResponse **out)
+{
+    *out = NULL;
+    Nefele__V1__ProcResponse *resp = NULL;
+    req->id = 1;
+    int rc = exchange_on(fd, req, &resp);
+    if (rc < 0)
+        return rc;
+    return checked(resp, expect, out);
+}
+
+/* A response carrying Error is mapped; one of another kind than expected is -EPROTO. */
+static int checked(Nefele__V1__ProcResponse *resp, Nefele__V1__ProcResponse__BodyCase expect,
+                   Nefele__V1__ProcResponse **out)
+{
+    int rc;
     if (resp->body_case == NEFELE__V1__PROC_RESPONSE__BODY_ERROR) {
         rc = nf_error_response(resp);
         nefele__v1__proc_response__free_unpacked(resp, NULL);

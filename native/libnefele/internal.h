@@ -30,4 +30,8 @@ int nf_error_response(const Nefele__V1__ProcResponse *resp);
 int nf_call(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase expect,
             Nefele__V1__ProcResponse **out);
 
+/* The same on a connection of the caller's own (fd from nf_connect), for calls that wait. */
+int nf_call_on(int fd, Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase expect,
+               Nefele__V1__ProcResponse **out);
+
 #endif

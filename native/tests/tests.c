@@ -791,7 +791,15 @@ struct fake_hostd {
     int spawns;                /* spawn requests received */
     char spawn_placement[512]; /* affinity|anti_affinity|devices|spread of the last spawn */
     const char *kill_code;     /* the error code kill answers with (NULL: npid_not_found) */
+    const char *kill_message;  /* and its message (NULL: "no such process") */
+    int accepted;              /* connections accepted */
+    int log_reads;             /* logs requests received */
+    int last_log_wait_ms;      /* wait_ms of the last one */
+    int logs_complete;         /* answer logs reads at the end with complete */
 };
+
+/* The output the fake hostd serves for every process. */
+static const char fake_output[] = "hello\nworld\n";
 
 /* "a,b" from a list of strings. */
 static void join(char *dst, size_t cap, char **items, size_t n)
@@ -812,6 +820,7 @@ static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
     Nefele__V1__MonitorReply mon = NEFELE__V1__MONITOR_REPLY__INIT;
     Nefele__V1__ProcessEnd end = NEFELE__V1__PROCESS_END__INIT;
     Nefele__V1__PsReply ps = NEFELE__V1__PS_REPLY__INIT;
+    Nefele__V1__LogsReply logs = NEFELE__V1__LOGS_REPLY__INIT;
     Nefele__V1__ProcessInfo info[3];
     Nefele__V1__ProcessInfo *infos[3];
     char *npids[8];
@@ -825,7 +834,7 @@ static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
         break;
     case NEFELE__V1__PROC_REQUEST__BODY_KILL:
         err.code = (char *)(h->kill_code ? h->kill_code : "npid_not_found");
-        err.message = (char *)"no such process";
+        err.message = (char *)(h->kill_message ? h->kill_message : "no such process");
         resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_ERROR;
         resp.error = &err;
         break;
@@ -859,7 +868,26 @@ static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
         resp.spawn = &spawn;
         break;
     }
+    case NEFELE__V1__PROC_REQUEST__BODY_LOGS: {
+        const Nefele__V1__LogsRequest *l = req->logs;
+        h->log_reads++;
+        h->last_log_wait_ms = l->wait_ms;
+        long long len = (long long)sizeof fake_output - 1;
+        long long from = l->offset < len ? l->offset : len;
+        long long n = len - from < l->max_bytes ? len - from : l->max_bytes;
+        if (n == 0 && !h->logs_complete && l->wait_ms > 0)
+            usleep((useconds_t)(l->wait_ms < 100 ? l->wait_ms : 100) * 1000); /* nothing came */
+        logs.data.data = (uint8_t *)fake_output + from;
+        logs.data.len = (size_t)n;
+        logs.next_offset = from + n;
+        logs.complete = h->logs_complete && from + n == len;
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_LOGS;
+        resp.logs = &logs;
+        break;
+    }
     case NEFELE__V1__PROC_REQUEST__BODY_MONITOR:
+        if (strcmp(req->monitor->npid, "n-forever") == 0)
+            return; /* a process that never ends: no answer */
         end.state = NEFELE__V1__PROCESS_STATE__PROCESS_STATE_EXITED;
         end.exit_code = -1;
         end.signal = 9;
@@ -879,6 +907,11 @@ static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
             info[i].pid = 100 + i;
             info[i].state = NEFELE__V1__PROCESS_STATE__PROCESS_STATE_RUNNING;
             info[i].command = (char *)"/bin/app";
+            info[i].cpu_millis = 250;
+            info[i].memory_bytes = 64 << 20;
+            info[i].cpu_usage_ns = 1500000000LL + i;
+            info[i].memory_usage_bytes = (3 << 20) + i;
+            info[i].name = (char *)(i == 1 ? "web" : "");
             infos[i] = &info[i];
         }
         ps.n_processes = 3;
@@ -911,8 +944,10 @@ static void *fake_hostd_main(void *arg)
             break;
         if ((p[1].revents & POLLIN) && n < 10) {
             int cfd = accept_within(h->lfd, 0);
-            if (cfd >= 0)
+            if (cfd >= 0) {
                 p[n++] = (struct pollfd){ cfd, POLLIN, 0 };
+                h->accepted++;
+            }
         }
         for (int i = 2; i < n; i++) {
             if (!p[i].revents)
@@ -932,65 +967,151 @@ static void *fake_hostd_main(void *arg)
     return NULL;
 }
 
-/* Every code the server sends on the process socket has its own NEFELE_E* value (the
- * expected errno comes from nefele.h's table, not from the library); codes it never sends
- * there, and misspellings, are -EIO. */
+/* nefele.h's errno table as rows, generated from the header at build time. */
+static const struct {
+    const char *code;
+    int value;      /* its NEFELE_E* macro */
+    int documented; /* the errno the row names */
+    const char *errno_name;
+} error_table[] = {
+#include "nefele_error_table.h"
+};
+#define ERROR_ROWS (sizeof error_table / sizeof error_table[0])
+
+/* "npid_not_found" for ERROR_CODE_NPID_NOT_FOUND. */
+static void wire_code(const char *enum_name, char *out, size_t cap)
+{
+    const char *p = enum_name + strlen("ERROR_CODE_");
+    size_t i = 0;
+    for (; p[i] && i + 1 < cap; i++)
+        out[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] - 'A' + 'a' : p[i]);
+    out[i] = '\0';
+}
+
+/* One test per code of the catalogue (enum ErrorCode, read from the generated descriptor, so a
+ * new code is tested as soon as it is in the proto): nefele.h documents an errno for it, and a
+ * server answering with it makes the call return exactly that, with the code named once in
+ * nefele_last_error(). Then what is not a code is -EIO. */
 static void test_error_codes(struct fake_hostd *h)
 {
-    static const struct {
-        const char *code;
-        int expected;
-    } codes[] = {
-        { "npid_not_found", -ENOENT },
-        { "spawn_rejected", -ENOSPC },
-        { "bad_request", -EINVAL },
-        { "not_running", -ESRCH },
-        { "node_unavailable", -EHOSTUNREACH },
-        { "request_conflict", -EEXIST },
-        { "tenant_not_found", -ENXIO },
-        { "quota_exceeded", -EDQUOT },
-        { "limit_exceeded", -EBUSY },
-        { "internal_error", -EREMOTEIO },
-        { "control_plane_unavailable", -EAGAIN },
-        { "not_a_nefele_process", -EPERM },
-        { "bad_frame", -EBADMSG },
-        /* REST-only and control-socket-only codes, and what is not a code */
-        { "unauthenticated", -EIO },
-        { "rate_limited", -EIO },
-        { "wrong_node", -EIO },
-        { "route_not_found", -EIO },
-        { "already_attached", -EIO },
-        { "NPID_NOT_FOUND", -EIO },
-        { "error_code_npid_not_found", -EIO },
-        { "npid_not_found ", -EIO },
-        { "unspecified", -EIO },
-        { "", -EIO },
-    };
     npid_t target = { "n-0" };
-    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-        h->kill_code = codes[i].code;
+    const ProtobufCEnumDescriptor *cat = &nefele__v1__error_code__descriptor;
+    size_t tested = 0;
+    for (unsigned v = 0; v < cat->n_values; v++) {
+        if (cat->values[v].value == 0)
+            continue; /* ERROR_CODE_UNSPECIFIED */
+        char code[96];
+        wire_code(cat->values[v].name, code, sizeof code);
+        size_t row = 0;
+        while (row < ERROR_ROWS && strcmp(error_table[row].code, code) != 0)
+            row++;
+        char name[160];
+        snprintf(name, sizeof name, "error code %s: documented in nefele.h and returned", code);
+        if (row == ERROR_ROWS) {
+            check(0, name, "nefele.h's errno table has no row for \"%s\"", code);
+            continue;
+        }
+        char message[128];
+        snprintf(message, sizeof message, "%s: the process did something", code);
+        for (char *c = message; *c != ':'; c++)
+            if (*c == '_')
+                *c = ' '; /* as the server writes it: the code's words open the sentence */
+        h->kill_code = code;
+        h->kill_message = message;
+        int rc = nefele_kill(15, &target);
+        char want_error[160];
+        snprintf(want_error, sizeof want_error, "%s: the process did something", code);
+        const char *what = nefele_strerror(rc);
+        check(rc == error_table[row].documented && error_table[row].value == error_table[row].documented &&
+                  nefele_error_code(code) == rc &&
+                  strcmp(nefele_last_error(), want_error) == 0 && strcmp(what, "unknown error code") != 0,
+              name, "rc %d, documented %s = %d, macro %d, last error \"%s\", strerror \"%s\"", rc,
+              error_table[row].errno_name, error_table[row].documented, error_table[row].value,
+              nefele_last_error(), what);
+        tested++;
+    }
+    check(tested == ERROR_ROWS && tested > 0, "nefele.h's errno table has no row the catalogue lacks",
+          "%zu rows, %zu catalogue codes", ERROR_ROWS, tested);
+
+    static const char *const not_codes[] = {
+        "NPID_NOT_FOUND", "error_code_npid_not_found", "npid_not_found ", "unspecified", "no_such_code", "",
+    };
+    for (size_t i = 0; i < sizeof not_codes / sizeof not_codes[0]; i++) {
+        h->kill_code = not_codes[i];
+        h->kill_message = NULL;
         int rc = nefele_kill(15, &target);
         char name[96];
-        snprintf(name, sizeof name, "server code \"%s\" maps to %d", codes[i].code, codes[i].expected);
-        const char *what = nefele_strerror(rc);
-        check(rc == codes[i].expected && what && *what && strcmp(what, "unknown error code") != 0 &&
-                  (!*codes[i].code || strstr(nefele_last_error(), codes[i].code)),
-              name, "rc %d \"%s\" strerror \"%s\"", rc, nefele_last_error(), what ? what : "(null)");
+        snprintf(name, sizeof name, "server code \"%s\" is not a code: -EIO", not_codes[i]);
+        check(rc == -EIO && nefele_error_code(not_codes[i]) == -EIO && strstr(nefele_last_error(), "no such process"), name, "rc %d \"%s\"", rc,
+              nefele_last_error());
     }
-    h->kill_code = NULL;
 
-    /* Distinct codes get distinct values, and each has its own sentence. */
-    const size_t mapped = 13;
-    int distinct = 1;
-    for (size_t i = 0; i < mapped; i++)
-        for (size_t j = i + 1; j < mapped; j++)
-            if (codes[i].expected == codes[j].expected ||
-                strcmp(nefele_strerror(codes[i].expected), nefele_strerror(codes[j].expected)) == 0) {
-                check(0, "NEFELE_E* values and sentences are distinct", "%s and %s", codes[i].code, codes[j].code);
-                distinct = 0;
-            }
-    if (distinct)
-        check(1, "NEFELE_E* values and sentences are distinct", "");
+    /* A message that does not open with the code's words is kept whole, behind the code. */
+    h->kill_code = "spawn_rejected";
+    h->kill_message = "Spawn rejected: no node has room";
+    int rc = nefele_kill(15, &target);
+    check(rc == -ENOSPC && strcmp(nefele_last_error(), "spawn_rejected: no node has room") == 0,
+          "last error names the code once (\"spawn_rejected: spawn rejected: ...\" is not doubled)", "\"%s\"",
+          nefele_last_error());
+    h->kill_message = "spawn rejectedness is not a prefix";
+    rc = nefele_kill(15, &target);
+    check(strcmp(nefele_last_error(), "spawn_rejected: spawn rejectedness is not a prefix") == 0,
+          "last error keeps a message that only starts like the code", "\"%s\"", nefele_last_error());
+    h->kill_code = NULL;
+    h->kill_message = NULL;
+}
+
+static void test_logs_and_timeouts(struct fake_hostd *h)
+{
+    npid_t target = { "n-0" };
+    char buf[64];
+    long long offset = 0;
+    int complete = -1;
+    int accepted = h->accepted;
+    ssize_t n = nefele_logs(&target, &offset, buf, 5, 0, &complete);
+    check(n == 5 && memcmp(buf, "hello", 5) == 0 && offset == 5 && complete == 0 && h->last_log_wait_ms == 0 &&
+              h->accepted == accepted,
+          "nefele_logs reads from an offset on the shared connection", "n %zd offset %lld complete %d \"%s\"", n,
+          offset, complete, nefele_last_error());
+    n = nefele_logs(&target, &offset, buf, sizeof buf, 0, &complete);
+    check(n == 7 && memcmp(buf, "\nworld\n", 7) == 0 && offset == 12, "nefele_logs continues at the offset",
+          "n %zd offset %lld", n, offset);
+
+    /* Following: nothing more comes within the timeout. */
+    int reads = h->log_reads;
+    n = nefele_logs(&target, &offset, buf, sizeof buf, 250, &complete);
+    check(n == 0 && complete == 0 && offset == 12 && h->log_reads > reads && h->last_log_wait_ms > 0 &&
+              h->last_log_wait_ms <= 250 && h->accepted == accepted + 1,
+          "nefele_logs with a timeout waits on its own connection and returns 0 when nothing came",
+          "n %zd complete %d waits %d last wait %d accepted %d", n, complete, h->log_reads - reads,
+          h->last_log_wait_ms, h->accepted - accepted);
+
+    h->logs_complete = 1;
+    offset = 6;
+    n = nefele_logs(&target, &offset, buf, sizeof buf, -1, &complete);
+    check(n == 6 && memcmp(buf, "world\n", 6) == 0 && complete == 1 && h->last_log_wait_ms == 10000,
+          "nefele_logs following reads the rest and says complete", "n %zd complete %d wait %d", n, complete,
+          h->last_log_wait_ms);
+    n = nefele_logs(&target, &offset, buf, sizeof buf, -1, &complete);
+    check(n == 0 && complete == 1, "nefele_logs at the end of an ended process: 0 and complete", "n %zd complete %d",
+          n, complete);
+    h->logs_complete = 0;
+
+    offset = -1;
+    n = nefele_logs(&target, &offset, buf, sizeof buf, 0, NULL);
+    check(n == -EINVAL && strstr(nefele_last_error(), "offset"), "nefele_logs rejects a negative offset", "n %zd", n);
+
+    nefele_exit ex;
+    memset(&ex, 0x5a, sizeof ex);
+    npid_t forever = { "n-forever" };
+    int rc = nefele_monitor_timeout(&forever, &ex, 150);
+    check(rc == -ETIMEDOUT && strstr(nefele_last_error(), "n-forever") && ex.state == 0x5a5a5a5a,
+          "nefele_monitor_timeout gives up with -ETIMEDOUT", "rc %d \"%s\"", rc, nefele_last_error());
+    rc = nefele_monitor_timeout(&target, &ex, 5000);
+    check(rc == 0 && ex.state == NEFELE_EXITED && strcmp(ex.npid, "n-0") == 0,
+          "nefele_monitor_timeout returns the exit, with its npid", "rc %d npid \"%s\"", rc, ex.npid);
+    check(strcmp(nefele_version(), "1.0.0") >= 0 && nefele_version()[0] == '0' + NEFELE_VERSION_MAJOR,
+          "nefele_version matches the header's major", "\"%s\"", nefele_version());
 }
 
 static void test_libnefele(void)
@@ -1033,7 +1154,7 @@ static void test_libnefele(void)
 
     npid_t other = { "n-gone" };
     rc = nefele_kill(15, &other);
-    check(rc == -ENOENT && strstr(nefele_last_error(), "npid_not_found"), "nefele_kill error maps to -ENOENT",
+    check(rc == -ESRCH && strstr(nefele_last_error(), "npid_not_found"), "nefele_kill of an unknown npid is -ESRCH",
           "rc %d \"%s\"", rc, nefele_last_error());
 
     const char *args[] = { "a", "b", NULL };
@@ -1106,6 +1227,11 @@ static void test_libnefele(void)
     check(rc == 0 && total == 3 && strcmp(rows[1].npid, "p-1") == 0 && rows[1].pid == 101 &&
               rows[1].state == NEFELE_RUNNING,
           "nefele_ps fills up to max and reports the total", "rc %d total %zu", rc, total);
+    check(rc == 0 && rows[1].cpu_usage_ns == 1500000001LL && rows[1].memory_usage_bytes == (3 << 20) + 1 &&
+              rows[1].cpu_millis == 250 && rows[1].memory_bytes == 64 << 20 && strcmp(rows[1].name, "web") == 0 &&
+              rows[0].name[0] == '\0',
+          "nefele_ps gives usage beside the reservation, and the name", "cpu %lld ns mem %lld name \"%s\"",
+          rows[1].cpu_usage_ns, rows[1].memory_usage_bytes, rows[1].name);
 
     int fd = nefele_monitor_fd(&kids[0]);
     struct pollfd p = { fd, POLLIN, 0 };
@@ -1113,13 +1239,14 @@ static void test_libnefele(void)
     nefele_exit ex;
     rc = fd >= 0 ? nefele_monitor_result(fd, &ex) : fd;
     check(ready == 1 && rc == 0 && ex.state == NEFELE_EXITED && ex.signal == 9 && ex.oom_killed &&
-              strcmp(ex.reason, "memory limit") == 0,
+              strcmp(ex.reason, "memory limit") == 0 && strcmp(ex.npid, kids[0].id) == 0,
           "nefele_monitor_fd + nefele_monitor_result", "rc %d \"%s\"", rc, nefele_last_error());
 
     rc = nefele_monitor(&kids[1], &ex);
     check(rc == 0 && ex.exit_code == -1, "nefele_monitor", "rc %d \"%s\"", rc, nefele_last_error());
 
     test_error_codes(&h);
+    test_logs_and_timeouts(&h);
 
     (void)!write(stop[1], "x", 1);
     pthread_join(th, NULL);

@@ -42,22 +42,29 @@ public sealed partial class ErrorCatalogueTests
     }
 
     [Fact]
-    public void Nefele_h_documents_a_value_for_exactly_the_codes_the_process_socket_sends()
+    public void Nefele_h_documents_an_errno_for_exactly_the_catalogue_codes()
+    {
+        var root = RepositoryRoot();
+        var header = File.ReadAllText(Path.Combine(root, "native", "include", "nefele.h"));
+        var documented = HeaderRow().Matches(header).Select(m => m.Groups[1].Value).Order().ToArray();
+        Assert.Equal(ProtoCodes().Order(), documented);
+
+        // Each documented NEFELE_E* name is defined as the errno its row names.
+        foreach (Match row in HeaderRow().Matches(header))
+        {
+            Assert.Matches($@"#define {row.Groups[2].Value} \({Regex.Escape(row.Groups[3].Value)}\)", header);
+        }
+    }
+
+    [Fact]
+    public void Every_code_the_process_socket_sends_is_a_catalogue_code()
     {
         var root = RepositoryRoot();
         var proto = File.ReadAllText(Path.Combine(root, "protos", "nefele", "v1", "common.proto"));
-        var socket = SocketCode().Matches(proto).Select(m => m.Groups[1].Value.ToLowerInvariant()).Order().ToArray();
-        Assert.NotEmpty(socket);
-
-        var header = File.ReadAllText(Path.Combine(root, "native", "include", "nefele.h"));
-        var documented = HeaderRow().Matches(header).Select(m => m.Groups[1].Value).Order().ToArray();
-        Assert.Equal(socket, documented);
-
-        // Each documented NEFELE_E* name is defined.
-        foreach (Match row in HeaderRow().Matches(header))
-        {
-            Assert.Matches($@"#define {row.Groups[2].Value} \(-E[A-Z]+\)", header);
-        }
+        var socket = SocketCode().Matches(proto).Select(m => m.Groups[1].Value.ToLowerInvariant()).ToArray();
+        Assert.Contains("not_a_nefele_process", socket);
+        Assert.Contains("program_not_found", socket);
+        Assert.All(socket, code => Assert.Contains(code, ErrorCodes.All));
     }
 
     private static string RepositoryRoot()
@@ -75,7 +82,7 @@ public sealed partial class ErrorCatalogueTests
     [GeneratedRegex(@"// \[socket\][^\n]*\n\s*ERROR_CODE_([A-Z_]+) = \d+;")]
     private static partial Regex SocketCode();
 
-    // " *     npid_not_found             NEFELE_ENPID_NOT_FOUND              -ENOENT"
-    [GeneratedRegex(@"^ \*\s+([a-z_]+)\s+(NEFELE_E[A-Z_]+)\s+-E[A-Z]+$", RegexOptions.Multiline)]
+    // " *     npid_not_found             NEFELE_ENPID_NOT_FOUND              -ESRCH"
+    [GeneratedRegex(@"^ \*\s+([a-z_]+)\s+(NEFELE_E[A-Z_]+)\s+(-E[A-Z0-9]+)$", RegexOptions.Multiline)]
     private static partial Regex HeaderRow();
 }

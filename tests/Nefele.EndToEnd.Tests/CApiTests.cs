@@ -52,7 +52,7 @@ public sealed class CApiTests(NodeFixture fixture) : IClassFixture<NodeFixture>,
 
         Assert.Contains($"self={npid} ", output, StringComparison.Ordinal);
         Assert.Contains("state=5 code=7", output, StringComparison.Ordinal);
-        Assert.Contains("kill-unknown=-2", output, StringComparison.Ordinal);
+        Assert.Contains("kill-unknown=-3", output, StringComparison.Ordinal);
         Assert.Contains("ps-lists-self=1", output, StringComparison.Ordinal);
 
         // The child is a Nefele process of the same tenant, spawned through hostd and the silo.

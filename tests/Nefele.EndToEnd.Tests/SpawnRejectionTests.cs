@@ -52,12 +52,12 @@ public sealed class SpawnRejectionTests : IClassFixture<NodeFixture>, IDisposabl
     public static TheoryData<string, long, long, string, string> Rejections => new()
     {
         // path, cpu millis, memory bytes, expected code, expected message (a pattern when it starts with ^)
-        { "/nonexistent/program", 0, 0, ErrorCodes.SpawnRejected, NoSuchFile },
+        { "/nonexistent/program", 0, 0, ErrorCodes.ProgramNotFound, NoSuchFile },
         { PlainFile, 0, 0, ErrorCodes.SpawnRejected, NotExecutable },
         { TextMarkedExecutable, 0, 0, ErrorCodes.SpawnRejected, NotAProgram },
         { "/bin/true", -1, 0, ErrorCodes.BadRequest, NegativeCpu },
         { "/bin/true", 0, 900L * 1024 * 1024 * 1024, ErrorCodes.SpawnRejected, TooMuchMemory },
-        { "no-such-program-anywhere", 0, 0, ErrorCodes.SpawnRejected, NotInPath },
+        { "no-such-program-anywhere", 0, 0, ErrorCodes.ProgramNotFound, NotInPath },
         { "./bin/true", 0, 0, ErrorCodes.BadRequest, RelativeWithSlash },
     };
 
@@ -89,7 +89,7 @@ public sealed class SpawnRejectionTests : IClassFixture<NodeFixture>, IDisposabl
     }
 
     [Theory]
-    [InlineData("""{"tasks":[{"path":"/nonexistent/program"}]}""", 422, ErrorCodes.SpawnRejected, NoSuchFile)]
+    [InlineData("""{"tasks":[{"path":"/nonexistent/program"}]}""", 422, ErrorCodes.ProgramNotFound, NoSuchFile)]
     [InlineData("""{"tasks":[{"path":"/tmp/nefele-e2e-rejections/plain-text"}]}""", 422, ErrorCodes.SpawnRejected, NotExecutable)]
     [InlineData("""{"tasks":[{"path":"/tmp/nefele-e2e-rejections/text-marked-executable"}]}""", 422, ErrorCodes.SpawnRejected, NotAProgram)]
     [InlineData("""{"tasks":[{"path":"/bin/true","cpuMillis":-1}]}""", 400, ErrorCodes.BadRequest, NegativeCpu)]

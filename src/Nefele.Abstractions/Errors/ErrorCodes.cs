@@ -91,12 +91,18 @@ public static class ErrorCodes
     /// <summary>Another silo connection is attached to this hostd; a second one is refused while it lives (control socket).</summary>
     public const string AlreadyAttached = "already_attached";
 
+    /// <summary>The program to spawn does not exist on the node chosen for it (no such file, or not in PATH).</summary>
+    public const string ProgramNotFound = "program_not_found";
+
     /// <summary>Every code above (the catalogue's order).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         NpidNotFound, SpawnRejected, BadRequest, NotRunning, NodeUnavailable, RequestConflict, Unauthenticated, Forbidden,
         TenantNotFound, TenantExists, KeyNotFound, KeyExists, QuotaExceeded, RateLimited, LimitExceeded, InternalError,
         MethodNotAllowed, PayloadTooLarge, UriTooLong, UnsupportedMediaType, InvalidJson,
-        ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, FailedToStart,
+        ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, ProgramNotFound, FailedToStart,
     ];
+
+    /// <summary>A spawn that could not start and left nothing running: <see cref="SpawnRejected"/> or <see cref="ProgramNotFound"/>.</summary>
+    public static bool IsSpawnRefusal(string code) => code is SpawnRejected or ProgramNotFound;
 }

@@ -214,7 +214,9 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
                 return new LaunchOutcome { Started = false, Pid = reply.Failed.Pid, FailureReason = reply.Failed.Reason };
             default:
                 _reservations.Remove(npid);
-                throw NefeleException.Rejected(reply.Rejected?.Message ?? $"hostd on {Node} refused to launch {npid}");
+                throw new NefeleException(
+                    reply.Rejected?.Code is ErrorCodes.ProgramNotFound ? ErrorCodes.ProgramNotFound : ErrorCodes.SpawnRejected,
+                    reply.Rejected?.Message ?? $"hostd on {Node} refused to launch {npid}");
         }
     }
 

@@ -133,7 +133,7 @@ public sealed partial class PlacementRequestGrain(
             await Task.WhenAll(starts);
             SpawnHops.Record("5 placement.start_all", launching);
         }
-        catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
+        catch (NefeleException e) when (ErrorCodes.IsSpawnRefusal(e.Code))
         {
             if (!request.AllowPartial || created.Count == 1)
             {

@@ -82,7 +82,7 @@ public sealed partial class ProcessGrain(
             outcome = await GrainFactory.Get<INodeGrain>(Record.Node!).LaunchAsync(Npid, Record.Tenant!, Record.Spec!, runAs);
             SpawnHops.Record("5b process.launch_call", launching);
         }
-        catch (NefeleException e) when (e.Code == ErrorCodes.SpawnRejected)
+        catch (NefeleException e) when (ErrorCodes.IsSpawnRefusal(e.Code))
         {
             // exec never happened: leave no record behind, as if the spawn was never admitted.
             await DiscardAsync();

@@ -8,6 +8,12 @@ public sealed class SpawnRejectedException : Exception
     {
     }
 
+    public SpawnRejectedException(string code, string message)
+        : base(message)
+    {
+        Code = code;
+    }
+
     public SpawnRejectedException()
     {
     }
@@ -16,4 +22,7 @@ public sealed class SpawnRejectedException : Exception
         : base(message, inner)
     {
     }
+
+    /// <summary>The catalogue code the refusal is sent with: spawn_rejected, or program_not_found when there is no such program.</summary>
+    public string Code { get; } = Nefele.Client.ErrorCodes.SpawnRejected;
 }

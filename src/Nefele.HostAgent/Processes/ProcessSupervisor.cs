@@ -216,7 +216,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
         catch (Exception e)
         {
-            var message = e is SpawnRejectedException ? e.Message : $"spawn rejected: {e.Message}";
+            var (code, message) = e is SpawnRejectedException refused ? (refused.Code, refused.Message) : (ErrorCodes.SpawnRejected, $"spawn rejected: {e.Message}");
             lock (gate)
             {
                 byNpid.Remove(p.Npid);
@@ -225,7 +225,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
                     byToken.Remove(p.Token);
                 }
 
-                CompleteLaunchLocked(p, Rejected(message));
+                CompleteLaunchLocked(p, Rejected(message, code));
             }
 
             p.Spawned.TrySetResult(0);
@@ -813,8 +813,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private static LaunchReply Failed(TrackedProcess p, string reason) =>
         new() { Failed = new FailedToStart { Pid = p.Pid, Reason = reason } };
 
-    private static LaunchReply Rejected(string message) =>
-        new() { Rejected = new Error { Code = ErrorCodes.SpawnRejected, Message = message } };
+    private static LaunchReply Rejected(string message, string code = ErrorCodes.SpawnRejected) =>
+        new() { Rejected = new Error { Code = code, Message = message } };
 
     internal static ProcResponse ErrorResponse(string code, string message) =>
         new() { Error = new Error { Code = code, Message = message } };

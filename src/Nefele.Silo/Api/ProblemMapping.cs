@@ -20,7 +20,7 @@ internal static partial class ProblemMapping
     public static int Status(string code) => code switch
     {
         ErrorCodes.NpidNotFound => StatusCodes.Status404NotFound,
-        ErrorCodes.SpawnRejected => StatusCodes.Status422UnprocessableEntity,
+        ErrorCodes.SpawnRejected or ErrorCodes.ProgramNotFound => StatusCodes.Status422UnprocessableEntity,
         ErrorCodes.NotRunning => StatusCodes.Status409Conflict,
         ErrorCodes.RequestConflict => StatusCodes.Status409Conflict,
         ErrorCodes.NodeUnavailable => StatusCodes.Status503ServiceUnavailable,

@@ -12,6 +12,16 @@ namespace Nefele.Silo.Hostd;
 /// </summary>
 internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHandler> logger)
 {
+    /// <summary>
+    /// The longest one log read waits for output (LogsRequest.wait_ms): well inside the grain
+    /// calls' response timeout (30 s), so a follower never looks like a failed node; libnefele
+    /// makes longer waits of several reads.
+    /// </summary>
+    private static readonly TimeSpan MaxLogWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most one log read returns (LogsRequest.max_bytes); 0 or more than this reads 256 KiB.</summary>
+    private const int MaxLogRead = 1 << 20;
+
     public async Task<ProcResponse> HandleAsync(ProcCall call)
     {
         var request = call.Request;
@@ -53,7 +63,9 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
                     response.Ps.Processes.AddRange((await tenant.PsAsync(request.Ps.All)).Select(ProtoMapping.ToProto));
                     break;
                 case ProcRequest.BodyOneofCase.Logs:
-                    var chunk = await tenant.ReadLogsAsync(request.Logs.Npid, request.Logs.Offset, request.Logs.MaxBytes is > 0 and <= 1 << 20 ? request.Logs.MaxBytes : 256 * 1024);
+                    var logs = request.Logs;
+                    var wait = TimeSpan.FromMilliseconds(Math.Max(0, logs.WaitMs));
+                    var chunk = await tenant.ReadLogsAsync(logs.Npid, logs.Offset, logs.MaxBytes is > 0 and <= MaxLogRead ? logs.MaxBytes : 256 * 1024, wait: wait < MaxLogWait ? wait : MaxLogWait);
                     response.Logs = new LogsReply { Data = ByteString.CopyFrom(chunk.Data), NextOffset = chunk.NextOffset, Complete = chunk.Complete };
                     break;
                 default:
