@@ -10,7 +10,8 @@ say() { printf '%s\n' "$*" >&2; }
 # Debian packages the build and the tests need. Looked up by command/file, installed only if absent.
 # Optional extras: "redis" (redis-server, for cluster mode and the multi-node tests),
 # "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge),
-# "tls" (openssl: the cluster's CA and certificates).
+# "tls" (openssl: the cluster's CA and certificates), "release" (dpkg-shlibdeps: scripts/publish's
+# package dependencies).
 nefele_install_deps() {
   local missing=() extra
   command -v protoc-c >/dev/null 2>&1 || missing+=(protobuf-c-compiler)
@@ -35,6 +36,7 @@ nefele_install_deps() {
         command -v ip >/dev/null 2>&1 || missing+=(iproute2)
         { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
       tls) command -v openssl >/dev/null 2>&1 || missing+=(openssl) ;;
+      release) command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done
@@ -70,6 +72,14 @@ nefele_build_nef() {
   dotnet publish "$NEFELE_ROOT/src/Nefele.Cli" -c Release -nologo -v q -clp:NoSummary -o "$(dirname "$NEFELE_NEF")" >&2
   # A publish with nothing to recompile keeps the old binary and its time: mark it current.
   touch "$NEFELE_NEF"
+}
+
+# nefele_install_native ROOT LIBDIR NEFELE_LIBDIR: installs the built native/ parts under the staging
+# root ROOT as a package lays them out: the C library (nefele.h, libnefele.so.1, nefele.pc) under
+# /usr and LIBDIR, the shim and hostd's spawn library in NEFELE_LIBDIR (native/Makefile's install).
+nefele_install_native() {
+  local root="$1" libdir="$2" nefele_libdir="$3"
+  make -s -C "$NEFELE_ROOT/native" install DESTDIR="$root" PREFIX=/usr LIBDIR="$libdir" NEFELE_LIBDIR="$nefele_libdir" >&2
 }
 
 nefele_dll() { # nefele_dll PROJECT ASSEMBLY
@@ -156,73 +166,9 @@ nefele_stop_node() {
   return 0
 }
 
-# nefele_admin_key FILE: makes the node's first admin API key in FILE (mode 0600; a directory
-# it has to make is 0700) unless FILE holds one already, as k3s writes its kubeconfig; prints what the silo's
-# --admin-key takes: "<key id>:<SHA-256 of the secret>". The secret itself never leaves FILE.
-nefele_admin_key() {
-  local file="$1" id secret token
-  if [ ! -s "$file" ]; then
-    # A directory made here is root's alone; one that exists keeps its mode (the file is 0600).
-    if [ ! -d "$(dirname "$file")" ]; then
-      mkdir -p "$(dirname "$file")"
-      chmod 0700 "$(dirname "$file")"
-    fi
-    id="$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-    secret="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-    (umask 077 && printf 'nfk_%s_%s\n' "$id" "$secret" >"$file.tmp" && mv "$file.tmp" "$file")
-  fi
-  chmod 0600 "$file"
-  token="$(head -n 1 "$file")"
-  id="${token:4:16}"
-  secret="${token:21}"
-  printf '%s:%s\n' "$id" "$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)"
-}
-
-# ---- the cluster's TLS material (PEM, made with openssl; see charts-free-deploy/README.md)
-
-# nefele_tls_ca DIR [NAME]: makes the cluster's certificate authority, DIR/ca.pem and DIR/ca.key
-# (0600), unless DIR/ca.pem exists. Keep ca.key off the nodes once their certificates are made.
-nefele_tls_ca() {
-  local dir="$1" name="${2:-nefele}"
-  if [ -e "$dir/ca.pem" ] || [ -e "$dir/ca.key" ]; then
-    [ -s "$dir/ca.pem" ] && [ -s "$dir/ca.key" ] && return 0
-    say "$dir has only one of ca.pem and ca.key; remove it to make a new CA (every certificate then needs remaking)"; return 1
-  fi
-  mkdir -p "$dir"
-  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
-    -subj "/CN=$name cluster CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
-    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null) \
-    || { say "openssl could not make the CA in $dir"; return 1; }
-  chmod 0644 "$dir/ca.pem"
-}
-
-# nefele_tls_cert DIR FILE KIND CN [IP]: makes DIR/FILE.pem and DIR/FILE.key (0600) signed by
-# DIR/ca.pem unless they exist. KIND node: a silo's certificate (TLS server and client
-# authentication; the IP in its subjectAltName); KIND client: a program's (client authentication
-# only: it opens the gateways, never the silo-to-silo port).
-nefele_tls_cert() {
-  local dir="$1" file="$2" kind="$3" cn="$4" ip="${5:-}" eku san=""
-  if [ -e "$dir/$file.pem" ] || [ -e "$dir/$file.key" ]; then
-    [ -s "$dir/$file.pem" ] && [ -s "$dir/$file.key" ] && return 0
-    say "$dir has only one of $file.pem and $file.key; remove it to make them anew"; return 1
-  fi
-  case "$kind" in
-    node) eku="serverAuth,clientAuth"; san="subjectAltName=DNS:$cn${ip:+,IP:$ip}" ;;
-    client) eku="clientAuth" ;;
-    *) say "nefele_tls_cert: KIND is node or client, got '$kind'"; return 1 ;;
-  esac
-  (
-    umask 077
-    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
-      "extendedKeyUsage=$eku" ${san:+"$san"} >"$dir/$file.ext"
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
-      -keyout "$dir/$file.key" -out "$dir/$file.csr" 2>/dev/null &&
-    openssl x509 -req -in "$dir/$file.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial "0x$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" \
-      -sha256 -days 825 -extfile "$dir/$file.ext" -out "$dir/$file.pem" 2>/dev/null
-  ) || { rm -f "$dir/$file.pem" "$dir/$file.key" "$dir/$file.csr" "$dir/$file.ext"; say "openssl could not make $dir/$file.pem"; return 1; }
-  rm -f "$dir/$file.csr" "$dir/$file.ext"
-  chmod 0644 "$dir/$file.pem"
-}
+# The cluster's credentials: nefele_admin_key, nefele_tls_ca, nefele_tls_cert (the release carries
+# the same file as /usr/lib/nefele/credentials.sh, for nefele-tls and operators without a checkout).
+. "$NEFELE_ROOT/scripts/credentials.sh"
 
 # nefele_check_openapi: checks the REST API's OpenAPI document with the npm project tests/openapi.
 # Starts a node on free ports, fetches /openapi/v1.json with a throwaway admin key, stops the node,
@@ -274,4 +220,215 @@ print(*[x.getsockname()[1] for x in s])')
   done
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
+}
+
+# ---- the release, installed and booted (scripts/test; scripts/publish makes it)
+
+# nefele_check_release: packs the existing build with scripts/publish (--no-build --fast) and checks
+# the .deb's control data and layout; then, in network and mount namespaces of its own
+# (nefele_release_node), installs it with dpkg -i onto this machine's /usr, /etc and /var seen
+# through overlays whose writes stay in a scratch directory, boots a node from it (hostd and the
+# silo from the installed units' ExecStart and node.env), spawns through the installed nef, and
+# removes and purges the package again. The node's Redis, API, silo and gateway ports are on the
+# namespace's own loopback and its run directory on a private tmpfs, so it never meets another
+# node, and nothing of it reaches the machine. Ends with "N passed, M failed".
+nefele_check_release() {
+  local state passed=0 failed=0 deb version line field
+  state="$(mktemp -d /tmp/nefele-release.XXXXXX)"
+  chmod 0755 "$state"
+  ok() { passed=$((passed + 1)); say "release: $1: ok"; }
+  bad() { failed=$((failed + 1)); say "release: $1: FAILED${2:+ ($2)}"; }
+
+  if deb="$("$NEFELE_ROOT/scripts/publish" --no-build --fast --deb-only --out "$state/out" 2>"$state/publish.log")" && [ -f "$deb" ]; then
+    ok "scripts/publish packs the build into $(basename "$deb")"
+  else
+    tail -n 30 "$state/publish.log" >&2
+    bad "scripts/publish"
+    echo "$passed passed, $((failed + 1)) failed"; rm -rf "$state"; return 1
+  fi
+
+  # The package: what dpkg reads (control, conffiles) and where its files go.
+  version="$(dotnet msbuild "$NEFELE_ROOT/src/Nefele.Silo/Nefele.Silo.csproj" -nologo -getProperty:Version -p:Configuration="$NEFELE_CONFIG")"
+  local want=() got
+  [ "$(dpkg-deb -f "$deb" Package)" = nefele ] || want+=("Package is not nefele")
+  [ "$(dpkg-deb -f "$deb" Version)" = "${version/-/\~}" ] || want+=("Version $(dpkg-deb -f "$deb" Version) is not the repository's $version")
+  [ "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" ] || want+=("Architecture")
+  for field in libc6 libstdc++6 libssl3 passwd; do
+    dpkg-deb -f "$deb" Depends | grep -q "$field" || want+=("Depends lacks $field")
+  done
+  dpkg-deb -f "$deb" Depends | grep -qi -E 'redis|dotnet|protobuf' && want+=("Depends names a package the node does not need: $(dpkg-deb -f "$deb" Depends)")
+  dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles 2>/dev/null | grep -qx /etc/nefele/node.env || want+=("/etc/nefele/node.env is not a conffile")
+  dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./shlibs 2>/dev/null | grep -qx "libnefele 1 nefele (>= ${version/-/\~})" || want+=("no shlibs entry for libnefele.so.1")
+  got="$(dpkg-deb -c "$deb" | awk '{print $1, $6}')"
+  for line in "-rwxr-xr-x ./usr/bin/nef" "-rw-r--r-- ./etc/nefele/node.env" "drwxr-xr-x ./etc/nefele/tls/" \
+              "-rw-r--r-- ./usr/lib/systemd/system/nefele-hostd.service" "-rw-r--r-- ./usr/lib/systemd/system/nefele-silo.service" \
+              "-rw-r--r-- ./usr/lib/nefele/silo/nefele-silo.dll" "-rw-r--r-- ./usr/lib/nefele/hostd/nefele-hostd.dll" \
+              "-rwxr-xr-x ./usr/lib/nefele/dotnet/dotnet" "-rw-r--r-- ./usr/lib/nefele/libnefele-shim.so" \
+              "-rw-r--r-- ./usr/lib/nefele/libnefele-spawn.so" "-rw-r--r-- ./usr/include/nefele.h" \
+              "-rwxr-xr-x ./usr/sbin/nefele-tls" "-rw-r--r-- ./usr/lib/nefele/credentials.sh" \
+              "-rw-r--r-- ./usr/lib/$(gcc -print-multiarch)/pkgconfig/nefele.pc" \
+              "lrwxrwxrwx ./usr/lib/$(gcc -print-multiarch)/libnefele.so.1"; do
+    grep -qxF -- "$line" <<<"$got" || want+=("no $line")
+  done
+  grep -q "$NEFELE_ROOT" <<<"$got" && want+=("a path of the build machine")
+  dpkg-deb -c "$deb" | awk '$2 != "root/root"' | grep -q . && want+=("files not owned by root")
+  if [ ${#want[@]} -eq 0 ]; then ok "the package's control data and layout"; else bad "the package" "$(IFS=';'; echo "${want[*]}")"; fi
+
+  # Installed, booted, removed.
+  local out rc=0
+  out="$(unshare --net --mount --propagation private bash -c '. "$1/scripts/lib.sh"; nefele_release_node "$2" "$3" "$4"' _ \
+    "$NEFELE_ROOT" "$state" "$deb" "$version" 2>"$state/node.log")" || rc=$?
+  while IFS= read -r line; do
+    case "$line" in
+      "ok "*) ok "${line#ok }" ;;
+      "FAILED "*) bad "${line#FAILED }" ;;
+    esac
+  done <<<"$out"
+  if [ "$rc" -ne 0 ] || grep -q '^FAILED ' <<<"$out"; then
+    say "release: the node's log ($state/node.log):"; tail -n 60 "$state/node.log" >&2
+    [ "$rc" -ne 0 ] && ! grep -q '^FAILED ' <<<"$out" && bad "the installed node ended abnormally (exit $rc)"
+  fi
+  rm -rf "$state"
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
+
+# nefele_release_node STATE DEB VERSION: runs inside fresh network and mount namespaces (as root)
+# made by nefele_check_release. /usr, /etc and /var become overlays of themselves whose writes go to
+# STATE, and DEB is installed there with dpkg -i, as on a node: its Depends checked against this
+# machine's packages, its postinst run. Then node.env is filled in as an operator would (one node,
+# cluster mode on a Redis of its own, mutual TLS), hostd and the silo start with their units'
+# ExecStart, the installed nef spawns on the node, and the package is removed and purged. Prints
+# "ok CHECK" or "FAILED CHECK" lines; stops what it started by PID.
+nefele_release_node() {
+  local state="$1" deb="$2" version="$3" d npid out
+  # Not local: the EXIT trap runs after this function has returned.
+  redis_pid="" hostd_pid="" silo_pid=""
+  report() { if [ "$1" -eq 0 ]; then echo "ok $2"; else echo "FAILED $2"; fi; }
+  stop() { # stop PID: SIGTERM, then SIGKILL after 30 s
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null || return 0
+    local i st
+    for i in $(seq 1 300); do
+      st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+      [ -z "$st" ] || [ "$st" = Z ] && break
+      sleep 0.1
+    done
+    [ "$st" = Z ] || [ -z "$st" ] || kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+  }
+  # The silo first, then hostd, which stops the node's processes and removes their cgroups.
+  stop_node() { stop "$silo_pid"; stop "$hostd_pid"; stop "$redis_pid"; silo_pid="" hostd_pid="" redis_pid=""; }
+  trap stop_node EXIT
+  set -e
+  ip link set lo up
+  for d in usr etc var; do
+    mkdir -p "$state/overlay/$d-upper" "$state/overlay/$d-work"
+    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$state/overlay/$d-upper,workdir=$state/overlay/$d-work" "/$d"
+  done
+  # /run/nefele, the units' RuntimeDirectory, private to this namespace.
+  mkdir -p /run/nefele
+  mount -t tmpfs -o mode=0755 nefele-run /run/nefele
+  set +e
+
+  dpkg -i "$deb" >&2 && [ "$(dpkg-query -W -f '${Status} ${Version}' nefele)" = "install ok installed ${version/-/\~}" ] \
+    && id -u nefele >/dev/null && [ -d /etc/nefele/tls ] && [ -x /usr/bin/nef ]
+  report $? "dpkg -i installs the package (its Depends met here; the postinst makes the user nefele and /etc/nefele/tls)"
+  # StateDirectory=nefele: the silo's home, which systemd would make.
+  install -d -m 0700 -o nefele -g nefele /var/lib/nefele
+
+  # node.env, the certificates and the admin key, as charts-free-deploy/README.md has an operator make them.
+  # Made with the release's own tools (nefele-tls, credentials.sh), as on an admin machine without a checkout.
+  local node="nrl-n1" key
+  key="$(bash -c '. /usr/lib/nefele/credentials.sh && nefele_admin_key "$1"' _ "$state/admin.key")" \
+    && /usr/sbin/nefele-tls ca "$state/tls" release >&2 && /usr/sbin/nefele-tls node "$state/tls" "$node" 127.0.0.1 >&2
+  report $? "the installed nefele-tls and credentials.sh make the admin key, the CA and the node's certificate"
+  install -m 0644 "$state/tls/ca.pem" /etc/nefele/tls/ca.pem
+  install -m 0644 "$state/tls/$node.pem" /etc/nefele/tls/node.pem
+  install -m 0600 "$state/tls/$node.key" /etc/nefele/tls/node.key
+  sed -i -e "s/^NEFELE_NODE=.*/NEFELE_NODE=$node/" -e "s/^NEFELE_REDIS=.*/NEFELE_REDIS=127.0.0.1:6379/" \
+    -e "s/^NEFELE_ADVERTISE=.*/NEFELE_ADVERTISE=127.0.0.1/" -e "s/^NEFELE_ADMIN_KEY=.*/NEFELE_ADMIN_KEY=$key/" /etc/nefele/node.env
+  # LoadCredential=node.key:/etc/nefele/tls/node.key: a copy only the silo's user reads, at %d.
+  install -d -m 0700 -o nefele -g nefele "$state/credentials"
+  install -m 0600 -o nefele -g nefele /etc/nefele/tls/node.key "$state/credentials/node.key"
+
+  mkdir -p "$state/redis"
+  redis-server --bind 127.0.0.1 --port 6379 --dir "$state/redis" --save '' --appendonly no >"$state/redis.log" 2>&1 </dev/null &
+  redis_pid=$!
+
+  # Each unit's ExecStart, its continuation lines joined, run with the unit's EnvironmentFile
+  # (systemd expands ${VAR} and $VAR the same way for these values, which hold no spaces).
+  exec_start() { sed -n '/^ExecStart=/,/[^\\]$/p' "$1" | sed -e 's/^ExecStart=//' -e 's/\\$//' | tr '\n' ' '; }
+  local hostd_cmd silo_cmd
+  hostd_cmd="$(exec_start /usr/lib/systemd/system/nefele-hostd.service)"
+  silo_cmd="$(exec_start /usr/lib/systemd/system/nefele-silo.service)"
+  silo_cmd="${silo_cmd//%d/$state/credentials}"
+  (
+    set -a; . /etc/nefele/node.env; set +a
+    eval "set -- $hostd_cmd"
+    exec "$@"
+  ) >"$state/hostd.log" 2>&1 </dev/null &
+  hostd_pid=$!
+  (
+    set -a; . /etc/nefele/node.env; set +a
+    eval "set -- $silo_cmd"
+    # User=nefele, Environment=HOME=/var/lib/nefele
+    exec "${NEFELE_AS_SILO_USER[@]}" "$@"
+  ) >"$state/silo.log" 2>&1 </dev/null &
+  silo_pid=$!
+
+  local i healthy=1
+  for i in $(seq 1 1200); do
+    curl -fsS --max-time 2 http://127.0.0.1:7400/healthz >/dev/null 2>&1 && { healthy=0; break; }
+    kill -0 "$hostd_pid" 2>/dev/null || { say "hostd exited:"; break; }
+    kill -0 "$silo_pid" 2>/dev/null || { say "the silo exited:"; break; }
+    sleep 0.1
+  done
+  report $healthy "a node boots from the installed units and node.env (silo as nefele, cluster mode, mutual TLS)"
+  if [ "$healthy" -ne 0 ]; then
+    tail -n 30 "$state/hostd.log" "$state/silo.log" >&2
+    return 1
+  fi
+
+  out="$(/usr/bin/nef --version 2>&1)"
+  [[ "$out" == "nef $version "* || "$out" == "nef $version" ]]
+  report $? "the installed nef is version $version ($out)"
+
+  export NEFELE_TOKEN
+  NEFELE_TOKEN="$(head -n 1 "$state/admin.key")"
+  npid="$(/usr/bin/nef spawn -- /bin/sh -c 'echo "ran from the release as $(id -u)"' 2>&1)"
+  out="$(timeout 60 /usr/bin/nef monitor "$npid" 2>&1)"
+  local logs
+  logs="$(/usr/bin/nef logs "$npid" 2>&1)"
+  [[ "$out" == *"exited 0"* && "$logs" == *"ran from the release as "* ]]
+  report $? "the installed nef spawns on that node, and the process ran (NPID $npid: $out; $logs)"
+  # A C program built against the installed header and library (through nefele.pc where the
+  # release has it), then run as a Nefele process: libnefele reaches its node from inside.
+  local cflags prog
+  cflags="$(pkg-config --cflags --libs nefele)" || { echo "FAILED pkg-config finds the installed nefele.pc"; return 0; }
+  prog="$state/self"
+  printf '%s\n' '#include <nefele.h>' '#include <stdio.h>' \
+    'int main(void) { npid_t me; int rc = nefele_self(&me);' \
+    '  if (rc != 0) { printf("nefele_self: %d %s\n", rc, nefele_last_error()); return 1; }' \
+    '  printf("libnefele: self ok\n"); return 0; }' >"$prog.c"
+  # shellcheck disable=SC2086
+  if cc -o "$prog" "$prog.c" $cflags >&2; then
+    chmod 0755 "$prog"
+    npid="$(/usr/bin/nef spawn -- "$prog" 2>&1)"
+    out="$(timeout 60 /usr/bin/nef monitor "$npid" 2>&1)"
+    logs="$(/usr/bin/nef logs "$npid" 2>&1)"
+    [[ "$out" == *"exited 0"* && "$logs" == *"libnefele: self ok"* ]]
+    report $? "a C program built with the installed nefele.pc ($cflags) runs on the node, linked to libnefele.so.1 ($out; $logs)"
+  else
+    echo "FAILED a C program builds with the installed nefele.h and libnefele ($cflags)"
+  fi
+
+  # Removal keeps the edited conffile until purge; purge removes it and the silo's state.
+  stop_node
+  dpkg -r nefele >&2 && [ ! -e /usr/bin/nef ] && [ ! -e /usr/lib/nefele/dotnet ] && [ ! -e /usr/lib/systemd/system/nefele-hostd.service ] \
+    && grep -q "^NEFELE_NODE=$node\$" /etc/nefele/node.env \
+    && dpkg -P nefele >&2 && [ ! -e /etc/nefele/node.env ] && [ ! -e /var/lib/nefele ] \
+    && [ -z "$(dpkg-query -W -f '${Status}' nefele 2>/dev/null | grep -v not-installed)" ]
+  report $? "dpkg -r removes the release and keeps the edited node.env; dpkg -P purges node.env and /var/lib/nefele"
+  return 0
 }
