@@ -67,6 +67,7 @@ int nf_error_code(const char *code)
     case C(WRONG_NODE): return NEFELE_EWRONG_NODE;
     case C(ROUTE_NOT_FOUND): return NEFELE_EROUTE_NOT_FOUND;
     case C(ALREADY_ATTACHED): return NEFELE_EALREADY_ATTACHED;
+    case C(FAILED_TO_START): return NEFELE_EFAILED_TO_START;
     case C(UNSPECIFIED):
     case _NEFELE__V1__ERROR_CODE_IS_INT_SIZE:
         break;
@@ -104,6 +105,7 @@ const char *nefele_strerror(int code)
     case -EXDEV: return "the silo attached to the hostd of another node";
     case -ENOSYS: return "no such operation on the server";
     case -EALREADY: return "another silo is attached to this hostd";
+    case -ENOEXEC: return "the program ran but never became a Nefele process (a static binary without no_handshake?)";
     case -EIO: return "the server reported an error this library does not know";
     case -ENOTCONN: return "cannot reach hostd (NEFELE_SOCKET unset, or connecting failed)";
     case -ECONNRESET: return "hostd closed the connection";
