@@ -106,6 +106,7 @@ const char *nefele_strerror(int code)
     case -EXDEV: return "the silo attached to the hostd of another node";
     case -ENOSYS: return "no such operation on the server";
     case -EALREADY: return "another silo is attached to this hostd";
+    case -ENOEXEC: return "the program ran but never became a Nefele process (a static binary without no_handshake?)";
     case -EIO: return "the server reported an error this library does not know";
     case -ENOTCONN: return "cannot reach hostd (NEFELE_SOCKET unset, or connecting failed)";
     case -ECONNRESET: return "hostd closed the connection";
