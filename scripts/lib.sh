@@ -19,7 +19,9 @@ nefele_install_deps() {
   command -v make >/dev/null 2>&1 || missing+=(make)
   command -v cc >/dev/null 2>&1 || missing+=(gcc)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
-  command -v pkg-config >/dev/null 2>&1 || missing+=(pkgconf)   # the C example builds with pkg-config
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkgconf)   # the C examples build with pkg-config
+  [ -e /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -e /usr/include/curl/curl.h ] \
+    || missing+=(libcurl4-openssl-dev)   # examples/c/nefele-rest calls the REST API over libcurl
   [ -x /usr/bin/python3 ] || missing+=(python3)   # tests run it as a real memory-hungry process
   [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)   # tests build a static binary
   # nef is a native AOT executable: the .NET toolchain links it with the C compiler (gcc or clang),

@@ -57,20 +57,23 @@ var rejoinBound = TimeSpan.FromSeconds(180);
 using var http = new HttpClient { BaseAddress = new Uri(options.Get("api")), Timeout = Timeout.InfiniteTimeSpan };
 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
 var tls = NefeleTls.FromPemFiles(Path.Combine(tlsDir, "ca.pem"), Path.Combine(tlsDir, "client.pem"), Path.Combine(tlsDir, "client.key"));
-await using var connection = await NefeleConnection.ConnectAsync(client =>
+NefeleClientOptions Through(params IPEndPoint[] through)
 {
-    client.UseStaticClustering(gateways);
-    client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, clusterId));
-}, NefeleCredential.ApiKey(token), tls);
+    var o = new NefeleClientOptions { ClusterId = clusterId, ApiKey = token }.UseTls(tls);
+    foreach (var g in through)
+    {
+        o.Gateways.Add(g.ToString());
+    }
+
+    return o;
+}
+
+await using var connection = await NefeleConnection.ConnectAsync(Through(gateways));
 await connection.Admin.EnsureTenantAsync(tenantName);
 var tenant = connection.Tenant(tenantName);
 NefeleTenant? throughVictim = null;
 await using var victimConnection = options.Get("victim-gateway", string.Empty) is { Length: > 0 } victimGateway
-    ? await NefeleConnection.ConnectAsync(client =>
-    {
-        client.UseStaticClustering(IPEndPoint.Parse(victimGateway), gateways[0]);
-        client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, clusterId));
-    }, NefeleCredential.ApiKey(token), tls)
+    ? await NefeleConnection.ConnectAsync(Through(IPEndPoint.Parse(victimGateway), gateways[0]))
     : null;
 if (victimConnection is not null)
 {
@@ -165,7 +168,7 @@ async Task<Trial> RunTrialAsync(string name, string breakCommand, string restore
         {
             spawned = await tenant.SubmitAsync(new SpawnRequest { Tasks = [sleeper], Count = processes });
         }
-        catch (Nefele.Errors.NefeleException e) when (e.Code == Nefele.Errors.ErrorCodes.SpawnRejected && attempt.Elapsed < rejoinBound)
+        catch (Nefele.Client.NefeleException e) when (e.Code == Nefele.Client.ErrorCodes.SpawnRejected && attempt.Elapsed < rejoinBound)
         {
             await Task.Delay(500);
         }

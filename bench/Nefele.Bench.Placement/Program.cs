@@ -51,7 +51,7 @@ return failures == 0 ? 0 : 1;
 
 async Task RunSingleAsync()
 {
-    await using var nefele = await NefeleConnection.ConnectAsync(options.Int("gateway-port", NefeleDefaults.GatewayPort));
+    await using var nefele = await NefeleConnection.ConnectAsync(new NefeleClientOptions { Gateways = { $"127.0.0.1:{options.Int("gateway-port", NefeleDefaults.GatewayPort)}" } });
     await nefele.Admin.EnsureTenantAsync(TenantName);
     var tenant = nefele.Tenant(TenantName);
     using var api = new HttpClient { BaseAddress = new Uri(options.Get("api")), Timeout = TimeSpan.FromMinutes(5) };
@@ -165,11 +165,7 @@ async Task RunClusterAsync()
     {
         foreach (var g in gateways)
         {
-            connections.Add(await NefeleConnection.ConnectAsync(client =>
-            {
-                client.UseStaticClustering(g);
-                client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (id, id));
-            }, tls: tls));
+            connections.Add(await NefeleConnection.ConnectAsync(new NefeleClientOptions { ClusterId = id, Gateways = { g.ToString() } }.UseTls(tls)));
         }
 
         await connections[0].Admin.EnsureTenantAsync(TenantName);

@@ -42,8 +42,8 @@ internal static class PairedBench
             throw new ArgumentException($"--a and --b are gateway ports, --n at least 1, --warmup at least 0; {Usage}");
         }
 
-        await using var nodeA = await NefeleConnection.ConnectAsync(a);
-        await using var nodeB = await NefeleConnection.ConnectAsync(b);
+        await using var nodeA = await NefeleConnection.ConnectAsync(new NefeleClientOptions { Gateways = { $"127.0.0.1:{a}" } });
+        await using var nodeB = await NefeleConnection.ConnectAsync(new NefeleClientOptions { Gateways = { $"127.0.0.1:{b}" } });
         await nodeA.Admin.EnsureTenantAsync("bench");
         await nodeB.Admin.EnsureTenantAsync("bench");
         var tenants = new[] { nodeA.Tenant("bench"), nodeB.Tenant("bench") };

@@ -37,7 +37,7 @@ if (options.Runs("bash"))
 
 var skipped = new List<(string Method, string Reason)>();
 
-await using var nefele = await NefeleConnection.ConnectAsync(options.GatewayPort);
+await using var nefele = await NefeleConnection.ConnectAsync(new NefeleClientOptions { Gateways = { $"127.0.0.1:{options.GatewayPort}" } });
 await nefele.Admin.EnsureTenantAsync("bench");
 var tenant = nefele.Tenant("bench");
 var spec = new ProcessSpec { Path = "/bin/true" };

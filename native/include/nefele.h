@@ -44,6 +44,9 @@
  *     unsupported_media_type     NEFELE_EUNSUPPORTED_MEDIA_TYPE      -EPROTONOSUPPORT
  *     invalid_json               NEFELE_EINVALID_JSON                -EBADMSG
  *     route_not_found            NEFELE_EROUTE_NOT_FOUND             -ENOSYS
+ *   Codes the C# SDK raises itself (never sent; listed for completeness: over the process
+ *   socket such a spawn is an NPID whose state is NEFELE_FAILED_TO_START, see nefele_get):
+ *     failed_to_start            NEFELE_EFAILED_TO_START             -ENOEXEC
  *   Codes only hostd's control socket sends (to the silo; listed for completeness):
  *     wrong_node                 NEFELE_EWRONG_NODE                  -EXDEV
  *     already_attached           NEFELE_EALREADY_ATTACHED            -EALREADY
@@ -96,6 +99,7 @@ extern "C" {
 #define NEFELE_EINTERNAL (-EREMOTEIO)
 #define NEFELE_ENOT_A_NEFELE_PROCESS (-EPERM)
 #define NEFELE_EBAD_FRAME (-EBADMSG)
+#define NEFELE_EFAILED_TO_START (-ENOEXEC)
 #define NEFELE_EUNAUTHENTICATED (-ENOKEY)
 #define NEFELE_EFORBIDDEN (-EACCES)
 #define NEFELE_ETENANT_EXISTS (-EEXIST)
@@ -188,6 +192,11 @@ NEFELE_API const char *nefele_last_error(void);
 /* What a negative code returned by this library means (a NEFELE_E* value or a transport
  * failure from the table above), as one static sentence; never NULL. */
 NEFELE_API const char *nefele_strerror(int code);
+
+/* The errno of a code of the catalogue, as the table above gives it: for a program that calls
+ * the REST API itself (its problem details carry "code": "program_not_found" -> -ENOENT).
+ * -EIO for NULL or what is not a code. */
+NEFELE_API int nefele_error_code(const char *code);
 
 /* The NPID of the calling process (or of the Nefele process it descends from). */
 NEFELE_API int nefele_self(npid_t *out);

@@ -67,11 +67,17 @@ int nf_error_code(const char *code)
     case C(WRONG_NODE): return NEFELE_EWRONG_NODE;
     case C(ROUTE_NOT_FOUND): return NEFELE_EROUTE_NOT_FOUND;
     case C(ALREADY_ATTACHED): return NEFELE_EALREADY_ATTACHED;
+    case C(FAILED_TO_START): return NEFELE_EFAILED_TO_START;
     case C(UNSPECIFIED):
     case _NEFELE__V1__ERROR_CODE_IS_INT_SIZE:
         break;
     }
     return -EIO; /* not a code of this catalogue */
+}
+
+int nefele_error_code(const char *code)
+{
+    return nf_error_code(code);
 }
 
 const char *nefele_strerror(int code)
@@ -95,6 +101,7 @@ const char *nefele_strerror(int code)
     case -ENAMETOOLONG: return "the request URI is too long";
     case -EPROTONOSUPPORT: return "the request body is not of a type the server takes";
     case -EBADMSG: return "the server could not read the request";
+    case -ENOEXEC: return "the program ran but never became a Nefele process";
     case -EPERM: return "the caller is neither a Nefele process nor a descendant of one";
     case -EXDEV: return "the silo attached to the hostd of another node";
     case -ENOSYS: return "no such operation on the server";

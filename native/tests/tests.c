@@ -1023,6 +1023,7 @@ static void test_error_codes(struct fake_hostd *h)
         snprintf(want_error, sizeof want_error, "%s: the process did something", code);
         const char *what = nefele_strerror(rc);
         check(rc == error_table[row].documented && error_table[row].value == error_table[row].documented &&
+                  nefele_error_code(code) == rc &&
                   strcmp(nefele_last_error(), want_error) == 0 && strcmp(what, "unknown error code") != 0,
               name, "rc %d, documented %s = %d, macro %d, last error \"%s\", strerror \"%s\"", rc,
               error_table[row].errno_name, error_table[row].documented, error_table[row].value,
@@ -1041,7 +1042,7 @@ static void test_error_codes(struct fake_hostd *h)
         int rc = nefele_kill(15, &target);
         char name[96];
         snprintf(name, sizeof name, "server code \"%s\" is not a code: -EIO", not_codes[i]);
-        check(rc == -EIO && strstr(nefele_last_error(), "no such process"), name, "rc %d \"%s\"", rc,
+        check(rc == -EIO && nefele_error_code(not_codes[i]) == -EIO && strstr(nefele_last_error(), "no such process"), name, "rc %d \"%s\"", rc,
               nefele_last_error());
     }
 

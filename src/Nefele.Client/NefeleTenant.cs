@@ -27,12 +27,8 @@ public sealed class NefeleTenant
     private readonly IGrainFactory _grains;
     private readonly GatewayLoss? _gatewayLoss;
 
-    public NefeleTenant(IGrainFactory grains, string tenant)
-        : this(grains, tenant, null)
-    {
-    }
-
-    internal NefeleTenant(IGrainFactory grains, string tenant, GatewayLoss? gatewayLoss)
+    /// <summary>The tenant over <paramref name="grains"/>: the SDK's connection, or a silo's own grain factory (the REST API, the process socket).</summary>
+    internal NefeleTenant(IGrainFactory grains, string tenant, GatewayLoss? gatewayLoss = null)
     {
         Names.ValidateTenantName(tenant);
         _grains = grains;
@@ -40,38 +36,127 @@ public sealed class NefeleTenant
         Name = tenant;
     }
 
+    /// <summary>The tenant's name.</summary>
     public string Name { get; }
 
-    /// <summary>Spawns one process; returns its NPID once it is Running (or has failed to start).</summary>
-    public async Task<string> SpawnAsync(ProcessSpec spec, string? requestId = null, string? parent = null)
+    /// <summary>
+    /// Spawns one process and answers its NPID once it is Running. A request that cannot start
+    /// throws <see cref="NefeleException"/> with its code: <see cref="ErrorCodes.SpawnRejected"/>
+    /// when it was refused before the program ran (a bad spec, no such file, no node with room),
+    /// <see cref="ErrorCodes.QuotaExceeded"/>, or <see cref="ErrorCodes.FailedToStart"/> with the
+    /// reason when the program ran but never became a Nefele process (a static binary without
+    /// <see cref="ProcessSpec.NoHandshake"/>, one that exits before its handshake).
+    /// </summary>
+    /// <param name="spec">What to run.</param>
+    /// <param name="requestId">Makes a retry idempotent: the same id answers the same NPID. Null: a new request.</param>
+    /// <param name="ct">Cancels waiting for the answer (the spawn may still happen; retry with the same <paramref name="requestId"/> to learn its NPID).</param>
+    /// <returns>The Running process's NPID.</returns>
+    public async Task<string> SpawnAsync(ProcessSpec spec, string? requestId = null, CancellationToken ct = default)
     {
-        var result = await SubmitAsync(new SpawnRequest { Tasks = [spec], Count = 1, Parent = parent }, requestId);
+        var result = await SubmitAsync(new SpawnRequest { Tasks = [spec], Count = 1 }, requestId, ct);
+        ThrowIfFailedToStart(result);
         return result.Npids[0];
     }
 
-    /// <summary>Spawns <paramref name="count"/> identical processes, all or nothing unless <paramref name="allowPartial"/>.</summary>
-    public async Task<IReadOnlyList<string>> NSpawnAsync(int count, ProcessSpec spec, bool allowPartial = false, string? requestId = null, string? parent = null) =>
-        (await SubmitAsync(new SpawnRequest { Tasks = [spec], Count = count, AllowPartial = allowPartial, Parent = parent }, requestId)).Npids;
-
-    /// <summary>Spawns a set of different processes, all or nothing unless <paramref name="allowPartial"/>.</summary>
-    public async Task<IReadOnlyList<string>> CSpawnAsync(IReadOnlyList<ProcessSpec> specs, bool allowPartial = false, string? requestId = null, string? parent = null) =>
-        (await SubmitAsync(new SpawnRequest { Tasks = specs, Count = 1, AllowPartial = allowPartial, Parent = parent }, requestId)).Npids;
+    /// <summary>
+    /// Spawns <paramref name="count"/> copies of <paramref name="spec"/>, all or nothing: a refusal
+    /// throws and nothing runs; if any copy fails to start, the others are killed and
+    /// <see cref="ErrorCodes.FailedToStart"/> is thrown.
+    /// </summary>
+    /// <param name="count">How many copies (1 to 10,000).</param>
+    /// <param name="spec">What each copy runs.</param>
+    /// <param name="requestId">Makes a retry idempotent; null: a new request.</param>
+    /// <param name="ct">Cancels waiting for the answer.</param>
+    /// <returns>The NPIDs, all Running.</returns>
+    public async Task<IReadOnlyList<string>> NSpawnAsync(int count, ProcessSpec spec, string? requestId = null, CancellationToken ct = default) =>
+        await AllStartedAsync(await SubmitAsync(new SpawnRequest { Tasks = [spec], Count = count }, requestId, ct), ct);
 
     /// <summary>
-    /// Submits a request as given; the request id (<paramref name="requestId"/>, else the request's own)
-    /// makes retries idempotent (a new one is made when both are null).
+    /// As <see cref="NSpawnAsync"/>, but takes what fits: the result lists the NPIDs admitted,
+    /// why the other copies were refused, and which admitted ones failed to start.
     /// </summary>
-    public Task<SpawnResult> SubmitAsync(SpawnRequest request, string? requestId = null)
+    /// <param name="count">How many copies at most.</param>
+    /// <param name="spec">What each copy runs.</param>
+    /// <param name="requestId">Makes a retry idempotent; null: a new request.</param>
+    /// <param name="ct">Cancels waiting for the answer.</param>
+    /// <returns>The partial result.</returns>
+    public Task<SpawnResult> NSpawnPartialAsync(int count, ProcessSpec spec, string? requestId = null, CancellationToken ct = default) =>
+        SubmitAsync(new SpawnRequest { Tasks = [spec], Count = count, AllowPartial = true }, requestId, ct);
+
+    /// <summary>Spawns a set of different processes, all or nothing, as <see cref="NSpawnAsync"/>.</summary>
+    /// <param name="specs">One spec per process.</param>
+    /// <param name="requestId">Makes a retry idempotent; null: a new request.</param>
+    /// <param name="ct">Cancels waiting for the answer.</param>
+    /// <returns>The NPIDs in the order of <paramref name="specs"/>, all Running.</returns>
+    public async Task<IReadOnlyList<string>> CSpawnAsync(IReadOnlyList<ProcessSpec> specs, string? requestId = null, CancellationToken ct = default) =>
+        await AllStartedAsync(await SubmitAsync(new SpawnRequest { Tasks = specs, Count = 1 }, requestId, ct), ct);
+
+    /// <summary>As <see cref="CSpawnAsync"/>, but takes what fits, as <see cref="NSpawnPartialAsync"/>.</summary>
+    /// <param name="specs">One spec per process.</param>
+    /// <param name="requestId">Makes a retry idempotent; null: a new request.</param>
+    /// <param name="ct">Cancels waiting for the answer.</param>
+    /// <returns>The partial result.</returns>
+    public Task<SpawnResult> CSpawnPartialAsync(IReadOnlyList<ProcessSpec> specs, string? requestId = null, CancellationToken ct = default) =>
+        SubmitAsync(new SpawnRequest { Tasks = specs, Count = 1, AllowPartial = true }, requestId, ct);
+
+    /// <summary>
+    /// Submits a request as given, as the REST API and the process socket do: no exception for
+    /// processes that failed to start (see <see cref="SpawnResult.FailedToStart"/>). The request id
+    /// (<paramref name="requestId"/>, else the request's own) makes retries idempotent (a new one
+    /// is made when both are null).
+    /// </summary>
+    /// <param name="request">The whole request.</param>
+    /// <param name="requestId">Overrides <see cref="SpawnRequest.RequestId"/>.</param>
+    /// <param name="ct">Cancels waiting for the answer.</param>
+    /// <returns>What the request created.</returns>
+    public Task<SpawnResult> SubmitAsync(SpawnRequest request, string? requestId = null, CancellationToken ct = default)
     {
         var key = GrainKeys.PlacementRequest(Name, requestId ?? request.RequestId ?? Guid.NewGuid().ToString("N"));
         SpecValidator.Validate(request);
-        return _grains.GetGrain<IPlacementRequestGrain>(key).SubmitAsync(request);
+        return _grains.GetGrain<IPlacementRequestGrain>(key).SubmitAsync(request, ct);
+    }
+
+    private static void ThrowIfFailedToStart(SpawnResult result)
+    {
+        if (result.FailedToStart.Count > 0)
+        {
+            var (npid, reason) = result.FailedToStart.First();
+            var more = result.FailedToStart.Count > 1 ? $" (and {result.FailedToStart.Count - 1} more)" : string.Empty;
+            throw new NefeleException(ErrorCodes.FailedToStart, $"{npid} failed to start: {reason}{more}");
+        }
+    }
+
+    /// <summary>All or nothing: when some failed to start, the others are killed before the error.</summary>
+    private async Task<IReadOnlyList<string>> AllStartedAsync(SpawnResult result, CancellationToken ct)
+    {
+        if (result.FailedToStart.Count > 0)
+        {
+            await Task.WhenAll(result.Npids.Where(n => !result.FailedToStart.ContainsKey(n)).Select(async n =>
+            {
+                try
+                {
+                    await KillAsync(n, Signals.SigKill, ct);
+                }
+                catch (NefeleException e) when (e.Code is ErrorCodes.NotRunning or ErrorCodes.NpidNotFound)
+                {
+                    // Ended meanwhile.
+                }
+            }));
+            ThrowIfFailedToStart(result);
+        }
+
+        return result.Npids;
     }
 
     /// <summary>
     /// Every state transition of the process from <paramref name="afterSeq"/> on, each exactly once,
-    /// ending after the terminal one (Exited, FailedToStart, Lost).
+    /// ending after the terminal one (Exited, FailedToStart, Lost). Rides out the loss of a gateway
+    /// or of the silo holding the process: it carries on from the last event it gave.
     /// </summary>
+    /// <param name="npid">The process.</param>
+    /// <param name="afterSeq">The <see cref="ProcessEvent.Seq"/> of the last event already seen; 0: from the start.</param>
+    /// <param name="ct">Ends the stream (an <see cref="OperationCanceledException"/> from the enumerator).</param>
+    /// <returns>The events, in order.</returns>
     public async IAsyncEnumerable<ProcessEvent> MonitorAsync(string npid, long afterSeq = 0, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var process = Process(npid);
@@ -86,11 +171,11 @@ public sealed class NefeleTenant
             try
             {
                 // Through the gateway silo, which fails the call as soon as the process grain's silo is declared dead.
-                watched = await relay.WatchAsync(Name, afterSeq, WatchPoll).WaitAsync(WatchAnswerBound, call.Token);
+                watched = await relay.WatchAsync(Name, afterSeq, WatchPoll, call.Token).WaitAsync(WatchAnswerBound, call.Token);
                 if (watched is { Count: 0 })
                 {
                     // Nothing new: has it ended (or gone)? Asked here, so a silo stopping meanwhile is retried too.
-                    info = await process.GetAsync(Name).WaitAsync(WatchAnswerBound, call.Token);
+                    info = await process.GetAsync(Name, call.Token).WaitAsync(WatchAnswerBound, call.Token);
                 }
 
                 failures = 0;
@@ -142,6 +227,9 @@ public sealed class NefeleTenant
     }
 
     /// <summary>Waits until the process has ended; answers at once for an ended one.</summary>
+    /// <param name="npid">The process.</param>
+    /// <param name="ct">Cancels the wait.</param>
+    /// <returns>How it ended.</returns>
     public async Task<ProcessEnd> WaitAsync(string npid, CancellationToken ct = default)
     {
         await foreach (var e in MonitorAsync(npid, 0, ct))
@@ -155,25 +243,49 @@ public sealed class NefeleTenant
         throw await MissingAsync(npid);
     }
 
-    public Task KillAsync(string npid, int signal = Signals.SigTerm) => Process(npid).SignalAsync(Name, signal);
+    /// <summary>Sends <paramref name="signal"/> to the process; <see cref="ErrorCodes.NotRunning"/> when it has ended.</summary>
+    /// <param name="npid">The process.</param>
+    /// <param name="signal">The signal's number (<see cref="Signals"/>); default SIGTERM.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>When the process's node has sent it.</returns>
+    public Task KillAsync(string npid, int signal = Signals.SigTerm, CancellationToken ct = default) => Process(npid).SignalAsync(Name, signal, ct);
 
-    public async Task<ProcessInfo> GetAsync(string npid) =>
-        await Process(npid).GetAsync(Name) ?? throw await MissingAsync(npid);
+    /// <summary>The process's record; <see cref="ErrorCodes.NpidNotFound"/> when the tenant has none of that NPID.</summary>
+    /// <param name="npid">The process.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>Its state, node, pid, usage and end.</returns>
+    public async Task<ProcessInfo> GetAsync(string npid, CancellationToken ct = default) =>
+        await Process(npid).GetAsync(Name, ct) ?? throw await MissingAsync(npid);
 
     /// <summary>
     /// Every live process of the tenant, on every node, with measured usage; with
     /// <paramref name="all"/> also those that ended recently (the last 1,000), as ps -a.
     /// </summary>
-    public Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all = false) => _grains.GetGrain<ITenantGrain>(Name).PsAsync(all);
+    /// <param name="all">Also the processes that ended recently.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>The processes' records.</returns>
+    public Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all = false, CancellationToken ct = default) => _grains.GetGrain<ITenantGrain>(Name).PsAsync(all, ct);
 
     /// <summary>The tenant's record: its uid and gid on every node, its quotas.</summary>
-    public Task<TenantInfo> GetInfoAsync() => _grains.GetGrain<ITenantGrain>(Name).GetInfoAsync();
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>The record.</returns>
+    public Task<TenantInfo> GetInfoAsync(CancellationToken ct = default) => _grains.GetGrain<ITenantGrain>(Name).GetInfoAsync(ct);
 
     /// <summary>Captured output from <paramref name="offset"/>; waits up to <paramref name="wait"/> for more when there is none yet.</summary>
-    public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = 256 * 1024, TimeSpan wait = default) =>
-        await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait) ?? throw await MissingAsync(npid);
+    /// <param name="npid">The process.</param>
+    /// <param name="offset">The byte of the output to start at (the previous chunk's <see cref="LogChunk.NextOffset"/>).</param>
+    /// <param name="maxBytes">The most bytes to answer.</param>
+    /// <param name="wait">How long to wait for output when there is none yet; zero: answer at once.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>The chunk; <see cref="LogChunk.Complete"/> once the process has ended and all was read.</returns>
+    public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = 256 * 1024, TimeSpan wait = default, CancellationToken ct = default) =>
+        await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait, ct) ?? throw await MissingAsync(npid);
 
     /// <summary>The process's output as it is kept, then (when following) as it is written, until it ends.</summary>
+    /// <param name="npid">The process.</param>
+    /// <param name="follow">Keep reading as the process writes, until it ends; false: what is kept now.</param>
+    /// <param name="ct">Ends the stream.</param>
+    /// <returns>The output, in pieces as they were read.</returns>
     public async IAsyncEnumerable<byte[]> LogsAsync(string npid, bool follow, [EnumeratorCancellation] CancellationToken ct = default)
     {
         await foreach (var chunk in LogChunksAsync(npid, follow, 0, ct))
@@ -190,16 +302,22 @@ public sealed class NefeleTenant
     /// NextOffset is where to resume (the last one, Complete, may be empty). A call that fails because a silo went away (the gateway, or the
     /// one holding the process) is asked again from the last offset, so nothing is lost or repeated.
     /// </summary>
+    /// <param name="npid">The process.</param>
+    /// <param name="follow">Keep reading as the process writes, until it ends.</param>
+    /// <param name="offset">The byte of the output to start at.</param>
+    /// <param name="ct">Ends the stream.</param>
+    /// <returns>The chunks, in order.</returns>
     public async IAsyncEnumerable<LogChunk> LogChunksAsync(string npid, bool follow, long offset = 0, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var failures = 0;
-        while (!ct.IsCancellationRequested)
+        while (true)
         {
+            ct.ThrowIfCancellationRequested();
             LogChunk chunk;
             using var call = GatewayGuard(ct);
             try
             {
-                chunk = await ReadLogsAsync(npid, offset, wait: follow ? TimeSpan.FromSeconds(10) : TimeSpan.Zero).WaitAsync(call.Token);
+                chunk = await ReadLogsAsync(npid, offset, wait: follow ? TimeSpan.FromSeconds(10) : TimeSpan.Zero, ct: call.Token).WaitAsync(call.Token);
                 failures = 0;
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)

@@ -1,5 +1,6 @@
 using Nefele.Auth;
 using StackExchange.Redis;
+using Nefele.Client;
 
 namespace Nefele.Silo;
 

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Protocol.V1;
 

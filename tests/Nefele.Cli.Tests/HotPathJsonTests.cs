@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Nefele.Cli.Json;
+using Nefele.Client;
 using Nefele.Placement;
 using Nefele.Processes;
 

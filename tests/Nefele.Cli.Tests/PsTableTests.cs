@@ -1,5 +1,6 @@
 using Nefele.Cli.Json;
 using Nefele.Cli.Output;
+using Nefele.Client;
 using Nefele.Processes;
 
 namespace Nefele.Cli.Tests;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Testing;
 
 namespace Nefele.Cli.Tests;

@@ -42,6 +42,18 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>The program certificate scripts/cluster made (STATE/tls/client.pem) and the cluster's CA (null until the cluster is up).</summary>
     public NefeleTls? Tls { get; private set; }
 
+    /// <summary>Client options for this cluster with the admin key and the cluster's TLS; <paramref name="gateways"/> empty: through Redis.</summary>
+    public NefeleClientOptions Options(params System.Net.IPEndPoint[] gateways)
+    {
+        var options = new NefeleClientOptions { ClusterId = ClusterId, ApiKey = AdminKey };
+        foreach (var g in gateways)
+        {
+            options.Gateways.Add(g.ToString());
+        }
+
+        return Tls is null ? options : options.UseTls(Tls);
+    }
+
     public string TlsDir => Path.Combine(StateDir, "tls");
 
     /// <summary>Node 1's REST API (node 1 is never damaged by a test).</summary>
@@ -80,7 +92,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             AdminKey = (await File.ReadAllLinesAsync(Path.Combine(StateDir, "admin.key")))[0].Trim();
             Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
             Tls = NefeleTls.FromPemFiles(Path.Combine(TlsDir, "ca.pem"), Path.Combine(TlsDir, "client.pem"), Path.Combine(TlsDir, "client.key"));
-            _sdk = await NefeleConnection.ConnectToClusterAsync(Redis, ClusterId, NefeleCredential.ApiKey(AdminKey), Tls).WaitAsync(TimeSpan.FromSeconds(60));
+            _sdk = await NefeleCluster.ConnectAsync(Redis, Options()).WaitAsync(TimeSpan.FromSeconds(60));
             await WaitForNodesAsync(Enumerable.Range(1, InitialNodes), TimeSpan.FromSeconds(60));
         }
         catch

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Nefele.Client;
 using Nefele.Processes;
 using Xunit;
 
@@ -151,7 +152,7 @@ public sealed partial class ClusterTests
         {
             Assert.True(status == 200, $"spawn: {status} {body}");
             Assert.Equal(3, npids.Count);
-            var infos = await Task.WhenAll(npids.Select(tenant.GetAsync));
+            var infos = await Task.WhenAll(npids.Select(n => tenant.GetAsync(n)));
             Assert.All(infos, i => Assert.Equal(ProcessState.Running, i.State));
         }
         finally

@@ -289,7 +289,7 @@ public sealed partial class ClusterTests
         var killed = false;
         try
         {
-            Assert.All(await Task.WhenAll(npids.Select(tenant.GetAsync)), i => Assert.Equal(ClusterFixture.NodeName(2), i.Node));
+            Assert.All(await Task.WhenAll(npids.Select(n => tenant.GetAsync(n))), i => Assert.Equal(ClusterFixture.NodeName(2), i.Node));
             var stopwatch = new Stopwatch();
             var monitors = new List<Task<(string Npid, List<ProcessEvent> Events, TimeSpan At)>>();
             foreach (var npid in npids)
@@ -355,7 +355,7 @@ public sealed partial class ClusterTests
                 attempts++;
                 var result = await tenant.SubmitAsync(new SpawnRequest { Tasks = [Sleeper()], Count = ClusterFixture.InitialNodes + 1, Spread = true }).WaitAsync(Bound);
                 npids.AddRange(result.Npids);
-                var nodes = (await Task.WhenAll(result.Npids.Select(tenant.GetAsync))).Select(i => i.Node).ToArray();
+                var nodes = (await Task.WhenAll(result.Npids.Select(n => tenant.GetAsync(n)))).Select(i => i.Node).ToArray();
                 if (nodes.Contains(added))
                 {
                     Assert.Equal(nodes.Length, nodes.Distinct().Count());

@@ -33,14 +33,7 @@ public sealed partial class ClusterTests
         try
         {
             var gateways = GatewayNodes.Select(k => new IPEndPoint(IPAddress.Parse($"{ClusterFixture.Subnet}.{10 + k}"), 30000)).ToArray();
-            await using var connection = await NefeleConnection.ConnectAsync(
-                client =>
-                {
-                    client.UseStaticClustering(gateways);
-                    client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ClusterId));
-                },
-                NefeleCredential.ApiKey(cluster.AdminKey!),
-                cluster.Tls).WaitAsync(Bound);
+            await using var connection = await NefeleConnection.ConnectAsync(cluster.Options(gateways)).WaitAsync(Bound);
             var watcher = connection.Tenant(tenant.Name);
             var stopwatch = new Stopwatch();
             var monitors = new List<Task<(string Npid, List<ProcessEvent> Events, TimeSpan At)>>();

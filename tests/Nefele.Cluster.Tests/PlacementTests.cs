@@ -1,3 +1,4 @@
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
@@ -18,7 +19,7 @@ public sealed partial class ClusterTests
             npids.AddRange(result.Npids);
             Assert.Equal(6, npids.Count);
 
-            var infos = await Task.WhenAll(npids.Select(tenant.GetAsync));
+            var infos = await Task.WhenAll(npids.Select(n => tenant.GetAsync(n)));
             Assert.All(infos, i => Assert.Equal(ProcessState.Running, i.State));
             var perNode = infos.GroupBy(i => i.Node!).ToDictionary(g => g.Key, g => g.Count());
             var expected = Enumerable.Range(1, ClusterFixture.InitialNodes).ToDictionary(ClusterFixture.NodeName, _ => 2);
@@ -41,7 +42,7 @@ public sealed partial class ClusterTests
             npids.Add(await tenant.SpawnAsync(spec).WaitAsync(Bound));
             npids.Add(await tenant.SpawnAsync(spec).WaitAsync(Bound));
 
-            var infos = await Task.WhenAll(npids.Select(tenant.GetAsync));
+            var infos = await Task.WhenAll(npids.Select(n => tenant.GetAsync(n)));
             Assert.All(infos, i => Assert.Equal("x", i.Name));
             Assert.NotEqual(infos[0].Node, infos[1].Node);
         }

@@ -19,14 +19,7 @@ public sealed partial class ClusterTests
         for (var k = 1; k <= ClusterFixture.InitialNodes; k++)
         {
             var gateway = new IPEndPoint(IPAddress.Parse($"{ClusterFixture.Subnet}.{10 + k}"), 30000);
-            await using var connection = await NefeleConnection.ConnectAsync(
-                client =>
-                {
-                    client.UseStaticClustering(gateway);
-                    client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (cluster.ClusterId, cluster.ClusterId));
-                },
-                NefeleCredential.ApiKey(cluster.AdminKey!),
-                cluster.Tls).WaitAsync(Bound);
+            await using var connection = await NefeleConnection.ConnectAsync(cluster.Options(gateway)).WaitAsync(Bound);
             Assert.Empty(await connection.Tenant(tenant.Name).PsAsync().WaitAsync(Bound));
         }
     }
@@ -52,8 +45,8 @@ public sealed partial class ClusterTests
         using var cts = new CancellationTokenSource();
         var attempt = Task.Run(async () =>
         {
-            await using var connection = await NefeleConnection.ConnectToClusterAsync(
-                ClusterFixture.Redis, cluster.ClusterId, NefeleCredential.ApiKey(cluster.AdminKey!), tls, cts.Token);
+            var options = new NefeleClientOptions { ClusterId = cluster.ClusterId, ApiKey = cluster.AdminKey };
+            await using var connection = await NefeleCluster.ConnectAsync(ClusterFixture.Redis, tls is null ? options : options.UseTls(tls), cts.Token);
             return await connection.Tenant(NefeleDefaults.Tenant).PsAsync().WaitAsync(cts.Token);
         });
         var first = await Task.WhenAny(attempt, Task.Delay(RefusalBound));

@@ -1,4 +1,5 @@
 using System.Text;
+using Nefele.Client;
 using Nefele.Processes;
 using Xunit;
 

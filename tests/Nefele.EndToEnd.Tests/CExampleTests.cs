@@ -1,4 +1,5 @@
 using System.Text;
+using Nefele.Client;
 using Nefele.Processes;
 using Xunit;
 
@@ -83,6 +84,31 @@ public sealed class CExampleTests(NodeFixture fixture) : IClassFixture<NodeFixtu
         var info = await tenant.GetAsync(child);
         Assert.Equal(ProcessState.Exited, info.State);
         Assert.Equal(15, info.End!.Signal);
+    }
+
+    [Fact]
+    public async Task A_program_Nefele_did_not_start_makes_the_same_calls_over_REST_with_a_key_and_libnefele_errnos()
+    {
+        var prefix = Path.Combine(_dir, "prefix");
+        await RunOkAsync("make", ["-s", "-C", Path.Combine(RepoPaths.Root, "native"), "install", $"PREFIX={prefix}"]);
+        var pkgConfig = new Dictionary<string, string?> { ["PKG_CONFIG_PATH"] = Path.Combine(prefix, "lib", "pkgconfig") };
+        var binary = Path.Combine(_dir, "nefele-rest");
+        await RunOkAsync("make", ["-s", "-C", Path.Combine(RepoPaths.Root, "examples", "c"), $"OUT={_dir}", $"LDFLAGS=-Wl,-rpath,{prefix}/lib", binary], pkgConfig);
+
+        const string Tenant = "c-rest";
+        var key = await fixture.Node.CreateKeyAsync(Tenant, "c-rest");
+        var (code, stdout, stderr) = await NodeUnderTest.RunAsync(binary, [Tenant],
+            new Dictionary<string, string?> { ["NEFELE_API"] = fixture.Node.ApiUrl, ["NEFELE_TOKEN"] = key }, Bound);
+
+        Assert.True(code == 0, stdout + stderr);
+        var lines = stdout.Split('\n');
+        var npid = Assert.Single(lines, l => l.StartsWith("spawned ", StringComparison.Ordinal))["spawned ".Length..];
+        Assert.Contains("ended: state=Exited exit_code=3", lines);
+        Assert.Contains("output: hello over REST", lines);
+        Assert.Contains("error: HTTP 422, code program_not_found -> -2 (no such program (or no such key)): spawn rejected: /nonexistent/program: no such file", lines);
+
+        var tenant = await fixture.Node.SdkAsync(Tenant);
+        Assert.Equal(3, (await tenant.GetAsync(npid)).End!.ExitCode);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

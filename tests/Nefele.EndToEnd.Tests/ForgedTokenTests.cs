@@ -1,3 +1,4 @@
+using Nefele.Client;
 using Nefele.Processes;
 using Xunit;
 
@@ -35,12 +36,18 @@ public sealed class ForgedTokenTests(NodeFixture fixture) : IClassFixture<NodeFi
         Assert.True(code == 0, stderr);
 
         var tenant = await fixture.Node.SdkAsync("forge");
-        var npid = await tenant.SpawnAsync(new ProcessSpec
+        var npid = Assert.Single((await tenant.SubmitAsync(new SpawnRequest
         {
-            Path = "/bin/sleep",
-            Args = ["100"],
-            Env = new Dictionary<string, string> { ["LD_PRELOAD"] = library },
-        });
+            Tasks =
+            [
+                new ProcessSpec
+                {
+                    Path = "/bin/sleep",
+                    Args = ["100"],
+                    Env = new Dictionary<string, string> { ["LD_PRELOAD"] = library },
+                },
+            ],
+        })).Npids);
 
         var info = await tenant.GetAsync(npid);
         Assert.Equal(ProcessState.FailedToStart, info.State);

@@ -19,7 +19,13 @@ public sealed class HandshakeTimeoutTests
             await using var node = await NodeUnderTest.StartAsync(null, "--handshake-timeout", "1s");
             var tenant = await node.SdkAsync();
 
-            var failed = await tenant.SpawnAsync(new ProcessSpec { Path = binary }).WaitAsync(Bound);
+            // The SDK's spawn throws failed_to_start with the reason; the request's answer names the NPID.
+            var thrown = await Assert.ThrowsAsync<NefeleException>(() => tenant.SpawnAsync(new ProcessSpec { Path = binary }).WaitAsync(Bound));
+            Assert.Equal(ErrorCodes.FailedToStart, thrown.Code);
+            Assert.Contains("no handshake within 1s", thrown.Message, StringComparison.Ordinal);
+            var result = await tenant.SubmitAsync(new SpawnRequest { Tasks = [new ProcessSpec { Path = binary }] }).WaitAsync(Bound);
+            var failed = Assert.Single(result.Npids);
+            Assert.Contains("no handshake within 1s", result.FailedToStart[failed], StringComparison.Ordinal);
             var info = await tenant.GetAsync(failed);
             Assert.Equal(ProcessState.FailedToStart, info.State);
             Assert.NotNull(info.End);

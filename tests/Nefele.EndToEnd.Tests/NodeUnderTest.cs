@@ -151,7 +151,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
     /// <summary>The C# SDK with the admin key, connected to this node's gateway (connects once); the tenant is created if it does not exist.</summary>
     public async Task<NefeleTenant> SdkAsync(string tenant = "default")
     {
-        _sdk ??= await NefeleConnection.ConnectAsync(GatewayPort, NefeleCredential.ApiKey(AdminKey));
+        _sdk ??= await ConnectAsync(AdminKey);
         await EnsureTenantAsync(_sdk, tenant);
         return _sdk.Tenant(tenant);
     }
@@ -167,10 +167,13 @@ public sealed class NodeUnderTest : IAsyncDisposable
     public static Task<TenantInfo> EnsureTenantAsync(NefeleConnection admin, string tenant) => admin.Admin.EnsureTenantAsync(tenant);
 
     /// <summary>A new connection with <paramref name="key"/> (a tenant's key); the caller disposes it.</summary>
-    public Task<NefeleConnection> ConnectAsync(string key) => NefeleConnection.ConnectAsync(GatewayPort, NefeleCredential.ApiKey(key));
+    public Task<NefeleConnection> ConnectAsync(string key) => NefeleConnection.ConnectAsync(Options(key));
+
+    /// <summary>Client options for this node's gateway with <paramref name="key"/>.</summary>
+    public NefeleClientOptions Options(string key) => new() { Gateways = { $"127.0.0.1:{GatewayPort}" }, ApiKey = key };
 
     /// <summary>Creates a key of <paramref name="tenant"/> (created if needed) with the admin key; returns the token.</summary>
-    public async Task<string> CreateKeyAsync(string tenant, string name, Auth.Role role = Auth.Role.Member, DateTimeOffset? expiresAt = null)
+    public async Task<string> CreateKeyAsync(string tenant, string name, Nefele.Client.Role role = Nefele.Client.Role.Member, DateTimeOffset? expiresAt = null)
     {
         await SdkAsync(tenant);
         var key = await _sdk!.Admin.CreateKeyAsync(tenant, name, role, expiresAt);

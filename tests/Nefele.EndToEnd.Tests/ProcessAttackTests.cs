@@ -7,8 +7,8 @@ using Nefele.Client;
 using Nefele.Processes;
 using Nefele.Protocol.V1;
 using Xunit;
-using ProcessSpec = Nefele.Processes.ProcessSpec;
-using ProcessState = Nefele.Processes.ProcessState;
+using ProcessSpec = Nefele.Client.ProcessSpec;
+using ProcessState = Nefele.Client.ProcessState;
 
 namespace Nefele.EndToEnd.Tests;
 

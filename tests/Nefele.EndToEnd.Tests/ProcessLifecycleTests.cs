@@ -246,7 +246,7 @@ public sealed class ProcessLifecycleTests(NodeFixture fixture) : IClassFixture<N
         {
             Assert.Equal(10, npids.Count);
             Assert.Equal(10, npids.Distinct().Count());
-            var infos = await Task.WhenAll(npids.Select(tenant.GetAsync));
+            var infos = await Task.WhenAll(npids.Select(n => tenant.GetAsync(n)));
             Assert.All(infos, i => Assert.Equal(ProcessState.Running, i.State));
             Assert.Equal(10, infos.Select(i => i.Pid).Distinct().Count());
             Assert.All(infos, i => Assert.True(Interop.IsRunning(i.Pid)));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Errors;
 using Xunit;
 

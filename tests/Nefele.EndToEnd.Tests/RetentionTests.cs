@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Processes;
 using Nefele.Testing;

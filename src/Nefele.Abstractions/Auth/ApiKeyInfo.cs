@@ -1,4 +1,4 @@
-namespace Nefele.Auth;
+namespace Nefele.Client;
 
 /// <summary>What anyone may see of a key: its name, scope and lifetime, never the secret or its hash.</summary>
 [GenerateSerializer, Immutable]

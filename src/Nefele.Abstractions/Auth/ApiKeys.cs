@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Nefele.Client;
 
 namespace Nefele.Auth;
 

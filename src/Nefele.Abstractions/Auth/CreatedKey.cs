@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Auth;
 
 /// <summary>Answer of POST /v1/tenants/{tenant}/keys: the secret token, shown this once, and what it grants.</summary>

@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Auth;
 
 /// <summary>One API key, keyed by its id (the part of the token before the secret). Cluster-internal.</summary>

@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Auth;
 
 /// <summary>Body of POST /v1/tenants/{tenant}/keys (nef key create).</summary>

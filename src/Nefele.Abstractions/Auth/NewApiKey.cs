@@ -1,4 +1,4 @@
-namespace Nefele.Auth;
+namespace Nefele.Client;
 
 /// <summary>A key just created: its description and the secret token, shown this once and never stored.</summary>
 [GenerateSerializer, Immutable]

@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Auth;
 
 /// <summary>Who a valid credential speaks for: one tenant with a role, or the whole cluster (admin).</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Nefele.Client;
 
 namespace Nefele.Auth;
 

@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Auth;
 
 /// <summary>Where a client-callable grain method names the tenant it acts in.</summary>

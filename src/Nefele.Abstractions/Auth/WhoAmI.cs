@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Auth;
 
 /// <summary>Answer of GET /v1/whoami: the key the request was made with.</summary>

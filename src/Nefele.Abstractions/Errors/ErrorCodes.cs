@@ -1,4 +1,4 @@
-namespace Nefele.Errors;
+namespace Nefele.Client;
 
 /// <summary>
 /// Stable error codes: the REST API's problem type suffix, the C API's mapping, the CLI's wording.
@@ -12,6 +12,9 @@ public static class ErrorCodes
 
     /// <summary>The spawn request could not be admitted: bad spec, no capacity, or exec would fail.</summary>
     public const string SpawnRejected = "spawn_rejected";
+
+    /// <summary>SDK: the program ran but never became a Nefele process (no handshake, exited first); the message has the reason.</summary>
+    public const string FailedToStart = "failed_to_start";
 
     /// <summary>Malformed input: a field missing, out of range or of the wrong shape.</summary>
     public const string BadRequest = "bad_request";
@@ -97,7 +100,7 @@ public static class ErrorCodes
         NpidNotFound, SpawnRejected, BadRequest, NotRunning, NodeUnavailable, RequestConflict, Unauthenticated, Forbidden,
         TenantNotFound, TenantExists, KeyNotFound, KeyExists, QuotaExceeded, RateLimited, LimitExceeded, InternalError,
         MethodNotAllowed, PayloadTooLarge, UriTooLong, UnsupportedMediaType, InvalidJson,
-        ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, ProgramNotFound,
+        ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, ProgramNotFound, FailedToStart,
     ];
 
     /// <summary>A spawn that could not start and left nothing running: <see cref="SpawnRejected"/> or <see cref="ProgramNotFound"/>.</summary>

@@ -1,4 +1,4 @@
-namespace Nefele.Errors;
+namespace Nefele.Client;
 
 /// <summary>
 /// A failure the caller caused or can act on: a stable <see cref="Code"/> (see <see cref="ErrorCodes"/>)
@@ -9,6 +9,16 @@ public sealed class NefeleException : Exception
 {
     public NefeleException(string code, string message)
         : base(message)
+    {
+        Code = code;
+    }
+
+    /// <summary>An error with its stable <paramref name="code"/>, caused by <paramref name="inner"/>.</summary>
+    /// <param name="code">One of <see cref="ErrorCodes"/>.</param>
+    /// <param name="message">What was wrong, in a sentence.</param>
+    /// <param name="inner">The failure that caused it.</param>
+    public NefeleException(string code, string message, Exception inner)
+        : base(message, inner)
     {
         Code = code;
     }

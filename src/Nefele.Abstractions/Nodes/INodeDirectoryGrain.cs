@@ -1,5 +1,6 @@
 using Nefele.Auth;
 using Orleans.Concurrency;
+using Nefele.Client;
 
 namespace Nefele.Nodes;
 

@@ -1,4 +1,5 @@
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Placement;
 using Nefele.Processes;
 using Orleans.Concurrency;

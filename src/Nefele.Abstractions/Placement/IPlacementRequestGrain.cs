@@ -1,4 +1,5 @@
 using Nefele.Auth;
+using Nefele.Client;
 
 namespace Nefele.Placement;
 
@@ -10,7 +11,7 @@ namespace Nefele.Placement;
 public interface IPlacementRequestGrain : IGrainWithStringKey
 {
     [Access(Role.Member, TenantFrom.GrainKeyPrefix)]
-    Task<SpawnResult> SubmitAsync(SpawnRequest request);
+    Task<SpawnResult> SubmitAsync(SpawnRequest request, CancellationToken ct = default);
 
     /// <summary>Past retention: forgets the request (its id may then be used afresh) and deactivates.</summary>
     Task CollectAsync();

@@ -1,6 +1,6 @@
 using Nefele.Processes;
 
-namespace Nefele.Placement;
+namespace Nefele.Client;
 
 /// <summary>
 /// One spawn, nspawn or cspawn: Tasks holds one spec repeated Count times (nspawn; spawn is Count 1)

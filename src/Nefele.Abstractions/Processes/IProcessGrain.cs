@@ -1,5 +1,6 @@
 using Nefele.Auth;
 using Orleans.Concurrency;
+using Nefele.Client;
 
 namespace Nefele.Processes;
 
@@ -23,7 +24,7 @@ public interface IProcessGrain : IGrainWithStringKey
     Task DiscardAsync();
 
     [Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
-    Task<ProcessInfo?> GetAsync(string tenant);
+    Task<ProcessInfo?> GetAsync(string tenant, CancellationToken ct = default);
 
     /// <summary>
     /// The transitions after <paramref name="afterSeq"/>, waiting up to <paramref name="maxWait"/>
@@ -33,14 +34,14 @@ public interface IProcessGrain : IGrainWithStringKey
     Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait);
 
     [Access(Role.Member, TenantFrom.ArgumentHidingNpid)]
-    Task SignalAsync(string tenant, int signal);
+    Task SignalAsync(string tenant, int signal, CancellationToken ct = default);
 
     /// <summary>
     /// Captured output from <paramref name="offset"/> (read from the node that ran it), waiting up to
     /// <paramref name="wait"/> for more when there is none yet. Null means no such process.
     /// </summary>
     [AlwaysInterleave, Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
-    Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait);
+    Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, CancellationToken ct = default);
 
     /// <summary>From the node: the process ended.</summary>
     Task OnExitedAsync(ProcessEnd end);

@@ -1,5 +1,6 @@
 using Nefele.Auth;
 using Orleans.Concurrency;
+using Nefele.Client;
 
 namespace Nefele.Processes;
 
@@ -14,5 +15,5 @@ public interface IProcessWatchRelay : IGrainWithStringKey
 {
     /// <summary>As <see cref="IProcessGrain.WatchAsync"/> of the process whose NPID is this grain's key.</summary>
     [AlwaysInterleave, Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
-    Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait);
+    Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait, CancellationToken ct = default);
 }

@@ -1,4 +1,4 @@
-namespace Nefele.Processes;
+namespace Nefele.Client;
 
 /// <summary>Part of a process's captured output (stdout and stderr, interleaved as written).</summary>
 [GenerateSerializer, Immutable]

@@ -1,4 +1,4 @@
-namespace Nefele.Processes;
+namespace Nefele.Client;
 
 /// <summary>How a process ended.</summary>
 [GenerateSerializer, Immutable]

@@ -1,4 +1,4 @@
-namespace Nefele.Processes;
+namespace Nefele.Client;
 
 /// <summary>
 /// One state transition of a process, as its monitors receive it. Seq counts transitions

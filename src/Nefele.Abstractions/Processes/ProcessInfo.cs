@@ -1,4 +1,4 @@
-namespace Nefele.Processes;
+namespace Nefele.Client;
 
 /// <summary>One process as ps shows it.</summary>
 [GenerateSerializer, Immutable]

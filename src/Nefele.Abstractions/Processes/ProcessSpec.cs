@@ -1,4 +1,4 @@
-namespace Nefele.Processes;
+namespace Nefele.Client;
 
 /// <summary>What to run and what it needs. Path is absolute, or a name without '/' that the node looks up in the process's PATH (as execvp); Cwd is absolute; Args are argv[1..].</summary>
 [GenerateSerializer, Immutable]

@@ -1,4 +1,4 @@
-namespace Nefele.Processes;
+namespace Nefele.Client;
 
 /// <summary>
 /// The lifecycle of a Nefele process. Pending → Placed → Starting → Running → Exited,

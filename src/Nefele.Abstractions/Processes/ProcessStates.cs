@@ -1,11 +1,10 @@
+using Nefele.Client;
+
 namespace Nefele.Processes;
 
-/// <summary>Facts about <see cref="ProcessState"/> that every front door needs alike.</summary>
+/// <summary>Facts about <see cref="ProcessState"/> that only the process grain needs: its transition table.</summary>
 public static class ProcessStates
 {
-    public static bool IsTerminal(this ProcessState state) =>
-        state is ProcessState.Exited or ProcessState.FailedToStart or ProcessState.Lost;
-
     /// <summary>Whether the state machine allows <paramref name="from"/> → <paramref name="to"/>.</summary>
     public static bool CanMove(ProcessState from, ProcessState to) => (from, to) switch
     {

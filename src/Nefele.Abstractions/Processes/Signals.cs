@@ -1,4 +1,4 @@
-namespace Nefele.Processes;
+namespace Nefele.Client;
 
 /// <summary>Linux signal numbers and names, for parsing "-9", "-KILL", "-SIGKILL" and printing.</summary>
 public static class Signals

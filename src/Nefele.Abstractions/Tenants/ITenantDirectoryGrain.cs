@@ -1,4 +1,5 @@
 using Nefele.Auth;
+using Nefele.Client;
 
 namespace Nefele.Tenants;
 
@@ -13,19 +14,19 @@ public interface ITenantDirectoryGrain : IGrainWithStringKey
 
     /// <summary>Creates a tenant with the next free uid; tenant_exists when the name is taken.</summary>
     [Access(Role.Admin, TenantFrom.Cluster)]
-    Task<TenantInfo> CreateAsync(string name, bool privileged, TenantQuotas quotas);
+    Task<TenantInfo> CreateAsync(string name, bool privileged, TenantQuotas quotas, CancellationToken ct = default);
 
     /// <summary>Creates the tenant unless it exists (the silo's own start-up: the default tenant).</summary>
     Task<TenantInfo> EnsureAsync(string name);
 
     [Access(Role.Admin, TenantFrom.Cluster)]
-    Task<IReadOnlyList<TenantInfo>> ListAsync();
+    Task<IReadOnlyList<TenantInfo>> ListAsync(CancellationToken ct = default);
 
     /// <summary>Removes a tenant with no live processes and revokes its keys; tenant_not_found, or request_conflict while processes live.</summary>
     [Access(Role.Admin, TenantFrom.Cluster)]
-    Task RemoveAsync(string name);
+    Task RemoveAsync(string name, CancellationToken ct = default);
 
     /// <summary>Replaces a tenant's quotas.</summary>
     [Access(Role.Admin, TenantFrom.Cluster)]
-    Task<TenantInfo> SetQuotasAsync(string name, TenantQuotas quotas);
+    Task<TenantInfo> SetQuotasAsync(string name, TenantQuotas quotas, CancellationToken ct = default);
 }

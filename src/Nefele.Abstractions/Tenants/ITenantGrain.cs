@@ -1,4 +1,5 @@
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Processes;
 
 namespace Nefele.Tenants;
@@ -12,7 +13,7 @@ public interface ITenantGrain : IGrainWithStringKey
 {
     /// <summary>The tenant's record; tenant_not_found when it does not exist.</summary>
     [Access(Role.Viewer, TenantFrom.GrainKey)]
-    Task<TenantInfo> GetInfoAsync();
+    Task<TenantInfo> GetInfoAsync(CancellationToken ct = default);
 
     /// <summary>Stores the record the tenant directory made (once).</summary>
     Task InitializeAsync(TenantInfo info);
@@ -39,14 +40,14 @@ public interface ITenantGrain : IGrainWithStringKey
 
     /// <summary>Creates a key of the tenant (role owner, member or viewer); the token is in the answer only.</summary>
     [Access(Role.Owner, TenantFrom.GrainKey)]
-    Task<NewApiKey> CreateKeyAsync(string name, Role role, DateTimeOffset? expiresAt);
+    Task<NewApiKey> CreateKeyAsync(string name, Role role, DateTimeOffset? expiresAt, CancellationToken ct = default);
 
     [Access(Role.Owner, TenantFrom.GrainKey)]
-    Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync();
+    Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync(CancellationToken ct = default);
 
     /// <summary>Revokes the key of that name (key_not_found when there is none).</summary>
     [Access(Role.Owner, TenantFrom.GrainKey)]
-    Task RevokeKeyAsync(string name);
+    Task RevokeKeyAsync(string name, CancellationToken ct = default);
 
     Task AddAsync(string npid);
 
@@ -74,5 +75,5 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <paramref name="all"/> also those that ended recently, as ps -a.
     /// </summary>
     [Access(Role.Viewer, TenantFrom.GrainKey)]
-    Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all);
+    Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all, CancellationToken ct = default);
 }

@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Tenants;
 
 /// <summary>
@@ -13,4 +15,7 @@ public sealed record RunAs(
 {
     /// <summary>Root, for a tenant an admin marked privileged.</summary>
     public static RunAs Root { get; } = new(0, 0, Privileged: true);
+
+    /// <summary>What <paramref name="tenant"/>'s processes run as: root when privileged, else its own uid and gid.</summary>
+    public static RunAs Of(TenantInfo tenant) => tenant.Privileged ? Root : new RunAs(tenant.Uid, tenant.Gid, Privileged: false);
 }

@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Tenants;
 
 /// <summary>Body of POST /v1/tenants (nef tenant create).</summary>

@@ -1,4 +1,4 @@
-namespace Nefele.Tenants;
+namespace Nefele.Client;
 
 /// <summary>A tenant as the cluster knows it: its name and the POSIX identity its processes run as on every node.</summary>
 [GenerateSerializer, Immutable]
@@ -14,7 +14,4 @@ public sealed record TenantInfo
     [Id(3)] public bool Privileged { get; init; }
     [Id(4)] public DateTimeOffset CreatedAt { get; init; }
     [Id(5)] public TenantQuotas Quotas { get; init; } = new();
-
-    [System.Text.Json.Serialization.JsonIgnore]
-    public RunAs RunAs => Privileged ? RunAs.Root : new RunAs(Uid, Gid, Privileged: false);
 }

@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Tenants;
 
 /// <summary>Answer of GET /v1/tenants.</summary>

@@ -1,4 +1,4 @@
-namespace Nefele.Tenants;
+namespace Nefele.Client;
 
 /// <summary>
 /// What one tenant may hold at once across the cluster, and how fast it may spawn. 0 means no

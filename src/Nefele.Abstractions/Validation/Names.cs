@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Processes;
 

@@ -1,5 +1,6 @@
 using Nefele.Cli.Parsing;
 using Nefele.Cli.Transport;
+using Nefele.Client;
 using Nefele.Processes;
 
 namespace Nefele.Cli.Commands;

@@ -1,4 +1,5 @@
 using Nefele.Cli.Transport;
+using Nefele.Client;
 using Nefele.Processes;
 
 namespace Nefele.Cli.Commands;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Nefele.Client;
 using Nefele.Placement;
 using Nefele.Processes;
 

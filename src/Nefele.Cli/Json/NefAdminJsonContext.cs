@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Tenants;
 
 namespace Nefele.Cli.Json;

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Nefele.Client;
 using Nefele.Placement;
 using Nefele.Processes;
 

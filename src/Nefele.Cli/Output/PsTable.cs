@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Nefele.Cli.Json;
 using Nefele.Cli.Parsing;
+using Nefele.Client;
 using Nefele.Processes;
 
 namespace Nefele.Cli.Output;

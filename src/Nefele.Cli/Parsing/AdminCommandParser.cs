@@ -1,6 +1,7 @@
 using System.Globalization;
 using Nefele.Auth;
 using Nefele.Cli.Commands;
+using Nefele.Client;
 using Nefele.Tenants;
 
 namespace Nefele.Cli.Parsing;

@@ -2,6 +2,7 @@ using System.Globalization;
 using Nefele.Cli.Commands;
 using Nefele.Cli.Json;
 using Nefele.Cli.Transport;
+using Nefele.Client;
 using Nefele.Processes;
 using Nefele.Validation;
 

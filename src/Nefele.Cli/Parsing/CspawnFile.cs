@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Nefele.Cli.Json;
+using Nefele.Client;
 using Nefele.Processes;
 
 namespace Nefele.Cli.Parsing;

@@ -1,4 +1,5 @@
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Tenants;
 
 namespace Nefele.Cli.Transport;

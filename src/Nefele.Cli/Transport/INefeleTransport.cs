@@ -1,4 +1,5 @@
 using Nefele.Cli.Json;
+using Nefele.Client;
 using Nefele.Processes;
 
 namespace Nefele.Cli.Transport;

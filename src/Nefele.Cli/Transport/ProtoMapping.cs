@@ -3,7 +3,7 @@ namespace Nefele.Cli.Transport;
 /// <summary>Maps the api socket's protobuf replies onto the contract types the REST API uses, so output is the same either way.</summary>
 internal static class ProtoMapping
 {
-    public static Processes.ProcessInfo ToInfo(Protocol.V1.ProcessInfo p) => new()
+    public static Nefele.Client.ProcessInfo ToInfo(Protocol.V1.ProcessInfo p) => new()
     {
         Npid = p.Npid,
         Tenant = string.Empty, // the socket acts for the caller's own tenant and does not repeat it
@@ -20,7 +20,7 @@ internal static class ProtoMapping
         End = p.End is null ? null : ToEnd(p.End),
     };
 
-    public static Processes.ProcessEnd ToEnd(Protocol.V1.ProcessEnd e) => new()
+    public static Nefele.Client.ProcessEnd ToEnd(Protocol.V1.ProcessEnd e) => new()
     {
         State = State(e.State),
         ExitCode = e.ExitCode,
@@ -32,8 +32,8 @@ internal static class ProtoMapping
     };
 
     /// <summary>The contract's state; the two enums share their numbers (an unknown one reads as Lost).</summary>
-    public static Processes.ProcessState State(Protocol.V1.ProcessState state) =>
-        Enum.IsDefined((Processes.ProcessState)(int)state) ? (Processes.ProcessState)(int)state : Processes.ProcessState.Lost;
+    public static Nefele.Client.ProcessState State(Protocol.V1.ProcessState state) =>
+        Enum.IsDefined((Nefele.Client.ProcessState)(int)state) ? (Nefele.Client.ProcessState)(int)state : Nefele.Client.ProcessState.Lost;
 
     private static string? Empty(string s) => s.Length == 0 ? null : s;
 }

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Nefele.Api;
 using Nefele.Cli.Json;
+using Nefele.Client;
 using Nefele.Placement;
 using Nefele.Processes;
 

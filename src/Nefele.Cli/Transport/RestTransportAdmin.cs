@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Nefele.Auth;
 using Nefele.Cli.Json;
+using Nefele.Client;
 using Nefele.Tenants;
 
 namespace Nefele.Cli.Transport;

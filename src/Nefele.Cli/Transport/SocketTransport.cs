@@ -81,13 +81,13 @@ internal sealed class SocketTransport : INefeleTransport
         return new SpawnOutcome([.. reply.Spawn.Npids], 0, null);
     }
 
-    public async Task<IReadOnlyList<Processes.ProcessInfo>> PsAsync(bool all, CancellationToken ct)
+    public async Task<IReadOnlyList<Nefele.Client.ProcessInfo>> PsAsync(bool all, CancellationToken ct)
     {
         var reply = await CallAsync(new ProcRequest { Ps = new PsRequest { All = all } }, ProcResponse.BodyOneofCase.Ps, ct).ConfigureAwait(false);
         return [.. reply.Ps.Processes.Select(ProtoMapping.ToInfo)];
     }
 
-    public async Task<Processes.ProcessEnd> MonitorAsync(string npid, CancellationToken ct)
+    public async Task<Nefele.Client.ProcessEnd> MonitorAsync(string npid, CancellationToken ct)
     {
         var request = new ProcRequest { Monitor = new MonitorRequest { Npid = npid } };
         var reply = await CallAsync(request, ProcResponse.BodyOneofCase.Monitor, ct).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using Orleans.Runtime;
+using Nefele.Client;
 
 namespace Nefele.Auth;
 

@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Auth;
 
 [GenerateSerializer]

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using Nefele.Client;
 using Nefele.Errors;
 using Orleans.Runtime;
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Nefele.Client;
 
 namespace Nefele.Auth;
 

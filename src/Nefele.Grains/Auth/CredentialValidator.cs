@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Errors;
 
 namespace Nefele.Auth;

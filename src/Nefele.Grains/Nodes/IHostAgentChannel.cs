@@ -1,7 +1,8 @@
+using Nefele.Client;
 using Nefele.Processes;
 using Nefele.Protocol.V1;
 using Nefele.Tenants;
-using ProcessSpec = Nefele.Processes.ProcessSpec;
+using ProcessSpec = Nefele.Client.ProcessSpec;
 
 namespace Nefele.Nodes;
 

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Protocol.V1;
-using ProcessEnd = Nefele.Processes.ProcessEnd;
-using ProcessSpec = Nefele.Processes.ProcessSpec;
-using ProcessState = Nefele.Processes.ProcessState;
+using ProcessEnd = Nefele.Client.ProcessEnd;
+using ProcessSpec = Nefele.Client.ProcessSpec;
+using ProcessState = Nefele.Client.ProcessState;
 
 namespace Nefele.Nodes;
 

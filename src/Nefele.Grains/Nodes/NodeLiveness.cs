@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Processes;
 using Nefele.Protocol;
 using Orleans.Runtime;

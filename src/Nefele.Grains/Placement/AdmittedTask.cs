@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Placement;
 
 /// <summary>One admitted task: its NPID, the node that reserved room for it, and its index in the request.</summary>

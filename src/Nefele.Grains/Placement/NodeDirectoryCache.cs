@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Nodes;
 
 namespace Nefele.Placement;

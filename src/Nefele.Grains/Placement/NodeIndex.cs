@@ -1,3 +1,4 @@
+using Nefele.Client;
 using Nefele.Nodes;
 
 namespace Nefele.Placement;

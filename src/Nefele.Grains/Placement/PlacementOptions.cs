@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Nefele.Client;
 
 namespace Nefele.Placement;
 

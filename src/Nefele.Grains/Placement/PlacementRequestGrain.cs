@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Processes;
@@ -39,7 +40,7 @@ public sealed partial class PlacementRequestGrain(
 
     private string RequestId => Key.RequestId;
 
-    public async Task<SpawnResult> SubmitAsync(SpawnRequest request)
+    public async Task<SpawnResult> SubmitAsync(SpawnRequest request, CancellationToken ct)
     {
         _ = Key;
         if (state.State.Request is { } earlier)
@@ -58,7 +59,7 @@ public sealed partial class PlacementRequestGrain(
             var expanded = earlier.Expand();
             var collected = await CollectedOfAsync(state.State.Admitted.Select(a => a.Npid));
             var resumed = state.State.Admitted.Where(a => !collected.Contains(a.Npid)).Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
-            var runAsThen = state.State.RunAs ?? (await GrainFactory.Get<ITenantGrain>(Tenant).GetInfoAsync()).RunAs;
+            var runAsThen = state.State.RunAs ?? Tenants.RunAs.Of(await GrainFactory.Get<ITenantGrain>(Tenant).GetInfoAsync(ct));
             var finished = await FinishAsync(earlier, resumed, [.. state.State.Rejected], runAsThen, Stopwatch.GetTimestamp());
             if (collected.Count > 0)
             {
@@ -109,7 +110,7 @@ public sealed partial class PlacementRequestGrain(
             Rejected = rejected,
             RunAs = runAs,
         };
-        await state.WriteStateAsync();
+        await state.WriteStateAsync(CancellationToken.None); // once begun, finished: a caller giving up does not undo it
         SpawnHops.Record("4 placement.record_write", writing);
         var result = await FinishAsync(request, created, rejected, runAs, started);
         SpawnHops.Record("0 placement.submit", started);
@@ -155,6 +156,8 @@ public sealed partial class PlacementRequestGrain(
         {
             Npids = created.Where((c, i) => starts[i].IsCompletedSuccessfully).Select(c => c.Npid).ToArray(),
             Rejected = rejected,
+            FailedToStart = starts.Where(s => s.IsCompletedSuccessfully && s.Result.State == ProcessState.FailedToStart)
+                .ToDictionary(s => s.Result.Npid, s => s.Result.End?.Reason ?? "no reason recorded"),
         };
         logger.LogDebug("Request {Request} admitted {Count} processes", this.GetPrimaryKeyString(), _result.Npids.Count);
         return _result;

@@ -1,3 +1,4 @@
+using Nefele.Client;
 using Nefele.Tenants;
 
 namespace Nefele.Processes;
@@ -26,8 +27,8 @@ public sealed partial class ProcessGrain
     }
 
     /// <summary>Not found, saying so when the tenant's retention collected the NPID.</summary>
-    private async Task<Errors.NefeleException> MissingAsync(string tenant) =>
-        Errors.NefeleException.NotFound(Npid, await GrainFactory.Get<ITenantGrain>(tenant).CollectedHintAsync(Npid));
+    private async Task<Nefele.Client.NefeleException> MissingAsync(string tenant) =>
+        Nefele.Client.NefeleException.NotFound(Npid, await GrainFactory.Get<ITenantGrain>(tenant).CollectedHintAsync(Npid));
 
     private async Task<bool> WasCollectedAsync(string tenant) =>
         await GrainFactory.Get<ITenantGrain>(tenant).CollectedHintAsync(Npid) is not null;

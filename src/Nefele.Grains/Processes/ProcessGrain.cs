@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Placement;
@@ -146,10 +147,10 @@ public sealed partial class ProcessGrain(
         DeactivateOnIdle();
     }
 
-    public Task<ProcessInfo?> GetAsync(string tenant) =>
+    public Task<ProcessInfo?> GetAsync(string tenant, CancellationToken ct) =>
         Task.FromResult(Exists && Record.Tenant == tenant ? Snapshot() : null);
 
-    public async Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait)
+    public async Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, CancellationToken ct)
     {
         if (!Exists || Record.Tenant != tenant)
         {
@@ -257,7 +258,7 @@ public sealed partial class ProcessGrain(
     /// <summary>How often a waiting monitor's call re-checks that the process's node is alive.</summary>
     private static readonly TimeSpan LivenessRecheck = TimeSpan.FromSeconds(1);
 
-    public async Task SignalAsync(string tenant, int signal)
+    public async Task SignalAsync(string tenant, int signal, CancellationToken ct)
     {
         if (!Exists || Record.Tenant != tenant)
         {

@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using Nefele.Client;
 
 namespace Nefele.Processes;
 
@@ -12,7 +13,7 @@ namespace Nefele.Processes;
 public sealed class ProcessWatchRelayGrain : Grain, IProcessWatchRelay
 {
 #if NEFELE_HOP_TIMING
-    public async Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait)
+    public async Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait, CancellationToken ct)
     {
         var events = await GrainFactory.Get<IProcessGrain>(this.GetPrimaryKeyString()).WatchAsync(tenant, afterSeq, maxWait);
         if (events is { Count: > 0 } && events[^1].State.IsTerminal())
@@ -23,7 +24,7 @@ public sealed class ProcessWatchRelayGrain : Grain, IProcessWatchRelay
         return events;
     }
 #else
-    public Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait) =>
+    public Task<IReadOnlyList<ProcessEvent>?> WatchAsync(string tenant, long afterSeq, TimeSpan maxWait, CancellationToken ct) =>
         GrainFactory.Get<IProcessGrain>(this.GetPrimaryKeyString()).WatchAsync(tenant, afterSeq, maxWait);
 #endif
 }

@@ -1,3 +1,5 @@
+using Nefele.Client;
+
 namespace Nefele.Tenants;
 
 /// <summary>What one process (or one admitted request) counts against its tenant's quotas.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Errors;
 using Orleans.Runtime;
 
@@ -10,7 +11,7 @@ public sealed class TenantDirectoryGrain(
     IOptions<TenantOptions> options,
     TimeProvider time) : Grain, ITenantDirectoryGrain
 {
-    public async Task<TenantInfo> CreateAsync(string name, bool privileged, TenantQuotas quotas)
+    public async Task<TenantInfo> CreateAsync(string name, bool privileged, TenantQuotas quotas, CancellationToken ct)
     {
         Validation.Names.ValidateTenantName(name);
         ValidateQuotas(quotas);
@@ -30,7 +31,7 @@ public sealed class TenantDirectoryGrain(
         var info = new TenantInfo { Name = name, Uid = uid, Gid = uid, Privileged = privileged, CreatedAt = time.GetUtcNow(), Quotas = quotas };
         state.State.UidsGiven++;
         state.State.Tenants[name] = info;
-        await state.WriteStateAsync();
+        await state.WriteStateAsync(CancellationToken.None); // once begun, finished: a caller giving up does not undo it
         await GrainFactory.GetGrain<ITenantGrain>(name).InitializeAsync(info);
         return info;
     }
@@ -44,13 +45,13 @@ public sealed class TenantDirectoryGrain(
             return info;
         }
 
-        return await CreateAsync(name, privileged: false, new TenantQuotas());
+        return await CreateAsync(name, privileged: false, new TenantQuotas(), CancellationToken.None);
     }
 
-    public Task<IReadOnlyList<TenantInfo>> ListAsync() =>
+    public Task<IReadOnlyList<TenantInfo>> ListAsync(CancellationToken ct) =>
         Task.FromResult<IReadOnlyList<TenantInfo>>(state.State.Tenants.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToArray());
 
-    public async Task RemoveAsync(string name)
+    public async Task RemoveAsync(string name, CancellationToken ct)
     {
         if (!state.State.Tenants.ContainsKey(name))
         {
@@ -59,10 +60,10 @@ public sealed class TenantDirectoryGrain(
 
         await GrainFactory.GetGrain<ITenantGrain>(name).DeleteAsync();
         state.State.Tenants.Remove(name);
-        await state.WriteStateAsync();
+        await state.WriteStateAsync(CancellationToken.None); // once begun, finished: a caller giving up does not undo it
     }
 
-    public async Task<TenantInfo> SetQuotasAsync(string name, TenantQuotas quotas)
+    public async Task<TenantInfo> SetQuotasAsync(string name, TenantQuotas quotas, CancellationToken ct)
     {
         ValidateQuotas(quotas);
         if (!state.State.Tenants.ContainsKey(name))
@@ -72,7 +73,7 @@ public sealed class TenantDirectoryGrain(
 
         var info = await GrainFactory.GetGrain<ITenantGrain>(name).SetQuotasAsync(quotas);
         state.State.Tenants[name] = info;
-        await state.WriteStateAsync();
+        await state.WriteStateAsync(CancellationToken.None); // once begun, finished: a caller giving up does not undo it
         return info;
     }
 

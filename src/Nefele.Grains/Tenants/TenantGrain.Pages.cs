@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Nefele.Client;
 using Nefele.Retention;
 using Orleans.Storage;
 

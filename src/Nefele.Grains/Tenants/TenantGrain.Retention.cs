@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Nefele.Client;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Retention;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Processes;
@@ -51,7 +52,7 @@ public sealed partial class TenantGrain(
 
     private TenantInfo Info => state.State.Info ?? throw new NefeleException(ErrorCodes.TenantNotFound, $"no tenant {Name}");
 
-    public Task<TenantInfo> GetInfoAsync() => Task.FromResult(Info);
+    public Task<TenantInfo> GetInfoAsync(CancellationToken ct) => Task.FromResult(Info);
 
     public async Task InitializeAsync(TenantInfo info)
     {
@@ -107,7 +108,7 @@ public sealed partial class TenantGrain(
         EndPending(requestId);
         _pending[requestId] = asked;
         _pendingTotal += asked;
-        return Task.FromResult(info.RunAs);
+        return Task.FromResult(RunAs.Of(info));
     }
 
     private QuotaCharge Charged => _charged ??= _charges.Values.Aggregate(default(QuotaCharge), (a, b) => a + b);
@@ -157,7 +158,7 @@ public sealed partial class TenantGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<NewApiKey> CreateKeyAsync(string name, Role role, DateTimeOffset? expiresAt)
+    public async Task<NewApiKey> CreateKeyAsync(string name, Role role, DateTimeOffset? expiresAt, CancellationToken ct)
     {
         _ = Info;
         Validation.Names.ValidateKeyName(name);
@@ -197,14 +198,14 @@ public sealed partial class TenantGrain(
         return new NewApiKey { Info = record.ToInfo(), Token = token };
     }
 
-    public async Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync()
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListKeysAsync(CancellationToken ct)
     {
         _ = Info;
         var records = await Task.WhenAll(state.State.Keys.Values.Select(id => GrainFactory.Get<IApiKeyGrain>(id).GetAsync()));
         return records.OfType<ApiKeyRecord>().Select(r => r.ToInfo()).OrderBy(k => k.Name, StringComparer.Ordinal).ToArray();
     }
 
-    public async Task RevokeKeyAsync(string name)
+    public async Task RevokeKeyAsync(string name, CancellationToken ct)
     {
         _ = Info;
         if (!state.State.Keys.Remove(name, out var id))
@@ -307,7 +308,7 @@ public sealed partial class TenantGrain(
                 : _npids)
                 .Order(StringComparer.Ordinal).ToArray());
 
-    public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all)
+    public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all, CancellationToken ct)
     {
         var npids = await ListAsync(all);
         var infos = (await Task.WhenAll(npids.Select(GetForListingAsync))).OfType<ProcessInfo>().ToList();

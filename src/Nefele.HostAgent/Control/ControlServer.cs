@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol;

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol;

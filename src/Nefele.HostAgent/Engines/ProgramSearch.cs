@@ -42,7 +42,7 @@ internal static class ProgramSearch
 
         // As execvp: a file found but not executable is exec'd anyway, so the failure names it.
         return notExecutable
-            ?? throw new SpawnRejectedException(Nefele.Errors.ErrorCodes.ProgramNotFound, $"spawn rejected: {program}: no such program in PATH ({Shorten(path)}) on this node");
+            ?? throw new SpawnRejectedException(Nefele.Client.ErrorCodes.ProgramNotFound, $"spawn rejected: {program}: no such program in PATH ({Shorten(path)}) on this node");
     }
 
     private static string Shorten(string path) => path.Length <= 200 ? path : path[..200] + "…";

@@ -24,5 +24,5 @@ public sealed class SpawnRejectedException : Exception
     }
 
     /// <summary>The catalogue code the refusal is sent with: spawn_rejected, or program_not_found when there is no such program.</summary>
-    public string Code { get; } = Nefele.Errors.ErrorCodes.SpawnRejected;
+    public string Code { get; } = Nefele.Client.ErrorCodes.SpawnRejected;
 }

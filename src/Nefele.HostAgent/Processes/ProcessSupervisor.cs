@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
-using Nefele.Errors;
 using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
@@ -10,6 +9,7 @@ using Nefele.HostAgent.Logs;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
 using Nefele.Validation;
+using ErrorCodes = Nefele.Client.ErrorCodes;
 
 namespace Nefele.HostAgent.Processes;
 

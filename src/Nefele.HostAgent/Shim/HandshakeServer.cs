@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol;

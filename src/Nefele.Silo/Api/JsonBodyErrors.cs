@@ -92,7 +92,7 @@ internal static partial class JsonBodyErrors
             _ when t == typeof(string) => "a string",
             _ when t == typeof(DateTimeOffset) || t == typeof(DateTime) => "an RFC 3339 date-time string",
             // Roles are lowercase words on the wire (RoleJsonConverter); other enums keep their names.
-            _ when t == typeof(Nefele.Auth.Role) => "one of " + string.Join(", ", Enum.GetNames(t).Select(n => $"\"{JsonNamingPolicy.CamelCase.ConvertName(n)}\"")),
+            _ when t == typeof(Nefele.Client.Role) => "one of " + string.Join(", ", Enum.GetNames(t).Select(n => $"\"{JsonNamingPolicy.CamelCase.ConvertName(n)}\"")),
             _ when t.IsEnum => "one of " + string.Join(", ", Enum.GetNames(t).Select(n => $"\"{n}\"")),
             _ => "a value of the documented type",
         };

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Nefele.Auth;
+using Nefele.Client;
 
 namespace Nefele.Silo.Api;
 

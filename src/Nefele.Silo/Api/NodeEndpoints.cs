@@ -21,7 +21,7 @@ internal static class NodeEndpoints
 
         app.MapGet("/healthz", (Hostd.HostAgentChannel channel) =>
             channel.Facts is null
-                ? ProblemMapping.ToProblem(Errors.ErrorCodes.NodeUnavailable, $"node {channel.Node}: hostd is not attached")
+                ? ProblemMapping.ToProblem(Nefele.Client.ErrorCodes.NodeUnavailable, $"node {channel.Node}: hostd is not attached")
                 : Results.Ok(new Health(channel.Node, "ok")))
             .WithTags("nodes").AllowAnonymous()
             .Produces<Health>()

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Errors;
 
 namespace Nefele.Silo.Api;

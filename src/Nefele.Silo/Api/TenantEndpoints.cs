@@ -1,4 +1,5 @@
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Silo.Auth;
 using Nefele.Tenants;

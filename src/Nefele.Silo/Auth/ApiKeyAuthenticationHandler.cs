@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Errors;
 
 namespace Nefele.Silo.Auth;

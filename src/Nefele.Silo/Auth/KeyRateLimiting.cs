@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Nefele.Auth;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Silo.Api;
 

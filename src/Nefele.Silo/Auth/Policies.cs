@@ -1,4 +1,5 @@
 using Nefele.Auth;
+using Nefele.Client;
 
 namespace Nefele.Silo.Auth;
 

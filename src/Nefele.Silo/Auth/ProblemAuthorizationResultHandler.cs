@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Silo.Api;
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 using Nefele.Auth;
+using Nefele.Client;
 
 namespace Nefele.Silo.Auth;
 

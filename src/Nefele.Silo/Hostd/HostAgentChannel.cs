@@ -2,15 +2,16 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
-using ProcessSpec = Nefele.Processes.ProcessSpec;
-using ProcessEnd = Nefele.Processes.ProcessEnd;
-using ProcessState = Nefele.Processes.ProcessState;
+using ProcessSpec = Nefele.Client.ProcessSpec;
+using ProcessEnd = Nefele.Client.ProcessEnd;
+using ProcessState = Nefele.Client.ProcessState;
 
 namespace Nefele.Silo.Hostd;
 

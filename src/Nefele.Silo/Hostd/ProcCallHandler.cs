@@ -34,7 +34,7 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
                 case ProcRequest.BodyOneofCase.Spawn:
                     var spawn = request.Spawn;
                     var result = await tenant.SubmitAsync(
-                        new Placement.SpawnRequest
+                        new Nefele.Client.SpawnRequest
                         {
                             Tasks = spawn.Tasks.Select(ProtoMapping.FromProto).ToArray(),
                             Count = spawn.Count == 0 ? 1 : (int)spawn.Count,

@@ -1,3 +1,4 @@
+using Nefele.Client;
 using Nefele.Processes;
 using P = Nefele.Protocol.V1;
 

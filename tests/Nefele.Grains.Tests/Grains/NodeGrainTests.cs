@@ -1,3 +1,4 @@
+using Nefele.Client;
 using Nefele.Grains.Tests.Support;
 using Nefele.Placement;
 
@@ -90,7 +91,7 @@ public class NodeGrainTests(ClusterFixture cluster) : ClusterTest(cluster)
     public async Task Launch_after_the_lease_ran_out_takes_the_capacity_again_when_free()
     {
         var node = Cluster.NodeGrain;
-        var spec = new Processes.ProcessSpec { Path = "/bin/sleep", CpuMillis = 1000 };
+        var spec = new Nefele.Client.ProcessSpec { Path = "/bin/sleep", CpuMillis = 1000 };
         try
         {
             Assert.True(await node.ReserveAsync([("late-1", new ResourceAsk(1000, 0))], TimeSpan.FromSeconds(5)));
@@ -115,10 +116,10 @@ public class NodeGrainTests(ClusterFixture cluster) : ClusterTest(cluster)
         {
             await node.TrackAsync("occupant", new ResourceAsk(2000, 0));
 
-            var e = await Assert.ThrowsAsync<Errors.NefeleException>(() =>
-                node.LaunchAsync("late-2", Tenant.Name, new Processes.ProcessSpec { Path = "/bin/sleep", CpuMillis = 500 }, Nefele.Tenants.RunAs.Root));
+            var e = await Assert.ThrowsAsync<Nefele.Client.NefeleException>(() =>
+                node.LaunchAsync("late-2", Tenant.Name, new Nefele.Client.ProcessSpec { Path = "/bin/sleep", CpuMillis = 500 }, Nefele.Tenants.RunAs.Root));
 
-            Assert.Equal(Errors.ErrorCodes.SpawnRejected, e.Code);
+            Assert.Equal(Nefele.Client.ErrorCodes.SpawnRejected, e.Code);
             Assert.Contains("reservation expired", e.Message, StringComparison.Ordinal);
             Assert.DoesNotContain(Cluster.Channel.Launches, l => l.Npid == "late-2");
             Assert.Equal(2000, (await node.GetCapacityAsync()).ReservedCpuMillis);

@@ -1,3 +1,4 @@
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Grains.Tests.Support;
 using Nefele.Placement;

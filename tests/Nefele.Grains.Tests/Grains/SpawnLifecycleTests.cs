@@ -1,3 +1,4 @@
+using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Grains.Tests.Support;
 using Nefele.Processes;
@@ -121,7 +122,10 @@ public class SpawnLifecycleTests(ClusterFixture cluster) : ClusterTest(cluster)
     [Fact]
     public async Task Failed_launch_ends_in_failed_to_start_with_the_reason()
     {
-        var npid = await Tenant.SpawnAsync(Sleep with { Path = RecordingHostAgentChannel.FailingPath });
+        var thrown = await Assert.ThrowsAsync<NefeleException>(() => Tenant.SpawnAsync(Sleep with { Path = RecordingHostAgentChannel.FailingPath }));
+        Assert.Equal(ErrorCodes.FailedToStart, thrown.Code);
+        Assert.Contains(RecordingHostAgentChannel.FailureReason, thrown.Message, StringComparison.Ordinal);
+        var npid = thrown.Message.Split(' ')[0];
 
         var info = await Tenant.GetAsync(npid);
         Assert.Equal(ProcessState.FailedToStart, info.State);

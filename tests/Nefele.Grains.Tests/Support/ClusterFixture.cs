@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Nefele.Client;
 using Nefele.Nodes;
 using Nefele.Placement;
 using Nefele.Processes;

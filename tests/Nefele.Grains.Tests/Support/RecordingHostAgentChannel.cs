@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Nefele.Nodes;
 using Nefele.Protocol.V1;
-using ProcessSpec = Nefele.Processes.ProcessSpec;
+using ProcessSpec = Nefele.Client.ProcessSpec;
 
 namespace Nefele.Grains.Tests.Support;
 

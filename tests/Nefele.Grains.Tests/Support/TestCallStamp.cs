@@ -1,5 +1,6 @@
 using Nefele.Auth;
 using Orleans.Runtime;
+using Nefele.Client;
 
 namespace Nefele.Grains.Tests.Support;
 

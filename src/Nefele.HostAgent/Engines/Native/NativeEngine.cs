@@ -284,7 +284,7 @@ public sealed class NativeEngine : IProcessEngine
 
         if (!File.Exists(spec.Path))
         {
-            throw new SpawnRejectedException(Nefele.Errors.ErrorCodes.ProgramNotFound, $"spawn rejected: {spec.Path}: no such file");
+            throw new SpawnRejectedException(Nefele.Client.ErrorCodes.ProgramNotFound, $"spawn rejected: {spec.Path}: no such file");
         }
 
         if (LibC.access(spec.Path, LibC.X_OK) != 0)

@@ -35,6 +35,9 @@ public sealed class NefeleTls
     public X509Certificate2 Certificate { get; }
 
     /// <summary>From certificates already loaded; <paramref name="certificate"/> must hold its private key.</summary>
+    /// <param name="authority">The cluster's CA certificate.</param>
+    /// <param name="certificate">This end's certificate, with its private key.</param>
+    /// <returns>The TLS settings.</returns>
     public static NefeleTls Create(X509Certificate2 authority, X509Certificate2 certificate)
     {
         ArgumentNullException.ThrowIfNull(authority);
@@ -52,6 +55,10 @@ public sealed class NefeleTls
     /// private key, as <c>openssl</c> writes them. A missing or unreadable file, or a key that does
     /// not match the certificate, fails with a message naming the file.
     /// </summary>
+    /// <param name="authorityFile">The cluster's CA certificate (PEM).</param>
+    /// <param name="certificateFile">This end's certificate (PEM).</param>
+    /// <param name="keyFile">Its private key (PEM, unencrypted).</param>
+    /// <returns>The TLS settings.</returns>
     public static NefeleTls FromPemFiles(string authorityFile, string certificateFile, string keyFile)
     {
         var authority = Load(authorityFile, "CA certificate", () => X509Certificate2.CreateFromPem(File.ReadAllText(authorityFile)));
@@ -60,6 +67,9 @@ public sealed class NefeleTls
     }
 
     /// <summary>True when <paramref name="peer"/> chains to <see cref="Authority"/> alone, is within its validity period and carries every one of <paramref name="usages"/>.</summary>
+    /// <param name="peer">The certificate a peer presented.</param>
+    /// <param name="usages">Extended key usages it must carry (<see cref="ServerAuth"/>, <see cref="ClientAuth"/>).</param>
+    /// <returns>Whether it is trusted.</returns>
     public bool Trusts(X509Certificate2 peer, params string[] usages) => usages.Length > 0 && usages.All(u => Trusts(peer, u));
 
     private bool Trusts(X509Certificate2 peer, string usage)
@@ -74,7 +84,7 @@ public sealed class NefeleTls
     }
 
     /// <summary>As the calling end: present <see cref="Certificate"/>, require a peer certificate that <see cref="Trusts(X509Certificate2, string[])"/> with <paramref name="peerUsages"/>.</summary>
-    public TlsOptions ConfigureClient(TlsOptions options, params string[] peerUsages)
+    internal TlsOptions ConfigureClient(TlsOptions options, params string[] peerUsages)
     {
         options.LocalCertificate = Certificate;
         options.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
@@ -84,7 +94,7 @@ public sealed class NefeleTls
     }
 
     /// <summary>As the listening end: present <see cref="Certificate"/>, require a client certificate that <see cref="Trusts(X509Certificate2, string[])"/> with <paramref name="peerUsages"/>.</summary>
-    public TlsOptions ConfigureServer(TlsOptions options, params string[] peerUsages)
+    internal TlsOptions ConfigureServer(TlsOptions options, params string[] peerUsages)
     {
         options.LocalCertificate = Certificate;
         options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
