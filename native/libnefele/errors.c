@@ -101,7 +101,6 @@ const char *nefele_strerror(int code)
     case -ENAMETOOLONG: return "the request URI is too long";
     case -EPROTONOSUPPORT: return "the request body is not of a type the server takes";
     case -EBADMSG: return "the server could not read the request";
-    case -ENOEXEC: return "the program ran but never became a Nefele process";
     case -EPERM: return "the caller is neither a Nefele process nor a descendant of one";
     case -EXDEV: return "the silo attached to the hostd of another node";
     case -ENOSYS: return "no such operation on the server";
