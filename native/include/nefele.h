@@ -44,8 +44,8 @@
  *     unsupported_media_type     NEFELE_EUNSUPPORTED_MEDIA_TYPE      -EPROTONOSUPPORT
  *     invalid_json               NEFELE_EINVALID_JSON                -EBADMSG
  *     route_not_found            NEFELE_EROUTE_NOT_FOUND             -ENOSYS
- *   Codes the C# SDK raises itself (never sent; listed for completeness: over the process
- *   socket such a spawn is an NPID whose state is NEFELE_FAILED_TO_START, see nefele_get):
+ *   Codes only the C# SDK gives (no server sends them; a process that never became a Nefele
+ *   process is an NPID whose monitor reports NEFELE_FAILED_TO_START):
  *     failed_to_start            NEFELE_EFAILED_TO_START             -ENOEXEC
  *   Codes only hostd's control socket sends (to the silo; listed for completeness):
  *     wrong_node                 NEFELE_EWRONG_NODE                  -EXDEV
@@ -99,7 +99,6 @@ extern "C" {
 #define NEFELE_EINTERNAL (-EREMOTEIO)
 #define NEFELE_ENOT_A_NEFELE_PROCESS (-EPERM)
 #define NEFELE_EBAD_FRAME (-EBADMSG)
-#define NEFELE_EFAILED_TO_START (-ENOEXEC)
 #define NEFELE_EUNAUTHENTICATED (-ENOKEY)
 #define NEFELE_EFORBIDDEN (-EACCES)
 #define NEFELE_ETENANT_EXISTS (-EEXIST)
@@ -114,6 +113,7 @@ extern "C" {
 #define NEFELE_EROUTE_NOT_FOUND (-ENOSYS)
 #define NEFELE_EWRONG_NODE (-EXDEV)
 #define NEFELE_EALREADY_ATTACHED (-EALREADY)
+#define NEFELE_EFAILED_TO_START (-ENOEXEC)
 
 /* Process states (nefele_proc.state, nefele_exit.state). */
 #define NEFELE_PENDING 1

@@ -101,11 +101,11 @@ const char *nefele_strerror(int code)
     case -ENAMETOOLONG: return "the request URI is too long";
     case -EPROTONOSUPPORT: return "the request body is not of a type the server takes";
     case -EBADMSG: return "the server could not read the request";
-    case -ENOEXEC: return "the program ran but never became a Nefele process";
     case -EPERM: return "the caller is neither a Nefele process nor a descendant of one";
     case -EXDEV: return "the silo attached to the hostd of another node";
     case -ENOSYS: return "no such operation on the server";
     case -EALREADY: return "another silo is attached to this hostd";
+    case -ENOEXEC: return "the program ran but never became a Nefele process (a static binary without no_handshake?)";
     case -EIO: return "the server reported an error this library does not know";
     case -ENOTCONN: return "cannot reach hostd (NEFELE_SOCKET unset, or connecting failed)";
     case -ECONNRESET: return "hostd closed the connection";

@@ -41,8 +41,9 @@ public sealed class NefeleTenant
 
     /// <summary>
     /// Spawns one process and answers its NPID once it is Running. A request that cannot start
-    /// throws <see cref="NefeleException"/> with its code: <see cref="ErrorCodes.SpawnRejected"/>
-    /// when it was refused before the program ran (a bad spec, no such file, no node with room),
+    /// throws <see cref="NefeleException"/> with its code: <see cref="ErrorCodes.ProgramNotFound"/>
+    /// when the program does not exist on the node chosen for it, <see cref="ErrorCodes.SpawnRejected"/>
+    /// when it was refused otherwise before the program ran (a bad spec, not executable, no node with room),
     /// <see cref="ErrorCodes.QuotaExceeded"/>, or <see cref="ErrorCodes.FailedToStart"/> with the
     /// reason when the program ran but never became a Nefele process (a static binary without
     /// <see cref="ProcessSpec.NoHandshake"/>, one that exits before its handshake).

@@ -44,6 +44,10 @@ public sealed class CApiTests(NodeFixture fixture) : IClassFixture<NodeFixture>,
     {
         var binary = await LibnefeleProgram.CompileAsync(_dir, "capi", Program);
 
+        // Built in the tree, it loads the versioned library by its soname from native/build, as an installed program would.
+        var (_, ldd, _) = await NodeUnderTest.RunAsync("ldd", [binary], timeout: TimeSpan.FromSeconds(30));
+        Assert.Contains($"libnefele.so.1 => {Path.Combine(RepoPaths.Root, "native", "build", "libnefele.so.1")} ", ldd, StringComparison.Ordinal);
+
         var tenant = await fixture.Node.SdkAsync("capi");
         var npid = await tenant.SpawnAsync(new ProcessSpec { Path = binary });
         var end = await tenant.WaitAsync(npid).WaitAsync(Cleanup.Wait);

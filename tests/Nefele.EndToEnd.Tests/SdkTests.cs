@@ -102,13 +102,13 @@ public sealed class SdkTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     }
 
     [Fact]
-    public async Task Spawn_of_a_missing_path_throws_spawn_rejected_naming_it()
+    public async Task Spawn_of_a_missing_path_throws_program_not_found_naming_it()
     {
         var tenant = await Node.SdkAsync();
 
         var e = await Assert.ThrowsAsync<NefeleException>(() => tenant.SpawnAsync(new ProcessSpec { Path = "/nonexistent/sdk-program" }).WaitAsync(Bound));
 
-        Assert.Equal(ErrorCodes.SpawnRejected, e.Code);
+        Assert.Equal(ErrorCodes.ProgramNotFound, e.Code);
         Assert.Contains("/nonexistent/sdk-program: no such file", e.Message, StringComparison.Ordinal);
     }
 

@@ -109,10 +109,10 @@ public sealed class LaunchTests : AttachedHostdTests
     }
 
     [Fact]
-    public async Task Nonexistent_path_is_rejected_naming_the_path()
+    public async Task Nonexistent_path_is_rejected_as_program_not_found_naming_the_path()
     {
         var reply = await Silo.LaunchAsync(NewNpid(), Spec("/no/such/program"));
-        Assert.Equal("spawn_rejected", reply.Rejected.Code);
+        Assert.Equal("program_not_found", reply.Rejected.Code);
         Assert.Contains("/no/such/program", reply.Rejected.Message, StringComparison.Ordinal);
         Assert.Contains("no such file", reply.Rejected.Message, StringComparison.Ordinal);
     }
