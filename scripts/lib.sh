@@ -265,7 +265,7 @@ nefele_check_release() {
               "-rw-r--r-- ./usr/lib/nefele/silo/nefele-silo.dll" "-rw-r--r-- ./usr/lib/nefele/hostd/nefele-hostd.dll" \
               "-rwxr-xr-x ./usr/lib/nefele/dotnet/dotnet" "-rw-r--r-- ./usr/lib/nefele/libnefele-shim.so" \
               "-rw-r--r-- ./usr/lib/nefele/libnefele-spawn.so" "-rw-r--r-- ./usr/include/nefele.h" \
-              "-rwxr-xr-x ./usr/sbin/nefele-tls" "-rw-r--r-- ./usr/lib/nefele/credentials.sh" \
+              "-rwxr-xr-x ./usr/sbin/nefele-tls" "-rw-r--r-- ./usr/lib/nefele/credentials.sh" "-rw-r--r-- ./usr/share/doc/nefele/copyright" \
               "-rw-r--r-- ./usr/lib/$(gcc -print-multiarch)/pkgconfig/nefele.pc" \
               "lrwxrwxrwx ./usr/lib/$(gcc -print-multiarch)/libnefele.so.1"; do
     grep -qxF -- "$line" <<<"$got" || want+=("no $line")
@@ -308,8 +308,8 @@ nefele_release_node() {
   stop() { # stop PID: SIGTERM, then SIGKILL after 30 s
     [ -n "$1" ] || return 0
     kill -TERM "$1" 2>/dev/null || return 0
-    local i st
-    for i in $(seq 1 300); do
+    local _ st
+    for _ in $(seq 1 300); do
       st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
       [ -z "$st" ] || [ "$st" = Z ] && break
       sleep 0.1
@@ -377,8 +377,8 @@ nefele_release_node() {
   ) >"$state/silo.log" 2>&1 </dev/null &
   silo_pid=$!
 
-  local i healthy=1
-  for i in $(seq 1 1200); do
+  local _ healthy=1
+  for _ in $(seq 1 1200); do
     curl -fsS --max-time 2 http://127.0.0.1:7400/healthz >/dev/null 2>&1 && { healthy=0; break; }
     kill -0 "$hostd_pid" 2>/dev/null || { say "hostd exited:"; break; }
     kill -0 "$silo_pid" 2>/dev/null || { say "the silo exited:"; break; }
