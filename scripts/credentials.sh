@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The cluster's credentials, made once on an admin machine: the first admin API key and the
 # cluster's TLS material. Sourced by scripts/lib.sh in a checkout; the release installs it as
 # /usr/lib/nefele/credentials.sh, which /usr/sbin/nefele-tls and charts-free-deploy/README.md use.

@@ -236,14 +236,14 @@ nefele_check_release() {
   local state passed=0 failed=0 deb version line field
   state="$(mktemp -d /tmp/nefele-release.XXXXXX)"
   chmod 0755 "$state"
-  ok() { passed=$((passed + 1)); say "release: $1: ok"; }
-  bad() { failed=$((failed + 1)); say "release: $1: FAILED${2:+ ($2)}"; }
+  _release_ok() { passed=$((passed + 1)); say "release: $1: ok"; }
+  _release_bad() { failed=$((failed + 1)); say "release: $1: FAILED${2:+ ($2)}"; }
 
   if deb="$("$NEFELE_ROOT/scripts/publish" --no-build --fast --deb-only --out "$state/out" 2>"$state/publish.log")" && [ -f "$deb" ]; then
-    ok "scripts/publish packs the build into $(basename "$deb")"
+    _release_ok "scripts/publish packs the build into $(basename "$deb")"
   else
     tail -n 30 "$state/publish.log" >&2
-    bad "scripts/publish"
+    _release_bad "scripts/publish"
     echo "$passed passed, $((failed + 1)) failed"; rm -rf "$state"; return 1
   fi
 
@@ -265,14 +265,14 @@ nefele_check_release() {
               "-rw-r--r-- ./usr/lib/nefele/silo/nefele-silo.dll" "-rw-r--r-- ./usr/lib/nefele/hostd/nefele-hostd.dll" \
               "-rwxr-xr-x ./usr/lib/nefele/dotnet/dotnet" "-rw-r--r-- ./usr/lib/nefele/libnefele-shim.so" \
               "-rw-r--r-- ./usr/lib/nefele/libnefele-spawn.so" "-rw-r--r-- ./usr/include/nefele.h" \
-              "-rwxr-xr-x ./usr/sbin/nefele-tls" "-rw-r--r-- ./usr/lib/nefele/credentials.sh" \
+              "-rwxr-xr-x ./usr/sbin/nefele-tls" "-rw-r--r-- ./usr/lib/nefele/credentials.sh" "-rw-r--r-- ./usr/share/doc/nefele/copyright" \
               "-rw-r--r-- ./usr/lib/$(gcc -print-multiarch)/pkgconfig/nefele.pc" \
               "lrwxrwxrwx ./usr/lib/$(gcc -print-multiarch)/libnefele.so.1"; do
     grep -qxF -- "$line" <<<"$got" || want+=("no $line")
   done
   grep -q "$NEFELE_ROOT" <<<"$got" && want+=("a path of the build machine")
   dpkg-deb -c "$deb" | awk '$2 != "root/root"' | grep -q . && want+=("files not owned by root")
-  if [ ${#want[@]} -eq 0 ]; then ok "the package's control data and layout"; else bad "the package" "$(IFS=';'; echo "${want[*]}")"; fi
+  if [ ${#want[@]} -eq 0 ]; then _release_ok "the package's control data and layout"; else _release_bad "the package" "$(IFS=';'; echo "${want[*]}")"; fi
 
   # Installed, booted, removed.
   local out rc=0
@@ -280,13 +280,13 @@ nefele_check_release() {
     "$NEFELE_ROOT" "$state" "$deb" "$version" 2>"$state/node.log")" || rc=$?
   while IFS= read -r line; do
     case "$line" in
-      "ok "*) ok "${line#ok }" ;;
-      "FAILED "*) bad "${line#FAILED }" ;;
+      "ok "*) _release_ok "${line#ok }" ;;
+      "FAILED "*) _release_bad "${line#FAILED }" ;;
     esac
   done <<<"$out"
   if [ "$rc" -ne 0 ] || grep -q '^FAILED ' <<<"$out"; then
     say "release: the node's log ($state/node.log):"; tail -n 60 "$state/node.log" >&2
-    [ "$rc" -ne 0 ] && ! grep -q '^FAILED ' <<<"$out" && bad "the installed node ended abnormally (exit $rc)"
+    [ "$rc" -ne 0 ] && ! grep -q '^FAILED ' <<<"$out" && _release_bad "the installed node ended abnormally (exit $rc)"
   fi
   rm -rf "$state"
   echo "$passed passed, $failed failed"
@@ -308,8 +308,8 @@ nefele_release_node() {
   stop() { # stop PID: SIGTERM, then SIGKILL after 30 s
     [ -n "$1" ] || return 0
     kill -TERM "$1" 2>/dev/null || return 0
-    local i st
-    for i in $(seq 1 300); do
+    local _ st
+    for _ in $(seq 1 300); do
       st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
       [ -z "$st" ] || [ "$st" = Z ] && break
       sleep 0.1
@@ -377,8 +377,8 @@ nefele_release_node() {
   ) >"$state/silo.log" 2>&1 </dev/null &
   silo_pid=$!
 
-  local i healthy=1
-  for i in $(seq 1 1200); do
+  local _ healthy=1
+  for _ in $(seq 1 1200); do
     curl -fsS --max-time 2 http://127.0.0.1:7400/healthz >/dev/null 2>&1 && { healthy=0; break; }
     kill -0 "$hostd_pid" 2>/dev/null || { say "hostd exited:"; break; }
     kill -0 "$silo_pid" 2>/dev/null || { say "the silo exited:"; break; }

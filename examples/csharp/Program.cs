@@ -32,7 +32,7 @@ try
 }
 catch (NefeleException e)
 {
-    Console.WriteLine($"{e.Code}: {e.Message}");
+    Console.WriteLine($"{e.Message} ({e.Code})");
 }
 
 // Follow a longer process's output as it comes. Ctrl-C ends this program as it ends any other;

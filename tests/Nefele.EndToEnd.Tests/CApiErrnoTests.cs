@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Nefele.Client;
-using Nefele.Processes;
 using Xunit;
 
 namespace Nefele.EndToEnd.Tests;

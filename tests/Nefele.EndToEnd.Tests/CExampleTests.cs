@@ -1,6 +1,5 @@
 using System.Text;
 using Nefele.Client;
-using Nefele.Processes;
 using Xunit;
 
 namespace Nefele.EndToEnd.Tests;

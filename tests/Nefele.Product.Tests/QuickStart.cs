@@ -154,9 +154,9 @@ public static partial class QuickStart
         // The logs: what the shell echoed (its hostname is the node's, whatever it is).
         Assert.StartsWith("hello from ", Next("the logs"), StringComparison.Ordinal);
 
-        // The error: a stable code (snake_case, as in the error catalogue) and a sentence naming the program.
+        // The error: a sentence naming the program, then a stable code (snake_case, as in the error catalogue).
         var error = Next("the error line");
-        Assert.True(ErrorLine().IsMatch(error) && error.Contains("/no/such/program", StringComparison.Ordinal), $"not 'code: message naming /no/such/program': {error}\n{output()}");
+        Assert.True(ErrorLine().IsMatch(error) && error.Contains("/no/such/program", StringComparison.Ordinal), $"not 'message naming /no/such/program (code)': {error}\n{output()}");
 
         // The followed output, as far as it came before SIGINT.
         var n = 0;
@@ -171,6 +171,6 @@ public static partial class QuickStart
     [GeneratedRegex(@"^spawned (\S+)$")]
     private static partial Regex SpawnedLine();
 
-    [GeneratedRegex(@"^[a-z][a-z_]*: \S")]
+    [GeneratedRegex(@"^\S.* \([a-z][a-z_]*\)$")]
     private static partial Regex ErrorLine();
 }

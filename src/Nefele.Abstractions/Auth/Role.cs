@@ -8,8 +8,12 @@ namespace Nefele.Client;
 [GenerateSerializer, System.Text.Json.Serialization.JsonConverter(typeof(Auth.RoleJsonConverter))]
 public enum Role
 {
+    /// <summary>Reads: ps, monitor, logs.</summary>
     Viewer = 1,
+    /// <summary>Also spawns and signals.</summary>
     Member = 2,
+    /// <summary>Also manages the tenant's keys.</summary>
     Owner = 3,
+    /// <summary>Cluster-wide: tenants, nodes, quotas; owns every tenant.</summary>
     Admin = 4,
 }

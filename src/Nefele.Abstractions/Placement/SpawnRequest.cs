@@ -9,7 +9,9 @@ namespace Nefele.Client;
 [GenerateSerializer, Immutable]
 public sealed record SpawnRequest
 {
+    /// <summary>The specs: one (repeated <see cref="Count"/> times) or several (each once).</summary>
     [Id(0)] public required IReadOnlyList<ProcessSpec> Tasks { get; init; }
+    /// <summary>How many copies of a single spec; 1 for spawn and cspawn.</summary>
     [Id(1)] public int Count { get; init; } = 1;
 
     /// <summary>Admit as many tasks as fit instead of all or nothing.</summary>

@@ -4,6 +4,7 @@ namespace Nefele.Client;
 [GenerateSerializer, Immutable]
 public sealed record SpawnResult
 {
+    /// <summary>The processes created, in task order.</summary>
     [Id(0)] public required IReadOnlyList<string> Npids { get; init; }
 
     /// <summary>Why tasks were left out (partial acceptance only), one per missing task.</summary>

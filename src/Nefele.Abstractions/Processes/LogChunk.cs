@@ -4,6 +4,7 @@ namespace Nefele.Client;
 [GenerateSerializer, Immutable]
 public sealed record LogChunk
 {
+    /// <summary>The bytes read (empty when there was nothing new).</summary>
     [Id(0)] public required byte[] Data { get; init; }
 
     /// <summary>Where the next read should start.</summary>

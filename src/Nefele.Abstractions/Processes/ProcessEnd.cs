@@ -13,6 +13,7 @@ public sealed record ProcessEnd
     /// <summary>The terminating signal, 0 when it exited normally.</summary>
     [Id(2)] public int Signal { get; init; }
 
+    /// <summary>The signal left a core dump.</summary>
     [Id(3)] public bool CoreDumped { get; init; }
 
     /// <summary>Killed by the kernel's OOM killer for going over its memory limit.</summary>
@@ -21,6 +22,7 @@ public sealed record ProcessEnd
     /// <summary>Why it failed to start or was lost.</summary>
     [Id(5)] public string? Reason { get; init; }
 
+    /// <summary>When it ended (as the node saw it).</summary>
     [Id(6)] public DateTimeOffset EndedAt { get; init; }
 
     /// <summary>The same as <see cref="Describe"/>, for JSON readers.</summary>

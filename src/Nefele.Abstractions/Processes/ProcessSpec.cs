@@ -4,9 +4,13 @@ namespace Nefele.Client;
 [GenerateSerializer, Immutable]
 public sealed record ProcessSpec
 {
+    /// <summary>The program: an absolute path, or a name looked up in the process's PATH on the node.</summary>
     [Id(0)] public required string Path { get; init; }
+    /// <summary>Its arguments (without argv[0]).</summary>
     [Id(1)] public IReadOnlyList<string> Args { get; init; } = [];
+    /// <summary>Its environment variables (<c>NEFELE_*</c> are reserved).</summary>
     [Id(2)] public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+    /// <summary>Its working directory; null: the node's default.</summary>
     [Id(3)] public string? Cwd { get; init; }
 
     /// <summary>CPU in millicores (1000 = one core); 0 = best effort: no reservation, no limit.</summary>
@@ -15,6 +19,7 @@ public sealed record ProcessSpec
     /// <summary>Memory limit in bytes; 0 = no reservation, no limit.</summary>
     [Id(5)] public long MemoryBytes { get; init; }
 
+    /// <summary>A name for the process (1-64 of A-Za-z0-9._-), usable in affinity selectors; null: none.</summary>
     [Id(6)] public string? Name { get; init; }
 
     /// <summary>Run without the shim handshake (static binaries): Running as soon as exec succeeds.</summary>

@@ -11,9 +11,15 @@ public static class Signals
         "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
     ];
 
+    /// <summary>SIGTERM (15): the polite stop, the default of kill.</summary>
     public const int SigTerm = 15;
+
+    /// <summary>SIGKILL (9): the stop that cannot be caught.</summary>
     public const int SigKill = 9;
 
+    /// <summary>The signal's name as ps and nef print it ("SIGKILL", "SIGRTMIN+3", else "signal N").</summary>
+    /// <param name="signal">The signal's number.</param>
+    /// <returns>Its name.</returns>
     public static string Name(int signal) =>
         signal > 0 && signal < Names.Length ? Names[signal]
         : signal >= 34 && signal <= 64 ? $"SIGRTMIN+{signal - 34}"

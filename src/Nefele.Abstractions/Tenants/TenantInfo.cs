@@ -4,14 +4,18 @@ namespace Nefele.Client;
 [GenerateSerializer, Immutable]
 public sealed record TenantInfo
 {
+    /// <summary>The tenant's name.</summary>
     [Id(0)] public required string Name { get; init; }
 
     /// <summary>The tenant's own unprivileged uid (and gid, the same number), allocated once for the cluster.</summary>
     [Id(1)] public uint Uid { get; init; }
+    /// <summary>The tenant's gid (the same number as its uid).</summary>
     [Id(2)] public uint Gid { get; init; }
 
     /// <summary>Set by an admin: the tenant's processes run as root. Never the default.</summary>
     [Id(3)] public bool Privileged { get; init; }
+    /// <summary>When it was created.</summary>
     [Id(4)] public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>What it may hold at once and how fast it may spawn.</summary>
     [Id(5)] public TenantQuotas Quotas { get; init; } = new();
 }
