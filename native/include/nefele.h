@@ -77,9 +77,11 @@ extern "C" {
 #define NEFELE_API __attribute__((visibility("default")))
 
 /* The version of this header. The library's soname carries the major (libnefele.so.1): it
- * changes only when a symbol or a struct layout changes incompatibly. A minor release adds
- * symbols (bound to the version node NEFELE_1.<minor> of the library) and appends struct
- * fields; a program built against an older minor keeps working with a newer library. */
+ * changes only when a call or a struct layout changes incompatibly. The structs' sizes are
+ * part of the ABI (nefele_ps fills an array of them), so within a major they never grow: a
+ * minor release adds calls (bound to a new version node NEFELE_1.<minor> of the library) and
+ * gives meaning to `reserved` words, where zero keeps the old behaviour. A program built
+ * against an older minor keeps working with a newer library. */
 #define NEFELE_VERSION_MAJOR 1
 #define NEFELE_VERSION_MINOR 0
 #define NEFELE_VERSION_PATCH 0
@@ -129,9 +131,9 @@ typedef struct {
     char id[64];
 } npid_t;
 
-/* Options for nefele_spawn / nefele_nspawn. Zeroed fields mean "default", so a caller
- * that zero-initialises the struct (= { 0 } or designated initialisers) keeps working as
- * fields are added; new fields are only ever appended.
+/* Options for nefele_spawn / nefele_nspawn. Zeroed fields mean "default": zero-initialise
+ * the struct (= { 0 } or designated initialisers), so that `reserved` is zero and a caller
+ * keeps its meaning when a later minor release gives those words one.
  *
  * Placement selectors (affinity, anti_affinity) are strings of the form
  *   "npid:<NPID>"          the node running that process
@@ -154,6 +156,7 @@ typedef struct nefele_spawn_opts {
                                  * before anything is sent. */
     int spread; /* nefele_nspawn: non-zero puts the processes on distinct nodes as far
                  * as possible (no effect on nefele_spawn) */
+    long long reserved[8]; /* zero */
 } nefele_spawn_opts;
 
 /* How a process ended. */
@@ -165,6 +168,7 @@ typedef struct nefele_exit {
     int oom_killed;  /* non-zero if the OOM killer ended it (over its memory limit) */
     char reason[256]; /* why, for FAILED_TO_START and LOST (truncated); else "" */
     char npid[64];    /* the process that ended */
+    long long reserved[4]; /* zeroed by the library */
 } nefele_exit;
 
 /* One row of nefele_ps. Strings are NUL-terminated and truncated to fit. */
@@ -180,6 +184,7 @@ typedef struct nefele_proc {
     char name[64];                /* the name it was given ("" if none) */
     long long cpu_usage_ns;       /* CPU time used so far (its cgroup's usage; 0 when unknown) */
     long long memory_usage_bytes; /* memory in use now (its cgroup's current; 0 when unknown) */
+    long long reserved[4];        /* zeroed by the library */
 } nefele_proc;
 
 /* The version of the library loaded at run time, e.g. "1.0.0". */

@@ -116,6 +116,9 @@ int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
         return nf_fail(-EINVAL, "path is empty");
     if (!out)
         return nf_fail(-EINVAL, "out is NULL");
+    for (size_t i = 0; opts && i < sizeof opts->reserved / sizeof opts->reserved[0]; i++)
+        if (opts->reserved[i] != 0)
+            return nf_fail(-EINVAL, "opts->reserved[%zu] is not zero (zero-initialise nefele_spawn_opts)", i);
 
     Nefele__V1__ProcessSpec spec = NEFELE__V1__PROCESS_SPEC__INIT;
     spec.path = (char *)path;

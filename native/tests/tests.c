@@ -1214,9 +1214,16 @@ static void test_libnefele(void)
                   strstr(nefele_last_error(), bad_devices[i].error) && h.spawns == before,
               name, "rc %d \"%s\" spawns sent %d", rc, nefele_last_error(), h.spawns - before);
     }
+    nefele_spawn_opts dirty = { .cpu_millis = 1 };
+    dirty.reserved[7] = 1;
+    int before = h.spawns;
+    rc = nefele_spawn("/bin/app", NULL, &dirty, kids);
+    check(rc == -EINVAL && strstr(nefele_last_error(), "reserved[7]") && h.spawns == before,
+          "nefele_spawn rejects opts whose reserved words are not zero", "rc %d \"%s\"", rc, nefele_last_error());
+
     const char *twice[] = { "gpu=1", "gpu=2", NULL };
     nefele_spawn_opts dup = { .devices = twice };
-    int before = h.spawns;
+    before = h.spawns;
     rc = nefele_spawn("/bin/app", NULL, &dup, kids);
     check(rc == -EINVAL && strstr(nefele_last_error(), "more than once") && h.spawns == before,
           "nefele_spawn rejects a device given twice", "rc %d \"%s\"", rc, nefele_last_error());

@@ -11,7 +11,8 @@ namespace Nefele.EndToEnd.Tests;
 /// native/include/nefele.h documents for the code (Linux's numbers, written here independently of
 /// the header), and nefele_last_error() names the code once.
 /// </summary>
-public sealed class CApiErrnoTests(NodeFixture fixture) : IClassFixture<NodeFixture>, IDisposable
+[Collection(CApiNode.Name)]
+public sealed class CApiErrnoTests(NodeFixture fixture) : IDisposable
 {
     // Linux errno values (asm-generic/errno-base.h, errno.h).
     private const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINVAL = 22, ENOSPC = 28, EDQUOT = 122;

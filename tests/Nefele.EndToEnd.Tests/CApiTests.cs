@@ -6,7 +6,8 @@ using Xunit;
 namespace Nefele.EndToEnd.Tests;
 
 /// <summary>libnefele (the C API) used by a real program running as a Nefele process.</summary>
-public sealed class CApiTests(NodeFixture fixture) : IClassFixture<NodeFixture>, IDisposable
+[Collection(CApiNode.Name)]
+public sealed class CApiTests(NodeFixture fixture) : IDisposable
 {
     private const string Program = """
         #include <nefele.h>

@@ -9,7 +9,8 @@ namespace Nefele.EndToEnd.Tests;
 /// versioned library, the shim and nefele.pc, and examples/c builds with pkg-config against that
 /// and runs as a Nefele process on a real node.
 /// </summary>
-public sealed class CExampleTests(NodeFixture fixture) : IClassFixture<NodeFixture>, IDisposable
+[Collection(CApiNode.Name)]
+public sealed class CExampleTests(NodeFixture fixture) : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
     private readonly string _dir = TestDirectory.Create("nefele-c-example-");
