@@ -27,14 +27,18 @@ public sealed class PackedAppTests(NodeFixture fixture) : IDisposable
         await DotnetAsync(Path.Combine(RepoPaths.Root, "scripts", "pack"), ["--out", feed, .. noBuild]);
         Assert.NotEmpty(Directory.EnumerateFiles(feed, "Nefele.Client.*.nupkg"));
 
-        await File.WriteAllTextAsync(Path.Combine(_dir, "NuGet.config"), NuGetConfig(feed, packages, await MachinePackagesAsync()));
+        var machinePackages = await MachinePackagesAsync();
+        await File.WriteAllTextAsync(Path.Combine(_dir, "NuGet.config"), NuGetConfig(feed, packages, machinePackages));
         await DotnetAsync("dotnet", ["new", "console", "-o", app, "-n", "QuickStart", "--no-restore"]);
         await DotnetAsync("dotnet", ["add", app, "package", "Nefele.Client"]);
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), QuickStart.FromReadme());
         await DotnetAsync("dotnet", ["build", app, "-c", "Release", "-nologo", "-v", "q"]);
 
-        // The app got Nefele.Client from this feed, into its own packages folder.
-        var restored = Directory.GetDirectories(Path.Combine(packages, "nefele.client"));
+        // The app got Nefele.Client from this feed, into its own packages folder (not a copy an earlier
+        // run left in the machine's packages folder, which the fallback would prefer).
+        var client = Path.Combine(packages, "nefele.client");
+        Assert.True(Directory.Exists(client), $"Nefele.Client was not restored from the feed: remove the Nefele packages from {machinePackages}");
+        var restored = Directory.GetDirectories(client);
         Assert.Single(restored);
         using (var metadata = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(restored[0], ".nupkg.metadata"))))
         {
@@ -45,8 +49,9 @@ public sealed class PackedAppTests(NodeFixture fixture) : IDisposable
     }
 
     /// <summary>
-    /// Nefele packages come only from the feed (package source mapping); everything else from the
-    /// machine's own packages folder, read as a local source, or from the machine's usual source.
+    /// Nefele packages come only from the feed (package source mapping) and are restored into the
+    /// app's own packages folder; the packages they depend on are read where the machine's build
+    /// restored them (a fallback folder: nothing is copied), or else from the machine's usual source.
     /// </summary>
     private static string NuGetConfig(string feed, string packages, string machinePackages) => $"""
         <?xml version="1.0" encoding="utf-8"?>
@@ -54,14 +59,16 @@ public sealed class PackedAppTests(NodeFixture fixture) : IDisposable
           <packageSources>
             <clear />
             <add key="nefele" value="{feed}" />
-            <add key="machine" value="{machinePackages}" />
             <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
           </packageSources>
           <packageSourceMapping>
             <packageSource key="nefele"><package pattern="Nefele.*" /></packageSource>
-            <packageSource key="machine"><package pattern="*" /></packageSource>
             <packageSource key="nuget.org"><package pattern="*" /></packageSource>
           </packageSourceMapping>
+          <fallbackPackageFolders>
+            <clear />
+            <add key="machine" value="{machinePackages}" />
+          </fallbackPackageFolders>
           <config><add key="globalPackagesFolder" value="{packages}" /></config>
         </configuration>
         """;
