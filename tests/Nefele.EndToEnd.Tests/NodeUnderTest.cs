@@ -4,6 +4,7 @@ using System.Text;
 using Nefele.Auth;
 using Nefele.Client;
 using Nefele.Tenants;
+using Nefele.Testing;
 
 namespace Nefele.EndToEnd.Tests;
 
@@ -195,35 +196,8 @@ public sealed class NodeUnderTest : IAsyncDisposable
             ["XDG_CONFIG_HOME"] = "/nonexistent",
         });
 
-    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, IDictionary<string, string?>? env = null, TimeSpan? timeout = null)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        foreach (var (k, v) in env ?? new Dictionary<string, string?>())
-        {
-            psi.Environment[k] = v;
-        }
-
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-        try
-        {
-            await p.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not finish in time");
-        }
-
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, IDictionary<string, string?>? env = null, TimeSpan? timeout = null) =>
+        Command.RunAsync(file, args, env, timeout);
 
     public async ValueTask DisposeAsync()
     {

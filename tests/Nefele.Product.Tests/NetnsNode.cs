@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Nefele.Auth;
+using Nefele.Testing;
 
 namespace Nefele.Product.Tests;
 
@@ -144,35 +145,11 @@ public sealed class NetnsNode : IAsyncDisposable
     /// <summary>Runs a command to its end (bounded) and returns its exit code and output.</summary>
     public static async Task<(int Code, string Out, string Err)> RunAsync(string file, IEnumerable<string> args, bool check = true, TimeSpan? timeout = null, string? cwd = null, IDictionary<string, string?>? env = null)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = cwd ?? "" };
-        foreach (var a in args)
+        var argv = args.ToList();
+        var result = await Command.RunAsync(file, argv, env, timeout, cwd);
+        if (check && result.Code != 0)
         {
-            psi.ArgumentList.Add(a);
-        }
-
-        foreach (var (k, v) in env ?? new Dictionary<string, string?>())
-        {
-            psi.Environment[k] = v;
-        }
-
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-        try
-        {
-            await p.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not finish within {timeout ?? TimeSpan.FromSeconds(60)}");
-        }
-
-        var result = (p.ExitCode, await stdout, await stderr);
-        if (check && p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', psi.ArgumentList)} exited {p.ExitCode}:\n{result.Item2}\n{result.Item3}");
+            throw new InvalidOperationException($"{file} {string.Join(' ', argv)} exited {result.Code}:\n{result.Stdout}\n{result.Stderr}");
         }
 
         return result;
