@@ -311,7 +311,11 @@ public sealed partial class TenantGrain(
     public async Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all, CancellationToken ct)
     {
         var npids = await ListAsync(all);
-        var infos = (await Task.WhenAll(npids.Select(GetForListingAsync))).OfType<ProcessInfo>().ToList();
+        // A process whose end its grain has recorded is not live, even before this grain hears of it
+        // (monitors are told first): ps agrees with what a monitor has just reported.
+        var infos = (await Task.WhenAll(npids.Select(GetForListingAsync))).OfType<ProcessInfo>()
+            .Where(i => all || !i.State.IsTerminal())
+            .ToList();
         var usage = await Task.WhenAll(infos.Where(i => i.Node is not null).Select(i => i.Node!).Distinct()
             .Select(async node =>
             {
