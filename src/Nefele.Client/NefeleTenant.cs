@@ -279,7 +279,7 @@ public sealed class NefeleTenant
     /// <param name="wait">How long to wait for output when there is none yet; zero: answer at once.</param>
     /// <param name="ct">Cancels the call.</param>
     /// <returns>The chunk; <see cref="LogChunk.Complete"/> once the process has ended and all was read.</returns>
-    public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = 256 * 1024, TimeSpan wait = default, CancellationToken ct = default) =>
+    public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = Limits.DefaultLogReadBytes, TimeSpan wait = default, CancellationToken ct = default) =>
         await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait, ct) ?? throw await MissingAsync(npid);
 
     /// <summary>The process's output as it is kept, then (when following) as it is written, until it ends.</summary>
@@ -318,7 +318,7 @@ public sealed class NefeleTenant
             using var call = GatewayGuard(ct);
             try
             {
-                chunk = await ReadLogsAsync(npid, offset, wait: follow ? TimeSpan.FromSeconds(10) : TimeSpan.Zero, ct: call.Token).WaitAsync(call.Token);
+                chunk = await ReadLogsAsync(npid, offset, wait: follow ? Limits.MaxLogWait : TimeSpan.Zero, ct: call.Token).WaitAsync(call.Token);
                 failures = 0;
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)

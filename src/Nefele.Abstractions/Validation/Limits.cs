@@ -39,6 +39,18 @@ public static class Limits
     /// <summary>Largest REST request body: 1 MiB, the same as <see cref="MaxSpawnRequestBytes"/> (a spawn is the largest body).</summary>
     public const long MaxRequestBodyBytes = MaxSpawnRequestBytes;
 
+    /// <summary>What one log read returns at most when the caller names no size: 256 KiB.</summary>
+    public const int DefaultLogReadBytes = 256 * 1024;
+
+    /// <summary>The most one log read may return: 1 MiB (a larger ask reads <see cref="DefaultLogReadBytes"/>).</summary>
+    public const int MaxLogReadBytes = 1 << 20;
+
+    /// <summary>
+    /// The longest one log read waits for output: 10 s, well inside the grain calls' response
+    /// timeout (30 s), so a follower never looks like a failed node; longer waits are several reads.
+    /// </summary>
+    public static readonly TimeSpan MaxLogWait = TimeSpan.FromSeconds(10);
+
     /// <summary>Most tasks (processes) one spawn request may ask for: 10,000. The placement options may lower it.</summary>
     public const int MaxTasksPerRequest = 10_000;
 

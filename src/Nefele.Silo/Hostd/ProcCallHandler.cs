@@ -3,6 +3,7 @@ using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Processes;
 using Nefele.Protocol.V1;
+using Nefele.Validation;
 
 namespace Nefele.Silo.Hostd;
 
@@ -12,16 +13,6 @@ namespace Nefele.Silo.Hostd;
 /// </summary>
 internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHandler> logger)
 {
-    /// <summary>
-    /// The longest one log read waits for output (LogsRequest.wait_ms): well inside the grain
-    /// calls' response timeout (30 s), so a follower never looks like a failed node; libnefele
-    /// makes longer waits of several reads.
-    /// </summary>
-    private static readonly TimeSpan MaxLogWait = TimeSpan.FromSeconds(10);
-
-    /// <summary>The most one log read returns (LogsRequest.max_bytes); 0 or more than this reads 256 KiB.</summary>
-    private const int MaxLogRead = 1 << 20;
-
     public async Task<ProcResponse> HandleAsync(ProcCall call)
     {
         var request = call.Request;
@@ -65,7 +56,7 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
                 case ProcRequest.BodyOneofCase.Logs:
                     var logs = request.Logs;
                     var wait = TimeSpan.FromMilliseconds(Math.Max(0, logs.WaitMs));
-                    var chunk = await tenant.ReadLogsAsync(logs.Npid, logs.Offset, logs.MaxBytes is > 0 and <= MaxLogRead ? logs.MaxBytes : 256 * 1024, wait: wait < MaxLogWait ? wait : MaxLogWait);
+                    var chunk = await tenant.ReadLogsAsync(logs.Npid, logs.Offset, logs.MaxBytes is > 0 and <= Limits.MaxLogReadBytes ? logs.MaxBytes : Limits.DefaultLogReadBytes, wait: wait < Limits.MaxLogWait ? wait : Limits.MaxLogWait);
                     response.Logs = new LogsReply { Data = ByteString.CopyFrom(chunk.Data), NextOffset = chunk.NextOffset, Complete = chunk.Complete };
                     break;
                 default:
