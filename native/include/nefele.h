@@ -31,6 +31,10 @@
  *     internal_error             NEFELE_EINTERNAL                    -EREMOTEIO
  *     not_a_nefele_process       NEFELE_ENOT_A_NEFELE_PROCESS        -EPERM
  *     bad_frame                  NEFELE_EBAD_FRAME                   -EBADMSG
+ *     mailbox_full               NEFELE_EMAILBOX_FULL                -ENOBUFS
+ *     name_not_found             NEFELE_ENAME_NOT_FOUND              -EADDRNOTAVAIL
+ *     timed_out                  NEFELE_ETIMED_OUT                   -ETIMEDOUT
+ *     message_too_large          NEFELE_EMESSAGE_TOO_LARGE           -EMSGSIZE
  *   Codes only the REST API sends (a program calling it, see native/README.md):
  *     unauthenticated            NEFELE_EUNAUTHENTICATED             -ENOKEY
  *     forbidden                  NEFELE_EFORBIDDEN                   -EACCES
@@ -116,6 +120,10 @@ extern "C" {
 #define NEFELE_EWRONG_NODE (-EXDEV)
 #define NEFELE_EALREADY_ATTACHED (-EALREADY)
 #define NEFELE_EFAILED_TO_START (-ENOEXEC)
+#define NEFELE_EMAILBOX_FULL (-ENOBUFS)
+#define NEFELE_ENAME_NOT_FOUND (-EADDRNOTAVAIL)
+#define NEFELE_ETIMED_OUT (-ETIMEDOUT)
+#define NEFELE_EMESSAGE_TOO_LARGE (-EMSGSIZE)
 
 /* Process states (nefele_proc.state, nefele_exit.state). */
 #define NEFELE_PENDING 1
