@@ -25,4 +25,7 @@ public interface IHostAgentChannel
     Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, CancellationToken ct);
 
     Task<UsageReply> GetUsageAsync(CancellationToken ct);
+
+    /// <summary>Replaces hostd's copy of one tenant's name and topic tables (hostd keeps the highest version).</summary>
+    Task PushNamesAsync(NameTableUpdate update, CancellationToken ct);
 }
