@@ -44,6 +44,8 @@
  *     unsupported_media_type     NEFELE_EUNSUPPORTED_MEDIA_TYPE      -EPROTONOSUPPORT
  *     invalid_json               NEFELE_EINVALID_JSON                -EBADMSG
  *     route_not_found            NEFELE_EROUTE_NOT_FOUND             -ENOSYS
+ *     supervisor_not_found       NEFELE_ESUPERVISOR_NOT_FOUND        -ENOENT
+ *     supervisor_exists          NEFELE_ESUPERVISOR_EXISTS           -EEXIST
  *   Codes only the C# SDK gives (no server sends them; a process that never became a Nefele
  *   process is an NPID whose monitor reports NEFELE_FAILED_TO_START):
  *     failed_to_start            NEFELE_EFAILED_TO_START             -ENOEXEC
@@ -116,6 +118,8 @@ extern "C" {
 #define NEFELE_EWRONG_NODE (-EXDEV)
 #define NEFELE_EALREADY_ATTACHED (-EALREADY)
 #define NEFELE_EFAILED_TO_START (-ENOEXEC)
+#define NEFELE_ESUPERVISOR_NOT_FOUND (-ENOENT)
+#define NEFELE_ESUPERVISOR_EXISTS (-EEXIST)
 
 /* Process states (nefele_proc.state, nefele_exit.state). */
 #define NEFELE_PENDING 1

@@ -94,6 +94,12 @@ public static class ErrorCodes
     /// <summary>The program to spawn does not exist on the node chosen for it (no such file, or not in PATH).</summary>
     public const string ProgramNotFound = "program_not_found";
 
+    /// <summary>No supervisor of that name in the tenant.</summary>
+    public const string SupervisorNotFound = "supervisor_not_found";
+
+    /// <summary>A supervisor of that name runs in the tenant already, with another spec.</summary>
+    public const string SupervisorExists = "supervisor_exists";
+
     /// <summary>Every code above (the catalogue's order).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
@@ -101,6 +107,7 @@ public static class ErrorCodes
         TenantNotFound, TenantExists, KeyNotFound, KeyExists, QuotaExceeded, RateLimited, LimitExceeded, InternalError,
         MethodNotAllowed, PayloadTooLarge, UriTooLong, UnsupportedMediaType, InvalidJson,
         ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, ProgramNotFound, FailedToStart,
+        SupervisorNotFound, SupervisorExists,
     ];
 
     /// <summary>A spawn that could not start and left nothing running: <see cref="SpawnRejected"/> or <see cref="ProgramNotFound"/>.</summary>
