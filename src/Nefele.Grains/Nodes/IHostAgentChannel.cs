@@ -35,4 +35,7 @@ public interface IHostAgentChannel
 
     /// <summary>hostd's mailbox counters.</summary>
     Task<MailboxStatsReply> GetMailboxStatsAsync(CancellationToken ct);
+
+    /// <summary>Replaces hostd's copy of one tenant's name and topic tables (hostd keeps the highest version).</summary>
+    Task PushNamesAsync(NameTableUpdate update, CancellationToken ct);
 }

@@ -102,6 +102,15 @@ internal sealed class HostAgentChannel(
         return reply.MailboxStats ?? throw Unexpected(reply);
     }
 
+    public async Task PushNamesAsync(NameTableUpdate update, CancellationToken ct)
+    {
+        var reply = await CallAsync(new ControlRequest { Names = update }, ct);
+        if (reply.BodyCase != ControlEvent.BodyOneofCase.Ok)
+        {
+            throw Unexpected(reply);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var path = options.Value.ControlSocketPath;
@@ -207,6 +216,8 @@ internal sealed class HostAgentChannel(
             await SignalAsync(npid, Signals.SigKill, ct);
         }
 
+        // Names: a restarted hostd has no tables; one that kept running gets them again, harmlessly.
+        _ = RepushNamesAsync(attached.Attached.Processes.Select(p => p.Tenant).ToArray());
         logger.LogInformation("hostd attached on node {Node}: {Cpus} cpus, {Memory} bytes, engine {Engine}, {Count} processes",
             Node, Facts.Cpus, Facts.MemoryBytes, Facts.Engine, attached.Attached.Processes.Count);
         await reader;
@@ -294,6 +305,18 @@ internal sealed class HostAgentChannel(
             }
 
             _ = DeliverExitAsync(exit);
+        }
+    }
+
+    private async Task RepushNamesAsync(IReadOnlyCollection<string> tenants)
+    {
+        try
+        {
+            await grains.GetGrain<INodeGrain>(Node).RepushNamesAsync(tenants);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not hand the name tables to hostd on node {Node} again", Node);
         }
     }
 
