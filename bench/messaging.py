@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""scripts/bench messaging's driver: runs the messaging figures on a node (or a cluster) through
+its REST API and writes the JSON. The programs are native/bench/nefele_msg_bench (Nefele
+processes on libnefele) and native/bench/unix_pingpong (the plain floor), compiled by
+scripts/bench; an Erlang round trip runs when erl is installed.
+
+  messaging.py --api URL --key KEY --bench BIN --pingpong BIN --out FILE [--n N] [--flood N]
+               [--cross-api URL]   (a second node's API: cross-node figures, name visibility)
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+
+TENANT = "bench-msg"
+TERMINAL = {"Exited", "FailedToStart", "Lost"}
+
+
+class Api:
+    def __init__(self, url, key):
+        self.url, self.key = url.rstrip("/"), key
+
+    def call(self, method, path, body=None, timeout=60):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Authorization", "Bearer " + self.key)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                raw = r.read()
+                return r.status, (json.loads(raw) if raw and r.headers.get_content_type().endswith("json") else raw)
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def spawn(self, path, args, affinity=(), anti=()):
+        task = {"path": path, "args": [str(a) for a in args]}
+        if affinity:
+            task["affinity"] = list(affinity)
+        if anti:
+            task["antiAffinity"] = list(anti)
+        status, body = self.call("POST", f"/v1/tenants/{TENANT}/spawn", {"tasks": [task]})
+        if status != 200:
+            sys.exit(f"spawn {path} {args}: {status} {body}")
+        return body["npids"][0]
+
+    def info(self, npid):
+        status, body = self.call("GET", f"/v1/tenants/{TENANT}/processes/{npid}")
+        if status != 200:
+            sys.exit(f"process {npid}: {status} {body}")
+        return body
+
+    def wait_end(self, npid, bound):
+        deadline = time.monotonic() + bound
+        while time.monotonic() < deadline:
+            info = self.info(npid)
+            if info["state"] in TERMINAL:
+                return info
+            time.sleep(0.05)  # a benchmark's poll for its own programs' end, bounded
+        self.call("POST", f"/v1/tenants/{TENANT}/processes/{npid}/signal", {"signal": 9})
+        sys.exit(f"{npid} did not end within {bound} s:\n{self.logs(npid)}")
+
+    def logs(self, npid):
+        status, body = self.call("GET", f"/v1/tenants/{TENANT}/processes/{npid}/logs")
+        return body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+
+    def run(self, path, args, bound=300, **placement):
+        """Spawns, waits for the end, and answers its output; exits with it unless it exited 0."""
+        npid = self.spawn(path, args, **placement)
+        info = self.wait_end(npid, bound)
+        out = self.logs(npid)
+        end = info.get("end") or {}
+        if info["state"] != "Exited" or end.get("exitCode") != 0:
+            sys.exit(f"{path} {args} ended {info['state']} {end}:\n{out}")
+        return npid, out
+
+
+def summary(method, samples_ns, **extra):
+    s = sorted(samples_ns)
+    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))] / 1e6
+    return {"method": method, "n": len(s), "p50_ms": round(pick(0.50), 4), "p99_ms": round(pick(0.99), 4), **extra}
+
+
+def lines(text, key):
+    return [int(line.split()[1]) for line in text.splitlines() if line.startswith(key + " ")]
+
+
+def round_trips(api, bench, n, where, **placement):
+    echo = api.spawn(bench, ["echo"])
+    place = {k: [f"npid:{echo}"] for k, v in placement.items() if v}
+    _, out = api.run(bench, ["rtt", echo, n, 100], **place)
+    api.wait_end(echo, 60)
+    rtt = lines(out, "rtt_ns")
+    return [summary(f"nefele_rtt_{where}", rtt, note="100-byte send and echoed reply between two processes, timed in the sender"),
+            summary(f"nefele_one_way_{where}", [x / 2 for x in rtt], note="half the round trip")]
+
+
+def throughput(api, bench, count, where, **placement):
+    sink = api.spawn(bench, ["sink", count])
+    place = {k: [f"npid:{sink}"] for k, v in placement.items() if v}
+    _, out = api.run(bench, ["flood", sink, count, 100], **place)
+    api.wait_end(sink, 60)
+    ns = lines(out, "flood_ns")[0]
+    return {"method": f"nefele_throughput_{where}", "n": count, "msgs_per_s": round(count / (ns / 1e9)),
+            "note": "100-byte unacknowledged sends from one process to another until the receiver has taken them all"}
+
+
+def visibility(api, bench, count, cross):
+    prefix = f"vis{int(time.time())}"
+    waiter = api.spawn(bench, ["waiter", prefix, count])
+    placement = {"anti": [f"npid:{waiter}"]} if cross else {"affinity": [f"npid:{waiter}"]}
+    _, reg = api.run(bench, ["registrar", prefix, count], **placement)
+    api.wait_end(waiter, 120)
+    seen = dict((int(l.split()[1]), int(l.split()[2])) for l in api.logs(waiter).splitlines() if l.startswith("visible "))
+    made = dict((int(l.split()[1]), int(l.split()[2])) for l in reg.splitlines() if l.startswith("registered "))
+    where = "cross_node" if cross else "same_node"
+    return summary(f"name_visible_{where}", [seen[i] - made[i] for i in made if i in seen],
+                   note="register in one process to nefele_wait returning in a process on " + ("another node" if cross else "the same node"))
+
+
+def pingpong(binary, n):
+    out = subprocess.run([binary, str(n), "100"], check=True, capture_output=True, text=True).stdout
+    rtt = [int(x) for x in out.split()]
+    return [summary("unix_socket_rtt", rtt, note="two plain processes, a 100-byte ping-pong over a unix socket pair"),
+            summary("unix_socket_one_way", [x / 2 for x in rtt], note="half the round trip")]
+
+
+ERLANG = r"""
+Echo = spawn(fun Loop() -> receive {P, B} -> P ! {self(), B}, Loop(); stop -> ok end end),
+Bin = binary:copy(<<0>>, 100),
+N = list_to_integer(os:getenv("BENCH_N")),
+Warm = N div 10 + 10,
+T = [begin S = erlang:monotonic_time(nanosecond), Echo ! {self(), Bin},
+      receive {Echo, _} -> ok end, erlang:monotonic_time(nanosecond) - S end || _ <- lists:seq(1, Warm + N)],
+[io:format("~B~n", [X]) || X <- lists:nthtail(Warm, T)],
+Echo ! stop, halt().
+"""
+
+
+def erlang(n):
+    erl = shutil.which("erl")
+    if not erl:
+        return None, "erl is not installed (apt-get install erlang-base)"
+    out = subprocess.run([erl, "-noshell", "-eval", ERLANG], check=True, capture_output=True, text=True,
+                         env={**os.environ, "BENCH_N": str(n)}, timeout=300).stdout
+    rtt = [int(x) for x in out.split()]
+    return [summary("erlang_rtt", rtt, note="two Erlang processes in one VM, a 100-byte binary ping-pong"),
+            summary("erlang_one_way", [x / 2 for x in rtt], note="half the round trip")], None
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--api", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--cross-api")
+    p.add_argument("--bench", required=True)
+    p.add_argument("--pingpong", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--n", type=int, default=2000)
+    p.add_argument("--flood", type=int, default=50000)
+    p.add_argument("--names", type=int, default=50)
+    a = p.parse_args()
+
+    api = Api(a.api, a.key)
+    status, body = api.call("POST", "/v1/tenants", {"name": TENANT})
+    if status not in (201, 409):
+        sys.exit(f"tenant {TENANT}: {status} {body}")
+
+    results, skipped = [], []
+    results += pingpong(a.pingpong, a.n)
+    erl, why = erlang(a.n)
+    if erl:
+        results += erl
+    else:
+        skipped.append({"method": "erlang_rtt", "reason": why})
+
+    results += round_trips(api, a.bench, a.n, "same_node", affinity=True)
+    results.append(throughput(api, a.bench, a.flood, "same_node", affinity=True))
+    results.append(visibility(api, a.bench, a.names, cross=False))
+    if a.cross_api:
+        results += round_trips(api, a.bench, a.n, "cross_node", anti=True)
+        results.append(throughput(api, a.bench, a.flood, "cross_node", anti=True))
+        results.append(visibility(api, a.bench, a.names, cross=True))
+    else:
+        for m in ("nefele_rtt_cross_node", "nefele_throughput_cross_node", "name_visible_cross_node"):
+            skipped.append({"method": m, "reason": "run with --cluster for the figures across two nodes of scripts/cluster"})
+
+    by = {r["method"]: r for r in results}
+    floor = by["unix_socket_rtt"]["p50_ms"]
+    ratios = {m: round(by[m]["p50_ms"] / floor, 2)
+              for m in ("nefele_rtt_same_node", "nefele_rtt_cross_node", "erlang_rtt") if m in by}
+    targets = {
+        "one_way_same_node_p50_le_0.15ms": by["nefele_one_way_same_node"]["p50_ms"] <= 0.15,
+        "throughput_same_node_ge_50000": by["nefele_throughput_same_node"]["msgs_per_s"] >= 50000,
+    }
+    if "nefele_one_way_cross_node" in by:
+        targets["one_way_cross_node_p50_le_0.5ms"] = by["nefele_one_way_cross_node"]["p50_ms"] <= 0.5
+    doc = {
+        "benchmark": "messaging",
+        "machine": {"cores": os.cpu_count(), "os": platform.platform()},
+        "at": datetime.now(timezone.utc).isoformat(),
+        "setup": {"n": a.n, "flood": a.flood, "names": a.names, "cluster": bool(a.cross_api), "bytes": 100},
+        "results": results,
+        "rtt_p50_over_unix_socket": ratios,
+        "targets": targets,
+        "skipped": skipped,
+    }
+    with open(a.out, "w") as f:
+        json.dump(doc, f, indent=1)
+    for r in results:
+        print(json.dumps(r))
+    print(json.dumps({"targets": targets, "skipped": skipped}))
+
+
+if __name__ == "__main__":
+    main()
