@@ -17,8 +17,11 @@ namespace Nefele.Cluster.Tests;
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
-    public const string Prefix = "nct";
-    public const string Subnet = "10.79.0";
+    /// <summary>Namespace and link prefix; NEFELE_CLUSTER_TESTS_PREFIX runs a second cluster of these tests beside the first.</summary>
+    public static readonly string Prefix = Environment.GetEnvironmentVariable("NEFELE_CLUSTER_TESTS_PREFIX") ?? "nct";
+
+    /// <summary>The /24's first three octets; NEFELE_CLUSTER_TESTS_SUBNET, with the prefix.</summary>
+    public static readonly string Subnet = Environment.GetEnvironmentVariable("NEFELE_CLUSTER_TESTS_SUBNET") ?? "10.79.0";
     public const int InitialNodes = 3;
     public static readonly TimeSpan RejoinBound = TimeSpan.FromSeconds(120);
 
