@@ -25,7 +25,6 @@ internal sealed partial class ApiPeer : IAsyncDisposable
             signal.pause()
         """;
 
-    private readonly SiloConnection silo;
     private readonly Socket socket;
     private readonly NetworkStream stream;
     private readonly SemaphoreSlim writeLock = new(1, 1);
@@ -36,7 +35,7 @@ internal sealed partial class ApiPeer : IAsyncDisposable
 
     private ApiPeer(SiloConnection silo, string npid, string tenant, int pid, Socket socket)
     {
-        this.silo = silo;
+        Silo = silo;
         Npid = npid;
         Tenant = tenant;
         Pid = pid;
@@ -46,6 +45,9 @@ internal sealed partial class ApiPeer : IAsyncDisposable
     }
 
     public string Npid { get; }
+
+    /// <summary>The silo connection the process is ended through (a test that reattaches sets the new one).</summary>
+    public SiloConnection Silo { get; set; }
 
     public string Tenant { get; }
 
@@ -152,9 +154,9 @@ internal sealed partial class ApiPeer : IAsyncDisposable
         }
 
         ended = true;
-        await silo.SignalAsync(Npid, 9);
-        await silo.NextExitAsync(Npid);
-        await silo.AckAsync(Npid);
+        await Silo.SignalAsync(Npid, 9);
+        await Silo.NextExitAsync(Npid);
+        await Silo.AckAsync(Npid);
     }
 
     private async Task ReadLoopAsync()
