@@ -81,13 +81,19 @@ internal sealed partial class ApiPeer : IAsyncDisposable
         }
 
         var fd = int.Parse(text.Trim().Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        return new ApiPeer(silo, npid, tenant, pid, TakeSocket(pid, fd));
+    }
+
+    /// <summary>A duplicate of descriptor <paramref name="fd"/> of process <paramref name="pid"/> (pidfd_getfd; needs root).</summary>
+    internal static Socket TakeSocket(int pid, int fd)
+    {
         var pidfd = (int)syscall(SysPidfdOpen, pid, 0);
         Assert.True(pidfd >= 0, $"pidfd_open({pid}) failed: errno {Marshal.GetLastPInvokeError()}");
         var copy = (int)syscall(SysPidfdGetfd, pidfd, fd, 0);
         var errno = Marshal.GetLastPInvokeError();
         close(pidfd);
         Assert.True(copy >= 0, $"pidfd_getfd({pid}, {fd}) failed: errno {errno}");
-        return new ApiPeer(silo, npid, tenant, pid, new Socket(new SafeSocketHandle(copy, ownsHandle: true)));
+        return new Socket(new SafeSocketHandle(copy, ownsHandle: true));
     }
 
     /// <summary>Sends one request and waits (bounded) for its answer.</summary>
