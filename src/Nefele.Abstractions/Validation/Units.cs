@@ -24,6 +24,29 @@ public static class Units
         ("Ti", Ki * Ki * Ki * Ki), ("Gi", Ki * Ki * Ki), ("Mi", Ki * Ki), ("Ki", Ki),
     ];
 
+    /// <summary>
+    /// Durations as the doors take them (a REST wait=, a CLI --timeout): a whole number with ms, s or m
+    /// ("250ms", "10s", "2m"), or a bare whole number of seconds. Signs, fractions and other units are refused.
+    /// </summary>
+    /// <exception cref="FormatException">Not a duration; the message says what is allowed.</exception>
+    public static TimeSpan ParseDuration(string text)
+    {
+        var unit = text.AsSpan().TrimStart("0123456789");
+        var digits = text.AsSpan(0, text.Length - unit.Length);
+        if (digits.Length is 0 or > 9 || !long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+        {
+            throw new FormatException($"'{text}' is not a duration: use a whole number with ms, s or m (\"10s\", \"250ms\")");
+        }
+
+        return unit switch
+        {
+            "" or "s" => TimeSpan.FromSeconds(number),
+            "ms" => TimeSpan.FromMilliseconds(number),
+            "m" => TimeSpan.FromMinutes(number),
+            _ => throw new FormatException($"'{text}' is not a duration: use a whole number with ms, s or m (\"10s\", \"250ms\")"),
+        };
+    }
+
     /// <summary>"250m" (millicores), "1" or "1.5" (cores) → millicores.</summary>
     /// <exception cref="FormatException">Not a CPU amount; the message says what is allowed.</exception>
     public static long ParseCpu(string text)
