@@ -45,32 +45,25 @@ public static class Npid
         return Alphabet.IndexOf(text[0], StringComparison.Ordinal) < 16;
     }
 
-    /// <summary>
-    /// The generator id reserved for external mailbox addresses (the SDK's and REST callers'
-    /// mailboxes): no silo leases it, so an address is told from a process's NPID without a lookup.
-    /// </summary>
-    public const int ExternalMailboxGenerator = 1023;
-
-    /// <summary>The generator id (0..1023) of a well-formed NPID.</summary>
-    /// <exception cref="ArgumentException"><paramref name="npid"/> does not have the shape of an NPID.</exception>
-    public static int GeneratorOf(string npid)
+    /// <summary>The 64 bits <paramref name="text"/> encodes, when it is well formed.</summary>
+    public static bool TryDecode(string? text, out ulong value)
     {
-        if (!IsWellFormed(npid))
+        value = 0;
+        if (!IsWellFormed(text))
         {
-            throw new ArgumentException($"'{npid}' is not an NPID", nameof(npid));
+            return false;
         }
 
-        ulong value = 0;
-        foreach (var c in npid)
+        foreach (var c in text!)
         {
             value = (value << 5) | (uint)Alphabet.IndexOf(c, StringComparison.Ordinal);
         }
 
-        return (int)((value >> 12) & 0x3ff);
+        return true;
     }
 
-    /// <summary>True when <paramref name="text"/> is an external mailbox address (an NPID of generator <see cref="ExternalMailboxGenerator"/>).</summary>
-    public static bool IsExternalMailbox(string? text) => IsWellFormed(text) && GeneratorOf(text!) == ExternalMailboxGenerator;
+    /// <summary>The generator id (10 bits) of an NPID's value.</summary>
+    public static int GeneratorOf(ulong value) => (int)((value >> 12) & 0x3ff);
 
     internal static ulong Compose(long milliseconds, int generator, int sequence) =>
         ((ulong)milliseconds << 22) | ((ulong)(generator & 0x3ff) << 12) | (uint)(sequence & 0xfff);

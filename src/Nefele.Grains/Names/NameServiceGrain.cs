@@ -232,7 +232,7 @@ public sealed class NameServiceGrain(
             throw NefeleException.Bad($"holder '{Names.Shorten(npid)}' is not an NPID or mailbox address");
         }
 
-        if (Npid.IsExternalMailbox(npid))
+        if (Nefele.Messaging.MailboxAddress.IsExternal(npid))
         {
             return null;
         }
