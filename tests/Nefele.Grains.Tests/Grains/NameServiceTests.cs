@@ -1,6 +1,7 @@
 using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Grains.Tests.Support;
+using Nefele.Messaging;
 using Nefele.Naming;
 using Nefele.Processes;
 using Nefele.Validation;
@@ -93,7 +94,7 @@ public class NameServiceTests(ClusterFixture cluster) : ClusterTest(cluster)
     [Fact]
     public async Task An_external_mailbox_address_may_hold_a_name_on_no_node()
     {
-        var address = new NpidGenerator(Npid.ExternalMailboxGenerator, TimeProvider.System).Next();
+        var address = MailboxAddress.NewRandom();
 
         await Tenant.RegisterAsync("inbox", address);
 
@@ -150,7 +151,7 @@ public class NameServiceTests(ClusterFixture cluster) : ClusterTest(cluster)
     public async Task A_lost_node_takes_its_holders_with_it()
     {
         var here = await Tenant.SpawnAsync(Sleep);
-        var remote = new NpidGenerator(Npid.ExternalMailboxGenerator, TimeProvider.System).Next();
+        var remote = MailboxAddress.NewRandom();
         await Tenant.RegisterAsync("web", here);
         await Tenant.RegisterAsync("web", remote);
 
@@ -223,7 +224,7 @@ public class NameServiceTests(ClusterFixture cluster) : ClusterTest(cluster)
 
         // A tenant whose names exist before its first launch on the node: the launch brings them.
         var other = await Cluster.TenantAsync("o-" + Guid.NewGuid().ToString("N")[..8]);
-        var mailbox = new NpidGenerator(Npid.ExternalMailboxGenerator, TimeProvider.System).Next();
+        var mailbox = MailboxAddress.NewRandom();
         await other.RegisterAsync("inbox", mailbox);
         Assert.DoesNotContain(Cluster.Channel.NameTables, t => t.Tenant == other.Name);
         var theirs = await other.SpawnAsync(Sleep);
