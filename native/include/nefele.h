@@ -49,6 +49,8 @@
  *     unsupported_media_type     NEFELE_EUNSUPPORTED_MEDIA_TYPE      -EPROTONOSUPPORT
  *     invalid_json               NEFELE_EINVALID_JSON                -EBADMSG
  *     route_not_found            NEFELE_EROUTE_NOT_FOUND             -ENOSYS
+ *     supervisor_not_found       NEFELE_ESUPERVISOR_NOT_FOUND        -ENOENT
+ *     supervisor_exists          NEFELE_ESUPERVISOR_EXISTS           -EEXIST
  *   Codes only the C# SDK gives (no server sends them; a process that never became a Nefele
  *   process is an NPID whose monitor reports NEFELE_FAILED_TO_START):
  *     failed_to_start            NEFELE_EFAILED_TO_START             -ENOEXEC
@@ -125,6 +127,8 @@ extern "C" {
 #define NEFELE_ENAME_NOT_FOUND (-EADDRNOTAVAIL)
 #define NEFELE_ETIMED_OUT (-ETIMEDOUT)
 #define NEFELE_EMESSAGE_TOO_LARGE (-EMSGSIZE)
+#define NEFELE_ESUPERVISOR_NOT_FOUND (-ENOENT)
+#define NEFELE_ESUPERVISOR_EXISTS (-EEXIST)
 
 /* Process states (nefele_proc.state, nefele_exit.state). */
 #define NEFELE_PENDING 1

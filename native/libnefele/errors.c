@@ -72,6 +72,8 @@ int nf_error_code(const char *code)
     case C(ROUTE_NOT_FOUND): return NEFELE_EROUTE_NOT_FOUND;
     case C(ALREADY_ATTACHED): return NEFELE_EALREADY_ATTACHED;
     case C(FAILED_TO_START): return NEFELE_EFAILED_TO_START;
+    case C(SUPERVISOR_NOT_FOUND): return NEFELE_ESUPERVISOR_NOT_FOUND;
+    case C(SUPERVISOR_EXISTS): return NEFELE_ESUPERVISOR_EXISTS;
     case C(UNSPECIFIED):
     case _NEFELE__V1__ERROR_CODE_IS_INT_SIZE:
         break;
@@ -90,10 +92,10 @@ const char *nefele_strerror(int code)
     case 0: return "success";
     case -ESRCH: return "no such process, or it is not running";
     case -ENOSPC: return "spawn rejected: no node has room or matches, or the program cannot be started";
-    case -ENOENT: return "no such program (or no such key)";
+    case -ENOENT: return "no such program (or no such key or supervisor)";
     case -EINVAL: return "invalid argument: a field is missing, out of range or malformed";
     case -EAGAIN: return "temporarily unavailable (a node, hostd's silo, or the rate limit); retry";
-    case -EEXIST: return "already exists (a request id used for another request, a tenant or a key)";
+    case -EEXIST: return "already exists (a request id used for another request, a tenant, a key or a supervisor)";
     case -ENOKEY: return "no credential, or it is malformed, unknown, expired or revoked";
     case -EACCES: return "the credential does not grant this action";
     case -ENXIO: return "the tenant does not exist";

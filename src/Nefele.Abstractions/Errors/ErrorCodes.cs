@@ -106,6 +106,12 @@ public static class ErrorCodes
     /// <summary>A message larger than the maximum (<see cref="Nefele.Validation.Limits.MaxMessageBytes"/>).</summary>
     public const string MessageTooLarge = "message_too_large";
 
+    /// <summary>No supervisor of that name in the tenant.</summary>
+    public const string SupervisorNotFound = "supervisor_not_found";
+
+    /// <summary>A supervisor of that name runs in the tenant already, with another spec.</summary>
+    public const string SupervisorExists = "supervisor_exists";
+
     /// <summary>Every code above (the catalogue's order).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
@@ -114,6 +120,7 @@ public static class ErrorCodes
         MethodNotAllowed, PayloadTooLarge, UriTooLong, UnsupportedMediaType, InvalidJson,
         ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, ProgramNotFound, FailedToStart,
         MailboxFull, NameNotFound, TimedOut, MessageTooLarge,
+        SupervisorNotFound, SupervisorExists,
     ];
 
     /// <summary>A spawn that could not start and left nothing running: <see cref="SpawnRejected"/> or <see cref="ProgramNotFound"/>.</summary>

@@ -28,6 +28,8 @@ internal static partial class ProblemMapping
         ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
         ErrorCodes.TenantNotFound or ErrorCodes.KeyNotFound or ErrorCodes.RouteNotFound => StatusCodes.Status404NotFound,
         ErrorCodes.TenantExists or ErrorCodes.KeyExists => StatusCodes.Status409Conflict,
+        ErrorCodes.SupervisorNotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.SupervisorExists => StatusCodes.Status409Conflict,
         ErrorCodes.QuotaExceeded or ErrorCodes.RateLimited or ErrorCodes.LimitExceeded => StatusCodes.Status429TooManyRequests,
         ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
         ErrorCodes.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,

@@ -70,6 +70,17 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
         return Task.FromResult(reply);
     }
 
+    private readonly ConcurrentQueue<NameTableUpdate> _names = new();
+
+    /// <summary>Every name table pushed to this node, in order.</summary>
+    public IReadOnlyList<NameTableUpdate> NameTables => _names.ToArray();
+
+    public Task PushNamesAsync(NameTableUpdate update, CancellationToken ct)
+    {
+        _names.Enqueue(update);
+        return Task.CompletedTask;
+    }
+
     public Task SignalAsync(string npid, int signal, CancellationToken ct)
     {
         _signals.Enqueue((npid, signal));
