@@ -1,6 +1,10 @@
 using Nefele.Cli.Parsing;
 using Nefele.InProcess;
 using Nefele.Protocol.V1;
+using Message = Nefele.Protocol.V1.Message;
+using NameEntry = Nefele.Protocol.V1.NameEntry;
+using NameHolder = Nefele.Protocol.V1.NameHolder;
+using DeliveryMode = Nefele.Protocol.V1.DeliveryMode;
 
 namespace Nefele.Cli.Transport;
 
@@ -113,6 +117,55 @@ internal sealed class SocketTransport : INefeleTransport
             }
         }
     }
+
+    public Task<int> SendAsync(string to, ReadOnlyMemory<byte> data, SendOptions options, CancellationToken ct) =>
+        Call(() => process.SendAsync(to, data, options, ct));
+
+    public Task<Message?> ReceiveAsync(TimeSpan timeout, string? tag, CancellationToken ct) =>
+        Call(() => process.TryReceiveAsync(timeout, tag, ct));
+
+    public Task<IReadOnlyList<string>> RegisterAsync(string name, string? npid, CancellationToken ct) =>
+        Call(() => process.RegisterAsync(name, npid, ct));
+
+    public Task UnregisterAsync(string name, string? npid, CancellationToken ct) =>
+        Call(async () =>
+        {
+            await process.UnregisterAsync(name, npid, ct).ConfigureAwait(false);
+            return true;
+        });
+
+    public async Task<IReadOnlyList<string>?> WaitForNameAsync(string name, TimeSpan timeout, CancellationToken ct)
+    {
+        try
+        {
+            return await process.WaitForNameAsync(name, timeout, ct).ConfigureAwait(false);
+        }
+        catch (NefeleProcessException e) when (e.IsTimedOut)
+        {
+            return null;
+        }
+        catch (NefeleProcessException e)
+        {
+            throw new NefeleApiException(e.Message, e) { Code = e.Code };
+        }
+    }
+
+    public Task<IReadOnlyList<NameEntry>> ListNamesAsync(string? prefix, bool topics, CancellationToken ct) =>
+        Call(() => topics ? process.ListTopicsAsync(prefix, ct) : process.ListNamesAsync(prefix, ct));
+
+    public Task SubscribeAsync(string topic, string? npid, CancellationToken ct) =>
+        Call(async () =>
+        {
+            await process.SubscribeAsync(topic, npid, ct).ConfigureAwait(false);
+            return true;
+        });
+
+    public Task UnsubscribeAsync(string topic, string? npid, CancellationToken ct) =>
+        Call(async () =>
+        {
+            await process.UnsubscribeAsync(topic, npid, ct).ConfigureAwait(false);
+            return true;
+        });
 
     public ValueTask DisposeAsync() => process.DisposeAsync();
 
