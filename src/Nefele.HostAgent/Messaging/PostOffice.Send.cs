@@ -4,7 +4,9 @@ using Nefele.HostAgent.Processes;
 using Nefele.Processes;
 using Nefele.Protocol.V1;
 using Nefele.Validation;
+using DeliveryMode = Nefele.Protocol.V1.DeliveryMode;
 using ErrorCodes = Nefele.Client.ErrorCodes;
+using NameHolder = Nefele.Protocol.V1.NameHolder;
 
 namespace Nefele.HostAgent.Messaging;
 

@@ -91,4 +91,10 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
         Task.FromResult(new LogsReadReply { NextOffset = offset, FirstOffset = 0 });
 
     public Task<UsageReply> GetUsageAsync(CancellationToken ct) => Task.FromResult(new UsageReply());
+
+    public Task<IReadOnlyList<(DeliverReply? Reply, Error? Error)>> DeliverAsync(IReadOnlyList<DeliverRequest> batch, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<(DeliverReply? Reply, Error? Error)>>(
+            batch.Select(d => ((DeliverReply?)new DeliverReply { Delivered = (uint)d.Targets.Count }, (Error?)null)).ToArray());
+
+    public Task<MailboxStatsReply> GetMailboxStatsAsync(CancellationToken ct) => Task.FromResult(new MailboxStatsReply());
 }
