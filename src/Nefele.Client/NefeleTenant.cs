@@ -39,6 +39,9 @@ public sealed partial class NefeleTenant
     /// <summary>The tenant's name.</summary>
     public string Name { get; }
 
+    /// <summary>The tenant's supervisors: durable ones (grains that outlive this program and their node) and program-local ones.</summary>
+    public NefeleSupervisors Supervisors => new(_grains, this);
+
     /// <summary>
     /// Spawns one process and answers its NPID once it is Running. A request that cannot start
     /// throws <see cref="NefeleException"/> with its code: <see cref="ErrorCodes.ProgramNotFound"/>
