@@ -88,6 +88,16 @@ public sealed class NefeleMailbox : IAsyncDisposable
     public Task<int> SendAsync(string to, ReadOnlyMemory<byte> data, SendOptions? options = null, CancellationToken ct = default) =>
         _tenant.SendFromAsync(Address, to, data, options, ct);
 
+    /// <summary>
+    /// Registers this mailbox under <paramref name="name"/> (a name or "#id"), so processes can send
+    /// to it by name; the registration ends when the mailbox is dropped. As <see cref="NefeleTenant.RegisterAsync"/>.
+    /// </summary>
+    /// <param name="name">The name or service id.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>The name's holders after the registration, in registration order.</returns>
+    public Task<IReadOnlyList<string>> RegisterAsync(string name, CancellationToken ct = default) =>
+        _tenant.RegisterAsync(name, Address, ct);
+
     /// <summary>Drops the mailbox and what is queued in it. Calling it again does nothing.</summary>
     /// <returns>When it is dropped.</returns>
     public async ValueTask DisposeAsync()

@@ -213,6 +213,41 @@ public sealed class MessagingTests(NodeFixture fixture) : IClassFixture<NodeFixt
     }
 
     [Fact]
+    public async Task Sends_to_a_name_reach_its_mailbox_holders_round_robin_and_all_and_the_name_dies_with_the_mailbox()
+    {
+        var t = await Node.SdkAsync("msg");
+        var name = "svc-" + Guid.NewGuid().ToString("N")[..8];
+        await using var a = await t.OpenMailboxAsync();
+        await using var b = await t.OpenMailboxAsync();
+        var c = await t.OpenMailboxAsync();
+        await a.RegisterAsync(name).WaitAsync(Bound);
+        Assert.Equal([a.Address, b.Address], await b.RegisterAsync(name).WaitAsync(Bound));
+
+        // Any-cast: two sends, one to each holder.
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(1, await c.SendAsync(name, new[] { (byte)i }, new SendOptions { Ack = true }).WaitAsync(Bound));
+        }
+
+        var first = await a.ReceiveAsync(TimeSpan.Zero).WaitAsync(Bound);
+        var second = await b.ReceiveAsync(TimeSpan.Zero).WaitAsync(Bound);
+        Assert.Equal(new byte[] { 0, 1 }, new[] { first.Data.Span[0], second.Data.Span[0] }.Order().ToArray());
+        Assert.Equal(name, first.To);
+
+        // The group: every holder.
+        Assert.Equal(2, await c.SendAsync(name, "all"u8.ToArray(), new SendOptions { Mode = DeliveryMode.All, Ack = true }).WaitAsync(Bound));
+        Assert.Equal("all", Encoding.UTF8.GetString((await a.ReceiveAsync(TimeSpan.Zero).WaitAsync(Bound)).Data.Span));
+        Assert.Equal("all", Encoding.UTF8.GetString((await b.ReceiveAsync(TimeSpan.Zero).WaitAsync(Bound)).Data.Span));
+
+        // A mailbox's names are dropped with it.
+        await c.DisposeAsync();
+        await a.DisposeAsync();
+        await b.DisposeAsync();
+        var gone = await Assert.ThrowsAsync<NefeleException>(() => t.SendAsync(name, "x"u8.ToArray(), new SendOptions { Ack = true }).WaitAsync(Bound));
+        Assert.Equal(ErrorCodes.NameNotFound, gone.Code);
+    }
+
+    [Fact]
     public async Task A_name_nobody_holds_is_name_not_found()
     {
         var t = await Node.SdkAsync("msg");

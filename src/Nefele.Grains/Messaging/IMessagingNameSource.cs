@@ -4,7 +4,7 @@ namespace Nefele.Messaging;
 /// Where the router reads a tenant's names and topics for the sends hostd did not resolve itself
 /// (the SDK's and REST's sends to a name, a publish's subscribers on other nodes), and whom it
 /// tells that an external mailbox was dropped (its names die with it): the tenant's name service
-/// grain (<see cref="NameServiceSource"/>).
+/// grain (<see cref="Naming.NameServiceSource"/>).
 /// </summary>
 public interface IMessagingNameSource
 {
