@@ -212,7 +212,7 @@ def main():
         targets["one_way_cross_node_p50_le_0.5ms"] = by["nefele_one_way_cross_node"]["p50_ms"] <= 0.5
     doc = {
         "benchmark": "messaging",
-        "machine": {"cores": os.cpu_count(), "os": platform.platform()},
+        "machine": {"cores": os.cpu_count(), "os": platform.platform(), "load_average_1m": round(os.getloadavg()[0], 2)},
         "at": datetime.now(timezone.utc).isoformat(),
         "setup": {"n": a.n, "flood": a.flood, "names": a.names, "cluster": bool(a.cross_api), "bytes": 100},
         "results": results,
