@@ -8,10 +8,12 @@
  * delivery asks of a service whose clients retry.
  *
  * It ends when its supervisor stops it (SIGTERM); its names die with it. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <nefele.h>
 
 /* The node this process runs on, as the name table records it beside each holder. */
@@ -60,6 +62,7 @@ int main(void)
     printf("worker %s on %s serves webserver and #80\n", self.id, node);
     fflush(stdout);
 
+    int failures = 0;
     for (;;) {
         nefele_msg request;
         rc = nefele_recv(&request, -1, NULL);
@@ -67,10 +70,16 @@ int main(void)
             continue;
         }
         if (rc < 0) {
-            /* hostd is gone or the mailbox with it: end, and let the supervisor start another. */
+            /* A passing failure (the node's silo restarting, hostd reconnecting) is waited out;
+             * one that lasts 5 s ends the worker, and the supervisor starts another. */
             fprintf(stderr, "worker: nefele_recv: %d: %s\n", rc, nefele_last_error());
-            return 1;
+            if (++failures >= 50) {
+                return 1;
+            }
+            nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+            continue;
         }
+        failures = 0;
 
         char reply[512];
         int len = snprintf(reply, sizeof reply, "hello %.*s from %s on %s",

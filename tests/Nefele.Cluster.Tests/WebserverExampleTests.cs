@@ -80,6 +80,11 @@ public sealed partial class WebserverExampleTests(ClusterFixture cluster, ITestO
 
             var text = Text(log);
             output.WriteLine(string.Join('\n', text.Split('\n').Where(l => !l.StartsWith("client: sent ", StringComparison.Ordinal))));
+            foreach (var ended in (await tenant.PsAsync(all: true)).Where(p => p.Name == WorkerName && p.End is not null))
+            {
+                output.WriteLine($"worker {ended.Npid} on {ended.Node}: {ended.End!.Describe()}");
+            }
+
             var summary = SummaryLine().Match(text);
             Assert.True(summary.Success, text);
             Assert.True(program.ExitCode == 0, text);
