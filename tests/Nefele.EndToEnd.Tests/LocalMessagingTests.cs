@@ -81,11 +81,10 @@ public sealed class LocalMessagingTests(NodeFixture fixture) : IDisposable
         try
         {
             var clientEnd = await tenant.WaitAsync(client).WaitAsync(Cleanup.Wait);
-            var clientOut = await ReadAllAsync(tenant, client);
-            Assert.True(clientEnd.ExitCode == 0, clientOut);
             var serverEnd = await tenant.WaitAsync(server).WaitAsync(Cleanup.Wait);
+            var clientOut = await ReadAllAsync(tenant, client);
             var serverOut = await ReadAllAsync(tenant, server);
-            Assert.True(serverEnd.ExitCode == 0, serverOut);
+            Assert.True(clientEnd.ExitCode == 0 && serverEnd.ExitCode == 0, $"client: {clientOut}\nserver: {serverOut}");
 
             Assert.Contains($"holder={server} count=1", clientOut, StringComparison.Ordinal);
             Assert.Contains($"answer re:q0 from={server} seq=1\nanswer re:q1 from={server} seq=2\nanswer re:q2 from={server} seq=3\n", clientOut, StringComparison.Ordinal);
