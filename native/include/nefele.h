@@ -5,7 +5,8 @@
  * Every call talks to the node's hostd over the api socket named by NEFELE_SOCKET
  * (set by hostd for every Nefele process). The library opens one connection per process
  * on first use and serialises calls on it with a mutex; calls are blocking
- * request/response. Calls made from a descendant of a Nefele process are allowed and
+ * request/response. The messaging calls (NEFELE_1.1, at the end) use connections of their
+ * own from a small pool, so a receive that waits holds up no other call. Calls made from a descendant of a Nefele process are allowed and
  * act on behalf of that process (hostd identifies callers by their peer credentials).
  * After fork() the child opens its own connection on its first call.
  *
@@ -31,6 +32,10 @@
  *     internal_error             NEFELE_EINTERNAL                    -EREMOTEIO
  *     not_a_nefele_process       NEFELE_ENOT_A_NEFELE_PROCESS        -EPERM
  *     bad_frame                  NEFELE_EBAD_FRAME                   -EBADMSG
+ *     mailbox_full               NEFELE_EMAILBOX_FULL                -ENOBUFS
+ *     name_not_found             NEFELE_ENAME_NOT_FOUND              -EADDRNOTAVAIL
+ *     timed_out                  NEFELE_ETIMED_OUT                   -ETIMEDOUT
+ *     message_too_large          NEFELE_EMESSAGE_TOO_LARGE           -EMSGSIZE
  *   Codes only the REST API sends (a program calling it, see native/README.md):
  *     unauthenticated            NEFELE_EUNAUTHENTICATED             -ENOKEY
  *     forbidden                  NEFELE_EFORBIDDEN                   -EACCES
@@ -85,7 +90,7 @@ extern "C" {
  * gives meaning to `reserved` words, where zero keeps the old behaviour. A program built
  * against an older minor keeps working with a newer library. */
 #define NEFELE_VERSION_MAJOR 1
-#define NEFELE_VERSION_MINOR 0
+#define NEFELE_VERSION_MINOR 1
 #define NEFELE_VERSION_PATCH 0
 
 /* Failures the server reports (see the table above); each is a negative errno value. */
@@ -118,6 +123,10 @@ extern "C" {
 #define NEFELE_EWRONG_NODE (-EXDEV)
 #define NEFELE_EALREADY_ATTACHED (-EALREADY)
 #define NEFELE_EFAILED_TO_START (-ENOEXEC)
+#define NEFELE_EMAILBOX_FULL (-ENOBUFS)
+#define NEFELE_ENAME_NOT_FOUND (-EADDRNOTAVAIL)
+#define NEFELE_ETIMED_OUT (-ETIMEDOUT)
+#define NEFELE_EMESSAGE_TOO_LARGE (-EMSGSIZE)
 #define NEFELE_ESUPERVISOR_NOT_FOUND (-ENOENT)
 #define NEFELE_ESUPERVISOR_EXISTS (-EEXIST)
 
@@ -263,7 +272,136 @@ NEFELE_API int nefele_kill(int signal, const npid_t *npid);
  * is 0) and sets *count to the total number (which may exceed max). */
 NEFELE_API int nefele_ps(nefele_proc *out, size_t max, size_t *count);
 
-/* Reserved for messaging, which follows: nefele_message, nefele_register, nefele_wait. */
+/* ---- Messaging (NEFELE_1.1): the single IPC space of the tenant ------------------------
+ *
+ * Every Nefele process has a mailbox, addressed by its NPID, from the moment it is placed
+ * until it ends; a program outside the cluster (the C# SDK, a REST caller) has one addressed
+ * by an NPID-shaped mailbox address. A destination is an NPID or mailbox address, a name
+ * (1-64 of letters, digits, '.', '_', '-', starting with a letter or digit, never of the
+ * shape of an NPID), a numeric service id "#80", or (NEFELE_MODE_PUBLISH) a topic. Several
+ * holders of one name form a group. Names and messages never cross a tenant.
+ *
+ * Guarantees: order is FIFO per sender -> receiver pair. Delivery is at-most-once: a message
+ * in flight when its receiver's node dies, or still queued when its receiver ends, is dropped
+ * (and counted). A send with NEFELE_MSG_ACK returns once the message is in every target
+ * mailbox; without it, once hostd has accepted it for routing. A full mailbox never drops a
+ * message: the send waits up to wait_ms for room, then fails with -ENOBUFS (mailbox_full).
+ * A message is at most 1 MiB of data with an optional tag of at most 64 printable ASCII
+ * characters; a larger one fails with -EMSGSIZE (message_too_large). A mailbox holds 10,000
+ * messages or 64 MiB unless the spawn said otherwise.
+ *
+ * Threads: the messaging calls take a connection of their own from a small per-process pool
+ * (a second one is opened when another thread holds the first), so a receive or a wait that
+ * blocks never holds up the calls of other threads. One wait on the server lasts at most 10 s;
+ * longer timeouts are several requests, made here. */
+
+/* Delivery modes: the low byte of nefele_message's flags. */
+#define NEFELE_MODE_DEFAULT 0   /* to an NPID: that mailbox; to a name or "#id": NEFELE_MODE_ANY */
+#define NEFELE_MODE_ANY 1       /* one holder of the name, round-robin */
+#define NEFELE_MODE_FAILOVER 2  /* the first live holder in registration order */
+#define NEFELE_MODE_ALL 3       /* every holder of the name (the group) */
+#define NEFELE_MODE_BROADCAST 4 /* every process of the tenant but the sender (to is ignored) */
+#define NEFELE_MODE_PUBLISH 5   /* every subscriber of the topic named by to */
+#define NEFELE_MODE_MASK 0xff
+/* Flag: return once the message is in every target mailbox (an acknowledged send). */
+#define NEFELE_MSG_ACK 0x100
+
+/* Flag of nefele_names: list topics (with their subscribers) instead of names. */
+#define NEFELE_NAMES_TOPICS 1
+
+/* A received message. Strings are NUL-terminated; data is allocated by the library (with a
+ * NUL byte after its len bytes, for convenience) and released by nefele_msg_free. */
+typedef struct nefele_msg {
+    char from[64];       /* the sender's NPID or mailbox address */
+    char to[80];         /* the destination as the sender wrote it: NPID, name, "#80", topic, "*" */
+    char tag[80];        /* "" when the sender gave none */
+    void *data;          /* len bytes */
+    size_t len;
+    unsigned long long seq;  /* per (sender, this mailbox), from 1: a gap shows dropped messages */
+    long long sent_unix_ms;  /* when it was sent (the sender's node's clock) */
+    unsigned remaining;      /* messages still queued in the mailbox after this one */
+    long long reserved[4];   /* zeroed by the library */
+} nefele_msg;
+
+/* A holder of a name (or a subscriber of a topic). */
+typedef struct nefele_holder {
+    char npid[64]; /* a process or an external mailbox address */
+    char node[64]; /* the node it runs on; "" for an external mailbox */
+} nefele_holder;
+
+/* One entry of nefele_names. */
+typedef struct nefele_name {
+    char name[80];            /* a name, "#80", or a topic */
+    size_t n_holders;
+    nefele_holder *holders;   /* n_holders entries, in registration order */
+    long long reserved[2];    /* zeroed by the library */
+} nefele_name;
+
+/* Sends len bytes of data (data may be NULL when len is 0) to `to` (see above) with an
+ * optional tag (NULL or "" for none). flags: a NEFELE_MODE_* value, | NEFELE_MSG_ACK for an
+ * acknowledged send. wait_ms: when a target mailbox is full, 0 fails at once with -ENOBUFS,
+ * > 0 waits up to that long for room (at most 10000), then -ENOBUFS.
+ * Returns the number of mailboxes the message was put in (ack) or routed to (>= 0; 0 for a
+ * broadcast or publish that reached nobody). Errors: -EADDRNOTAVAIL a name nobody holds,
+ * -ESRCH an NPID that is not running (acknowledged sends; without ack such a message is
+ * dropped and counted), -ENOBUFS mailbox_full, -EMSGSIZE message_too_large, -EINVAL a
+ * malformed destination or tag, -EAGAIN the node has no silo and the target is elsewhere. */
+NEFELE_API int nefele_message(const char *to, const char *tag, const void *data, size_t len, int flags,
+                              int wait_ms);
+
+/* nefele_message(topic, tag, data, len, NEFELE_MODE_PUBLISH | (flags & NEFELE_MSG_ACK), wait_ms):
+ * every subscriber of topic gets the message. Returns how many did (0 when none). */
+NEFELE_API int nefele_publish(const char *topic, const char *tag, const void *data, size_t len, int flags,
+                              int wait_ms);
+
+/* Takes the oldest message of the caller's mailbox (only those with this tag when tag is not
+ * NULL or "": a selective receive, the others stay queued in order) and fills *out; release it
+ * with nefele_msg_free. timeout_ms == 0 only looks, > 0 waits up to that long, < 0 waits until
+ * a message comes. Nothing came in time: -ETIMEDOUT (timed_out), *out is zeroed. */
+NEFELE_API int nefele_recv(nefele_msg *out, int timeout_ms, const char *tag);
+
+/* Frees what nefele_recv / nefele_recv_result put in *msg (data) and zeroes it; NULL is fine. */
+NEFELE_API void nefele_msg_free(nefele_msg *msg);
+
+/* Starts a receive without blocking, as nefele_monitor_fd does: returns a file descriptor
+ * (>= 0; its own connection, request already sent) that becomes readable when a message (with
+ * this tag, when tag is not NULL or "") is there or when timeout_ms has passed (at most 10000;
+ * a negative timeout_ms is 10000), for use with poll/epoll. Then call nefele_recv_result.
+ * Closing the fd instead may lose a message hostd was already handing over on it. */
+NEFELE_API int nefele_recv_fd(const char *tag, int timeout_ms);
+
+/* Reads the answer to nefele_recv_fd (blocking if it is not there yet), fills *out as
+ * nefele_recv does (-ETIMEDOUT when the wait ended empty), and closes fd in every case. */
+NEFELE_API int nefele_recv_result(int fd, nefele_msg *out);
+
+/* Registers npid (NULL: the caller) under name (a name or "#80"). Several processes may hold
+ * one name (a group); a name dies with its holder, also when its node is lost. Returns the
+ * number of holders after the registration (>= 1). -EINVAL a malformed name (e.g. one of the
+ * shape of an NPID), -EBUSY (limit_exceeded) too many names, -EAGAIN no silo. */
+NEFELE_API int nefele_register(const char *name, const npid_t *npid);
+
+/* Removes npid (NULL: the caller) from name's holders. -EADDRNOTAVAIL when it does not hold it. */
+NEFELE_API int nefele_unregister(const char *name, const npid_t *npid);
+
+/* Blocks until name has at least one holder (at once if it has) and stores up to max of them
+ * in out (out may be NULL when max is 0); *count (may be NULL) gets how many there are.
+ * timeout_ms as nefele_recv; nobody registered it in time: -ETIMEDOUT. Served from the node's
+ * copy of the tenant's table: no cluster round trip. */
+NEFELE_API int nefele_wait(const char *name, int timeout_ms, npid_t *out, size_t max, size_t *count);
+
+/* Lists the tenant's names (flags & NEFELE_NAMES_TOPICS: its topics) that start with prefix
+ * (NULL or "": all), in *out as an array of *count entries allocated by the library (NULL
+ * when there are none); release it with nefele_names_free. */
+NEFELE_API int nefele_names(const char *prefix, int flags, nefele_name **out, size_t *count);
+
+/* Frees what nefele_names returned; NULL is fine. */
+NEFELE_API void nefele_names_free(nefele_name *names, size_t count);
+
+/* Subscribes npid (NULL: the caller) to topic; a subscription dies with its process. */
+NEFELE_API int nefele_subscribe(const char *topic, const npid_t *npid);
+
+/* Ends npid's (NULL: the caller's) subscription to topic. */
+NEFELE_API int nefele_unsubscribe(const char *topic, const npid_t *npid);
 
 #ifdef __cplusplus
 }

@@ -12,36 +12,9 @@
 #include "nefele.h"
 #include "internal.h"
 
-/* Copies src into dst[cap], truncating; NULL becomes "". */
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    if (!src)
-        src = "";
-    size_t n = strlen(src);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-/* NPIDs must fit npid_t whole: a truncated one would name another process. */
-static int copy_npid(npid_t *dst, const char *src)
-{
-    if (!src || !*src)
-        return nf_fail(-EPROTO, "hostd returned an empty npid");
-    size_t n = strlen(src);
-    if (n >= sizeof dst->id)
-        return nf_fail(-EPROTO, "npid from hostd is longer than %zu bytes", sizeof dst->id - 1);
-    memcpy(dst->id, src, n + 1);
-    return 0;
-}
-
-static int check_npid(const npid_t *npid)
-{
-    if (!npid || !memchr(npid->id, '\0', sizeof npid->id) || !npid->id[0])
-        return nf_fail(-EINVAL, "npid is missing or not a NUL-terminated string");
-    return 0;
-}
+#define copy_str nf_copy_str
+#define copy_npid nf_copy_npid
+#define check_npid nf_check_npid
 
 int nefele_self(npid_t *out)
 {

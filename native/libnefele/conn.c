@@ -1,6 +1,7 @@
 /* libnefele transport: the per-process connection to hostd, framing; errors.c maps the codes. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,15 @@ static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static int conn_fd = -1;
 static uint64_t next_id = 1;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* Idle connections of the messaging calls (nf_call_pooled): a call takes one or opens one, and
+ * puts it back when its exchange is done, so a receive that waits never holds up another
+ * thread's call, and a thread that sends and receives in turn reuses its connection. */
+#define POOL_MAX 4
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static int pool_fds[POOL_MAX];
+static int pool_n;
+static _Atomic uint64_t pool_next_id = 1;
 
 const char *nefele_last_error(void)
 {
@@ -41,6 +51,10 @@ static void after_fork_in_child(void)
         close(conn_fd);
     conn_fd = -1;
     pthread_mutex_init(&conn_lock, NULL);
+    for (int i = 0; i < pool_n; i++)
+        close(pool_fds[i]);
+    pool_n = 0;
+    pthread_mutex_init(&pool_lock, NULL);
 }
 
 static void register_atfork(void)
@@ -192,6 +206,95 @@ int nf_call(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase exp
     pthread_mutex_unlock(&conn_lock);
     if (rc < 0)
         return rc;
+    return checked(resp, expect, out);
+}
+
+void nf_copy_str(char *dst, size_t cap, const char *src)
+{
+    if (!src)
+        src = "";
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int nf_copy_npid(npid_t *dst, const char *src)
+{
+    if (!src || !*src)
+        return nf_fail(-EPROTO, "hostd returned an empty npid");
+    size_t n = strlen(src);
+    if (n >= sizeof dst->id)
+        return nf_fail(-EPROTO, "npid from hostd is longer than %zu bytes", sizeof dst->id - 1);
+    memcpy(dst->id, src, n + 1);
+    return 0;
+}
+
+int nf_check_npid(const npid_t *npid)
+{
+    if (!npid || !memchr(npid->id, '\0', sizeof npid->id) || !npid->id[0])
+        return nf_fail(-EINVAL, "npid is missing or not a NUL-terminated string");
+    return 0;
+}
+
+/* An idle pooled connection (*fresh = 0) or a new one (*fresh = 1); fd or a negative code. */
+static int pool_take(int *fresh)
+{
+    int fd = -1;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n > 0)
+        fd = pool_fds[--pool_n];
+    pthread_mutex_unlock(&pool_lock);
+    *fresh = fd < 0;
+    return fd >= 0 ? fd : nf_connect();
+}
+
+static void pool_give(int fd)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n < POOL_MAX) {
+        pool_fds[pool_n++] = fd;
+        fd = -1;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (fd >= 0)
+        close(fd);
+}
+
+int nf_call_pooled(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase expect,
+                   Nefele__V1__ProcResponse **out, int retry_after_sent)
+{
+    pthread_once(&atfork_once, register_atfork);
+    *out = NULL;
+    Nefele__V1__ProcResponse *resp = NULL;
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        int fresh;
+        int fd = pool_take(&fresh);
+        if (fd < 0)
+            return fd;
+        req->id = atomic_fetch_add(&pool_next_id, 1);
+        rc = nf_write_request(fd, req);
+        int sent = rc == 0;
+        if (sent)
+            rc = nf_read_response(fd, &resp);
+        if (rc == 0 && resp->id != req->id) {
+            nefele__v1__proc_response__free_unpacked(resp, NULL);
+            resp = NULL;
+            rc = nf_fail(-EPROTO, "response id does not match the request");
+        }
+        if (rc == 0) {
+            pool_give(fd);
+            break;
+        }
+        /* Any transport or protocol failure leaves the stream unusable. */
+        close(fd);
+        /* A kept connection may be stale (hostd restarted): retry once on a new one, unless the
+         * request may have been acted on and doing it twice would matter (a send). */
+        if (rc != -ECONNRESET || fresh || attempt > 0 || (sent && !retry_after_sent))
+            return rc;
+    }
     return checked(resp, expect, out);
 }
 

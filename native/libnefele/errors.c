@@ -42,6 +42,10 @@ int nf_error_code(const char *code)
     case C(NPID_NOT_FOUND): return NEFELE_ENPID_NOT_FOUND;
     case C(SPAWN_REJECTED): return NEFELE_ESPAWN_REJECTED;
     case C(PROGRAM_NOT_FOUND): return NEFELE_EPROGRAM_NOT_FOUND;
+    case C(MAILBOX_FULL): return NEFELE_EMAILBOX_FULL;
+    case C(NAME_NOT_FOUND): return NEFELE_ENAME_NOT_FOUND;
+    case C(TIMED_OUT): return NEFELE_ETIMED_OUT;
+    case C(MESSAGE_TOO_LARGE): return NEFELE_EMESSAGE_TOO_LARGE;
     case C(BAD_REQUEST): return NEFELE_EBAD_REQUEST;
     case C(NOT_RUNNING): return NEFELE_ENOT_RUNNING;
     case C(NODE_UNAVAILABLE): return NEFELE_ENODE_UNAVAILABLE;
@@ -111,10 +115,12 @@ const char *nefele_strerror(int code)
     case -EIO: return "the server reported an error this library does not know";
     case -ENOTCONN: return "cannot reach hostd (NEFELE_SOCKET unset, or connecting failed)";
     case -ECONNRESET: return "hostd closed the connection";
-    case -EMSGSIZE: return "the response is larger than 4 MiB";
+    case -EMSGSIZE: return "a message larger than 1 MiB, or a response larger than 4 MiB";
+    case -ENOBUFS: return "the receiver's mailbox is full; the message was not queued";
+    case -EADDRNOTAVAIL: return "no process holds that name, service id or topic";
     case -EPROTO: return "the response from hostd does not parse or does not match the request";
     case -ENOMEM: return "out of memory";
-    case -ETIMEDOUT: return "the timeout passed first";
+    case -ETIMEDOUT: return "the timeout passed first (nothing received, or the name was not registered)";
     default: return "unknown error code";
     }
 }

@@ -782,6 +782,41 @@ static void test_shim_handshakes(void)
 
 /* ---- libnefele against a scripted hostd --------------------------------------------- */
 
+/* The scripted hostd's messaging: one mailbox (the caller's, whoever sends), a name table, a
+ * topic table, and receives / name waits that are answered when something comes or their
+ * time is up, as hostd does. */
+#define FAKE_SLOTS 8
+struct fake_message {
+    char to[80], tag[80], data[128];
+    size_t len;
+    unsigned long long seq;
+};
+struct fake_entry {
+    char name[80];
+    char holders[FAKE_SLOTS][64];
+    int n;
+};
+struct fake_wait {
+    int fd;         /* -1: slot free */
+    uint64_t id;
+    int is_name;    /* a wait_name (else a receive) */
+    char key[80];   /* the tag or the name */
+    long long deadline;
+};
+struct fake_mail {
+    struct fake_message queue[FAKE_SLOTS];
+    int queued;
+    unsigned long long seq;
+    struct fake_entry names[FAKE_SLOTS], topics[FAKE_SLOTS];
+    struct fake_wait waits[FAKE_SLOTS];
+    int short_waits;        /* end every wait after 50 ms, whatever it asked for (a server's step) */
+    int receives;           /* receive requests received */
+    int last_receive_wait;  /* timeout_ms of the last one */
+    int last_name_wait;     /* timeout_ms of the last wait_name */
+    char last_send[256];    /* to|tag|mode|ack|wait_ms|len of the last send */
+    char last_npid[64];     /* npid of the last register / unregister / subscribe / unsubscribe */
+};
+
 struct fake_hostd {
     int lfd;
     int stop_fd;
@@ -796,6 +831,7 @@ struct fake_hostd {
     int log_reads;             /* logs requests received */
     int last_log_wait_ms;      /* wait_ms of the last one */
     int logs_complete;         /* answer logs reads at the end with complete */
+    struct fake_mail mail;     /* the messaging part */
 };
 
 /* The output the fake hostd serves for every process. */
@@ -810,8 +846,14 @@ static void join(char *dst, size_t cap, char **items, size_t n)
         used += (size_t)snprintf(dst + used, cap - used, "%s%s", i ? "," : "", items[i]);
 }
 
+static int answer_messaging(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h);
+
 static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
 {
+    if (answer_messaging(fd, req, h)) {
+        h->served++;
+        return;
+    }
     Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
     resp.id = req->id;
     Nefele__V1__SelfReply self = NEFELE__V1__SELF_REPLY__INIT;
@@ -930,6 +972,319 @@ static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
     h->served++;
 }
 
+static void send_error(int fd, uint64_t id, const char *code, const char *message)
+{
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    Nefele__V1__Error err = NEFELE__V1__ERROR__INIT;
+    resp.id = id;
+    err.code = (char *)code;
+    err.message = (char *)message;
+    resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_ERROR;
+    resp.error = &err;
+    send_response(fd, &resp);
+}
+
+static struct fake_entry *find_entry(struct fake_entry *table, const char *name, int create)
+{
+    for (int i = 0; i < FAKE_SLOTS; i++)
+        if (table[i].name[0] && strcmp(table[i].name, name) == 0)
+            return &table[i];
+    for (int i = 0; create && i < FAKE_SLOTS; i++)
+        if (!table[i].name[0]) {
+            snprintf(table[i].name, sizeof table[i].name, "%s", name);
+            table[i].n = 0;
+            return &table[i];
+        }
+    return NULL;
+}
+
+static void add_holder(struct fake_entry *e, const char *npid)
+{
+    for (int i = 0; i < e->n; i++)
+        if (strcmp(e->holders[i], npid) == 0)
+            return;
+    if (e->n < FAKE_SLOTS)
+        snprintf(e->holders[e->n++], sizeof e->holders[0], "%s", npid);
+}
+
+/* 0 when npid held it (and is removed); an entry left without holders is dropped. */
+static int remove_holder(struct fake_entry *e, const char *npid)
+{
+    for (int i = 0; e && i < e->n; i++) {
+        if (strcmp(e->holders[i], npid) != 0)
+            continue;
+        memmove(e->holders[i], e->holders[i + 1], (size_t)(e->n - i - 1) * sizeof e->holders[0]);
+        if (--e->n == 0)
+            e->name[0] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+/* The oldest queued message with tag ("" any), removed from the queue into *out; 0 if any. */
+static int take_message(struct fake_mail *m, const char *tag, struct fake_message *out)
+{
+    for (int i = 0; i < m->queued; i++) {
+        if (*tag && strcmp(m->queue[i].tag, tag) != 0)
+            continue;
+        *out = m->queue[i];
+        memmove(&m->queue[i], &m->queue[i + 1], (size_t)(m->queued - i - 1) * sizeof m->queue[0]);
+        m->queued--;
+        return 0;
+    }
+    return -1;
+}
+
+static void send_message(int fd, uint64_t id, const struct fake_message *msg, unsigned remaining)
+{
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    Nefele__V1__ReceiveReply rr = NEFELE__V1__RECEIVE_REPLY__INIT;
+    Nefele__V1__Message m = NEFELE__V1__MESSAGE__INIT;
+    m.from = (char *)"n-self";
+    m.to = (char *)msg->to;
+    m.tag = (char *)msg->tag;
+    m.data.data = (uint8_t *)msg->data;
+    m.data.len = msg->len;
+    m.seq = msg->seq;
+    m.sent_unix_ms = 1700000000123LL;
+    rr.message = &m;
+    rr.remaining = remaining;
+    resp.id = id;
+    resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_RECEIVE;
+    resp.receive = &rr;
+    send_response(fd, &resp);
+}
+
+static void send_holders(int fd, uint64_t id, const struct fake_entry *e, int for_register)
+{
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    Nefele__V1__RegisterReply reg = NEFELE__V1__REGISTER_REPLY__INIT;
+    Nefele__V1__WaitNameReply wait = NEFELE__V1__WAIT_NAME_REPLY__INIT;
+    char *npids[FAKE_SLOTS];
+    for (int i = 0; i < e->n; i++)
+        npids[i] = (char *)e->holders[i];
+    resp.id = id;
+    if (for_register) {
+        reg.n_npids = (size_t)e->n;
+        reg.npids = npids;
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_REGISTER;
+        resp.register_ = &reg;
+    } else {
+        wait.n_npids = (size_t)e->n;
+        wait.npids = npids;
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_WAIT_NAME;
+        resp.wait_name = &wait;
+    }
+    send_response(fd, &resp);
+}
+
+/* Answers the waits that something now satisfies. */
+static void serve_waits(struct fake_hostd *h)
+{
+    struct fake_mail *m = &h->mail;
+    for (int i = 0; i < FAKE_SLOTS; i++) {
+        struct fake_wait *w = &m->waits[i];
+        if (w->fd < 0)
+            continue;
+        if (w->is_name) {
+            struct fake_entry *e = find_entry(m->names, w->key, 0);
+            if (e) {
+                send_holders(w->fd, w->id, e, 0);
+                w->fd = -1;
+            }
+            continue;
+        }
+        struct fake_message msg;
+        if (take_message(m, w->key, &msg) == 0) {
+            send_message(w->fd, w->id, &msg, (unsigned)m->queued);
+            w->fd = -1;
+        }
+    }
+}
+
+/* Answers timed_out to the waits whose time is up; returns the ms to the next deadline (-1: none). */
+static int expire_waits(struct fake_hostd *h)
+{
+    long long now = now_ms(), next = -1;
+    for (int i = 0; i < FAKE_SLOTS; i++) {
+        struct fake_wait *w = &h->mail.waits[i];
+        if (w->fd < 0)
+            continue;
+        if (w->deadline <= now) {
+            send_error(w->fd, w->id, "timed_out", w->is_name ? "nobody registered it in time" : "no message came in time");
+            w->fd = -1;
+        } else if (next < 0 || w->deadline - now < next) {
+            next = w->deadline - now;
+        }
+    }
+    return (int)next;
+}
+
+static void add_wait(struct fake_hostd *h, int fd, uint64_t id, int is_name, const char *key, int timeout_ms)
+{
+    if (h->mail.short_waits && timeout_ms > 50)
+        timeout_ms = 50;
+    for (int i = 0; i < FAKE_SLOTS; i++) {
+        struct fake_wait *w = &h->mail.waits[i];
+        if (w->fd >= 0)
+            continue;
+        *w = (struct fake_wait){ fd, id, is_name, "", now_ms() + timeout_ms };
+        snprintf(w->key, sizeof w->key, "%s", key);
+        return;
+    }
+    send_error(fd, id, "internal_error", "too many waits");
+}
+
+/* The messaging requests; 0 if req is not one. */
+static int answer_messaging(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
+{
+    struct fake_mail *m = &h->mail;
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    resp.id = req->id;
+    Nefele__V1__SendReply send = NEFELE__V1__SEND_REPLY__INIT;
+    Nefele__V1__UnregisterReply unreg = NEFELE__V1__UNREGISTER_REPLY__INIT;
+    Nefele__V1__SubscribeReply sub = NEFELE__V1__SUBSCRIBE_REPLY__INIT;
+    Nefele__V1__UnsubscribeReply unsub = NEFELE__V1__UNSUBSCRIBE_REPLY__INIT;
+    Nefele__V1__NamesReply names = NEFELE__V1__NAMES_REPLY__INIT;
+    Nefele__V1__NameEntry entries[FAKE_SLOTS], *entry_ptrs[FAKE_SLOTS];
+    Nefele__V1__NameHolder holders[FAKE_SLOTS][FAKE_SLOTS], *holder_ptrs[FAKE_SLOTS][FAKE_SLOTS];
+
+    switch (req->body_case) {
+    case NEFELE__V1__PROC_REQUEST__BODY_SEND: {
+        const Nefele__V1__SendRequest *r = req->send;
+        snprintf(m->last_send, sizeof m->last_send, "%s|%s|%d|%d|%d|%zu", r->to, r->tag, (int)r->mode,
+                 r->ack ? 1 : 0, r->wait_ms, r->data.len);
+        if (r->mode == NEFELE__V1__DELIVERY_MODE__DELIVERY_MODE_PUBLISH) {
+            struct fake_entry *e = find_entry(m->topics, r->to, 0);
+            send.delivered = e ? (uint32_t)e->n : 0;
+        } else if (strchr(r->to, '-') == NULL && !find_entry(m->names, r->to, 0)) {
+            send_error(fd, req->id, "name_not_found", "no process holds the name");
+            return 1;
+        } else if (r->data.len > sizeof m->queue[0].data) {
+            send_error(fd, req->id, "message_too_large", "message too large: larger than this test's mailbox slot");
+            return 1;
+        } else if (m->queued == FAKE_SLOTS) {
+            send_error(fd, req->id, "mailbox_full", "mailbox full: the target's mailbox holds 8 messages");
+            return 1;
+        } else {
+            struct fake_message *q = &m->queue[m->queued++];
+            snprintf(q->to, sizeof q->to, "%s", r->to);
+            snprintf(q->tag, sizeof q->tag, "%s", r->tag);
+            memcpy(q->data, r->data.data, r->data.len);
+            q->len = r->data.len;
+            q->seq = ++m->seq;
+            send.delivered = 1;
+        }
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_SEND;
+        resp.send = &send;
+        send_response(fd, &resp);
+        serve_waits(h);
+        return 1;
+    }
+    case NEFELE__V1__PROC_REQUEST__BODY_RECEIVE: {
+        m->receives++;
+        m->last_receive_wait = req->receive->timeout_ms;
+        struct fake_message msg;
+        if (take_message(m, req->receive->tag, &msg) == 0)
+            send_message(fd, req->id, &msg, (unsigned)m->queued);
+        else if (req->receive->timeout_ms == 0)
+            send_error(fd, req->id, "timed_out", "no message came in time");
+        else
+            add_wait(h, fd, req->id, 0, req->receive->tag, req->receive->timeout_ms);
+        return 1;
+    }
+    case NEFELE__V1__PROC_REQUEST__BODY_WAIT_NAME: {
+        m->last_name_wait = req->wait_name->timeout_ms;
+        struct fake_entry *e = find_entry(m->names, req->wait_name->name, 0);
+        if (e)
+            send_holders(fd, req->id, e, 0);
+        else if (req->wait_name->timeout_ms == 0)
+            send_error(fd, req->id, "timed_out", "nobody registered it in time");
+        else
+            add_wait(h, fd, req->id, 1, req->wait_name->name, req->wait_name->timeout_ms);
+        return 1;
+    }
+    case NEFELE__V1__PROC_REQUEST__BODY_REGISTER: {
+        const char *npid = *req->register_->npid ? req->register_->npid : "n-self";
+        snprintf(m->last_npid, sizeof m->last_npid, "%s", req->register_->npid);
+        if (strlen(req->register_->name) > 64) {
+            send_error(fd, req->id, "bad_request", "name is longer than 64 characters");
+            return 1;
+        }
+        struct fake_entry *e = find_entry(m->names, req->register_->name, 1);
+        if (!e) {
+            send_error(fd, req->id, "limit_exceeded", "the tenant holds too many names");
+            return 1;
+        }
+        add_holder(e, npid);
+        send_holders(fd, req->id, e, 1);
+        serve_waits(h);
+        return 1;
+    }
+    case NEFELE__V1__PROC_REQUEST__BODY_UNREGISTER: {
+        const char *npid = *req->unregister->npid ? req->unregister->npid : "n-self";
+        snprintf(m->last_npid, sizeof m->last_npid, "%s", req->unregister->npid);
+        if (remove_holder(find_entry(m->names, req->unregister->name, 0), npid) < 0) {
+            send_error(fd, req->id, "name_not_found", "it does not hold that name");
+            return 1;
+        }
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_UNREGISTER;
+        resp.unregister = &unreg;
+        break;
+    }
+    case NEFELE__V1__PROC_REQUEST__BODY_SUBSCRIBE: {
+        const char *npid = *req->subscribe->npid ? req->subscribe->npid : "n-self";
+        snprintf(m->last_npid, sizeof m->last_npid, "%s", req->subscribe->npid);
+        struct fake_entry *e = find_entry(m->topics, req->subscribe->topic, 1);
+        if (e)
+            add_holder(e, npid);
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_SUBSCRIBE;
+        resp.subscribe = &sub;
+        break;
+    }
+    case NEFELE__V1__PROC_REQUEST__BODY_UNSUBSCRIBE: {
+        const char *npid = *req->unsubscribe->npid ? req->unsubscribe->npid : "n-self";
+        snprintf(m->last_npid, sizeof m->last_npid, "%s", req->unsubscribe->npid);
+        remove_holder(find_entry(m->topics, req->unsubscribe->topic, 0), npid);
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_UNSUBSCRIBE;
+        resp.unsubscribe = &unsub;
+        break;
+    }
+    case NEFELE__V1__PROC_REQUEST__BODY_NAMES: {
+        struct fake_entry *table = req->names->topics ? m->topics : m->names;
+        size_t n = 0;
+        for (int i = 0; i < FAKE_SLOTS; i++) {
+            const struct fake_entry *e = &table[i];
+            if (!e->name[0] || strncmp(e->name, req->names->prefix, strlen(req->names->prefix)) != 0)
+                continue;
+            Nefele__V1__NameEntry init = NEFELE__V1__NAME_ENTRY__INIT;
+            entries[n] = init;
+            entries[n].name = (char *)e->name;
+            for (int j = 0; j < e->n; j++) {
+                Nefele__V1__NameHolder hinit = NEFELE__V1__NAME_HOLDER__INIT;
+                holders[n][j] = hinit;
+                holders[n][j].npid = (char *)e->holders[j];
+                holders[n][j].node = (char *)(strncmp(e->holders[j], "ext-", 4) == 0 ? "" : "node-a");
+                holder_ptrs[n][j] = &holders[n][j];
+            }
+            entries[n].n_holders = (size_t)e->n;
+            entries[n].holders = holder_ptrs[n];
+            entry_ptrs[n] = &entries[n];
+            n++;
+        }
+        names.n_names = n;
+        names.names = entry_ptrs;
+        resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_NAMES;
+        resp.names = &names;
+        break;
+    }
+    default:
+        return 0;
+    }
+    send_response(fd, &resp);
+    return 1;
+}
+
 /* Serves every connection (libnefele's shared one and monitor ones) from one poll loop
  * until the stop pipe is written. */
 static void *fake_hostd_main(void *arg)
@@ -939,8 +1294,14 @@ static void *fake_hostd_main(void *arg)
     int n = 2;
     p[0] = (struct pollfd){ h->stop_fd, POLLIN, 0 };
     p[1] = (struct pollfd){ h->lfd, POLLIN, 0 };
+    for (int i = 0; i < FAKE_SLOTS; i++)
+        h->mail.waits[i].fd = -1;
     for (;;) {
-        if (poll(p, (nfds_t)n, TIMEOUT_MS) <= 0 || p[0].revents)
+        int next = expire_waits(h);
+        int r = poll(p, (nfds_t)n, next >= 0 ? next : TIMEOUT_MS);
+        if (r == 0 && next >= 0)
+            continue; /* a wait's time is up: answered at the top */
+        if (r <= 0 || p[0].revents)
             break;
         if ((p[1].revents & POLLIN) && n < 10) {
             int cfd = accept_within(h->lfd, 0);
@@ -958,6 +1319,9 @@ static void *fake_hostd_main(void *arg)
                 nefele__v1__proc_request__free_unpacked(req, NULL);
                 continue;
             }
+            for (int w = 0; w < FAKE_SLOTS; w++)
+                if (h->mail.waits[w].fd == p[i].fd)
+                    h->mail.waits[w].fd = -1; /* the caller gave up */
             close(p[i].fd);
             p[i--] = p[--n];
         }
@@ -1110,8 +1474,266 @@ static void test_logs_and_timeouts(struct fake_hostd *h)
     rc = nefele_monitor_timeout(&target, &ex, 5000);
     check(rc == 0 && ex.state == NEFELE_EXITED && strcmp(ex.npid, "n-0") == 0,
           "nefele_monitor_timeout returns the exit, with its npid", "rc %d npid \"%s\"", rc, ex.npid);
-    check(strcmp(nefele_version(), "1.0.0") >= 0 && nefele_version()[0] == '0' + NEFELE_VERSION_MAJOR,
+    check(strcmp(nefele_version(), "1.1.0") >= 0 && nefele_version()[0] == '0' + NEFELE_VERSION_MAJOR,
           "nefele_version matches the header's major", "\"%s\"", nefele_version());
+}
+
+/* Polls *counter (written by the fake hostd's thread) until it reaches want, within TIMEOUT_MS. */
+static int reached(volatile int *counter, int want)
+{
+    long long deadline = now_ms() + TIMEOUT_MS;
+    while (*counter < want && now_ms() < deadline) {
+        struct timespec ts = { 0, 2000000 };
+        nanosleep(&ts, NULL);
+    }
+    return *counter >= want;
+}
+
+struct recv_job {
+    int timeout_ms;
+    const char *tag;
+    int rc;
+    nefele_msg msg;
+};
+
+static void *recv_thread(void *arg)
+{
+    struct recv_job *j = arg;
+    j->rc = nefele_recv(&j->msg, j->timeout_ms, j->tag);
+    return NULL;
+}
+
+struct wait_job {
+    const char *name;
+    int rc;
+    npid_t holders[4];
+    size_t count;
+};
+
+static void *wait_thread(void *arg)
+{
+    struct wait_job *j = arg;
+    j->rc = nefele_wait(j->name, 5000, j->holders, 4, &j->count);
+    return NULL;
+}
+
+static void test_messaging_send_recv(struct fake_hostd *h)
+{
+    struct fake_mail *m = &h->mail;
+    int rc = nefele_message("n-self", "t1", "ping", 4, 0, 0);
+    check(rc == 1 && strcmp(m->last_send, "n-self|t1|0|0|0|4") == 0, "nefele_message sends to, tag and data",
+          "rc %d \"%s\" sent \"%s\"", rc, nefele_last_error(), m->last_send);
+    rc = nefele_message("n-self", NULL, "pong", 4, NEFELE_MODE_FAILOVER | NEFELE_MSG_ACK, 250);
+    check(rc == 1 && strcmp(m->last_send, "n-self||2|1|250|4") == 0,
+          "nefele_message sends mode, ack and wait_ms", "rc %d sent \"%s\"", rc, m->last_send);
+
+    int served = h->served;
+    static const struct {
+        const char *to;
+        const void *data;
+        size_t len;
+        int flags, wait_ms;
+        const char *error;
+    } bad[] = {
+        { NULL, "x", 1, 0, 0, "to is NULL" },
+        { "", "x", 1, 0, 0, "to is NULL or empty" },
+        { "n-self", "x", 1, 6, 0, "delivery mode 6" },
+        { "n-self", "x", 1, 0x200, 0, "flags 0x200" },
+        { "n-self", NULL, 3, 0, 0, "data is NULL" },
+        { "n-self", "x", 1, 0, -1, "wait_ms is negative" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = nefele_message(bad[i].to, NULL, bad[i].data, bad[i].len, bad[i].flags, bad[i].wait_ms);
+        char name[96];
+        snprintf(name, sizeof name, "nefele_message refuses (%s) before sending", bad[i].error);
+        check(rc == -EINVAL && strstr(nefele_last_error(), bad[i].error) && h->served == served, name,
+              "rc %d \"%s\"", rc, nefele_last_error());
+    }
+    rc = nefele_message("nobody", NULL, "x", 1, 0, 0);
+    check(rc == NEFELE_ENAME_NOT_FOUND && rc == -EADDRNOTAVAIL && strstr(nefele_last_error(), "name_not_found"),
+          "nefele_message to a name nobody holds is -EADDRNOTAVAIL", "rc %d \"%s\"", rc, nefele_last_error());
+
+    nefele_msg msg;
+    rc = nefele_recv(&msg, 0, NULL);
+    check(rc == 0 && msg.len == 4 && memcmp(msg.data, "ping", 5) == 0 && strcmp(msg.tag, "t1") == 0 &&
+              strcmp(msg.from, "n-self") == 0 && strcmp(msg.to, "n-self") == 0 && msg.seq == 1 &&
+              msg.sent_unix_ms == 1700000000123LL && msg.remaining == 1,
+          "nefele_recv takes the oldest message, NUL after its data", "rc %d \"%s\" len %zu seq %llu remaining %u", rc,
+          nefele_last_error(), msg.len, msg.seq, msg.remaining);
+    nefele_msg_free(&msg);
+    check(msg.data == NULL && msg.len == 0, "nefele_msg_free releases and zeroes", "data %p", msg.data);
+    nefele_msg_free(NULL);
+    rc = nefele_recv(&msg, 0, NULL);
+    check(rc == 0 && msg.tag[0] == '\0' && msg.remaining == 0 && memcmp(msg.data, "pong", 4) == 0,
+          "nefele_recv in send order", "rc %d", rc);
+    nefele_msg_free(&msg);
+
+    nefele_message("n-self", "a", "1", 1, 0, 0);
+    nefele_message("n-self", "b", "2", 1, 0, 0);
+    nefele_message("n-self", "a", "3", 1, 0, 0);
+    rc = nefele_recv(&msg, 0, "b");
+    check(rc == 0 && ((char *)msg.data)[0] == '2', "nefele_recv with a tag takes only that tag's oldest", "rc %d", rc);
+    nefele_msg_free(&msg);
+    rc = nefele_recv(&msg, 0, "b");
+    check(rc == -ETIMEDOUT && msg.data == NULL, "nefele_recv of a tag with nothing queued is -ETIMEDOUT",
+          "rc %d \"%s\"", rc, nefele_last_error());
+    rc = nefele_recv(&msg, 0, "");
+    int first = rc == 0 ? ((char *)msg.data)[0] : 0;
+    nefele_msg_free(&msg);
+    rc = nefele_recv(&msg, 0, NULL);
+    check(first == '1' && rc == 0 && ((char *)msg.data)[0] == '3', "other tags stay queued in order", "first %c rc %d",
+          first ? first : '?', rc);
+    nefele_msg_free(&msg);
+
+    long long started = now_ms();
+    rc = nefele_recv(&msg, 150, NULL);
+    check(rc == NEFELE_ETIMED_OUT && rc == -ETIMEDOUT && strstr(nefele_last_error(), "timed_out") &&
+              m->last_receive_wait > 0 && m->last_receive_wait <= 150 && now_ms() - started >= 150,
+          "nefele_recv with a timeout gives up with -ETIMEDOUT", "rc %d \"%s\" asked %d ms", rc,
+          nefele_last_error(), m->last_receive_wait);
+    check(nefele_recv(NULL, 0, NULL) == -EINVAL, "nefele_recv refuses a NULL out", "");
+
+    /* A receive that blocks holds none of the calls of other threads; a wait longer than the
+     * server's step is several requests. */
+    m->short_waits = 1;
+    int receives = m->receives;
+    struct recv_job job = { .timeout_ms = -1, .tag = "late" };
+    pthread_t th;
+    if (pthread_create(&th, NULL, recv_thread, &job) != 0) {
+        setup_failed("nefele_recv waits", "pthread_create");
+        return;
+    }
+    int waited = reached(&m->receives, receives + 2);
+    npid_t me;
+    int self_rc = nefele_self(&me);
+    rc = nefele_message("n-self", "late", "wake", 4, 0, 0);
+    pthread_join(th, NULL);
+    m->short_waits = 0;
+    check(waited && self_rc == 0 && rc == 1 && job.rc == 0 && memcmp(job.msg.data, "wake", 4) == 0 &&
+              m->last_receive_wait == 10000,
+          "nefele_recv(-1) waits step by step, other threads' calls go on", "waited %d self %d send %d recv %d \"%s\" step %d",
+          waited, self_rc, rc, job.rc, nefele_last_error(), m->last_receive_wait);
+    nefele_msg_free(&job.msg);
+
+    /* The pollable receive. */
+    int fd = nefele_recv_fd("fd", 5000);
+    struct pollfd p = { fd, POLLIN, 0 };
+    receives = m->receives;
+    int early = fd >= 0 && reached(&m->receives, receives) ? poll(&p, 1, 0) : -1;
+    rc = nefele_message("n-self", "fd", "poll", 4, 0, 0);
+    int ready = fd >= 0 ? poll(&p, 1, TIMEOUT_MS) : -1;
+    rc = fd >= 0 ? nefele_recv_result(fd, &msg) : fd;
+    check(early == 0 && ready == 1 && rc == 0 && memcmp(msg.data, "poll", 4) == 0 && strcmp(msg.tag, "fd") == 0,
+          "nefele_recv_fd becomes readable when a message is there", "early %d ready %d rc %d \"%s\"", early, ready, rc,
+          nefele_last_error());
+    nefele_msg_free(&msg);
+    fd = nefele_recv_fd(NULL, 100);
+    p.fd = fd;
+    ready = fd >= 0 ? poll(&p, 1, TIMEOUT_MS) : -1;
+    rc = fd >= 0 ? nefele_recv_result(fd, &msg) : fd;
+    check(ready == 1 && rc == -ETIMEDOUT && msg.data == NULL && m->last_receive_wait == 100,
+          "nefele_recv_fd becomes readable when its time is up: -ETIMEDOUT", "ready %d rc %d", ready, rc);
+    check(nefele_recv_result(-1, &msg) == -EINVAL, "nefele_recv_result refuses a negative fd", "");
+
+    /* Bounds: the server's answers. */
+    int sent = 0;
+    while (sent < 20 && (rc = nefele_message("n-self", NULL, "x", 1, 0, 0)) == 1)
+        sent++;
+    check(sent == FAKE_SLOTS && rc == NEFELE_EMAILBOX_FULL && rc == -ENOBUFS && strstr(nefele_last_error(), "mailbox_full"),
+          "a full mailbox is -ENOBUFS", "sent %d rc %d \"%s\"", sent, rc, nefele_last_error());
+    int drained = 0;
+    while (drained < 20 && nefele_recv(&msg, 0, NULL) == 0) {
+        drained++;
+        nefele_msg_free(&msg);
+    }
+    check(drained == FAKE_SLOTS, "every accepted message is received", "%d of %d", drained, FAKE_SLOTS);
+    char big[200] = { 0 };
+    rc = nefele_message("n-self", NULL, big, sizeof big, 0, 0);
+    check(rc == NEFELE_EMESSAGE_TOO_LARGE && rc == -EMSGSIZE && strstr(nefele_last_error(), "message_too_large"),
+          "a message over the bound is -EMSGSIZE", "rc %d \"%s\"", rc, nefele_last_error());
+}
+
+static void test_messaging_names(struct fake_hostd *h)
+{
+    struct fake_mail *m = &h->mail;
+    int rc = nefele_register("web", NULL);
+    check(rc == 1 && m->last_npid[0] == '\0', "nefele_register(NULL) registers the caller", "rc %d \"%s\"", rc,
+          nefele_last_error());
+    npid_t other = { "n-7" };
+    rc = nefele_register("web", &other);
+    check(rc == 2 && strcmp(m->last_npid, "n-7") == 0, "nefele_register returns the holders after it", "rc %d", rc);
+    check(nefele_register("", NULL) == -EINVAL && nefele_register("x", &(npid_t){ "" }) == -EINVAL,
+          "nefele_register refuses an empty name or npid", "\"%s\"", nefele_last_error());
+    char longname[80];
+    memset(longname, 'a', 70);
+    longname[70] = '\0';
+    rc = nefele_register(longname, NULL);
+    check(rc == -EINVAL && strstr(nefele_last_error(), "bad_request"), "a malformed name is the server's bad_request",
+          "rc %d \"%s\"", rc, nefele_last_error());
+
+    npid_t holders[4];
+    size_t count = 99;
+    rc = nefele_wait("web", 0, holders, 1, &count);
+    check(rc == 0 && count == 2 && strcmp(holders[0].id, "n-self") == 0,
+          "nefele_wait of a held name answers at once with its holders", "rc %d count %zu", rc, count);
+    rc = nefele_wait("never", 100, holders, 4, &count);
+    check(rc == -ETIMEDOUT && count == 0 && m->last_name_wait > 0 && m->last_name_wait <= 100,
+          "nefele_wait gives up with -ETIMEDOUT", "rc %d \"%s\"", rc, nefele_last_error());
+
+    struct wait_job job = { .name = "later" };
+    int served = h->served;
+    pthread_t th;
+    if (pthread_create(&th, NULL, wait_thread, &job) != 0) {
+        setup_failed("nefele_wait", "pthread_create");
+        return;
+    }
+    /* The wait is the next request the fake serves. */
+    int asked = reached(&h->served, served + 1) || 1;
+    long long deadline = now_ms() + TIMEOUT_MS;
+    int pending = 0;
+    while (!pending && now_ms() < deadline) {
+        for (int i = 0; i < FAKE_SLOTS; i++)
+            if (m->waits[i].fd >= 0 && m->waits[i].is_name)
+                pending = 1;
+    }
+    rc = nefele_register("later", &other);
+    pthread_join(th, NULL);
+    check(asked && pending && rc == 1 && job.rc == 0 && job.count == 1 && strcmp(job.holders[0].id, "n-7") == 0,
+          "nefele_wait returns when the name is registered later", "pending %d register %d wait %d \"%s\"", pending, rc,
+          job.rc, nefele_last_error());
+
+    nefele_name *names = NULL;
+    rc = nefele_names("w", 0, &names, &count);
+    check(rc == 0 && count == 1 && strcmp(names[0].name, "web") == 0 && names[0].n_holders == 2 &&
+              strcmp(names[0].holders[1].npid, "n-7") == 0 && strcmp(names[0].holders[1].node, "node-a") == 0,
+          "nefele_names lists names with a prefix, holders and nodes", "rc %d count %zu", rc, count);
+    nefele_names_free(names, count);
+    rc = nefele_names(NULL, 0, &names, &count);
+    check(rc == 0 && count == 2, "nefele_names without a prefix lists every name", "rc %d count %zu", rc, count);
+    nefele_names_free(names, count);
+    nefele_names_free(NULL, 0);
+    check(nefele_names(NULL, 2, &names, &count) == -EINVAL && names == NULL && count == 0,
+          "nefele_names refuses unknown flags", "");
+
+    rc = nefele_unregister("web", &other);
+    int again = nefele_unregister("web", &other);
+    check(rc == 0 && again == -EADDRNOTAVAIL && strstr(nefele_last_error(), "name_not_found"),
+          "nefele_unregister, then name_not_found", "rc %d again %d", rc, again);
+
+    int s1 = nefele_subscribe("news", NULL), s2 = nefele_subscribe("news", &other);
+    rc = nefele_publish("news", "h", "extra", 5, 0, 0);
+    check(s1 == 0 && s2 == 0 && rc == 2 && strcmp(m->last_send, "news|h|5|0|0|5") == 0,
+          "nefele_publish reaches the topic's subscribers", "rc %d sent \"%s\"", rc, m->last_send);
+    rc = nefele_names("ne", NEFELE_NAMES_TOPICS, &names, &count);
+    check(rc == 0 && count == 1 && strcmp(names[0].name, "news") == 0 && names[0].n_holders == 2,
+          "nefele_names lists topics with their subscribers", "rc %d count %zu", rc, count);
+    nefele_names_free(names, count);
+    rc = nefele_unsubscribe("news", &other);
+    int after = nefele_publish("news", NULL, "x", 1, NEFELE_MSG_ACK, 0);
+    check(rc == 0 && after == 1 && strcmp(m->last_send, "news||5|1|0|1") == 0,
+          "nefele_unsubscribe ends a subscription", "rc %d after %d", rc, after);
+    check(nefele_publish("news", NULL, "x", 1, NEFELE_MODE_ALL, 0) == -EINVAL && nefele_subscribe(NULL, NULL) == -EINVAL,
+          "nefele_publish refuses a mode, nefele_subscribe a NULL topic", "");
 }
 
 static void test_libnefele(void)
@@ -1254,6 +1876,8 @@ static void test_libnefele(void)
 
     test_error_codes(&h);
     test_logs_and_timeouts(&h);
+    test_messaging_send_recv(&h);
+    test_messaging_names(&h);
 
     (void)!write(stop[1], "x", 1);
     pthread_join(th, NULL);

@@ -15,6 +15,9 @@ internal static class NefApp
     public const int Failed = 1;
     public const int BadUsage = 2;
 
+    /// <summary>A wait ran out (recv, wait: Nefele's timed_out), as timeout(1) exits.</summary>
+    public const int TimedOut = 124;
+
     public static async Task<int> RunAsync(
         IReadOnlyList<string> args,
         Func<string, string?> env,
@@ -23,7 +26,8 @@ internal static class NefApp
         TextWriter error,
         TimeProvider time,
         CancellationToken ct,
-        Action? beforeWaiting = null)
+        Action? beforeWaiting = null,
+        Func<Stream>? input = null)
     {
         CommandContext? context = null;
         try
@@ -37,7 +41,7 @@ internal static class NefApp
             var connect = invocation.Command.Connects
                 ? ChooseTransport(invocation.Globals, env, time)
                 : () => throw new InvalidOperationException("this command does not talk to Nefele");
-            context = new CommandContext(connect, output, rawOutput, error, time);
+            context = new CommandContext(connect, output, rawOutput, error, time) { In = input ?? Console.OpenStandardInput };
             return await invocation.Command.RunAsync(context, ct).ConfigureAwait(false);
         }
         catch (UsageException e)
@@ -46,7 +50,7 @@ internal static class NefApp
         }
         catch (NefeleApiException e)
         {
-            return await FailAsync(error, e.Message, Failed).ConfigureAwait(false);
+            return await FailAsync(error, e.Message, e.Code == "timed_out" ? TimedOut : Failed).ConfigureAwait(false);
         }
         catch (ProtocolException e)
         {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Nefele.Nodes;
 using Orleans.Hosting;
@@ -26,6 +27,14 @@ public static class SiloBuilderExtensions
                 "Failure:NodeLostAfter, Failure:CheckInterval and Failure:MembershipReadTimeout must be positive durations")
             .Validate(o => o.DeadNodeLostAfter >= TimeSpan.Zero, "Failure:DeadNodeLostAfter must not be negative")
             .ValidateOnStart();
+        silo.Services.AddOptions<Messaging.MessagingOptions>().BindConfiguration(Messaging.MessagingOptions.Section)
+            .Validate(o => o.MailboxIdleTimeout >= TimeSpan.FromSeconds(15) && o.MailboxIdleTimeout <= TimeSpan.FromDays(1), "Messaging:MailboxIdleTimeout must be between 00:00:15 and 1.00:00:00")
+            .Validate(o => o.BatchMaxMessages is >= 1 and <= 100_000, "Messaging:BatchMaxMessages must be 1 to 100000")
+            .Validate(o => o.BatchMaxBytes is >= 1 and <= 1L << 30, "Messaging:BatchMaxBytes must be 1 to 1073741824")
+            .Validate(o => o.RouteCacheEntries is >= 16 and <= 10_000_000, "Messaging:RouteCacheEntries must be 16 to 10000000")
+            .ValidateOnStart();
+        silo.Services.TryAddSingleton<Messaging.IMessagingNameSource, Naming.NameServiceSource>();
+        silo.Services.AddSingleton<Messaging.MessageRouter>();
         silo.Services.AddSingleton<NodeLiveness>();
         silo.Services.AddSingleton<INodeLiveness>(sp => sp.GetRequiredService<NodeLiveness>());
         silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLiveness>());

@@ -27,6 +27,8 @@ public static class CommandLine
         ["--silo-uid"] = ("SiloUid", v => v),
         ["--control-secret-file"] = ("ControlSecretFile", v => v),
         ["--liveness-port"] = ("LivenessPort", v => v),
+        ["--pending-mailbox-timeout"] = ("PendingMailboxTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--silo-answer-timeout"] = ("SiloAnswerTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
     };
 
     /// <summary>Splits args into settings from short flags and the remaining args.</summary>

@@ -35,6 +35,7 @@ public static class HostAgentApp
         builder.Services.AddSingleton(sp => CgroupManagerFactory.Create(sp.GetRequiredService<HostAgentOptions>()));
         builder.Services.AddSingleton(sp => ProcessEngineFactory.Create(
             sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<Messaging.PostOffice>();
         builder.Services.AddSingleton<ProcessSupervisor>();
         builder.Services.AddSingleton<NodeFactsProvider>();
         // First: a liveness port hostd cannot have stops it before anything else starts.

@@ -114,6 +114,24 @@ public sealed class HostAgentOptions
     /// </summary>
     public int LivenessPort { get; set; }
 
+    /// <summary>
+    /// How long hostd keeps a mailbox that a delivery created for a process placed on this node
+    /// but not launched yet (messages sent before it runs wait there). Default 60 s: far longer
+    /// than a launch takes, short enough that mailboxes of launches that never came do not pile
+    /// up. When it passes, the mailbox is dropped and its messages counted as dropped.
+    /// Allowed: 1 s to 1 h.
+    /// </summary>
+    public TimeSpan PendingMailboxTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a send that waits for the silo's answer (an acknowledged send to another node, or
+    /// one that may wait for room there) waits for it beyond its own wait for room, before it
+    /// fails with control_plane_unavailable. Default 30 s: a silo answers in milliseconds; this
+    /// only bounds a silo that stopped answering without closing the connection.
+    /// Allowed: 1 s to 10 min.
+    /// </summary>
+    public TimeSpan SiloAnswerTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public string ControlSocketPath => Path.Combine(RunDirectory, "control.sock");
 
     public string ApiSocketPath => Path.Combine(RunDirectory, "api.sock");

@@ -50,6 +50,16 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
             errors.Add($"{s}:LivenessPort (--liveness-port) {o.LivenessPort} must be between 0 (not served) and 65535");
         }
 
+        if (o.PendingMailboxTimeout < TimeSpan.FromSeconds(1) || o.PendingMailboxTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{s}:PendingMailboxTimeout (--pending-mailbox-timeout) {o.PendingMailboxTimeout} must be between 1s and 1h");
+        }
+
+        if (o.SiloAnswerTimeout < TimeSpan.FromSeconds(1) || o.SiloAnswerTimeout > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"{s}:SiloAnswerTimeout (--silo-answer-timeout) {o.SiloAnswerTimeout} must be between 1s and 10m");
+        }
+
         if (o.RlimitNofile is < 64 or > 1 << 20)
         {
             errors.Add($"{s}:RlimitNofile (--rlimit-nofile) {o.RlimitNofile} must be between 64 and 1048576");

@@ -17,4 +17,7 @@ public static class HostAgentTelemetry
 
     public static readonly Counter<long> ProcessExits =
         Meter.CreateCounter<long>("nefele.process.exits", unit: "{process}", description: "Processes that exited after Running");
+
+    public static readonly Counter<long> MessagesDropped =
+        Meter.CreateCounter<long>("nefele.messaging.dropped", unit: "{message}", description: "Messages dropped because their mailbox ended with them queued");
 }

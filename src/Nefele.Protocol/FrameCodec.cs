@@ -82,6 +82,12 @@ public static class FrameCodec
         return buffer;
     }
 
+    /// <summary>Writes one message as a frame and flushes the stream.</summary>
+    /// <param name="stream">The connection.</param>
+    /// <param name="message">The message.</param>
+    /// <param name="ct">Cancels the write.</param>
+    /// <returns>A task that completes once the frame is written.</returns>
+    /// <exception cref="ProtocolException">The message is larger than <see cref="MaxFrameBytes"/>.</exception>
     public static async Task WriteAsync(Stream stream, IMessage message, CancellationToken ct)
     {
         var frame = Encode(message);

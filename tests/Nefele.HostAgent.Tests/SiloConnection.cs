@@ -176,17 +176,54 @@ internal sealed class SiloConnection : IAsyncDisposable
         }
     }
 
-    public async Task<ProcessExited> NextExitAsync(string npid)
+    public async Task<ProcessExited> NextExitAsync(string npid) =>
+        (await NextMatchingAsync(ev => ev.BodyCase == ControlEvent.BodyOneofCase.Exited && ev.Exited.Npid == npid)).Exited;
+
+    /// <summary>The next MessageOut hostd sent up (other events stay for their own waiters).</summary>
+    public async Task<MessageOut> NextMessageOutAsync(TimeSpan? within = null) =>
+        (await NextMatchingAsync(ev => ev.BodyCase == ControlEvent.BodyOneofCase.MessageOut, within)).MessageOut;
+
+    /// <summary>The next unsolicited event <paramref name="match"/> takes; the ones it passes over are kept, in order, for later calls.</summary>
+    public async Task<ControlEvent> NextMatchingAsync(Func<ControlEvent, bool> match, TimeSpan? within = null)
     {
+        lock (passedOver)
+        {
+            var i = passedOver.FindIndex(ev => match(ev));
+            if (i >= 0)
+            {
+                var found = passedOver[i];
+                passedOver.RemoveAt(i);
+                return found;
+            }
+        }
+
+        var deadline = DateTime.UtcNow + (within ?? Timeout);
         while (true)
         {
-            var ev = await NextEventAsync();
-            if (ev.BodyCase == ControlEvent.BodyOneofCase.Exited && ev.Exited.Npid == npid)
+            var left = deadline - DateTime.UtcNow;
+            var ev = await NextEventAsync(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
+            if (match(ev))
             {
-                return ev.Exited;
+                return ev;
+            }
+
+            lock (passedOver)
+            {
+                passedOver.Add(ev);
             }
         }
     }
+
+    /// <summary>Unsolicited events passed over by <see cref="NextMatchingAsync"/>, none of them matched yet.</summary>
+    public List<ControlEvent> PassedOver()
+    {
+        lock (passedOver)
+        {
+            return [.. passedOver];
+        }
+    }
+
+    private readonly List<ControlEvent> passedOver = [];
 
     private async Task ReadLoopAsync()
     {

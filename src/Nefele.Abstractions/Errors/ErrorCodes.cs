@@ -94,6 +94,18 @@ public static class ErrorCodes
     /// <summary>The program to spawn does not exist on the node chosen for it (no such file, or not in PATH).</summary>
     public const string ProgramNotFound = "program_not_found";
 
+    /// <summary>The receiver's mailbox is full and stayed full for the send's wait; the message was not queued.</summary>
+    public const string MailboxFull = "mailbox_full";
+
+    /// <summary>No process holds that name, service id or topic in the caller's tenant.</summary>
+    public const string NameNotFound = "name_not_found";
+
+    /// <summary>A receive or a wait for a name ended with nothing within its timeout.</summary>
+    public const string TimedOut = "timed_out";
+
+    /// <summary>A message larger than the maximum (<see cref="Nefele.Validation.Limits.MaxMessageBytes"/>).</summary>
+    public const string MessageTooLarge = "message_too_large";
+
     /// <summary>No supervisor of that name in the tenant.</summary>
     public const string SupervisorNotFound = "supervisor_not_found";
 
@@ -107,6 +119,7 @@ public static class ErrorCodes
         TenantNotFound, TenantExists, KeyNotFound, KeyExists, QuotaExceeded, RateLimited, LimitExceeded, InternalError,
         MethodNotAllowed, PayloadTooLarge, UriTooLong, UnsupportedMediaType, InvalidJson,
         ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, ProgramNotFound, FailedToStart,
+        MailboxFull, NameNotFound, TimedOut, MessageTooLarge,
         SupervisorNotFound, SupervisorExists,
     ];
 

@@ -65,6 +65,20 @@ public interface INodeGrain : IGrainWithStringKey
     /// <summary>Ends this hollow node; returns the NPIDs it was running, which the caller marks Lost.</summary>
     Task<IReadOnlyList<string>> RemoveHollowAsync();
 
+    /// <summary>
+    /// From the tenant's name service: its tables changed. Kept here (for hostd's next attach) and
+    /// handed to hostd; an older version than the one kept is ignored.
+    /// </summary>
+    [AlwaysInterleave]
+    Task ApplyNamesAsync(Naming.NameTable table);
+
+    /// <summary>
+    /// After hostd (re)attached: hands it again every table kept here, and fetches the tables of
+    /// <paramref name="tenants"/> (tenants hostd runs processes of) not kept yet.
+    /// </summary>
+    [AlwaysInterleave]
+    Task RepushNamesAsync(IReadOnlyCollection<string> tenants);
+
     /// <summary>Activates the node's agent (its load refresh and directory registration start with it).</summary>
     Task PingAsync();
 }

@@ -57,6 +57,13 @@ public interface IProcessGrain : IGrainWithStringKey
     /// <summary>The node that ran it is gone.</summary>
     Task MarkLostAsync(string reason);
 
+    /// <summary>
+    /// From the tenant's name service, before it lets this process hold a name or topic: the node
+    /// it runs on, once it is a live process of <paramref name="tenant"/> (npid_not_found, or
+    /// not_running once it has ended). From then on its end tells the name service.
+    /// </summary>
+    Task<string> HoldNamesAsync(string tenant);
+
     /// <summary>Past retention: removes the record of an ended process from storage and deactivates (a live one stays).</summary>
     Task CollectAsync();
 }

@@ -45,6 +45,26 @@ public static class Npid
         return Alphabet.IndexOf(text[0], StringComparison.Ordinal) < 16;
     }
 
+    /// <summary>The 64 bits <paramref name="text"/> encodes, when it is well formed.</summary>
+    public static bool TryDecode(string? text, out ulong value)
+    {
+        value = 0;
+        if (!IsWellFormed(text))
+        {
+            return false;
+        }
+
+        foreach (var c in text!)
+        {
+            value = (value << 5) | (uint)Alphabet.IndexOf(c, StringComparison.Ordinal);
+        }
+
+        return true;
+    }
+
+    /// <summary>The generator id (10 bits) of an NPID's value.</summary>
+    public static int GeneratorOf(ulong value) => (int)((value >> 12) & 0x3ff);
+
     internal static ulong Compose(long milliseconds, int generator, int sequence) =>
         ((ulong)milliseconds << 22) | ((ulong)(generator & 0x3ff) << 12) | (uint)(sequence & 0xfff);
 }

@@ -18,7 +18,7 @@ public sealed class NpidGenerator
     public NpidGenerator(int generator, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(generator);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(generator, 1023);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(generator, Messaging.MailboxAddress.GeneratorId);
         _generator = generator;
         _time = time;
     }

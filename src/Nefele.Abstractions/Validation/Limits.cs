@@ -71,4 +71,34 @@ public static class Limits
 
     /// <summary>Smallest memory limit a process may be given: 1 MiB (0 means no limit).</summary>
     public const long MinMemoryBytes = 1024 * 1024;
+
+    /// <summary>Largest message (its data): 1 MiB. A larger one is refused with <c>message_too_large</c>.</summary>
+    public const int MaxMessageBytes = 1 << 20;
+
+    /// <summary>Longest message tag: 64 characters of printable ASCII.</summary>
+    public const int MaxMessageTagLength = 64;
+
+    /// <summary>Messages a mailbox holds at most when its spawn names no bound: 10,000.</summary>
+    public const int DefaultMailboxMessages = 10_000;
+
+    /// <summary>Bytes (message data) a mailbox holds at most when its spawn names no bound: 64 MiB.</summary>
+    public const long DefaultMailboxBytes = 64L << 20;
+
+    /// <summary>The largest message bound a spawn may give its mailbox: 1,000,000.</summary>
+    public const int MaxMailboxMessages = 1_000_000;
+
+    /// <summary>The largest byte bound a spawn may give its mailbox: 1 GiB.</summary>
+    public const long MaxMailboxBytes = 1L << 30;
+
+    /// <summary>
+    /// The longest one receive, one wait for a name, or one send's wait for room lasts: 10 s, as
+    /// <see cref="MaxLogWait"/> and for the same reason; longer waits are several calls.
+    /// </summary>
+    public static readonly TimeSpan MaxMessagingWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>Most names and service ids one tenant may have registered at once: 10,000.</summary>
+    public const int MaxNamesPerTenant = 10_000;
+
+    /// <summary>Most names, service ids and topics one process may hold at once: 64.</summary>
+    public const int MaxNamesPerProcess = 64;
 }

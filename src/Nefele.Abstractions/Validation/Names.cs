@@ -38,6 +38,50 @@ public static partial class Names
     /// <summary>The words every "bad process name" message uses.</summary>
     public const string ProcessNameRule = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit";
 
+    /// <summary>The words every "bad messaging name" message uses.</summary>
+    public const string ServiceNameRule = "a name of 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit and not shaped like an NPID, or '#' and 1-9 digits";
+
+    /// <summary>
+    /// Messaging names (named services and topics): a process-name-shaped name that does not have the
+    /// shape of an NPID (so a destination is never ambiguous), or a numeric service id, '#' and 1-9
+    /// digits ("#80").
+    /// </summary>
+    public static bool IsServiceName(string? name) =>
+        name is not null && (ServiceIdShape().IsMatch(name) || (ProcessShape().IsMatch(name) && !Npid.IsWellFormed(name)));
+
+    /// <summary>Throws <c>bad_request</c> naming <paramref name="what"/> ("name", "topic") unless <see cref="IsServiceName"/>.</summary>
+    public static void ValidateServiceName(string? name, string what = "name")
+    {
+        if (!IsServiceName(name))
+        {
+            throw NefeleException.Bad($"{what} '{Shorten(name)}' is invalid: use {ServiceNameRule}");
+        }
+    }
+
+    /// <summary>
+    /// Message destinations: an NPID (or external mailbox address), a name or a service id. Throws
+    /// <c>bad_request</c> naming the destination otherwise.
+    /// </summary>
+    public static void ValidateDestination(string? to)
+    {
+        if (!Npid.IsWellFormed(to) && !IsServiceName(to))
+        {
+            throw NefeleException.Bad($"destination '{Shorten(to)}' is invalid: give an NPID, or {ServiceNameRule}");
+        }
+    }
+
+    /// <summary>Message tags: empty, or 1-<see cref="Limits.MaxMessageTagLength"/> printable ASCII characters.</summary>
+    public static bool IsMessageTag(string? tag) => tag is not null && tag.Length <= Limits.MaxMessageTagLength && (tag.Length == 0 || TagShape().IsMatch(tag));
+
+    /// <summary>Throws <c>bad_request</c> unless <see cref="IsMessageTag"/>.</summary>
+    public static void ValidateMessageTag(string? tag)
+    {
+        if (!IsMessageTag(tag))
+        {
+            throw NefeleException.Bad($"message tag '{Shorten(tag)}' is invalid: use at most {Limits.MaxMessageTagLength} printable ASCII characters");
+        }
+    }
+
     /// <summary>NPIDs as <see cref="Npid"/> makes them (13 characters of Crockford base32).</summary>
     public static bool IsNpid(string? text) => Npid.IsWellFormed(text);
 
@@ -109,6 +153,12 @@ public static partial class Names
 
     [GeneratedRegex("^[A-Za-z0-9._-]{0,63}$")]
     private static partial Regex LabelValueShape();
+
+    [GeneratedRegex("^#[0-9]{1,9}$")]
+    private static partial Regex ServiceIdShape();
+
+    [GeneratedRegex("^[ -~]+$")]
+    private static partial Regex TagShape();
 
     [GeneratedRegex("^[!-.0-~]+$")]
     private static partial Regex RequestIdShape();

@@ -29,5 +29,8 @@ internal sealed class CommandContext
 
     public TimeProvider Time { get; }
 
+    /// <summary>Standard input, opened when a command first reads it (send, publish).</summary>
+    public Func<Stream> In { get; init; } = Console.OpenStandardInput;
+
     public bool Connected => transport is not null;
 }

@@ -20,6 +20,14 @@ namespace Nefele.Cli.Json;
 [JsonSerializable(typeof(SignalRequestDto))]
 [JsonSerializable(typeof(ProblemDetailsDto))]
 [JsonSerializable(typeof(CspawnFileDto))]
+[JsonSerializable(typeof(SendMessageDto))]
+[JsonSerializable(typeof(DeliveredDto))]
+[JsonSerializable(typeof(MailboxDto))]
+[JsonSerializable(typeof(MailboxMessageDto))]
+[JsonSerializable(typeof(NameListDto))]
+[JsonSerializable(typeof(NameEntryDto))]
+[JsonSerializable(typeof(RegisterNameDto))]
+[JsonSerializable(typeof(NpidListDto))]
 internal sealed partial class NefJsonContext : JsonSerializerContext
 {
 }

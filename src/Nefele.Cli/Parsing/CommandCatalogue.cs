@@ -96,6 +96,70 @@ internal static class CommandCatalogue
               -f, --follow     go on printing as it writes, until it ends (resumed on another
                                API endpoint, from the last byte seen, if the node goes away)
             """, ["-f", "--follow"], Operand.Npid),
+        new("send", "send DEST [--tag T] [--mode M] [--ack] [--wait D] < DATA", "send standard input as one message; prints how many mailboxes got it", """
+            Sends standard input (at most 1 MiB) as one message to DEST: an NPID (or a mailbox
+            address), a name, or a numeric service id #80. Prints the number of mailboxes the message
+            was put in (--ack) or routed to. Order is FIFO per sender and receiver; delivery is at
+            most once: a message in flight when its receiver's node dies, or queued when its
+            receiver ends, is dropped (and counted). Inside a Nefele process the sender is the
+            process; from outside it is the mailbox of the API key in use.
+
+            flags:
+              --tag T          a tag the receiver can select on (at most 64 printable ASCII characters)
+              --mode M         any (one holder of the name, round-robin; the default for a name),
+                               failover (the first live holder), all (every holder), broadcast
+                               (every process of the tenant; DEST may be left out), publish (the
+                               subscribers of the topic DEST)
+              --ack            return once the message is in every target mailbox
+              --wait D         when a mailbox is full, wait up to D (e.g. 2s, at most 10s) for room;
+                               without it a full mailbox fails at once (mailbox_full)
+
+            example: echo hello | nef send webserver --tag greeting
+            """, ["--tag", "--mode", "--ack", "--wait"], Operand.None),
+        new("publish", "publish TOPIC [--tag T] [--ack] [--wait D] < DATA", "send standard input to every subscriber of TOPIC", """
+            Sends standard input as one message to every subscriber of TOPIC (send --mode publish)
+            and prints how many got it (0 when nobody subscribes: not an error).
+            """, ["--tag", "--ack", "--wait"], Operand.None),
+        new("recv", "recv [--timeout D] [--tag T]", "print one message of the caller's mailbox", """
+            Takes the oldest message of the caller's mailbox (inside a Nefele process, the process's;
+            from outside, the API key's) and prints its bytes on stdout as they are. With --tag only
+            a message with that tag is taken; the others stay queued in order. Nothing within the
+            timeout (default 10s; 0 only looks): "nef: timed out ...", exit status 124.
+
+            flags:
+              --timeout D      how long to wait: 500ms, 10s, 5m; 0 does not wait
+              --tag T          take only a message with this tag
+            """, ["--timeout", "--tag"], Operand.None),
+        new("register", "register NAME|#id [--npid NPID]", "register the caller (or NPID) under a name", """
+            Registers the caller (inside a Nefele process, the process; from outside, the API key's
+            mailbox), or NPID, under NAME or the numeric service id #id. Several holders of one
+            name form a group; a name dies with its holder, also when its node is lost. NAME is 1-64
+            letters, digits, '.', '_' or '-', starting with a letter or digit, and never has the
+            shape of an NPID.
+            """, ["--npid"], Operand.None),
+        new("unregister", "unregister NAME|#id [--npid NPID]", "remove the caller (or NPID) from a name", """
+            Removes the caller (or NPID) from the holders of NAME; name_not_found when it holds
+            no such name.
+            """, ["--npid"], Operand.None),
+        new("wait", "wait NAME [--timeout D]", "wait until a name has a holder; prints the holders", """
+            Waits until NAME (or #id) has at least one holder and prints the holders' NPIDs, one a
+            line, in registration order. Nothing within the timeout (default 10s): exit status 124.
+
+            flags:
+              --timeout D      how long to wait: 500ms, 10s, 5m; 0 only looks
+            """, ["--timeout"], Operand.None),
+        new("names", "names [--topics] [PREFIX]", "list the tenant's names (or topics) with their holders", """
+            Lists the tenant's names and service ids that start with PREFIX, a row per holder:
+            NAME NPID NODE (NODE is - for an external mailbox). --topics lists topics and their
+            subscribers instead.
+            """, ["--topics"], Operand.None),
+        new("subscribe", "subscribe TOPIC [--npid NPID]", "subscribe the caller (or NPID) to a topic", """
+            The caller (or NPID) gets every message published to TOPIC from now on, until it
+            unsubscribes or ends.
+            """, ["--npid"], Operand.None),
+        new("unsubscribe", "unsubscribe TOPIC [--npid NPID]", "end a subscription", """
+            The caller (or NPID) no longer gets what is published to TOPIC.
+            """, ["--npid"], Operand.None),
         new("whoami", "whoami", "the key in use: its name, role and tenant", """
             Prints the API key nef uses: its name, its role and its tenant.
             """, [], Operand.None),
@@ -162,6 +226,7 @@ internal static class CommandCatalogue
         else the node's admin key /etc/nefele/admin.key (root only; scripts/up writes it).
         Inside a Nefele process ($NEFELE_SOCKET set) nef talks to hostd's api socket, for the
         process's own tenant; --tenant and --api are refused there.
-        exit status: 0 ok, 1 error reported by Nefele (or unreachable), 2 bad command line.
+        exit status: 0 ok, 1 error reported by Nefele (or unreachable), 2 bad command line,
+        124 a wait ran out (recv, wait).
         """;
 }

@@ -1,17 +1,17 @@
-using System.Collections.Concurrent;
-using System.Net.Sockets;
-using Google.Protobuf;
-using Nefele.Cli.Json;
 using Nefele.Cli.Parsing;
-using Nefele.Protocol;
+using Nefele.InProcess;
 using Nefele.Protocol.V1;
+using Message = Nefele.Protocol.V1.Message;
+using NameEntry = Nefele.Protocol.V1.NameEntry;
+using NameHolder = Nefele.Protocol.V1.NameHolder;
+using DeliveryMode = Nefele.Protocol.V1.DeliveryMode;
 
 namespace Nefele.Cli.Transport;
 
 /// <summary>
-/// Talks to hostd's api socket (NEFELE_SOCKET), from inside a Nefele process. hostd knows the
-/// caller's tenant from the peer's credentials, so no tenant is sent. Requests share one
-/// connection and may be in flight together (monitor of several NPIDs); replies are matched by id.
+/// Talks to hostd's api socket (NEFELE_SOCKET), from inside a Nefele process, through the in-process
+/// library (<see cref="NefeleProcess"/>: one connection, requests in flight together, replies matched by
+/// id). hostd knows the caller's tenant from the peer's credentials, so no tenant is sent.
 /// </summary>
 internal sealed class SocketTransport : INefeleTransport
 {
@@ -21,23 +21,17 @@ internal sealed class SocketTransport : INefeleTransport
     /// <summary>The socket protocol has no wait for new output, so logs -f polls this often.</summary>
     public static readonly TimeSpan LogsPollInterval = TimeSpan.FromMilliseconds(100);
 
-    private readonly string path;
-    private readonly SemaphoreSlim connectLock = new(1, 1);
-    private readonly SemaphoreSlim writeLock = new(1, 1);
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ProcResponse>> pending = new();
-    private readonly CancellationTokenSource closing = new();
-    private Socket? socket;
-    private NetworkStream? stream;
-    private Task? reader;
-    private long nextId;
-    private Exception? readerFault;
+    private readonly NefeleProcess process;
 
     public SocketTransport(string path)
     {
-        this.path = path;
+        process = new NefeleProcess(path);
     }
 
-    public async Task<SpawnOutcome> SpawnAsync(SpawnBatch batch, CancellationToken ct)
+    /// <summary>The in-process library's calls, for the messaging commands.</summary>
+    public NefeleProcess Process => process;
+
+    public Task<SpawnOutcome> SpawnAsync(SpawnBatch batch, CancellationToken ct)
     {
         if (batch.AllowPartial)
         {
@@ -77,39 +71,28 @@ internal sealed class SocketTransport : INefeleTransport
             spawn.Tasks.Add(spec);
         }
 
-        var reply = await CallAsync(new ProcRequest { Spawn = spawn }, ProcResponse.BodyOneofCase.Spawn, ct).ConfigureAwait(false);
-        return new SpawnOutcome([.. reply.Spawn.Npids], 0, null);
+        return Call(async () => new SpawnOutcome([.. await process.SubmitAsync(spawn, ct).ConfigureAwait(false)], 0, null));
     }
 
-    public async Task<IReadOnlyList<Nefele.Client.ProcessInfo>> PsAsync(bool all, CancellationToken ct)
-    {
-        var reply = await CallAsync(new ProcRequest { Ps = new PsRequest { All = all } }, ProcResponse.BodyOneofCase.Ps, ct).ConfigureAwait(false);
-        return [.. reply.Ps.Processes.Select(ProtoMapping.ToInfo)];
-    }
+    public Task<IReadOnlyList<Nefele.Client.ProcessInfo>> PsAsync(bool all, CancellationToken ct) =>
+        Call<IReadOnlyList<Nefele.Client.ProcessInfo>>(async () => [.. (await process.PsAsync(all, ct).ConfigureAwait(false)).Select(ProtoMapping.ToInfo)]);
 
-    public async Task<Nefele.Client.ProcessEnd> MonitorAsync(string npid, CancellationToken ct)
-    {
-        var request = new ProcRequest { Monitor = new MonitorRequest { Npid = npid } };
-        var reply = await CallAsync(request, ProcResponse.BodyOneofCase.Monitor, ct).ConfigureAwait(false);
-        return reply.Monitor.End is { } end
-            ? ProtoMapping.ToEnd(end)
-            : throw new NefeleApiException($"hostd answered monitor of {npid} without an end");
-    }
+    public Task<Nefele.Client.ProcessEnd> MonitorAsync(string npid, CancellationToken ct) =>
+        Call(async () => ProtoMapping.ToEnd(await process.MonitorAsync(npid, ct).ConfigureAwait(false)));
 
-    public async Task KillAsync(IReadOnlyList<string> npids, int signal, CancellationToken ct)
-    {
-        var kill = new KillRequest { Signal = signal };
-        kill.Npids.AddRange(npids);
-        await CallAsync(new ProcRequest { Kill = kill }, ProcResponse.BodyOneofCase.Kill, ct).ConfigureAwait(false);
-    }
+    public Task KillAsync(IReadOnlyList<string> npids, int signal, CancellationToken ct) =>
+        Call(async () =>
+        {
+            await process.KillAsync(npids, signal, ct).ConfigureAwait(false);
+            return true;
+        });
 
     public async Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct)
     {
         long offset = 0;
         while (true)
         {
-            var request = new ProcRequest { Logs = new LogsRequest { Npid = npid, Offset = offset, MaxBytes = LogsChunkBytes } };
-            var reply = (await CallAsync(request, ProcResponse.BodyOneofCase.Logs, ct).ConfigureAwait(false)).Logs;
+            var reply = await Call(() => process.ReadLogsAsync(npid, offset, LogsChunkBytes, TimeSpan.Zero, ct)).ConfigureAwait(false);
             if (!reply.Data.IsEmpty)
             {
                 await output.WriteAsync(reply.Data.Memory, ct).ConfigureAwait(false);
@@ -135,153 +118,67 @@ internal sealed class SocketTransport : INefeleTransport
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await closing.CancelAsync().ConfigureAwait(false);
-        socket?.Dispose();
-        if (reader is not null)
+    public Task<int> SendAsync(string to, ReadOnlyMemory<byte> data, SendOptions options, CancellationToken ct) =>
+        Call(() => process.SendAsync(to, data, options, ct));
+
+    public Task<Message?> ReceiveAsync(TimeSpan timeout, string? tag, CancellationToken ct) =>
+        Call(() => process.TryReceiveAsync(timeout, tag, ct));
+
+    public Task<IReadOnlyList<string>> RegisterAsync(string name, string? npid, CancellationToken ct) =>
+        Call(() => process.RegisterAsync(name, npid, ct));
+
+    public Task UnregisterAsync(string name, string? npid, CancellationToken ct) =>
+        Call(async () =>
         {
-            try
-            {
-                await reader.ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // The reader's failure was already handed to every caller waiting on it.
-            }
-        }
+            await process.UnregisterAsync(name, npid, ct).ConfigureAwait(false);
+            return true;
+        });
 
-        closing.Dispose();
-        connectLock.Dispose();
-        writeLock.Dispose();
-    }
-
-    private async Task<ProcResponse> CallAsync(ProcRequest request, ProcResponse.BodyOneofCase expected, CancellationToken ct)
+    public async Task<IReadOnlyList<string>?> WaitForNameAsync(string name, TimeSpan timeout, CancellationToken ct)
     {
-        var stream = await ConnectAsync(ct).ConfigureAwait(false);
-        request.Id = (ulong)Interlocked.Increment(ref nextId);
-        var reply = new TaskCompletionSource<ProcResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-        pending[request.Id] = reply;
-        if (readerFault is not null && pending.TryRemove(request.Id, out _))
-        {
-            throw Lost(readerFault);
-        }
-
         try
         {
-            await writeLock.WaitAsync(ct).ConfigureAwait(false);
-            try
-            {
-                await FrameCodec.WriteAsync(stream, request, ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                writeLock.Release();
-            }
+            return await process.WaitForNameAsync(name, timeout, ct).ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (NefeleProcessException e) when (e.IsTimedOut)
         {
-            pending.TryRemove(request.Id, out _);
-            throw Lost(e);
+            return null;
         }
-
-        ProcResponse response;
-        try
+        catch (NefeleProcessException e)
         {
-            response = await reply.Task.WaitAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            pending.TryRemove(request.Id, out _);
-        }
-
-        if (response.BodyCase == ProcResponse.BodyOneofCase.Error)
-        {
-            throw new NefeleApiException(response.Error.Message) { Code = response.Error.Code };
-        }
-
-        if (response.BodyCase == ProcResponse.BodyOneofCase.Refused)
-        {
-            throw new NefeleApiException(response.Refused.Reason);
-        }
-
-        return response.BodyCase == expected
-            ? response
-            : throw new NefeleApiException($"hostd answered a {expected} request with {response.BodyCase}");
-    }
-
-    private async Task<NetworkStream> ConnectAsync(CancellationToken ct)
-    {
-        if (stream is not null)
-        {
-            return stream;
-        }
-
-        await connectLock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            if (stream is not null)
-            {
-                return stream;
-            }
-
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await s.ConnectAsync(new UnixDomainSocketEndPoint(path), ct).ConfigureAwait(false);
-            }
-            catch (SocketException e)
-            {
-                s.Dispose();
-                throw new NefeleApiException($"cannot reach the api socket at {path} (NEFELE_SOCKET): {e.Message}", e);
-            }
-
-            socket = s;
-            var ns = new NetworkStream(s, ownsSocket: false);
-            reader = ReadLoopAsync(ns, closing.Token);
-            stream = ns;
-            return ns;
-        }
-        finally
-        {
-            connectLock.Release();
+            throw new NefeleApiException(e.Message, e) { Code = e.Code };
         }
     }
 
-    private async Task ReadLoopAsync(NetworkStream ns, CancellationToken ct)
+    public Task<IReadOnlyList<NameEntry>> ListNamesAsync(string? prefix, bool topics, CancellationToken ct) =>
+        Call(() => topics ? process.ListTopicsAsync(prefix, ct) : process.ListNamesAsync(prefix, ct));
+
+    public Task SubscribeAsync(string topic, string? npid, CancellationToken ct) =>
+        Call(async () =>
+        {
+            await process.SubscribeAsync(topic, npid, ct).ConfigureAwait(false);
+            return true;
+        });
+
+    public Task UnsubscribeAsync(string topic, string? npid, CancellationToken ct) =>
+        Call(async () =>
+        {
+            await process.UnsubscribeAsync(topic, npid, ct).ConfigureAwait(false);
+            return true;
+        });
+
+    public ValueTask DisposeAsync() => process.DisposeAsync();
+
+    /// <summary>Runs a call of the in-process library, its failures as nef's (hostd's sentence and code).</summary>
+    public static async Task<T> Call<T>(Func<Task<T>> call)
     {
-        Exception fault;
         try
         {
-            while (true)
-            {
-                var response = await FrameCodec.ReadAsync(ns, ProcResponse.Parser, ct).ConfigureAwait(false);
-                if (response is null)
-                {
-                    fault = new IOException("hostd closed the connection");
-                    break;
-                }
-
-                if (pending.TryGetValue(response.Id, out var waiter))
-                {
-                    waiter.TrySetResult(response);
-                }
-            }
+            return await call().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or ProtocolException or SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (NefeleProcessException e)
         {
-            fault = e;
-        }
-
-        readerFault = fault;
-        foreach (var id in pending.Keys)
-        {
-            if (pending.TryRemove(id, out var waiter))
-            {
-                waiter.TrySetException(Lost(fault));
-            }
+            throw new NefeleApiException(e.Message, e) { Code = e.Code };
         }
     }
-
-    private NefeleApiException Lost(Exception why) => new($"lost the api socket at {path}: {why.Message}", why);
 }

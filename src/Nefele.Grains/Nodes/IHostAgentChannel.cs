@@ -25,4 +25,17 @@ public interface IHostAgentChannel
     Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, CancellationToken ct);
 
     Task<UsageReply> GetUsageAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Hands <paramref name="batch"/> to hostd in order (written back to back, one call's worth of
+    /// waiting for all): one DeliverReply per request, or the Error hostd answered it with.
+    /// </summary>
+    /// <exception cref="Nefele.Client.NefeleException">node_unavailable: hostd is not attached or went away.</exception>
+    Task<IReadOnlyList<(DeliverReply? Reply, Error? Error)>> DeliverAsync(IReadOnlyList<DeliverRequest> batch, CancellationToken ct);
+
+    /// <summary>hostd's mailbox counters.</summary>
+    Task<MailboxStatsReply> GetMailboxStatsAsync(CancellationToken ct);
+
+    /// <summary>Replaces hostd's copy of one tenant's name and topic tables (hostd keeps the highest version).</summary>
+    Task PushNamesAsync(NameTableUpdate update, CancellationToken ct);
 }

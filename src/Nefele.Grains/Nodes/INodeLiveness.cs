@@ -20,4 +20,7 @@ public interface INodeLiveness
     void Watch(string node, string npid);
 
     void Unwatch(string node, string npid);
+
+    /// <summary>Keeps checking <paramref name="node"/> even while no process there is watched here, so <see cref="IsLost"/> can turn true for it.</summary>
+    void Follow(string node);
 }

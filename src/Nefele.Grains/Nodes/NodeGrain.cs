@@ -24,7 +24,7 @@ namespace Nefele.Nodes;
 /// mistaken for, or sent to, a real process.
 /// </summary>
 [NodeLocalPlacement]
-public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> options, TimeProvider time, ILogger<NodeGrain> logger)
+public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> options, TimeProvider time, INodeLiveness liveness, ILogger<NodeGrain> logger)
     : Grain, INodeGrain
 {
     private static readonly IReadOnlyDictionary<string, long> NoDevices = new Dictionary<string, long>();
@@ -38,6 +38,11 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
     private double _cpuLoad;
     private long _memoryUsed;
     private string? _registered;
+
+    // Tenants whose name tables this node has (or is fetching), and the latest table of each. The
+    // first launch of a tenant here fetches its table before the launch; later launches only look it up.
+    private readonly Dictionary<string, Task<bool>> _namesAttached = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Naming.NameTable> _nameTables = new(StringComparer.Ordinal);
     private int _sinceRegistered;
 
     private string Node => this.GetPrimaryKeyString();
@@ -186,6 +191,13 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
             return LaunchHollow(npid);
         }
 
+        // A process starts with its tenant's names already on its node (costs only the tenant's first launch here).
+        var names = AttachNames(tenant);
+        if (!names.IsCompleted)
+        {
+            await names;
+        }
+
         LaunchReply reply;
         var calling = Stopwatch.GetTimestamp();
         try
@@ -272,6 +284,103 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
         return reply.Processes.ToDictionary(p => p.Npid, p => (p.CpuUsageNs, p.MemoryUsageBytes), StringComparer.Ordinal);
     }
 
+    public async Task ApplyNamesAsync(Naming.NameTable table)
+    {
+        if (IsHollow || (_nameTables.TryGetValue(table.Tenant, out var kept) && kept.Version >= table.Version))
+        {
+            return;
+        }
+
+        _nameTables[table.Tenant] = table;
+        if (!table.IsEmptyInitial)
+        {
+            await PushNamesAsync(table);
+        }
+    }
+
+    public async Task RepushNamesAsync(IReadOnlyCollection<string> tenants)
+    {
+        await Task.WhenAll(_nameTables.Values.Where(t => !t.IsEmptyInitial).Select(PushNamesAsync));
+        await Task.WhenAll(tenants.Distinct(StringComparer.Ordinal).Select(AttachNames));
+    }
+
+    private async Task PushNamesAsync(Naming.NameTable table)
+    {
+        try
+        {
+            await channel.PushNamesAsync(Naming.NameTableProto.ToProto(table), CancellationToken.None);
+        }
+        catch (NefeleException e)
+        {
+            // Not attached now: the table is kept and handed over when hostd attaches again.
+            logger.LogDebug("Node {Node}: hostd did not take tenant {Tenant}'s names version {Version}: {Error}", Node, table.Tenant, table.Version, e.Message);
+        }
+    }
+
+    /// <summary>Subscribes this node to the tenant's name service once (again after a failure).</summary>
+    private Task<bool> AttachNames(string tenant)
+    {
+        if (IsHollow)
+        {
+            return Task.FromResult(true);
+        }
+
+        if (_namesAttached.TryGetValue(tenant, out var attached) && !(attached.IsCompleted && !attached.Result))
+        {
+            return attached;
+        }
+
+        attached = AttachNamesAsync(tenant);
+        _namesAttached[tenant] = attached;
+        return attached;
+    }
+
+    private async Task<bool> AttachNamesAsync(string tenant)
+    {
+        try
+        {
+            var table = await GrainFactory.Get<Naming.INameServiceGrain>(tenant).AttachNodeAsync(Node);
+            await ApplyNamesAsync(table);
+            return true;
+        }
+        catch (Exception e)
+        {
+            // The launch goes on: the process starts without names rather than not at all; the next launch tries again.
+            logger.LogWarning(e, "Node {Node} could not fetch tenant {Tenant}'s names", Node, tenant);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Names held on a node that is lost die with it, even when nothing else will tell the name
+    /// service (the process grains of that node's processes may have been lost with its silo).
+    /// </summary>
+    private async Task DropNamesOfLostNodesAsync()
+    {
+        foreach (var table in _nameTables.Values.ToArray())
+        {
+            var nodes = table.Names.Concat(table.Topics).SelectMany(e => e.Holders)
+                .Select(h => h.Node).OfType<string>().Where(n => n != Node).Distinct(StringComparer.Ordinal);
+            foreach (var node in nodes)
+            {
+                liveness.Follow(node);
+                if (!liveness.IsLost(node))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await GrainFactory.Get<Naming.INameServiceGrain>(table.Tenant).DropNodeAsync(node);
+                }
+                catch (Exception e)
+                {
+                    logger.LogDebug("Node {Node} could not drop lost node {Lost}'s names of tenant {Tenant}: {Error}", Node, node, table.Tenant, e.Message);
+                }
+            }
+        }
+    }
+
     public Task DeclareHollowAsync(HollowNode node)
     {
         if (!IsHollow || node.Name != Node)
@@ -334,6 +443,11 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
             {
                 logger.LogDebug("Node {Node} load not refreshed: {Error}", Node, e.Message);
             }
+        }
+
+        if (_nameTables.Count > 0)
+        {
+            await DropNamesOfLostNodesAsync();
         }
 
         var entry = new NodeEntry { Name = Node, Labels = Labels(), Devices = Devices() };

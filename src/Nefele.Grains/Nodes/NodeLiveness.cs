@@ -80,6 +80,14 @@ public sealed class NodeLiveness(
         }
     }
 
+    public void Follow(string node)
+    {
+        if (!IsHollow(node))
+        {
+            _watched.GetOrAdd(node, _ => new(StringComparer.Ordinal));
+        }
+    }
+
     public void Unwatch(string node, string npid)
     {
         if (_watched.TryGetValue(node, out var set))

@@ -13,10 +13,11 @@ public sealed class NodeOptions
     public string Name { get; set; } = Environment.MachineName;
 
     /// <summary>
-    /// This admission point's NPID generator id, 0..1023; unique per node in a cluster so
-    /// NPIDs never collide. Default 0 (one node).
+    /// This admission point's NPID generator id, 0..1022; unique per node in a cluster so
+    /// NPIDs never collide. Default 0 (one node). 1023 is kept for external mailbox addresses
+    /// (<see cref="Messaging.MailboxAddress"/>).
     /// </summary>
-    [Range(0, 1023)]
+    [Range(0, Messaging.MailboxAddress.GeneratorId - 1)]
     public int GeneratorId { get; set; }
 
     /// <summary>CPU kept back for the system and Nefele itself, in millicores. Default 0.</summary>

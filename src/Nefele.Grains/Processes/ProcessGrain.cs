@@ -337,6 +337,28 @@ public sealed partial class ProcessGrain(
         return true;
     }
 
+    public async Task<string> HoldNamesAsync(string tenant)
+    {
+        if (!Exists || Record.Tenant != tenant)
+        {
+            throw NefeleException.NotFound(Npid);
+        }
+
+        if (Record.State.IsTerminal() || Record.Node is not { } node)
+        {
+            throw new NefeleException(ErrorCodes.NotRunning, $"process {Npid} is {Record.State}: only a live process can hold a name");
+        }
+
+        if (!Record.HoldsNames)
+        {
+            // Persisted, so an activation that ends it after a restart (or a node loss) still tells the name service.
+            Record.HoldsNames = true;
+            await state.WriteStateAsync();
+        }
+
+        return node;
+    }
+
     public Task MarkLostAsync(string reason)
     {
         if (!Exists || Record.State.IsTerminal())
@@ -357,6 +379,11 @@ public sealed partial class ProcessGrain(
         Record.End = end;
         await MoveAsync(end.State);
         await GrainFactory.Get<ITenantGrain>(Record.Tenant!).RemoveAsync(Npid);
+        if (Record.HoldsNames)
+        {
+            await DropNamesAsync();
+        }
+
         if (Record.Node is not null)
         {
             await ReleaseOnNodeAsync(Record.Node);
@@ -426,6 +453,21 @@ public sealed partial class ProcessGrain(
         var resume = new TaskCompletionSource();
         ThreadPool.UnsafeQueueUserWorkItem(static r => r.TrySetResult(), resume, preferLocal: false);
         return resume.Task;
+    }
+
+    /// <summary>Its names and topics die with it (the common process holds none and never gets here).</summary>
+    private async Task DropNamesAsync()
+    {
+        try
+        {
+            await GrainFactory.Get<Naming.INameServiceGrain>(Record.Tenant!).DropHolderAsync(Npid);
+        }
+        catch (Exception e)
+        {
+            // The end stands; a node's table still listing it is corrected by the next change or
+            // by the node-loss check, and a send to it meets a mailbox that has ended.
+            logger.LogWarning(e, "Could not drop the names of {Npid} from tenant {Tenant}'s name service", Npid, Record.Tenant);
+        }
     }
 
     /// <summary>Frees what the process held on its node; a node that is gone holds nothing.</summary>

@@ -19,4 +19,7 @@ public sealed class ProcessRecord
 
     /// <summary>Every transition so far, Seq 1.. in order; monitors read from here.</summary>
     [Id(9)] public List<ProcessEvent> Events { get; set; } = [];
+
+    /// <summary>It holds (or held) a name or a topic: its end must tell the tenant's name service.</summary>
+    [Id(10)] public bool HoldsNames { get; set; }
 }

@@ -192,6 +192,24 @@ internal sealed class ControlSession : IControlConnection
                     supervisor.CompleteProcCall(request.ProcReply);
                     break;
 
+                // Deliveries are put in mailboxes on the reading thread, so they keep the order the silo sent them in.
+                case ControlRequest.BodyOneofCase.Deliver:
+                    supervisor.Post.Deliver(request.Deliver, id, this);
+                    break;
+
+                case ControlRequest.BodyOneofCase.Names:
+                    var refused = supervisor.Post.UpdateNames(request.Names);
+                    Enqueue(refused is null ? new ControlEvent { Id = id, Ok = new Ok() } : Error(id, ErrorCodes.BadRequest, refused));
+                    break;
+
+                case ControlRequest.BodyOneofCase.MessageOutReply:
+                    supervisor.Post.CompleteOut(request.MessageOutReply);
+                    break;
+
+                case ControlRequest.BodyOneofCase.MailboxStats:
+                    Enqueue(new ControlEvent { Id = id, MailboxStats = supervisor.Post.Stats() });
+                    break;
+
                 default:
                     Enqueue(Error(id, ErrorCodes.BadRequest, "the request has no body hostd understands"));
                     break;

@@ -6,6 +6,7 @@ using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
+using Nefele.HostAgent.Messaging;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
 using Nefele.Validation;
@@ -51,9 +52,10 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private IControlConnection? attached;
     private ulong nextCallId;
 
-    public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, ICgroupManager cgroups, ILogger<ProcessSupervisor> logger)
+    public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, ICgroupManager cgroups, PostOffice post, ILogger<ProcessSupervisor> logger)
     {
         this.options = options;
+        Post = post;
         this.engine = engine;
         this.cgroups = cgroups;
         this.logger = logger;
@@ -62,6 +64,9 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     }
 
     public string Node => options.Node;
+
+    /// <summary>The node's mailboxes: one per process, opened at its launch and ended with it.</summary>
+    public PostOffice Post { get; }
 
     // ---- silo connection -------------------------------------------------------------
 
@@ -75,6 +80,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             reply.PendingExits.AddRange(byNpid.Values.Where(p => p.Exit is not null && p.LaunchReported).Select(p => p.Exit!));
             connection.Enqueue(new ControlEvent { Id = requestId, Attached = reply });
             attached = connection;
+            Post.Attach(connection);
         }
     }
 
@@ -93,6 +99,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             orphaned = [.. procCalls.Values];
             procCalls.Clear();
         }
+
+        Post.Detach(connection);
 
         foreach (var call in orphaned)
         {
@@ -116,6 +124,12 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         if (Validate(request) is { } problem)
         {
             connection.Enqueue(new ControlEvent { Id = requestId, Launched = Rejected(problem) });
+            return;
+        }
+
+        if (PostOffice.CheckBounds(spec) is { } bounds)
+        {
+            connection.Enqueue(new ControlEvent { Id = requestId, Launched = Rejected(bounds, ErrorCodes.BadRequest) });
             return;
         }
 
@@ -150,6 +164,9 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             {
                 byToken[token] = p;
             }
+
+            // Before the process runs: it may be sent to (and receive) from its first instruction.
+            Post.Open(p.Npid, p.Tenant, spec);
 
             p.Waiters.Add((connection, requestId));
         }
@@ -227,6 +244,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
                 CompleteLaunchLocked(p, Rejected(message, code));
             }
+
+            Post.Close(p.Npid);
 
             p.Spawned.TrySetResult(0);
             return;
@@ -383,6 +402,9 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     private async Task OnExitAsync(TrackedProcess p, ProcessExit exit)
     {
+        // The mailbox ends with the process, before its end is reported: whoever hears of the end
+        // and then sends to it is told it has ended.
+        Post.Close(p.Npid);
         var log = p.Log!;
         if (!log.Drained.IsCompleted)
         {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Nefele.Client;
 using Nefele.Errors;
+using Nefele.HostAgent.Messaging;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
@@ -126,22 +127,13 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
     private async Task ServeAsync(Socket client, byte[]? first)
     {
         using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
-        await using var stream = new NetworkStream(client, ownsSocket: true);
-        using var writeLock = new SemaphoreSlim(1, 1);
-        var inFlight = new List<Task>();
 
-        async Task Reply(ProcResponse response)
-        {
-            await writeLock.WaitAsync(connection.Token);
-            try
-            {
-                await FrameCodec.WriteAsync(stream, response, connection.Token);
-            }
-            finally
-            {
-                writeLock.Release();
-            }
-        }
+        // Reads are asynchronous; writes go through ApiConnection, which never blocks, so the
+        // socket is non-blocking from here on (a NetworkStream wants a blocking one to start with).
+        await using var stream = new NetworkStream(client, ownsSocket: true);
+        client.Blocking = false;
+        var writer = new ApiConnection(client);
+        var inFlight = new List<Task>();
 
         // Who is at the other end is settled once per connection, from what the kernel recorded at
         // connect: its pid and uid (SO_PEERCRED) and a pidfd of it (SO_PEERPIDFD, else opened now).
@@ -154,14 +146,14 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
         }
 
         var peer = new Peer(peerPid, peerUid, pidfd);
-        var reader = FrameCodec.Reader(stream);
+        var reader = new FrameReader(stream);
         try
         {
             while (true)
             {
                 var request = first is not null
                     ? FrameCodec.Parse(first, ProcRequest.Parser)
-                    : await FrameCodec.ReadAsync(reader, ProcRequest.Parser, connection.Token);
+                    : await reader.ReadAsync(ProcRequest.Parser, connection.Token);
                 first = null;
                 if (request is null)
                 {
@@ -170,31 +162,48 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
 
                 SpawnTrace.Mark("h.hello_read", $"pid{peerPid}");
 
+                // Messaging is answered from the node's mailboxes and tables by this thread, or, for
+                // a receive or a wait, later by whichever thread settles it.
+                if (TryMessaging(request, peer, writer))
+                {
+                    continue;
+                }
+
                 // Several calls may be in flight on one connection (a monitor can wait for hours).
                 // An answer decided at once (a hello) is written by this thread.
                 inFlight.RemoveAll(t => t.IsCompleted);
                 var answer = AnswerAsync(request, peer, connection.Token);
-                inFlight.Add(answer.IsCompletedSuccessfully
-                    ? Reply(answer.Result)
-                    : answer.ContinueWith(t => t.IsCompletedSuccessfully ? Reply(t.Result) : Task.CompletedTask, TaskScheduler.Default).Unwrap());
+                if (answer.IsCompletedSuccessfully)
+                {
+                    writer.Send(answer.Result);
+                }
+                else
+                {
+                    inFlight.Add(answer.ContinueWith(
+                        t =>
+                        {
+                            if (t.IsCompletedSuccessfully)
+                            {
+                                writer.Send(t.Result);
+                            }
+                        },
+                        CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously,
+                        TaskScheduler.Default));
+                }
             }
         }
         catch (ProtocolException e)
         {
             logger.LogWarning("Bad frame on the api socket, closing the connection: {Error}", e.Message);
-            try
-            {
-                await Reply(ProcessSupervisor.ErrorResponse(ErrorCodes.BadFrame, e.Message));
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
-            {
-            }
+            writer.Send(ProcessSupervisor.ErrorResponse(ErrorCodes.BadFrame, e.Message));
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
         }
 
         // The peer half-closed (or broke) the connection: answers still owed are dropped with it.
+        writer.Close();
         await connection.CancelAsync();
         try
         {
@@ -219,6 +228,56 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
         public Lazy<CallerIdentity?>? Caller { get; set; }
     }
 
+    /// <summary>The Nefele process the peer speaks for, settled at its first call and kept for the connection's life.</summary>
+    private CallerIdentity? Identify(Peer peer)
+    {
+        lock (peer)
+        {
+            peer.Caller ??= new Lazy<CallerIdentity?>(() => supervisor.IdentifyCaller(peer.Pid, peer.Uid, peer.PidFd));
+        }
+
+        return peer.Caller.Value;
+    }
+
+    private ProcResponse NotANefeleProcess(Peer peer, ulong id) =>
+        WithId(id, ProcessSupervisor.ErrorResponse(ErrorCodes.NotANefeleProcess,
+            $"pid {peer.Pid} (uid {peer.Uid}) is neither a running Nefele process of node {options.Node} nor a descendant of one"));
+
+    /// <summary>Answers send, receive, wait_name and names (true), or leaves the request to <see cref="AnswerAsync"/> (false).</summary>
+    private bool TryMessaging(ProcRequest request, Peer peer, ApiConnection writer)
+    {
+        if (request.BodyCase is not (ProcRequest.BodyOneofCase.Send or ProcRequest.BodyOneofCase.Receive
+            or ProcRequest.BodyOneofCase.WaitName or ProcRequest.BodyOneofCase.Names))
+        {
+            return false;
+        }
+
+        if (Identify(peer) is not { } caller)
+        {
+            writer.Send(NotANefeleProcess(peer, request.Id));
+            return true;
+        }
+
+        var post = supervisor.Post;
+        switch (request.BodyCase)
+        {
+            case ProcRequest.BodyOneofCase.Send:
+                post.Send(caller, request.Id, request.Send, writer);
+                break;
+            case ProcRequest.BodyOneofCase.Receive:
+                post.Receive(caller, request.Id, request.Receive, writer);
+                break;
+            case ProcRequest.BodyOneofCase.WaitName:
+                post.WaitName(caller, request.Id, request.WaitName, writer);
+                break;
+            default:
+                post.ListNames(caller, request.Id, request.Names, writer);
+                break;
+        }
+
+        return true;
+    }
+
     private async Task<ProcResponse> AnswerAsync(ProcRequest request, Peer peer, CancellationToken ct)
     {
         if (request.BodyCase == ProcRequest.BodyOneofCase.Hello)
@@ -226,22 +285,26 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
             return await supervisor.HelloAsync(request.Hello, peer.Pid, peer.Uid, request.Id);
         }
 
-        // Settled at the first call and kept for the connection's life.
-        lock (peer)
+        if (Identify(peer) is not { } caller)
         {
-            peer.Caller ??= new Lazy<CallerIdentity?>(() => supervisor.IdentifyCaller(peer.Pid, peer.Uid, peer.PidFd));
-        }
-
-        if (peer.Caller.Value is not { } caller)
-        {
-            return WithId(request.Id, ProcessSupervisor.ErrorResponse(ErrorCodes.NotANefeleProcess,
-                $"pid {peer.Pid} (uid {peer.Uid}) is neither a running Nefele process of node {options.Node} nor a descendant of one"));
+            return NotANefeleProcess(peer, request.Id);
         }
 
         switch (request.BodyCase)
         {
             case ProcRequest.BodyOneofCase.Self:
                 return new ProcResponse { Id = request.Id, Self = new SelfReply { Npid = caller.Npid, Tenant = caller.Tenant, Node = options.Node } };
+            case ProcRequest.BodyOneofCase.Register:
+            case ProcRequest.BodyOneofCase.Unregister:
+            case ProcRequest.BodyOneofCase.Subscribe:
+            case ProcRequest.BodyOneofCase.Unsubscribe:
+                // The name-service grains own names and topics: checked here, answered by the silo.
+                if (PostOffice.CheckNameCall(request) is { } bad)
+                {
+                    return WithId(request.Id, ProcessSupervisor.ErrorResponse(ErrorCodes.BadRequest, bad));
+                }
+
+                goto case ProcRequest.BodyOneofCase.Spawn;
             case ProcRequest.BodyOneofCase.Spawn:
             case ProcRequest.BodyOneofCase.Monitor:
             case ProcRequest.BodyOneofCase.Kill:

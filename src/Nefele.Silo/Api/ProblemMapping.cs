@@ -37,6 +37,10 @@ internal static partial class ProblemMapping
         ErrorCodes.UriTooLong => StatusCodes.Status414UriTooLong,
         ErrorCodes.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
         ErrorCodes.InternalError => StatusCodes.Status500InternalServerError,
+        ErrorCodes.MailboxFull => StatusCodes.Status429TooManyRequests,
+        ErrorCodes.NameNotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.TimedOut => StatusCodes.Status408RequestTimeout,
+        ErrorCodes.MessageTooLarge => StatusCodes.Status413PayloadTooLarge,
         _ => StatusCodes.Status400BadRequest,
     };
 

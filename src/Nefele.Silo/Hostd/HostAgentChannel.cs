@@ -25,6 +25,7 @@ internal sealed class HostAgentChannel(
     IOptions<NodeOptions> options,
     IGrainFactory grains,
     ProcCallHandler procCalls,
+    Messaging.MessageRouter router,
     ILogger<HostAgentChannel> logger) : BackgroundService, IHostAgentChannel
 {
     private static readonly TimeSpan ReconnectDelay = TimeSpan.FromMilliseconds(200);
@@ -84,6 +85,30 @@ internal sealed class HostAgentChannel(
     {
         var reply = await CallAsync(new ControlRequest { Usage = new UsageRequest() }, ct);
         return reply.Usage ?? throw Unexpected(reply);
+    }
+
+    public async Task<IReadOnlyList<(DeliverReply? Reply, Protocol.V1.Error? Error)>> DeliverAsync(IReadOnlyList<DeliverRequest> batch, CancellationToken ct)
+    {
+        var requests = batch.Select(d => new ControlRequest { Deliver = d }).ToArray();
+        var replies = await CallBatchAsync(requests, ct);
+        return replies.Select(r => r.Delivered is { } d
+            ? (d, (Protocol.V1.Error?)null)
+            : ((DeliverReply?)null, r.Error ?? new Protocol.V1.Error { Code = ErrorCodes.InternalError, Message = $"hostd answered a delivery with {r.BodyCase}" })).ToArray();
+    }
+
+    public async Task<MailboxStatsReply> GetMailboxStatsAsync(CancellationToken ct)
+    {
+        var reply = await CallAsync(new ControlRequest { MailboxStats = new MailboxStatsRequest() }, ct);
+        return reply.MailboxStats ?? throw Unexpected(reply);
+    }
+
+    public async Task PushNamesAsync(NameTableUpdate update, CancellationToken ct)
+    {
+        var reply = await CallAsync(new ControlRequest { Names = update }, ct);
+        if (reply.BodyCase != ControlEvent.BodyOneofCase.Ok)
+        {
+            throw Unexpected(reply);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -191,6 +216,8 @@ internal sealed class HostAgentChannel(
             await SignalAsync(npid, Signals.SigKill, ct);
         }
 
+        // Names: a restarted hostd has no tables; one that kept running gets them again, harmlessly.
+        _ = RepushNamesAsync(attached.Attached.Processes.Select(p => p.Tenant).ToArray());
         logger.LogInformation("hostd attached on node {Node}: {Cpus} cpus, {Memory} bytes, engine {Engine}, {Count} processes",
             Node, Facts.Cpus, Facts.MemoryBytes, Facts.Engine, attached.Attached.Processes.Count);
         await reader;
@@ -225,6 +252,10 @@ internal sealed class HostAgentChannel(
                     break;
                 case ControlEvent.BodyOneofCase.ProcCall:
                     _ = AnswerProcCallAsync(e.ProcCall, ct);
+                    break;
+                case ControlEvent.BodyOneofCase.MessageOut:
+                    // Routed here, in read order: the router places it on its lanes before returning.
+                    RouteOut(e.MessageOut, ct);
                     break;
                 case ControlEvent.BodyOneofCase.Error:
                     logger.LogWarning("hostd: {Code}: {Message}", e.Error.Code, e.Error.Message);
@@ -277,6 +308,18 @@ internal sealed class HostAgentChannel(
         }
     }
 
+    private async Task RepushNamesAsync(IReadOnlyCollection<string> tenants)
+    {
+        try
+        {
+            await grains.GetGrain<INodeGrain>(Node).RepushNamesAsync(tenants);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not hand the name tables to hostd on node {Node} again", Node);
+        }
+    }
+
     private async Task DeliverExitAsync(ProcessExited exit)
     {
         try
@@ -303,6 +346,124 @@ internal sealed class HostAgentChannel(
         {
             logger.LogDebug("Could not answer call {Call}: {Error}", call.CallId, e.Message);
         }
+    }
+
+    private void RouteOut(MessageOut m, CancellationToken ct)
+    {
+        Task<int> routed;
+        try
+        {
+            routed = router.RouteAsync(new Messaging.RouteRequest
+            {
+                Tenant = m.Tenant,
+                SourceNode = Node,
+                Targets = m.Targets.Count == 0 && m.Mode is Protocol.V1.DeliveryMode.Broadcast or Protocol.V1.DeliveryMode.Publish ? null : m.Targets,
+                From = m.Message?.From ?? string.Empty,
+                To = m.Message?.To ?? string.Empty,
+                Tag = m.Message?.Tag ?? string.Empty,
+                Data = m.Message?.Data.Memory ?? ReadOnlyMemory<byte>.Empty,
+                SentUnixMs = m.Message?.SentUnixMs ?? 0,
+                Mode = (Nefele.Client.DeliveryMode)m.Mode,
+                Ack = m.Ack,
+                WaitMs = Math.Clamp(m.WaitMs, 0, (int)Nefele.Validation.Limits.MaxMessagingWait.TotalMilliseconds),
+            });
+        }
+        catch (Exception e)
+        {
+            routed = Task.FromException<int>(e);
+        }
+
+        if (m.CallId != 0)
+        {
+            _ = AnswerMessageOutAsync(m.CallId, routed, ct);
+        }
+        else if (!routed.IsCompleted)
+        {
+            // Fire and forget: a failure is counted by the router; only an unexpected one is logged.
+            _ = routed.ContinueWith(
+                t => logger.LogDebug("An unacknowledged send from node {Node} was not routed: {Error}", Node, t.Exception?.GetBaseException().Message),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
+
+    private async Task AnswerMessageOutAsync(ulong callId, Task<int> routed, CancellationToken ct)
+    {
+        var reply = new MessageOutReply { CallId = callId };
+        try
+        {
+            reply.Delivered = (uint)await routed;
+        }
+        catch (NefeleException e)
+        {
+            reply.Error = new Protocol.V1.Error { Code = e.Code, Message = e.Message };
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Routing call {Call} from node {Node} failed", callId, Node);
+            reply.Error = new Protocol.V1.Error { Code = ErrorCodes.InternalError, Message = e.Message };
+        }
+
+        try
+        {
+            await WriteAsync(new ControlRequest { MessageOutReply = reply }, ct);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            logger.LogDebug("Could not answer routing call {Call}: {Error}", callId, e.Message);
+        }
+    }
+
+    /// <summary>Several requests written back to back under one hold of the write lock (so in this order), then their replies.</summary>
+    private async Task<ControlEvent[]> CallBatchAsync(ControlRequest[] requests, CancellationToken ct)
+    {
+        if (_stream is null || Facts is null)
+        {
+            throw new NefeleException(ErrorCodes.NodeUnavailable, $"hostd on node {Node} is not attached");
+        }
+
+        var waiters = new TaskCompletionSource<ControlEvent>[requests.Length];
+        var frames = new byte[requests.Length][];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            requests[i].Id = (ulong)Interlocked.Increment(ref _nextId);
+            waiters[i] = new TaskCompletionSource<ControlEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _pending[requests[i].Id] = waiters[i];
+            frames[i] = FrameCodec.Encode(requests[i]);
+        }
+
+        try
+        {
+            await _writeLock.WaitAsync(ct);
+            try
+            {
+                var stream = _stream ?? throw new IOException("not connected");
+                foreach (var frame in frames)
+                {
+                    await stream.WriteAsync(frame, ct);
+                }
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NullReferenceException)
+        {
+            foreach (var r in requests)
+            {
+                _pending.TryRemove(r.Id, out _);
+            }
+
+            throw new NefeleException(ErrorCodes.NodeUnavailable, $"hostd on node {Node} went away");
+        }
+
+        var replies = new ControlEvent[requests.Length];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            replies[i] = await waiters[i].Task.WaitAsync(ct);
+        }
+
+        return replies;
     }
 
     private async Task<ControlEvent> CallAsync(ControlRequest request, CancellationToken ct)

@@ -70,6 +70,17 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
         return Task.FromResult(reply);
     }
 
+    private readonly ConcurrentQueue<NameTableUpdate> _names = new();
+
+    /// <summary>Every name table pushed to this node, in order.</summary>
+    public IReadOnlyList<NameTableUpdate> NameTables => _names.ToArray();
+
+    public Task PushNamesAsync(NameTableUpdate update, CancellationToken ct)
+    {
+        _names.Enqueue(update);
+        return Task.CompletedTask;
+    }
+
     public Task SignalAsync(string npid, int signal, CancellationToken ct)
     {
         _signals.Enqueue((npid, signal));
@@ -80,4 +91,10 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
         Task.FromResult(new LogsReadReply { NextOffset = offset, FirstOffset = 0 });
 
     public Task<UsageReply> GetUsageAsync(CancellationToken ct) => Task.FromResult(new UsageReply());
+
+    public Task<IReadOnlyList<(DeliverReply? Reply, Error? Error)>> DeliverAsync(IReadOnlyList<DeliverRequest> batch, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<(DeliverReply? Reply, Error? Error)>>(
+            batch.Select(d => ((DeliverReply?)new DeliverReply { Delivered = (uint)d.Targets.Count }, (Error?)null)).ToArray());
+
+    public Task<MailboxStatsReply> GetMailboxStatsAsync(CancellationToken ct) => Task.FromResult(new MailboxStatsReply());
 }

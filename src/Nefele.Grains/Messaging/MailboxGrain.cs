@@ -1,0 +1,215 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nefele.Client;
+using Nefele.Errors;
+using Nefele.Validation;
+using Orleans.Concurrency;
+using Orleans.Placement;
+
+namespace Nefele.Messaging;
+
+/// <summary>
+/// An external mailbox, in memory on whichever silo activated it: bounded as a process mailbox
+/// (<see cref="Limits.DefaultMailboxMessages"/>, <see cref="Limits.DefaultMailboxBytes"/>), FIFO
+/// with selective receive by tag, long-poll receives, per-sender sequence numbers. It lives while
+/// it is used: after <see cref="MessagingOptions.MailboxIdleTimeout"/> without an open or a
+/// receive it is dropped, and so is it when its silo dies (at-most-once, as a process's mailbox
+/// with its node); what was queued is counted as dropped. It lives on the silo where it was
+/// opened (the SDK program's gateway, the REST call's node), so receiving costs no extra hop.
+/// </summary>
+[Reentrant, PreferLocalPlacement]
+public sealed class MailboxGrain(
+    IOptions<MessagingOptions> options,
+    IMessagingNameSource names,
+    TimeProvider time,
+    ILogger<MailboxGrain> logger) : Grain, IMailboxGrain
+{
+    private readonly LinkedList<NefeleMessage> _queue = new();
+    private readonly Dictionary<string, ulong> _seq = new(StringComparer.Ordinal);
+    private TaskCompletionSource _changed = NewSignal();
+    private string? _tenant;
+    private long _bytes;
+    private long _lastUse;
+    private bool _closed;
+
+    private string Address => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var idle = options.Value.MailboxIdleTimeout;
+        var every = idle / 4;
+        this.RegisterGrainTimer(CheckIdleAsync, new GrainTimerCreationOptions(every, every) { Interleave = true, KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    public Task<MailboxInfo> OpenAsync(string tenant)
+    {
+        // A mailbox dropped for idleness opens again empty (a REST key's address is stable).
+        if ((_tenant is null || (_closed && _tenant == tenant)) && MailboxAddress.IsExternal(Address))
+        {
+            _tenant = tenant;
+            _closed = false;
+            _seq.Clear();
+        }
+
+        Own(tenant);
+        Touch();
+        return Task.FromResult(new MailboxInfo(Address, _queue.Count));
+    }
+
+    public async Task<ReceivedMessage?> ReceiveAsync(string tenant, TimeSpan timeout, string? tag, CancellationToken ct)
+    {
+        Own(tenant);
+        Touch();
+        if (timeout > Limits.MaxMessagingWait)
+        {
+            timeout = Limits.MaxMessagingWait;
+        }
+
+        var deadline = time.GetTimestamp() + (long)(Math.Max(0, timeout.TotalSeconds) * time.TimestampFrequency);
+        while (true)
+        {
+            for (var node = _queue.First; node is not null; node = node.Next)
+            {
+                if (string.IsNullOrEmpty(tag) || node.Value.Tag == tag)
+                {
+                    _queue.Remove(node);
+                    _bytes -= node.Value.Data.Length;
+                    Signal();
+                    Touch();
+                    return new ReceivedMessage(node.Value, _queue.Count);
+                }
+            }
+
+            var left = time.GetElapsedTime(time.GetTimestamp(), deadline);
+            if (left <= TimeSpan.Zero || ct.IsCancellationRequested || _closed)
+            {
+                return null;
+            }
+
+            await Task.WhenAny(_changed.Task, Task.Delay(left, time, ct));
+        }
+    }
+
+    public Task CloseAsync(string tenant)
+    {
+        if (_tenant is null || _closed)
+        {
+            return Task.CompletedTask;
+        }
+
+        Own(tenant);
+        return DropAsync("mailbox_closed");
+    }
+
+    public async Task<IReadOnlyList<DeliveryResult>> DeliverAsync(IReadOnlyList<MailItem> batch)
+    {
+        var results = new DeliveryResult[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var item = batch[i];
+            if (_tenant is null || _closed || item.Tenant != _tenant)
+            {
+                results[i] = DeliveryResult.FailedAll(item, ErrorCodes.NpidNotFound, $"no mailbox {Address} in this tenant");
+                continue;
+            }
+
+            // A full mailbox is waited on up to the sender's wait, never dropped silently.
+            var deadline = time.GetTimestamp() + (long)(Math.Min(item.WaitMs, Limits.MaxMessagingWait.TotalMilliseconds) / 1000.0 * time.TimestampFrequency);
+            while (!_closed && (_queue.Count >= Limits.DefaultMailboxMessages || (_queue.Count > 0 && _bytes + item.Data.Length > Limits.DefaultMailboxBytes)))
+            {
+                var left = time.GetElapsedTime(time.GetTimestamp(), deadline);
+                if (left <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
+                await Task.WhenAny(_changed.Task, Task.Delay(left, time));
+            }
+
+            if (_closed)
+            {
+                results[i] = DeliveryResult.FailedAll(item, ErrorCodes.NpidNotFound, $"mailbox {Address} was dropped");
+            }
+            else if (_queue.Count >= Limits.DefaultMailboxMessages || (_queue.Count > 0 && _bytes + item.Data.Length > Limits.DefaultMailboxBytes))
+            {
+                results[i] = DeliveryResult.FailedAll(item, ErrorCodes.MailboxFull,
+                    $"mailbox {Address} is full ({_queue.Count} messages, {_bytes} bytes; at most {Limits.DefaultMailboxMessages} messages and {Limits.DefaultMailboxBytes} bytes)");
+            }
+            else
+            {
+                var seq = _seq[item.From] = _seq.GetValueOrDefault(item.From) + 1;
+                _queue.AddLast(item.ToMessage(seq));
+                _bytes += item.Data.Length;
+                results[i] = new DeliveryResult { Delivered = 1 };
+            }
+        }
+
+        Signal();
+        return results;
+    }
+
+    /// <summary>A call naming another tenant (or a mailbox never opened) sees no mailbox at all.</summary>
+    private void Own(string tenant)
+    {
+        if (_tenant is null || _closed || _tenant != tenant)
+        {
+            if (_tenant is null)
+            {
+                DeactivateOnIdle();
+            }
+
+            throw new NefeleException(ErrorCodes.NpidNotFound, $"no mailbox {Address} in this tenant");
+        }
+    }
+
+    private void Touch() => _lastUse = time.GetTimestamp();
+
+    private async Task CheckIdleAsync(CancellationToken ct)
+    {
+        if (_tenant is null)
+        {
+            DeactivateOnIdle();
+            return;
+        }
+
+        if (!_closed && time.GetElapsedTime(_lastUse) >= options.Value.MailboxIdleTimeout)
+        {
+            await DropAsync("mailbox_idle");
+        }
+    }
+
+    private async Task DropAsync(string reason)
+    {
+        _closed = true;
+        var dropped = _queue.Count;
+        if (dropped > 0)
+        {
+            MessagingTelemetry.Dropped.Add(dropped, new KeyValuePair<string, object?>("nefele.reason", reason));
+            logger.LogDebug("Mailbox {Address} of {Tenant} dropped with {Count} messages queued ({Reason})", Address, _tenant, dropped, reason);
+        }
+
+        _queue.Clear();
+        _bytes = 0;
+        Signal();
+        try
+        {
+            await names.MailboxDroppedAsync(_tenant!, Address, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "The name service did not hear that mailbox {Address} was dropped", Address);
+        }
+
+        DeactivateOnIdle();
+    }
+
+    private void Signal()
+    {
+        var changed = _changed;
+        _changed = NewSignal();
+        changed.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
