@@ -37,7 +37,7 @@ public sealed class SupervisorGrain(
 
     private string Name => Key[(Key.IndexOf(GrainKeys.Separator, StringComparison.Ordinal) + 1)..];
 
-    private bool Exists => state.State.Spec is not null;
+    private bool Exists => state.State.SpecJson is not null;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -61,13 +61,14 @@ public sealed class SupervisorGrain(
         SupervisorSpecs.Validate(spec);
         if (Exists && state.State.Phase != SupervisorPhase.Ended)
         {
-            return Same(spec, state.State.Spec!) ? Here(_runner!.Status())
+            return Same(spec, state.State.GetSpec()!) ? Here(_runner!.Status())
                 : throw new NefeleException(ErrorCodes.SupervisorExists, $"supervisor {Name} exists already in tenant {Tenant} with another spec; delete it first");
         }
 
         _runner?.Detach();
         this.DelayDeactivation(TimeSpan.MaxValue);
-        state.State = new SupervisorState { Tenant = Tenant, Name = Name, Spec = spec };
+        state.State = new SupervisorState { Tenant = Tenant, Name = Name };
+        state.State.SetSpec(spec);
         await GrainFactory.GetGrain<ISupervisorDirectoryGrain>(Tenant).AddAsync(Name);
         await state.WriteStateAsync(CancellationToken.None);
         var runner = _runner = NewRunner();
