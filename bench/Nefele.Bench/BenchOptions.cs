@@ -7,7 +7,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
     public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...]";
 
     /// <summary>The methods a run may choose with --methods; the peers and the cli methods go by group.</summary>
-    public static readonly IReadOnlyList<string> MethodNames = ["posix_spawn", "bash", "nefele_spawn", "nefele_spawn_until_exit", "crash_notify", "peers", "cli"];
+    public static readonly IReadOnlyList<string> MethodNames = ["posix_spawn", "bash", "nefele_spawn", "nefele_spawn_until_exit", "crash_notify", "supervise_restart", "peers", "cli"];
 
     /// <summary>Spawns before measuring, so the node's code paths are compiled and its caches warm (steady state).</summary>
     public int Warmup { get; init; } = 300;

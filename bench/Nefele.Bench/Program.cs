@@ -96,6 +96,14 @@ if (notify.Count > 0)
     results.Add(MethodResult.Of("crash_notify", notify));
 }
 
+// Only when asked for (scripts/bench supervise): a supervisor's restarts are not part of the spawn figures.
+if (options.Methods?.Contains("supervise_restart") == true)
+{
+    var (restartClient, restartNode) = await Supervise.RunAsync(tenant, options.N);
+    results.Add(MethodResult.Of("supervise_restart", restartClient));
+    results.Add(MethodResult.Of("supervise_restart_node", restartNode));
+}
+
 foreach (var (method, run) in options.Runs("peers") ? new (string, Func<Task<(List<double>?, string?)>>)[]
 {
     ("erlang_open_port", () => Peers.ErlangAsync(options.N)),
@@ -147,6 +155,12 @@ if (Has("crash_notify"))
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"crash_notify p50 = {P50("crash_notify"):0.000} ms (target <= 0.5 ms)"));
 }
+if (Has("supervise_restart") && Has("nefele_spawn"))
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"supervise_restart p50 = {P50("supervise_restart"):0.000} ms (crash to replacement Running, as a client watching the supervisor sees it); node-side {P50("supervise_restart_node"):0.000} ms; target <= nefele_spawn p50 + 1 ms = {P50("nefele_spawn") + 1:0.000} ms"));
+}
+
 if (Has("cli_spawn"))
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -160,7 +174,7 @@ if (Has("cli_spawn"))
 
 var report = new
 {
-    benchmark = "spawn",
+    benchmark = Has("supervise_restart") ? "supervise" : "spawn",
     machine = new { cores = Environment.ProcessorCount, os = RuntimeInformation.OSDescription },
     at = DateTimeOffset.UtcNow,
     results = results.Select(r => new { method = r.Method, n = r.N, p50_ms = Math.Round(r.P50Ms, 4), p99_ms = Math.Round(r.P99Ms, 4) }),

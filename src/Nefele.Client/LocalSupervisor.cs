@@ -18,7 +18,9 @@ public sealed class LocalSupervisor : IAsyncDisposable
     {
         _tenant = tenant;
         Name = name;
-        _runner = new SupervisorRunner(new SupervisorMachine(new SupervisorState { Tenant = tenant.Name, Name = name, Spec = spec }, time), new Host(this), time);
+        var state = new SupervisorState { Tenant = tenant.Name, Name = name };
+        state.SetSpec(spec);
+        _runner = new SupervisorRunner(new SupervisorMachine(state, time), new Host(this), time);
     }
 
     /// <summary>Its name.</summary>

@@ -183,13 +183,16 @@ public sealed class SupervisorTests(NodeFixture fixture) : IClassFixture<NodeFix
     {
         var dir = TestDirectory.Create("nefele-sup-");
         var log = Path.Combine(dir, "stops");
-        ChildSpec Polite(string id) => new() { Id = id, Process = Sh($"trap 'echo {id} >> {log}; exit 0' TERM; while :; do sleep 0.05; done") };
+        var ready = Path.Combine(dir, "ready");
+
+        // Each says when its trap is set, so that a SIGTERM cannot come before it.
+        ChildSpec Polite(string id) => new() { Id = id, Process = Sh($"trap 'echo {id} >> {log}; exit 0' TERM; echo {id} >> {ready}; while :; do sleep 0.05; done") };
         var spec = new SupervisorSpec
         {
             Children =
             [
                 Polite("a"),
-                new ChildSpec { Id = "stubborn", Shutdown = "300ms", Process = Sh($"trap 'echo stubborn >> {log}' TERM; while :; do sleep 0.05; done") },
+                new ChildSpec { Id = "stubborn", Shutdown = "300ms", Process = Sh($"trap 'echo stubborn >> {log}' TERM; echo stubborn >> {ready}; while :; do sleep 0.05; done") },
                 Polite("c"),
             ],
         };
@@ -207,6 +210,7 @@ public sealed class SupervisorTests(NodeFixture fixture) : IClassFixture<NodeFix
             // Each started once the one before it ran.
             Assert.True(infos[0].StartedAt <= infos[1].StartedAt && infos[1].StartedAt <= infos[2].StartedAt);
 
+            await Eventually.Until(() => File.Exists(ready) && File.ReadAllLines(ready).Length == 3, Bound, "the three children's traps set");
             Assert.True(await tenant.Supervisors.StopAsync(name).WaitAsync(Bound));
 
             Assert.Equal(["c", "stubborn", "a"], (await File.ReadAllLinesAsync(log)).Select(l => l.Trim()));

@@ -13,7 +13,11 @@ public sealed class ChildState
     /// <summary>Its NPID (or nested supervisor's reference) while it runs or is still being stopped; null otherwise.</summary>
     [Id(2)] public string? Reference { get; set; }
 
-    [Id(3)] public Client.ChildPhase Phase { get; set; } = Client.ChildPhase.Restarting;
+    /// <summary>
+    /// Where it is. No initializer: grain storage may leave out a property at its type's default
+    /// (Running), and an initializer would then read it back as something else.
+    /// </summary>
+    [Id(3)] public Client.ChildPhase Phase { get; set; }
 
     [Id(4)] public int Restarts { get; set; }
 

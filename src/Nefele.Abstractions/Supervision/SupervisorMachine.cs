@@ -19,7 +19,7 @@ public sealed class SupervisorMachine
     {
         State = state;
         _time = time;
-        Spec = state.Spec ?? throw new ArgumentException("the state has no spec", nameof(state));
+        Spec = state.GetSpec() ?? throw new ArgumentException("the state has no spec", nameof(state));
         _intensity = new RestartIntensity(Spec.MaxRestarts, TimeSpan.FromSeconds(Spec.PeriodSeconds), time);
         var now = time.GetUtcNow();
         _intensity.Restore(state.RestartTimes.Select(t => now - t));
@@ -35,7 +35,7 @@ public sealed class SupervisorMachine
             }
             else
             {
-                state.Children.AddRange(Spec.Children.Select((c, i) => new ChildState { Id = c.Id, SpecIndex = i }));
+                state.Children.AddRange(Spec.Children.Select((c, i) => new ChildState { Id = c.Id, SpecIndex = i, Phase = ChildPhase.Restarting }));
             }
         }
     }
@@ -301,6 +301,7 @@ public sealed class SupervisorMachine
     {
         Id = string.Create(CultureInfo.InvariantCulture, $"{Spec.Children[0].Id}-{State.NextIndex++}"),
         SpecIndex = 0,
+        Phase = ChildPhase.Restarting,
     };
 
     private void Changed() => State.Version++;

@@ -306,13 +306,22 @@ public sealed class SupervisorRunner
 
     private async Task SignalAsync(string reference, int signal)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await _host.SignalAsync(reference, signal, _life.Token);
-        }
-        catch (NefeleException e) when (e.Code is ErrorCodes.NotRunning or ErrorCodes.NpidNotFound)
-        {
-            // It ended meanwhile: its end is what the stop waits for.
+            try
+            {
+                await _host.SignalAsync(reference, signal, _life.Token);
+                return;
+            }
+            catch (NefeleException e) when (e.Code is ErrorCodes.NotRunning or ErrorCodes.NpidNotFound or ErrorCodes.NodeUnavailable)
+            {
+                // It ended meanwhile, or its node is gone (it ends as lost): its end is what the stop waits for.
+                return;
+            }
+            catch (Exception e) when (Errors.Transient.Is(e) && attempt < 5)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _time, _life.Token);
+            }
         }
     }
 

@@ -7,11 +7,18 @@ namespace Nefele.Supervision;
 [GenerateSerializer]
 public sealed class SupervisorState
 {
+    [NonSerialized]
+    private Client.SupervisorSpec? _spec;
+
     [Id(0)] public string? Tenant { get; set; }
 
     [Id(1)] public string Name { get; set; } = string.Empty;
 
-    [Id(2)] public Client.SupervisorSpec? Spec { get; set; }
+    /// <summary>
+    /// The spec as the REST API's JSON. Stored as text: grain storage that leaves out properties at their
+    /// type's default would read back a spec's 0 as the record's own default (maxRestarts 0 as 1).
+    /// </summary>
+    [Id(2)] public string? SpecJson { get; set; }
 
     [Id(3)] public List<ChildState> Children { get; set; } = [];
 
@@ -35,4 +42,15 @@ public sealed class SupervisorState
 
     /// <summary>The pool's target size (simple_one_for_one).</summary>
     [Id(10)] public int PoolSize { get; set; }
+
+    /// <summary>The spec (<see cref="SpecJson"/>, read once).</summary>
+    public Client.SupervisorSpec? GetSpec() =>
+        _spec ??= SpecJson is null ? null : System.Text.Json.JsonSerializer.Deserialize<Client.SupervisorSpec>(SpecJson);
+
+    /// <summary>Sets the spec.</summary>
+    public void SetSpec(Client.SupervisorSpec? spec)
+    {
+        _spec = spec;
+        SpecJson = spec is null ? null : System.Text.Json.JsonSerializer.Serialize(spec);
+    }
 }

@@ -30,4 +30,7 @@ public sealed record SupervisorStatus
 
     /// <summary>The spec it was started with.</summary>
     [Id(8)] public required SupervisorSpec Spec { get; init; }
+
+    /// <summary>The node whose silo runs the supervisor now (a durable one moves when that node is lost); null for a program-local one.</summary>
+    [Id(9)] public string? Node { get; init; }
 }

@@ -5,20 +5,22 @@ using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Validation;
+using Orleans.Runtime;
 
 namespace Nefele.Supervision;
 
 /// <summary>
 /// The durable supervisor. Its children are watched with the process grains' own monitor calls
 /// (one long poll per child, answered the moment the child's end is recorded), and its state is
-/// written after every step of a plan. It stays active while it supervises; when its silo dies, the
+/// written after every step of a plan. It stays active while it supervises (its deactivation is delayed
+/// without end; an ended or deleted one is collected as any idle grain); when its silo dies, the
 /// <see cref="SupervisorKeeper"/> of a surviving silo pings it, it activates there from its state,
 /// resumes the plan it was in and watches its children again — ends it missed are answered at once.
 /// </summary>
-[KeepAlive]
 public sealed class SupervisorGrain(
     [PersistentState("supervisor", StorageNames.Default)] IPersistentState<SupervisorState> state,
     TimeProvider time,
+    ILocalSiloDetails silo,
     ILogger<SupervisorGrain> logger) : Grain, ISupervisorGrain, ISupervisorChildHost
 {
     /// <summary>How long one monitor call on a child waits before asking again.</summary>
@@ -35,7 +37,7 @@ public sealed class SupervisorGrain(
 
     private string Name => Key[(Key.IndexOf(GrainKeys.Separator, StringComparison.Ordinal) + 1)..];
 
-    private bool Exists => state.State.Spec is not null;
+    private bool Exists => state.State.SpecJson is not null;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -59,12 +61,14 @@ public sealed class SupervisorGrain(
         SupervisorSpecs.Validate(spec);
         if (Exists && state.State.Phase != SupervisorPhase.Ended)
         {
-            return Same(spec, state.State.Spec!) ? _runner!.Status()
+            return Same(spec, state.State.GetSpec()!) ? Here(_runner!.Status())
                 : throw new NefeleException(ErrorCodes.SupervisorExists, $"supervisor {Name} exists already in tenant {Tenant} with another spec; delete it first");
         }
 
         _runner?.Detach();
-        state.State = new SupervisorState { Tenant = Tenant, Name = Name, Spec = spec };
+        this.DelayDeactivation(TimeSpan.MaxValue);
+        state.State = new SupervisorState { Tenant = Tenant, Name = Name };
+        state.State.SetSpec(spec);
         await GrainFactory.GetGrain<ISupervisorDirectoryGrain>(Tenant).AddAsync(Name);
         await state.WriteStateAsync(CancellationToken.None);
         var runner = _runner = NewRunner();
@@ -80,20 +84,23 @@ public sealed class SupervisorGrain(
 
         logger.LogInformation("Supervisor {Tenant}/{Name} started {Count} children ({Strategy})", Tenant, Name, runner.Status().Children.Count, spec.Strategy.Wire());
         _ = EndedAsync(runner);
-        return runner.Status();
+        return Here(runner.Status());
     }
 
-    public Task<SupervisorStatus> GetAsync(CancellationToken ct) => Task.FromResult(Runner().Status());
+    public Task<SupervisorStatus> GetAsync(CancellationToken ct) => Task.FromResult(Here(Runner().Status()));
 
-    public Task<SupervisorStatus> WatchAsync(long afterVersion, TimeSpan maxWait, CancellationToken ct) =>
-        Runner().WatchAsync(afterVersion, maxWait < Limits.MaxLogWait ? maxWait : Limits.MaxLogWait, ct);
+    public async Task<SupervisorStatus> WatchAsync(long afterVersion, TimeSpan maxWait, CancellationToken ct) =>
+        Here(await Runner().WatchAsync(afterVersion, maxWait < Limits.MaxLogWait ? maxWait : Limits.MaxLogWait, ct));
 
     public async Task<SupervisorStatus> ResizeAsync(int size, CancellationToken ct)
     {
         var runner = Runner();
         await runner.ResizeAsync(size, ct);
-        return runner.Status();
+        return Here(runner.Status());
     }
+
+    /// <summary>The status with the node this silo runs on.</summary>
+    private SupervisorStatus Here(SupervisorStatus status) => status with { Node = silo.Name };
 
     public async Task<bool> DeleteAsync(CancellationToken ct)
     {
@@ -116,13 +123,16 @@ public sealed class SupervisorGrain(
 
     private async Task ResumeAsync(SupervisorRunner runner)
     {
+        if (state.State.Phase == SupervisorPhase.Ended)
+        {
+            // Activated to be read (or woken): it has nothing to supervise.
+            return;
+        }
+
+        this.DelayDeactivation(TimeSpan.MaxValue);
         try
         {
-            if (state.State.Phase != SupervisorPhase.Ended)
-            {
-                logger.LogInformation("Supervisor {Tenant}/{Name} resumes on this silo", Tenant, Name);
-            }
-
+            logger.LogInformation("Supervisor {Tenant}/{Name} resumes on this silo", Tenant, Name);
             await runner.ResumeAsync(CancellationToken.None);
             _ = EndedAsync(runner);
         }
@@ -139,6 +149,9 @@ public sealed class SupervisorGrain(
         if (ReferenceEquals(runner, _runner) && Exists)
         {
             logger.LogWarning("Supervisor {Tenant}/{Name} ended: {Reason}", Tenant, Name, reason);
+
+            // Nothing left to supervise: collected when idle, read from storage when asked for.
+            this.DelayDeactivation(TimeSpan.Zero);
         }
     }
 
@@ -149,7 +162,7 @@ public sealed class SupervisorGrain(
         await state.ClearStateAsync();
         state.State = new SupervisorState();
         await GrainFactory.GetGrain<ISupervisorDirectoryGrain>(Tenant).RemoveAsync(Name);
-        DeactivateOnIdle();
+        this.DelayDeactivation(TimeSpan.Zero);
     }
 
     private static bool Same(SupervisorSpec a, SupervisorSpec b) => JsonSerializer.Serialize(a) == JsonSerializer.Serialize(b);

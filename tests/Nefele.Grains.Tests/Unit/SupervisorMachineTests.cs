@@ -21,7 +21,7 @@ public class SupervisorMachineTests
     private static (SupervisorMachine Machine, ManualClock Clock) Running(SupervisorSpec spec, ManualClock? clock = null)
     {
         clock ??= new ManualClock();
-        var machine = new SupervisorMachine(new SupervisorState { Tenant = "t", Name = "s", Spec = spec }, clock);
+        var machine = new SupervisorMachine(State(spec), clock);
         foreach (var id in machine.Start().Start)
         {
             machine.Started(id, "npid-" + id);
@@ -29,6 +29,13 @@ public class SupervisorMachineTests
 
         machine.Running();
         return (machine, clock);
+    }
+
+    private static SupervisorState State(SupervisorSpec spec)
+    {
+        var state = new SupervisorState { Tenant = "t", Name = "s" };
+        state.SetSpec(spec);
+        return state;
     }
 
     private static SupervisorSpec Three(SupervisorStrategy strategy, int maxRestarts = 10) => new()
@@ -41,7 +48,7 @@ public class SupervisorMachineTests
     [Fact]
     public void Children_start_in_declared_order()
     {
-        var machine = new SupervisorMachine(new SupervisorState { Name = "s", Spec = Three(SupervisorStrategy.OneForOne) }, new ManualClock());
+        var machine = new SupervisorMachine(State(Three(SupervisorStrategy.OneForOne)), new ManualClock());
         Assert.Equal(["a", "b", "c"], machine.Start().Start);
     }
 

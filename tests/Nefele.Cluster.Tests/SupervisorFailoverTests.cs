@@ -1,0 +1,84 @@
+using Nefele.Client;
+using Xunit;
+
+namespace Nefele.Cluster.Tests;
+
+public sealed partial class ClusterTests
+{
+    /// <summary>
+    /// A durable supervisor outlives the node it runs on: that node is killed, and with nothing calling
+    /// the supervisor, it activates on another node from its stored state (woken after the lost silo)
+    /// and goes on restarting its children there — those lost with the node, and one killed meanwhile
+    /// on a surviving node. The test watches the tenant's processes only, never the supervisor, until
+    /// the replacements run; so nothing but the cluster brought the supervisor back.
+    /// </summary>
+    [Fact]
+    public async Task A_supervisor_survives_the_death_of_its_node_and_keeps_restarting_its_children()
+    {
+        var tenant = await NewTenantAsync(cluster);
+        var spec = new SupervisorSpec
+        {
+            Strategy = SupervisorStrategy.SimpleOneForOne,
+            PoolSize = 4,
+            MaxRestarts = 20,
+            PeriodSeconds = 60,
+            Children = [new ChildSpec { Id = "w", Shutdown = "brutal_kill", Process = Sleeper() }],
+        };
+
+        // Node 1 is never damaged by a test: start supervisors until one runs on node 2 or 3.
+        SupervisorStatus? status = null;
+        string name = string.Empty;
+        for (var attempt = 0; attempt < 12 && status is null; attempt++)
+        {
+            name = $"pool-{attempt}";
+            var started = await tenant.Supervisors.StartAsync(name, spec).WaitAsync(Bound);
+            if (started.Node == ClusterFixture.NodeName(1))
+            {
+                await tenant.Supervisors.StopAsync(name).WaitAsync(Bound);
+                continue;
+            }
+
+            status = started;
+        }
+
+        Assert.True(status is not null, "every supervisor started on node 1");
+        var home = status.Node!;
+        var k = int.Parse(home[(ClusterFixture.Prefix.Length + 2)..], System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteLine($"supervisor {name} runs on {home}; children: {string.Join(", ", status.Children.Select(c => c.Npid))}");
+        try
+        {
+            var first = status.Children.Select(c => c.Npid!).ToHashSet();
+            var before = new Dictionary<string, string?>();
+            foreach (var npid in first)
+            {
+                before[npid] = (await tenant.GetAsync(npid)).Node;
+            }
+
+            await cluster.ScriptAsync("kill", k.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+            // One child on a surviving node is killed while the supervisor is down.
+            var victim = first.First(n => before[n] != home);
+            await tenant.KillAsync(victim, Signals.SigKill);
+
+            // The replacements come from the supervisor alone: ps shows a full pool again, none on the dead node.
+            var lostHere = first.Count(n => before[n] == home);
+            IReadOnlyList<ProcessInfo> running = [];
+            await Eventually.Until(async () =>
+            {
+                running = [.. (await tenant.PsAsync()).Where(p => p.State == ProcessState.Running)];
+                return running.Count == spec.PoolSize && running.All(p => p.Node != home) && running.All(p => p.Npid != victim);
+            }, TimeSpan.FromSeconds(120), $"a full pool of {spec.PoolSize} running off {home} after it was killed ({lostHere} lost with it, 1 killed)");
+
+            var after = await tenant.Supervisors.GetAsync(name).WaitAsync(Bound);
+            output.WriteLine($"supervisor {name} now on {after.Node}: {after.Restarts} restarts; children: {string.Join(", ", after.Children.Select(c => $"{c.Id}={c.Npid}"))}");
+            Assert.NotEqual(home, after.Node);
+            Assert.Equal(SupervisorPhase.Running, after.Phase);
+            Assert.Equal(1 + lostHere, after.Restarts);
+            Assert.Equal(running.Select(p => p.Npid).Order(), after.Children.Select(c => c.Npid!).Order());
+        }
+        finally
+        {
+            await tenant.Supervisors.StopAsync(name).WaitAsync(TimeSpan.FromSeconds(120));
+        }
+    }
+}
