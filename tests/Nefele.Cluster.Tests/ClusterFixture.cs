@@ -17,8 +17,11 @@ namespace Nefele.Cluster.Tests;
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
-    public const string Prefix = "nct";
-    public const string Subnet = "10.79.0";
+    /// <summary>NEFELE_CLUSTER_PREFIX when set (so that several runs of these tests can share a machine), else nct.</summary>
+    public static readonly string Prefix = Environment.GetEnvironmentVariable("NEFELE_CLUSTER_PREFIX") is { Length: > 0 } p ? p : "nct";
+
+    /// <summary>NEFELE_CLUSTER_SUBNET when set, else 10.79.0.</summary>
+    public static readonly string Subnet = Environment.GetEnvironmentVariable("NEFELE_CLUSTER_SUBNET") is { Length: > 0 } s ? s : "10.79.0";
     public const int InitialNodes = 3;
     public static readonly TimeSpan RejoinBound = TimeSpan.FromSeconds(120);
 
@@ -27,8 +30,8 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public ClusterFixture()
     {
-        StateDir = Path.Combine(Path.GetTempPath(), $"nct-{Guid.NewGuid():N}"[..16]);
-        ClusterId = $"nct-{Guid.NewGuid():N}"[..12];
+        StateDir = Path.Combine(Path.GetTempPath(), $"{Prefix}-{Guid.NewGuid():N}"[..(Prefix.Length + 13)]);
+        ClusterId = $"{Prefix}-{Guid.NewGuid():N}"[..(Prefix.Length + 9)];
         Http = new HttpClient { BaseAddress = new Uri(Api(1)), Timeout = TimeSpan.FromSeconds(60) };
     }
 
