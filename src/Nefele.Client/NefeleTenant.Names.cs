@@ -59,9 +59,14 @@ public sealed partial class NefeleTenant
     {
         Names.ValidateServiceName(name);
         var started = TimeProvider.System.GetTimestamp();
-        while (true)
+        for (var first = true; ; first = false)
         {
             var left = timeout - TimeProvider.System.GetElapsedTime(started);
+            if (!first && left <= TimeSpan.Zero)
+            {
+                throw new NefeleException(ErrorCodes.TimedOut, $"nobody registered the name {name} within {timeout.TotalSeconds:0.###} s");
+            }
+
             try
             {
                 return await NameService.WaitAsync(name, left > TimeSpan.Zero ? left : TimeSpan.Zero, ct);

@@ -168,6 +168,14 @@ public sealed class NamesTests(NodeFixture fixture) : IDisposable
             Assert.Equal(HttpStatusCode.BadRequest, badWait.StatusCode);
             Assert.Contains("wait", await badWait.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
+            // No npid: the caller's own mailbox, the one GET /mailbox shows.
+            var own = await http.PutAsJsonAsync($"{Base}/names/inbox", new { });
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+            var mailbox = JsonDocument.Parse(await http.GetStringAsync($"{Base}/mailbox")).RootElement.GetProperty("address").GetString();
+            Assert.Equal(mailbox, JsonDocument.Parse(await own.Content.ReadAsStringAsync()).RootElement.GetProperty("npids")[0].GetString());
+            Assert.Null(Assert.Single((await tenant.WaitForNameAsync("inbox", TimeSpan.Zero))).Node);
+            Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"{Base}/names/inbox?npid={mailbox}")).StatusCode);
+
             Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"{Base}/names/%2380?npid={npid}")).StatusCode);
             var again = await http.DeleteAsync($"{Base}/names/%2380?npid={npid}");
             Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);

@@ -1,5 +1,7 @@
 using Nefele.Client;
+using Nefele.Auth;
 using Nefele.Errors;
+using Nefele.Messaging;
 using Nefele.Validation;
 
 namespace Nefele.Silo.Api;
@@ -24,17 +26,21 @@ internal static class NameEndpoints
             .WithDescription("Without 'wait': the entry, or 404 name_not_found when nobody holds the name. With wait=<duration> (\"10s\", \"250ms\"; at most 10 s per call): waits for a registration, then 408 timed_out.")
             .Operation("getName", "One name with its holders, waiting up to 'wait' for it to be registered", 400, 403, 404, 408);
 
-        tenants.MapPut("/names/{name}", async (string tenant, string name, RegisterBody body, IGrainFactory grains) =>
+        tenants.MapPut("/names/{name}", async (string tenant, string name, RegisterBody body, IGrainFactory grains, HttpContext http) =>
         {
-            if (string.IsNullOrEmpty(body.Npid))
+            var names = new NefeleTenant(grains, tenant);
+            var holder = body.Npid;
+            if (string.IsNullOrEmpty(holder))
             {
-                throw NefeleException.Bad("npid is required: the process (or external mailbox address) to register");
+                // The caller's own mailbox (GET /mailbox), opened so that its drop takes the name with it.
+                holder = MailboxAddress.ForKey(tenant, ((Principal)http.Items[Auth.ApiKeyAuthenticationHandler.Items.Principal]!).KeyName);
+                await grains.GetGrain<IMailboxGrain>(holder).OpenAsync(tenant);
             }
 
-            return Results.Ok(new NameHolders(await new NefeleTenant(grains, tenant).RegisterAsync(name, body.Npid)));
+            return Results.Ok(new NameHolders(await names.RegisterAsync(name, holder)));
         }).RequireAuthorization(Auth.Policies.TenantMember)
             .Produces<NameHolders>()
-            .WithDescription("Registers a live process of the tenant (or an external mailbox address) under the name; several holders form a group. The name dies with its holder. Registering again changes nothing.")
+            .WithDescription("Registers a live process of the tenant, an external mailbox address, or (no npid) the caller's own mailbox (GET /mailbox) under the name; several holders form a group. The name dies with its holder. Registering again changes nothing.")
             .Operation("registerName", "Register a holder of a name or service id", [.. ApiDocs.Body, 403, 404, 409, 429]);
 
         tenants.MapDelete("/names/{name}", async (string tenant, string name, string? npid, IGrainFactory grains) =>
