@@ -13,7 +13,7 @@ namespace Nefele.Client;
 /// Everything a tenant can do with its processes. The one implementation behind all front
 /// doors: the SDK (over an Orleans client), the REST API and hostd's socket (inside the silo).
 /// </summary>
-public sealed class NefeleTenant
+public sealed partial class NefeleTenant
 {
     /// <summary>How long one monitor poll waits on the process grain before asking again.</summary>
     private static readonly TimeSpan WatchPoll = TimeSpan.FromSeconds(5);
@@ -38,6 +38,9 @@ public sealed class NefeleTenant
 
     /// <summary>The tenant's name.</summary>
     public string Name { get; }
+
+    /// <summary>The tenant's supervisors: durable ones (grains that outlive this program and their node) and program-local ones.</summary>
+    public NefeleSupervisors Supervisors => new(_grains, this);
 
     /// <summary>
     /// Spawns one process and answers its NPID once it is Running. A request that cannot start

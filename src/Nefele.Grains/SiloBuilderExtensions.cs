@@ -33,7 +33,7 @@ public static class SiloBuilderExtensions
             .Validate(o => o.BatchMaxBytes is >= 1 and <= 1L << 30, "Messaging:BatchMaxBytes must be 1 to 1073741824")
             .Validate(o => o.RouteCacheEntries is >= 16 and <= 10_000_000, "Messaging:RouteCacheEntries must be 16 to 10000000")
             .ValidateOnStart();
-        silo.Services.TryAddSingleton<Messaging.IMessagingNameSource, Messaging.NoNameSource>();
+        silo.Services.TryAddSingleton<Messaging.IMessagingNameSource, Naming.NameServiceSource>();
         silo.Services.AddSingleton<Messaging.MessageRouter>();
         silo.Services.AddSingleton<NodeLiveness>();
         silo.Services.AddSingleton<INodeLiveness>(sp => sp.GetRequiredService<NodeLiveness>());

@@ -42,8 +42,9 @@ public sealed class HostAgentService(
             logger.LogWarning("Stopped {Count} processes a previous hostd of node {Node} left running", left, options.Node);
         }
 
-        control.Start();
+        // The api socket first: once a silo can attach and launch, processes can reach hostd.
         api.Start();
+        control.Start();
         logger.LogInformation(
             "nefele-hostd for node {Node}: engine {Engine}, cgroups {Cgroups}, run dir {RunDir}",
             options.Node, engine.Capabilities.Name, cgroups.Flavor, options.RunDirectory);

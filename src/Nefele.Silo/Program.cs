@@ -151,6 +151,9 @@ app.MapOpenApi("/openapi/{documentName}.json");
 app.MapProcessEndpoints();
 app.MapTenantEndpoints();
 app.MapNodeEndpoints();
+app.MapMessagingEndpoints();
+app.MapNameEndpoints();
+app.MapSupervisorEndpoints();
 var metrics = app.MapPrometheusMetrics();
 const string MetricsSummary = "Prometheus scrape: Nefele's meters, this node's processes, and the silo process (text format 0.0.4)";
 if (api.AnonymousMetrics)

@@ -25,7 +25,6 @@ internal sealed partial class ApiPeer : IAsyncDisposable
             signal.pause()
         """;
 
-    private readonly SiloConnection silo;
     private readonly Socket socket;
     private readonly NetworkStream stream;
     private readonly SemaphoreSlim writeLock = new(1, 1);
@@ -36,7 +35,7 @@ internal sealed partial class ApiPeer : IAsyncDisposable
 
     private ApiPeer(SiloConnection silo, string npid, string tenant, int pid, Socket socket)
     {
-        this.silo = silo;
+        Silo = silo;
         Npid = npid;
         Tenant = tenant;
         Pid = pid;
@@ -46,6 +45,9 @@ internal sealed partial class ApiPeer : IAsyncDisposable
     }
 
     public string Npid { get; }
+
+    /// <summary>The silo connection the process is ended through (a test that reattaches sets the new one).</summary>
+    public SiloConnection Silo { get; set; }
 
     public string Tenant { get; }
 
@@ -79,13 +81,19 @@ internal sealed partial class ApiPeer : IAsyncDisposable
         }
 
         var fd = int.Parse(text.Trim().Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        return new ApiPeer(silo, npid, tenant, pid, TakeSocket(pid, fd));
+    }
+
+    /// <summary>A duplicate of descriptor <paramref name="fd"/> of process <paramref name="pid"/> (pidfd_getfd; needs root).</summary>
+    internal static Socket TakeSocket(int pid, int fd)
+    {
         var pidfd = (int)syscall(SysPidfdOpen, pid, 0);
         Assert.True(pidfd >= 0, $"pidfd_open({pid}) failed: errno {Marshal.GetLastPInvokeError()}");
         var copy = (int)syscall(SysPidfdGetfd, pidfd, fd, 0);
         var errno = Marshal.GetLastPInvokeError();
         close(pidfd);
         Assert.True(copy >= 0, $"pidfd_getfd({pid}, {fd}) failed: errno {errno}");
-        return new ApiPeer(silo, npid, tenant, pid, new Socket(new SafeSocketHandle(copy, ownsHandle: true)));
+        return new Socket(new SafeSocketHandle(copy, ownsHandle: true));
     }
 
     /// <summary>Sends one request and waits (bounded) for its answer.</summary>
@@ -152,9 +160,9 @@ internal sealed partial class ApiPeer : IAsyncDisposable
         }
 
         ended = true;
-        await silo.SignalAsync(Npid, 9);
-        await silo.NextExitAsync(Npid);
-        await silo.AckAsync(Npid);
+        await Silo.SignalAsync(Npid, 9);
+        await Silo.NextExitAsync(Npid);
+        await Silo.AckAsync(Npid);
     }
 
     private async Task ReadLoopAsync()

@@ -7,6 +7,9 @@ public abstract class AttachedHostdTests : IAsyncLifetime
 
     private protected SiloConnection Silo { get; private set; } = null!;
 
+    /// <summary>A test that reattached through a new connection makes it the one cleaned up.</summary>
+    private protected void ReplaceSilo(SiloConnection silo) => Silo = silo;
+
     public async Task InitializeAsync()
     {
         Hostd = await HostdInstance.StartAsync();

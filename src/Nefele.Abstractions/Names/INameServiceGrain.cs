@@ -47,6 +47,9 @@ public interface INameServiceGrain : IGrainWithStringKey
     [Access(Role.Member, TenantFrom.GrainKey)]
     Task UnsubscribeAsync(string topic, string npid, CancellationToken ct = default);
 
+    /// <summary>The holders of <paramref name="name"/> (subscribers of it, with <paramref name="topic"/>), in registration order; empty when none.</summary>
+    Task<IReadOnlyList<NameHolder>> HoldersAsync(string name, bool topic);
+
     /// <summary>
     /// From a node about to launch its first process of the tenant: the node gets every change from
     /// now on, and the tables as they are now.

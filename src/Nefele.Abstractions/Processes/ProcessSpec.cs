@@ -44,6 +44,18 @@ public sealed record ProcessSpec
     /// </summary>
     [Id(11)] public IReadOnlyDictionary<string, long> Rlimits { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>
+    /// Most messages the process's mailbox holds; 0 (the default) takes 10,000
+    /// (<see cref="Validation.Limits.DefaultMailboxMessages"/>); at most 1,000,000.
+    /// </summary>
+    [Id(12)] public int MailboxMessages { get; init; }
+
+    /// <summary>
+    /// Most bytes of message data the process's mailbox holds; 0 (the default) takes 64 MiB
+    /// (<see cref="Validation.Limits.DefaultMailboxBytes"/>); at most 1 GiB.
+    /// </summary>
+    [Id(13)] public long MailboxBytes { get; init; }
+
     /// <summary>The command line as ps shows it (not part of the JSON contract: the REST API would refuse it as an unknown field).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string CommandLine => Args.Count == 0 ? Path : Path + " " + string.Join(' ', Args);

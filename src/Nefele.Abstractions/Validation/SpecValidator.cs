@@ -121,6 +121,16 @@ public static class SpecValidator
             throw NefeleException.Bad($"spawn rejected: {where}memory {spec.MemoryBytes} bytes is below the 1 MiB minimum");
         }
 
+        if (spec.MailboxMessages is < 0 or > Limits.MaxMailboxMessages)
+        {
+            throw NefeleException.Bad($"spawn rejected: {where}mailbox of {spec.MailboxMessages} messages is out of range (allowed: 0 for the default {Limits.DefaultMailboxMessages}, or 1 to {Limits.MaxMailboxMessages})");
+        }
+
+        if (spec.MailboxBytes is < 0 or > Limits.MaxMailboxBytes)
+        {
+            throw NefeleException.Bad($"spawn rejected: {where}mailbox of {spec.MailboxBytes} bytes is out of range (allowed: 0 for the default {Limits.DefaultMailboxBytes}, or 1 to {Limits.MaxMailboxBytes})");
+        }
+
         if (spec.Cwd is { Length: > 0 } cwd && !Names.IsAbsolutePath(cwd))
         {
             throw NefeleException.Bad(cwd.StartsWith('/')

@@ -24,6 +24,35 @@ public static class Units
         ("Ti", Ki * Ki * Ki * Ki), ("Gi", Ki * Ki * Ki), ("Mi", Ki * Ki), ("Ki", Ki),
     ];
 
+    /// <summary>
+    /// "250ms", "10s", "2m", "1h", or a bare number of seconds ("1.5") → a duration; negative or
+    /// other units are refused. Query parameters (?timeout=10s) and the CLI's --timeout use it.
+    /// </summary>
+    /// <exception cref="FormatException">Not a duration; the message says what is allowed.</exception>
+    public static TimeSpan ParseDuration(string text)
+    {
+        var i = 0;
+        while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.'))
+        {
+            i++;
+        }
+
+        var unit = text[i..];
+        if (i == 0 || !double.TryParse(text.AsSpan(0, i), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number)
+            || unit is not ("" or "ms" or "s" or "m" or "h"))
+        {
+            throw new FormatException($"'{text}' is not a duration: use a number with ms, s, m or h (\"500ms\", \"10s\"), or a number of seconds");
+        }
+
+        return unit switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(number),
+            "m" => TimeSpan.FromMinutes(number),
+            "h" => TimeSpan.FromHours(number),
+            _ => TimeSpan.FromSeconds(number),
+        };
+    }
+
     /// <summary>"250m" (millicores), "1" or "1.5" (cores) → millicores.</summary>
     /// <exception cref="FormatException">Not a CPU amount; the message says what is allowed.</exception>
     public static long ParseCpu(string text)

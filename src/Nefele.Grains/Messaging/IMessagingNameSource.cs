@@ -3,8 +3,8 @@ namespace Nefele.Messaging;
 /// <summary>
 /// Where the router reads a tenant's names and topics for the sends hostd did not resolve itself
 /// (the SDK's and REST's sends to a name, a publish's subscribers on other nodes), and whom it
-/// tells that an external mailbox was dropped (its names die with it). The name service
-/// registers its implementation; without one, names have no holders and topics no subscribers.
+/// tells that an external mailbox was dropped (its names die with it): the tenant's name service
+/// grain (<see cref="NameServiceSource"/>).
 /// </summary>
 public interface IMessagingNameSource
 {

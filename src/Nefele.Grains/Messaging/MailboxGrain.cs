@@ -4,6 +4,7 @@ using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Validation;
 using Orleans.Concurrency;
+using Orleans.Placement;
 
 namespace Nefele.Messaging;
 
@@ -13,9 +14,10 @@ namespace Nefele.Messaging;
 /// with selective receive by tag, long-poll receives, per-sender sequence numbers. It lives while
 /// it is used: after <see cref="MessagingOptions.MailboxIdleTimeout"/> without an open or a
 /// receive it is dropped, and so is it when its silo dies (at-most-once, as a process's mailbox
-/// with its node); what was queued is counted as dropped.
+/// with its node); what was queued is counted as dropped. It lives on the silo where it was
+/// opened (the SDK program's gateway, the REST call's node), so receiving costs no extra hop.
 /// </summary>
-[Reentrant]
+[Reentrant, PreferLocalPlacement]
 public sealed class MailboxGrain(
     IOptions<MessagingOptions> options,
     IMessagingNameSource names,

@@ -124,6 +124,9 @@ public sealed class NameServiceGrain(
         return Task.FromResult(entries);
     }
 
+    public Task<IReadOnlyList<NameHolder>> HoldersAsync(string name, bool topic) =>
+        Task.FromResult<IReadOnlyList<NameHolder>>((topic ? Record.Topics : Record.Names).TryGetValue(name, out var holders) ? holders.ToArray() : []);
+
     public async Task<NameTable> AttachNodeAsync(string node)
     {
         if (!Record.Nodes.Contains(node))

@@ -24,6 +24,7 @@ internal static class OpenApiDocumentation
         ["nodes"] = "The cluster's nodes and this node's health",
         ["hollow nodes"] = "Simulated nodes for placement benchmarks (admin, with --allow-hollow-nodes)",
         ["telemetry"] = "Prometheus metrics",
+        ["messaging"] = "Messages to a tenant's processes and mailboxes, and the caller's own mailbox",
     };
 
     private static readonly string[] Codes = [.. typeof(ErrorCodes).GetFields(BindingFlags.Public | BindingFlags.Static)

@@ -30,6 +30,7 @@ internal static partial class ProblemMapping
         ErrorCodes.TenantExists or ErrorCodes.KeyExists => StatusCodes.Status409Conflict,
         ErrorCodes.SupervisorNotFound => StatusCodes.Status404NotFound,
         ErrorCodes.SupervisorExists => StatusCodes.Status409Conflict,
+        ErrorCodes.FailedToStart => StatusCodes.Status422UnprocessableEntity,
         ErrorCodes.QuotaExceeded or ErrorCodes.RateLimited or ErrorCodes.LimitExceeded => StatusCodes.Status429TooManyRequests,
         ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
         ErrorCodes.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,

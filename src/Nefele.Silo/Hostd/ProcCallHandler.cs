@@ -59,6 +59,37 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
                     var chunk = await tenant.ReadLogsAsync(logs.Npid, logs.Offset, logs.MaxBytes is > 0 and <= Limits.MaxLogReadBytes ? logs.MaxBytes : Limits.DefaultLogReadBytes, wait: wait < Limits.MaxLogWait ? wait : Limits.MaxLogWait);
                     response.Logs = new LogsReply { Data = ByteString.CopyFrom(chunk.Data), NextOffset = chunk.NextOffset, Complete = chunk.Complete };
                     break;
+                // Names: the caller is the default holder. wait_name and names are hostd's (its copy
+                // of the tables); they are answered here too, from the name service, for a hostd
+                // that forwards them.
+                case ProcRequest.BodyOneofCase.Register:
+                    response.Register = new RegisterReply();
+                    response.Register.Npids.AddRange(await tenant.RegisterAsync(request.Register.Name, HolderOrCaller(request.Register.Npid, call)));
+                    break;
+                case ProcRequest.BodyOneofCase.Unregister:
+                    await tenant.UnregisterAsync(request.Unregister.Name, HolderOrCaller(request.Unregister.Npid, call));
+                    response.Unregister = new UnregisterReply();
+                    break;
+                case ProcRequest.BodyOneofCase.Subscribe:
+                    await tenant.SubscribeAsync(request.Subscribe.Topic, HolderOrCaller(request.Subscribe.Npid, call));
+                    response.Subscribe = new SubscribeReply();
+                    break;
+                case ProcRequest.BodyOneofCase.Unsubscribe:
+                    await tenant.UnsubscribeAsync(request.Unsubscribe.Topic, HolderOrCaller(request.Unsubscribe.Npid, call));
+                    response.Unsubscribe = new UnsubscribeReply();
+                    break;
+                case ProcRequest.BodyOneofCase.WaitName:
+                    var waited = await tenant.WaitForNameAsync(request.WaitName.Name, TimeSpan.FromMilliseconds(Math.Clamp(request.WaitName.TimeoutMs, 0, (int)Limits.MaxMessagingWait.TotalMilliseconds)));
+                    response.WaitName = new WaitNameReply();
+                    response.WaitName.Npids.AddRange(waited.Select(h => h.Npid));
+                    break;
+                case ProcRequest.BodyOneofCase.Names:
+                    var entries = request.Names.Topics
+                        ? await tenant.ListTopicsAsync(request.Names.Prefix)
+                        : await tenant.ListNamesAsync(request.Names.Prefix);
+                    response.Names = new NamesReply();
+                    response.Names.Names.AddRange(entries.Select(Naming.NameTableProto.ToProto));
+                    break;
                 default:
                     response.Error = new Protocol.V1.Error { Code = ErrorCodes.BadRequest, Message = $"unsupported request {request.BodyCase}" };
                     break;
@@ -76,4 +107,7 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
 
         return response;
     }
+
+    /// <summary>The holder a names call gives, else the calling process.</summary>
+    private static string HolderOrCaller(string npid, ProcCall call) => string.IsNullOrEmpty(npid) ? call.CallerNpid : npid;
 }

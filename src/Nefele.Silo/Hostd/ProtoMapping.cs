@@ -17,6 +17,8 @@ internal static class ProtoMapping
             MemoryBytes = spec.MemoryBytes,
             Name = spec.Name ?? string.Empty,
             NoHandshake = spec.NoHandshake,
+            MailboxMessages = spec.MailboxMessages,
+            MailboxBytes = spec.MailboxBytes,
         };
         p.Args.AddRange(spec.Args);
         foreach (var (key, value) in spec.Env)
@@ -53,6 +55,8 @@ internal static class ProtoMapping
         Affinity = p.Affinity.ToArray(),
         AntiAffinity = p.AntiAffinity.ToArray(),
         Rlimits = p.Rlimits.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+        MailboxMessages = p.MailboxMessages,
+        MailboxBytes = p.MailboxBytes,
     };
 
     public static ProcessEnd FromProto(P.ProcessEnd p) => new()

@@ -1,0 +1,4 @@
+namespace Nefele.Silo.Api;
+
+/// <summary>Answer of GET /v1/tenants/{tenant}/supervisors.</summary>
+public sealed record SupervisorList(IReadOnlyList<string> Supervisors);
