@@ -15,7 +15,7 @@ public sealed class CApiMessagingTests(NodeFixture fixture) : IDisposable
     // Linux errno values (asm-generic/errno.h), written here independently of nefele.h.
     private const int ETIMEDOUT = 110, EADDRNOTAVAIL = 99;
 
-    private const string Program = """
+    internal const string Program = """
         #include <nefele.h>
         #include <poll.h>
         #include <stdio.h>
@@ -305,7 +305,7 @@ public sealed class CApiMessagingTests(NodeFixture fixture) : IDisposable
     private Task<string> BinaryAsync() => LibnefeleProgram.CompileAsync(_dir, "messaging", Program);
 
     /// <summary>Waits for the process to end, then returns everything it wrote.</summary>
-    private static async Task<string> OutputAfterEndAsync(NefeleTenant tenant, string npid)
+    internal static async Task<string> OutputAfterEndAsync(NefeleTenant tenant, string npid)
     {
         var end = await tenant.WaitAsync(npid).WaitAsync(Cleanup.Wait);
         var text = new StringBuilder();
@@ -318,9 +318,9 @@ public sealed class CApiMessagingTests(NodeFixture fixture) : IDisposable
         return text.ToString();
     }
 
-    private static string[] Lines(string output, string prefix) =>
+    internal static string[] Lines(string output, string prefix) =>
         [.. output.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal))];
 
-    private static string Line(string output, string prefix) =>
+    internal static string Line(string output, string prefix) =>
         Lines(output, prefix).SingleOrDefault() ?? throw new Xunit.Sdk.XunitException($"no line starting '{prefix}' in:\n{output}");
 }
