@@ -154,7 +154,7 @@ public sealed class CApiMessagingTests(NodeFixture fixture) : IDisposable
             printf("self %s\n", me.id);
             int a = nefele_register("alpha-one", NULL), b = nefele_register("#4242", NULL), c = nefele_register("beta", NULL);
             printf("register %d %d %d\n", a, b, c);
-            int bad = nefele_register("01J00000000000", NULL);
+            int bad = nefele_register(me.id, NULL); /* a name never has the shape of an NPID */
             printf("bad rc=%d error=%s\n", bad, nefele_last_error());
             print_names("alpha", "alpha");
             print_names("all", NULL);
