@@ -19,5 +19,5 @@ public static class HostAgentTelemetry
         Meter.CreateCounter<long>("nefele.process.exits", unit: "{process}", description: "Processes that exited after Running");
 
     public static readonly Counter<long> MessagesDropped =
-        Meter.CreateCounter<long>("nefele.messaging.dropped", unit: "{message}", description: "Messages dropped because their mailbox ended with them queued");
+        Meter.CreateCounter<long>("nefele.messaging.dropped", unit: "{message}", description: "Messages dropped: queued when their mailbox ended (reason mailbox_ended), or sent without ack to a process that had ended (reason receiver_ended)");
 }

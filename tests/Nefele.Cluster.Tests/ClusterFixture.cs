@@ -9,7 +9,9 @@ namespace Nefele.Cluster.Tests;
 
 /// <summary>
 /// A real three-node cluster made by <c>scripts/cluster up 3</c> in an environment of its own
-/// (prefix nct, subnet 10.79.0, a temporary state directory, a random cluster id), so it runs
+/// (prefix nct, subnet 10.79.0, a temporary state directory under the system's temporary folder,
+/// a random cluster id; NEFELE_CLUSTER_PREFIX, NEFELE_CLUSTER_SUBNET and NEFELE_CLUSTER_DIR, when
+/// set, choose others, so that two runs of these tests on one machine keep apart), so it runs
 /// beside a developer's cluster. Node 1 is zone=a, node 2 zone=b, node 3 zone=c with one GPU;
 /// a node added later is zone=d. The REST client and the SDK use the cluster's admin key
 /// (STATE/admin.key, made by scripts/cluster); the SDK connects over mutual TLS with the program
@@ -17,8 +19,9 @@ namespace Nefele.Cluster.Tests;
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
-    public const string Prefix = "nct";
-    public const string Subnet = "10.79.0";
+    public static readonly string Prefix = Environment.GetEnvironmentVariable("NEFELE_CLUSTER_PREFIX") is { Length: > 0 } p ? p : "nct";
+    public static readonly string Subnet = Environment.GetEnvironmentVariable("NEFELE_CLUSTER_SUBNET") is { Length: > 0 } s ? s : "10.79.0";
+    private static readonly string StateParent = Environment.GetEnvironmentVariable("NEFELE_CLUSTER_DIR") is { Length: > 0 } d ? d : Path.GetTempPath();
     public const int InitialNodes = 3;
     public static readonly TimeSpan RejoinBound = TimeSpan.FromSeconds(120);
 
@@ -27,8 +30,8 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public ClusterFixture()
     {
-        StateDir = Path.Combine(Path.GetTempPath(), $"nct-{Guid.NewGuid():N}"[..16]);
-        ClusterId = $"nct-{Guid.NewGuid():N}"[..12];
+        StateDir = Path.Combine(StateParent, $"{Prefix}-{Guid.NewGuid():N}"[..(Prefix.Length + 13)]);
+        ClusterId = $"{Prefix}-{Guid.NewGuid():N}"[..(Prefix.Length + 9)];
         Http = new HttpClient { BaseAddress = new Uri(Api(1)), Timeout = TimeSpan.FromSeconds(60) };
     }
 

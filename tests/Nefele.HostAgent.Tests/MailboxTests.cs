@@ -220,7 +220,7 @@ public sealed class MailboxTests : AttachedHostdTests
     }
 
     [Fact]
-    public async Task Queued_messages_are_dropped_and_counted_when_the_process_ends_and_later_sends_are_not_running()
+    public async Task Queued_messages_are_dropped_and_counted_when_the_process_ends_and_later_acknowledged_sends_are_not_running()
     {
         await using var a = await ApiPeer.StartAsync(Silo);
         var b = await ApiPeer.StartAsync(Silo);
@@ -237,6 +237,10 @@ public sealed class MailboxTests : AttachedHostdTests
 
         var late = await a.SendAsync(b.Npid, "late", ack: true);
         Assert.Equal(Client.ErrorCodes.NotRunning, late.Error?.Code);
+
+        // At most once: an unacknowledged send to it reaches nobody, and nothing goes to the silo.
+        Assert.Equal(0u, await a.SendOkAsync(b.Npid, "unacked"));
+        Assert.DoesNotContain(Silo.All, ev => ev.MessageOut is not null);
         var delivery = await DeliverAsync(new DeliverRequest { Tenant = "acme", Targets = { b.Npid }, Create = true, Message = Remote("x", "far") });
         Assert.Equal(Client.ErrorCodes.NotRunning, Assert.Single(delivery.Failures).Error.Code);
     }

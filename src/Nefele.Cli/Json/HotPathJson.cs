@@ -67,6 +67,8 @@ internal static class HotPathJson
         WriteStrings(writer, "affinity", spec.Affinity);
         WriteStrings(writer, "antiAffinity", spec.AntiAffinity);
         WriteNumbers(writer, "rlimits", spec.Rlimits);
+        writer.WriteNumber("mailboxMessages", spec.MailboxMessages);
+        writer.WriteNumber("mailboxBytes", spec.MailboxBytes);
         writer.WriteEndObject();
     }
 

@@ -16,6 +16,8 @@ public sealed partial class PostOffice
     private readonly Dictionary<ulong, OutCall> outCalls = [];
     private ulong nextCallId;
 
+    private static readonly KeyValuePair<string, object?> Unroutable = new("reason", "receiver_ended");
+
     private static int MaxWaitMs => (int)Limits.MaxMessagingWait.TotalMilliseconds;
 
     /// <summary>
@@ -33,7 +35,7 @@ public sealed partial class PostOffice
 
         var mode = request.Mode;
         var waitMs = Math.Min(request.WaitMs, MaxWaitMs);
-        var route = Resolve(caller, request.To, mode);
+        var route = Resolve(caller, request.To, mode, request.Ack);
         if (route.Error is { } error)
         {
             sink.Send(Failure(id, error.Code, error.Message));
@@ -50,7 +52,7 @@ public sealed partial class PostOffice
         }
 
         var envelope = new Envelope(caller.Npid, mode == DeliveryMode.Broadcast ? "*" : request.To, request.Tag, request.Data, time.GetUtcNow().ToUnixTimeMilliseconds());
-        var operation = new SendOperation(sink, id, envelope, waitMs, route.Single);
+        var operation = new SendOperation(sink, id, envelope, waitMs, route.Single, request.Ack);
         foreach (var mailbox in route.Local)
         {
             operation.Offer(mailbox);
@@ -172,7 +174,7 @@ public sealed partial class PostOffice
     }
 
     /// <summary>Where a send goes: local mailboxes, NPIDs for the silo, or why it cannot go.</summary>
-    private Route Resolve(CallerIdentity caller, string to, DeliveryMode mode)
+    private Route Resolve(CallerIdentity caller, string to, DeliveryMode mode, bool ack)
     {
         var tenant = caller.Tenant;
         if (mode == DeliveryMode.Broadcast)
@@ -203,9 +205,19 @@ public sealed partial class PostOffice
                 return new Route([mailbox], null, Single: true);
             }
 
-            return KnownEnded(to, tenant)
-                ? Route.Failed(ErrorCodes.NotRunning, $"{to} has ended: its mailbox ended with it")
-                : new Route([], [to], Single: true);
+            if (!KnownEnded(to, tenant))
+            {
+                return new Route([], [to], Single: true);
+            }
+
+            // At most once: only an acknowledged send hears that its receiver has ended.
+            if (ack)
+            {
+                return Route.Failed(ErrorCodes.NotRunning, $"{to} has ended: its mailbox ended with it");
+            }
+
+            HostAgentTelemetry.MessagesDropped.Add(1, Unroutable);
+            return new Route([], null, Single: true);
         }
 
         var holders = Table(tenant).Holders(to);
@@ -326,7 +338,7 @@ public sealed partial class PostOffice
     /// (local mailboxes that waited for room, the silo's answer). A failure of a one-target send is
     /// the send's error; a group send that missed a mailbox fails too, saying how many got it.
     /// </summary>
-    private sealed class SendOperation(IReplySink sink, ulong id, Envelope envelope, int waitMs, bool single) : IPutCallback
+    private sealed class SendOperation(IReplySink sink, ulong id, Envelope envelope, int waitMs, bool single, bool ack) : IPutCallback
     {
         private readonly Lock gate = new();
 
@@ -360,8 +372,11 @@ public sealed partial class PostOffice
                 case PutOutcome.Full:
                     Fail(ErrorCodes.MailboxFull, mailbox.DescribeFull(envelope.Size, waitMs));
                     break;
-                case PutOutcome.Ended when single:
+                case PutOutcome.Ended when single && ack:
                     Fail(ErrorCodes.NotRunning, $"{mailbox.Owner} has ended: its mailbox ended with it");
+                    break;
+                case PutOutcome.Ended:
+                    HostAgentTelemetry.MessagesDropped.Add(1, Unroutable);
                     break;
             }
 

@@ -10,7 +10,9 @@ namespace Nefele.HostAgent.Shim;
 /// (the reader of a request, or the sender whose message fills a waiting receive), straight into
 /// the socket when nothing is queued ahead of it: a unix socket takes it without blocking while its
 /// buffer has room. Only when the peer is not reading fast enough are answers queued and written
-/// asynchronously, so no thread ever blocks on a slow peer.
+/// asynchronously, so no thread ever blocks on a slow peer. While the reader works through
+/// several requests that came in one receive (a pipelining client), answers are held and leave
+/// together in one write when it is done (<see cref="Hold"/>, <see cref="Flush"/>).
 /// </summary>
 internal sealed class ApiConnection(Socket socket) : IReplySink
 {
@@ -18,10 +20,14 @@ internal sealed class ApiConnection(Socket socket) : IReplySink
     // answer, a received message, is a little over 1 MiB).
     private const long MaxBacklogBytes = 64L << 20;
 
+    // Held answers leave early once they add up to this much (received messages can be large).
+    private const long MaxHeldBytes = 256L << 10;
+
     private readonly Lock gate = new();
     private readonly Queue<byte[]> backlog = new();
     private long backlogBytes;
     private bool writing;
+    private bool held;
     private volatile bool closed;
 
     public bool IsOpen => !closed;
@@ -29,6 +35,7 @@ internal sealed class ApiConnection(Socket socket) : IReplySink
     public void Send(ProcResponse response)
     {
         var frame = FrameCodec.Encode(response);
+        var flushHeld = false;
         lock (gate)
         {
             if (closed)
@@ -46,10 +53,23 @@ internal sealed class ApiConnection(Socket socket) : IReplySink
                 }
 
                 backlog.Enqueue(frame);
-                return;
+                flushHeld = held && backlogBytes >= MaxHeldBytes;
+                if (!flushHeld)
+                {
+                    return;
+                }
             }
+            else
+            {
+                writing = true;
+            }
+        }
 
-            writing = true;
+        if (flushHeld)
+        {
+            // Held answers grew large: they go now, and the rest of the batch follows them.
+            Flush();
+            return;
         }
 
         var sent = SendNow(frame, 0);
@@ -74,6 +94,67 @@ internal sealed class ApiConnection(Socket socket) : IReplySink
 
             _ = DrainAsync(null, 0);
         }
+    }
+
+    /// <summary>Holds answers back until <see cref="Flush"/> (unless a write is under way, which takes them anyway).</summary>
+    public void Hold()
+    {
+        lock (gate)
+        {
+            if (!writing && !closed)
+            {
+                writing = true;
+                held = true;
+            }
+        }
+    }
+
+    /// <summary>Writes the answers held since <see cref="Hold"/>, all in one write.</summary>
+    public void Flush()
+    {
+        byte[] frames;
+        lock (gate)
+        {
+            if (!held)
+            {
+                return;
+            }
+
+            held = false;
+            if (closed || backlog.Count == 0)
+            {
+                writing = false;
+                return;
+            }
+
+            frames = backlog.Count == 1 ? backlog.Dequeue() : Concatenate();
+            backlog.Clear();
+            backlogBytes = 0;
+        }
+
+        var sent = SendNow(frames, 0);
+        if (sent < 0)
+        {
+            Close();
+        }
+        else
+        {
+            // Whatever the socket did not take, and answers queued meanwhile, go asynchronously.
+            _ = DrainAsync(sent < frames.Length ? frames : null, sent);
+        }
+    }
+
+    private byte[] Concatenate()
+    {
+        var all = new byte[backlogBytes];
+        var at = 0;
+        foreach (var frame in backlog)
+        {
+            frame.CopyTo(all, at);
+            at += frame.Length;
+        }
+
+        return all;
     }
 
     /// <summary>The connection is over: answers still queued or sent later are dropped.</summary>

@@ -162,10 +162,18 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
 
                 SpawnTrace.Mark("h.hello_read", $"pid{peerPid}");
 
+                // More requests came in the same receive (a pipelining client): their answers
+                // leave together once the last of them is handled.
+                if (reader.HasBuffered)
+                {
+                    writer.Hold();
+                }
+
                 // Messaging is answered from the node's mailboxes and tables by this thread, or, for
                 // a receive or a wait, later by whichever thread settles it.
                 if (TryMessaging(request, peer, writer))
                 {
+                    FlushUnlessMore(reader, writer);
                     continue;
                 }
 
@@ -191,6 +199,8 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
                         TaskContinuationOptions.ExecuteSynchronously,
                         TaskScheduler.Default));
                 }
+
+                FlushUnlessMore(reader, writer);
             }
         }
         catch (ProtocolException e)
@@ -214,6 +224,14 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
         }
 
         Interop.PidFd.Close(pidfd);
+    }
+
+    private static void FlushUnlessMore(FrameReader reader, ApiConnection writer)
+    {
+        if (!reader.HasBuffered)
+        {
+            writer.Flush();
+        }
     }
 
     /// <summary>The connecting process as the kernel saw it; <see cref="Caller"/> is found at its first API call.</summary>
