@@ -1,0 +1,45 @@
+using System.Text;
+using Nefele.InProcess;
+
+// A program run as a Nefele process by the end-to-end tests; speaks the same ping-pong as their C program.
+await using var me = NefeleProcess.Connect();
+var self = await me.SelfAsync();
+switch (args)
+{
+    case ["pong", var name]:
+        var holders = await me.RegisterAsync(name);
+        Console.WriteLine($"registered {name} holders={holders.Count} self={self.Npid}");
+        await foreach (var m in me.ReceiveAllAsync())
+        {
+            var text = m.Data.ToStringUtf8();
+            if (text == "quit")
+            {
+                return 0;
+            }
+
+            await me.SendAsync(m.From, Encoding.UTF8.GetBytes("pong:" + text), new SendOptions { Tag = "pong", Ack = true });
+        }
+
+        return 1;
+    case ["ping", var target, var countText]:
+        var count = int.Parse(countText, System.Globalization.CultureInfo.InvariantCulture);
+        var found = await me.WaitForNameAsync(target, TimeSpan.FromSeconds(20));
+        Console.WriteLine($"waited holders={found.Count}");
+        for (var i = 1; i <= count; i++)
+        {
+            await me.SendAsync(target, Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)), new SendOptions { Tag = "ping" });
+        }
+
+        for (var i = 1; i <= count; i++)
+        {
+            var reply = await me.ReceiveAsync(TimeSpan.FromSeconds(20), "pong");
+            Console.WriteLine($"reply {reply.Data.ToStringUtf8()} tag={reply.Tag} seq={reply.Seq}");
+        }
+
+        await me.SendAsync(target, Encoding.UTF8.GetBytes("quit"), new SendOptions { Ack = true });
+        Console.WriteLine("done");
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: nefele-process-probe pong NAME | ping TARGET COUNT");
+        return 2;
+}
