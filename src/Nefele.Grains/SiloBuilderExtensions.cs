@@ -17,6 +17,13 @@ public static class SiloBuilderExtensions
     {
         silo.Services.AddPlacementDirector<NodeLocalPlacement, NodeLocalPlacementDirector>();
         silo.Services.AddSingleton<Placement.NodeDirectoryCache>();
+
+        // Grain state is stored as JSON whose default settings leave out a member equal to its
+        // type's default; read back, such a member takes the record's own initializer instead
+        // (an exit status 0 came back as -1, a child Running as its initial phase). Every member
+        // is written.
+        silo.Services.Configure<Orleans.Serialization.OrleansJsonSerializerOptions>(o =>
+            o.JsonSerializerSettings.DefaultValueHandling = Newtonsoft.Json.DefaultValueHandling.Include);
         silo.AddStartupTask<NodeAgentStartup>();
         silo.AddStartupTask<Auth.AuthBootstrap>();
         silo.Services.AddSingleton<Auth.CredentialValidator>();
