@@ -44,14 +44,23 @@ public static class Units
             throw new FormatException($"'{text}' is not a duration: use a number with ms, s, m or h (\"500ms\", \"10s\"), or a number of seconds");
         }
 
-        return unit switch
+        var milliseconds = number * unit switch
         {
-            "ms" => TimeSpan.FromMilliseconds(number),
-            "m" => TimeSpan.FromMinutes(number),
-            "h" => TimeSpan.FromHours(number),
-            _ => TimeSpan.FromSeconds(number),
+            "ms" => 1.0,
+            "m" => 60_000.0,
+            "h" => 3_600_000.0,
+            _ => 1000.0,
         };
+        if (milliseconds > MaxDurationMilliseconds)
+        {
+            throw new FormatException($"'{text}' is too long a duration: at most 24h");
+        }
+
+        return TimeSpan.FromMilliseconds(milliseconds);
     }
+
+    /// <summary>The longest duration <see cref="ParseDuration"/> takes: a day, far past any wait a door allows.</summary>
+    private const double MaxDurationMilliseconds = 24 * 3_600_000.0;
 
     /// <summary>"250m" (millicores), "1" or "1.5" (cores) → millicores.</summary>
     /// <exception cref="FormatException">Not a CPU amount; the message says what is allowed.</exception>
