@@ -147,35 +147,8 @@ public sealed partial class WebserverExampleTests(ClusterFixture cluster, ITestO
         Assert.True(code == 0, $"{file} {string.Join(' ', args)} exited {code}: {stderr}{stdout}");
     }
 
-    private Process Start(string dll, StringBuilder log, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["NEFELE_TOKEN"] = cluster.AdminKey;
-        var p = new Process { StartInfo = psi };
-        p.OutputDataReceived += (_, e) => Append(log, e.Data);
-        p.ErrorDataReceived += (_, e) => Append(log, e.Data);
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    private static void Append(StringBuilder log, string? line)
-    {
-        if (line is not null)
-        {
-            lock (log)
-            {
-                log.Append("client: ").AppendLine(line);
-            }
-        }
-    }
+    private Process Start(string dll, StringBuilder log, params string[] args) =>
+        DotnetChild.Start("client", dll, args, log, new Dictionary<string, string> { ["NEFELE_TOKEN"] = cluster.AdminKey ?? string.Empty });
 
     private static string Text(StringBuilder log)
     {

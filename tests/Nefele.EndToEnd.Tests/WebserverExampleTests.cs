@@ -86,35 +86,8 @@ public sealed partial class WebserverExampleTests(NodeFixture fixture) : IDispos
         Assert.True(code == 0, $"{file} {string.Join(' ', args)} exited {code}: {stderr}{stdout}");
     }
 
-    private static Process Start(string dll, StringBuilder log, string key, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["NEFELE_TOKEN"] = key;
-        var p = new Process { StartInfo = psi };
-        p.OutputDataReceived += (_, e) => Append(log, e.Data);
-        p.ErrorDataReceived += (_, e) => Append(log, e.Data);
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    private static void Append(StringBuilder log, string? line)
-    {
-        if (line is not null)
-        {
-            lock (log)
-            {
-                log.AppendLine(line);
-            }
-        }
-    }
+    private static Process Start(string dll, StringBuilder log, string key, params string[] args) =>
+        DotnetChild.Start("client", dll, args, log, new Dictionary<string, string> { ["NEFELE_TOKEN"] = key });
 
     private static string Text(StringBuilder log)
     {
@@ -127,7 +100,7 @@ public sealed partial class WebserverExampleTests(NodeFixture fixture) : IDispos
     private static long Answered(StringBuilder log) =>
         Progress().Matches(Text(log)) is { Count: > 0 } m ? long.Parse(m[^1].Groups[1].Value, CultureInfo.InvariantCulture) : 0;
 
-    [GeneratedRegex(@"^sent \d+ answered (\d+) ", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^client: sent \d+ answered (\d+) ", RegexOptions.Multiline)]
     private static partial Regex Progress();
 
     [GeneratedRegex(@"summary: requests (?<requests>\d+) answered (?<answered>\d+) unanswered (?<unanswered>\d+) ")]

@@ -6,13 +6,18 @@ namespace Nefele.Testing;
 /// <summary>A .NET program a test starts (a silo, a hostd), its output kept line by line under a tag for the failure message.</summary>
 public static class DotnetChild
 {
-    public static Process Start(string tag, string dll, IEnumerable<string> args, StringBuilder log)
+    public static Process Start(string tag, string dll, IEnumerable<string> args, StringBuilder log, IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(dll);
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+
+        foreach (var (name, value) in env ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
         }
 
         var p = new Process { StartInfo = psi };
