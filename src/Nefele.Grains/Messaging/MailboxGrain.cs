@@ -102,6 +102,17 @@ public sealed class MailboxGrain(
         return DropAsync("mailbox_closed");
     }
 
+    public Task<bool> IsOpenAsync(string tenant)
+    {
+        if (_tenant is null)
+        {
+            // Activated by this question: no such mailbox (never opened, or lost with its silo).
+            DeactivateOnIdle();
+        }
+
+        return Task.FromResult(_tenant == tenant && !_closed);
+    }
+
     public async Task<IReadOnlyList<DeliveryResult>> DeliverAsync(IReadOnlyList<MailItem> batch)
     {
         var results = new DeliveryResult[batch.Count];
