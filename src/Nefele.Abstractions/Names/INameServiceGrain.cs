@@ -59,6 +59,6 @@ public interface INameServiceGrain : IGrainWithStringKey
     /// <summary>The holder ended (its process, or its external mailbox): it leaves every name and topic.</summary>
     Task DropHolderAsync(string npid);
 
-    /// <summary>The node is lost: its processes leave every name and topic, and it gets no more pushes.</summary>
-    Task DropNodeAsync(string node);
+    /// <summary>The node is lost: its processes leave every name and topic, and it gets no more pushes. Answers the tables after.</summary>
+    Task<NameTable> DropNodeAsync(string node);
 }
