@@ -224,6 +224,61 @@ public sealed class NefeleProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A batch receive: waits as <see cref="TryReceiveAsync"/> does for a message, then takes the ones queued
+    /// behind it too (up to <paramref name="max"/>; hostd gives at most 1,024 and about 2 MiB of data beyond the
+    /// first), oldest first, in one round trip to hostd. Only what is queued is taken: the mailbox's bound still
+    /// counts the rest.
+    /// </summary>
+    /// <param name="max">The most messages to take (1 or more).</param>
+    /// <param name="timeout">How long to wait for the first; zero only looks; <see cref="Timeout.InfiniteTimeSpan"/> waits until one comes.</param>
+    /// <param name="tag">Only messages with this tag (the others stay queued in order); null: any.</param>
+    /// <param name="ct">Stops waiting; messages hostd hands over after that are kept for the next receive.</param>
+    /// <returns>The messages, oldest first; empty when nothing came in time.</returns>
+    public async Task<IReadOnlyList<Message>> ReceiveManyAsync(int max, TimeSpan timeout, string? tag = null, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "timeout must be zero or more, or Timeout.InfiniteTimeSpan");
+        }
+
+        // Messages kept from an abandoned receive are older than any still at hostd.
+        var kept = new List<Message>();
+        while (kept.Count < max && TakeReturned(tag) is { } message)
+        {
+            kept.Add(message);
+        }
+
+        if (kept.Count > 0)
+        {
+            return kept;
+        }
+
+        var forever = timeout == Timeout.InfiniteTimeSpan;
+        var deadline = forever ? 0 : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
+        var receive = new ReceiveRequest { Tag = tag ?? string.Empty, MaxMessages = (uint)max };
+        while (true)
+        {
+            var left = forever ? WaitStep : TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64));
+            receive.TimeoutMs = Milliseconds(left < WaitStep ? left : WaitStep);
+            try
+            {
+                var reply = await CallAsync(new ProcRequest { Receive = receive }, ProcResponse.BodyOneofCase.Receive, ct, KeepAbandoned)
+                    .ConfigureAwait(false);
+                var first = reply.Receive.Message ?? throw new NefeleProcessException("hostd answered a receive without a message");
+                return [first, .. reply.Receive.More];
+            }
+            catch (NefeleProcessException e) when (e.IsTimedOut)
+            {
+                if (!forever && Environment.TickCount64 >= deadline)
+                {
+                    return [];
+                }
+            }
+        }
+    }
+
     /// <summary>Every message of the caller's mailbox (with a tag: those with that tag), as they come, until cancelled.</summary>
     /// <param name="tag">Only messages with this tag; null: all.</param>
     /// <param name="ct">Ends the enumeration.</param>
@@ -357,6 +412,7 @@ public sealed class NefeleProcess : IAsyncDisposable
             lock (returned)
             {
                 returned.Add(message);
+                returned.AddRange(response.Receive.More);
             }
         }
     }

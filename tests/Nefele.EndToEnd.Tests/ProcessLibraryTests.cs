@@ -55,6 +55,29 @@ public sealed class ProcessLibraryTests(NodeFixture fixture) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_CSharp_process_takes_a_C_process_replies_in_batches_all_of_them_in_order()
+    {
+        const int Count = 20;
+        var c = await LibnefeleProgram.CompileAsync(_dir, "messaging", CApiMessagingTests.Program);
+        var tenant = await Node.SdkAsync("process-lib-batch");
+        var ponger = await tenant.SpawnAsync(new ProcessSpec { Path = c, Args = ["pong", "c-batch-echo"] });
+        var pinger = await tenant.SpawnAsync(Probe("ping-batch", "c-batch-echo", Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        try
+        {
+            var ping = await CApiMessagingTests.OutputAfterEndAsync(tenant, pinger);
+            Assert.Equal([.. Enumerable.Range(1, Count).Select(i => $"reply pong:{i} tag=pong seq={i}")], CApiMessagingTests.Lines(ping, "reply "));
+            var batches = CApiMessagingTests.Lines(ping, "batch ").Select(l => int.Parse(l["batch ".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.All(batches, n => Assert.InRange(n, 1, Count));
+            Assert.Equal(Count, batches.Sum());
+            await CApiMessagingTests.OutputAfterEndAsync(tenant, ponger);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, pinger, ponger);
+        }
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>The probe under dotnet, as a Nefele process.</summary>

@@ -39,7 +39,37 @@ switch (args)
         await me.SendAsync(target, Encoding.UTF8.GetBytes("quit"), new SendOptions { Ack = true });
         Console.WriteLine("done");
         return 0;
+    case ["ping-batch", var target, var countText]:
+        // All pings first, then the replies taken in batches as they queue up.
+        count = int.Parse(countText, System.Globalization.CultureInfo.InvariantCulture);
+        await me.WaitForNameAsync(target, TimeSpan.FromSeconds(20));
+        for (var i = 1; i <= count; i++)
+        {
+            await me.SendAsync(target, Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)), new SendOptions { Tag = "ping" });
+        }
+
+        for (var got = 0; got < count;)
+        {
+            var batch = await me.ReceiveManyAsync(count - got, TimeSpan.FromSeconds(20), "pong");
+            if (batch.Count == 0)
+            {
+                Console.Error.WriteLine($"no reply within 20 s after {got}");
+                return 1;
+            }
+
+            Console.WriteLine($"batch {batch.Count}");
+            foreach (var reply in batch)
+            {
+                Console.WriteLine($"reply {reply.Data.ToStringUtf8()} tag={reply.Tag} seq={reply.Seq}");
+            }
+
+            got += batch.Count;
+        }
+
+        await me.SendAsync(target, Encoding.UTF8.GetBytes("quit"), new SendOptions { Ack = true });
+        Console.WriteLine("done");
+        return 0;
     default:
-        Console.Error.WriteLine("usage: nefele-process-probe pong NAME | ping TARGET COUNT");
+        Console.Error.WriteLine("usage: nefele-process-probe pong NAME | ping TARGET COUNT | ping-batch TARGET COUNT");
         return 2;
 }
