@@ -2,24 +2,32 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nefele.Client;
 using Nefele.Errors;
+using Nefele.Nodes;
 using Nefele.Validation;
 using Orleans.Concurrency;
+using Orleans.GrainDirectory;
 using Orleans.Placement;
 
 namespace Nefele.Messaging;
 
 /// <summary>
-/// An external mailbox, in memory on whichever silo activated it: bounded as a process mailbox
+/// An external mailbox, in memory on the silo that opened it (the SDK program's gateway, the REST
+/// call's node), so receiving costs no extra hop: bounded as a process mailbox
 /// (<see cref="Limits.DefaultMailboxMessages"/>, <see cref="Limits.DefaultMailboxBytes"/>), FIFO
 /// with selective receive by tag, long-poll receives, per-sender sequence numbers. It lives while
 /// it is used: after <see cref="MessagingOptions.MailboxIdleTimeout"/> without an open or a
-/// receive it is dropped, and so is it when its silo dies (at-most-once, as a process's mailbox
-/// with its node); what was queued is counted as dropped. It lives on the silo where it was
-/// opened (the SDK program's gateway, the REST call's node), so receiving costs no extra hop.
+/// receive it is dropped, and what was queued is counted as dropped.
+/// Its registration is kept by Orleans' strongly consistent distributed directory
+/// (<see cref="Directory"/>), which rebuilds a dead silo's share of the directory from the
+/// activations the live silos hold; the default directory instead deactivates every activation
+/// whose entry was on the dead silo, which emptied mailboxes when any node died. So a mailbox, and
+/// what it accepted, is lost only with its own silo; it then opens again, empty, under the same
+/// address (the SDK does so by itself, REST on the caller's next call).
 /// </summary>
-[Reentrant, PreferLocalPlacement]
+[Reentrant, PreferLocalPlacement, GrainDirectory(Directory)]
 public sealed class MailboxGrain(
     IOptions<MessagingOptions> options,
+    IOptions<NodeOptions> node,
     IMessagingNameSource names,
     TimeProvider time,
     ILogger<MailboxGrain> logger) : Grain, IMailboxGrain
@@ -31,6 +39,9 @@ public sealed class MailboxGrain(
     private long _bytes;
     private long _lastUse;
     private bool _closed;
+
+    /// <summary>The name of the grain directory that keeps the mailboxes' registrations (see SiloBuilderExtensions).</summary>
+    public const string Directory = "nefele-mailboxes";
 
     private string Address => this.GetPrimaryKeyString();
 
@@ -54,7 +65,7 @@ public sealed class MailboxGrain(
 
         Own(tenant);
         Touch();
-        return Task.FromResult(new MailboxInfo(Address, _queue.Count));
+        return Task.FromResult(new MailboxInfo(Address, _queue.Count, node.Value.Name));
     }
 
     public async Task<ReceivedMessage?> ReceiveAsync(string tenant, TimeSpan timeout, string? tag, CancellationToken ct)
@@ -115,6 +126,13 @@ public sealed class MailboxGrain(
 
     public async Task<IReadOnlyList<DeliveryResult>> DeliverAsync(IReadOnlyList<MailItem> batch)
     {
+        if (_tenant is null)
+        {
+            // Activated by a send to a mailbox lost with its silo (or never opened): it goes at
+            // once, so that its owner's next open places the mailbox on the owner's silo again.
+            DeactivateOnIdle();
+        }
+
         var results = new DeliveryResult[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {

@@ -30,6 +30,18 @@ public sealed class MessagingGrain(MessageRouter router, TimeProvider time) : Gr
         }).WaitAsync(ct);
     }
 
+    // Through this stateless worker, which lives on the silo the caller reached, so the mailbox
+    // (preferring local placement) lives there too: on the SDK program's gateway.
     public Task<MailboxInfo> OpenMailboxAsync() =>
         GrainFactory.GetGrain<IMailboxGrain>(MailboxAddress.NewRandom()).OpenAsync(Tenant);
+
+    public Task<MailboxInfo> ReopenMailboxAsync(string address)
+    {
+        if (!MailboxAddress.IsExternal(address))
+        {
+            throw NefeleException.Bad($"'{Validation.Names.Shorten(address)}' is not a mailbox address");
+        }
+
+        return GrainFactory.GetGrain<IMailboxGrain>(address).OpenAsync(Tenant);
+    }
 }
