@@ -9,7 +9,7 @@ namespace Nefele.Naming;
 /// subscribers, and the nodes that hold a copy of these tables. Every change is pushed to those
 /// nodes before it returns. A name dies with its holder: the process grain's end (exit, failed
 /// start, node loss) and an external mailbox's drop call <see cref="DropHolderAsync"/>.
-/// A holder is a live process of the tenant or an external mailbox address; another tenant's
+/// A holder is a live process of the tenant or an open external mailbox of the tenant; another tenant's
 /// NPID is answered as one that does not exist.
 /// </summary>
 public interface INameServiceGrain : IGrainWithStringKey
