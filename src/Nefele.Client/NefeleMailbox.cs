@@ -168,6 +168,11 @@ public sealed class NefeleMailbox : IAsyncDisposable
                 {
                     await Task.Delay(NefeleTenant.MailboxRetryDelay, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
+                catch (ObjectDisposedException)
+                {
+                    // The connection was disposed before the mailbox: nothing left to keep it with.
+                    return;
+                }
                 catch (Exception) when (!stop.IsCancellationRequested)
                 {
                     // Not a silo going (another tenant's address, a refusal): tried again at the
