@@ -75,7 +75,14 @@ public sealed partial class WebserverExampleTests(ClusterFixture cluster, ITestO
             Assert.Equal(0, Interop.Kill(program.Id, 2));
             using (var cts = new CancellationTokenSource(Bound))
             {
-                await program.WaitForExitAsync(cts.Token);
+                try
+                {
+                    await program.WaitForExitAsync(cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Assert.Fail($"the client did not end within {Bound} of Ctrl-C\n{Text(log)}");
+                }
             }
 
             var text = Text(log);

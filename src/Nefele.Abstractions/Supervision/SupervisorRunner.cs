@@ -333,24 +333,54 @@ public sealed class SupervisorRunner
             _ends[reference] = end;
         }
 
-        _ = ObserveAsync(id, reference, end);
+        _ = ObserveAsync(id, reference, spec, end);
     }
 
-    private async Task ObserveAsync(string id, string reference, Task<ChildExit> end)
+    /// <summary>
+    /// Waits for the end of a run and hands it to the machine. Only an end the child's record holds
+    /// counts: a watch that fails (a silo died under it, a call timed out, the record's grain moved) says
+    /// nothing about the child, which may well still run, so the child is watched again; restarting it
+    /// then would run two copies. Only a child whose record is gone (npid_not_found) is taken as ended.
+    /// </summary>
+    private async Task ObserveAsync(string id, string reference, ChildSpec spec, Task<ChildExit> end)
     {
         ChildExit exit;
-        try
+        for (var failures = 1; ; failures++)
         {
-            exit = await end;
-        }
-        catch (OperationCanceledException) when (_life.IsCancellationRequested)
-        {
-            return;
-        }
-        catch (Exception e)
-        {
-            // Its end cannot be learnt (its record is gone): supervised as an abnormal end.
-            exit = new ChildExit(true, "lost track of it: " + e.Message);
+            try
+            {
+                exit = await end;
+                break;
+            }
+            catch (OperationCanceledException) when (_life.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (NefeleException e) when (e.Code == ErrorCodes.NpidNotFound)
+            {
+                exit = new ChildExit(true, "lost track of it: " + e.Message);
+                break;
+            }
+            catch (Exception)
+            {
+                try
+                {
+                    await Task.Delay(RewatchDelay(failures), _time, _life.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                end = _host.WaitEndAsync(reference, spec, _life.Token);
+                lock (_sync)
+                {
+                    if (_ends.ContainsKey(reference))
+                    {
+                        _ends[reference] = end;
+                    }
+                }
+            }
         }
 
         lock (_sync)
@@ -366,11 +396,15 @@ public sealed class SupervisorRunner
         await _gate.WaitAsync();
         try
         {
-            await ExecuteAsync(Locked(() => _machine.OnExit(id, reference, exit)), failFast: false);
+            if (!_life.IsCancellationRequested)
+            {
+                await ExecuteAsync(Locked(() => _machine.OnExit(id, reference, exit)), failFast: false);
+            }
         }
         catch (Exception) when (_life.IsCancellationRequested)
         {
-            // The host went away meanwhile; the saved state carries on elsewhere.
+            // The host went away meanwhile, or another activation took over (its write won): the saved
+            // state carries on there.
         }
         finally
         {
@@ -378,9 +412,28 @@ public sealed class SupervisorRunner
         }
     }
 
+    /// <summary>How long a failed watch waits before watching again: 100 ms more each time, at most a second.</summary>
+    private static TimeSpan RewatchDelay(int failures) => TimeSpan.FromMilliseconds(Math.Min(100 * failures, 1000));
+
+    /// <summary>
+    /// Writes the state before anything the step does outside (a start, a signal), so a step is taken
+    /// only by the runner whose view is the stored one. A write the host refuses because the stored
+    /// state moved on (<see cref="Orleans.Storage.InconsistentStateException"/>: another activation of
+    /// the same supervisor wrote since this one read it) ends this runner at once: it stops watching
+    /// and takes no further step, and the host carries on from the stored state.
+    /// </summary>
     private async Task SaveAsync()
     {
-        await _host.SaveAsync(_machine.State);
+        try
+        {
+            await _host.SaveAsync(_machine.State);
+        }
+        catch (Orleans.Storage.InconsistentStateException)
+        {
+            Detach();
+            throw;
+        }
+
         TaskCompletionSource changed;
         lock (_sync)
         {

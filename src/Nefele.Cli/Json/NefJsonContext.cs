@@ -28,6 +28,11 @@ namespace Nefele.Cli.Json;
 [JsonSerializable(typeof(NameEntryDto))]
 [JsonSerializable(typeof(RegisterNameDto))]
 [JsonSerializable(typeof(NpidListDto))]
+[JsonSerializable(typeof(SupervisorSpec))]
+[JsonSerializable(typeof(SupervisorStatus))]
+[JsonSerializable(typeof(IReadOnlyList<SupervisorStatus>))]
+[JsonSerializable(typeof(SupervisorListDto))]
+[JsonSerializable(typeof(ResizeDto))]
 internal sealed partial class NefJsonContext : JsonSerializerContext
 {
 }

@@ -160,6 +160,22 @@ internal static class CommandCatalogue
         new("unsubscribe", "unsubscribe TOPIC [--npid NPID]", "end a subscription", """
             The caller (or NPID) no longer gets what is published to TOPIC.
             """, ["--npid"], Operand.None),
+        new("sup", "sup start [--name N] [FILE.json] | sup ls | sup show NAME | sup resize NAME N | sup stop NAME", "start, list, show, resize or stop durable supervisors", """
+            Durable supervisors with Erlang/OTP semantics: they outlive the node they run on.
+            sup start [FILE.json]  start one from a spec file (standard input without FILE, or with -):
+                                   {"name": "web", "strategy": "simple_one_for_one", "poolSize": 4,
+                                   "maxRestarts": 8, "periodSeconds": 10, "children": [{"id": "worker",
+                                   "restart": "permanent", "shutdown": "2s", "process": {"path": ...}}]};
+                                   prints it once every child runs (the same spec again: the running one)
+              --name N             its name, when the file has none
+            sup ls                 NAME PHASE STRATEGY CHILDREN RESTARTS NODE
+            sup show NAME          its phase, strategy, restarts and node; a row per child:
+                                   ID NPID PHASE RESTART RESTARTS LAST END
+            sup resize NAME N      a simple_one_for_one pool's new size
+            sup stop NAME          stop its children in reverse order (each with its shutdown), forget it
+            --json                 start, ls, show, resize: the status as JSON (ls: an array)
+            From outside a Nefele process only (the REST API's /supervisors).
+            """, ["start", "ls", "show", "resize", "stop", "--name", "--json"], Operand.Subcommand),
         new("whoami", "whoami", "the key in use: its name, role and tenant", """
             Prints the API key nef uses: its name, its role and its tenant.
             """, [], Operand.None),

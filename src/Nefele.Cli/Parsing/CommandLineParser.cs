@@ -59,6 +59,7 @@ internal static class CommandLineParser
             "tenant" => AdminCommandParser.ParseTenant(cursor, globals),
             "key" => AdminCommandParser.ParseKey(cursor, globals),
             "whoami" => AdminCommandParser.ParseWhoAmI(cursor, globals),
+            "sup" => SupervisorCommandParser.ParseSup(cursor, globals),
             "help" => ParseHelp(cursor),
             "completion" => ParseCompletion(cursor, globals),
             _ => throw new UsageException($"unknown command '{name}'{Hint(name, CommandCatalogue.Commands.Select(c => c.Name), "try nef help")}"),

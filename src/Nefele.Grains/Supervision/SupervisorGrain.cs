@@ -16,6 +16,16 @@ namespace Nefele.Supervision;
 /// without end; an ended or deleted one is collected as any idle grain); when its silo dies, the
 /// <see cref="SupervisorKeeper"/> of a surviving silo pings it, it activates there from its state,
 /// resumes the plan it was in and watches its children again — ends it missed are answered at once.
+/// <para>
+/// Orleans may run two activations of it for a while when a silo dies: the silo that held its grain
+/// directory entry takes the entry with it, the activation that runs is deactivated for that (even on
+/// a live node), and a call or the keeper's wake activates another from the stored state meanwhile.
+/// The stored state decides which one acts: every step is written before it is taken, a write is
+/// refused when the stored state moved on since this activation read it (the storage's etag), and an
+/// activation whose write is refused stops that step and every watch, reads the state again and
+/// resumes from it. So a child is started only by the activation that holds the current state, and
+/// a start retried after such a change reuses its request id, which answers the same process.
+/// </para>
 /// </summary>
 public sealed class SupervisorGrain(
     [PersistentState("supervisor", StorageNames.Default)] IPersistentState<SupervisorState> state,
@@ -26,10 +36,15 @@ public sealed class SupervisorGrain(
     /// <summary>How long one monitor call on a child waits before asking again.</summary>
     private static readonly TimeSpan WatchPoll = TimeSpan.FromSeconds(5);
 
-    /// <summary>How many failed monitor calls in a row a watch rides out (about a minute with backoff) before the child counts as lost.</summary>
-    private const int MaxTransientFailures = 60;
-
     private SupervisorRunner? _runner;
+
+    /// <summary>The runner whose write was refused, while the state is read again for its successor.</summary>
+    private SupervisorRunner? _superseded;
+
+    /// <summary>The last read of the state again (see <see cref="ReloadAsync"/>).</summary>
+    private Task? _reload;
+
+    private bool _deactivating;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -52,6 +67,7 @@ public sealed class SupervisorGrain(
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        _deactivating = true;
         _runner?.Detach();
         return base.OnDeactivateAsync(reason, cancellationToken);
     }
@@ -92,12 +108,11 @@ public sealed class SupervisorGrain(
     public async Task<SupervisorStatus> WatchAsync(long afterVersion, TimeSpan maxWait, CancellationToken ct) =>
         Here(await Runner().WatchAsync(afterVersion, maxWait < Limits.MaxLogWait ? maxWait : Limits.MaxLogWait, ct));
 
-    public async Task<SupervisorStatus> ResizeAsync(int size, CancellationToken ct)
+    public Task<SupervisorStatus> ResizeAsync(int size, CancellationToken ct) => OnCurrentStateAsync(async runner =>
     {
-        var runner = Runner();
         await runner.ResizeAsync(size, ct);
         return Here(runner.Status());
-    }
+    });
 
     /// <summary>The status with the node this silo runs on.</summary>
     private SupervisorStatus Here(SupervisorStatus status) => status with { Node = silo.Name };
@@ -109,13 +124,37 @@ public sealed class SupervisorGrain(
             return false;
         }
 
-        await Runner().StopAsync(ct);
+        await OnCurrentStateAsync(async runner =>
+        {
+            await runner.StopAsync(ct);
+            return true;
+        });
         await ForgetAsync();
         logger.LogInformation("Supervisor {Tenant}/{Name} deleted", Tenant, Name);
         return true;
     }
 
     public Task PingAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// A caller's step, taken by the runner of the current state: when its write is refused (another
+    /// activation wrote first), it is taken again once this activation has read the state again.
+    /// </summary>
+    private async Task<T> OnCurrentStateAsync<T>(Func<SupervisorRunner, Task<T>> step)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var runner = Runner();
+            try
+            {
+                return await step(runner);
+            }
+            catch (Orleans.Storage.InconsistentStateException) when (attempt < 3 && _reload is { } reload)
+            {
+                await reload;
+            }
+        }
+    }
 
     private SupervisorRunner Runner() => _runner ?? throw new NefeleException(ErrorCodes.SupervisorNotFound, $"no supervisor {Name} in tenant {Tenant}");
 
@@ -136,11 +175,55 @@ public sealed class SupervisorGrain(
             await runner.ResumeAsync(CancellationToken.None);
             _ = EndedAsync(runner);
         }
+        catch (Exception) when (!ReferenceEquals(runner, _runner) || ReferenceEquals(runner, _superseded) || _deactivating)
+        {
+            // Superseded (another activation wrote first: this one reads the state again) or going away.
+        }
         catch (Exception e)
         {
             logger.LogError(e, "Supervisor {Tenant}/{Name} could not resume; it resumes when it next activates", Tenant, Name);
             DeactivateOnIdle();
         }
+    }
+
+    /// <summary>
+    /// The runner's write was refused: another activation of this supervisor wrote its state since this
+    /// one read it. The runner has stopped (no further step, no watch); the state is read again and a new
+    /// runner resumes from it, so this activation acts again only on the current state.
+    /// </summary>
+    private async Task ReloadAsync(SupervisorRunner stale, Exception refused)
+    {
+        logger.LogWarning("Supervisor {Tenant}/{Name}: its stored state moved on under this activation ({Reason}); it stops its steps and resumes from the stored state", Tenant, Name, refused.Message);
+        try
+        {
+            await state.ReadStateAsync();
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Supervisor {Tenant}/{Name} could not read its state again; it resumes when it next activates", Tenant, Name);
+            DeactivateOnIdle();
+            return;
+        }
+        finally
+        {
+            _superseded = null;
+        }
+
+        if (!ReferenceEquals(stale, _runner) || _deactivating)
+        {
+            return;
+        }
+
+        if (!Exists)
+        {
+            // Deleted by the other activation.
+            _runner = null;
+            this.DelayDeactivation(TimeSpan.Zero);
+            return;
+        }
+
+        var runner = _runner = NewRunner();
+        await ResumeAsync(runner);
     }
 
     private async Task EndedAsync(SupervisorRunner runner)
@@ -184,6 +267,7 @@ public sealed class SupervisorGrain(
             throw new NefeleException(ErrorCodes.FailedToStart, result.FailedToStart.First().Value);
         }
 
+        logger.LogInformation("Supervisor {Tenant}/{Name}: child {Id} runs as {Npid} (request {Request})", Tenant, Name, child.Id, result.Npids[0], requestId);
         return result.Npids[0];
     }
 
@@ -212,9 +296,9 @@ public sealed class SupervisorGrain(
                 {
                     return ChildExit.SupervisorEnded("deleted");
                 }
-                catch (Exception e) when (Transient.Is(e) && ++failures <= MaxTransientFailures)
+                catch (Exception e) when (Transient.Is(e))
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * failures, 1000)), time, ct);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * ++failures, 1000)), time, ct);
                 }
             }
         }
@@ -233,19 +317,19 @@ public sealed class SupervisorGrain(
                     seq = e.Seq;
                     if (e.State.IsTerminal())
                     {
-                        return ChildExit.Of(e.End!);
+                        return Ended(reference, ChildExit.Of(e.End!));
                     }
                 }
 
                 if (events.Count == 0 && await process.GetAsync(Tenant, ct) is { End: { } end } info && info.State.IsTerminal())
                 {
                     // Recorded by another activation than the one this call reached (a silo died meanwhile).
-                    return ChildExit.Of(end);
+                    return Ended(reference, ChildExit.Of(end));
                 }
             }
-            catch (Exception e) when (Transient.Is(e) && ++failures <= MaxTransientFailures)
+            catch (Exception e) when (Transient.Is(e))
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * failures, 1000)), time, ct);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * ++failures, 1000)), time, ct);
             }
         }
     }
@@ -256,7 +340,33 @@ public sealed class SupervisorGrain(
     Task ISupervisorChildHost.StopSupervisorAsync(string reference, CancellationToken ct) =>
         GrainFactory.GetGrain<ISupervisorGrain>(Tenant + GrainKeys.Separator + reference).DeleteAsync(ct);
 
-    Task ISupervisorChildHost.SaveAsync(SupervisorState saved) => state.WriteStateAsync();
+    async Task ISupervisorChildHost.SaveAsync(SupervisorState saved)
+    {
+        var runner = _runner;
+        try
+        {
+            if (!ReferenceEquals(saved, state.State))
+            {
+                // A runner that was replaced (its state object is no longer this grain's) takes no step.
+                throw new Orleans.Storage.InconsistentStateException("the supervisor's state was read again since this runner started");
+            }
+
+            await state.WriteStateAsync();
+        }
+        catch (Orleans.Storage.InconsistentStateException e) when (runner is not null && ReferenceEquals(saved, state.State) && _superseded is null)
+        {
+            _superseded = runner;
+            _reload = ReloadAsync(runner, e);
+            throw;
+        }
+    }
+
+    /// <summary>The end of a child's run, as the supervisor learnt it (logged: the trail of every restart).</summary>
+    private ChildExit Ended(string reference, ChildExit exit)
+    {
+        logger.LogInformation("Supervisor {Tenant}/{Name}: child {Npid} ended: {End}", Tenant, Name, reference, exit.Description);
+        return exit;
+    }
 
     /// <summary>A nested supervisor's name: its parent's and its own id ("web.workers").</summary>
     private string NestedName(ChildSpec child) => Name + "." + child.Id;
