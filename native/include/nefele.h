@@ -90,7 +90,7 @@ extern "C" {
  * gives meaning to `reserved` words, where zero keeps the old behaviour. A program built
  * against an older minor keeps working with a newer library. */
 #define NEFELE_VERSION_MAJOR 1
-#define NEFELE_VERSION_MINOR 1
+#define NEFELE_VERSION_MINOR 2
 #define NEFELE_VERSION_PATCH 0
 
 /* Failures the server reports (see the table above); each is a negative errno value. */
@@ -349,6 +349,29 @@ typedef struct nefele_name {
 NEFELE_API int nefele_message(const char *to, const char *tag, const void *data, size_t len, int flags,
                               int wait_ms);
 
+/* One message of nefele_message_many. The caller fills to, tag (NULL or "" for none), data and
+ * len; the library sets result. */
+typedef struct nefele_out {
+    const char *to;
+    const char *tag;
+    const void *data;
+    size_t len;
+    int result;             /* what nefele_message would have returned for this message */
+    long long reserved[2];  /* set to zero */
+} nefele_out;
+
+/* Sends n messages as n nefele_message calls with the same flags and wait_ms would, in order,
+ * but pipelined on one connection to hostd: the requests go out together and their answers
+ * come back together, so a batch costs a few round trips where a loop of nefele_message costs
+ * one per message (NEFELE_1.2). Each message keeps every guarantee of its own send (order per
+ * pair, bounds, ack); one that fails does not stop those after it, as in a loop that goes on
+ * after an error. Returns how many succeeded (msgs[i].result >= 0; n when all did), with
+ * nefele_last_error() naming the first that failed; a negative code when nothing was sent (a
+ * malformed message, named by its index, or hostd unreachable). When the connection breaks
+ * midway, the messages not answered have result -ECONNRESET: they may or may not have been
+ * delivered. */
+NEFELE_API int nefele_message_many(nefele_out *msgs, size_t n, int flags, int wait_ms);
+
 /* nefele_message(topic, tag, data, len, NEFELE_MODE_PUBLISH | (flags & NEFELE_MSG_ACK), wait_ms):
  * every subscriber of topic gets the message. Returns how many did (0 when none). */
 NEFELE_API int nefele_publish(const char *topic, const char *tag, const void *data, size_t len, int flags,
@@ -359,6 +382,14 @@ NEFELE_API int nefele_publish(const char *topic, const char *tag, const void *da
  * with nefele_msg_free. timeout_ms == 0 only looks, > 0 waits up to that long, < 0 waits until
  * a message comes. Nothing came in time: -ETIMEDOUT (timed_out), *out is zeroed. */
 NEFELE_API int nefele_recv(nefele_msg *out, int timeout_ms, const char *tag);
+
+/* A batch receive (NEFELE_1.2): as nefele_recv, but takes up to max messages at once into
+ * out[0..max): it waits (as nefele_recv does) for the first, then also takes those queued behind
+ * it (with the tag, when given), oldest first, in one round trip to hostd; hostd gives at most
+ * 1,024 and about 2 MiB of data beyond the first per call. Returns how many it took (>= 1),
+ * each to be released with nefele_msg_free; out[i].remaining counts what is still queued
+ * after out[i]. Nothing came in time: -ETIMEDOUT, out[0..max) zeroed. */
+NEFELE_API int nefele_recv_many(nefele_msg *out, size_t max, int timeout_ms, const char *tag);
 
 /* Frees what nefele_recv / nefele_recv_result put in *msg (data) and zeroes it; NULL is fine. */
 NEFELE_API void nefele_msg_free(nefele_msg *msg);

@@ -25,7 +25,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
  * thread's call, and a thread that sends and receives in turn reuses its connection. */
 #define POOL_MAX 4
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static int pool_fds[POOL_MAX];
+static struct nf_conn *pool_conns[POOL_MAX];
 static int pool_n;
 static _Atomic uint64_t pool_next_id = 1;
 
@@ -52,7 +52,7 @@ static void after_fork_in_child(void)
     conn_fd = -1;
     pthread_mutex_init(&conn_lock, NULL);
     for (int i = 0; i < pool_n; i++)
-        close(pool_fds[i]);
+        nf_conn_close(pool_conns[i]);
     pool_n = 0;
     pthread_mutex_init(&pool_lock, NULL);
 }
@@ -154,8 +154,6 @@ int nf_error_response(const Nefele__V1__ProcResponse *resp)
     return nf_fail(rc, "%s: %s", *code ? code : "error", *msg ? msg : nefele_strerror(rc));
 }
 
-static int checked(Nefele__V1__ProcResponse *resp, Nefele__V1__ProcResponse__BodyCase expect,
-                   Nefele__V1__ProcResponse **out);
 
 /* One exchange on fd. */
 static int exchange_on(int fd, Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse **out)
@@ -206,7 +204,7 @@ int nf_call(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase exp
     pthread_mutex_unlock(&conn_lock);
     if (rc < 0)
         return rc;
-    return checked(resp, expect, out);
+    return nf_checked(resp, expect, out);
 }
 
 void nf_copy_str(char *dst, size_t cap, const char *src)
@@ -238,64 +236,164 @@ int nf_check_npid(const npid_t *npid)
     return 0;
 }
 
-/* An idle pooled connection (*fresh = 0) or a new one (*fresh = 1); fd or a negative code. */
-static int pool_take(int *fresh)
+void nf_conn_close(struct nf_conn *c)
 {
-    int fd = -1;
-    pthread_mutex_lock(&pool_lock);
-    if (pool_n > 0)
-        fd = pool_fds[--pool_n];
-    pthread_mutex_unlock(&pool_lock);
-    *fresh = fd < 0;
-    return fd >= 0 ? fd : nf_connect();
+    if (!c)
+        return;
+    close(c->fd);
+    free(c);
 }
 
-static void pool_give(int fd)
+/* Gets at least want bytes in hand (want <= NF_CONN_BUF): 0, or a negative code as nf_read_response's. */
+static int conn_fill(struct nf_conn *c, size_t want)
 {
+    if (c->end - c->start >= want)
+        return 0;
+    if (c->start > 0 && c->start + want > NF_CONN_BUF) {
+        memmove(c->buf, c->buf + c->start, c->end - c->start);
+        c->end -= c->start;
+        c->start = 0;
+    }
+    while (c->end - c->start < want) {
+        ssize_t r = recv(c->fd, c->buf + c->end, NF_CONN_BUF - c->end, 0);
+        if (r == 0)
+            return nf_fail(-ECONNRESET, "hostd closed the connection");
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return nf_fail(-ECONNRESET, "reading from hostd: %s", strerror(errno));
+        }
+        c->end += (size_t)r;
+    }
+    return 0;
+}
+
+int nf_conn_read_response(struct nf_conn *c, Nefele__V1__ProcResponse **out)
+{
+    *out = NULL;
+    int rc = conn_fill(c, 4);
+    if (rc < 0)
+        return rc;
+    const uint8_t *h = c->buf + c->start;
+    size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+    if (len > NEFELE_MAX_FRAME)
+        return nf_fail(-EMSGSIZE, "response frame of %zu bytes exceeds the 4 MiB limit", len);
+    if (len + 4 <= NF_CONN_BUF) {
+        /* The usual case: the frame is (or will be) whole in the buffer, often with others. */
+        rc = conn_fill(c, len + 4);
+        if (rc < 0)
+            return rc;
+        *out = nefele__v1__proc_response__unpack(NULL, len, c->buf + c->start + 4);
+        c->start += len + 4;
+        if (c->start == c->end)
+            c->start = c->end = 0;
+    } else {
+        /* A large answer (a received message near 1 MiB): the rest straight into its own buffer. */
+        uint8_t *body = malloc(len);
+        if (!body)
+            return nf_fail(-ENOMEM, "out of memory");
+        size_t got = c->end - c->start - 4;
+        memcpy(body, c->buf + c->start + 4, got);
+        c->start = c->end = 0;
+        while (got < len) {
+            ssize_t r = recv(c->fd, body + got, len - got, 0);
+            if (r <= 0 && !(r < 0 && errno == EINTR)) {
+                int err = r == 0 ? 0 : errno;
+                free(body);
+                return err ? nf_fail(-ECONNRESET, "reading from hostd: %s", strerror(err))
+                           : nf_fail(-ECONNRESET, "hostd closed the connection");
+            }
+            if (r > 0)
+                got += (size_t)r;
+        }
+        *out = nefele__v1__proc_response__unpack(NULL, len, body);
+        free(body);
+    }
+    if (!*out)
+        return nf_fail(-EPROTO, "response from hostd does not parse");
+    return 0;
+}
+
+int nf_pool_take(struct nf_conn **out, int *fresh)
+{
+    pthread_once(&atfork_once, register_atfork);
+    struct nf_conn *c = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n > 0)
+        c = pool_conns[--pool_n];
+    pthread_mutex_unlock(&pool_lock);
+    *fresh = c == NULL;
+    if (!c) {
+        c = malloc(sizeof *c);
+        if (!c)
+            return nf_fail(-ENOMEM, "out of memory");
+        int fd = nf_connect();
+        if (fd < 0) {
+            free(c);
+            return fd;
+        }
+        c->fd = fd;
+        c->start = c->end = 0;
+    }
+    *out = c;
+    return 0;
+}
+
+void nf_pool_give(struct nf_conn *c)
+{
+    /* Bytes left over would be an answer to no one: such a stream is not reused. */
+    if (c->end != c->start) {
+        nf_conn_close(c);
+        return;
+    }
     pthread_mutex_lock(&pool_lock);
     if (pool_n < POOL_MAX) {
-        pool_fds[pool_n++] = fd;
-        fd = -1;
+        pool_conns[pool_n++] = c;
+        c = NULL;
     }
     pthread_mutex_unlock(&pool_lock);
-    if (fd >= 0)
-        close(fd);
+    nf_conn_close(c);
+}
+
+uint64_t nf_pool_ids(size_t n)
+{
+    return atomic_fetch_add(&pool_next_id, (uint64_t)n);
 }
 
 int nf_call_pooled(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase expect,
                    Nefele__V1__ProcResponse **out, int retry_after_sent)
 {
-    pthread_once(&atfork_once, register_atfork);
     *out = NULL;
     Nefele__V1__ProcResponse *resp = NULL;
     int rc;
     for (int attempt = 0;; attempt++) {
         int fresh;
-        int fd = pool_take(&fresh);
-        if (fd < 0)
-            return fd;
-        req->id = atomic_fetch_add(&pool_next_id, 1);
-        rc = nf_write_request(fd, req);
+        struct nf_conn *c;
+        rc = nf_pool_take(&c, &fresh);
+        if (rc < 0)
+            return rc;
+        req->id = nf_pool_ids(1);
+        rc = nf_write_request(c->fd, req);
         int sent = rc == 0;
         if (sent)
-            rc = nf_read_response(fd, &resp);
+            rc = nf_conn_read_response(c, &resp);
         if (rc == 0 && resp->id != req->id) {
             nefele__v1__proc_response__free_unpacked(resp, NULL);
             resp = NULL;
             rc = nf_fail(-EPROTO, "response id does not match the request");
         }
         if (rc == 0) {
-            pool_give(fd);
+            nf_pool_give(c);
             break;
         }
         /* Any transport or protocol failure leaves the stream unusable. */
-        close(fd);
+        nf_conn_close(c);
         /* A kept connection may be stale (hostd restarted): retry once on a new one, unless the
          * request may have been acted on and doing it twice would matter (a send). */
         if (rc != -ECONNRESET || fresh || attempt > 0 || (sent && !retry_after_sent))
             return rc;
     }
-    return checked(resp, expect, out);
+    return nf_checked(resp, expect, out);
 }
 
 int nf_call_on(int fd, Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase expect,
@@ -307,12 +405,12 @@ int nf_call_on(int fd, Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__B
     int rc = exchange_on(fd, req, &resp);
     if (rc < 0)
         return rc;
-    return checked(resp, expect, out);
+    return nf_checked(resp, expect, out);
 }
 
 /* A response carrying Error is mapped; one of another kind than expected is -EPROTO. */
-static int checked(Nefele__V1__ProcResponse *resp, Nefele__V1__ProcResponse__BodyCase expect,
-                   Nefele__V1__ProcResponse **out)
+int nf_checked(Nefele__V1__ProcResponse *resp, Nefele__V1__ProcResponse__BodyCase expect,
+               Nefele__V1__ProcResponse **out)
 {
     int rc;
     if (resp->body_case == NEFELE__V1__PROC_RESPONSE__BODY_ERROR) {

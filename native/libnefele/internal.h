@@ -53,4 +53,33 @@ int nf_call_on(int fd, Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__B
 int nf_call_pooled(Nefele__V1__ProcRequest *req, Nefele__V1__ProcResponse__BodyCase expect,
                    Nefele__V1__ProcResponse **out, int retry_after_sent);
 
+/* A pooled connection to hostd: its socket and the bytes read past the last whole frame, so
+ * that several answers (pipelined requests) come in one read and a small one in one recv. */
+#define NF_CONN_BUF (64 * 1024)
+struct nf_conn {
+    int fd;
+    size_t start, end;
+    uint8_t buf[NF_CONN_BUF];
+};
+
+/* Takes an idle pooled connection (*fresh = 0) or opens one (*fresh = 1): 0 or a negative code. */
+int nf_pool_take(struct nf_conn **out, int *fresh);
+
+/* Puts a connection whose exchanges are all answered back in the pool (or closes it). */
+void nf_pool_give(struct nf_conn *c);
+
+/* Closes a connection (a broken one, or one the pool has no room for); NULL is fine. */
+void nf_conn_close(struct nf_conn *c);
+
+/* n consecutive request ids for pooled connections; returns the first. */
+uint64_t nf_pool_ids(size_t n);
+
+/* Reads the next answer on c (through its buffer). 0 or a negative code (recorded). */
+int nf_conn_read_response(struct nf_conn *c, Nefele__V1__ProcResponse **out);
+
+/* A response carrying Error is mapped (and freed); one of another kind than expected is -EPROTO
+ * (and freed); else *out = resp. */
+int nf_checked(Nefele__V1__ProcResponse *resp, Nefele__V1__ProcResponse__BodyCase expect,
+               Nefele__V1__ProcResponse **out);
+
 #endif

@@ -812,6 +812,8 @@ struct fake_mail {
     int short_waits;        /* end every wait after 50 ms, whatever it asked for (a server's step) */
     int receives;           /* receive requests received */
     int last_receive_wait;  /* timeout_ms of the last one */
+    int last_receive_max;   /* max_messages of the last one */
+    uint64_t deferred_id;   /* a send tagged "defer" answered after the next send's answer */
     int last_name_wait;     /* timeout_ms of the last wait_name */
     char last_send[256];    /* to|tag|mode|ack|wait_ms|len of the last send */
     char last_npid[64];     /* npid of the last register / unregister / subscribe / unsubscribe */
@@ -1035,24 +1037,44 @@ static int take_message(struct fake_mail *m, const char *tag, struct fake_messag
     return -1;
 }
 
-static void send_message(int fd, uint64_t id, const struct fake_message *msg, unsigned remaining)
+static void to_wire(Nefele__V1__Message *m, const struct fake_message *msg)
+{
+    m->from = (char *)"n-self";
+    m->to = (char *)msg->to;
+    m->tag = (char *)msg->tag;
+    m->data.data = (uint8_t *)msg->data;
+    m->data.len = msg->len;
+    m->seq = msg->seq;
+    m->sent_unix_ms = 1700000000123LL;
+}
+
+/* A receive's answer: msg, then the n_more messages of a batch receive. */
+static void send_messages(int fd, uint64_t id, const struct fake_message *msg, const struct fake_message *more,
+                          size_t n_more, unsigned remaining)
 {
     Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
     Nefele__V1__ReceiveReply rr = NEFELE__V1__RECEIVE_REPLY__INIT;
     Nefele__V1__Message m = NEFELE__V1__MESSAGE__INIT;
-    m.from = (char *)"n-self";
-    m.to = (char *)msg->to;
-    m.tag = (char *)msg->tag;
-    m.data.data = (uint8_t *)msg->data;
-    m.data.len = msg->len;
-    m.seq = msg->seq;
-    m.sent_unix_ms = 1700000000123LL;
+    Nefele__V1__Message ms[FAKE_SLOTS], *mp[FAKE_SLOTS];
+    to_wire(&m, msg);
+    for (size_t i = 0; i < n_more; i++) {
+        nefele__v1__message__init(&ms[i]);
+        to_wire(&ms[i], &more[i]);
+        mp[i] = &ms[i];
+    }
     rr.message = &m;
+    rr.more = mp;
+    rr.n_more = n_more;
     rr.remaining = remaining;
     resp.id = id;
     resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_RECEIVE;
     resp.receive = &rr;
     send_response(fd, &resp);
+}
+
+static void send_message(int fd, uint64_t id, const struct fake_message *msg, unsigned remaining)
+{
+    send_messages(fd, id, msg, NULL, 0, remaining);
 }
 
 static void send_holders(int fd, uint64_t id, const struct fake_entry *e, int for_register)
@@ -1177,17 +1199,32 @@ static int answer_messaging(int fd, Nefele__V1__ProcRequest *req, struct fake_ho
         }
         resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_SEND;
         resp.send = &send;
+        if (strcmp(r->tag, "defer") == 0 && !m->deferred_id) {
+            /* Answered after the next send's answer, as hostd answers a send that waited for room. */
+            m->deferred_id = req->id;
+            return 1;
+        }
         send_response(fd, &resp);
+        if (m->deferred_id) {
+            resp.id = m->deferred_id;
+            send.delivered = 1;
+            m->deferred_id = 0;
+            send_response(fd, &resp);
+        }
         serve_waits(h);
         return 1;
     }
     case NEFELE__V1__PROC_REQUEST__BODY_RECEIVE: {
         m->receives++;
         m->last_receive_wait = req->receive->timeout_ms;
-        struct fake_message msg;
-        if (take_message(m, req->receive->tag, &msg) == 0)
-            send_message(fd, req->id, &msg, (unsigned)m->queued);
-        else if (req->receive->timeout_ms == 0)
+        m->last_receive_max = (int)req->receive->max_messages;
+        struct fake_message msg, more[FAKE_SLOTS];
+        size_t n_more = 0;
+        if (take_message(m, req->receive->tag, &msg) == 0) {
+            while (n_more + 1 < req->receive->max_messages && take_message(m, req->receive->tag, &more[n_more]) == 0)
+                n_more++;
+            send_messages(fd, req->id, &msg, more, n_more, (unsigned)m->queued);
+        } else if (req->receive->timeout_ms == 0)
             send_error(fd, req->id, "timed_out", "no message came in time");
         else
             add_wait(h, fd, req->id, 0, req->receive->tag, req->receive->timeout_ms);
@@ -1653,6 +1690,86 @@ static void test_messaging_send_recv(struct fake_hostd *h)
           "a message over the bound is -EMSGSIZE", "rc %d \"%s\"", rc, nefele_last_error());
 }
 
+static void test_messaging_batches(struct fake_hostd *h)
+{
+    struct fake_mail *m = &h->mail;
+    nefele_msg drop;
+    while (nefele_recv(&drop, 0, NULL) == 0)
+        nefele_msg_free(&drop);
+
+    nefele_out out[10];
+    const char *tags[] = { "a", "b", "a", "defer", "b" };
+    char datas[5][2] = { "0", "1", "2", "3", "4" };
+    for (int i = 0; i < 5; i++)
+        out[i] = (nefele_out){ .to = "n-self", .tag = tags[i], .data = datas[i], .len = 1, .result = -99 };
+    int rc = nefele_message_many(out, 5, 0, 0);
+    int all_one = 1;
+    for (int i = 0; i < 5; i++)
+        all_one &= out[i].result == 1;
+    check(rc == 5 && all_one && m->queued == 5 && m->queue[3].data[0] == '3' && strcmp(m->queue[4].tag, "b") == 0,
+          "nefele_message_many sends each message in order, an answer out of order settles its own",
+          "rc %d \"%s\" queued %d", rc, nefele_last_error(), m->queued);
+
+    nefele_msg got[8];
+    rc = nefele_recv_many(got, 3, 0, NULL);
+    check(rc == 3 && m->last_receive_max == 3 && ((char *)got[0].data)[0] == '0' && ((char *)got[1].data)[0] == '1' &&
+              ((char *)got[2].data)[0] == '2' && got[0].remaining == 4 && got[2].remaining == 2 && got[2].seq > got[0].seq,
+          "nefele_recv_many takes up to max, oldest first, each with what remains after it", "rc %d \"%s\" remaining %u",
+          rc, nefele_last_error(), rc > 0 ? got[0].remaining : 0);
+    for (int i = 0; i < rc; i++)
+        nefele_msg_free(&got[i]);
+    rc = nefele_recv_many(got, 8, 0, "b");
+    check(rc == 1 && strcmp(got[0].tag, "b") == 0 && got[0].remaining == 1 && m->queued == 1,
+          "nefele_recv_many with a tag takes only that tag's", "rc %d queued %d", rc, m->queued);
+    nefele_msg_free(&got[0]);
+    rc = nefele_recv_many(got, 8, 0, NULL);
+    check(rc == 1 && strcmp(got[0].tag, "defer") == 0, "nefele_recv_many answers what there is", "rc %d", rc);
+    nefele_msg_free(&got[0]);
+    rc = nefele_recv_many(got, 8, 0, NULL);
+    check(rc == -ETIMEDOUT && got[0].data == NULL, "nefele_recv_many of an empty mailbox is -ETIMEDOUT", "rc %d", rc);
+    check(nefele_recv_many(NULL, 1, 0, NULL) == -EINVAL && nefele_recv_many(got, 0, 0, NULL) == -EINVAL,
+          "nefele_recv_many refuses a NULL out or max 0", "");
+
+    /* The mailbox holds 8: the 9th and 10th fail as nefele_message would, the others go in. */
+    for (int i = 0; i < 10; i++)
+        out[i] = (nefele_out){ .to = "n-self", .data = "x", .len = 1 };
+    rc = nefele_message_many(out, 10, 0, 0);
+    check(rc == FAKE_SLOTS && out[7].result == 1 && out[8].result == -ENOBUFS && out[9].result == -ENOBUFS &&
+              strstr(nefele_last_error(), "message 8") && strstr(nefele_last_error(), "mailbox_full"),
+          "nefele_message_many counts the sends that succeeded; the others carry their own error",
+          "rc %d results %d %d \"%s\"", rc, out[7].result, out[8].result, nefele_last_error());
+    int drained = 0;
+    while (drained < 20 && (rc = nefele_recv_many(got, 3, 0, NULL)) > 0)
+        for (int i = 0; i < rc; i++, drained++)
+            nefele_msg_free(&got[i]);
+    check(drained == FAKE_SLOTS, "batches of receives take every accepted message", "%d of %d", drained, FAKE_SLOTS);
+
+    int served = h->served;
+    out[2].to = "";
+    rc = nefele_message_many(out, 3, 0, 0);
+    check(rc == -EINVAL && strstr(nefele_last_error(), "message 2") && h->served == served,
+          "nefele_message_many refuses a malformed message by its index, sending none", "rc %d \"%s\"", rc,
+          nefele_last_error());
+    check(nefele_message_many(NULL, 0, 0, 0) == 0 && nefele_message_many(NULL, 1, 0, 0) == -EINVAL,
+          "nefele_message_many of nothing is 0; NULL msgs with n > 0 is refused", "");
+
+    /* More than one window of unanswered sends (publishes to a topic without subscribers reach nobody, queue nothing). */
+    static nefele_out many[700];
+    for (int i = 0; i < 700; i++)
+        many[i] = (nefele_out){ .to = "quiet-topic", .data = "p", .len = 1, .result = -99 };
+    served = h->served;
+    rc = nefele_message_many(many, 700, NEFELE_MODE_PUBLISH, 0);
+    int zeros = 0;
+    for (int i = 0; i < 700; i++)
+        zeros += many[i].result == 0;
+    check(rc == 700 && zeros == 700 && reached(&h->served, served + 700),
+          "nefele_message_many keeps sending past its window and reads every answer", "rc %d zeros %d served %d \"%s\"",
+          rc, zeros, h->served - served, nefele_last_error());
+    npid_t me;
+    rc = nefele_self(&me);
+    check(rc == 0, "calls go on after batches", "rc %d \"%s\"", rc, nefele_last_error());
+}
+
 static void test_messaging_names(struct fake_hostd *h)
 {
     struct fake_mail *m = &h->mail;
@@ -1877,6 +1994,7 @@ static void test_libnefele(void)
     test_error_codes(&h);
     test_logs_and_timeouts(&h);
     test_messaging_send_recv(&h);
+    test_messaging_batches(&h);
     test_messaging_names(&h);
 
     (void)!write(stop[1], "x", 1);

@@ -1,22 +1,37 @@
 using System.Runtime.CompilerServices;
+using Nefele.Errors;
+using Nefele.Messaging;
 using Nefele.Validation;
 
 namespace Nefele.Client;
 
 /// <summary>
 /// A mailbox of the program's own (<see cref="NefeleTenant.OpenMailboxAsync"/>): processes send to
-/// its <see cref="Address"/>, the program receives in order (or selectively by tag). Disposing it
-/// drops it, with whatever is still queued.
+/// its <see cref="Address"/>, the program receives in order (or selectively by tag). While it is
+/// open it is kept: when the node holding it dies, it opens again under the same address through
+/// another gateway, with no call from the program. Disposing it drops it, with whatever is still
+/// queued.
 /// </summary>
 public sealed class NefeleMailbox : IAsyncDisposable
 {
+    /// <summary>
+    /// How often an open mailbox is opened again when nothing else happens: keeps it from idling
+    /// out on the silo while the program lives (the shortest idle timeout a silo takes is 15 s),
+    /// and finds it lost however that came about. A gateway loss opens it again at once.
+    /// </summary>
+    internal static readonly TimeSpan KeepInterval = TimeSpan.FromSeconds(10);
+
     private readonly NefeleTenant _tenant;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _keeper;
     private int _disposed;
 
-    internal NefeleMailbox(NefeleTenant tenant, string address)
+    internal NefeleMailbox(NefeleTenant tenant, MailboxInfo info)
     {
         _tenant = tenant;
-        Address = address;
+        Address = info.Address;
+        Node = info.Node;
+        _keeper = Task.Run(() => KeepAsync(_stop.Token));
     }
 
     /// <summary>The mailbox's address: NPID-shaped, usable wherever an NPID is a destination.</summary>
@@ -104,7 +119,62 @@ public sealed class NefeleMailbox : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            await _stop.CancelAsync();
+            await _keeper.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _stop.Dispose();
             await _tenant.CloseMailboxAsync(Address, CancellationToken.None);
+        }
+    }
+
+    /// <summary>The node whose silo held the mailbox when it was last opened (by the program or by its keeper).</summary>
+    internal string Node { get; private set; }
+
+    /// <summary>Opens the mailbox again now (as its keeper does) and answers where it is and what waits in it.</summary>
+    internal async Task<MailboxInfo> KeepNowAsync(CancellationToken ct)
+    {
+        var info = await _tenant.ReopenMailboxAsync(Address, ct);
+        Node = info.Node;
+        return info;
+    }
+
+    /// <summary>
+    /// Opens the mailbox again after every gateway loss (at once: its silo may be the lost one) and
+    /// every <see cref="KeepInterval"/>, until disposed. A try that meets a silo still going is
+    /// made again shortly.
+    /// </summary>
+    private async Task KeepAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            using (var wake = CancellationTokenSource.CreateLinkedTokenSource(stop, _tenant.GatewayLost))
+            {
+                await Task.Delay(KeepInterval, wake.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            while (!stop.IsCancellationRequested)
+            {
+                var lost = _tenant.GatewayLost;
+                try
+                {
+                    using var call = CancellationTokenSource.CreateLinkedTokenSource(stop, lost);
+                    await KeepNowAsync(call.Token);
+                    break;
+                }
+                catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+                {
+                    // Another gateway was lost while asking: asked again through the others.
+                }
+                catch (Exception e) when (Transient.Is(e))
+                {
+                    await Task.Delay(NefeleTenant.MailboxRetryDelay, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+                catch (Exception) when (!stop.IsCancellationRequested)
+                {
+                    // Not a silo going (another tenant's address, a refusal): tried again at the
+                    // next interval; the program's own receives report it meanwhile.
+                    break;
+                }
+            }
         }
     }
 }

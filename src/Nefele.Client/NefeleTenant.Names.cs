@@ -13,12 +13,12 @@ public sealed partial class NefeleTenant
     /// holders of one name form a group. The name dies with its holder. Registering again is no change.
     /// </summary>
     /// <param name="name">The name or service id.</param>
-    /// <param name="npid">A live process of the tenant, or an external mailbox address.</param>
+    /// <param name="npid">A live process of the tenant, or an open external mailbox of the tenant (<see cref="NefeleMailbox.Address"/>).</param>
     /// <param name="ct">Cancels the call.</param>
     /// <returns>The name's holders after the registration, in registration order.</returns>
     /// <exception cref="NefeleException"><see cref="ErrorCodes.BadRequest"/> for a bad name,
     /// <see cref="ErrorCodes.NpidNotFound"/> or <see cref="ErrorCodes.NotRunning"/> for a holder that is not a live process
-    /// of the tenant, <see cref="ErrorCodes.LimitExceeded"/> past the tenant's or the process's number of names.</exception>
+    /// of the tenant, <see cref="ErrorCodes.NpidNotFound"/> for a mailbox that is not open in the tenant, <see cref="ErrorCodes.LimitExceeded"/> past the tenant's or the process's number of names.</exception>
     public Task<IReadOnlyList<string>> RegisterAsync(string name, string npid, CancellationToken ct = default)
     {
         Names.ValidateServiceName(name);
@@ -87,7 +87,7 @@ public sealed partial class NefeleTenant
 
     /// <summary>Subscribes <paramref name="npid"/> to <paramref name="topic"/> (names' rules); a publish to the topic reaches every subscriber.</summary>
     /// <param name="topic">The topic.</param>
-    /// <param name="npid">A live process of the tenant, or an external mailbox address.</param>
+    /// <param name="npid">A live process of the tenant, or an open external mailbox of the tenant (<see cref="NefeleMailbox.Address"/>).</param>
     /// <param name="ct">Cancels the call.</param>
     /// <returns>When the change is visible on every node of the tenant.</returns>
     public Task SubscribeAsync(string topic, string npid, CancellationToken ct = default)

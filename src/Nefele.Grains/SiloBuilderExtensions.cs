@@ -16,6 +16,13 @@ public static class SiloBuilderExtensions
     public static ISiloBuilder AddNefeleGrains(this ISiloBuilder silo)
     {
         silo.Services.AddPlacementDirector<NodeLocalPlacement, NodeLocalPlacementDirector>();
+
+        // External mailboxes keep their registrations in the strongly consistent directory, which
+        // survives another silo's death without deactivating them (see MailboxGrain). Orleans marks
+        // it experimental; it is used for this one grain type, the others keep the default.
+#pragma warning disable ORLEANSEXP003
+        silo.AddDistributedGrainDirectory(Messaging.MailboxGrain.Directory);
+#pragma warning restore ORLEANSEXP003
         silo.Services.AddSingleton<Placement.NodeDirectoryCache>();
 
         // Grain state is stored as JSON whose default settings leave out a member equal to its
@@ -45,6 +52,8 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<NodeLiveness>();
         silo.Services.AddSingleton<INodeLiveness>(sp => sp.GetRequiredService<NodeLiveness>());
         silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLiveness>());
+        silo.Services.AddSingleton<Naming.NodeNameTables>();
+        silo.Services.AddHostedService<Naming.LostNodeNames>();
         silo.Services.AddOptions<Supervision.SupervisorOptions>().BindConfiguration(Supervision.SupervisorOptions.Section)
             .Validate(o => o.SweepInterval > TimeSpan.Zero, "Supervisors:SweepInterval must be a positive duration")
             .ValidateOnStart();

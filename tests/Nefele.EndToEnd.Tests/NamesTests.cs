@@ -188,6 +188,45 @@ public sealed class NamesTests(NodeFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task An_sdk_programs_mailbox_holds_a_name_until_it_is_closed_and_a_mailbox_not_open_holds_none()
+    {
+        var tenant = await Node.SdkAsync("names-mailbox");
+        const string Base = "/v1/tenants/names-mailbox";
+        var mailbox = await tenant.OpenMailboxAsync();
+        var closed = await tenant.OpenMailboxAsync();
+        await closed.DisposeAsync();
+        try
+        {
+            Assert.Equal([mailbox.Address], await mailbox.RegisterAsync("desk").WaitAsync(Bound));
+            Assert.Null(Assert.Single(await tenant.WaitForNameAsync("desk", TimeSpan.Zero)).Node);
+
+            // A mailbox that was never opened, or was closed, holds nothing: refused by name, nothing changed.
+            foreach (var address in new[] { Messaging.MailboxAddress.NewRandom(), closed.Address })
+            {
+                var sdk = await Assert.ThrowsAsync<NefeleException>(() => tenant.RegisterAsync("desk", address));
+                Assert.Equal(ErrorCodes.NpidNotFound, sdk.Code);
+                Assert.Contains(address, sdk.Message, StringComparison.Ordinal);
+                var rest = await Node.Http.PutAsJsonAsync($"{Base}/names/desk", new { npid = address });
+                Assert.Equal(HttpStatusCode.NotFound, rest.StatusCode);
+                Assert.Equal(ErrorCodes.NpidNotFound, await CodeAsync(rest));
+                Assert.Equal(HttpStatusCode.NotFound, (await Node.Http.PutAsync($"{Base}/topics/news/subscribers/{address}", null)).StatusCode);
+            }
+
+            Assert.Equal([mailbox.Address], Assert.Single(await tenant.ListNamesAsync()).Holders.Select(h => h.Npid));
+            Assert.Empty(await tenant.ListTopicsAsync());
+
+            // Closing the mailbox takes its name with it.
+            await mailbox.DisposeAsync();
+            Assert.Empty(await tenant.ListNamesAsync());
+            Assert.Equal(ErrorCodes.NameNotFound, (await Assert.ThrowsAsync<NefeleException>(() => tenant.WaitForNameAsync("desk", TimeSpan.Zero))).Code);
+        }
+        finally
+        {
+            await mailbox.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Tenants_never_see_or_use_each_others_names()
     {
         var mine = await Node.SdkAsync("names-a");

@@ -27,6 +27,10 @@ public interface IMailboxGrain : IGrainWithStringKey
     [Access(Role.Member, TenantFrom.ArgumentHidingNpid)]
     Task CloseAsync(string tenant);
 
+    /// <summary>From the name service: whether this is an open mailbox of <paramref name="tenant"/>, so it may hold names.</summary>
+    [AlwaysInterleave]
+    Task<bool> IsOpenAsync(string tenant);
+
     /// <summary>From a router: puts each item in this mailbox in order; one result per item.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<DeliveryResult>> DeliverAsync(IReadOnlyList<MailItem> batch);

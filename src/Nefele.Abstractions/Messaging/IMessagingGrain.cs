@@ -17,4 +17,12 @@ public interface IMessagingGrain : IGrainWithStringKey
     /// <summary>Makes a new external mailbox of the tenant and answers it.</summary>
     [Access(Role.Member, TenantFrom.GrainKey)]
     Task<MailboxInfo> OpenMailboxAsync();
+
+    /// <summary>
+    /// Opens <paramref name="address"/> again on the silo the caller reached: the mailbox as it is
+    /// when it still lives, or anew and empty under the same address when its node died. Another
+    /// tenant's address answers npid_not_found.
+    /// </summary>
+    [Access(Role.Member, TenantFrom.GrainKey)]
+    Task<MailboxInfo> ReopenMailboxAsync(string address);
 }

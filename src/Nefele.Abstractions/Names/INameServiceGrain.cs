@@ -9,7 +9,7 @@ namespace Nefele.Naming;
 /// subscribers, and the nodes that hold a copy of these tables. Every change is pushed to those
 /// nodes before it returns. A name dies with its holder: the process grain's end (exit, failed
 /// start, node loss) and an external mailbox's drop call <see cref="DropHolderAsync"/>.
-/// A holder is a live process of the tenant or an external mailbox address; another tenant's
+/// A holder is a live process of the tenant or an open external mailbox of the tenant; another tenant's
 /// NPID is answered as one that does not exist.
 /// </summary>
 public interface INameServiceGrain : IGrainWithStringKey
@@ -59,6 +59,6 @@ public interface INameServiceGrain : IGrainWithStringKey
     /// <summary>The holder ended (its process, or its external mailbox): it leaves every name and topic.</summary>
     Task DropHolderAsync(string npid);
 
-    /// <summary>The node is lost: its processes leave every name and topic, and it gets no more pushes.</summary>
-    Task DropNodeAsync(string node);
+    /// <summary>The node is lost: its processes leave every name and topic, and it gets no more pushes. Answers the tables after.</summary>
+    Task<NameTable> DropNodeAsync(string node);
 }

@@ -91,6 +91,19 @@ public static class Limits
     public const long MaxMailboxBytes = 1L << 30;
 
     /// <summary>
+    /// Most messages one batch receive takes: 1,024. Enough to empty a busy mailbox in a few
+    /// calls, where a receive per message costs a round trip to hostd each.
+    /// </summary>
+    public const int MaxReceiveBatch = 1024;
+
+    /// <summary>
+    /// Data bytes a batch receive takes beyond its first message: at most 2 MiB, so that the
+    /// answer (with the first message, up to <see cref="MaxMessageBytes"/>) stays well within
+    /// one 4 MiB frame.
+    /// </summary>
+    public const int MaxReceiveBatchBytes = 2 << 20;
+
+    /// <summary>
     /// The longest one receive, one wait for a name, or one send's wait for room lasts: 10 s, as
     /// <see cref="MaxLogWait"/> and for the same reason; longer waits are several calls.
     /// </summary>

@@ -2,27 +2,41 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nefele.Client;
 using Nefele.Errors;
+using Nefele.Nodes;
 using Nefele.Validation;
 using Orleans.Concurrency;
+using Orleans.GrainDirectory;
 using Orleans.Placement;
+using Orleans.Runtime.Placement;
 
 namespace Nefele.Messaging;
 
 /// <summary>
-/// An external mailbox, in memory on whichever silo activated it: bounded as a process mailbox
+/// An external mailbox, in memory on the silo that opened it (the SDK program's gateway, the REST
+/// call's node), so receiving costs no extra hop: bounded as a process mailbox
 /// (<see cref="Limits.DefaultMailboxMessages"/>, <see cref="Limits.DefaultMailboxBytes"/>), FIFO
 /// with selective receive by tag, long-poll receives, per-sender sequence numbers. It lives while
 /// it is used: after <see cref="MessagingOptions.MailboxIdleTimeout"/> without an open or a
-/// receive it is dropped, and so is it when its silo dies (at-most-once, as a process's mailbox
-/// with its node); what was queued is counted as dropped. It lives on the silo where it was
-/// opened (the SDK program's gateway, the REST call's node), so receiving costs no extra hop.
+/// receive it is dropped, and what was queued is counted as dropped.
+/// Its registration is kept by Orleans' strongly consistent distributed directory
+/// (<see cref="Directory"/>), which rebuilds a dead silo's share of the directory from the
+/// activations the live silos hold; the default directory instead deactivates every activation
+/// whose entry was on the dead silo, which emptied mailboxes when any node died. So a mailbox, and
+/// what it accepted, is lost only with its own silo; it then opens again, empty, under the same
+/// address (the SDK does so by itself, REST on the caller's next call).
+/// An open that names the opener's silo (<see cref="IPlacementDirector.PlacementHintKey"/>, as
+/// <see cref="MessagingGrain"/> does for the SDK) places a new mailbox there, and moves one that
+/// lives elsewhere there with what it holds (Orleans' activation migration): so after a gateway's
+/// death the SDK's mailbox comes back to the gateway the program now reaches, even when a send
+/// reached its address first.
 /// </summary>
-[Reentrant, PreferLocalPlacement]
+[Reentrant, PreferLocalPlacement, GrainDirectory(Directory)]
 public sealed class MailboxGrain(
     IOptions<MessagingOptions> options,
+    IOptions<NodeOptions> node,
     IMessagingNameSource names,
     TimeProvider time,
-    ILogger<MailboxGrain> logger) : Grain, IMailboxGrain
+    ILogger<MailboxGrain> logger) : Grain, IMailboxGrain, IGrainMigrationParticipant
 {
     private readonly LinkedList<NefeleMessage> _queue = new();
     private readonly Dictionary<string, ulong> _seq = new(StringComparer.Ordinal);
@@ -31,6 +45,10 @@ public sealed class MailboxGrain(
     private long _bytes;
     private long _lastUse;
     private bool _closed;
+    private bool _moving;
+
+    /// <summary>The name of the grain directory that keeps the mailboxes' registrations (see SiloBuilderExtensions).</summary>
+    public const string Directory = "nefele-mailboxes";
 
     private string Address => this.GetPrimaryKeyString();
 
@@ -54,7 +72,45 @@ public sealed class MailboxGrain(
 
         Own(tenant);
         Touch();
-        return Task.FromResult(new MailboxInfo(Address, _queue.Count));
+        MoveToOpener();
+        return Task.FromResult(new MailboxInfo(Address, _queue.Count, node.Value.Name));
+    }
+
+    public void OnDehydrate(IDehydrationContext dehydrationContext)
+    {
+        dehydrationContext.TryAddValue("tenant", _tenant);
+        dehydrationContext.TryAddValue("closed", _closed);
+        dehydrationContext.TryAddValue("queue", _queue.ToList());
+        dehydrationContext.TryAddValue("seq", new Dictionary<string, ulong>(_seq, StringComparer.Ordinal));
+    }
+
+    public void OnRehydrate(IRehydrationContext rehydrationContext)
+    {
+        if (rehydrationContext.TryGetValue("tenant", out string? tenant))
+        {
+            _tenant = tenant;
+        }
+
+        _closed = rehydrationContext.TryGetValue("closed", out bool closed) && closed;
+        if (rehydrationContext.TryGetValue("queue", out List<NefeleMessage>? queue))
+        {
+            foreach (var m in queue)
+            {
+                _queue.AddLast(m);
+                _bytes += m.Data.Length;
+            }
+        }
+
+        if (rehydrationContext.TryGetValue("seq", out Dictionary<string, ulong>? seq))
+        {
+            foreach (var (from, n) in seq)
+            {
+                _seq[from] = n;
+            }
+        }
+
+        // The old silo's timestamps mean nothing here: the move counts as a use.
+        Touch();
     }
 
     public async Task<ReceivedMessage?> ReceiveAsync(string tenant, TimeSpan timeout, string? tag, CancellationToken ct)
@@ -82,8 +138,9 @@ public sealed class MailboxGrain(
             }
 
             var left = time.GetElapsedTime(time.GetTimestamp(), deadline);
-            if (left <= TimeSpan.Zero || ct.IsCancellationRequested || _closed)
+            if (left <= TimeSpan.Zero || ct.IsCancellationRequested || _closed || _moving)
             {
+                // Moving: a receive waiting here would hold the move up; the caller asks again, there.
                 return null;
             }
 
@@ -102,8 +159,26 @@ public sealed class MailboxGrain(
         return DropAsync("mailbox_closed");
     }
 
+    public Task<bool> IsOpenAsync(string tenant)
+    {
+        if (_tenant is null)
+        {
+            // Activated by this question: no such mailbox (never opened, or lost with its silo).
+            DeactivateOnIdle();
+        }
+
+        return Task.FromResult(_tenant == tenant && !_closed);
+    }
+
     public async Task<IReadOnlyList<DeliveryResult>> DeliverAsync(IReadOnlyList<MailItem> batch)
     {
+        if (_tenant is null)
+        {
+            // Activated by a send to a mailbox lost with its silo (or never opened): it goes at
+            // once, so that its owner's next open places the mailbox on the owner's silo again.
+            DeactivateOnIdle();
+        }
+
         var results = new DeliveryResult[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
@@ -164,6 +239,24 @@ public sealed class MailboxGrain(
     }
 
     private void Touch() => _lastUse = time.GetTimestamp();
+
+    /// <summary>
+    /// Moves the mailbox, with what it holds, to the opener's silo when the open named one and it
+    /// is another (see the class's summary). The move waits for the calls running here; waiting
+    /// receives return at once, and calls arriving meanwhile follow the mailbox.
+    /// </summary>
+    private void MoveToOpener()
+    {
+        if (_moving || _closed || RequestContext.Get(IPlacementDirector.PlacementHintKey) is not SiloAddress opener || opener.Equals(GrainContext.Address.SiloAddress))
+        {
+            return;
+        }
+
+        logger.LogDebug("Mailbox {Address} of {Tenant} moves from {From} to its opener's silo {To} with {Count} messages", Address, _tenant, GrainContext.Address.SiloAddress, opener, _queue.Count);
+        _moving = true;
+        Signal();
+        this.MigrateOnIdle();
+    }
 
     private async Task CheckIdleAsync(CancellationToken ct)
     {

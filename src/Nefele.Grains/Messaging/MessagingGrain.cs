@@ -1,5 +1,6 @@
 using Nefele.Client;
 using Orleans.Concurrency;
+using Orleans.Runtime.Placement;
 
 namespace Nefele.Messaging;
 
@@ -9,7 +10,7 @@ namespace Nefele.Messaging;
 /// hostd's sends enter.
 /// </summary>
 [StatelessWorker]
-public sealed class MessagingGrain(MessageRouter router, TimeProvider time) : Grain, IMessagingGrain
+public sealed class MessagingGrain(MessageRouter router, ILocalSiloDetails silo, TimeProvider time) : Grain, IMessagingGrain
 {
     private string Tenant => this.GetPrimaryKeyString();
 
@@ -30,6 +31,32 @@ public sealed class MessagingGrain(MessageRouter router, TimeProvider time) : Gr
         }).WaitAsync(ct);
     }
 
-    public Task<MailboxInfo> OpenMailboxAsync() =>
-        GrainFactory.GetGrain<IMailboxGrain>(MailboxAddress.NewRandom()).OpenAsync(Tenant);
+    public Task<MailboxInfo> OpenMailboxAsync() => OpenHereAsync(MailboxAddress.NewRandom());
+
+    public Task<MailboxInfo> ReopenMailboxAsync(string address)
+    {
+        if (!MailboxAddress.IsExternal(address))
+        {
+            throw NefeleException.Bad($"'{Validation.Names.Shorten(address)}' is not a mailbox address");
+        }
+
+        return OpenHereAsync(address);
+    }
+
+    /// <summary>
+    /// Opens the mailbox naming this silo, which is the one the caller reached (a stateless worker
+    /// lives there): a new mailbox is placed here, one living elsewhere moves here (MailboxGrain).
+    /// </summary>
+    private async Task<MailboxInfo> OpenHereAsync(string address)
+    {
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, silo.SiloAddress);
+        try
+        {
+            return await GrainFactory.GetGrain<IMailboxGrain>(address).OpenAsync(Tenant);
+        }
+        finally
+        {
+            RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+        }
+    }
 }

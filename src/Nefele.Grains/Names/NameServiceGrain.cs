@@ -30,10 +30,13 @@ public sealed class NameServiceGrain(
     // Names plus topics each holder has, rebuilt from the record on activation (for MaxNamesPerProcess).
     private readonly Dictionary<string, int> _held = new(StringComparer.Ordinal);
 
-    // Holders known to have ended: NPIDs are never reused, so a registration that raced its
-    // holder's end is refused instead of leaving a dead holder behind. Bounded, oldest forgotten.
-    private readonly HashSet<string> _ended = new(StringComparer.Ordinal);
+    // Holders known to have ended, each with the count of ends when it ended, so a registration
+    // that raced its holder's end is refused instead of leaving a dead holder behind: a process
+    // that ended ever (NPIDs are never reused), a mailbox that was dropped while its registration
+    // checked it (a REST key's mailbox opens again under its address). Bounded, oldest forgotten.
+    private readonly Dictionary<string, long> _ended = new(StringComparer.Ordinal);
     private readonly Queue<string> _endedOrder = new();
+    private long _ends;
 
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _saving;
@@ -149,7 +152,7 @@ public sealed class NameServiceGrain(
         }
     }
 
-    public async Task DropNodeAsync(string node)
+    public async Task<NameTable> DropNodeAsync(string node)
     {
         var dropped = Drop(h => h.Node == node);
         var subscribed = Record.Nodes.Remove(node);
@@ -163,16 +166,27 @@ public sealed class NameServiceGrain(
         {
             await SaveAsync();
         }
+
+        return Snapshot();
     }
 
     private async Task<IReadOnlyList<string>> AddAsync(Dictionary<string, List<NameHolder>> table, string name, string npid, string what)
     {
-        var node = await HolderNodeAsync(npid);
+        var endsBefore = _ends;
+        var node = await HolderNodeAsync(npid, what);
 
         // Checked and applied in one turn, after the only await: nothing interleaves in between.
-        if (_ended.Contains(npid))
+        if (_ended.TryGetValue(npid, out var endedAt))
         {
-            throw new NefeleException(ErrorCodes.NotRunning, $"process {npid} has ended: only a live process can hold a {what}");
+            if (node is not null)
+            {
+                throw new NefeleException(ErrorCodes.NotRunning, $"process {npid} has ended: only a live process can hold a {what}");
+            }
+
+            if (endedAt > endsBefore)
+            {
+                throw new NefeleException(ErrorCodes.NpidNotFound, $"mailbox {npid} was closed: only an open mailbox can hold a {what}");
+            }
         }
 
         table.TryGetValue(name, out var holders);
@@ -227,8 +241,11 @@ public sealed class NameServiceGrain(
         await SaveAsync();
     }
 
-    /// <summary>The node of a holder (null for an external mailbox), once it may hold names in this tenant.</summary>
-    private async Task<string?> HolderNodeAsync(string npid)
+    /// <summary>
+    /// The node of a holder (null for an external mailbox), once it may hold names in this tenant:
+    /// a live process of the tenant, or an open mailbox of the tenant.
+    /// </summary>
+    private async Task<string?> HolderNodeAsync(string npid, string what)
     {
         if (!Npid.IsWellFormed(npid))
         {
@@ -237,6 +254,11 @@ public sealed class NameServiceGrain(
 
         if (Nefele.Messaging.MailboxAddress.IsExternal(npid))
         {
+            if (!await GrainFactory.Get<Nefele.Messaging.IMailboxGrain>(npid).IsOpenAsync(Tenant))
+            {
+                throw new NefeleException(ErrorCodes.NpidNotFound, $"no open mailbox {npid} in tenant {Tenant}: only an open mailbox can hold a {what}");
+            }
+
             return null;
         }
 
@@ -283,7 +305,9 @@ public sealed class NameServiceGrain(
 
     private void RememberEnded(string npid)
     {
-        if (!_ended.Add(npid))
+        var known = _ended.ContainsKey(npid);
+        _ended[npid] = ++_ends;
+        if (known)
         {
             return;
         }

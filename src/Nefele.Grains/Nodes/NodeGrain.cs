@@ -24,7 +24,12 @@ namespace Nefele.Nodes;
 /// mistaken for, or sent to, a real process.
 /// </summary>
 [NodeLocalPlacement]
-public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> options, TimeProvider time, INodeLiveness liveness, ILogger<NodeGrain> logger)
+public sealed class NodeGrain(
+    IHostAgentChannel channel,
+    IOptions<NodeOptions> options,
+    TimeProvider time,
+    Naming.NodeNameTables nameTables,
+    ILogger<NodeGrain> logger)
     : Grain, INodeGrain
 {
     private static readonly IReadOnlyDictionary<string, long> NoDevices = new Dictionary<string, long>();
@@ -39,10 +44,10 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
     private long _memoryUsed;
     private string? _registered;
 
-    // Tenants whose name tables this node has (or is fetching), and the latest table of each. The
-    // first launch of a tenant here fetches its table before the launch; later launches only look it up.
+    // Tenants whose name tables this node has (or is fetching). The first launch of a tenant here
+    // fetches its table before the launch; later launches only look it up. The tables themselves
+    // are kept by the silo (NodeNameTables), so they outlive this activation.
     private readonly Dictionary<string, Task<bool>> _namesAttached = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Naming.NameTable> _nameTables = new(StringComparer.Ordinal);
     private int _sinceRegistered;
 
     private string Node => this.GetPrimaryKeyString();
@@ -286,12 +291,11 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
 
     public async Task ApplyNamesAsync(Naming.NameTable table)
     {
-        if (IsHollow || (_nameTables.TryGetValue(table.Tenant, out var kept) && kept.Version >= table.Version))
+        if (IsHollow || !nameTables.Offer(table, Node))
         {
             return;
         }
 
-        _nameTables[table.Tenant] = table;
         if (!table.IsEmptyInitial)
         {
             await PushNamesAsync(table);
@@ -300,7 +304,7 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
 
     public async Task RepushNamesAsync(IReadOnlyCollection<string> tenants)
     {
-        await Task.WhenAll(_nameTables.Values.Where(t => !t.IsEmptyInitial).Select(PushNamesAsync));
+        await Task.WhenAll(nameTables.All.Select(k => k.Table).Where(t => !t.IsEmptyInitial).Select(PushNamesAsync));
         await Task.WhenAll(tenants.Distinct(StringComparer.Ordinal).Select(AttachNames));
     }
 
@@ -348,36 +352,6 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
             // The launch goes on: the process starts without names rather than not at all; the next launch tries again.
             logger.LogWarning(e, "Node {Node} could not fetch tenant {Tenant}'s names", Node, tenant);
             return false;
-        }
-    }
-
-    /// <summary>
-    /// Names held on a node that is lost die with it, even when nothing else will tell the name
-    /// service (the process grains of that node's processes may have been lost with its silo).
-    /// </summary>
-    private async Task DropNamesOfLostNodesAsync()
-    {
-        foreach (var table in _nameTables.Values.ToArray())
-        {
-            var nodes = table.Names.Concat(table.Topics).SelectMany(e => e.Holders)
-                .Select(h => h.Node).OfType<string>().Where(n => n != Node).Distinct(StringComparer.Ordinal);
-            foreach (var node in nodes)
-            {
-                liveness.Follow(node);
-                if (!liveness.IsLost(node))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    await GrainFactory.Get<Naming.INameServiceGrain>(table.Tenant).DropNodeAsync(node);
-                }
-                catch (Exception e)
-                {
-                    logger.LogDebug("Node {Node} could not drop lost node {Lost}'s names of tenant {Tenant}: {Error}", Node, node, table.Tenant, e.Message);
-                }
-            }
         }
     }
 
@@ -443,11 +417,6 @@ public sealed class NodeGrain(IHostAgentChannel channel, IOptions<NodeOptions> o
             {
                 logger.LogDebug("Node {Node} load not refreshed: {Error}", Node, e.Message);
             }
-        }
-
-        if (_nameTables.Count > 0)
-        {
-            await DropNamesOfLostNodesAsync();
         }
 
         var entry = new NodeEntry { Name = Node, Labels = Labels(), Devices = Devices() };

@@ -1,6 +1,7 @@
 using Nefele.Errors;
 using Nefele.HostAgent.Processes;
 using Nefele.Protocol.V1;
+using Nefele.Validation;
 using ErrorCodes = Nefele.Client.ErrorCodes;
 
 namespace Nefele.HostAgent.Messaging;
@@ -127,12 +128,14 @@ internal sealed class Mailbox
     /// <summary>
     /// Takes the oldest message (with <paramref name="tag"/>, when not empty) for the receive
     /// <paramref name="requestId"/> of <paramref name="sink"/>: at once if there is one, else when one
-    /// comes within <paramref name="timeoutMs"/> (then timed_out).
+    /// comes within <paramref name="timeoutMs"/> (then timed_out). With <paramref name="max"/> above 1
+    /// (a batch receive) it takes up to that many queued ones at once, oldest first, while the data
+    /// after the first stays within <see cref="Limits.MaxReceiveBatchBytes"/>; a receive that has to
+    /// wait gets the one message that ends its wait.
     /// </summary>
-    public void Receive(string tag, int timeoutMs, IReplySink sink, ulong requestId)
+    public void Receive(string tag, int timeoutMs, IReplySink sink, ulong requestId, int max = 1)
     {
-        Message? message = null;
-        var remaining = 0;
+        ReceiveReply? reply = null;
         List<Settlement>? settled = null;
         string? refusal = null;
         lock (gate)
@@ -141,13 +144,24 @@ internal sealed class Mailbox
             {
                 refusal = ErrorCodes.NotRunning;
             }
-            else if (FindLocked(tag) is { } node)
+            else if (FindLocked(tag, queue.First) is { } node)
             {
-                queue.Remove(node);
-                bytes -= node.Value.Envelope.Size;
-                message = node.Value.Envelope.ToMessage(node.Value.Seq);
+                reply = new ReceiveReply { Message = TakeLocked(node, out var after) };
+                var budget = (long)Limits.MaxReceiveBatchBytes;
+                for (var taken = 1; taken < max; taken++)
+                {
+                    node = FindLocked(tag, after);
+                    if (node is null || node.Value.Envelope.Size > budget)
+                    {
+                        break;
+                    }
+
+                    budget -= node.Value.Envelope.Size;
+                    reply.More.Add(TakeLocked(node, out after));
+                }
+
                 settled = AdmitLocked();
-                remaining = queue.Count;
+                reply.Remaining = (uint)queue.Count;
             }
             else if (timeoutMs <= 0)
             {
@@ -162,9 +176,9 @@ internal sealed class Mailbox
             }
         }
 
-        if (message is not null)
+        if (reply is not null)
         {
-            sink.Send(new ProcResponse { Id = requestId, Receive = new ReceiveReply { Message = message, Remaining = (uint)remaining } });
+            sink.Send(new ProcResponse { Id = requestId, Receive = reply });
             Run(settled);
         }
         else if (refusal == ErrorCodes.NotRunning)
@@ -175,6 +189,15 @@ internal sealed class Mailbox
         {
             sink.Send(Failure(requestId, ErrorCodes.TimedOut, TimedOutMessage(tag, timeoutMs)));
         }
+    }
+
+    /// <summary>Removes <paramref name="node"/>'s message from the queue and answers it as the receiver gets it; <paramref name="after"/> is the node that followed it.</summary>
+    private Message TakeLocked(LinkedListNode<Entry> node, out LinkedListNode<Entry>? after)
+    {
+        after = node.Next;
+        queue.Remove(node);
+        bytes -= node.Value.Envelope.Size;
+        return node.Value.Envelope.ToMessage(node.Value.Seq);
     }
 
     /// <summary>
@@ -324,14 +347,15 @@ internal sealed class Mailbox
         return null;
     }
 
-    private LinkedListNode<Entry>? FindLocked(string tag)
+    /// <summary>The first queued message from <paramref name="from"/> on that carries <paramref name="tag"/> (any, when empty).</summary>
+    private static LinkedListNode<Entry>? FindLocked(string tag, LinkedListNode<Entry>? from)
     {
         if (tag.Length == 0)
         {
-            return queue.First;
+            return from;
         }
 
-        for (var node = queue.First; node is not null; node = node.Next)
+        for (var node = from; node is not null; node = node.Next)
         {
             if (string.Equals(node.Value.Envelope.Tag, tag, StringComparison.Ordinal))
             {

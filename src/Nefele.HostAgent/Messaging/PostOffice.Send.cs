@@ -109,7 +109,9 @@ public sealed partial class PostOffice
             return;
         }
 
-        mailbox.Receive(request.Tag, Math.Min(request.TimeoutMs, MaxWaitMs), sink, id);
+        // A batch larger than the bound is served up to the bound: the caller asks again for the rest.
+        var max = (int)Math.Clamp(request.MaxMessages, 1u, (uint)Limits.MaxReceiveBatch);
+        mailbox.Receive(request.Tag, Math.Min(request.TimeoutMs, MaxWaitMs), sink, id, max);
     }
 
     /// <summary>The silo's answer to a MessageOut that asked for one.</summary>

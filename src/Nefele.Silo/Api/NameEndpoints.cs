@@ -40,7 +40,7 @@ internal static class NameEndpoints
             return Results.Ok(new NameHolders(await names.RegisterAsync(name, holder)));
         }).RequireAuthorization(Auth.Policies.TenantMember)
             .Produces<NameHolders>()
-            .WithDescription("Registers a live process of the tenant, an external mailbox address, or (no npid) the caller's own mailbox (GET /mailbox) under the name; several holders form a group. The name dies with its holder. Registering again changes nothing.")
+            .WithDescription("Registers a live process of the tenant, an open external mailbox of the tenant, or (no npid) the caller's own mailbox (GET /mailbox) under the name; several holders form a group. The name dies with its holder. Registering again changes nothing.")
             .Operation("registerName", "Register a holder of a name or service id", [.. ApiDocs.Body, 403, 404, 409, 429]);
 
         tenants.MapDelete("/names/{name}", async (string tenant, string name, string? npid, IGrainFactory grains) =>
@@ -63,7 +63,7 @@ internal static class NameEndpoints
             return Results.NoContent();
         }).RequireAuthorization(Auth.Policies.TenantMember)
             .Produces(StatusCodes.Status204NoContent)
-            .Operation("subscribeTopic", "Subscribe a live process of the tenant (or an external mailbox address) to a topic", 400, 403, 404, 409, 429);
+            .Operation("subscribeTopic", "Subscribe a live process of the tenant (or an open external mailbox of the tenant) to a topic", 400, 403, 404, 409, 429);
 
         tenants.MapDelete("/topics/{topic}/subscribers/{npid}", async (string tenant, string topic, string npid, IGrainFactory grains) =>
         {

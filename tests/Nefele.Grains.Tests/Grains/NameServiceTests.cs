@@ -92,17 +92,84 @@ public class NameServiceTests(ClusterFixture cluster) : ClusterTest(cluster)
     }
 
     [Fact]
-    public async Task An_external_mailbox_address_may_hold_a_name_on_no_node()
+    public async Task An_open_external_mailbox_may_hold_a_name_on_no_node_until_it_is_closed()
     {
-        var address = MailboxAddress.NewRandom();
+        var mailbox = await Tenant.OpenMailboxAsync();
 
-        await Tenant.RegisterAsync("inbox", address);
+        await Tenant.RegisterAsync("inbox", mailbox.Address);
+        await Tenant.SubscribeAsync("news", mailbox.Address);
 
         var holder = Assert.Single(await Tenant.WaitForNameAsync("inbox", TimeSpan.Zero));
-        Assert.Equal(address, holder.Npid);
+        Assert.Equal(mailbox.Address, holder.Npid);
         Assert.Null(holder.Node);
-        await Service.DropHolderAsync(address);
+        Assert.Equal(mailbox.Address, Assert.Single(Assert.Single(await Tenant.ListTopicsAsync()).Holders).Npid);
+
+        await mailbox.DisposeAsync();
+
         Assert.Empty(await Tenant.ListNamesAsync());
+        Assert.Empty(await Tenant.ListTopicsAsync());
+    }
+
+    [Fact]
+    public async Task Only_an_open_mailbox_of_the_tenant_may_hold_a_name()
+    {
+        var other = await Cluster.TenantAsync("o-" + Guid.NewGuid().ToString("N")[..8]);
+        var theirs = await other.OpenMailboxAsync();
+        var closed = await Tenant.OpenMailboxAsync();
+        await closed.DisposeAsync();
+        var npid = await Tenant.SpawnAsync(Sleep);
+        await Tenant.RegisterAsync("inbox", npid);
+
+        foreach (var address in new[] { MailboxAddress.NewRandom(), theirs.Address, closed.Address })
+        {
+            var e = await Assert.ThrowsAsync<NefeleException>(() => Tenant.RegisterAsync("inbox", address));
+            Assert.Equal(ErrorCodes.NpidNotFound, e.Code);
+            Assert.Contains($"no open mailbox {address}", e.Message, StringComparison.Ordinal);
+            Assert.Equal(ErrorCodes.NpidNotFound, (await Assert.ThrowsAsync<NefeleException>(() => Tenant.SubscribeAsync("news", address))).Code);
+        }
+
+        // Nothing changed: the name keeps its one holder, no topic was made, no table was pushed.
+        var pushed = Cluster.Channel.NameTables.Count(t => t.Tenant == Tenant.Name);
+        Assert.Equal([npid], Assert.Single(await Tenant.ListNamesAsync()).Holders.Select(h => h.Npid));
+        Assert.Empty(await Tenant.ListTopicsAsync());
+        Assert.Equal(pushed, Cluster.Channel.NameTables.Count(t => t.Tenant == Tenant.Name));
+        await theirs.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_mailbox_opened_again_under_its_address_may_hold_names_again()
+    {
+        var address = (await Tenant.OpenMailboxAsync()).Address;
+        var box = Cluster.Client.GetGrain<IMailboxGrain>(address);
+        await Tenant.RegisterAsync("inbox", address);
+        await box.CloseAsync(Tenant.Name);
+        Assert.Empty(await Tenant.ListNamesAsync());
+
+        // As a REST key's mailbox does: the same address, open again.
+        await box.OpenAsync(Tenant.Name);
+        Assert.Equal([address], await Tenant.RegisterAsync("inbox", address));
+        await box.CloseAsync(Tenant.Name);
+        Assert.Empty(await Tenant.ListNamesAsync());
+    }
+
+    [Fact]
+    public async Task The_names_of_a_mailbox_go_when_it_idles_out()
+    {
+        var mailbox = await Tenant.OpenMailboxAsync();
+        await Tenant.RegisterAsync("inbox", mailbox.Address);
+
+        // Nobody opens or reads it for longer than its idle time; its timer drops it at its next tick.
+        Cluster.Time.Advance(ClusterFixture.MailboxIdleTimeout);
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await Tenant.ListNamesAsync()).Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the idle mailbox's name is still there 30 s after its idle time");
+            await Task.Delay(50);
+        }
+
+        var e = await Assert.ThrowsAsync<NefeleException>(() => Tenant.RegisterAsync("inbox", mailbox.Address));
+        Assert.Equal(ErrorCodes.NpidNotFound, e.Code);
     }
 
     [Fact]
@@ -151,15 +218,16 @@ public class NameServiceTests(ClusterFixture cluster) : ClusterTest(cluster)
     public async Task A_lost_node_takes_its_holders_with_it()
     {
         var here = await Tenant.SpawnAsync(Sleep);
-        var remote = MailboxAddress.NewRandom();
+        var remote = await Tenant.OpenMailboxAsync();
         await Tenant.RegisterAsync("web", here);
-        await Tenant.RegisterAsync("web", remote);
+        await Tenant.RegisterAsync("web", remote.Address);
 
-        await Service.DropNodeAsync(ClusterFixture.Node);
+        var after = await Service.DropNodeAsync(ClusterFixture.Node);
 
-        // The mailbox lives on no node and stays.
-        Assert.Equal([remote], Assert.Single(await Tenant.ListNamesAsync()).Holders.Select(h => h.Npid));
-        await Service.DropHolderAsync(remote);
+        // The mailbox lives on no node and stays; the answer is the tables after the drop.
+        Assert.Equal([remote.Address], Assert.Single(await Tenant.ListNamesAsync()).Holders.Select(h => h.Npid));
+        Assert.Equal([remote.Address], Assert.Single(after.Names).Holders.Select(h => h.Npid));
+        await remote.DisposeAsync();
     }
 
     [Fact]
@@ -224,12 +292,13 @@ public class NameServiceTests(ClusterFixture cluster) : ClusterTest(cluster)
 
         // A tenant whose names exist before its first launch on the node: the launch brings them.
         var other = await Cluster.TenantAsync("o-" + Guid.NewGuid().ToString("N")[..8]);
-        var mailbox = MailboxAddress.NewRandom();
-        await other.RegisterAsync("inbox", mailbox);
+        var mailbox = await other.OpenMailboxAsync();
+        await other.RegisterAsync("inbox", mailbox.Address);
         Assert.DoesNotContain(Cluster.Channel.NameTables, t => t.Tenant == other.Name);
         var theirs = await other.SpawnAsync(Sleep);
         Assert.Equal("inbox", Assert.Single(Assert.Single(Cluster.Channel.NameTables, t => t.Tenant == other.Name).Names).Name);
         await Cluster.ExitAsync(theirs);
+        await mailbox.DisposeAsync();
     }
 
     [Fact]
@@ -251,5 +320,28 @@ public class NameServiceTests(ClusterFixture cluster) : ClusterTest(cluster)
         Assert.True(after.Version > before);
         Assert.Empty(after.Names);
         Assert.Empty(after.Topics);
+    }
+
+    [Fact]
+    public async Task The_nodes_tables_outlive_its_node_grains_activation()
+    {
+        var npid = await Tenant.SpawnAsync(Sleep);
+        await Tenant.RegisterAsync("web", npid);
+        var version = Cluster.Channel.NameTables.Last(t => t.Tenant == Tenant.Name).Version;
+
+        // Orleans deactivates it, e.g., when its grain-directory entry was on a silo that went.
+        await Cluster.NodeGrain.Cast<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+
+        // A hostd that attaches again gets the tables the node had, though no process of the tenant was reported.
+        var before = Cluster.Channel.NameTables.Count;
+        await Cluster.NodeGrain.RepushNamesAsync([]);
+        var repushed = Assert.Single(Cluster.Channel.NameTables.Skip(before), t => t.Tenant == Tenant.Name);
+        Assert.Equal(version, repushed.Version);
+        Assert.Equal(npid, Assert.Single(Assert.Single(repushed.Names).Holders).Npid);
+
+        // An older table than the one the node has is not handed to hostd.
+        before = Cluster.Channel.NameTables.Count;
+        await Cluster.NodeGrain.ApplyNamesAsync(new NameTable { Tenant = Tenant.Name, Version = version - 1, Names = [], Topics = [] });
+        Assert.DoesNotContain(Cluster.Channel.NameTables.Skip(before), t => t.Tenant == Tenant.Name);
     }
 }

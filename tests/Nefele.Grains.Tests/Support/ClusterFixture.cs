@@ -32,6 +32,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public INodeGrain NodeGrain => Client.GetGrain<INodeGrain>(Node);
 
+    /// <summary>The test silo's idle time of external mailboxes: the shortest allowed, so a test can go past it.</summary>
+    public static readonly TimeSpan MailboxIdleTimeout = TimeSpan.FromSeconds(15);
+
     /// <summary>The test silo's retention count (its age is the default, 1 h): small, so a test can go past it.</summary>
     public const int RetainedPerTenant = 20;
 
@@ -84,6 +87,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             });
             silo.Services.Configure<PlacementOptions>(o => o.MaxTasksPerRequest = 100);
             silo.Services.Configure<Retention.RetentionOptions>(o => o.Count = RetainedPerTenant);
+            silo.Services.Configure<Messaging.MessagingOptions>(o => o.MailboxIdleTimeout = MailboxIdleTimeout);
         });
         builder.ConfigureClient(client => client.AddOutgoingGrainCallFilter(new TestCallStamp(Secret)));
         _cluster = builder.Build();
