@@ -84,8 +84,16 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
     public Task SignalAsync(string npid, int signal, CancellationToken ct)
     {
         _signals.Enqueue((npid, signal));
+        Signaled(npid).TrySetResult();
         return Task.CompletedTask;
     }
+
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _signaled = new();
+
+    private TaskCompletionSource Signaled(string npid) => _signaled.GetOrAdd(npid, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Completes once <paramref name="npid"/> has been sent a signal (at once if it has been).</summary>
+    public Task SignaledAsync(string npid) => Signaled(npid).Task;
 
     public Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, CancellationToken ct) =>
         Task.FromResult(new LogsReadReply { NextOffset = offset, FirstOffset = 0 });
