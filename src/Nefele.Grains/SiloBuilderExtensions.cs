@@ -17,11 +17,11 @@ public static class SiloBuilderExtensions
     {
         silo.Services.AddPlacementDirector<NodeLocalPlacement, NodeLocalPlacementDirector>();
 
-        // External mailboxes keep their registrations in the strongly consistent directory, which
-        // survives another silo's death without deactivating them (see MailboxGrain). Orleans marks
-        // it experimental; it is used for this one grain type, the others keep the default.
+        // External mailboxes and node grains keep their registrations in the strongly consistent
+        // directory, which survives another silo's death without deactivating them (see
+        // SurvivingDirectory). Orleans marks it experimental; the other grains keep the default.
 #pragma warning disable ORLEANSEXP003
-        silo.AddDistributedGrainDirectory(Messaging.MailboxGrain.Directory);
+        silo.AddDistributedGrainDirectory(SurvivingDirectory.Name);
 #pragma warning restore ORLEANSEXP003
         silo.Services.AddSingleton<Placement.NodeDirectoryCache>();
 

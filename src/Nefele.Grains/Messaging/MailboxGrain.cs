@@ -18,10 +18,8 @@ namespace Nefele.Messaging;
 /// with selective receive by tag, long-poll receives, per-sender sequence numbers. It lives while
 /// it is used: after <see cref="MessagingOptions.MailboxIdleTimeout"/> without an open or a
 /// receive it is dropped, and what was queued is counted as dropped.
-/// Its registration is kept by Orleans' strongly consistent distributed directory
-/// (<see cref="Directory"/>), which rebuilds a dead silo's share of the directory from the
-/// activations the live silos hold; the default directory instead deactivates every activation
-/// whose entry was on the dead silo, which emptied mailboxes when any node died. So a mailbox, and
+/// Its registration is kept by <see cref="SurvivingDirectory"/>, so another node's death does not
+/// deactivate it (the default directory did, which emptied mailboxes when any node died). So a mailbox, and
 /// what it accepted, is lost only with its own silo; it then opens again, empty, under the same
 /// address (the SDK does so by itself, REST on the caller's next call).
 /// An open that names the opener's silo (<see cref="IPlacementDirector.PlacementHintKey"/>, as
@@ -30,7 +28,7 @@ namespace Nefele.Messaging;
 /// death the SDK's mailbox comes back to the gateway the program now reaches, even when a send
 /// reached its address first.
 /// </summary>
-[Reentrant, PreferLocalPlacement, GrainDirectory(Directory)]
+[Reentrant, PreferLocalPlacement, GrainDirectory(SurvivingDirectory.Name)]
 public sealed class MailboxGrain(
     IOptions<MessagingOptions> options,
     IOptions<NodeOptions> node,
@@ -46,9 +44,6 @@ public sealed class MailboxGrain(
     private long _lastUse;
     private bool _closed;
     private bool _moving;
-
-    /// <summary>The name of the grain directory that keeps the mailboxes' registrations (see SiloBuilderExtensions).</summary>
-    public const string Directory = "nefele-mailboxes";
 
     private string Address => this.GetPrimaryKeyString();
 
