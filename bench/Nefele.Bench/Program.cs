@@ -7,6 +7,7 @@ using Nefele.Client;
 using Nefele.Processes;
 
 // nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...]
+//   [--gateway HOST:PORT --cluster-id ID --tls-dir DIR --near SELECTOR --far SELECTOR]
 // Measures, in one run on one machine: posix_spawn of /bin/true (C) and bash fork/exec of
 // /bin/true (both until the exit is reaped); Nefele spawn through the SDK until Running
 // (nefele_spawn) and until the exit is known (nefele_spawn_until_exit); crash → monitor
@@ -37,10 +38,25 @@ if (options.Runs("bash"))
 
 var skipped = new List<(string Method, string Reason)>();
 
-await using var nefele = await NefeleConnection.ConnectAsync(new NefeleClientOptions { Gateways = { $"127.0.0.1:{options.GatewayPort}" } });
+// On a cluster (--gateway, scripts/bench supervise --cluster) the link is mutual TLS with the
+// cluster's program certificate, and --near / --far place the processes on the node the client
+// connects through and on another one.
+var connect = new NefeleClientOptions { Gateways = { options.Gateway ?? $"127.0.0.1:{options.GatewayPort}" } };
+if (options.ClusterId is { } clusterId)
+{
+    connect.ClusterId = clusterId;
+}
+
+if (options.TlsDir is { } tlsDir)
+{
+    connect.UseTls(NefeleTls.FromPemFiles(Path.Combine(tlsDir, "ca.pem"), Path.Combine(tlsDir, "client.pem"), Path.Combine(tlsDir, "client.key")));
+}
+
+await using var nefele = await NefeleConnection.ConnectAsync(connect);
 await nefele.Admin.EnsureTenantAsync("bench");
 var tenant = nefele.Tenant("bench");
-var spec = new ProcessSpec { Path = "/bin/true" };
+IReadOnlyList<string> near = options.Near is { } nearSelector ? [nearSelector] : [];
+var spec = new ProcessSpec { Path = "/bin/true", Affinity = near };
 for (var i = 0; i < options.Warmup; i++)
 {
     await tenant.WaitAsync(await tenant.SpawnAsync(spec));
@@ -81,7 +97,7 @@ if (untilExit.Count > 0)
 }
 
 var notify = new List<double>(options.N);
-var sleeper = new ProcessSpec { Path = "/bin/sleep", Args = ["60"] };
+var sleeper = new ProcessSpec { Path = "/bin/sleep", Args = ["60"], Affinity = near };
 for (var i = 0; i < (options.Runs("crash_notify") ? options.N + 10 : 0); i++)
 {
     var elapsed = await PairedBench.CrashAsync(tenant, sleeper, trace);
@@ -99,9 +115,60 @@ if (notify.Count > 0)
 // Only when asked for (scripts/bench supervise): a supervisor's restarts are not part of the spawn figures.
 if (options.Methods?.Contains("supervise_restart") == true)
 {
-    var (restartClient, restartNode) = await Supervise.RunAsync(tenant, options.N);
+    var (restartClient, restartNode, where) = await Supervise.RunAsync(tenant, options.N, options.Near is null ? null : near);
     results.Add(MethodResult.Of("supervise_restart", restartClient));
     results.Add(MethodResult.Of("supervise_restart_node", restartNode));
+    Console.WriteLine($"supervise_restart: {where}");
+}
+
+// --far: the same figures with the processes on another node than the one the client connects
+// through; the supervisor runs away from its child, so the crash's report, the decision and the
+// replacement's spawn all cross nodes.
+if (options.Far is { } farSelector)
+{
+    IReadOnlyList<string> far = [farSelector];
+    var farSpec = spec with { Affinity = far };
+    var farSpawn = new List<double>(options.N);
+    for (var i = 0; i < (options.Runs("nefele_spawn") ? options.N + 10 : 0); i++)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var npid = await tenant.SpawnAsync(farSpec);
+        var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        await tenant.WaitAsync(npid);
+        if (i >= 10)
+        {
+            farSpawn.Add(elapsed);
+        }
+    }
+
+    if (farSpawn.Count > 0)
+    {
+        results.Add(MethodResult.Of("nefele_spawn_cross_node", farSpawn));
+    }
+
+    var farSleeper = sleeper with { Affinity = far };
+    var farNotify = new List<double>(options.N);
+    for (var i = 0; i < (options.Runs("crash_notify") ? options.N + 10 : 0); i++)
+    {
+        var elapsed = await PairedBench.CrashAsync(tenant, farSleeper);
+        if (i >= 10)
+        {
+            farNotify.Add(elapsed);
+        }
+    }
+
+    if (farNotify.Count > 0)
+    {
+        results.Add(MethodResult.Of("crash_notify_cross_node", farNotify));
+    }
+
+    if (options.Methods?.Contains("supervise_restart") == true)
+    {
+        var (restartClient, restartNode, where) = await Supervise.RunAsync(tenant, options.N, far, crossNode: true);
+        results.Add(MethodResult.Of("supervise_restart_cross_node", restartClient));
+        results.Add(MethodResult.Of("supervise_restart_node_cross_node", restartNode));
+        Console.WriteLine($"supervise_restart_cross_node: {where}");
+    }
 }
 
 foreach (var (method, run) in options.Runs("peers") ? new (string, Func<Task<(List<double>?, string?)>>)[]
@@ -161,6 +228,12 @@ if (Has("supervise_restart") && Has("nefele_spawn"))
         $"supervise_restart p50 = {P50("supervise_restart"):0.000} ms (crash to replacement Running, as a client watching the supervisor sees it); node-side {P50("supervise_restart_node"):0.000} ms; target <= nefele_spawn p50 + 1 ms = {P50("nefele_spawn") + 1:0.000} ms"));
 }
 
+if (Has("supervise_restart_cross_node") && Has("nefele_spawn_cross_node"))
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"supervise_restart_cross_node p50 = {P50("supervise_restart_cross_node"):0.000} ms (child on another node than the client's and the supervisor's); node-side {P50("supervise_restart_node_cross_node"):0.000} ms; nefele_spawn_cross_node p50 + 1 ms = {P50("nefele_spawn_cross_node") + 1:0.000} ms"));
+}
+
 if (Has("cli_spawn"))
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -177,6 +250,7 @@ var report = new
     benchmark = Has("supervise_restart") ? "supervise" : "spawn",
     machine = new { cores = Environment.ProcessorCount, os = RuntimeInformation.OSDescription },
     at = DateTimeOffset.UtcNow,
+    setup = new { n = options.N, cluster = options.Gateway is not null, near = options.Near, far = options.Far },
     results = results.Select(r => new { method = r.Method, n = r.N, p50_ms = Math.Round(r.P50Ms, 4), p99_ms = Math.Round(r.P99Ms, 4) }),
     skipped = skipped.Select(s => new { method = s.Method, reason = s.Reason }),
 };
