@@ -4,7 +4,7 @@ namespace Nefele.Bench;
 
 internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, string Out)
 {
-    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...] [--gateway HOST:PORT --cluster-id ID --tls-dir DIR --near SELECTOR --far SELECTOR]";
+    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...] [--gateway HOST:PORT --cluster-id ID --tls-dir DIR --near SELECTOR --far SELECTOR --far-gateway HOST:PORT]";
 
     /// <summary>The methods a run may choose with --methods; the peers and the cli methods go by group.</summary>
     public static readonly IReadOnlyList<string> MethodNames = ["posix_spawn", "bash", "nefele_spawn", "nefele_spawn_until_exit", "crash_notify", "supervise_restart", "peers", "cli"];
@@ -42,6 +42,9 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
     /// <summary>An affinity selector of another node: the same figures are taken again with the processes placed there (methods suffixed _cross_node).</summary>
     public string? Far { get; init; }
 
+    /// <summary>The gateway (HOST:PORT) of the node <see cref="Far"/> selects: the supervisor figures watch a supervisor through its own node.</summary>
+    public string? FarGateway { get; init; }
+
     /// <summary>Whether this run includes <paramref name="method"/>.</summary>
     public bool Runs(string method) => Methods is null || Methods.Contains(method);
 
@@ -54,7 +57,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
 
         int gateway = NefeleDefaults.GatewayPort, n = 200, cliN = 50;
         string native = "native/build", output = "bench/results/spawn.json";
-        string? api = null, nef = null, nefInstalled = null, gatewayAddress = null, clusterId = null, tlsDir = null, near = null, far = null;
+        string? api = null, nef = null, nefInstalled = null, gatewayAddress = null, clusterId = null, tlsDir = null, near = null, far = null, farGateway = null;
         HashSet<string>? methods = null;
         for (var i = 1; i < args.Length; i += 2)
         {
@@ -75,6 +78,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
                 case "--tls-dir": tlsDir = value; break;
                 case "--near": near = ParseSelector(args[i], value); break;
                 case "--far": far = ParseSelector(args[i], value); break;
+                case "--far-gateway": farGateway = value; break;
                 default: throw new ArgumentException($"unknown option {args[i]}; {Usage}");
             }
         }
@@ -87,7 +91,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
         return new BenchOptions(gateway, native, n, output)
         {
             Api = api, Nef = nef, NefInstalled = nefInstalled, CliN = cliN, Methods = methods,
-            Gateway = gatewayAddress, ClusterId = clusterId, TlsDir = tlsDir, Near = near, Far = far,
+            Gateway = gatewayAddress, ClusterId = clusterId, TlsDir = tlsDir, Near = near, Far = far, FarGateway = farGateway,
         };
     }
 

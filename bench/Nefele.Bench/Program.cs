@@ -7,7 +7,7 @@ using Nefele.Client;
 using Nefele.Processes;
 
 // nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...]
-//   [--gateway HOST:PORT --cluster-id ID --tls-dir DIR --near SELECTOR --far SELECTOR]
+//   [--gateway HOST:PORT --cluster-id ID --tls-dir DIR --near SELECTOR --far SELECTOR --far-gateway HOST:PORT]
 // Measures, in one run on one machine: posix_spawn of /bin/true (C) and bash fork/exec of
 // /bin/true (both until the exit is reaped); Nefele spawn through the SDK until Running
 // (nefele_spawn) and until the exit is known (nefele_spawn_until_exit); crash → monitor
@@ -41,22 +41,41 @@ var skipped = new List<(string Method, string Reason)>();
 // On a cluster (--gateway, scripts/bench supervise --cluster) the link is mutual TLS with the
 // cluster's program certificate, and --near / --far place the processes on the node the client
 // connects through and on another one.
-var connect = new NefeleClientOptions { Gateways = { options.Gateway ?? $"127.0.0.1:{options.GatewayPort}" } };
-if (options.ClusterId is { } clusterId)
+NefeleClientOptions Connect(string gateway)
 {
-    connect.ClusterId = clusterId;
+    var connect = new NefeleClientOptions { Gateways = { gateway } };
+    if (options.ClusterId is { } clusterId)
+    {
+        connect.ClusterId = clusterId;
+    }
+
+    if (options.TlsDir is { } tlsDir)
+    {
+        connect.UseTls(NefeleTls.FromPemFiles(Path.Combine(tlsDir, "ca.pem"), Path.Combine(tlsDir, "client.pem"), Path.Combine(tlsDir, "client.key")));
+    }
+
+    return connect;
 }
 
-if (options.TlsDir is { } tlsDir)
-{
-    connect.UseTls(NefeleTls.FromPemFiles(Path.Combine(tlsDir, "ca.pem"), Path.Combine(tlsDir, "client.pem"), Path.Combine(tlsDir, "client.key")));
-}
-
-await using var nefele = await NefeleConnection.ConnectAsync(connect);
+await using var nefele = await NefeleConnection.ConnectAsync(Connect(options.Gateway ?? $"127.0.0.1:{options.GatewayPort}"));
 await nefele.Admin.EnsureTenantAsync("bench");
 var tenant = nefele.Tenant("bench");
 IReadOnlyList<string> near = options.Near is { } nearSelector ? [nearSelector] : [];
 var spec = new ProcessSpec { Path = "/bin/true", Affinity = near };
+
+// The cluster's nodes as the supervisor figures use them: each one's name, selector and a client
+// connected through its gateway (the far one's through --far-gateway).
+await using var farConnection = options.FarGateway is { } farGateway ? await NefeleConnection.ConnectAsync(Connect(farGateway)) : null;
+var nodes = new List<Supervise.Node>();
+foreach (var (selector, client) in new[] { (options.Near, tenant), (options.Far, farConnection?.Tenant("bench")) })
+{
+    if (selector is not null && client is not null)
+    {
+        var npid = await client.SpawnAsync(spec with { Affinity = [selector] });
+        await client.WaitAsync(npid);
+        nodes.Add(new Supervise.Node((await client.GetAsync(npid)).Node!, selector, client));
+    }
+}
 for (var i = 0; i < options.Warmup; i++)
 {
     await tenant.WaitAsync(await tenant.SpawnAsync(spec));
@@ -115,15 +134,15 @@ if (notify.Count > 0)
 // Only when asked for (scripts/bench supervise): a supervisor's restarts are not part of the spawn figures.
 if (options.Methods?.Contains("supervise_restart") == true)
 {
-    var (restartClient, restartNode, where) = await Supervise.RunAsync(tenant, options.N, options.Near is null ? null : near);
+    var (restartClient, restartNode, where) = nodes.Count == 2 ? await Supervise.RunAsync(nodes, options.N, crossNode: false) : await Supervise.RunAsync(tenant, options.N);
     results.Add(MethodResult.Of("supervise_restart", restartClient));
     results.Add(MethodResult.Of("supervise_restart_node", restartNode));
     Console.WriteLine($"supervise_restart: {where}");
 }
 
 // --far: the same figures with the processes on another node than the one the client connects
-// through; the supervisor runs away from its child, so the crash's report, the decision and the
-// replacement's spawn all cross nodes.
+// through; the supervisor runs away from its child and is watched through its own node's gateway
+// (see Supervise), so the crash's report, the decision and the replacement's spawn all cross nodes.
 if (options.Far is { } farSelector)
 {
     IReadOnlyList<string> far = [farSelector];
@@ -162,9 +181,9 @@ if (options.Far is { } farSelector)
         results.Add(MethodResult.Of("crash_notify_cross_node", farNotify));
     }
 
-    if (options.Methods?.Contains("supervise_restart") == true)
+    if (options.Methods?.Contains("supervise_restart") == true && nodes.Count == 2)
     {
-        var (restartClient, restartNode, where) = await Supervise.RunAsync(tenant, options.N, far, crossNode: true);
+        var (restartClient, restartNode, where) = await Supervise.RunAsync(nodes, options.N, crossNode: true);
         results.Add(MethodResult.Of("supervise_restart_cross_node", restartClient));
         results.Add(MethodResult.Of("supervise_restart_node_cross_node", restartNode));
         Console.WriteLine($"supervise_restart_cross_node: {where}");
@@ -231,7 +250,7 @@ if (Has("supervise_restart") && Has("nefele_spawn"))
 if (Has("supervise_restart_cross_node") && Has("nefele_spawn_cross_node"))
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"supervise_restart_cross_node p50 = {P50("supervise_restart_cross_node"):0.000} ms (child on another node than the client's and the supervisor's); node-side {P50("supervise_restart_node_cross_node"):0.000} ms; nefele_spawn_cross_node p50 + 1 ms = {P50("nefele_spawn_cross_node") + 1:0.000} ms"));
+        $"supervise_restart_cross_node p50 = {P50("supervise_restart_cross_node"):0.000} ms (child on another node than the supervisor and the client watching it); node-side {P50("supervise_restart_node_cross_node"):0.000} ms; nefele_spawn_cross_node p50 + 1 ms = {P50("nefele_spawn_cross_node") + 1:0.000} ms"));
 }
 
 if (Has("cli_spawn"))

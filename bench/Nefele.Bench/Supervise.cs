@@ -8,35 +8,70 @@ namespace Nefele.Bench;
 /// child is SIGKILLed and timed until the supervisor's status shows its replacement Running, as a
 /// client watching the supervisor learns it (supervise_restart). The same restarts seen from the
 /// node's own timestamps, the old run's end to the new run's start (supervise_restart_node), leave
-/// the client's calls out. On a cluster the child is placed by <paramref name="affinity"/>, and the
-/// supervisor is taken on the child's node (<c>crossNode</c> false) or on another one (true): a
-/// supervisor that lands elsewhere is stopped and started again under a new name.
+/// the client's calls out.
 /// </summary>
 internal static class Supervise
 {
     private const int Warmup = 10;
 
-    /// <summary>Supervisors started at most to find one where it is wanted (Orleans places each by its name).</summary>
+    /// <summary>Supervisors started at most to find one placed as wanted (Orleans places each supervisor, not the bench).</summary>
     private const int PlacementAttempts = 20;
 
-    public static async Task<(List<double> Client, List<double> Node, string Where)> RunAsync(
-        NefeleTenant tenant, int n, IReadOnlyList<string>? affinity = null, bool crossNode = false)
+    /// <summary>One node of a cluster: a client connected through its gateway, and a selector that places a process on it.</summary>
+    internal sealed record Node(string Name, string Selector, NefeleTenant Tenant);
+
+    /// <summary>On one node: the supervisor's own node runs its child.</summary>
+    public static Task<(List<double> Client, List<double> Node, string Where)> RunAsync(NefeleTenant tenant, int n) =>
+        MeasureAsync(tenant, n, Spec([]), "bench-" + Guid.NewGuid().ToString("N")[..12], null);
+
+    /// <summary>
+    /// On a cluster: supervisors are started, their child placed on each node in turn, until one runs
+    /// with its child (<paramref name="crossNode"/> false) or away from it (true); the restarts are
+    /// then watched through the gateway of the supervisor's node, so in the cross-node case the child
+    /// is on another node than both the supervisor and the client, and the crash's report, the
+    /// decision and the replacement's spawn all cross nodes.
+    /// </summary>
+    public static async Task<(List<double> Client, List<double> Node, string Where)> RunAsync(IReadOnlyList<Node> nodes, int n, bool crossNode)
     {
-        var spec = new SupervisorSpec
+        for (var attempt = 0; attempt < PlacementAttempts; attempt++)
         {
-            MaxRestarts = 100_000,
-            PeriodSeconds = 1,
-            Children =
-            [
-                new ChildSpec
-                {
-                    Id = "w",
-                    Shutdown = "brutal_kill",
-                    Process = new ProcessSpec { Path = "/bin/sleep", Args = ["600"], Affinity = affinity ?? [] },
-                },
-            ],
-        };
-        var (name, status, where) = await StartPlacedAsync(tenant, spec, affinity is not null, crossNode);
+            var child = nodes[attempt % nodes.Count];
+            var spec = Spec([child.Selector]);
+            var name = "bench-" + Guid.NewGuid().ToString("N")[..12];
+            var status = await child.Tenant.Supervisors.StartAsync(name, spec);
+            var childNode = (await child.Tenant.GetAsync(status.Children[0].Npid!)).Node;
+            var client = nodes.FirstOrDefault(x => x.Name == status.Node);
+            if (client is not null && (status.Node != childNode) == crossNode)
+            {
+                return await MeasureAsync(client.Tenant, n, spec, name, status);
+            }
+
+            await child.Tenant.Supervisors.StopAsync(name);
+        }
+
+        throw new InvalidOperationException($"{PlacementAttempts} supervisors started, none {(crossNode ? "away from" : "on")} its child's node");
+    }
+
+    private static SupervisorSpec Spec(IReadOnlyList<string> affinity) => new()
+    {
+        MaxRestarts = 100_000,
+        PeriodSeconds = 1,
+        Children =
+        [
+            new ChildSpec
+            {
+                Id = "w",
+                Shutdown = "brutal_kill",
+                Process = new ProcessSpec { Path = "/bin/sleep", Args = ["600"], Affinity = affinity },
+            },
+        ],
+    };
+
+    private static async Task<(List<double> Client, List<double> Node, string Where)> MeasureAsync(
+        NefeleTenant tenant, int n, SupervisorSpec spec, string name, SupervisorStatus? status)
+    {
+        status ??= await tenant.Supervisors.StartAsync(name, spec);
+        var where = $"supervisor on {status.Node}, child on {(await tenant.GetAsync(status.Children[0].Npid!)).Node}";
         var client = new List<double>(n);
         var node = new List<double>(n);
         try
@@ -68,32 +103,5 @@ internal static class Supervise
         }
 
         return (client, node, where);
-    }
-
-    /// <summary>
-    /// Starts the supervisor; when <paramref name="placed"/>, until it runs on the child's node
-    /// (<paramref name="crossNode"/> false) or on another (true). Answers where each runs.
-    /// </summary>
-    private static async Task<(string Name, SupervisorStatus Status, string Where)> StartPlacedAsync(
-        NefeleTenant tenant, SupervisorSpec spec, bool placed, bool crossNode)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var name = "bench-" + Guid.NewGuid().ToString("N")[..12];
-            var status = await tenant.Supervisors.StartAsync(name, spec);
-            var childNode = (await tenant.GetAsync(status.Children[0].Npid!)).Node;
-            var where = $"supervisor on {status.Node}, child on {childNode}";
-            if (!placed || (status.Node != childNode) == crossNode)
-            {
-                return (name, status, where);
-            }
-
-            await tenant.Supervisors.StopAsync(name);
-            if (attempt == PlacementAttempts)
-            {
-                throw new InvalidOperationException(
-                    $"{PlacementAttempts} supervisors started, none {(crossNode ? "away from" : "on")} its child's node (last: {where})");
-            }
-        }
     }
 }
