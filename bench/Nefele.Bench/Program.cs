@@ -37,6 +37,7 @@ if (options.Runs("bash"))
 }
 
 var skipped = new List<(string Method, string Reason)>();
+var placements = new Dictionary<string, string>(StringComparer.Ordinal);
 
 // On a cluster (--gateway, scripts/bench supervise --cluster) the link is mutual TLS with the
 // cluster's program certificate, and --near / --far place the processes on the node the client
@@ -137,6 +138,7 @@ if (options.Methods?.Contains("supervise_restart") == true)
     var (restartClient, restartNode, where) = nodes.Count == 2 ? await Supervise.RunAsync(nodes, options.N, crossNode: false) : await Supervise.RunAsync(tenant, options.N);
     results.Add(MethodResult.Of("supervise_restart", restartClient));
     results.Add(MethodResult.Of("supervise_restart_node", restartNode));
+    placements["supervise_restart"] = where;
     Console.WriteLine($"supervise_restart: {where}");
 }
 
@@ -186,6 +188,7 @@ if (options.Far is { } farSelector)
         var (restartClient, restartNode, where) = await Supervise.RunAsync(nodes, options.N, crossNode: true);
         results.Add(MethodResult.Of("supervise_restart_cross_node", restartClient));
         results.Add(MethodResult.Of("supervise_restart_node_cross_node", restartNode));
+        placements["supervise_restart_cross_node"] = where;
         Console.WriteLine($"supervise_restart_cross_node: {where}");
     }
 }
@@ -269,7 +272,7 @@ var report = new
     benchmark = Has("supervise_restart") ? "supervise" : "spawn",
     machine = new { cores = Environment.ProcessorCount, os = RuntimeInformation.OSDescription },
     at = DateTimeOffset.UtcNow,
-    setup = new { n = options.N, cluster = options.Gateway is not null, near = options.Near, far = options.Far },
+    setup = new { n = options.N, cluster = options.Gateway is not null, near = options.Near, far = options.Far, placements },
     results = results.Select(r => new { method = r.Method, n = r.N, p50_ms = Math.Round(r.P50Ms, 4), p99_ms = Math.Round(r.P99Ms, 4) }),
     skipped = skipped.Select(s => new { method = s.Method, reason = s.Reason }),
 };
