@@ -132,19 +132,8 @@ if (notify.Count > 0)
     results.Add(MethodResult.Of("crash_notify", notify));
 }
 
-// Only when asked for (scripts/bench supervise): a supervisor's restarts are not part of the spawn figures.
-if (options.Methods?.Contains("supervise_restart") == true)
-{
-    var (restartClient, restartNode, where) = nodes.Count == 2 ? await Supervise.RunAsync(nodes, options.N, crossNode: false) : await Supervise.RunAsync(tenant, options.N);
-    results.Add(MethodResult.Of("supervise_restart", restartClient));
-    results.Add(MethodResult.Of("supervise_restart_node", restartNode));
-    placements["supervise_restart"] = where;
-    Console.WriteLine($"supervise_restart: {where}");
-}
-
-// --far: the same figures with the processes on another node than the one the client connects
-// through; the supervisor runs away from its child and is watched through its own node's gateway
-// (see Supervise), so the crash's report, the decision and the replacement's spawn all cross nodes.
+// --far: nefele_spawn and crash_notify with the process on another node than the one the client
+// connects through.
 if (options.Far is { } farSelector)
 {
     IReadOnlyList<string> far = [farSelector];
@@ -182,14 +171,31 @@ if (options.Far is { } farSelector)
     {
         results.Add(MethodResult.Of("crash_notify_cross_node", farNotify));
     }
+}
 
-    if (options.Methods?.Contains("supervise_restart") == true && nodes.Count == 2)
+// Only when asked for (scripts/bench supervise): a supervisor's restarts are not part of the spawn
+// figures. With --near and --far, a supervisor with its child and one away from it, their restarts
+// in turns (see Supervise), the second's figures suffixed _cross_node.
+if (options.Methods?.Contains("supervise_restart") == true)
+{
+    var figures = new List<(string Suffix, Supervise.Figures Figures)>();
+    if (nodes.Count == 2)
     {
-        var (restartClient, restartNode, where) = await Supervise.RunAsync(nodes, options.N, crossNode: true);
-        results.Add(MethodResult.Of("supervise_restart_cross_node", restartClient));
-        results.Add(MethodResult.Of("supervise_restart_node_cross_node", restartNode));
-        placements["supervise_restart_cross_node"] = where;
-        Console.WriteLine($"supervise_restart_cross_node: {where}");
+        var (same, cross) = await Supervise.RunAsync(nodes, options.N);
+        figures.Add(("", same));
+        figures.Add(("_cross_node", cross));
+    }
+    else
+    {
+        figures.Add(("", await Supervise.RunAsync(tenant, options.N)));
+    }
+
+    foreach (var (suffix, f) in figures)
+    {
+        results.Add(MethodResult.Of("supervise_restart" + suffix, f.Client));
+        results.Add(MethodResult.Of("supervise_restart_node" + suffix, f.Node));
+        placements["supervise_restart" + suffix] = f.Where;
+        Console.WriteLine($"supervise_restart{suffix}: {f.Where}");
     }
 }
 
