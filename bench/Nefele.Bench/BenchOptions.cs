@@ -4,7 +4,7 @@ namespace Nefele.Bench;
 
 internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, string Out)
 {
-    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...]";
+    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...] [--gateway HOST:PORT --cluster-id ID --tls-dir DIR --near SELECTOR --far SELECTOR --far-gateway HOST:PORT]";
 
     /// <summary>The methods a run may choose with --methods; the peers and the cli methods go by group.</summary>
     public static readonly IReadOnlyList<string> MethodNames = ["posix_spawn", "bash", "nefele_spawn", "nefele_spawn_until_exit", "crash_notify", "supervise_restart", "peers", "cli"];
@@ -27,6 +27,24 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
     /// <summary>The methods to run (--methods, comma-separated from <see cref="MethodNames"/>); every one when not given.</summary>
     public IReadOnlySet<string>? Methods { get; init; }
 
+    /// <summary>A gateway as HOST:PORT (a node of a cluster), instead of 127.0.0.1:--gateway-port.</summary>
+    public string? Gateway { get; init; }
+
+    /// <summary>The cluster's id (its silos' --cluster-id); the default one when not given.</summary>
+    public string? ClusterId { get; init; }
+
+    /// <summary>A directory holding the cluster's CA and a program certificate (ca.pem, client.pem, client.key): the gateway link is mutual TLS.</summary>
+    public string? TlsDir { get; init; }
+
+    /// <summary>An affinity selector of the node the client connects through: every process of the one-node figures is placed there.</summary>
+    public string? Near { get; init; }
+
+    /// <summary>An affinity selector of another node: the same figures are taken again with the processes placed there (methods suffixed _cross_node).</summary>
+    public string? Far { get; init; }
+
+    /// <summary>The gateway (HOST:PORT) of the node <see cref="Far"/> selects: the supervisor figures watch a supervisor through its own node.</summary>
+    public string? FarGateway { get; init; }
+
     /// <summary>Whether this run includes <paramref name="method"/>.</summary>
     public bool Runs(string method) => Methods is null || Methods.Contains(method);
 
@@ -39,7 +57,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
 
         int gateway = NefeleDefaults.GatewayPort, n = 200, cliN = 50;
         string native = "native/build", output = "bench/results/spawn.json";
-        string? api = null, nef = null, nefInstalled = null;
+        string? api = null, nef = null, nefInstalled = null, gatewayAddress = null, clusterId = null, tlsDir = null, near = null, far = null, farGateway = null;
         HashSet<string>? methods = null;
         for (var i = 1; i < args.Length; i += 2)
         {
@@ -55,6 +73,12 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
                 case "--nef": nef = value; break;
                 case "--nef-installed": nefInstalled = value; break;
                 case "--methods": methods = ParseMethods(value); break;
+                case "--gateway": gatewayAddress = value; break;
+                case "--cluster-id": clusterId = value; break;
+                case "--tls-dir": tlsDir = value; break;
+                case "--near": near = ParseSelector(args[i], value); break;
+                case "--far": far = ParseSelector(args[i], value); break;
+                case "--far-gateway": farGateway = value; break;
                 default: throw new ArgumentException($"unknown option {args[i]}; {Usage}");
             }
         }
@@ -64,8 +88,15 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
             throw new ArgumentException("--n and --cli-n must be at least 1");
         }
 
-        return new BenchOptions(gateway, native, n, output) { Api = api, Nef = nef, NefInstalled = nefInstalled, CliN = cliN, Methods = methods };
+        return new BenchOptions(gateway, native, n, output)
+        {
+            Api = api, Nef = nef, NefInstalled = nefInstalled, CliN = cliN, Methods = methods,
+            Gateway = gatewayAddress, ClusterId = clusterId, TlsDir = tlsDir, Near = near, Far = far, FarGateway = farGateway,
+        };
     }
+
+    private static string ParseSelector(string option, string value) =>
+        Nefele.Placement.Selector.TryParse(value, out _) ? value : throw new ArgumentException($"{option} {value}: not npid:<NPID>, name:<name> or label:<key>=<value>");
 
     private static HashSet<string> ParseMethods(string value)
     {

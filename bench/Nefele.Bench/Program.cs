@@ -7,6 +7,7 @@ using Nefele.Client;
 using Nefele.Processes;
 
 // nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...]
+//   [--gateway HOST:PORT --cluster-id ID --tls-dir DIR --near SELECTOR --far SELECTOR --far-gateway HOST:PORT]
 // Measures, in one run on one machine: posix_spawn of /bin/true (C) and bash fork/exec of
 // /bin/true (both until the exit is reaped); Nefele spawn through the SDK until Running
 // (nefele_spawn) and until the exit is known (nefele_spawn_until_exit); crash → monitor
@@ -36,11 +37,46 @@ if (options.Runs("bash"))
 }
 
 var skipped = new List<(string Method, string Reason)>();
+var placements = new Dictionary<string, string>(StringComparer.Ordinal);
 
-await using var nefele = await NefeleConnection.ConnectAsync(new NefeleClientOptions { Gateways = { $"127.0.0.1:{options.GatewayPort}" } });
+// On a cluster (--gateway, scripts/bench supervise --cluster) the link is mutual TLS with the
+// cluster's program certificate, and --near / --far place the processes on the node the client
+// connects through and on another one.
+NefeleClientOptions Connect(string gateway)
+{
+    var connect = new NefeleClientOptions { Gateways = { gateway } };
+    if (options.ClusterId is { } clusterId)
+    {
+        connect.ClusterId = clusterId;
+    }
+
+    if (options.TlsDir is { } tlsDir)
+    {
+        connect.UseTls(NefeleTls.FromPemFiles(Path.Combine(tlsDir, "ca.pem"), Path.Combine(tlsDir, "client.pem"), Path.Combine(tlsDir, "client.key")));
+    }
+
+    return connect;
+}
+
+await using var nefele = await NefeleConnection.ConnectAsync(Connect(options.Gateway ?? $"127.0.0.1:{options.GatewayPort}"));
 await nefele.Admin.EnsureTenantAsync("bench");
 var tenant = nefele.Tenant("bench");
-var spec = new ProcessSpec { Path = "/bin/true" };
+IReadOnlyList<string> near = options.Near is { } nearSelector ? [nearSelector] : [];
+var spec = new ProcessSpec { Path = "/bin/true", Affinity = near };
+
+// The cluster's nodes as the supervisor figures use them: each one's name, selector and a client
+// connected through its gateway (the far one's through --far-gateway).
+await using var farConnection = options.FarGateway is { } farGateway ? await NefeleConnection.ConnectAsync(Connect(farGateway)) : null;
+var nodes = new List<Supervise.Node>();
+foreach (var (selector, client) in new[] { (options.Near, tenant), (options.Far, farConnection?.Tenant("bench")) })
+{
+    if (selector is not null && client is not null)
+    {
+        var npid = await client.SpawnAsync(spec with { Affinity = [selector] });
+        await client.WaitAsync(npid);
+        nodes.Add(new Supervise.Node((await client.GetAsync(npid)).Node!, selector, client));
+    }
+}
 for (var i = 0; i < options.Warmup; i++)
 {
     await tenant.WaitAsync(await tenant.SpawnAsync(spec));
@@ -81,7 +117,7 @@ if (untilExit.Count > 0)
 }
 
 var notify = new List<double>(options.N);
-var sleeper = new ProcessSpec { Path = "/bin/sleep", Args = ["60"] };
+var sleeper = new ProcessSpec { Path = "/bin/sleep", Args = ["60"], Affinity = near };
 for (var i = 0; i < (options.Runs("crash_notify") ? options.N + 10 : 0); i++)
 {
     var elapsed = await PairedBench.CrashAsync(tenant, sleeper, trace);
@@ -96,12 +132,71 @@ if (notify.Count > 0)
     results.Add(MethodResult.Of("crash_notify", notify));
 }
 
-// Only when asked for (scripts/bench supervise): a supervisor's restarts are not part of the spawn figures.
+// --far: nefele_spawn and crash_notify with the process on another node than the one the client
+// connects through.
+if (options.Far is { } farSelector)
+{
+    IReadOnlyList<string> far = [farSelector];
+    var farSpec = spec with { Affinity = far };
+    var farSpawn = new List<double>(options.N);
+    for (var i = 0; i < (options.Runs("nefele_spawn") ? options.N + 10 : 0); i++)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var npid = await tenant.SpawnAsync(farSpec);
+        var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        await tenant.WaitAsync(npid);
+        if (i >= 10)
+        {
+            farSpawn.Add(elapsed);
+        }
+    }
+
+    if (farSpawn.Count > 0)
+    {
+        results.Add(MethodResult.Of("nefele_spawn_cross_node", farSpawn));
+    }
+
+    var farSleeper = sleeper with { Affinity = far };
+    var farNotify = new List<double>(options.N);
+    for (var i = 0; i < (options.Runs("crash_notify") ? options.N + 10 : 0); i++)
+    {
+        var elapsed = await PairedBench.CrashAsync(tenant, farSleeper);
+        if (i >= 10)
+        {
+            farNotify.Add(elapsed);
+        }
+    }
+
+    if (farNotify.Count > 0)
+    {
+        results.Add(MethodResult.Of("crash_notify_cross_node", farNotify));
+    }
+}
+
+// Only when asked for (scripts/bench supervise): a supervisor's restarts are not part of the spawn
+// figures. With --near and --far, a supervisor with its child and one away from it, their restarts
+// in turns (see Supervise), the second's figures suffixed _cross_node.
 if (options.Methods?.Contains("supervise_restart") == true)
 {
-    var (restartClient, restartNode) = await Supervise.RunAsync(tenant, options.N);
-    results.Add(MethodResult.Of("supervise_restart", restartClient));
-    results.Add(MethodResult.Of("supervise_restart_node", restartNode));
+    var figures = new List<(string Suffix, Supervise.Figures Figures)>();
+    if (nodes.Count == 2)
+    {
+        var (same, cross) = await Supervise.RunAsync(nodes, options.N);
+        figures.Add(("", same));
+        figures.Add(("_cross_node", cross));
+    }
+    else
+    {
+        figures.Add(("", await Supervise.RunAsync(tenant, options.N)));
+    }
+
+    foreach (var (suffix, f) in figures)
+    {
+        results.Add(MethodResult.Of("supervise_restart" + suffix, f.Client));
+        results.Add(MethodResult.Of("supervise_restart_node" + suffix, f.Node));
+        placements["supervise_restart" + suffix] = f.Where;
+        Console.WriteLine($"supervise_restart{suffix}: {f.Where}");
+    }
 }
 
 foreach (var (method, run) in options.Runs("peers") ? new (string, Func<Task<(List<double>?, string?)>>)[]
@@ -161,6 +256,12 @@ if (Has("supervise_restart") && Has("nefele_spawn"))
         $"supervise_restart p50 = {P50("supervise_restart"):0.000} ms (crash to replacement Running, as a client watching the supervisor sees it); node-side {P50("supervise_restart_node"):0.000} ms; target <= nefele_spawn p50 + 1 ms = {P50("nefele_spawn") + 1:0.000} ms"));
 }
 
+if (Has("supervise_restart_cross_node") && Has("nefele_spawn_cross_node"))
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"supervise_restart_cross_node p50 = {P50("supervise_restart_cross_node"):0.000} ms (child on another node than the supervisor and the client watching it); node-side {P50("supervise_restart_node_cross_node"):0.000} ms; nefele_spawn_cross_node p50 + 1 ms = {P50("nefele_spawn_cross_node") + 1:0.000} ms"));
+}
+
 if (Has("cli_spawn"))
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -177,6 +278,7 @@ var report = new
     benchmark = Has("supervise_restart") ? "supervise" : "spawn",
     machine = new { cores = Environment.ProcessorCount, os = RuntimeInformation.OSDescription },
     at = DateTimeOffset.UtcNow,
+    setup = new { n = options.N, cluster = options.Gateway is not null, near = options.Near, far = options.Far, placements },
     results = results.Select(r => new { method = r.Method, n = r.N, p50_ms = Math.Round(r.P50Ms, 4), p99_ms = Math.Round(r.P99Ms, 4) }),
     skipped = skipped.Select(s => new { method = s.Method, reason = s.Reason }),
 };
