@@ -17,9 +17,9 @@ public static class SiloBuilderExtensions
     {
         silo.Services.AddPlacementDirector<NodeLocalPlacement, NodeLocalPlacementDirector>();
 
-        // External mailboxes and node grains keep their registrations in the strongly consistent
-        // directory, which survives another silo's death without deactivating them (see
-        // SurvivingDirectory). Orleans marks it experimental; the other grains keep the default.
+        // External mailboxes keep their registrations in the strongly consistent directory, which
+        // survives another silo's death without deactivating them (see SurvivingDirectory). Orleans
+        // marks it experimental; the other grains keep the default.
 #pragma warning disable ORLEANSEXP003
         silo.AddDistributedGrainDirectory(SurvivingDirectory.Name);
 #pragma warning restore ORLEANSEXP003

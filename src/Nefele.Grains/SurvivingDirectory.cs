@@ -5,9 +5,8 @@ namespace Nefele;
 /// strongly consistent distributed directory, which rebuilds a dead silo's share of the directory
 /// from the activations the live silos hold. The default directory instead deactivates every
 /// activation whose entry was on the dead silo, wherever it runs: an external mailbox came back
-/// empty, and a node grain lost its reservations and its list of what runs on its node, when any
-/// other node died. Orleans marks this directory experimental; the grains that need it name it,
-/// the others keep the default.
+/// empty when any other node died. Orleans marks this directory experimental; the grains that need
+/// it name it, the others keep the default.
 /// </summary>
 public static class SurvivingDirectory
 {

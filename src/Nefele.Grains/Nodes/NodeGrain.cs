@@ -17,14 +17,13 @@ namespace Nefele.Nodes;
 /// devices), reservations with leases, the latest measured load, the node's self-score, and
 /// commands to its hostd. Lives on the node's own silo (<see cref="NodeLocalPlacementAttribute"/>);
 /// its reservations are rebuilt from hostd's report when the silo restarts, because hostd is
-/// the truth of what runs here. Its registration is kept by <see cref="SurvivingDirectory"/>, so
-/// another node's death leaves its reservations and its list of what runs here in place.
+/// the truth of what runs here.
 /// A key "hollow-&lt;n&gt;" makes it a hollow node instead (<see cref="HollowNode"/>): capacity as
 /// declared, launches recorded and answered Started without touching hostd, SIGKILL and SIGTERM
 /// reported back as exits. Hollow pids are negative (-1, -2, … per node) so they can never be
 /// mistaken for, or sent to, a real process.
 /// </summary>
-[NodeLocalPlacement, Orleans.GrainDirectory.GrainDirectory(SurvivingDirectory.Name)]
+[NodeLocalPlacement]
 public sealed class NodeGrain(
     IHostAgentChannel channel,
     IOptions<NodeOptions> options,
