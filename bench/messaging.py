@@ -235,17 +235,23 @@ def main():
     if "nefele_one_way_cross_node" in by:
         targets["one_way_cross_node_p50_le_0.5ms"] = by["nefele_one_way_cross_node"]["p50_ms"] <= 0.5
     targets.update(name_targets(by))
+    write_doc(a.out, "messaging", {"n": a.n, "flood": a.flood, "names": a.names, "cluster": bool(a.cross_api), "bytes": 100},
+              results, targets, skipped, {"rtt_p50_over_unix_socket": ratios})
+
+
+def write_doc(out, benchmark, setup, results, targets, skipped, extra=None):
+    """Writes a run's JSON (machine, time, setup, results, targets, what was skipped) and prints its lines."""
     doc = {
-        "benchmark": "messaging",
+        "benchmark": benchmark,
         "machine": {"cores": os.cpu_count(), "os": platform.platform(), "load_average_1m": round(os.getloadavg()[0], 2)},
         "at": datetime.now(timezone.utc).isoformat(),
-        "setup": {"n": a.n, "flood": a.flood, "names": a.names, "cluster": bool(a.cross_api), "bytes": 100},
+        "setup": setup,
         "results": results,
-        "rtt_p50_over_unix_socket": ratios,
+        **(extra or {}),
         "targets": targets,
         "skipped": skipped,
     }
-    with open(a.out, "w") as f:
+    with open(out, "w") as f:
         json.dump(doc, f, indent=1)
     for r in results:
         print(json.dumps(r))
@@ -266,20 +272,7 @@ def names_only(api, a):
     else:
         skipped.append({"method": "name_visible_cross_node", "reason": "run with --cluster for the figure across two nodes of scripts/cluster"})
     targets = name_targets({r["method"]: r for r in results})
-    doc = {
-        "benchmark": "messaging-names",
-        "machine": {"cores": os.cpu_count(), "os": platform.platform(), "load_average_1m": round(os.getloadavg()[0], 2)},
-        "at": datetime.now(timezone.utc).isoformat(),
-        "setup": {"names": a.names, "cluster": bool(a.cross_api), "gap_ms": 20},
-        "results": results,
-        "targets": targets,
-        "skipped": skipped,
-    }
-    with open(a.out, "w") as f:
-        json.dump(doc, f, indent=1)
-    for r in results:
-        print(json.dumps(r))
-    print(json.dumps({"targets": targets, "skipped": skipped}))
+    write_doc(a.out, "messaging-names", {"names": a.names, "cluster": bool(a.cross_api), "gap_ms": 20}, results, targets, skipped)
     if any(s["reason"].startswith("failed") for s in skipped):
         sys.exit("a names figure could not be taken (see skipped above)")
 
