@@ -22,6 +22,13 @@ public sealed class IpRoute(string? nodeNamespace = null)
     public Task<string> IpAsync(IReadOnlyList<string> args, CancellationToken ct, string? netns = null) =>
         RunAsync("ip", netns is null ? NodeScoped(args) : ["-n", netns, .. args], null, ct);
 
+    /// <summary>
+    /// Runs <c>ip netns ARGS</c> (add, del) as hostd itself: never through <c>-n</c>, which also enters
+    /// a mount namespace of its own, where the namespace's bind mount under /run/netns would stay.
+    /// A new namespace does not descend from the node's, so this is the same for every node.
+    /// </summary>
+    public Task<string> NetnsAsync(IReadOnlyList<string> args, CancellationToken ct) => RunAsync("ip", ["netns", .. args], null, ct);
+
     /// <summary>Runs <c>ip -batch -</c> over <paramref name="lines"/> in the node's namespace (or, with <paramref name="netns"/>, in that one).</summary>
     public Task<string> IpBatchAsync(IReadOnlyList<string> lines, CancellationToken ct, string? netns = null)
     {

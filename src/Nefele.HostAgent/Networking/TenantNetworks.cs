@@ -213,7 +213,7 @@ public sealed partial class TenantNetworks
 
         if (!File.Exists(NamespacePath(name)))
         {
-            await _ip.IpAsync(["netns", "add", name], ct);
+            await _ip.NetnsAsync(["add", name], ct);
         }
 
         var node = new List<string>();
@@ -266,13 +266,8 @@ public sealed partial class TenantNetworks
 
     private async Task RemoveLockedAsync(int index, CancellationToken ct)
     {
-        var name = TenantNetworkPlan.NamespaceName(_node, index);
-        if (File.Exists(NamespacePath(name)))
-        {
-            await _ip.IpAsync(["netns", "del", name], ct);
-        }
-
-        // The veth goes with the namespace unless something still holds it open; the rest stays with the node.
+        // The links first: deleting the veth here takes its end in the namespace with it at once,
+        // whereas a deleted namespace's links go later, in the kernel's own time.
         var links = await LinksAsync(ct);
         var gone = new[] { TenantNetworkPlan.VethName(index), TenantNetworkPlan.TunnelName(index), TenantNetworkPlan.BridgeName(index) }
             .Where(links.ContainsKey)
@@ -281,6 +276,12 @@ public sealed partial class TenantNetworks
         if (gone.Length > 0)
         {
             await _ip.IpBatchAsync(gone, ct);
+        }
+
+        var name = TenantNetworkPlan.NamespaceName(_node, index);
+        if (File.Exists(NamespacePath(name)))
+        {
+            await _ip.NetnsAsync(["del", name], ct);
         }
     }
 
@@ -318,7 +319,10 @@ public sealed partial class TenantNetworks
         }
     }
 
-    /// <summary>Makes the tunnel's flood entries (all-zero MAC, one per node) match the peer list.</summary>
+    /// <summary>
+    /// Makes the tunnel's flood entries (all-zero MAC, one per node) match the peer list, and drops
+    /// what it learned about nodes no longer on it, so a node that left is no longer sent anything.
+    /// </summary>
     private async Task SyncPeersLockedAsync(int index, CancellationToken ct)
     {
         if (_peers is null)
@@ -328,10 +332,11 @@ public sealed partial class TenantNetworks
 
         var tunnel = TenantNetworkPlan.TunnelName(index);
         var shown = await _ip.BridgeAsync(["fdb", "show", "dev", tunnel], ct);
-        var have = FloodEntry().Matches(shown).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        var entries = FdbEntry().Matches(shown).Select(m => (Mac: m.Groups[1].Value, Dst: m.Groups[2].Value)).ToArray();
+        var flooded = entries.Where(e => e.Mac == FloodMac).Select(e => e.Dst).ToHashSet(StringComparer.Ordinal);
         var want = _peers.PeerAddresses.ToHashSet(StringComparer.Ordinal);
-        var lines = want.Except(have).Select(p => $"fdb append 00:00:00:00:00:00 dev {tunnel} dst {p}")
-            .Concat(have.Except(want).Select(p => $"fdb del 00:00:00:00:00:00 dev {tunnel} dst {p}"))
+        var lines = want.Except(flooded).Select(p => $"fdb append {FloodMac} dev {tunnel} dst {p}")
+            .Concat(entries.Where(e => !want.Contains(e.Dst)).Select(e => $"fdb del {e.Mac} dev {tunnel} dst {e.Dst}"))
             .ToArray();
         if (lines.Length > 0)
         {
@@ -382,8 +387,10 @@ public sealed partial class TenantNetworks
 
     private static string NamespacePath(string name) => Path.Combine("/run/netns", name);
 
-    [GeneratedRegex(@"^00:00:00:00:00:00 dst (\S+)", RegexOptions.Multiline)]
-    private static partial Regex FloodEntry();
+    private const string FloodMac = "00:00:00:00:00:00";
+
+    [GeneratedRegex(@"^([0-9a-f]{2}(?::[0-9a-f]{2}){5}) dst (\S+)", RegexOptions.Multiline)]
+    private static partial Regex FdbEntry();
 
     [GeneratedRegex(@"^\d+:\s+([^:@\s]+)")]
     private static partial Regex LinkLine();
