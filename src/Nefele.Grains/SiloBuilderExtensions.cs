@@ -53,6 +53,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<INodeLiveness>(sp => sp.GetRequiredService<NodeLiveness>());
         silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLiveness>());
         silo.Services.AddSingleton<Naming.NodeNameTables>();
+        silo.Services.AddSingleton<HostAgents>();
         silo.Services.AddHostedService<Naming.LostNodeNames>();
         silo.Services.AddOptions<Supervision.SupervisorOptions>().BindConfiguration(Supervision.SupervisorOptions.Section)
             .Validate(o => o.SweepInterval > TimeSpan.Zero, "Supervisors:SweepInterval must be a positive duration")
