@@ -185,14 +185,17 @@ public sealed partial class TenantNetworks
             try
             {
                 await RecoverLockedAsync(ct);
-                foreach (var index in _networks.Keys)
-                {
-                    await SyncPeersLockedAsync(index, ct);
-                }
 
+                // The firewall first: once a node that left is shut out, the tunnels cannot learn it again
+                // from its packets still on the way while its entries are dropped.
                 if (_networks.Count > 0)
                 {
                     await FirewallLockedAsync(ct);
+                }
+
+                foreach (var index in _networks.Keys)
+                {
+                    await SyncPeersLockedAsync(index, ct);
                 }
             }
             catch (TenantNetworkException e)
