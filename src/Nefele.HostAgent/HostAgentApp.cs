@@ -36,6 +36,8 @@ public static class HostAgentApp
         builder.Services.AddSingleton(sp => ProcessEngineFactory.Create(
             sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<Messaging.PostOffice>();
+        builder.Services.AddSingleton<Shared.TenantDirectories>();
+        builder.Services.AddSingleton<Images.ImageCache>();
         builder.Services.AddSingleton<ProcessSupervisor>();
         builder.Services.AddSingleton<NodeFactsProvider>();
         // First: a liveness port hostd cannot have stops it before anything else starts.

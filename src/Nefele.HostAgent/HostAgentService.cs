@@ -16,6 +16,7 @@ public sealed class HostAgentService(
     ProcessSupervisor supervisor,
     ControlServer control,
     HandshakeServer api,
+    Shared.TenantDirectories tenantDirectories,
     ILogger<HostAgentService> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -35,6 +36,9 @@ public sealed class HostAgentService(
         {
             StageShim();
         }
+
+        // Before any launch: every tenant's directory and the image store hang off it.
+        tenantDirectories.Prepare();
 
         var left = Leftovers.Stop(cgroups);
         if (left > 0)

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Nefele.Client;
 using Nefele.Shared;
@@ -18,11 +16,6 @@ namespace Nefele.Images;
 /// </summary>
 public sealed class ImageStore(IOptions<ImageStoreOptions> options)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     private readonly string _root = SharedDirectory.Resolve(options.Value.Directory);
 
     /// <summary>The shared directory in use.</summary>
@@ -147,7 +140,7 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
 
         var config = request.Config ?? new ImageConfig();
         CheckConfig(config);
-        var manifest = JsonSerializer.SerializeToUtf8Bytes(new Manifest(request.Layer, new FileInfo(layer).Length, config), Json);
+        var manifest = new ImageManifest(request.Layer, new FileInfo(layer).Length, config).ToBytes();
         var digest = Digests.Of(manifest);
         var blob = SharedDirectory.Blob(_root, tenant, digest);
         if (!File.Exists(blob))
@@ -284,14 +277,13 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
         };
     }
 
-    private Manifest? ReadManifest(string tenant, string digest)
+    private ImageManifest? ReadManifest(string tenant, string digest)
     {
         try
         {
-            var manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllBytes(SharedDirectory.Blob(_root, tenant, digest)), Json);
-            return manifest is not null && Digests.IsSha256(manifest.Layer) ? manifest : null;
+            return ImageManifest.Parse(File.ReadAllBytes(SharedDirectory.Blob(_root, tenant, digest)));
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or JsonException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
         }
@@ -389,7 +381,4 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
 
     private static NefeleException NotFound(string tenant, string what) =>
         new(ErrorCodes.ImageNotFound, $"no image {what} in tenant {tenant}");
-
-    /// <summary>An image's manifest, stored as JSON by its digest.</summary>
-    private sealed record Manifest(string Layer, long Size, ImageConfig? Config);
 }

@@ -28,6 +28,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     // waited for this long before reporting the log complete and reading the last line.
     private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
     private readonly HostAgentOptions options;
+    private readonly Shared.TenantDirectories tenantDirectories;
+    private readonly Images.ImageCache images;
     private readonly IProcessEngine engine;
     private readonly ICgroupManager cgroups;
     private readonly ILogger logger;
@@ -52,9 +54,12 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private IControlConnection? attached;
     private ulong nextCallId;
 
-    public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, ICgroupManager cgroups, PostOffice post, ILogger<ProcessSupervisor> logger)
+    public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, ICgroupManager cgroups, PostOffice post, ILogger<ProcessSupervisor> logger,
+        Shared.TenantDirectories tenantDirectories, Images.ImageCache images)
     {
         this.options = options;
+        this.tenantDirectories = tenantDirectories;
+        this.images = images;
         Post = post;
         this.engine = engine;
         this.cgroups = cgroups;
@@ -210,23 +215,32 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         var spec = p.Spec;
         var env = new Dictionary<string, string>(spec.Env, StringComparer.Ordinal);
         env.TryAdd("PATH", DefaultPath);
-        env["NEFELE_SOCKET"] = options.ApiSocketPath;
-        if (p.Token is not null)
-        {
-            env["NEFELE_TOKEN"] = p.Token;
-            env["LD_PRELOAD"] = env.TryGetValue("LD_PRELOAD", out var preload) && preload.Length > 0
-                ? options.ShimPath + ":" + preload
-                : options.ShimPath;
-        }
-
-        var launch = new LaunchSpec(
-            p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
-            string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
-            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes),
-            p.Identity);
         StartedProcess started;
         try
         {
+            // The tenant's shared directory, and the image's root (unpacked once per node), before the
+            // spawn: a process from an image sees hostd's socket and the shim at fixed paths in it.
+            var shared = tenantDirectories.Ensure(p.Tenant, p.Identity.Uid, p.Identity.Gid);
+            var imageRoot = string.IsNullOrEmpty(spec.Image) ? null : await images.RootAsync(p.Tenant, spec.Image, stop.Token);
+            var (socket, shim) = imageRoot is null
+                ? (options.ApiSocketPath, options.ShimPath)
+                : (Images.ImageCache.MountPoints[0].Path, Images.ImageCache.MountPoints[1].Path);
+            env[Nefele.Shared.SharedDirectory.EnvironmentVariable] = imageRoot is null ? shared : Nefele.Shared.SharedDirectory.ContainerPath;
+            env["NEFELE_SOCKET"] = socket;
+            if (p.Token is not null)
+            {
+                env["NEFELE_TOKEN"] = p.Token;
+                env["LD_PRELOAD"] = env.TryGetValue("LD_PRELOAD", out var preload) && preload.Length > 0
+                    ? shim + ":" + preload
+                    : shim;
+            }
+
+            var launch = new LaunchSpec(
+                p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
+                string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
+                new CgroupLimits(spec.CpuMillis, spec.MemoryBytes),
+                p.Identity,
+                imageRoot);
             SpawnTrace.Mark("h.start_call", p.Npid);
             started = await engine.StartAsync(launch, stop.Token);
             SpawnTrace.Mark("h.start_ret", p.Npid);
