@@ -17,6 +17,11 @@ internal sealed record AppPushCommand(string Source, ImageReference Image, strin
 
     public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
     {
+        if (!Directory.Exists(Source) && !File.Exists(Source))
+        {
+            throw new UsageException($"push: {Source}: no such file or directory");
+        }
+
         if (!Directory.Exists(Source))
         {
             return await new ImagePushCommand(Source, Image.Name, Image.Tag, ConfigFile, null).RunAsync(context, ct).ConfigureAwait(false);

@@ -11,7 +11,7 @@ namespace Nefele.AppCli;
 /// 3 restarts in 60 s). Starting it again with the same image and command answers the running one.
 /// Prints the NPID.
 /// </summary>
-internal sealed record AppStartCommand(string Name, ImageReference Image, IReadOnlyList<string> Program) : INefCommand
+internal sealed record AppStartCommand(string Name, ImageReference Image, IReadOnlyList<string> Program, bool NoHandshake = false) : INefCommand
 {
     public bool Waits => true;
 
@@ -23,6 +23,7 @@ internal sealed record AppStartCommand(string Name, ImageReference Image, IReadO
             ["args"] = new JsonArray([.. Program.Skip(1).Select(a => (JsonNode?)JsonValue.Create(a))]),
             ["image"] = Image.ToString(),
             ["name"] = Name,
+            ["noHandshake"] = NoHandshake,
         };
         var spec = new JsonObject
         {

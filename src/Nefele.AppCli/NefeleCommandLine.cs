@@ -16,10 +16,11 @@ internal static class NefeleCommandLine
           push DIR|TARBALL NAME[:TAG] [--config FILE.json]
                                  upload a root filesystem (a directory is packed with tar) as an image
           images [--json]        list the tenant's images
-          start APP [--name N] [-- PROGRAM ARGS...]
+          start APP [--name N] [--no-handshake] [-- PROGRAM ARGS...]
                                  run an application: image APP (NAME[:TAG]) with its command (or
                                  PROGRAM), as a root process of the tenant under a durable
-                                 supervisor named app.N (N: the image's name), restarted if it ends
+                                 supervisor named app.N (N: the image's name), restarted if it ends;
+                                 --no-handshake for a static program (no shim)
           stop NAME              stop the application NAME and forget it
           status [--json]        the tenant's applications: NAME IMAGE PHASE NPID RESTARTS NODE
 
@@ -96,6 +97,7 @@ internal static class NefeleCommandLine
     private static AppStartCommand ParseStart(ArgCursor cursor, GlobalOptions globals)
     {
         string? name = null;
+        var noHandshake = false;
         var operands = new List<string>();
         IReadOnlyList<string> program = [];
         while (!cursor.AtEnd)
@@ -111,6 +113,10 @@ internal static class NefeleCommandLine
             if (flag == "--name")
             {
                 name = cursor.TakeValue(flag, inline);
+            }
+            else if (token == "--no-handshake")
+            {
+                noHandshake = true;
             }
             else if (!token.StartsWith('-'))
             {
@@ -134,7 +140,7 @@ internal static class NefeleCommandLine
             throw new UsageException($"start: application name '{name}' is invalid: use 1-60 letters, digits, '.', '_' or '-', starting with a letter or digit");
         }
 
-        return new AppStartCommand(name, image, program);
+        return new AppStartCommand(name, image, program, noHandshake);
     }
 
     private static AppStatusCommand ParseStatus(ArgCursor cursor, GlobalOptions globals)

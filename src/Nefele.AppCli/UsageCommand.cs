@@ -10,7 +10,7 @@ internal sealed record UsageCommand : INefCommand
 
     public async Task<int> RunAsync(CommandContext context, CancellationToken ct)
     {
-        await context.Out.WriteAsync(NefeleCommandLine.Usage).ConfigureAwait(false);
+        await context.Out.WriteLineAsync(NefeleCommandLine.Usage).ConfigureAwait(false);
         return NefApp.Ok;
     }
 }
