@@ -17,6 +17,9 @@ namespace Nefele.HostAgent.Images;
 /// </summary>
 public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> logger)
 {
+    /// <summary>The node's devices every process in an image gets, bound at the same paths (a root needs no device nodes of its own).</summary>
+    public static readonly IReadOnlyList<string> DeviceNodes = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"];
+
     /// <summary>Files and directories every unpacked root gets, for what hostd binds into it.</summary>
     public static readonly IReadOnlyList<(string Path, bool Directory)> MountPoints =
     [
@@ -24,6 +27,7 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
         ("/usr/lib/nefele/libnefele-shim.so", false),
         (SharedDirectory.ContainerPath, true),
         ("/tmp", true),
+        .. DeviceNodes.Select(d => (d, false)),
     ];
 
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _unpacking = new(StringComparer.Ordinal);

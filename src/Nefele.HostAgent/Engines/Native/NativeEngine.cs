@@ -278,8 +278,8 @@ public sealed class NativeEngine : IProcessEngine
     /// <summary>
     /// A process from an image without a container (the fallback; tenant containers are the norm):
     /// chrooted into the image's root, read-only, with hostd's api socket and the shim bound at the
-    /// fixed paths NEFELE_SOCKET and LD_PRELOAD name inside it, the tenant's shared directory at
-    /// /shared, and a /tmp of its own.
+    /// fixed paths NEFELE_SOCKET and LD_PRELOAD name inside it, the node's null, zero, full and
+    /// random devices, the tenant's shared directory at /shared, and a /tmp of its own. No /proc.
     /// </summary>
     private SpawnRoot RootOf(LaunchSpec spec, string imageRoot)
     {
@@ -290,6 +290,11 @@ public sealed class NativeEngine : IProcessEngine
             if (File.Exists(options.ShimPath))
             {
                 binds.Add((options.ShimPath, imageRoot + Images.ImageCache.MountPoints[1].Path));
+            }
+
+            foreach (var device in Images.ImageCache.DeviceNodes)
+            {
+                binds.Add((device, imageRoot + device));
             }
 
             var shared = Nefele.Shared.SharedDirectory.Tenant(options.SharedDirectory, spec.Tenant);
