@@ -19,7 +19,7 @@ public sealed class HostAgentService(
     Shared.TenantDirectories tenantDirectories,
     ILogger<HostAgentService> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         // The run dir must let every tenant's processes reach api.sock; logs/ is root's alone.
         Directory.CreateDirectory(options.RunDirectory);
@@ -40,11 +40,8 @@ public sealed class HostAgentService(
         // Before any launch: every tenant's directory and the image store hang off it.
         tenantDirectories.Prepare();
 
-        var left = Leftovers.Stop(cgroups);
-        if (left > 0)
-        {
-            logger.LogWarning("Stopped {Count} processes a previous hostd of node {Node} left running", left, options.Node);
-        }
+        // Before the first launch: the engine stops or re-adopts what a previous hostd left.
+        supervisor.Adopt(await engine.RecoverAsync(cancellationToken));
 
         // The api socket first: once a silo can attach and launch, processes can reach hostd.
         api.Start();
@@ -52,7 +49,6 @@ public sealed class HostAgentService(
         logger.LogInformation(
             "nefele-hostd for node {Node}: engine {Engine}, cgroups {Cgroups}, run dir {RunDir}",
             options.Node, engine.Capabilities.Name, cgroups.Flavor, options.RunDirectory);
-        return Task.CompletedTask;
     }
 
     /// <summary>

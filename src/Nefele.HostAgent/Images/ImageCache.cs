@@ -23,8 +23,8 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
     /// <summary>Files and directories every unpacked root gets, for what hostd binds into it.</summary>
     public static readonly IReadOnlyList<(string Path, bool Directory)> MountPoints =
     [
-        ("/run/nefele/api.sock", false),
-        ("/usr/lib/nefele/libnefele-shim.so", false),
+        (ProcessPaths.ContainerApiSocket, false),
+        (ProcessPaths.ContainerShim, false),
         (SharedDirectory.ContainerPath, true),
         ("/tmp", true),
         .. DeviceNodes.Select(d => (d, false)),
