@@ -136,13 +136,13 @@ public sealed class HostAgentOptions
     /// The directory every node mounts (<see cref="Nefele.Shared.SharedDirectory"/>, the silo's
     /// <c>--shared-dir</c> names the same one): hostd makes <c>tenants/&lt;tenant&gt;/</c> in it, owned by
     /// the tenant's uid and gid with mode 0770, gives host processes its path as <c>NEFELE_SHARED</c>,
-    /// and reads image layers from its <c>images/</c>. Default <c>/var/lib/nefele/shared</c>.
+    /// and reads image layers from its <c>images/</c>. Default <c>/var/lib/nefele-shared</c>.
     /// </summary>
     public string SharedDirectory { get; set; } = "";
 
     /// <summary>
     /// Where this node unpacks image layers, once per layer digest (<c>&lt;dir&gt;/&lt;hex&gt;/rootfs</c>);
-    /// a local disk, not the shared one. Default <c>/var/lib/nefele/images</c>.
+    /// a local disk, not the shared one. Default <c>/var/cache/nefele/images</c>.
     /// </summary>
     public string ImageCache { get; set; } = "";
 
@@ -191,7 +191,7 @@ public sealed class HostAgentOptions
 
         if (string.IsNullOrWhiteSpace(ImageCache))
         {
-            ImageCache = "/var/lib/nefele/images";
+            ImageCache = "/var/cache/nefele/images";
         }
 
         ImageCache = Path.GetFullPath(ImageCache);

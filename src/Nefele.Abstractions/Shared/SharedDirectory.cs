@@ -18,7 +18,7 @@ namespace Nefele.Shared;
 public static class SharedDirectory
 {
     /// <summary>The default, for a node alone.</summary>
-    public const string Default = "/var/lib/nefele/shared";
+    public const string Default = "/var/lib/nefele-shared";
 
     /// <summary>The flag both programs take.</summary>
     public const string Flag = "--shared-dir";

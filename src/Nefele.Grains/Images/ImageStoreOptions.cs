@@ -7,7 +7,7 @@ public sealed class ImageStoreOptions
 
     /// <summary>
     /// The directory every node mounts (<see cref="Nefele.Shared.SharedDirectory"/>); images live in
-    /// its <c>images/</c>. Default <c>/var/lib/nefele/shared</c>, right for a node alone; a cluster
+    /// its <c>images/</c>. Default <c>/var/lib/nefele-shared</c>, right for a node alone; a cluster
     /// gives every node the same mount (NFS, GlusterFS), or images pushed through one node are not
     /// seen by the others.
     /// </summary>
