@@ -16,6 +16,8 @@ public static class CommandLine
         ["--shim"] = ("ShimPath", v => v),
         ["--spawn-lib"] = ("SpawnLibraryPath", v => v),
         ["--engine"] = ("Engine", v => v),
+        [Nefele.Shared.SharedDirectory.Flag] = ("SharedDirectory", v => v),
+        ["--image-cache"] = ("ImageCache", v => v),
         ["--handshake-timeout"] = ("HandshakeTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--stop-grace"] = ("StopGrace", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--log-limit"] = ("LogLimitBytes", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),

@@ -132,6 +132,20 @@ public sealed class HostAgentOptions
     /// </summary>
     public TimeSpan SiloAnswerTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The directory every node mounts (<see cref="Nefele.Shared.SharedDirectory"/>, the silo's
+    /// <c>--shared-dir</c> names the same one): hostd makes <c>tenants/&lt;tenant&gt;/</c> in it, owned by
+    /// the tenant's uid and gid with mode 0770, gives host processes its path as <c>NEFELE_SHARED</c>,
+    /// and reads image layers from its <c>images/</c>. Default <c>/var/lib/nefele-shared</c>.
+    /// </summary>
+    public string SharedDirectory { get; set; } = "";
+
+    /// <summary>
+    /// Where this node unpacks image layers, once per layer digest (<c>&lt;dir&gt;/&lt;hex&gt;/rootfs</c>);
+    /// a local disk, not the shared one. Default <c>/var/cache/nefele/images</c>.
+    /// </summary>
+    public string ImageCache { get; set; } = "";
+
     public string ControlSocketPath => Path.Combine(RunDirectory, "control.sock");
 
     public string ApiSocketPath => Path.Combine(RunDirectory, "api.sock");
@@ -170,6 +184,17 @@ public sealed class HostAgentOptions
             ControlSecretFile = Path.Combine(RunDirectory, "control.secret");
         }
 
+        if (string.IsNullOrWhiteSpace(SharedDirectory) || Path.IsPathFullyQualified(SharedDirectory))
+        {
+            SharedDirectory = Nefele.Shared.SharedDirectory.Resolve(SharedDirectory);
+        }
+
+        if (string.IsNullOrWhiteSpace(ImageCache))
+        {
+            ImageCache = "/var/cache/nefele/images";
+        }
+
+        ImageCache = Path.GetFullPath(ImageCache);
         RunDirectory = Path.GetFullPath(RunDirectory);
         ControlSecretFile = Path.GetFullPath(ControlSecretFile);
         ShimPath = Path.GetFullPath(ShimPath);

@@ -25,6 +25,16 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
             errors.Add($"{s}:Engine (--engine) '{o.Engine}' is not a known engine; allowed: native");
         }
 
+        if (!Path.IsPathFullyQualified(o.SharedDirectory))
+        {
+            errors.Add($"{s}:SharedDirectory ({Nefele.Shared.SharedDirectory.Flag}) '{o.SharedDirectory}' must be an absolute path");
+        }
+
+        if (!Path.IsPathFullyQualified(o.ImageCache))
+        {
+            errors.Add($"{s}:ImageCache (--image-cache) '{o.ImageCache}' must be an absolute path");
+        }
+
         if (o.HandshakeTimeout < TimeSpan.FromMilliseconds(100) || o.HandshakeTimeout > TimeSpan.FromMinutes(10))
         {
             errors.Add($"{s}:HandshakeTimeout (--handshake-timeout) {o.HandshakeTimeout} must be between 100ms and 10m");

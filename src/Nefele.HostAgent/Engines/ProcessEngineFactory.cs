@@ -10,7 +10,7 @@ public static class ProcessEngineFactory
     public static IProcessEngine Create(HostAgentOptions options, ICgroupManager cgroups, ILoggerFactory loggers) =>
         options.Engine switch
         {
-            "native" => new NativeEngine(options.SpawnLibraryPath, cgroups, loggers.CreateLogger<NativeEngine>()),
+            "native" => new NativeEngine(options.SpawnLibraryPath, cgroups, loggers.CreateLogger<NativeEngine>(), options),
             _ => throw new InvalidOperationException($"{HostAgentOptions.SectionName}:Engine '{options.Engine}' is not a known engine; allowed: native"),
         };
 }
