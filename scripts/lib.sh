@@ -11,7 +11,7 @@ say() { printf '%s\n' "$*" >&2; }
 # Optional extras: "redis" (redis-server, for cluster mode and the multi-node tests),
 # "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge),
 # "tls" (openssl: the cluster's CA and certificates), "release" (dpkg-shlibdeps: scripts/publish's
-# package dependencies).
+# package dependencies), "systemd" (systemd, dbus-daemon and systemd-nspawn: scripts/systemd-testbed).
 nefele_install_deps() {
   local missing=() extra
   command -v protoc-c >/dev/null 2>&1 || missing+=(protobuf-c-compiler)
@@ -37,6 +37,11 @@ nefele_install_deps() {
         { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
       tls) command -v openssl >/dev/null 2>&1 || missing+=(openssl) ;;
       release) command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev) ;;
+      systemd)   # scripts/systemd-testbed: systemd as PID 1 of a PID namespace, its bus, nspawn
+        [ -x /lib/systemd/systemd ] || missing+=(systemd)
+        command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus)
+        command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+        command -v nsenter >/dev/null 2>&1 || missing+=(util-linux) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done
