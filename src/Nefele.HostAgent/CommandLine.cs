@@ -16,6 +16,7 @@ public static class CommandLine
         ["--shim"] = ("ShimPath", v => v),
         ["--spawn-lib"] = ("SpawnLibraryPath", v => v),
         ["--engine"] = ("Engine", v => v),
+        ["--systemd-bus"] = ("SystemdBus", v => v),
         ["--handshake-timeout"] = ("HandshakeTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--stop-grace"] = ("StopGrace", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--log-limit"] = ("LogLimitBytes", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
