@@ -30,6 +30,10 @@ public static class CommandLine
         ["--liveness-port"] = ("LivenessPort", v => v),
         ["--pending-mailbox-timeout"] = ("PendingMailboxTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--silo-answer-timeout"] = ("SiloAnswerTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--tenant-network-pool"] = ("TenantNetwork:Pool", v => v),
+        ["--tenant-network-prefix"] = ("TenantNetwork:TenantPrefixLength", v => v),
+        ["--tenant-uid-start"] = ("TenantNetwork:TenantUidRangeStart", v => v),
+        ["--vxlan-port"] = ("TenantNetwork:VxlanPort", v => v),
     };
 
     /// <summary>Splits args into settings from short flags and the remaining args.</summary>

@@ -1,4 +1,3 @@
-using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
@@ -30,6 +29,10 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
     /// <summary>The connections (and request ids) waiting for the LaunchReply; emptied when it is decided.</summary>
     public List<(IControlConnection Connection, ulong RequestId)> Waiters { get; } = [];
 
+    /// <summary>The engine's id for it, once started.</summary>
+    public LocalProcessId? Id { get; set; }
+
+    /// <summary>Its pid in hostd's pid namespace, once started (the handshake's SO_PEERCRED pid).</summary>
     public int Pid { get; set; }
 
     public long StartedUnixMs { get; set; }
@@ -44,8 +47,6 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
     public ProcessExited? Exit { get; set; }
 
     public ProcessLog? Log { get; set; }
-
-    public IProcessCgroup? Cgroup { get; set; }
 
     public LocalProcess ToLocalProcess() => new()
     {
