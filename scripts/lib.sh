@@ -11,7 +11,8 @@ say() { printf '%s\n' "$*" >&2; }
 # Optional extras: "redis" (redis-server, for cluster mode and the multi-node tests),
 # "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge),
 # "tls" (openssl: the cluster's CA and certificates), "release" (dpkg-shlibdeps: scripts/publish's
-# package dependencies), "images" (busybox-static: the image tests' root filesystem).
+# package dependencies), "images" (busybox-static: the image tests' root filesystem),
+# "systemd" (systemd, dbus-daemon and systemd-nspawn: scripts/systemd-testbed).
 nefele_install_deps() {
   local missing=() extra
   command -v protoc-c >/dev/null 2>&1 || missing+=(protobuf-c-compiler)
@@ -40,6 +41,11 @@ nefele_install_deps() {
       release) command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev) ;;
       images)   # the image tests' busybox root (a static busybox: no loader, no libraries in the image)
         dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || missing+=(busybox-static) ;;
+      systemd)   # scripts/systemd-testbed: systemd as PID 1 of a PID namespace, its bus, nspawn
+        [ -x /lib/systemd/systemd ] || missing+=(systemd)
+        command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus)
+        command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+        command -v nsenter >/dev/null 2>&1 || missing+=(util-linux) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done

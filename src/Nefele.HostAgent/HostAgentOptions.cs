@@ -32,8 +32,21 @@ public sealed class HostAgentOptions
     /// </summary>
     public string SpawnLibraryPath { get; set; } = "";
 
-    /// <summary>Process engine, chosen by name. Default and only engine so far: <c>native</c>.</summary>
+    /// <summary>
+    /// Process engine, chosen by name: <c>native</c> (fork/exec, the default: no daemon in the
+    /// spawn path) or <c>systemd</c> (a transient unit per process on the systemd at <see cref="SystemdBus"/>).
+    /// </summary>
     public string Engine { get; set; } = "native";
+
+    /// <summary>
+    /// The D-Bus address of the systemd the <c>systemd</c> engine starts units on. Default: the
+    /// host's system bus (<c>unix:path=/run/dbus/system_bus_socket</c>) when PID 1 is systemd;
+    /// on a host whose PID 1 is not, give one, e.g. the testbed's (<c>scripts/systemd-testbed bus</c>).
+    /// </summary>
+    public string SystemdBus { get; set; } = "";
+
+    /// <summary>The host's system bus, the <c>systemd</c> engine's default when PID 1 is systemd.</summary>
+    public const string HostSystemBus = "unix:path=/run/dbus/system_bus_socket";
 
     /// <summary>
     /// How long a launched process has to complete the shim handshake before it is killed.
@@ -195,10 +208,27 @@ public sealed class HostAgentOptions
         }
 
         ImageCache = Path.GetFullPath(ImageCache);
+        if (string.IsNullOrWhiteSpace(SystemdBus) && PidOneIsSystemd())
+        {
+            SystemdBus = HostSystemBus;
+        }
+
         RunDirectory = Path.GetFullPath(RunDirectory);
         ControlSecretFile = Path.GetFullPath(ControlSecretFile);
         ShimPath = Path.GetFullPath(ShimPath);
         SpawnLibraryPath = Path.GetFullPath(SpawnLibraryPath);
+    }
+
+    private static bool PidOneIsSystemd()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/1/comm").Trim() == "systemd";
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static string BesideBinary(string file) =>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Engines.Native;
+using Nefele.HostAgent.Engines.Systemd;
 
 namespace Nefele.HostAgent.Engines;
 
@@ -11,6 +12,7 @@ public static class ProcessEngineFactory
         options.Engine switch
         {
             "native" => new NativeEngine(options.SpawnLibraryPath, cgroups, loggers.CreateLogger<NativeEngine>(), options),
-            _ => throw new InvalidOperationException($"{HostAgentOptions.SectionName}:Engine '{options.Engine}' is not a known engine; allowed: native"),
+            "systemd" => new SystemdEngine(options.SystemdBus, options.Node, loggers.CreateLogger<SystemdEngine>()),
+            _ => throw new InvalidOperationException($"{HostAgentOptions.SectionName}:Engine '{options.Engine}' is not a known engine; allowed: native, systemd"),
         };
 }
