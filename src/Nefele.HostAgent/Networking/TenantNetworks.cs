@@ -256,7 +256,7 @@ public sealed partial class TenantNetworks
         }
     }
 
-    /// <summary>Makes what is missing of the network: about four commands for a new one (one batch per namespace).</summary>
+    /// <summary>Makes what is missing of the network: five commands for a new one (one batch per namespace).</summary>
     private async Task<TenantNetworkInfo> BuildLockedAsync(int index, IPAddress self, int slot, CancellationToken ct)
     {
         var name = TenantNetworkPlan.NamespaceName(_node, index);
