@@ -11,7 +11,8 @@ say() { printf '%s\n' "$*" >&2; }
 # Optional extras: "redis" (redis-server, for cluster mode and the multi-node tests),
 # "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge),
 # "tls" (openssl: the cluster's CA and certificates), "release" (dpkg-shlibdeps: scripts/publish's
-# package dependencies).
+# package dependencies), "images" (busybox-static: the image tests' root filesystem),
+# "systemd" (systemd, dbus-daemon and systemd-nspawn: scripts/systemd-testbed).
 nefele_install_deps() {
   local missing=() extra
   command -v protoc-c >/dev/null 2>&1 || missing+=(protobuf-c-compiler)
@@ -34,9 +35,17 @@ nefele_install_deps() {
       redis) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
       netns)
         command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+        command -v nft >/dev/null 2>&1 || missing+=(nftables)   # hostd's tenant networks: the tunnels' firewall
         { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
       tls) command -v openssl >/dev/null 2>&1 || missing+=(openssl) ;;
       release) command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev) ;;
+      images)   # the image tests' busybox root (a static busybox: no loader, no libraries in the image)
+        dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || missing+=(busybox-static) ;;
+      systemd)   # scripts/systemd-testbed: systemd as PID 1 of a PID namespace, its bus, nspawn
+        [ -x /lib/systemd/systemd ] || missing+=(systemd)
+        command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus)
+        command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+        command -v nsenter >/dev/null 2>&1 || missing+=(util-linux) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done
@@ -431,4 +440,52 @@ nefele_release_node() {
     && [ -z "$(dpkg-query -W -f '${Status}' nefele 2>/dev/null | grep -v not-installed)" ]
   report $? "dpkg -r removes the release and keeps the edited node.env; dpkg -P purges node.env and /var/lib/nefele"
   return 0
+}
+
+# nefele_check_images: scripts/images busybox builds the tiny image (about 2 s; cached by its
+# inputs outside the checkout), and a second run answers the same tarball with the same digest.
+# Ends with "N passed, M failed" (one check).
+nefele_check_images() {
+  local out first second config
+  if out="$("$NEFELE_ROOT/scripts/images" busybox)" && first="$(printf '%s\n' "$out" | head -n 1)" \
+    && config="$(printf '%s\n' "$out" | sed -n 2p)" && [ -s "$first" ] && [ -s "$config" ] \
+    && tar -tf "$first" | grep -qx './bin/sh' && python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["cmd"]' "$config" \
+    && second="$("$NEFELE_ROOT/scripts/images" path busybox)" && [ "$first" = "$second" ]; then
+    say "scripts/images busybox: $first"
+    echo "1 passed, 0 failed"
+  else
+    say "scripts/images busybox failed or gave another image the second time"
+    echo "0 passed, 1 failed"
+    return 1
+  fi
+}
+
+# nefele_check_systemd [dotnet test args...]: the systemd engine's tests (tests/Nefele.Systemd.Tests)
+# against a systemd testbed of their own (scripts/systemd-testbed, state in NEFELE_SYSTEMD_TESTBED_DIR,
+# default /run/nefele-testbed-test), started before and powered off after, whatever the tests did.
+# Ends with "N passed, M failed"; a testbed that does not start counts as 1 failed.
+nefele_check_systemd() {
+  local dir="${NEFELE_SYSTEMD_TESTBED_DIR:-/run/nefele-testbed-test}" bus rc=0 out summary p f
+  if ! NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" up; then
+    echo "0 passed, 1 failed"
+    return 1
+  fi
+  bus="$(NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" bus)"
+  out="$(NEFELE_SYSTEMD_BUS="$bus" dotnet test "$NEFELE_ROOT/tests/Nefele.Systemd.Tests/Nefele.Systemd.Tests.csproj" \
+    -c "$NEFELE_CONFIG" --no-build -nologo "$@" 2>&1)" || rc=$?
+  NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" down
+  grep -E '^\s*(Failed|Passed!|Failed!|Skipped) |Error Message|Assert' <<<"$out" | head -n 100
+  summary="$(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+' <<<"$out" | tail -n 1)"
+  if [ -n "$summary" ]; then
+    f="$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")"
+    p="$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")"
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1   # a test host that crashed
+  elif grep -q 'No test matches' <<<"$out"; then
+    p=0 f=0
+  else
+    tail -n 40 <<<"$out"
+    p=0 f=1
+  fi
+  echo "$p passed, $f failed"
+  [ "$f" -eq 0 ]
 }

@@ -16,6 +16,9 @@ public static class CommandLine
         ["--shim"] = ("ShimPath", v => v),
         ["--spawn-lib"] = ("SpawnLibraryPath", v => v),
         ["--engine"] = ("Engine", v => v),
+        [Nefele.Shared.SharedDirectory.Flag] = ("SharedDirectory", v => v),
+        ["--image-cache"] = ("ImageCache", v => v),
+        ["--systemd-bus"] = ("SystemdBus", v => v),
         ["--handshake-timeout"] = ("HandshakeTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--stop-grace"] = ("StopGrace", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--log-limit"] = ("LogLimitBytes", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
@@ -29,6 +32,10 @@ public static class CommandLine
         ["--liveness-port"] = ("LivenessPort", v => v),
         ["--pending-mailbox-timeout"] = ("PendingMailboxTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--silo-answer-timeout"] = ("SiloAnswerTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--tenant-network-pool"] = ("TenantNetwork:Pool", v => v),
+        ["--tenant-network-prefix"] = ("TenantNetwork:TenantPrefixLength", v => v),
+        ["--tenant-uid-start"] = ("TenantNetwork:TenantUidRangeStart", v => v),
+        ["--vxlan-port"] = ("TenantNetwork:VxlanPort", v => v),
     };
 
     /// <summary>Splits args into settings from short flags and the remaining args.</summary>

@@ -35,7 +35,16 @@ public static class HostAgentApp
         builder.Services.AddSingleton(sp => CgroupManagerFactory.Create(sp.GetRequiredService<HostAgentOptions>()));
         builder.Services.AddSingleton(sp => ProcessEngineFactory.Create(
             sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddOptions<Networking.TenantNetworkOptions>()
+            .Bind(builder.Configuration.GetSection(Networking.TenantNetworkOptions.SectionName))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<Networking.TenantNetworkOptions>, Networking.TenantNetworkOptionsValidator>();
+        builder.Services.AddSingleton(sp => new Networking.TenantNetworks(
+            sp.GetRequiredService<IOptions<Networking.TenantNetworkOptions>>().Value, sp.GetRequiredService<HostAgentOptions>().Node,
+            new Networking.IpRoute(), sp.GetRequiredService<ILogger<Networking.TenantNetworks>>()));
         builder.Services.AddSingleton<Messaging.PostOffice>();
+        builder.Services.AddSingleton<Shared.TenantDirectories>();
+        builder.Services.AddSingleton<Images.ImageCache>();
         builder.Services.AddSingleton<ProcessSupervisor>();
         builder.Services.AddSingleton<NodeFactsProvider>();
         // First: a liveness port hostd cannot have stops it before anything else starts.

@@ -49,6 +49,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--tls-key"] = "Cluster:TlsKey",
     ["--retention-count"] = "Retention:Count",
     ["--retention-age"] = "Retention:Age",
+    [Nefele.Shared.SharedDirectory.Flag] = "Shared:Directory",
 });
 
 builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -121,6 +122,7 @@ builder.Services.AddSingleton<ProcCallHandler>();
 builder.Services.AddSingleton<HostAgentChannel>();
 builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<HostAgentChannel>());
 builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgentChannel>());
+builder.Services.AddHostedService<ClusterPeersPublisher>();
 builder.Services.AddNefeleTelemetry();
 
 builder.Services.ConfigureHttpJsonOptions(o => JsonContract.Apply(o.SerializerOptions));
@@ -154,6 +156,7 @@ app.MapNodeEndpoints();
 app.MapMessagingEndpoints();
 app.MapNameEndpoints();
 app.MapSupervisorEndpoints();
+app.MapImageEndpoints();
 var metrics = app.MapPrometheusMetrics();
 const string MetricsSummary = "Prometheus scrape: Nefele's meters, this node's processes, and the silo process (text format 0.0.4)";
 if (api.AnonymousMetrics)
