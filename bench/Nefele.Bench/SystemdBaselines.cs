@@ -16,6 +16,9 @@ internal static class SystemdBaselines
     private const string ManagerPath = "/org/freedesktop/systemd1";
     private const string Manager = "org.freedesktop.systemd1.Manager";
 
+    // ExecStart's argv; a field, since a collection expression passed as a span may not outlive the call.
+    private static readonly string[] TrueArgv = ["/bin/true"];
+
     /// <summary>StartTransientUnit → JobRemoved, ten unmeasured rounds first.</summary>
     public static async Task<List<double>> RawStartAsync(string bus, int n)
     {
@@ -113,7 +116,7 @@ internal static class SystemdBaselines
         var exec = w.WriteArrayStart(DBusType.Struct);
         w.WriteStructureStart();
         w.WriteString("/bin/true");
-        w.WriteArray(["/bin/true"]);
+        w.WriteArray(TrueArgv);
         w.WriteBool(false);
         w.WriteArrayEnd(exec);
         w.WriteStructureStart();
