@@ -29,6 +29,12 @@ public static class CommandLine
         ["--liveness-port"] = ("LivenessPort", v => v),
         ["--pending-mailbox-timeout"] = ("PendingMailboxTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--silo-answer-timeout"] = ("SiloAnswerTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--container-linger"] = ("Containers:Linger", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--container-start-timeout"] = ("Containers:StartTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--container-mode"] = ("Containers:Mode", v => v),
+        ["--container-state-dir"] = ("Containers:StateDirectory", v => v),
+        ["--shared-dir"] = ("Containers:SharedDirectory", v => v),
+        ["--pause"] = ("Containers:PausePath", v => v),
     };
 
     /// <summary>Splits args into settings from short flags and the remaining args.</summary>

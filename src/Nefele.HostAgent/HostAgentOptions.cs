@@ -132,6 +132,9 @@ public sealed class HostAgentOptions
     /// </summary>
     public TimeSpan SiloAnswerTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Tenant containers (systemd-nspawn): see <see cref="Containers.ContainerOptions"/>.</summary>
+    public Containers.ContainerOptions Containers { get; set; } = new();
+
     public string ControlSocketPath => Path.Combine(RunDirectory, "control.sock");
 
     public string ApiSocketPath => Path.Combine(RunDirectory, "api.sock");
@@ -174,6 +177,7 @@ public sealed class HostAgentOptions
         ControlSecretFile = Path.GetFullPath(ControlSecretFile);
         ShimPath = Path.GetFullPath(ShimPath);
         SpawnLibraryPath = Path.GetFullPath(SpawnLibraryPath);
+        Containers.ApplyDefaults(Node, SpawnLibraryPath);
     }
 
     private static string BesideBinary(string file) =>
