@@ -188,6 +188,15 @@ public sealed class ContainerManager : IAsyncDisposable
         _ = LingerThenStopAsync(c, linger);
     }
 
+    /// <summary>Completes when container <paramref name="name"/> is not running (at once when it is not).</summary>
+    public Task StoppedAsync(string name)
+    {
+        lock (gate)
+        {
+            return containers.TryGetValue(name, out var c) ? c.Stopped.Task : Task.CompletedTask;
+        }
+    }
+
     /// <summary>Stops what an earlier hostd left: every process in its containers' cgroups, then the cgroups.</summary>
     public int StopLeftovers()
     {
@@ -229,10 +238,14 @@ public sealed class ContainerManager : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         List<TenantContainer> all;
+        List<Task> stopping;
         lock (gate)
         {
             disposed = true;
-            all = [.. containers.Values];
+
+            // Those a linger is stopping already are awaited, not stopped twice.
+            stopping = [.. containers.Values.Where(c => c.Stopping).Select(c => c.Stopped.Task)];
+            all = [.. containers.Values.Where(c => !c.Stopping)];
             foreach (var c in all)
             {
                 c.Linger?.Cancel();
@@ -240,6 +253,7 @@ public sealed class ContainerManager : IAsyncDisposable
             }
         }
 
+        await Task.WhenAll(stopping).ConfigureAwait(false);
         await Task.WhenAll(all.Select(async c =>
         {
             try
@@ -254,6 +268,11 @@ public sealed class ContainerManager : IAsyncDisposable
 
             await StopAsync(c).ConfigureAwait(false);
         })).ConfigureAwait(false);
+
+        foreach (var h in hierarchies)
+        {
+            RemoveCgroupTree(Path.Combine(h, host.CgroupRoot, host.Node, "containers"), TimeSpan.Zero);
+        }
     }
 
     private static bool Boots(string imageRoot) =>
