@@ -32,9 +32,20 @@ public static class CommandLine
         ["--container-linger"] = ("Containers:Linger", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--container-start-timeout"] = ("Containers:StartTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--container-mode"] = ("Containers:Mode", v => v),
+        ["--container-network"] = ("Containers:Network", v => v),
+        ["--containers"] = ("Containers:Enabled", v => v switch
+        {
+            "on" => "true",
+            "off" => "false",
+            _ => throw new FormatException("allowed: on, off"),
+        }),
         ["--container-state-dir"] = ("Containers:StateDirectory", v => v),
         ["--shared-dir"] = ("Containers:SharedDirectory", v => v),
         ["--pause"] = ("Containers:PausePath", v => v),
+        ["--tenant-network-pool"] = ("TenantNetwork:Pool", v => v),
+        ["--tenant-network-prefix"] = ("TenantNetwork:TenantPrefixLength", v => v),
+        ["--tenant-uid-start"] = ("TenantNetwork:TenantUidRangeStart", v => v),
+        ["--vxlan-port"] = ("TenantNetwork:VxlanPort", v => v),
     };
 
     /// <summary>Splits args into settings from short flags and the remaining args.</summary>

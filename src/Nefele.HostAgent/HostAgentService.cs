@@ -18,7 +18,7 @@ public sealed class HostAgentService(
     HandshakeServer api,
     ILogger<HostAgentService> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         // The run dir must let every tenant's processes reach api.sock; logs/ is root's alone.
         Directory.CreateDirectory(options.RunDirectory);
@@ -36,11 +36,8 @@ public sealed class HostAgentService(
             StageShim();
         }
 
-        var left = Leftovers.Stop(cgroups);
-        if (left > 0)
-        {
-            logger.LogWarning("Stopped {Count} processes a previous hostd of node {Node} left running", left, options.Node);
-        }
+        // Before the first launch: the engine stops or re-adopts what a previous hostd left.
+        supervisor.Adopt(await engine.RecoverAsync(cancellationToken));
 
         // The api socket first: once a silo can attach and launch, processes can reach hostd.
         api.Start();
@@ -48,7 +45,6 @@ public sealed class HostAgentService(
         logger.LogInformation(
             "nefele-hostd for node {Node}: engine {Engine}, cgroups {Cgroups}, run dir {RunDir}",
             options.Node, engine.Capabilities.Name, cgroups.Flavor, options.RunDirectory);
-        return Task.CompletedTask;
     }
 
     /// <summary>

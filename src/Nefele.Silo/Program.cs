@@ -121,6 +121,7 @@ builder.Services.AddSingleton<ProcCallHandler>();
 builder.Services.AddSingleton<HostAgentChannel>();
 builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<HostAgentChannel>());
 builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgentChannel>());
+builder.Services.AddHostedService<ClusterPeersPublisher>();
 builder.Services.AddNefeleTelemetry();
 
 builder.Services.ConfigureHttpJsonOptions(o => JsonContract.Apply(o.SerializerOptions));

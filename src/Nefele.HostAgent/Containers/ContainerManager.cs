@@ -55,20 +55,20 @@ public sealed class ContainerManager : IAsyncDisposable
     private readonly ContainerOptions options;
     private readonly HostAgentOptions host;
     private readonly ILogger logger;
-    private readonly Func<string, CancellationToken, Task<string?>>? tenantNetwork;
+    private readonly Networking.TenantNetworks? networks;
     private readonly Dictionary<string, TenantContainer> containers = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
     private readonly string[] hierarchies;
     private readonly string payloadHierarchy;
     private bool disposed;
 
-    /// <param name="tenantNetwork">The tenant's network namespace path on this node, or null for a private network.</param>
-    public ContainerManager(HostAgentOptions host, ILogger<ContainerManager> logger, Func<string, CancellationToken, Task<string?>>? tenantNetwork = null)
+    /// <param name="networks">The tenants' networks a container joins (<see cref="ContainerOptions.Network"/> tenant); null: private networks.</param>
+    public ContainerManager(HostAgentOptions host, ILogger<ContainerManager> logger, Networking.TenantNetworks? networks = null)
     {
         this.host = host;
         options = host.Containers;
         this.logger = logger;
-        this.tenantNetwork = tenantNetwork;
+        this.networks = string.Equals(options.Network, "tenant", StringComparison.Ordinal) ? networks : null;
 
         // nspawn keeps its payload in the unified hierarchy where there is one (v2, or hybrid
         // v1 with cgroup2 at unified/), else in name=systemd.
@@ -241,6 +241,11 @@ public sealed class ContainerManager : IAsyncDisposable
         List<Task> stopping;
         lock (gate)
         {
+            if (disposed)
+            {
+                return;
+            }
+
             disposed = true;
 
             // Those a linger is stopping already are awaited, not stopped twice.
@@ -339,6 +344,7 @@ public sealed class ContainerManager : IAsyncDisposable
                 }
             }
 
+            await ReleaseNetworkAsync(c).ConfigureAwait(false);
             c.Stopped.TrySetResult();
             if (e is SpawnRejectedException)
             {
@@ -384,8 +390,23 @@ public sealed class ContainerManager : IAsyncDisposable
             args.Add($"--bind={Escape(EnsureSharedDirectory(c.Tenant, uid, gid))}:/shared");
         }
 
-        var netns = tenantNetwork is null ? null : await tenantNetwork(c.Tenant, CancellationToken.None).ConfigureAwait(false);
-        args.Add(netns is null ? "--private-network" : "--network-namespace-path=" + netns);
+        if (networks is null)
+        {
+            args.Add("--private-network");
+        }
+        else
+        {
+            c.NetworkUid = uid;
+            try
+            {
+                var network = await networks.EnsureAsync(c.Tenant, uid, CancellationToken.None).ConfigureAwait(false);
+                args.Add("--network-namespace-path=" + network.NamespacePath);
+            }
+            catch (Networking.TenantNetworkException e)
+            {
+                throw new SpawnRejectedException($"spawn rejected: the tenant container {c.Name} has no network: {e.Message}", e);
+            }
+        }
 
         if (c.Boots)
         {
@@ -527,6 +548,7 @@ public sealed class ContainerManager : IAsyncDisposable
             }
         }
 
+        await ReleaseNetworkAsync(c).ConfigureAwait(false);
         c.Stopped.TrySetResult();
         logger.LogInformation("Container {Name} stopped in {Ms:F1} ms", c.Name, clock.Elapsed.TotalMilliseconds);
     }
@@ -587,6 +609,32 @@ public sealed class ContainerManager : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             logger.LogDebug("Could not remove {Dir}: {Error}", propagate, e.Message);
+        }
+    }
+
+    /// <summary>The tenant's network goes when its last container on this node has stopped.</summary>
+    private async Task ReleaseNetworkAsync(TenantContainer c)
+    {
+        if (networks is null || c.NetworkUid is not { } uid)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            if (containers.Values.Any(other => string.Equals(other.Tenant, c.Tenant, StringComparison.Ordinal)))
+            {
+                return;
+            }
+        }
+
+        try
+        {
+            await networks.ReleaseAsync(c.Tenant, uid, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Networking.TenantNetworkException e)
+        {
+            logger.LogWarning("Tenant {Tenant}'s network on this node was not removed: {Error}", c.Tenant, e.Message);
         }
     }
 

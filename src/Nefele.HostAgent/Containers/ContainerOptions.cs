@@ -7,6 +7,20 @@ namespace Nefele.HostAgent.Containers;
 public sealed class ContainerOptions
 {
     /// <summary>
+    /// Run processes launched from an image in their tenant's container. Default true; needs
+    /// root and systemd-nspawn (hostd warns at start-up and runs them without a container when
+    /// either is missing).
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// <c>tenant</c>: a container joins its tenant's network on this node (HostAgent:TenantNetwork),
+    /// which reaches the tenant's containers on other nodes and nothing else. <c>private</c>: a
+    /// network namespace of its own with only loopback. Default <c>tenant</c>.
+    /// </summary>
+    public string Network { get; set; } = "tenant";
+
+    /// <summary>
     /// How long a container whose last process ended keeps running before it is stopped, so a
     /// tenant that spawns again soon starts warm. Default 30 s: a container's cold start costs
     /// hundreds of milliseconds, an idle one a few megabytes. Allowed: 0 to 1 h.
@@ -85,6 +99,11 @@ public sealed class ContainerOptions
         if (StartTimeout < TimeSpan.FromSeconds(1) || StartTimeout > TimeSpan.FromMinutes(10))
         {
             yield return $"{section}:Containers:StartTimeout (--container-start-timeout) {StartTimeout} is out of range; allowed: 1 s to 10 min";
+        }
+
+        if (Network is not ("tenant" or "private"))
+        {
+            yield return $"{section}:Containers:Network (--container-network) '{Network}' is not a network mode; allowed: tenant, private";
         }
 
         if (Mode is not ("production" or "development"))

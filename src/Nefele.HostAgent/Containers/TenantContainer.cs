@@ -59,6 +59,9 @@ public sealed class TenantContainer
 
     internal bool Stopping { get; set; }
 
+    /// <summary>The uid its tenant network was made for; null with a private network.</summary>
+    internal uint? NetworkUid { get; set; }
+
     /// <summary>Completes once it has stopped (or its start failed).</summary>
     internal TaskCompletionSource Stopped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

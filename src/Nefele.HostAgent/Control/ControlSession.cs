@@ -22,6 +22,7 @@ internal sealed class ControlSession : IControlConnection
     private readonly NetworkStream stream;
     private readonly ProcessSupervisor supervisor;
     private readonly NodeFactsProvider facts;
+    private readonly Networking.TenantNetworks networks;
     private readonly ILogger logger;
     // The writer runs on the thread that queues an event when it is idle (a send on a unix socket
     // does not block; when the socket is full the write completes later, off this thread), so a
@@ -30,8 +31,9 @@ internal sealed class ControlSession : IControlConnection
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly CancellationTokenSource closed = new();
 
-    public ControlSession(NetworkStream stream, ProcessSupervisor supervisor, NodeFactsProvider facts, ILogger logger)
+    public ControlSession(NetworkStream stream, ProcessSupervisor supervisor, NodeFactsProvider facts, Networking.TenantNetworks networks, ILogger logger)
     {
+        this.networks = networks;
         socket = stream.Socket;
         this.stream = stream;
         this.supervisor = supervisor;
@@ -204,6 +206,11 @@ internal sealed class ControlSession : IControlConnection
 
                 case ControlRequest.BodyOneofCase.MessageOutReply:
                     supervisor.Post.CompleteOut(request.MessageOutReply);
+                    break;
+
+                case ControlRequest.BodyOneofCase.Peers:
+                    var peersRefused = await networks.UpdatePeersAsync(request.Peers, closed.Token);
+                    Enqueue(peersRefused is null ? new ControlEvent { Id = id, Ok = new Ok() } : Error(id, ErrorCodes.BadRequest, peersRefused));
                     break;
 
                 case ControlRequest.BodyOneofCase.MailboxStats:

@@ -1,7 +1,6 @@
-using Nefele.HostAgent.Cgroups;
-
 namespace Nefele.HostAgent.Engines;
 
-/// <summary>A process whose exec succeeded.</summary>
+/// <summary>A process whose exec succeeded (or that was adopted).</summary>
+/// <param name="Pid">The process's pid in hostd's pid namespace: the one SO_PEERCRED reports to hostd.</param>
 /// <param name="Output">Read end of the process's stdout+stderr; the caller drains and disposes it.</param>
-public sealed record StartedProcess(LocalProcessId Id, int Pid, long StartedUnixMs, Stream Output, IProcessCgroup Cgroup);
+public sealed record StartedProcess(LocalProcessId Id, int Pid, long StartedUnixMs, Stream Output);

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Nefele.HostAgent.Cgroups;
+using Nefele.HostAgent.Containers;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
@@ -29,7 +30,6 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
     private readonly HostAgentOptions options;
     private readonly IProcessEngine engine;
-    private readonly ICgroupManager cgroups;
     private readonly ILogger logger;
     private readonly ResourceLimits limits;
     private readonly Lock gate = new();
@@ -38,26 +38,28 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     // Logs of acknowledged exits, oldest first, bounded by EndedLogsKept.
     private readonly Dictionary<string, ProcessLog> endedLogs = new(StringComparer.Ordinal);
     private readonly Queue<string> endedOrder = new();
+    // Started processes by the engine's id, until their end is acknowledged (or the start failed).
+    private readonly Dictionary<LocalProcessId, TrackedProcess> byId = [];
+
+    // Host pids of running processes, for the handshake (SO_PEERCRED) and api callers.
     private readonly Dictionary<int, TrackedProcess> byPid = [];
     private readonly Dictionary<string, TrackedProcess> byToken = new(StringComparer.Ordinal);
     private readonly HashSet<string> usedTokens = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, TaskCompletionSource<ProcResponse>> procCalls = [];
-    private readonly List<IProcessCgroup> lingeringCgroups = [];
 
-    // Exits reaped before the launch that started them has recorded the pid (the reaper can
-    // be faster than the spawn call's continuation); picked up when the pid is recorded.
-    private readonly Dictionary<int, ProcessExit> earlyExits = [];
+    // Exits reaped before the launch that started them has recorded the id (the reaper can
+    // be faster than the spawn call's continuation); picked up when the id is recorded.
+    private readonly Dictionary<LocalProcessId, ProcessExit> earlyExits = [];
     private readonly CancellationTokenSource stop = new();
     private readonly Task exitLoop;
     private IControlConnection? attached;
     private ulong nextCallId;
 
-    public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, ICgroupManager cgroups, PostOffice post, ILogger<ProcessSupervisor> logger)
+    public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, PostOffice post, ILogger<ProcessSupervisor> logger)
     {
         this.options = options;
         Post = post;
         this.engine = engine;
-        this.cgroups = cgroups;
         this.logger = logger;
         limits = new ResourceLimits(options);
         exitLoop = Task.Run(ExitLoopAsync);
@@ -208,22 +210,31 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private async Task RunLaunchAsync(TrackedProcess p)
     {
         var spec = p.Spec;
+        // The unpacked image the process runs from (filled from the launch's image); with tenant
+        // containers on, a process from an image runs in its tenant's container for that image.
+        string? imageRoot = null;
+        string? container = imageRoot is not null && engine is ContainerEngine ? ContainerManager.NameFor(p.Tenant, imageRoot) : null;
+        p.Container = container;
+        var paths = ProcessPaths.For(container, options);
         var env = new Dictionary<string, string>(spec.Env, StringComparer.Ordinal);
         env.TryAdd("PATH", DefaultPath);
-        env["NEFELE_SOCKET"] = options.ApiSocketPath;
+        env["NEFELE_SOCKET"] = paths.ApiSocket;
         if (p.Token is not null)
         {
             env["NEFELE_TOKEN"] = p.Token;
             env["LD_PRELOAD"] = env.TryGetValue("LD_PRELOAD", out var preload) && preload.Length > 0
-                ? options.ShimPath + ":" + preload
-                : options.ShimPath;
+                ? paths.Shim + ":" + preload
+                : paths.Shim;
         }
 
         var launch = new LaunchSpec(
             p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
             string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
             new CgroupLimits(spec.CpuMillis, spec.MemoryBytes),
-            p.Identity);
+            p.Identity,
+            paths,
+            container,
+            imageRoot);
         StartedProcess started;
         try
         {
@@ -255,19 +266,20 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         log.StartReader(started.Output);
         lock (gate)
         {
+            p.Id = started.Id;
             p.Pid = started.Pid;
             p.StartedUnixMs = started.StartedUnixMs;
             p.Log = log;
-            p.Cgroup = started.Cgroup;
+            byId[started.Id] = p;
             byPid[p.Pid] = p;
             if (p.Token is null)
             {
                 MarkRunningLocked(p);
             }
 
-            if (earlyExits.Remove(p.Pid, out var early))
+            if (earlyExits.Remove(started.Id, out var early))
             {
-                byPid.Remove(p.Pid);
+                ForgetLiveLocked(p);
                 _ = Task.Run(() => OnExitAsync(p, early));
             }
         }
@@ -300,11 +312,53 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
             if (timedOut)
             {
-                await engine.SignalAsync(new LocalProcessId(p.Pid), Interop.LibC.SIGKILL, CancellationToken.None);
+                await engine.SignalAsync(p.Id!.Value, Interop.LibC.SIGKILL, SignalTarget.MainProcess, CancellationToken.None);
             }
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>
+    /// Takes in the processes the engine re-adopted at start-up as running ones, so the next
+    /// AttachReply lists them and the control plane keeps them; their exits come as any other's.
+    /// </summary>
+    public void Adopt(IReadOnlyList<RecoveredProcess> recovered)
+    {
+        foreach (var r in recovered)
+        {
+            var spec = r.Spec ?? new ProcessSpec();
+            var p = new TrackedProcess(r.Npid, r.Tenant, spec, null, new ProcessIdentity(r.Uid, r.Gid, []))
+            {
+                Id = r.Process.Id,
+                Pid = r.Process.Pid,
+                StartedUnixMs = r.Process.StartedUnixMs,
+                Log = new ProcessLog(options.LogDirectory, r.Npid, options.LogLimitBytes),
+                LaunchReported = true,
+            };
+            p.Log.StartReader(r.Process.Output);
+            lock (gate)
+            {
+                if (!byNpid.TryAdd(p.Npid, p))
+                {
+                    logger.LogWarning("Recovered {Npid} twice: the second ({Id}) is ignored", p.Npid, p.Id);
+                    continue;
+                }
+
+                Post.Open(p.Npid, p.Tenant, spec);
+                byId[r.Process.Id] = p;
+                byPid[p.Pid] = p;
+                MarkRunningLocked(p);
+                if (earlyExits.Remove(r.Process.Id, out var early))
+                {
+                    ForgetLiveLocked(p);
+                    _ = Task.Run(() => OnExitAsync(p, early));
+                }
+            }
+
+            p.Spawned.TrySetResult(p.Pid);
+            logger.LogInformation("Recovered {Npid} (pid {Pid}) of tenant {Tenant}", p.Npid, p.Pid, p.Tenant);
         }
     }
 
@@ -316,7 +370,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
 
         p.Running = true;
-        CompleteLaunchLocked(p, new LaunchReply { Started = new Started { Pid = p.Pid, StartedUnixMs = p.StartedUnixMs } });
+        CompleteLaunchLocked(p, new LaunchReply { Started = new Started { Pid = p.Pid, StartedUnixMs = p.StartedUnixMs, Container = p.Container ?? string.Empty } });
         HostAgentTelemetry.ProcessStarts.Add(1);
     }
 
@@ -381,9 +435,13 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
                 TrackedProcess? p;
                 lock (gate)
                 {
-                    if (!byPid.Remove(exit.Id.Pid, out p))
+                    if (byId.TryGetValue(exit.Id, out p) && p.Exit is null)
                     {
-                        earlyExits[exit.Id.Pid] = exit;
+                        ForgetLiveLocked(p);
+                    }
+                    else
+                    {
+                        earlyExits[exit.Id] = exit;
                     }
                 }
 
@@ -440,6 +498,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
                 // Failed starts end with the LaunchReply: nothing is kept for the silo to ack.
                 CompleteLaunchLocked(p, Failed(p, reason));
                 byNpid.Remove(p.Npid);
+                ForgetIdLocked(p);
                 if (p.Token is not null && byToken.Remove(p.Token))
                 {
                     usedTokens.Add(p.Token);
@@ -461,13 +520,31 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         if (failedStart)
         {
             log.Delete();
-            RemoveCgroup(p.Cgroup);
+            await engine.ReleaseAsync(p.Id!.Value);
+        }
+    }
+
+    /// <summary>The process's end is settled (acknowledged, or a failed start): its id goes.</summary>
+    private void ForgetIdLocked(TrackedProcess p)
+    {
+        if (p.Id is { } id && byId.TryGetValue(id, out var q) && ReferenceEquals(q, p))
+        {
+            byId.Remove(id);
+        }
+    }
+
+    /// <summary>The process has exited: its pid may be reused, so it no longer names it.</summary>
+    private void ForgetLiveLocked(TrackedProcess p)
+    {
+        if (byPid.TryGetValue(p.Pid, out var q) && ReferenceEquals(q, p))
+        {
+            byPid.Remove(p.Pid);
         }
     }
 
     /// <summary>
-    /// Forgets an acknowledged exit: its record and cgroup. Its output stays readable among
-    /// the last <see cref="HostAgentOptions.EndedLogsKept"/> ended processes.
+    /// Forgets an acknowledged exit: its record, and the engine frees its cgroup or unit. Its
+    /// output stays readable among the last <see cref="HostAgentOptions.EndedLogsKept"/> ended processes.
     /// </summary>
     public void AckExit(string npid)
     {
@@ -479,6 +556,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             {
                 byNpid.Remove(npid);
                 p = candidate;
+                ForgetIdLocked(p);
                 if (p.Log is not null && endedLogs.TryAdd(npid, p.Log))
                 {
                     endedOrder.Enqueue(npid);
@@ -499,19 +577,10 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             log.Delete();
         }
 
-        RemoveCgroup(p?.Cgroup);
-    }
-
-    private void RemoveCgroup(IProcessCgroup? cgroup)
-    {
-        lock (lingeringCgroups)
+        if (p?.Id is { } id)
         {
-            // Children a process left behind keep its cgroup busy; they run undisturbed and the cgroup goes when they do.
-            lingeringCgroups.RemoveAll(c => c.TryRemove());
-            if (cgroup is not null && !cgroup.TryRemove())
-            {
-                lingeringCgroups.Add(cgroup);
-            }
+            // The native engine's release is synchronous; an engine that must wait does so on its own.
+            _ = engine.ReleaseAsync(id).AsTask();
         }
     }
 
@@ -525,13 +594,13 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             return new Error { Code = ErrorCodes.BadRequest, Message = $"signal {signal} is not a signal number (1-64)" };
         }
 
-        int pid;
+        LocalProcessId? id;
         lock (gate)
         {
-            pid = byNpid.TryGetValue(npid, out var p) && p.Exit is null ? p.Pid : 0;
+            id = byNpid.TryGetValue(npid, out var p) && p.Exit is null ? p.Id : null;
         }
 
-        return pid > 0 && await engine.SignalAsync(new LocalProcessId(pid), signal, ct)
+        return id is { } live && await engine.SignalAsync(live, signal, SignalTarget.MainProcess, ct)
             ? null
             : new Error { Code = ErrorCodes.NotRunning, Message = $"{npid} is not running on node {options.Node}" };
     }
@@ -565,16 +634,18 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         List<TrackedProcess> live;
         lock (gate)
         {
-            live = byNpid.Values.Where(p => p.Exit is null && p.Cgroup is not null).ToList();
+            live = byNpid.Values.Where(p => p.Exit is null && p.Id is not null).ToList();
         }
 
         var reply = new UsageReply();
-        reply.Processes.AddRange(live.Select(p => new ProcessUsage
+        foreach (var p in live)
         {
-            Npid = p.Npid,
-            CpuUsageNs = p.Cgroup!.CpuUsageNanoseconds(),
-            MemoryUsageBytes = p.Cgroup.MemoryUsageBytes(),
-        }));
+            if (engine.Usage(p.Id!.Value) is { } sample)
+            {
+                reply.Processes.Add(new ProcessUsage { Npid = p.Npid, CpuUsageNs = sample.CpuUsageNs, MemoryUsageBytes = sample.MemoryUsageBytes });
+            }
+        }
+
         return reply;
     }
 
@@ -582,8 +653,9 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     /// <summary>
     /// The live Nefele process a connection on the api socket speaks for: the process itself or
-    /// one of its descendants, found by the cgroup the peer lives in (a process cannot leave it),
-    /// never by the pids it claims or by walking parent pids, which can be reused. The answer
+    /// one of its descendants, found by the engine (<see cref="IProcessOwnership"/>: the cgroup or
+    /// unit the peer lives in, which a process cannot leave), never by the pids it claims or by
+    /// walking parent pids, which can be reused. The answer
     /// stands only if the peer, named by <paramref name="pidfd"/> (taken when it connected), is
     /// still alive after /proc was read, and its uid (SO_PEERCRED) is that process's uid.
     /// </summary>
@@ -595,7 +667,14 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             npid = byPid.TryGetValue(pid, out var main) && main.Running ? main.Npid : null;
         }
 
-        npid ??= cgroups.Membership(pid)?.Npid;
+        if (npid is null && (engine as IProcessOwnership)?.OwnerOf(pid) is { } owner)
+        {
+            lock (gate)
+            {
+                npid = byId.GetValueOrDefault(owner)?.Npid;
+            }
+        }
+
         // Without a pidfd (kernels before 5.3) the uid check below still keeps tenants apart.
         if (npid is null || (pidfd >= 0 && !Interop.PidFd.Alive(pidfd)))
         {
@@ -657,58 +736,49 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
 
     /// <summary>
     /// Stops the node's processes as systemd stops a unit's control group: SIGTERM to every
-    /// task in every process's cgroup (the process and the children it forked), SIGKILL to
-    /// whatever is left after the grace period; then waits for the exits and removes the cgroups.
+    /// task of every process (the process and the children it forked, through the engine), and
+    /// to what released processes left; SIGKILL to whatever is left after the grace period;
+    /// then waits for the exits and has the engine free what it keeps for each.
     /// </summary>
     public async Task StopAllAsync(TimeSpan grace)
     {
         List<TrackedProcess> live;
-        List<IProcessCgroup> groups;
+        List<LocalProcessId> ids;
         lock (gate)
         {
             live = byPid.Values.ToList();
-            groups = byNpid.Values.Select(p => p.Cgroup).OfType<IProcessCgroup>().ToList();
+            ids = byId.Keys.ToList();
         }
 
-        lock (lingeringCgroups)
-        {
-            groups.AddRange(lingeringCgroups);
-        }
+        await SignalAllAsync(ids, Interop.LibC.SIGTERM);
+        var exited = await WaitForExitsAsync(live, grace);
 
-        await SignalAllAsync(live, groups, Interop.LibC.SIGTERM);
-        if (!await WaitForExitsAsync(live, grace) || groups.Any(g => g.Pids().Count > 0))
+        // Children that outlived their process, or ignored SIGTERM, get SIGKILL at once.
+        await SignalAllAsync(ids, Interop.LibC.SIGKILL);
+        if (!exited)
         {
-            await SignalAllAsync(live, groups, Interop.LibC.SIGKILL);
             await WaitForExitsAsync(live, TimeSpan.FromSeconds(3));
         }
 
-        List<TrackedProcess> all;
         lock (gate)
         {
-            all = byNpid.Values.ToList();
+            ids = byId.Keys.ToList();
         }
 
-        foreach (var p in all)
+        foreach (var id in ids)
         {
-            RemoveCgroup(p.Cgroup);
+            await engine.ReleaseAsync(id);
         }
-
-        cgroups.RemoveNodeTree();
     }
 
-    private async Task SignalAllAsync(List<TrackedProcess> live, List<IProcessCgroup> groups, int signal)
+    private async Task SignalAllAsync(List<LocalProcessId> ids, int signal)
     {
-        foreach (var p in live)
+        foreach (var id in ids)
         {
-            await engine.SignalAsync(new LocalProcessId(p.Pid), signal, CancellationToken.None);
+            await engine.SignalAsync(id, signal, SignalTarget.All, CancellationToken.None);
         }
 
-        // The processes' own children: they share their parent's cgroup, so they are found there.
-        var mains = live.Select(p => p.Pid).ToHashSet();
-        foreach (var pid in groups.SelectMany(g => g.Pids()).Where(pid => !mains.Contains(pid)))
-        {
-            Interop.LibC.kill(pid, signal);
-        }
+        await engine.SignalReleasedAsync(signal, CancellationToken.None);
     }
 
     private async Task<bool> WaitForExitsAsync(List<TrackedProcess> processes, TimeSpan within)

@@ -1,4 +1,3 @@
-using Nefele.HostAgent.Cgroups;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
@@ -15,6 +14,9 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
 
     public ProcessSpec Spec { get; } = spec;
 
+    /// <summary>The tenant container it runs in; null on the host.</summary>
+    public string? Container { get; set; }
+
     /// <summary>The uid, gid and limits it runs with.</summary>
     public ProcessIdentity Identity { get; } = identity;
 
@@ -30,6 +32,10 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
     /// <summary>The connections (and request ids) waiting for the LaunchReply; emptied when it is decided.</summary>
     public List<(IControlConnection Connection, ulong RequestId)> Waiters { get; } = [];
 
+    /// <summary>The engine's id for it, once started.</summary>
+    public LocalProcessId? Id { get; set; }
+
+    /// <summary>Its pid in hostd's pid namespace, once started (the handshake's SO_PEERCRED pid).</summary>
     public int Pid { get; set; }
 
     public long StartedUnixMs { get; set; }
@@ -44,8 +50,6 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
     public ProcessExited? Exit { get; set; }
 
     public ProcessLog? Log { get; set; }
-
-    public IProcessCgroup? Cgroup { get; set; }
 
     public LocalProcess ToLocalProcess() => new()
     {

@@ -39,6 +39,9 @@ internal sealed class HostAgentChannel(
 
     public NodeFacts? Facts { get; private set; }
 
+    /// <summary>Raised each time hostd has attached (after reconciling), on the channel's thread: handlers must not block.</summary>
+    public event Action? Attached;
+
     /// <summary>Completes when hostd has attached (for start-up ordering and tests).</summary>
     public Task WhenAttached => _attached.Task;
 
@@ -105,6 +108,16 @@ internal sealed class HostAgentChannel(
     public async Task PushNamesAsync(NameTableUpdate update, CancellationToken ct)
     {
         var reply = await CallAsync(new ControlRequest { Names = update }, ct);
+        if (reply.BodyCase != ControlEvent.BodyOneofCase.Ok)
+        {
+            throw Unexpected(reply);
+        }
+    }
+
+    /// <summary>Replaces hostd's list of the cluster's nodes (its tenant networks tunnel to them).</summary>
+    public async Task PushPeersAsync(ClusterPeersUpdate update, CancellationToken ct)
+    {
+        var reply = await CallAsync(new ControlRequest { Peers = update }, ct);
         if (reply.BodyCase != ControlEvent.BodyOneofCase.Ok)
         {
             throw Unexpected(reply);
@@ -218,6 +231,7 @@ internal sealed class HostAgentChannel(
 
         // Names: a restarted hostd has no tables; one that kept running gets them again, harmlessly.
         _ = RepushNamesAsync(attached.Attached.Processes.Select(p => p.Tenant).ToArray());
+        Attached?.Invoke();
         logger.LogInformation("hostd attached on node {Node}: {Cpus} cpus, {Memory} bytes, engine {Engine}, {Count} processes",
             Node, Facts.Cpus, Facts.MemoryBytes, Facts.Engine, attached.Attached.Processes.Count);
         await reader;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
@@ -11,7 +12,7 @@ namespace Nefele.HostAgent.Engines.Native;
 
 /// <summary>
 /// Starts processes with fork/exec (in libnefele-spawn.so), stdout and stderr on one pipe,
-/// each process in its own cgroup.
+/// each process in its own cgroup, which the engine creates, limits, signals and removes.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -30,8 +31,15 @@ namespace Nefele.HostAgent.Engines.Native;
 /// A pid is signalled only under the same lock the reaper holds while reaping, so a signal
 /// can never hit a reused pid.
 /// </para>
+/// <para>
+/// A process's cgroup lives from its start until it is released; children the process left
+/// behind keep it busy, so a released cgroup lingers until they are gone (retried at every
+/// release and at stop). Its id is "&lt;pid&gt;.&lt;n&gt;", the pid and a count of this engine's
+/// starts, so a pid the kernel reuses while an earlier process's end is still unacknowledged
+/// never names that earlier process.
+/// </para>
 /// </remarks>
-public sealed class NativeEngine : IProcessEngine
+public sealed class NativeEngine : IProcessEngine, IProcessOwnership
 {
     private static readonly TimeSpan ReapPollInterval = TimeSpan.FromMilliseconds(500);
 
@@ -42,7 +50,15 @@ public sealed class NativeEngine : IProcessEngine
     private readonly ICgroupManager cgroups;
     private readonly ILogger logger;
     private readonly Dictionary<int, Child> children = [];
+
+    // From start until release, by pid and by npid (guarded by childrenGate, as children are).
+    private readonly Dictionary<LocalProcessId, Owned> owned = [];
+    private readonly Dictionary<string, LocalProcessId> idByNpid = new(StringComparer.Ordinal);
+    private long starts;
     private readonly Lock childrenGate = new();
+
+    // Released cgroups their process's own children still keep busy.
+    private readonly List<IProcessCgroup> lingering = [];
 
     // The reaper thread hands each exit straight to the reader (the supervisor), with no hop.
     private readonly Channel<ProcessExit> exits = Channel.CreateUnbounded<ProcessExit>(
@@ -107,12 +123,100 @@ public sealed class NativeEngine : IProcessEngine
         }
     }
 
-    public Task<bool> SignalAsync(LocalProcessId id, int signal, CancellationToken ct)
+    public Task<bool> SignalAsync(LocalProcessId id, int signal, SignalTarget target, CancellationToken ct)
+    {
+        int pid;
+        bool signalled;
+        IProcessCgroup? cgroup;
+        lock (childrenGate)
+        {
+            if (!owned.TryGetValue(id, out var o))
+            {
+                return Task.FromResult(false);
+            }
+
+            pid = o.Pid;
+            signalled = children.TryGetValue(pid, out var child) && child.Id == id && LibC.kill(pid, signal) == 0;
+            cgroup = target == SignalTarget.All ? o.Cgroup : null;
+        }
+
+        // The process's own children: they share its cgroup, so they are found there.
+        if (cgroup is not null)
+        {
+            foreach (var member in cgroup.Pids())
+            {
+                if (member != pid && LibC.kill(member, signal) == 0)
+                {
+                    signalled = true;
+                }
+            }
+        }
+
+        return Task.FromResult(signalled);
+    }
+
+    public ValueTask ReleaseAsync(LocalProcessId id)
+    {
+        IProcessCgroup? cgroup = null;
+        lock (childrenGate)
+        {
+            if (owned.Remove(id, out var o))
+            {
+                cgroup = o.Cgroup;
+                if (idByNpid.TryGetValue(o.Npid, out var current) && current == id)
+                {
+                    idByNpid.Remove(o.Npid);
+                }
+            }
+        }
+
+        RemoveCgroup(cgroup);
+        return ValueTask.CompletedTask;
+    }
+
+    public ProcessUsageSample? Usage(LocalProcessId id)
+    {
+        IProcessCgroup? cgroup;
+        lock (childrenGate)
+        {
+            cgroup = owned.TryGetValue(id, out var o) ? o.Cgroup : null;
+        }
+
+        return cgroup is null ? null : new ProcessUsageSample(cgroup.CpuUsageNanoseconds(), cgroup.MemoryUsageBytes());
+    }
+
+    /// <summary>The process itself, else the one whose cgroup the pid lives in (read from /proc/&lt;pid&gt;/cgroup).</summary>
+    public LocalProcessId? OwnerOf(int hostPid)
     {
         lock (childrenGate)
         {
-            return Task.FromResult(children.ContainsKey(id.Pid) && LibC.kill(id.Pid, signal) == 0);
+            if (children.TryGetValue(hostPid, out var child))
+            {
+                return child.Id;
+            }
         }
+
+        if (cgroups.Membership(hostPid) is not { } member)
+        {
+            return null;
+        }
+
+        lock (childrenGate)
+        {
+            return idByNpid.TryGetValue(member.Npid, out var id) ? id : null;
+        }
+    }
+
+    public Task<int> SignalReleasedAsync(int signal, CancellationToken ct)
+    {
+        IReadOnlyList<int> pids;
+        lock (lingering)
+        {
+            lingering.RemoveAll(c => c.TryRemove());
+            pids = lingering.SelectMany(c => c.Pids()).ToArray();
+        }
+
+        return Task.FromResult(pids.Count(pid => LibC.kill(pid, signal) == 0));
     }
 
     public async IAsyncEnumerable<ProcessExit> ExitsAsync([EnumeratorCancellation] CancellationToken ct)
@@ -123,9 +227,21 @@ public sealed class NativeEngine : IProcessEngine
         }
     }
 
-    /// <summary>Processes of an earlier hostd are not this process's children and cannot be reaped: none are adopted.</summary>
-    public Task<IReadOnlyList<StartedProcess>> RecoverAsync(CancellationToken ct) =>
-        Task.FromResult<IReadOnlyList<StartedProcess>>([]);
+    /// <summary>
+    /// Processes of an earlier hostd are not this process's children: it cannot reap them, read
+    /// their exit status or own their output. So none are adopted; they are stopped (the control
+    /// plane marks them Lost when the silo reattaches) and the node subtree starts clean.
+    /// </summary>
+    public Task<IReadOnlyList<RecoveredProcess>> RecoverAsync(CancellationToken ct)
+    {
+        var left = Leftovers.Stop(cgroups);
+        if (left > 0)
+        {
+            logger.LogWarning("Stopped {Count} processes a previous hostd of this node left running", left);
+        }
+
+        return Task.FromResult<IReadOnlyList<RecoveredProcess>>([]);
+    }
 
     public ValueTask DisposeAsync()
     {
@@ -161,13 +277,39 @@ public sealed class NativeEngine : IProcessEngine
         }
 
         exits.Writer.TryComplete();
+
+        // Released or not, what still has tasks stays: the node tree goes where it is empty.
+        lock (childrenGate)
+        {
+            foreach (var o in owned.Values)
+            {
+                o.Cgroup.TryRemove();
+            }
+        }
+
+        RemoveCgroup(null);
+        cgroups.RemoveNodeTree();
         return ValueTask.CompletedTask;
     }
+
+    private void RemoveCgroup(IProcessCgroup? cgroup)
+    {
+        lock (lingering)
+        {
+            // Children a process left behind keep its cgroup busy; they run undisturbed and the cgroup goes when they do.
+            lingering.RemoveAll(c => c.TryRemove());
+            if (cgroup is not null && !cgroup.TryRemove())
+            {
+                lingering.Add(cgroup);
+            }
+        }
+    }
+
 
     private unsafe StartedProcess Start(LaunchSpec spec)
     {
         SpawnTrace.Mark("h.start_pool", spec.Npid);
-        if (!spec.Path.Contains('/', StringComparison.Ordinal))
+        if (!spec.Path.Contains('/', StringComparison.Ordinal) && spec.Namespaces is null)
         {
             spec = spec with { Path = ProgramSearch.Resolve(spec.Path, spec.Environment) };
         }
@@ -209,9 +351,10 @@ public sealed class NativeEngine : IProcessEngine
         // until then (its pidfd is already readable when added, or the wake checks every child).
         // stdin is /dev/null: the spawn library opens it in the child for a negative descriptor.
         SpawnTrace.Mark("h.clone", spec.Npid);
-        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, out var pidfd, out var stage, out var errno);
+        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, out var pidfd, out var stage, out var errno, spec.Namespaces);
         SpawnTrace.Mark("h.clone_ret", spec.Npid);
         var watched = false;
+        var id = default(LocalProcessId);
         lock (childrenGate)
         {
             if (pid > 0 && closed)
@@ -224,7 +367,10 @@ public sealed class NativeEngine : IProcessEngine
             else if (pid > 0)
             {
                 watched = true;
-                children[pid] = new Child(cgroup, pidfd);
+                id = new LocalProcessId(string.Create(CultureInfo.InvariantCulture, $"{pid}.{++starts}"));
+                children[pid] = new Child(id, cgroup, pidfd);
+                owned[id] = new Owned(pid, spec.Npid, cgroup);
+                idByNpid[spec.Npid] = id;
                 if (pidfd >= 0 && Epoll.Add(epoll, pidfd, (ulong)pid) != 0)
                 {
                     // Not watched: the periodic check still finds the exit.
@@ -244,8 +390,13 @@ public sealed class NativeEngine : IProcessEngine
             LibC.close(fds[0]);
             cgroup.TryRemove();
 
-            // exec's preconditions are checked only when it failed, to name the cause.
-            CheckExecutable(spec);
+            // exec's preconditions are checked only when it failed, to name the cause (on the
+            // host: a container's paths are only known inside it).
+            if (spec.Namespaces is null)
+            {
+                CheckExecutable(spec);
+            }
+
             throw new SpawnRejectedException(DescribeSpawnFailure(spec, stage, errno));
         }
 
@@ -266,7 +417,7 @@ public sealed class NativeEngine : IProcessEngine
         LibC.shutdown(fds[0], LibC.SHUT_WR);
         var socket = new Socket(new SafeSocketHandle(fds[0], ownsHandle: true));
         var output = new NetworkStream(socket, ownsSocket: true);
-        return new StartedProcess(new LocalProcessId(pid), pid, startedMs, output, cgroup);
+        return new StartedProcess(id, pid, startedMs, output);
     }
 
     /// <summary>The checks exec would fail, made once a spawn failed so the message can name the cause (none on the happy path).</summary>
@@ -317,15 +468,16 @@ public sealed class NativeEngine : IProcessEngine
             (5, _) => $"setting up the child's session or stdio failed: {LibC.StrError(errno)}",
             (6, _) => $"setting its resource limits failed: {LibC.StrError(errno)}",
             (7, _) => $"running as uid {spec.Identity.Uid} gid {spec.Identity.Gid} failed: {LibC.StrError(errno)}",
+            (8, _) => $"entering container {spec.Container}'s namespaces failed: {LibC.StrError(errno)}",
             _ => $"{spec.Path}: spawn failed at stage {stage}: {LibC.StrError(errno)}",
         };
-        return "spawn rejected: " + reason;
+        return "spawn rejected: " + reason + (spec.Container is null ? "" : $" (in container {spec.Container})");
     }
 
     private unsafe void ReapLoop()
     {
         var events = (byte*)NativeMemory.Alloc((nuint)(Epoll.EventSize * MaxEvents));
-        var finished = new List<ProcessExit>();
+        var finished = new List<(int Pid, ProcessExit Exit)>();
         var checkedPids = new HashSet<int>();
         try
         {
@@ -365,14 +517,14 @@ public sealed class NativeEngine : IProcessEngine
                     foreach (var exit in finished)
                     {
                         // Closing the pidfd also takes it out of the epoll set.
-                        if (children.Remove(exit.Id.Pid, out var child))
+                        if (children.Remove(exit.Pid, out var child))
                         {
                             PidFd.Close(child.PidFd);
                         }
                     }
                 }
 
-                foreach (var exit in finished)
+                foreach (var (_, exit) in finished)
                 {
                     exits.Writer.TryWrite(exit);
                 }
@@ -387,36 +539,39 @@ public sealed class NativeEngine : IProcessEngine
         }
     }
 
-    private void TryReap(int pid, Child child, List<ProcessExit> finished)
+    private void TryReap(int pid, Child child, List<(int Pid, ProcessExit Exit)> finished)
     {
         var r = LibC.waitpid(pid, out var status, LibC.WNOHANG);
         if (r == pid)
         {
             SpawnTrace.Mark("h.reaped", $"pid{pid}");
-            finished.Add(ToExit(pid, status, child.Cgroup));
+            finished.Add((pid, ToExit(child, status)));
         }
         else if (r < 0 && Marshal.GetLastPInvokeError() == LibC.ECHILD)
         {
             // Someone else reaped it (hostd started with SIGCHLD ignored): the status is lost.
             logger.LogWarning("Exit status of pid {Pid} was lost (reaped elsewhere)", pid);
-            finished.Add(new ProcessExit(new LocalProcessId(pid), -1, 0, false, child.Cgroup.OomKilled(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+            finished.Add((pid, new ProcessExit(child.Id, -1, 0, false, child.Cgroup.OomKilled(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
         }
     }
 
-    private static ProcessExit ToExit(int pid, int status, IProcessCgroup cgroup)
+    private static ProcessExit ToExit(Child child, int status)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (!LibC.WIfSignaled(status))
         {
-            return new ProcessExit(new LocalProcessId(pid), LibC.WExitStatus(status), 0, false, false, now);
+            return new ProcessExit(child.Id, LibC.WExitStatus(status), 0, false, false, now);
         }
 
         // The OOM killer's signal is SIGKILL: only then is the cgroup's count worth reading.
         var signal = LibC.WTermSig(status);
-        var oom = signal == LibC.SIGKILL && cgroup.OomKilled();
-        return new ProcessExit(new LocalProcessId(pid), -1, signal, LibC.WCoreDump(status), oom, now);
+        var oom = signal == LibC.SIGKILL && child.Cgroup.OomKilled();
+        return new ProcessExit(child.Id, -1, signal, LibC.WCoreDump(status), oom, now);
     }
 
     /// <summary>A live child: its cgroup, and its pidfd (-1 where the kernel gives none).</summary>
-    private sealed record Child(IProcessCgroup Cgroup, int PidFd);
+    private sealed record Child(LocalProcessId Id, IProcessCgroup Cgroup, int PidFd);
+
+    /// <summary>A process from its start until it is released: its NPID and cgroup.</summary>
+    private sealed record Owned(int Pid, string Npid, IProcessCgroup Cgroup);
 }

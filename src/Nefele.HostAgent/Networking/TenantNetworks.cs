@@ -1,0 +1,406 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Nefele.Protocol.V1;
+
+namespace Nefele.HostAgent.Networking;
+
+/// <summary>
+/// The tenants' networks on this node. Each tenant with a container here has a network namespace
+/// whose <c>eth0</c> is a veth into a bridge of its own in the node's namespace; the bridge also
+/// holds a VXLAN tunnel with the tenant's VNI over the node's cluster address, with one static
+/// forwarding entry per other node (head-end replication, unicast: no multicast needed). So a
+/// tenant's namespaces on different nodes share one layer-2 network, and nothing else does:
+/// the bridges, tunnels and veth ends in the node's namespace have no address (not even an IPv6
+/// link-local one), so the node does not route into them and nothing on it reaches them; the
+/// tenant namespace has no route beyond its subnet. <see cref="TenantNetworkPlan"/> holds the
+/// arithmetic.
+/// </summary>
+/// <remarks>
+/// Everything is made with iproute2 and found again by name, so it outlives hostd: after a restart
+/// the first call adopts what exists (<see cref="RecoverAsync"/>). Calls are serialised (a network
+/// is made once per tenant and node; a peer list rarely changes). The peers come from the silo
+/// (<see cref="UpdatePeersAsync"/>, the control channel's <c>ClusterPeersUpdate</c>).
+/// </remarks>
+public sealed partial class TenantNetworks
+{
+    private readonly TenantNetworkPlan _plan;
+    private readonly TenantNetworkOptions _options;
+    private readonly string _node;
+    private readonly IpRoute _ip;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly Dictionary<int, TenantNetworkInfo> _networks = [];
+    private readonly TaskCompletionSource<IPAddress> _selfKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ClusterPeersUpdate? _peers;
+    private bool _recovered;
+
+    /// <exception cref="ArgumentException">A setting is out of range.</exception>
+    public TenantNetworks(TenantNetworkOptions options, string node, IpRoute ip, ILogger<TenantNetworks> logger)
+    {
+        _plan = new TenantNetworkPlan(options);
+        _options = options;
+        _node = node;
+        _ip = ip;
+        _logger = logger;
+    }
+
+    public TenantNetworkPlan Plan => _plan;
+
+    /// <summary>This node's cluster address, once the silo has said it.</summary>
+    public IPAddress? SelfAddress => _selfKnown.Task.IsCompletedSuccessfully ? _selfKnown.Task.Result : null;
+
+    /// <summary>The other nodes' cluster addresses the tunnels reach now.</summary>
+    public IReadOnlyList<string> PeerAddresses => _peers?.PeerAddresses.ToArray() ?? [];
+
+    /// <summary>
+    /// The tenant's network on this node, made now if it does not exist (or completed, when an
+    /// earlier attempt was cut short). Idempotent. Waits up to
+    /// <see cref="TenantNetworkOptions.AddressWait"/> for the silo to tell this node's address.
+    /// </summary>
+    /// <param name="tenant">For messages only.</param>
+    /// <param name="tenantUid">The tenant's own uid (also for a privileged tenant, whose processes run as root): it picks the network.</param>
+    /// <exception cref="TenantNetworkException">The tenant cannot have a network here; the message says why.</exception>
+    public async Task<TenantNetworkInfo> EnsureAsync(string tenant, uint tenantUid, CancellationToken ct)
+    {
+        var index = _plan.IndexOf(tenant, tenantUid);
+        var self = await SelfAddressAsync(tenant, ct);
+        await _lock.WaitAsync(ct);
+        try
+        {
+            await RecoverLockedAsync(ct);
+            var slot = _plan.SlotOf(self);
+            foreach (var peer in _peers?.PeerAddresses ?? [])
+            {
+                if (IPAddress.TryParse(peer, out var other) && other.AddressFamily == self.AddressFamily && _plan.SlotOf(other) == slot)
+                {
+                    throw new TenantNetworkException($"tenant {tenant}: nodes {self} (this one) and {peer} have the same slot {slot} in tenant subnets (their low {32 - _plan.TenantPrefixLength} bits agree); tenant networks need node addresses that differ there");
+                }
+            }
+
+            var network = await BuildLockedAsync(index, self, slot, ct);
+            _networks[index] = network;
+            _logger.LogInformation("Tenant {Tenant} network on node {Node}: {Address}/{Prefix} in {Namespace}, VNI {Vni}, {Peers} peers",
+                tenant, _node, network.Address, network.PrefixLength, network.NamespacePath, network.Vni, _peers?.PeerAddresses.Count ?? 0);
+            return network;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Removes the tenant's network from this node: its namespace, veth, bridge and tunnel. Call it
+    /// when the tenant's last container here has stopped. Idempotent; what is already gone is skipped.
+    /// </summary>
+    /// <exception cref="TenantNetworkException">A piece could not be removed (the message names it).</exception>
+    public async Task ReleaseAsync(string tenant, uint tenantUid, CancellationToken ct)
+    {
+        var index = _plan.IndexOf(tenant, tenantUid);
+        await _lock.WaitAsync(ct);
+        try
+        {
+            await RemoveLockedAsync(index, ct);
+            _networks.Remove(index);
+            _logger.LogInformation("Tenant {Tenant} network on node {Node} removed", tenant, _node);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// The tenant networks that exist on this node now, adopted (made by this hostd or an earlier
+    /// one): their tunnels follow the peer list from here on.
+    /// </summary>
+    public async Task<IReadOnlyList<TenantNetworkInfo>> RecoverAsync(CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            await RecoverLockedAsync(ct);
+            return _networks.Values.OrderBy(n => n.Index).ToArray();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Takes the silo's list of the cluster's nodes (an older version than the one held is ignored)
+    /// and makes every tunnel on this node reach exactly those nodes.
+    /// </summary>
+    /// <returns>null, or why the update was refused (bad addresses).</returns>
+    public async Task<string?> UpdatePeersAsync(ClusterPeersUpdate update, CancellationToken ct)
+    {
+        if (!IPAddress.TryParse(update.SelfAddress, out var self))
+        {
+            return $"peers: self_address '{update.SelfAddress}' is not an IP address";
+        }
+
+        var bad = update.PeerAddresses.FirstOrDefault(a => !IPAddress.TryParse(a, out _));
+        if (bad is not null)
+        {
+            return $"peers: peer address '{bad}' is not an IP address";
+        }
+
+        await _lock.WaitAsync(ct);
+        try
+        {
+            if (_peers is not null && update.Version < _peers.Version)
+            {
+                return null;
+            }
+
+            var clean = new ClusterPeersUpdate { Version = update.Version, SelfAddress = self.ToString() };
+            clean.PeerAddresses.AddRange(update.PeerAddresses
+                .Select(a => IPAddress.Parse(a).ToString())
+                .Where(a => a != clean.SelfAddress)
+                .Distinct(StringComparer.Ordinal)
+                .Order(StringComparer.Ordinal));
+            _peers = clean;
+            if (!_selfKnown.TrySetResult(self) && !_selfKnown.Task.Result.Equals(self))
+            {
+                _logger.LogWarning("The silo now says node {Node}'s cluster address is {New}; its tunnels keep starting at {Old} until they are made again",
+                    _node, self, _selfKnown.Task.Result);
+            }
+
+            try
+            {
+                await RecoverLockedAsync(ct);
+                foreach (var index in _networks.Keys)
+                {
+                    await SyncPeersLockedAsync(index, ct);
+                }
+            }
+            catch (TenantNetworkException e)
+            {
+                // The list is kept: each tunnel is brought in line again when its tenant's network is next ensured.
+                _logger.LogWarning("Node {Node} could not bring its tenant networks' tunnels in line with the peer list: {Error}", _node, e.Message);
+            }
+
+            return null;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task<IPAddress> SelfAddressAsync(string tenant, CancellationToken ct)
+    {
+        try
+        {
+            return await _selfKnown.Task.WaitAsync(_options.AddressWait, ct);
+        }
+        catch (TimeoutException)
+        {
+            throw new TenantNetworkException($"tenant {tenant}: node {_node} does not know its cluster address yet (its silo sends it when it attaches; waited {_options.AddressWait.TotalSeconds} s)");
+        }
+    }
+
+    private async Task<TenantNetworkInfo> BuildLockedAsync(int index, IPAddress self, int slot, CancellationToken ct)
+    {
+        var name = TenantNetworkPlan.NamespaceName(_node, index);
+        var bridge = TenantNetworkPlan.BridgeName(index);
+        var tunnel = TenantNetworkPlan.TunnelName(index);
+        var veth = TenantNetworkPlan.VethName(index);
+        var links = await LinksAsync(ct);
+
+        if (!File.Exists(NamespacePath(name)))
+        {
+            await _ip.NetnsAsync(["add", name], ct);
+        }
+
+        var node = new List<string>();
+        if (!links.ContainsKey(bridge))
+        {
+            // No address on the bridge, not even IPv6 link-local (addrgenmode none before up): the node must not reach in.
+            node.Add($"link add {bridge} type bridge");
+            node.Add($"link set {bridge} addrgenmode none");
+            node.Add($"link set {bridge} up");
+        }
+
+        if (!links.ContainsKey(tunnel))
+        {
+            var underlay = await UnderlayDeviceAsync(self, ct);
+            node.Add($"link add {tunnel} type vxlan id {_plan.Vni(index)} local {self} dev {underlay} dstport {_plan.VxlanPort}");
+            node.Add($"link set {tunnel} addrgenmode none");
+            node.Add($"link set {tunnel} master {bridge}");
+            node.Add($"link set {tunnel} up");
+        }
+
+        if (node.Count > 0)
+        {
+            await _ip.IpBatchAsync(node, ct);
+        }
+
+        var mtu = await MtuAsync(tunnel, ct);
+        if (!links.ContainsKey(veth))
+        {
+            await _ip.IpBatchAsync(
+            [
+                $"link add {veth} mtu {mtu} type veth peer name {TenantNetworkPlan.NamespaceInterface} mtu {mtu} netns {name}",
+                $"link set {veth} addrgenmode none",
+                $"link set {veth} master {bridge}",
+                $"link set {veth} up",
+            ], ct);
+        }
+
+        var address = _plan.Address(index, slot);
+        await _ip.IpBatchAsync(
+        [
+            "link set lo up",
+            $"addr replace {address}/{_plan.TenantPrefixLength} dev {TenantNetworkPlan.NamespaceInterface}",
+            $"link set {TenantNetworkPlan.NamespaceInterface} up",
+        ], ct, netns: name);
+        var network = new TenantNetworkInfo(index, NamespacePath(name), address, _plan.TenantPrefixLength, _plan.Subnet(index), _plan.Vni(index));
+        _networks[index] = network;
+        await SyncPeersLockedAsync(index, ct);
+        return network;
+    }
+
+    private async Task RemoveLockedAsync(int index, CancellationToken ct)
+    {
+        // The links first: deleting the veth here takes its end in the namespace with it at once,
+        // whereas a deleted namespace's links go later, in the kernel's own time.
+        var links = await LinksAsync(ct);
+        var gone = new[] { TenantNetworkPlan.VethName(index), TenantNetworkPlan.TunnelName(index), TenantNetworkPlan.BridgeName(index) }
+            .Where(links.ContainsKey)
+            .Select(l => $"link del {l}")
+            .ToArray();
+        if (gone.Length > 0)
+        {
+            await _ip.IpBatchAsync(gone, ct);
+        }
+
+        var name = TenantNetworkPlan.NamespaceName(_node, index);
+        if (File.Exists(NamespacePath(name)))
+        {
+            await _ip.NetnsAsync(["del", name], ct);
+        }
+    }
+
+    /// <summary>Adopts the tenant networks on this node (once per hostd): a tunnel and its namespace, both ours.</summary>
+    private async Task RecoverLockedAsync(CancellationToken ct)
+    {
+        if (_recovered)
+        {
+            return;
+        }
+
+        var links = await LinksAsync(ct);
+        foreach (var (link, _) in links)
+        {
+            if (TenantNetworkPlan.IndexOfTunnel(link) is not { } index || index >= _plan.Capacity || _networks.ContainsKey(index))
+            {
+                continue;
+            }
+
+            var name = TenantNetworkPlan.NamespaceName(_node, index);
+            if (!File.Exists(NamespacePath(name)))
+            {
+                continue;
+            }
+
+            var address = await NamespaceAddressAsync(name, ct);
+            _networks[index] = new TenantNetworkInfo(index, NamespacePath(name), address ?? IPAddress.None, _plan.TenantPrefixLength, _plan.Subnet(index), _plan.Vni(index));
+        }
+
+        _recovered = true;
+        if (_networks.Count > 0)
+        {
+            _logger.LogInformation("Adopted {Count} tenant networks on node {Node}: {Namespaces}",
+                _networks.Count, _node, string.Join(", ", _networks.Values.Select(n => n.NamespacePath)));
+        }
+    }
+
+    /// <summary>
+    /// Makes the tunnel's flood entries (all-zero MAC, one per node) match the peer list, and drops
+    /// what it learned about nodes no longer on it, so a node that left is no longer sent anything.
+    /// </summary>
+    private async Task SyncPeersLockedAsync(int index, CancellationToken ct)
+    {
+        if (_peers is null)
+        {
+            return;
+        }
+
+        var tunnel = TenantNetworkPlan.TunnelName(index);
+        var shown = await _ip.BridgeAsync(["fdb", "show", "dev", tunnel], ct);
+        var entries = FdbEntry().Matches(shown).Select(m => (Mac: m.Groups[1].Value, Dst: m.Groups[2].Value)).ToArray();
+        var flooded = entries.Where(e => e.Mac == FloodMac).Select(e => e.Dst).ToHashSet(StringComparer.Ordinal);
+        var want = _peers.PeerAddresses.ToHashSet(StringComparer.Ordinal);
+        var lines = want.Except(flooded).Select(p => $"fdb append {FloodMac} dev {tunnel} dst {p}")
+            .Concat(entries.Where(e => !want.Contains(e.Dst)).Select(e => $"fdb del {e.Mac} dev {tunnel} dst {e.Dst}"))
+            .ToArray();
+        if (lines.Length > 0)
+        {
+            await _ip.BridgeBatchAsync(lines, ct);
+            _logger.LogDebug("Tunnel {Tunnel} on node {Node}: {Changes}", tunnel, _node, string.Join("; ", lines));
+        }
+    }
+
+    /// <summary>Links of the node's namespace by name (the part before any @peer), with their one-line descriptions.</summary>
+    private async Task<Dictionary<string, string>> LinksAsync(CancellationToken ct)
+    {
+        var shown = await _ip.IpAsync(["-o", "link", "show"], ct);
+        var links = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in shown.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var m = LinkLine().Match(line);
+            if (m.Success)
+            {
+                links[m.Groups[1].Value] = line;
+            }
+        }
+
+        return links;
+    }
+
+    private async Task<string> UnderlayDeviceAsync(IPAddress self, CancellationToken ct)
+    {
+        var shown = await _ip.IpAsync(["-o", "-4", "addr", "show", "to", $"{self}/32"], ct);
+        var m = AddrLine().Match(shown);
+        return m.Success
+            ? m.Groups[1].Value
+            : throw new TenantNetworkException($"node {_node}'s cluster address {self} is on none of the interfaces of hostd's network namespace");
+    }
+
+    private async Task<int> MtuAsync(string link, CancellationToken ct)
+    {
+        var shown = await _ip.IpAsync(["-o", "link", "show", "dev", link], ct);
+        var m = MtuPart().Match(shown);
+        return m.Success ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : throw new TenantNetworkException($"{link} shows no MTU: {shown.Trim()}");
+    }
+
+    private async Task<IPAddress?> NamespaceAddressAsync(string name, CancellationToken ct)
+    {
+        var shown = await _ip.IpAsync(["-o", "-4", "addr", "show", "dev", TenantNetworkPlan.NamespaceInterface], ct, netns: name);
+        var m = InetPart().Match(shown);
+        return m.Success ? IPAddress.Parse(m.Groups[1].Value) : null;
+    }
+
+    private static string NamespacePath(string name) => Path.Combine("/run/netns", name);
+
+    private const string FloodMac = "00:00:00:00:00:00";
+
+    [GeneratedRegex(@"^([0-9a-f]{2}(?::[0-9a-f]{2}){5}) dst (\S+)", RegexOptions.Multiline)]
+    private static partial Regex FdbEntry();
+
+    [GeneratedRegex(@"^\d+:\s+([^:@\s]+)")]
+    private static partial Regex LinkLine();
+
+    [GeneratedRegex(@"^\d+:\s+(\S+)\s+inet\s", RegexOptions.Multiline)]
+    private static partial Regex AddrLine();
+
+    [GeneratedRegex(@"\smtu (\d+)\s")]
+    private static partial Regex MtuPart();
+
+    [GeneratedRegex(@"\sinet (\d+\.\d+\.\d+\.\d+)/")]
+    private static partial Regex InetPart();
+}
