@@ -37,6 +37,9 @@ nefele_install_deps() {
         { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
       tls) command -v openssl >/dev/null 2>&1 || missing+=(openssl) ;;
       release) command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev) ;;
+      containers)   # tenant containers: systemd-nspawn, and the static busybox the tests make an image of
+        command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+        [ -x /bin/busybox ] || missing+=(busybox-static) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done
