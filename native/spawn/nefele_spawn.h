@@ -22,7 +22,7 @@ extern "C" {
 #define NEFELE_SPAWN_STAGE_SETUP  5 /* setting up the child's session or stdio failed    */
 #define NEFELE_SPAWN_STAGE_RLIMIT 6 /* setrlimit of one of the given limits failed         */
 #define NEFELE_SPAWN_STAGE_IDENTITY 7 /* setgroups/setgid/setuid or no_new_privs failed   */
-#define NEFELE_SPAWN_STAGE_NAMESPACE 8 /* entering one of the given namespaces failed       */
+#define NEFELE_SPAWN_STAGE_NAMESPACE 9 /* entering one of the given namespaces failed       */
 
 /* One resource limit for the child (resource is an RLIMIT_* value of <sys/resource.h>). */
 struct nefele_spawn_rlimit {

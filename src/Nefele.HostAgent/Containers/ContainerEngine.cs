@@ -52,7 +52,8 @@ public sealed class ContainerEngine : IProcessEngine, IProcessOwnership
         var container = await containers.AcquireAsync(name, spec.Tenant, imageRoot, spec.Identity.Uid, spec.Identity.Gid, ct).ConfigureAwait(false);
         try
         {
-            var inside = spec with { Path = ResolveInside(container, spec) };
+            // The container's root is the image already: the engine enters it, it does not chroot.
+            var inside = spec with { Path = ResolveInside(container, spec), ImageRoot = null };
             inside = inside with { Namespaces = container.Namespaces };
             var started = await node.StartAsync(inside, ct).ConfigureAwait(false);
             holding[started.Id] = name;

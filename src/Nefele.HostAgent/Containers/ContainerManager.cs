@@ -59,7 +59,6 @@ public sealed class ContainerManager : IAsyncDisposable
     private readonly Dictionary<string, TenantContainer> containers = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
     private readonly string[] hierarchies;
-    private readonly string payloadHierarchy;
     private bool disposed;
 
     /// <param name="networks">The tenants' networks a container joins (<see cref="ContainerOptions.Network"/> tenant); null: private networks.</param>
@@ -71,18 +70,11 @@ public sealed class ContainerManager : IAsyncDisposable
         this.networks = string.Equals(options.Network, "tenant", StringComparison.Ordinal) ? networks : null;
 
         // nspawn keeps its payload in the unified hierarchy where there is one (v2, or hybrid
-        // v1 with cgroup2 at unified/), else in name=systemd.
+        // v1 with cgroup2 at unified/), else in name=systemd; limits live in the v1 controllers.
         var mount = host.CgroupMount;
-        if (File.Exists(Path.Combine(mount, "cgroup.controllers")))
-        {
-            hierarchies = [mount];
-            payloadHierarchy = mount;
-        }
-        else
-        {
-            hierarchies = [.. V1Hierarchies.Select(h => Path.Combine(mount, h)).Where(Directory.Exists)];
-            payloadHierarchy = Directory.Exists(Path.Combine(mount, "unified")) ? Path.Combine(mount, "unified") : Path.Combine(mount, "systemd");
-        }
+        hierarchies = File.Exists(Path.Combine(mount, "cgroup.controllers"))
+            ? [mount]
+            : [.. V1Hierarchies.Select(h => Path.Combine(mount, h)).Where(Directory.Exists)];
     }
 
     /// <summary>Containers running (or starting) now.</summary>
@@ -453,7 +445,10 @@ public sealed class ContainerManager : IAsyncDisposable
         c.Nspawn = Process.Start(start) ?? throw new IOException("systemd-nspawn did not start");
 
         var deadline = Stopwatch.StartNew();
-        var payload = Path.Combine(payloadHierarchy, c.Cgroup, "payload", "cgroup.procs");
+
+        // The container's pid 1 is nspawn's only child once set up (a booted systemd moves
+        // itself out of payload/ into init.scope, so the cgroup does not tell it).
+        var children = $"/proc/{c.Nspawn.Id}/task/{c.Nspawn.Id}/children";
         while (true)
         {
             if (c.Nspawn.HasExited)
@@ -461,7 +456,7 @@ public sealed class ContainerManager : IAsyncDisposable
                 throw new SpawnRejectedException($"spawn rejected: the tenant container {c.Name} did not start: systemd-nspawn exited with {c.Nspawn.ExitCode}: {LogTail(c.LogPath)}");
             }
 
-            if (ReadLeader(payload) is { } leader && IsUp(c, leader))
+            if (ReadLeader(children) is { } leader && IsUp(c, leader))
             {
                 c.LeaderPid = leader;
                 break;
@@ -478,17 +473,17 @@ public sealed class ContainerManager : IAsyncDisposable
         c.Namespaces = ContainerNamespaces.Open(c.LeaderPid);
     }
 
-    private static int? ReadLeader(string payloadProcs)
+    private static int? ReadLeader(string childrenFile)
     {
         try
         {
-            var text = File.ReadAllText(payloadProcs).Trim();
+            var text = File.ReadAllText(childrenFile).Trim();
             if (text.Length == 0)
             {
                 return null;
             }
 
-            var first = text.Split('\n')[0];
+            var first = text.Split(' ')[0];
             return int.Parse(first, CultureInfo.InvariantCulture);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)

@@ -468,7 +468,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
             (5, _) => $"setting up the child's session or stdio failed: {LibC.StrError(errno)}",
             (6, _) => $"setting its resource limits failed: {LibC.StrError(errno)}",
             (7, _) => $"running as uid {spec.Identity.Uid} gid {spec.Identity.Gid} failed: {LibC.StrError(errno)}",
-            (8, _) => $"entering container {spec.Container}'s namespaces failed: {LibC.StrError(errno)}",
+            (9, _) => $"entering container {spec.Container}'s namespaces failed: {LibC.StrError(errno)}",
             _ => $"{spec.Path}: spawn failed at stage {stage}: {LibC.StrError(errno)}",
         };
         return "spawn rejected: " + reason + (spec.Container is null ? "" : $" (in container {spec.Container})");
