@@ -52,6 +52,21 @@ public sealed class ContainerManager : IAsyncDisposable
     private static readonly string[] ScaffoldDirectories = ["usr/lib/nefele", "run/nefele", "shared", "tmp", "etc", "var", "dev", "proc", "sys", "root"];
     private static readonly string[] ScaffoldFiles = ["usr/lib/nefele/nefele-pause", "usr/lib/nefele/libnefele-shim.so", "run/nefele/api.sock"];
 
+    // Units a booted image's systemd skips in a tenant container (masked in the scaffold, so
+    // the image is untouched): the node's kernel, devices, clock and logins are not the
+    // container's, nobody logs in on its console, and output goes to hostd rather than a
+    // journal. They took most of the boot (about 2.0 s to the bus here under load, 1.4 s without).
+    private static readonly string[] MaskedUnits =
+    [
+        "systemd-sysctl.service", "systemd-remount-fs.service", "dev-hugepages.mount", "sys-kernel-config.mount",
+        "sys-kernel-debug.mount", "sys-kernel-tracing.mount", "systemd-tmpfiles-setup-dev.service", "modprobe@.service",
+        "systemd-hwdb-update.service", "systemd-random-seed.service", "systemd-machine-id-commit.service", "systemd-firstboot.service",
+        "systemd-journald.service", "systemd-journald.socket", "systemd-journald-dev-log.socket", "systemd-journald-audit.socket",
+        "systemd-journal-flush.service", "systemd-logind.service", "systemd-user-sessions.service", "console-getty.service",
+        "getty@.service", "systemd-update-utmp.service", "systemd-update-utmp-runlevel.service", "systemd-tmpfiles-clean.timer",
+        "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer", "man-db.timer",
+    ];
+
     private readonly ContainerOptions options;
     private readonly HostAgentOptions host;
     private readonly ILogger logger;
@@ -60,6 +75,7 @@ public sealed class ContainerManager : IAsyncDisposable
     private readonly Lock gate = new();
     private readonly string[] hierarchies;
     private bool disposed;
+    private bool scaffoldReady;
 
     /// <param name="networks">The tenants' networks a container joins (<see cref="ContainerOptions.Network"/> tenant); null: private networks.</param>
     public ContainerManager(HostAgentOptions host, ILogger<ContainerManager> logger, Networking.TenantNetworks? networks = null)
@@ -719,12 +735,16 @@ public sealed class ContainerManager : IAsyncDisposable
         }
     }
 
+    /// <summary>The scaffold laid over every image, made (again) by the first container this hostd starts.</summary>
     private string EnsureScaffold()
     {
         var scaffold = Path.Combine(options.StateDirectory, "scaffold");
-        if (File.Exists(Path.Combine(scaffold, ScaffoldFiles[^1])))
+        lock (gate)
         {
-            return scaffold;
+            if (scaffoldReady)
+            {
+                return scaffold;
+            }
         }
 
         foreach (var d in ScaffoldDirectories)
@@ -737,7 +757,32 @@ public sealed class ContainerManager : IAsyncDisposable
             using var _ = File.Create(Path.Combine(scaffold, f));
         }
 
+        var units = Path.Combine(scaffold, "etc/systemd/system");
+        Directory.CreateDirectory(units);
+        foreach (var unit in MaskedUnits)
+        {
+            Relink(Path.Combine(units, unit), "/dev/null");
+        }
+
+        // No display manager or graphical session in a tenant container.
+        Relink(Path.Combine(units, "default.target"), "/lib/systemd/system/multi-user.target");
+        lock (gate)
+        {
+            scaffoldReady = true;
+        }
+
         return scaffold;
+    }
+
+    private static void Relink(string link, string target)
+    {
+        if (new FileInfo(link).LinkTarget == target)
+        {
+            return;
+        }
+
+        File.Delete(link);
+        File.CreateSymbolicLink(link, target);
     }
 
     /// <summary>Where a development container of this tenant and image keeps its changes.</summary>
