@@ -34,6 +34,7 @@ nefele_install_deps() {
       redis) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;
       netns)
         command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+        command -v nft >/dev/null 2>&1 || missing+=(nftables)   # hostd's tenant networks: the tunnels' firewall
         { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
       tls) command -v openssl >/dev/null 2>&1 || missing+=(openssl) ;;
       release) command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev) ;;

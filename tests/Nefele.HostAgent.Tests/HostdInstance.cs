@@ -18,6 +18,9 @@ internal sealed class HostdInstance : IAsyncDisposable
 
     public string RunDirectory { get; }
 
+    /// <summary>The hostd's own services (its state, for tests that check what a request changed).</summary>
+    public IServiceProvider Services => host.Services;
+
     public string ControlSocket => Path.Combine(RunDirectory, "control.sock");
 
     public string ApiSocket => Path.Combine(RunDirectory, "api.sock");

@@ -43,6 +43,12 @@ public sealed class IpRoute(string? nodeNamespace = null)
     public Task<string> BridgeBatchAsync(IReadOnlyList<string> lines, CancellationToken ct) =>
         RunAsync("bridge", NodeScoped(["-batch", "-"]), string.Join('\n', lines) + "\n", ct);
 
+    /// <summary>Runs <c>nft -f -</c> over <paramref name="script"/> in the node's namespace (one transaction: all or nothing).</summary>
+    public Task<string> NftAsync(string script, CancellationToken ct) =>
+        NodeNamespace is null
+            ? RunAsync("nft", ["-f", "-"], script, ct)
+            : RunAsync("nsenter", [$"--net=/run/netns/{NodeNamespace}", "nft", "-f", "-"], script, ct);
+
     private IReadOnlyList<string> NodeScoped(IReadOnlyList<string> args) =>
         NodeNamespace is null ? args : ["-n", NodeNamespace, .. args];
 
@@ -68,7 +74,7 @@ public sealed class IpRoute(string? nodeNamespace = null)
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new TenantNetworkException($"{line}: {e.Message} (tenant networks need iproute2's ip and bridge)", e);
+            throw new TenantNetworkException($"{line}: {e.Message} (tenant networks need iproute2's ip and bridge, and nftables' nft)", e);
         }
 
         using (process)

@@ -81,6 +81,7 @@ public sealed partial class TenantNetworks
 
             var network = await BuildLockedAsync(index, self, slot, ct);
             _networks[index] = network;
+            await FirewallLockedAsync(ct);
             _logger.LogInformation("Tenant {Tenant} network on node {Node}: {Address}/{Prefix} in {Namespace}, VNI {Vni}, {Peers} peers",
                 tenant, _node, network.Address, network.PrefixLength, network.NamespacePath, network.Vni, _peers?.PeerAddresses.Count ?? 0);
             return network;
@@ -102,8 +103,14 @@ public sealed partial class TenantNetworks
         await _lock.WaitAsync(ct);
         try
         {
+            await RecoverLockedAsync(ct);
             await RemoveLockedAsync(index, ct);
             _networks.Remove(index);
+            if (_networks.Count == 0)
+            {
+                await FirewallLockedAsync(ct);
+            }
+
             _logger.LogInformation("Tenant {Tenant} network on node {Node} removed", tenant, _node);
         }
         finally
@@ -162,6 +169,12 @@ public sealed partial class TenantNetworks
                 .Where(a => a != clean.SelfAddress)
                 .Distinct(StringComparer.Ordinal)
                 .Order(StringComparer.Ordinal));
+            if (_peers is null || !_peers.PeerAddresses.SequenceEqual(clean.PeerAddresses) || _peers.SelfAddress != clean.SelfAddress)
+            {
+                _logger.LogInformation("Node {Node} at {Self}: cluster peers {Peers} (membership version {Version})",
+                    _node, clean.SelfAddress, string.Join(", ", clean.PeerAddresses), clean.Version);
+            }
+
             _peers = clean;
             if (!_selfKnown.TrySetResult(self) && !_selfKnown.Task.Result.Equals(self))
             {
@@ -175,6 +188,11 @@ public sealed partial class TenantNetworks
                 foreach (var index in _networks.Keys)
                 {
                     await SyncPeersLockedAsync(index, ct);
+                }
+
+                if (_networks.Count > 0)
+                {
+                    await FirewallLockedAsync(ct);
                 }
             }
             catch (TenantNetworkException e)
@@ -345,6 +363,35 @@ public sealed partial class TenantNetworks
         }
     }
 
+    /// <summary>
+    /// The tunnels' firewall in the node's namespace (table <c>inet nefele_tenantnet</c>, replaced
+    /// whole in one transaction): tunnel packets are taken only from the peer nodes, and only the
+    /// kernel's tunnels (root) may send to the tunnel port. VXLAN carries no authentication, so
+    /// without it any host on the network, or a tenant's process outside a container on a node,
+    /// could put frames into another tenant's network. Removed with the node's last tenant network.
+    /// </summary>
+    private async Task FirewallLockedAsync(CancellationToken ct)
+    {
+        if (_networks.Count == 0)
+        {
+            await _ip.NftAsync($"table inet {FirewallTable}\ndelete table inet {FirewallTable}\n", ct);
+            return;
+        }
+
+        var peers = _peers?.PeerAddresses.Where(a => IPAddress.Parse(a).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork).ToArray() ?? [];
+        var elements = peers.Length == 0 ? "" : $" elements = {{ {string.Join(", ", peers)} }};";
+        var port = _plan.VxlanPort;
+        await _ip.NftAsync(
+            $"table inet {FirewallTable}\n"
+            + $"delete table inet {FirewallTable}\n"
+            + $"table inet {FirewallTable} {{\n"
+            + $"  set peers {{ type ipv4_addr;{elements} }}\n"
+            + $"  chain input {{ type filter hook input priority 0; policy accept; udp dport {port} ip saddr != @peers drop; }}\n"
+            + $"  chain output {{ type filter hook output priority 0; policy accept; udp dport {port} meta skuid != 0 drop; }}\n"
+            + "}\n",
+            ct);
+    }
+
     /// <summary>Links of the node's namespace by name (the part before any @peer), with their one-line descriptions.</summary>
     private async Task<Dictionary<string, string>> LinksAsync(CancellationToken ct)
     {
@@ -388,6 +435,9 @@ public sealed partial class TenantNetworks
     private static string NamespacePath(string name) => Path.Combine("/run/netns", name);
 
     private const string FloodMac = "00:00:00:00:00:00";
+
+    /// <summary>The nftables table of the tunnels' firewall.</summary>
+    public const string FirewallTable = "nefele_tenantnet";
 
     [GeneratedRegex(@"^([0-9a-f]{2}(?::[0-9a-f]{2}){5}) dst (\S+)", RegexOptions.Multiline)]
     private static partial Regex FdbEntry();

@@ -21,6 +21,7 @@ public sealed class SimulatedNodes : IAsyncLifetime
         Environment.UserName != "root" ? "making network namespaces needs root"
         : !File.Exists("/usr/bin/nsenter") ? "nsenter (util-linux) is not installed"
         : !File.Exists(Probe.Python) ? "python3 is not installed"
+        : !File.Exists("/usr/sbin/nft") ? "nft (nftables) is not installed"
         : !(File.Exists("/usr/sbin/ip") || File.Exists("/usr/bin/ip") || File.Exists("/sbin/ip")) ? "ip (iproute2) is not installed"
         : null;
 

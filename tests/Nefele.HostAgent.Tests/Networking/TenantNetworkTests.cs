@@ -179,4 +179,37 @@ public sealed class TenantNetworkTests(SimulatedNodes nodes) : IClassFixture<Sim
         Assert.Null(fresh.SelfAddress);
         Assert.False(File.Exists($"/run/netns/{TenantNetworkPlan.NamespaceName(nodes.NodeName(1), 61)}"));
     }
+
+    [SkippableFact]
+    public async Task Only_peer_nodes_and_the_kernels_tunnels_use_the_tunnel_port()
+    {
+        Skip.If(SimulatedNodes.Missing is not null, SimulatedNodes.Missing);
+        const uint uid = UidStart + 71;
+        var node1 = nodes.Restarted(1);
+        try
+        {
+            Assert.Null(await node1.UpdatePeersAsync(nodes.Peers(1, 30, 2), Ct));
+            await node1.EnsureAsync("alpha", uid, Ct);
+            var ns = $"/run/netns/{nodes.NodeNamespace(1)}";
+            var set = await SimulatedNodes.Sh($"nsenter --net={ns} nft list set inet {TenantNetworks.FirewallTable} peers");
+            Assert.Contains(nodes.NodeAddress(2), set);
+
+            // A process of an unprivileged uid on the node (a tenant's, outside any container) cannot
+            // send to the tunnel port, so it cannot put frames into a tenant network; root can.
+            var send = $"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x' * 16, ('{nodes.NodeAddress(2)}', 4789))";
+            var refused = await SimulatedNodes.Sh($"nsenter --net={ns} setpriv --reuid 65534 --regid 65534 --clear-groups {Probe.Python} -c \"{send}\" 2>&1; echo exit=$?", check: false);
+            Assert.Contains("PermissionError", refused);
+            var allowed = await SimulatedNodes.Sh($"nsenter --net={ns} {Probe.Python} -c \"{send}\" 2>&1; echo exit=$?", check: false);
+            Assert.Contains("exit=0", allowed);
+
+            // The node's last tenant network takes the firewall with it.
+            await node1.ReleaseAsync("alpha", uid, Ct);
+            var tables = await SimulatedNodes.Sh($"nsenter --net={ns} nft list tables");
+            Assert.DoesNotContain(TenantNetworks.FirewallTable, tables);
+        }
+        finally
+        {
+            await node1.ReleaseAsync("alpha", uid, Ct);
+        }
+    }
 }
