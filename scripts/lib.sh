@@ -11,7 +11,8 @@ say() { printf '%s\n' "$*" >&2; }
 # Optional extras: "redis" (redis-server, for cluster mode and the multi-node tests),
 # "netns" (ip, nsenter, flock: scripts/cluster's network namespaces and bridge),
 # "tls" (openssl: the cluster's CA and certificates), "release" (dpkg-shlibdeps: scripts/publish's
-# package dependencies).
+# package dependencies), "images" (busybox-static: the image tests' root filesystem),
+# "systemd" (systemd, dbus-daemon and systemd-nspawn: scripts/systemd-testbed).
 nefele_install_deps() {
   local missing=() extra
   command -v protoc-c >/dev/null 2>&1 || missing+=(protobuf-c-compiler)
@@ -38,9 +39,15 @@ nefele_install_deps() {
         { command -v nsenter >/dev/null 2>&1 && command -v flock >/dev/null 2>&1; } || missing+=(util-linux) ;;
       tls) command -v openssl >/dev/null 2>&1 || missing+=(openssl) ;;
       release) command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev) ;;
-      containers)   # tenant containers: systemd-nspawn, and the static busybox the tests make an image of
+      images)   # the image tests' busybox root (a static busybox: no loader, no libraries in the image)
+        dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || missing+=(busybox-static) ;;
+      systemd)   # scripts/systemd-testbed: systemd as PID 1 of a PID namespace, its bus, nspawn
+        [ -x /lib/systemd/systemd ] || missing+=(systemd)
+        command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus)
         command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
-        [ -x /bin/busybox ] || missing+=(busybox-static) ;;
+        command -v nsenter >/dev/null 2>&1 || missing+=(util-linux) ;;
+      containers)   # tenant containers: systemd-nspawn (their tests make an image of the static busybox: images)
+        command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done
@@ -435,4 +442,22 @@ nefele_release_node() {
     && [ -z "$(dpkg-query -W -f '${Status}' nefele 2>/dev/null | grep -v not-installed)" ]
   report $? "dpkg -r removes the release and keeps the edited node.env; dpkg -P purges node.env and /var/lib/nefele"
   return 0
+}
+
+# nefele_check_images: scripts/images busybox builds the tiny image (about 2 s; cached by its
+# inputs outside the checkout), and a second run answers the same tarball with the same digest.
+# Ends with "N passed, M failed" (one check).
+nefele_check_images() {
+  local out first second config
+  if out="$("$NEFELE_ROOT/scripts/images" busybox)" && first="$(printf '%s\n' "$out" | head -n 1)" \
+    && config="$(printf '%s\n' "$out" | sed -n 2p)" && [ -s "$first" ] && [ -s "$config" ] \
+    && tar -tf "$first" | grep -qx './bin/sh' && python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["cmd"]' "$config" \
+    && second="$("$NEFELE_ROOT/scripts/images" path busybox)" && [ "$first" = "$second" ]; then
+    say "scripts/images busybox: $first"
+    echo "1 passed, 0 failed"
+  else
+    say "scripts/images busybox failed or gave another image the second time"
+    echo "0 passed, 1 failed"
+    return 1
+  fi
 }

@@ -38,6 +38,7 @@ var options = new HostAgentOptions
     ShimPath = Path.Combine(nativeDir, "libnefele-shim.so"),
     SpawnLibraryPath = Path.Combine(nativeDir, "libnefele-spawn.so"),
     StopGrace = TimeSpan.FromSeconds(2),
+    SharedDirectory = Path.Combine(work, "shared"),
     Containers = new ContainerOptions
     {
         Linger = TimeSpan.Zero,

@@ -36,6 +36,7 @@
  *     name_not_found             NEFELE_ENAME_NOT_FOUND              -EADDRNOTAVAIL
  *     timed_out                  NEFELE_ETIMED_OUT                   -ETIMEDOUT
  *     message_too_large          NEFELE_EMESSAGE_TOO_LARGE           -EMSGSIZE
+ *     image_not_found            NEFELE_EIMAGE_NOT_FOUND             -ENOENT
  *   Codes only the REST API sends (a program calling it, see native/README.md):
  *     unauthenticated            NEFELE_EUNAUTHENTICATED             -ENOKEY
  *     forbidden                  NEFELE_EFORBIDDEN                   -EACCES
@@ -51,6 +52,7 @@
  *     route_not_found            NEFELE_EROUTE_NOT_FOUND             -ENOSYS
  *     supervisor_not_found       NEFELE_ESUPERVISOR_NOT_FOUND        -ENOENT
  *     supervisor_exists          NEFELE_ESUPERVISOR_EXISTS           -EEXIST
+ *     digest_mismatch            NEFELE_EDIGEST_MISMATCH             -EILSEQ
  *   Codes only the C# SDK gives (no server sends them; a process that never became a Nefele
  *   process is an NPID whose monitor reports NEFELE_FAILED_TO_START):
  *     failed_to_start            NEFELE_EFAILED_TO_START             -ENOEXEC
@@ -129,6 +131,8 @@ extern "C" {
 #define NEFELE_EMESSAGE_TOO_LARGE (-EMSGSIZE)
 #define NEFELE_ESUPERVISOR_NOT_FOUND (-ENOENT)
 #define NEFELE_ESUPERVISOR_EXISTS (-EEXIST)
+#define NEFELE_EIMAGE_NOT_FOUND (-ENOENT)
+#define NEFELE_EDIGEST_MISMATCH (-EILSEQ)
 
 /* Process states (nefele_proc.state, nefele_exit.state). */
 #define NEFELE_PENDING 1

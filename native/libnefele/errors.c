@@ -74,6 +74,8 @@ int nf_error_code(const char *code)
     case C(FAILED_TO_START): return NEFELE_EFAILED_TO_START;
     case C(SUPERVISOR_NOT_FOUND): return NEFELE_ESUPERVISOR_NOT_FOUND;
     case C(SUPERVISOR_EXISTS): return NEFELE_ESUPERVISOR_EXISTS;
+    case C(IMAGE_NOT_FOUND): return NEFELE_EIMAGE_NOT_FOUND;
+    case C(DIGEST_MISMATCH): return NEFELE_EDIGEST_MISMATCH;
     case C(UNSPECIFIED):
     case _NEFELE__V1__ERROR_CODE_IS_INT_SIZE:
         break;
@@ -92,7 +94,7 @@ const char *nefele_strerror(int code)
     case 0: return "success";
     case -ESRCH: return "no such process, or it is not running";
     case -ENOSPC: return "spawn rejected: no node has room or matches, or the program cannot be started";
-    case -ENOENT: return "no such program (or no such key or supervisor)";
+    case -ENOENT: return "no such program (or no such key, supervisor or image)";
     case -EINVAL: return "invalid argument: a field is missing, out of range or malformed";
     case -EAGAIN: return "temporarily unavailable (a node, hostd's silo, or the rate limit); retry";
     case -EEXIST: return "already exists (a request id used for another request, a tenant, a key or a supervisor)";
@@ -120,6 +122,7 @@ const char *nefele_strerror(int code)
     case -EADDRNOTAVAIL: return "no process holds that name, service id or topic";
     case -EPROTO: return "the response from hostd does not parse or does not match the request";
     case -ENOMEM: return "out of memory";
+    case -EILSEQ: return "the uploaded bytes do not have the digest given";
     case -ETIMEDOUT: return "the timeout passed first (nothing received, or the name was not registered)";
     default: return "unknown error code";
     }

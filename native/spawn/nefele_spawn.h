@@ -22,6 +22,7 @@ extern "C" {
 #define NEFELE_SPAWN_STAGE_SETUP  5 /* setting up the child's session or stdio failed    */
 #define NEFELE_SPAWN_STAGE_RLIMIT 6 /* setrlimit of one of the given limits failed         */
 #define NEFELE_SPAWN_STAGE_IDENTITY 7 /* setgroups/setgid/setuid or no_new_privs failed   */
+#define NEFELE_SPAWN_STAGE_ROOT   8 /* entering the root (mount namespace, mounts, chroot) */
 #define NEFELE_SPAWN_STAGE_NAMESPACE 9 /* entering one of the given namespaces failed       */
 
 /* One resource limit for the child (resource is an RLIMIT_* value of <sys/resource.h>). */
@@ -29,6 +30,20 @@ struct nefele_spawn_rlimit {
     int resource;
     unsigned long long soft;
     unsigned long long hard;
+};
+
+/*
+ * A root filesystem the child runs in (an unpacked image) instead of the caller's. The child
+ * gets a mount namespace of its own (every mount private, nothing propagates back), in which:
+ * path is bound onto itself and made read-only; each bind (source, then target: an absolute
+ * path under path whose file or directory exists already) is bound read-write; tmpfs, when
+ * set, is an absolute directory under path that gets an empty tmpfs of its own (mode 1777);
+ * then it chroots into path and enters "/". Needs CAP_SYS_ADMIN and CAP_SYS_CHROOT (root).
+ */
+struct nefele_spawn_root {
+    const char *path;
+    const char *const *binds; /* NULL-terminated: source, target, source, target, ... */
+    const char *tmpfs;
 };
 
 /*
@@ -44,6 +59,7 @@ struct nefele_spawn_identity {
     int no_new_privs;
     const struct nefele_spawn_rlimit *rlimits;
     unsigned int rlimit_count;
+    const struct nefele_spawn_root *root; /* NULL: the caller's root */
 };
 
 /*
@@ -78,9 +94,9 @@ struct nefele_spawn_namespaces {
  *                     /dev/null. Every other descriptor is closed in the child.
  *
  * identity:           NULL keeps the caller's uid, gid, groups and limits; see
- *                     struct nefele_spawn_identity. The limits are set, then the ids are
- *                     dropped, then cwd is entered, so chdir and exec are checked as the
- *                     new uid.
+ *                     struct nefele_spawn_identity. The limits are set, then the root is
+ *                     entered (identity->root), then the ids are dropped, then cwd is
+ *                     entered (inside the root), so chdir and exec are checked as the new uid.
  *
  * The child runs in its own session (setsid), with every signal at SIG_DFL and an
  * empty signal mask.

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -175,6 +176,29 @@ static void join_cgroup(int errfd, int fd)
     close(fd);
 }
 
+/* Child side: a mount namespace of its own with the image's root read-only, the binds and a
+ * private tmpfs in it, then chroot (see struct nefele_spawn_root). Only system calls: the
+ * child shares hostd's memory. */
+static void enter_root(int errfd, const struct nefele_spawn_root *r)
+{
+    if (unshare(CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount(r->path, r->path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        mount(NULL, r->path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        child_fail(errfd, NEFELE_SPAWN_STAGE_ROOT, errno);
+    if (r->binds) {
+        for (const char *const *b = r->binds; b[0] && b[1]; b += 2) {
+            if (mount(b[0], b[1], NULL, MS_BIND, NULL) < 0)
+                child_fail(errfd, NEFELE_SPAWN_STAGE_ROOT, errno);
+        }
+    }
+    if (r->tmpfs && r->tmpfs[0] &&
+        mount("tmpfs", r->tmpfs, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        child_fail(errfd, NEFELE_SPAWN_STAGE_ROOT, errno);
+    if (chroot(r->path) < 0 || chdir("/") < 0)
+        child_fail(errfd, NEFELE_SPAWN_STAGE_ROOT, errno);
+}
+
 static int child_main(void *p)
 {
     const struct child_args *a = p;
@@ -260,6 +284,8 @@ static int child_main(void *p)
             if (syscall(SYS_prlimit64, 0, id->rlimits[i].resource, &rl, NULL) < 0)
                 child_fail(errfd, NEFELE_SPAWN_STAGE_RLIMIT, errno);
         }
+        if (id->root && id->root->path && id->root->path[0])
+            enter_root(errfd, id->root);
         if (id->set_ids) {
             gid_t groups[1] = { (gid_t)id->gid };
             if (syscall(SYS_setgroups, 1, groups) < 0 ||

@@ -636,7 +636,7 @@ static void test_spawn_identity(void)
         { RLIMIT_NOFILE, 100, 200 },
         { RLIMIT_CORE, 0, 0 },
     };
-    struct nefele_spawn_identity id = { 1, 200123, 200124, 1, limits, 2 };
+    struct nefele_spawn_identity id = { 1, 200123, 200124, 1, limits, 2, NULL };
     char *argv[] = { (char *)"/bin/sh", (char *)"-c",
                      (char *)"echo $(id -u) $(id -g) $(id -G) $(ulimit -n) $(ulimit -Hn) $(ulimit -c) "
                              "$(grep NoNewPrivs /proc/self/status | tr -d ' \t') $(pwd)",
@@ -671,7 +671,7 @@ static void test_spawn_identity(void)
           (int)getuid(), (int)geteuid());
 
     struct nefele_spawn_rlimit bad[] = { { RLIMIT_NOFILE, 300, 200 } };
-    struct nefele_spawn_identity badid = { 0, 0, 0, 0, bad, 1 };
+    struct nefele_spawn_identity badid = { 0, 0, 0, 0, bad, 1, NULL };
     pid = nefele_spawn_process("/bin/true", argv2, no_env, NULL, NULL, -1, -1, -1, -1, &badid, NULL, &stage, &err);
     check(pid == -1 && stage == NEFELE_SPAWN_STAGE_RLIMIT && err == EINVAL, "soft limit above hard -> stage 6 EINVAL",
           "pid %d stage %d errno %d", (int)pid, stage, err);

@@ -27,12 +27,15 @@ internal static class NefApp
         TimeProvider time,
         CancellationToken ct,
         Action? beforeWaiting = null,
-        Func<Stream>? input = null)
+        Func<Stream>? input = null,
+        Func<IReadOnlyList<string>, Invocation>? parse = null,
+        string program = "nef")
     {
         CommandContext? context = null;
         try
         {
-            var invocation = CommandLineParser.Parse(args);
+            // Another grammar over the same commands and transports: the nefele CLI's.
+            var invocation = (parse ?? CommandLineParser.Parse)(args);
             if (invocation.Command.Waits)
             {
                 beforeWaiting?.Invoke();
@@ -46,24 +49,24 @@ internal static class NefApp
         }
         catch (UsageException e)
         {
-            return await FailAsync(error, e.Message, BadUsage).ConfigureAwait(false);
+            return await FailAsync(error, program, e.Message, BadUsage).ConfigureAwait(false);
         }
         catch (NefeleApiException e)
         {
-            return await FailAsync(error, e.Message, e.Code == "timed_out" ? TimedOut : Failed).ConfigureAwait(false);
+            return await FailAsync(error, program, e.Message, e.Code == "timed_out" ? TimedOut : Failed).ConfigureAwait(false);
         }
         catch (ProtocolException e)
         {
-            return await FailAsync(error, "protocol error on the api socket: " + e.Message, Failed).ConfigureAwait(false);
+            return await FailAsync(error, program, "protocol error on the api socket: " + e.Message, Failed).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            return await FailAsync(error, "interrupted", 130).ConfigureAwait(false);
+            return await FailAsync(error, program, "interrupted", 130).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or HttpRequestException or System.Net.Sockets.SocketException)
         {
             // A connection that breaks mid-answer (not at connect time, which the transports word themselves).
-            return await FailAsync(error, "connection lost: " + e.Message, Failed).ConfigureAwait(false);
+            return await FailAsync(error, program, "connection lost: " + e.Message, Failed).ConfigureAwait(false);
         }
         finally
         {
@@ -98,9 +101,9 @@ internal static class NefApp
         return () => new RestTransport(apis, tenant, RestTransport.DefaultConnectTimeout, token, time);
     }
 
-    private static async Task<int> FailAsync(TextWriter error, string message, int status)
+    private static async Task<int> FailAsync(TextWriter error, string program, string message, int status)
     {
-        await error.WriteLineAsync("nef: " + message.ReplaceLineEndings(" ").Trim()).ConfigureAwait(false);
+        await error.WriteLineAsync(program + ": " + message.ReplaceLineEndings(" ").Trim()).ConfigureAwait(false);
         await error.FlushAsync().ConfigureAwait(false);
         return status;
     }

@@ -42,6 +42,9 @@ public sealed partial class NefeleTenant
     /// <summary>The tenant's supervisors: durable ones (grains that outlive this program and their node) and program-local ones.</summary>
     public NefeleSupervisors Supervisors => new(_grains, this);
 
+    /// <summary>The tenant's images (root filesystem tarballs with a config) that spawns run from.</summary>
+    public NefeleImages Images => new(_grains, Name);
+
     /// <summary>
     /// Spawns one process and answers its NPID once it is Running. A request that cannot start
     /// throws <see cref="NefeleException"/> with its code: <see cref="ErrorCodes.ProgramNotFound"/>

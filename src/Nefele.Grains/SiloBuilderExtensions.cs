@@ -24,6 +24,10 @@ public static class SiloBuilderExtensions
         silo.AddDistributedGrainDirectory(SurvivingDirectory.Name);
 #pragma warning restore ORLEANSEXP003
         silo.Services.AddSingleton<Placement.NodeDirectoryCache>();
+        silo.Services.AddOptions<Images.ImageStoreOptions>().BindConfiguration(Images.ImageStoreOptions.Section)
+            .Validate(o => string.IsNullOrWhiteSpace(o.Directory) || Path.IsPathFullyQualified(o.Directory), "--shared-dir (Shared:Directory) must be an absolute path")
+            .ValidateOnStart();
+        silo.Services.AddSingleton<Images.ImageStore>();
 
         // Grain state is stored as JSON whose default settings leave out a member equal to its
         // type's default; read back, such a member takes the record's own initializer instead
@@ -53,6 +57,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddSingleton<INodeLiveness>(sp => sp.GetRequiredService<NodeLiveness>());
         silo.Services.AddHostedService(sp => sp.GetRequiredService<NodeLiveness>());
         silo.Services.AddSingleton<Naming.NodeNameTables>();
+        silo.Services.AddSingleton<HostAgents>();
         silo.Services.AddHostedService<Naming.LostNodeNames>();
         silo.Services.AddOptions<Supervision.SupervisorOptions>().BindConfiguration(Supervision.SupervisorOptions.Section)
             .Validate(o => o.SweepInterval > TimeSpan.Zero, "Supervisors:SweepInterval must be a positive duration")

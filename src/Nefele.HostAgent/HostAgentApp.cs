@@ -47,6 +47,8 @@ public static class HostAgentApp
             sp.GetRequiredService<IOptions<Networking.TenantNetworkOptions>>().Value, sp.GetRequiredService<HostAgentOptions>().Node,
             new Networking.IpRoute(), sp.GetRequiredService<ILogger<Networking.TenantNetworks>>()));
         builder.Services.AddSingleton<Messaging.PostOffice>();
+        builder.Services.AddSingleton<Shared.TenantDirectories>();
+        builder.Services.AddSingleton<Images.ImageCache>();
         builder.Services.AddSingleton<ProcessSupervisor>();
         builder.Services.AddSingleton<NodeFactsProvider>();
         // First: a liveness port hostd cannot have stops it before anything else starts.

@@ -32,8 +32,21 @@ public sealed class HostAgentOptions
     /// </summary>
     public string SpawnLibraryPath { get; set; } = "";
 
-    /// <summary>Process engine, chosen by name. Default and only engine so far: <c>native</c>.</summary>
+    /// <summary>
+    /// Process engine, chosen by name: <c>native</c> (fork/exec, the default: no daemon in the
+    /// spawn path) or <c>systemd</c> (a transient unit per process on the systemd at <see cref="SystemdBus"/>).
+    /// </summary>
     public string Engine { get; set; } = "native";
+
+    /// <summary>
+    /// The D-Bus address of the systemd the <c>systemd</c> engine starts units on. Default: the
+    /// host's system bus (<c>unix:path=/run/dbus/system_bus_socket</c>) when PID 1 is systemd;
+    /// on a host whose PID 1 is not, give one, e.g. the testbed's (<c>scripts/systemd-testbed bus</c>).
+    /// </summary>
+    public string SystemdBus { get; set; } = "";
+
+    /// <summary>The host's system bus, the <c>systemd</c> engine's default when PID 1 is systemd.</summary>
+    public const string HostSystemBus = "unix:path=/run/dbus/system_bus_socket";
 
     /// <summary>
     /// How long a launched process has to complete the shim handshake before it is killed.
@@ -134,6 +147,19 @@ public sealed class HostAgentOptions
 
     /// <summary>Tenant containers (systemd-nspawn): see <see cref="Containers.ContainerOptions"/>.</summary>
     public Containers.ContainerOptions Containers { get; set; } = new();
+    /// <summary>
+    /// The directory every node mounts (<see cref="Nefele.Shared.SharedDirectory"/>, the silo's
+    /// <c>--shared-dir</c> names the same one): hostd makes <c>tenants/&lt;tenant&gt;/</c> in it, owned by
+    /// the tenant's uid and gid with mode 0770, gives host processes its path as <c>NEFELE_SHARED</c>,
+    /// and reads image layers from its <c>images/</c>. Default <c>/var/lib/nefele-shared</c>.
+    /// </summary>
+    public string SharedDirectory { get; set; } = "";
+
+    /// <summary>
+    /// Where this node unpacks image layers, once per layer digest (<c>&lt;dir&gt;/&lt;hex&gt;/rootfs</c>);
+    /// a local disk, not the shared one. Default <c>/var/cache/nefele/images</c>.
+    /// </summary>
+    public string ImageCache { get; set; } = "";
 
     public string ControlSocketPath => Path.Combine(RunDirectory, "control.sock");
 
@@ -173,11 +199,39 @@ public sealed class HostAgentOptions
             ControlSecretFile = Path.Combine(RunDirectory, "control.secret");
         }
 
+        if (string.IsNullOrWhiteSpace(SharedDirectory) || Path.IsPathFullyQualified(SharedDirectory))
+        {
+            SharedDirectory = Nefele.Shared.SharedDirectory.Resolve(SharedDirectory);
+        }
+
+        if (string.IsNullOrWhiteSpace(ImageCache))
+        {
+            ImageCache = "/var/cache/nefele/images";
+        }
+
+        ImageCache = Path.GetFullPath(ImageCache);
+        if (string.IsNullOrWhiteSpace(SystemdBus) && PidOneIsSystemd())
+        {
+            SystemdBus = HostSystemBus;
+        }
+
         RunDirectory = Path.GetFullPath(RunDirectory);
         ControlSecretFile = Path.GetFullPath(ControlSecretFile);
         ShimPath = Path.GetFullPath(ShimPath);
         SpawnLibraryPath = Path.GetFullPath(SpawnLibraryPath);
         Containers.ApplyDefaults(Node, SpawnLibraryPath);
+    }
+
+    private static bool PidOneIsSystemd()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/1/comm").Trim() == "systemd";
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static string BesideBinary(string file) =>

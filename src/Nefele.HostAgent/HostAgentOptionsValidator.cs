@@ -20,9 +20,24 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
             errors.Add($"{s}:CgroupRoot (--cgroup-root) '{o.CgroupRoot}' must be 1-64 characters of [A-Za-z0-9._-]");
         }
 
-        if (!string.Equals(o.Engine, "native", StringComparison.Ordinal))
+        if (o.Engine is not ("native" or "systemd"))
         {
-            errors.Add($"{s}:Engine (--engine) '{o.Engine}' is not a known engine; allowed: native");
+            errors.Add($"{s}:Engine (--engine) '{o.Engine}' is not a known engine; allowed: native, systemd");
+        }
+
+        if (o.Engine == "systemd" && string.IsNullOrWhiteSpace(o.SystemdBus))
+        {
+            errors.Add($"{s}:SystemdBus (--systemd-bus) is required with --engine systemd here: PID 1 is not systemd, so there is no host systemd bus; give a running systemd's bus (scripts/systemd-testbed bus prints the testbed's)");
+        }
+
+        if (!Path.IsPathFullyQualified(o.SharedDirectory))
+        {
+            errors.Add($"{s}:SharedDirectory ({Nefele.Shared.SharedDirectory.Flag}) '{o.SharedDirectory}' must be an absolute path");
+        }
+
+        if (!Path.IsPathFullyQualified(o.ImageCache))
+        {
+            errors.Add($"{s}:ImageCache (--image-cache) '{o.ImageCache}' must be an absolute path");
         }
 
         if (o.HandshakeTimeout < TimeSpan.FromMilliseconds(100) || o.HandshakeTimeout > TimeSpan.FromMinutes(10))

@@ -16,6 +16,7 @@ public sealed class HostAgentService(
     ProcessSupervisor supervisor,
     ControlServer control,
     HandshakeServer api,
+    Shared.TenantDirectories tenantDirectories,
     ILogger<HostAgentService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -35,6 +36,9 @@ public sealed class HostAgentService(
         {
             StageShim();
         }
+
+        // Before any launch: every tenant's directory and the image store hang off it.
+        tenantDirectories.Prepare();
 
         // Before the first launch: the engine stops or re-adopts what a previous hostd left.
         supervisor.Adopt(await engine.RecoverAsync(cancellationToken));

@@ -49,6 +49,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--tls-key"] = "Cluster:TlsKey",
     ["--retention-count"] = "Retention:Count",
     ["--retention-age"] = "Retention:Age",
+    [Nefele.Shared.SharedDirectory.Flag] = "Shared:Directory",
 });
 
 builder.Services.AddOptions<NodeOptions>().Bind(builder.Configuration.GetSection(NodeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -155,6 +156,7 @@ app.MapNodeEndpoints();
 app.MapMessagingEndpoints();
 app.MapNameEndpoints();
 app.MapSupervisorEndpoints();
+app.MapImageEndpoints();
 var metrics = app.MapPrometheusMetrics();
 const string MetricsSummary = "Prometheus scrape: Nefele's meters, this node's processes, and the silo process (text format 0.0.4)";
 if (api.AnonymousMetrics)

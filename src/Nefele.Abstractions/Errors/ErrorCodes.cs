@@ -112,6 +112,12 @@ public static class ErrorCodes
     /// <summary>A supervisor of that name runs in the tenant already, with another spec.</summary>
     public const string SupervisorExists = "supervisor_exists";
 
+    /// <summary>No image of that name and tag (or digest) in the caller's tenant.</summary>
+    public const string ImageNotFound = "image_not_found";
+
+    /// <summary>An uploaded layer's bytes do not have the digest the caller gave; nothing was stored.</summary>
+    public const string DigestMismatch = "digest_mismatch";
+
     /// <summary>Every code above (the catalogue's order).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
@@ -121,6 +127,7 @@ public static class ErrorCodes
         ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, ProgramNotFound, FailedToStart,
         MailboxFull, NameNotFound, TimedOut, MessageTooLarge,
         SupervisorNotFound, SupervisorExists,
+        ImageNotFound, DigestMismatch,
     ];
 
     /// <summary>A spawn that could not start and left nothing running: <see cref="SpawnRejected"/> or <see cref="ProgramNotFound"/>.</summary>

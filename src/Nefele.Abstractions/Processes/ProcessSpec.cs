@@ -56,6 +56,15 @@ public sealed record ProcessSpec
     /// </summary>
     [Id(13)] public long MailboxBytes { get; init; }
 
+    /// <summary>
+    /// The tenant's image to run from, <c>NAME[:TAG]</c> (tag default <c>latest</c>); null: the node's
+    /// own filesystem. The silo pins it to the digest the tag points at when it admits the spawn
+    /// (<c>NAME:TAG@sha256:…</c>; image_not_found when there is no such image), and the image's
+    /// config fills what this spec leaves empty: the program and arguments when
+    /// <see cref="Path"/> is empty, the working directory, and environment variables it does not set.
+    /// </summary>
+    [Id(14)] public string? Image { get; init; }
+
     /// <summary>The command line as ps shows it (not part of the JSON contract: the REST API would refuse it as an unknown field).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string CommandLine => Args.Count == 0 ? Path : Path + " " + string.Join(' ', Args);

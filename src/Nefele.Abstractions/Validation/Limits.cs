@@ -39,6 +39,17 @@ public static class Limits
     /// <summary>Largest REST request body: 1 MiB, the same as <see cref="MaxSpawnRequestBytes"/> (a spawn is the largest body).</summary>
     public const long MaxRequestBodyBytes = MaxSpawnRequestBytes;
 
+    /// <summary>
+    /// Largest image layer (a root filesystem tarball): 2 GiB. A Debian minbase root with systemd is
+    /// about 200 MiB unpacked; the limit keeps one push from filling the shared filesystem. The one
+    /// REST route that takes a layer accepts bodies up to this size; every other route keeps
+    /// <see cref="MaxRequestBodyBytes"/>.
+    /// </summary>
+    public const long MaxImageLayerBytes = 2L << 30;
+
+    /// <summary>Chunk size of an image upload through the SDK (one grain call each): 1 MiB.</summary>
+    public const int ImageUploadChunkBytes = 1 << 20;
+
     /// <summary>What one log read returns at most when the caller names no size: 256 KiB.</summary>
     public const int DefaultLogReadBytes = 256 * 1024;
 

@@ -64,17 +64,23 @@ public static class SpecValidator
             throw NefeleException.Bad($"spawn rejected: {where}task is null");
         }
 
-        if (string.IsNullOrEmpty(spec.Path))
+        if (spec.Image is { } image && !Images.ImageReference.TryParse(image, out _))
+        {
+            throw NefeleException.Bad($"spawn rejected: {where}image '{Names.Shorten(image)}' is invalid: use {Images.ImageReference.Rule}");
+        }
+
+        // From an image, an empty path takes the image's command.
+        if (spec.Path is null || (spec.Path.Length == 0 && spec.Image is null))
         {
             throw NefeleException.Bad($"spawn rejected: {where}path is empty");
         }
 
-        if (!spec.Path.StartsWith('/') && spec.Path.Contains('/', StringComparison.Ordinal))
+        if (spec.Path.Length > 0 && !spec.Path.StartsWith('/') && spec.Path.Contains('/', StringComparison.Ordinal))
         {
             throw NefeleException.Bad($"spawn rejected: {where}path {Names.Shorten(spec.Path)} is not absolute (give an absolute path, or a name without '/' to look up in PATH)");
         }
 
-        if (!spec.Path.StartsWith('/') && !Names.IsProgramName(spec.Path))
+        if (spec.Path.Length > 0 && !spec.Path.StartsWith('/') && !Names.IsProgramName(spec.Path))
         {
             throw NefeleException.Bad($"spawn rejected: {where}program name {Names.Shorten(spec.Path)} is not a file name (at most {Limits.MaxFileNameBytes} bytes, not . or ..)");
         }

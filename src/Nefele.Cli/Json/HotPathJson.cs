@@ -69,6 +69,11 @@ internal static class HotPathJson
         WriteNumbers(writer, "rlimits", spec.Rlimits);
         writer.WriteNumber("mailboxMessages", spec.MailboxMessages);
         writer.WriteNumber("mailboxBytes", spec.MailboxBytes);
+        if (spec.Image is not null)
+        {
+            writer.WriteString("image", spec.Image);
+        }
+
         writer.WriteEndObject();
     }
 

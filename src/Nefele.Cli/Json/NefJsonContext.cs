@@ -33,6 +33,12 @@ namespace Nefele.Cli.Json;
 [JsonSerializable(typeof(IReadOnlyList<SupervisorStatus>))]
 [JsonSerializable(typeof(SupervisorListDto))]
 [JsonSerializable(typeof(ResizeDto))]
+[JsonSerializable(typeof(ImageList))]
+[JsonSerializable(typeof(ImageInfo))]
+[JsonSerializable(typeof(IReadOnlyList<ImageInfo>))]
+[JsonSerializable(typeof(ImageTagRequest))]
+[JsonSerializable(typeof(ImageConfig))]
+[JsonSerializable(typeof(UploadedLayer))]
 internal sealed partial class NefJsonContext : JsonSerializerContext
 {
 }

@@ -15,6 +15,8 @@ internal static class CommandCatalogue
           --env K=V        environment variable (repeatable)
           --name NAME      name shown by ps
           --cwd DIR        working directory
+          --image NAME[:TAG]  run from one of the tenant's images (nef images); PROGRAM may then
+                           be left out: the image's command runs
           --no-handshake   run without the shim handshake (static binaries)
           --request-id ID  make a retried spawn return the first answer
           --device D=N     devices to reserve, e.g. gpu=1 (repeatable; gpu alone means 1)
@@ -28,7 +30,7 @@ internal static class CommandCatalogue
         """;
 
     private static readonly string[] SpawnFlagNames =
-        ["--cpu", "--mem", "--env", "--name", "--cwd", "--no-handshake", "--request-id", "--device", "--rlimit", "--affinity", "--anti-affinity"];
+        ["--cpu", "--mem", "--env", "--name", "--cwd", "--image", "--no-handshake", "--request-id", "--device", "--rlimit", "--affinity", "--anti-affinity"];
 
     public static readonly IReadOnlyList<CommandSpec> Commands =
     [
@@ -176,6 +178,32 @@ internal static class CommandCatalogue
             --json                 start, ls, show, resize: the status as JSON (ls: an array)
             From outside a Nefele process only (the REST API's /supervisors).
             """, ["start", "ls", "show", "resize", "stop", "--name", "--json"], Operand.Subcommand),
+        new("images", "images [--json]", "list the tenant's images", """
+            Lists the tenant's images, one row per tag: NAME TAG DIGEST SIZE CREATED (DIGEST is the
+            first 12 hex digits of the image's sha256).
+
+            flags:
+              --json           print a JSON array of image records instead of the table
+            """, ["--json"], Operand.None),
+        new("image", "image push TARBALL NAME[:TAG] [--config FILE.json] [--digest D] | image rm NAME[:TAG]... | image ls", "push, remove or list the tenant's images", """
+            push uploads TARBALL (a root filesystem, plain or gzip, at most 2 GiB) and tags it
+            NAME:TAG (TAG default latest), replacing what the tag pointed at; prints NAME:TAG and
+            the image's digest. Its config (the default command, env, user, working directory,
+            and whether it boots systemd) comes from --config, else from the tarball's sibling
+            .json (busybox.tar: busybox.json, as scripts/images writes them):
+              {"cmd": ["/bin/sh"], "env": {"PATH": "/bin"}, "workingDir": "/", "systemd": false}
+            rm removes tags; an image's blobs go when no other tag uses them (processes running
+            from it keep running). ls is nef images.
+            NAME: 1-128 of lowercase letters, digits, '.', '_' or '-', starting with a letter or
+            digit; TAG the same with uppercase letters allowed.
+
+            flags:
+              --config FILE    the image's config (push)
+              --digest D       the tarball's expected sha256:<hex>; another is refused (push)
+              --json           JSON instead of the table (ls)
+
+            example: nef image push busybox.tar busybox:1 && nef spawn --image busybox:1 --no-handshake -- /bin/echo hi
+            """, ["--config", "--digest", "--json"], Operand.None),
         new("whoami", "whoami", "the key in use: its name, role and tenant", """
             Prints the API key nef uses: its name, its role and its tenant.
             """, [], Operand.None),

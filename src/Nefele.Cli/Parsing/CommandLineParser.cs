@@ -60,6 +60,8 @@ internal static class CommandLineParser
             "key" => AdminCommandParser.ParseKey(cursor, globals),
             "whoami" => AdminCommandParser.ParseWhoAmI(cursor, globals),
             "sup" => SupervisorCommandParser.ParseSup(cursor, globals),
+            "images" => ImageCommandParser.ParseImages(cursor, globals),
+            "image" => ImageCommandParser.ParseImage(cursor, globals),
             "help" => ParseHelp(cursor),
             "completion" => ParseCompletion(cursor, globals),
             _ => throw new UsageException($"unknown command '{name}'{Hint(name, CommandCatalogue.Commands.Select(c => c.Name), "try nef help")}"),
@@ -95,7 +97,7 @@ internal static class CommandLineParser
 
         long cpu = 0, memory = 0;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        string? processName = null, cwd = null, requestId = null;
+        string? processName = null, cwd = null, requestId = null, image = null;
         bool noHandshake = false, partial = false, spread = false, wait = false;
         var devices = new Dictionary<string, long>(StringComparer.Ordinal);
         var rlimits = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -143,6 +145,9 @@ internal static class CommandLineParser
                 case "--cwd":
                     cwd = cursor.TakeValue(flag, inline);
                     break;
+                case "--image":
+                    image = cursor.TakeValue(flag, inline);
+                    break;
                 case "--request-id":
                     requestId = cursor.TakeValue(flag, inline);
                     break;
@@ -187,15 +192,23 @@ internal static class CommandLineParser
             return new HelpCommand(verb);
         }
 
-        if (program is not { Count: > 0 } || program[0].Length == 0)
+        // From an image the program may be left out: the image's command runs.
+        if ((program is not { Count: > 0 } || program[0].Length == 0) && image is null)
         {
             throw new UsageException($"{verb}: missing PATH ({verb} {(multi ? "COUNT " : string.Empty)}[FLAGS] -- PATH [ARGS...])");
         }
 
+        if (image is not null && !Nefele.Images.ImageReference.TryParse(image, out _))
+        {
+            throw new UsageException($"--image: '{image}' is invalid: use {Nefele.Images.ImageReference.Rule}");
+        }
+
+        program ??= [];
         var spec = new ProcessSpec
         {
-            Path = program[0],
+            Path = program.Count > 0 ? program[0] : string.Empty,
             Args = [.. program.Skip(1)],
+            Image = image,
             Env = env,
             Cwd = cwd,
             CpuMillis = cpu,

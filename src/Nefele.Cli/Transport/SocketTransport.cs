@@ -49,6 +49,7 @@ internal sealed class SocketTransport : INefeleTransport
                 MemoryBytes = task.MemoryBytes,
                 Name = task.Name ?? string.Empty,
                 NoHandshake = task.NoHandshake,
+                Image = task.Image ?? string.Empty,
             };
             spec.Args.AddRange(task.Args);
             spec.Affinity.AddRange(task.Affinity);

@@ -14,19 +14,14 @@ namespace Nefele.Messaging;
 /// flight per node).
 /// </summary>
 [NodeLocalPlacement, Reentrant]
-public sealed class NodeMailGrain(IHostAgentChannel channel) : Grain, INodeMailGrain
+public sealed class NodeMailGrain(HostAgents agents) : Grain, INodeMailGrain
 {
     private string Node => this.GetPrimaryKeyString();
 
     public async Task<IReadOnlyList<DeliveryResult>> DeliverAsync(IReadOnlyList<MailItem> batch)
     {
-        if (HollowNode.IsHollow(Node))
-        {
-            return batch.Select(i => DeliveryResult.FailedAll(i, ErrorCodes.NotRunning, $"hollow node {Node} runs no real process")).ToArray();
-        }
-
         var requests = batch.Select(ToProto).ToArray();
-        var replies = await channel.DeliverAsync(requests, CancellationToken.None);
+        var replies = await agents.For(Node).DeliverAsync(requests, CancellationToken.None);
         var results = new DeliveryResult[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
@@ -45,12 +40,7 @@ public sealed class NodeMailGrain(IHostAgentChannel channel) : Grain, INodeMailG
 
     public async Task<MailboxStats> GetStatsAsync()
     {
-        if (HollowNode.IsHollow(Node))
-        {
-            return new MailboxStats();
-        }
-
-        var r = await channel.GetMailboxStatsAsync(CancellationToken.None);
+        var r = await agents.For(Node).GetMailboxStatsAsync(CancellationToken.None);
         return new MailboxStats
         {
             Mailboxes = r.Mailboxes,

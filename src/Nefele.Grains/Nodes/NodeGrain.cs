@@ -6,9 +6,7 @@ using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Protocol.V1;
-using ProcessEnd = Nefele.Client.ProcessEnd;
 using ProcessSpec = Nefele.Client.ProcessSpec;
-using ProcessState = Nefele.Client.ProcessState;
 
 namespace Nefele.Nodes;
 
@@ -18,14 +16,16 @@ namespace Nefele.Nodes;
 /// commands to its hostd. Lives on the node's own silo (<see cref="NodeLocalPlacementAttribute"/>);
 /// its reservations are rebuilt from hostd's report when the silo restarts, because hostd is
 /// the truth of what runs here.
-/// A key "hollow-&lt;n&gt;" makes it a hollow node instead (<see cref="HollowNode"/>): capacity as
-/// declared, launches recorded and answered Started without touching hostd, SIGKILL and SIGTERM
-/// reported back as exits. Hollow pids are negative (-1, -2, … per node) so they can never be
-/// mistaken for, or sent to, a real process.
+/// It commands its host agent through <see cref="HostAgents"/>: hostd's channel for the silo's
+/// own node, a simulated one (<see cref="HollowHostAgent"/>) for a hollow node "hollow-&lt;n&gt;"
+/// (<see cref="HollowNode"/>), so a hollow node runs this same code over declared facts. What
+/// stays particular to a hollow node is about scale, not hostd: it has no silo of its own, so it
+/// is kept active while declared and has no load timer (its load is declared), and it takes no
+/// name tables (the name service would push every change to thousands of simulated nodes).
 /// </summary>
 [NodeLocalPlacement]
 public sealed class NodeGrain(
-    IHostAgentChannel channel,
+    HostAgents agents,
     IOptions<NodeOptions> options,
     TimeProvider time,
     Naming.NodeNameTables nameTables,
@@ -37,9 +37,6 @@ public sealed class NodeGrain(
 
     // Processes hostd reported Running (launched or adopted) and not yet released.
     private readonly HashSet<string> _running = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _hollowLaunches = new(StringComparer.Ordinal);
-    private HollowNode? _hollow;
-    private int _hollowPid;
     private double _cpuLoad;
     private long _memoryUsed;
     private string? _registered;
@@ -54,7 +51,10 @@ public sealed class NodeGrain(
 
     private bool IsHollow => HollowNode.IsHollow(Node);
 
-    private bool Attached => IsHollow ? _hollow is not null : channel.Facts is not null;
+    /// <summary>hostd, or a hollow node's simulated agent (asked each time: a hollow node is declared and removed while active).</summary>
+    private IHostAgentChannel Agent => agents.For(Node);
+
+    private bool Attached => Agent.Facts is not null;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -85,7 +85,7 @@ public sealed class NodeGrain(
             ReservedMemoryBytes = _reservations.Values.Sum(r => r.Ask.MemoryBytes),
             Processes = _reservations.Count,
             HostAgentAttached = Attached,
-            Engine = IsHollow ? (_hollow is null ? null : "hollow") : channel.Facts?.Engine,
+            Engine = Agent.Facts?.Engine,
             Devices = Devices(),
             ReservedDevices = TakenDevices(),
             Labels = Labels(),
@@ -149,7 +149,6 @@ public sealed class NodeGrain(
     public Task ReleaseAsync(string npid)
     {
         _reservations.Remove(npid);
-        _hollowLaunches.Remove(npid);
         _running.Remove(npid);
         return Task.CompletedTask;
     }
@@ -191,11 +190,6 @@ public sealed class NodeGrain(
             _reservations[npid] = new Reservation(ask, 0, Committed: true);
         }
 
-        if (IsHollow)
-        {
-            return LaunchHollow(npid);
-        }
-
         // A process starts with its tenant's names already on its node (costs only the tenant's first launch here).
         var names = AttachNames(tenant);
         if (!names.IsCompleted)
@@ -207,7 +201,7 @@ public sealed class NodeGrain(
         var calling = Stopwatch.GetTimestamp();
         try
         {
-            reply = await channel.LaunchAsync(npid, tenant, spec, runAs, CancellationToken.None);
+            reply = await Agent.LaunchAsync(npid, tenant, spec, runAs, CancellationToken.None);
             SpawnHops.Record("5b1 node.hostd_call", calling);
         }
         catch
@@ -238,38 +232,11 @@ public sealed class NodeGrain(
         }
     }
 
-    public Task SignalAsync(string npid, int signal)
-    {
-        if (!IsHollow)
-        {
-            return channel.SignalAsync(npid, signal, CancellationToken.None);
-        }
-
-        if (!_hollowLaunches.ContainsKey(npid))
-        {
-            throw new NefeleException(ErrorCodes.NotRunning, $"hollow node {Node} runs no process {npid}");
-        }
-
-        if (signal is Signals.SigKill or Signals.SigTerm)
-        {
-            _hollowLaunches.Remove(npid);
-            _reservations.Remove(npid);
-
-            // Not awaited: the process grain is waiting on this call and takes the exit after it.
-            _ = ReportExitAsync(npid, signal);
-        }
-
-        return Task.CompletedTask;
-    }
+    public Task SignalAsync(string npid, int signal) => Agent.SignalAsync(npid, signal, CancellationToken.None);
 
     public async Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait)
     {
-        if (IsHollow)
-        {
-            return new LogChunk { Data = [], NextOffset = 0, FirstOffset = 0, Complete = !_hollowLaunches.ContainsKey(npid) };
-        }
-
-        var reply = await channel.ReadLogsAsync(npid, offset, maxBytes, wait, CancellationToken.None);
+        var reply = await Agent.ReadLogsAsync(npid, offset, maxBytes, wait, CancellationToken.None);
         return new LogChunk
         {
             Data = reply.Data.ToByteArray(),
@@ -281,18 +248,13 @@ public sealed class NodeGrain(
 
     public async Task<IReadOnlyDictionary<string, (long CpuNs, long MemoryBytes)>> GetUsageAsync()
     {
-        if (IsHollow)
-        {
-            return _hollowLaunches.Keys.ToDictionary(n => n, _ => (0L, 0L), StringComparer.Ordinal);
-        }
-
-        var reply = await channel.GetUsageAsync(CancellationToken.None);
+        var reply = await Agent.GetUsageAsync(CancellationToken.None);
         return reply.Processes.ToDictionary(p => p.Npid, p => (p.CpuUsageNs, p.MemoryUsageBytes), StringComparer.Ordinal);
     }
 
     public async Task ApplyNamesAsync(Naming.NameTable table)
     {
-        if (IsHollow || !nameTables.Offer(table, Node))
+        if (!nameTables.Offer(table, Node))
         {
             return;
         }
@@ -313,7 +275,7 @@ public sealed class NodeGrain(
     {
         try
         {
-            await channel.PushNamesAsync(Naming.NameTableProto.ToProto(table), CancellationToken.None);
+            await Agent.PushNamesAsync(Naming.NameTableProto.ToProto(table), CancellationToken.None);
         }
         catch (NefeleException e)
         {
@@ -325,6 +287,7 @@ public sealed class NodeGrain(
     /// <summary>Subscribes this node to the tenant's name service once (again after a failure).</summary>
     private Task<bool> AttachNames(string tenant)
     {
+        // A hollow node takes no name tables: the name service would push every change to thousands of them.
         if (IsHollow)
         {
             return Task.FromResult(true);
@@ -363,54 +326,33 @@ public sealed class NodeGrain(
             throw NefeleException.Bad($"only a hollow-<n> node can be declared hollow (this is {Node})");
         }
 
-        _hollow = node;
+        var agent = agents.Declare(node);
         _reservations.Clear();
-        _hollowLaunches.Clear();
+        _running.Clear();
+
+        // Its load is declared, not measured: read once instead of by a timer.
+        _cpuLoad = agent.CpuLoad;
         return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<string>> RemoveHollowAsync()
     {
-        IReadOnlyList<string> running = _hollowLaunches.Keys.ToArray();
-        _hollow = null;
+        var running = agents.Remove(Node);
         _reservations.Clear();
-        _hollowLaunches.Clear();
+        _running.Clear();
+        _cpuLoad = 0;
         DeactivateOnIdle();
         return Task.FromResult(running);
-    }
-
-    private LaunchOutcome LaunchHollow(string npid)
-    {
-        var pid = --_hollowPid;
-        _hollowLaunches[npid] = pid;
-        return new LaunchOutcome { Started = true, Pid = pid, StartedAt = time.GetUtcNow() };
-    }
-
-    private async Task ReportExitAsync(string npid, int signal)
-    {
-        try
-        {
-            await GrainFactory.Get<IProcessGrain>(npid).OnExitedAsync(new ProcessEnd
-            {
-                State = ProcessState.Exited,
-                Signal = signal,
-                EndedAt = time.GetUtcNow(),
-            });
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Hollow node {Node} could not report the end of {Npid}", Node, npid);
-        }
     }
 
     /// <summary>The timer: latest measured load from hostd, and the directory entry kept current.</summary>
     private async Task RefreshAsync(CancellationToken ct)
     {
-        if (channel.Facts is not null)
+        if (Agent.Facts is not null)
         {
             try
             {
-                var usage = await channel.GetUsageAsync(ct);
+                var usage = await Agent.GetUsageAsync(ct);
                 _cpuLoad = usage.NodeCpuLoad;
                 _memoryUsed = usage.NodeMemoryUsedBytes;
             }
@@ -444,21 +386,15 @@ public sealed class NodeGrain(
     private NodeOffer Score(IReadOnlyList<ResourceAsk> asks) =>
         NodeScoring.Offer(Node, Attached, Allocatable(), Taken(), asks, Devices(), TakenDevices(), CpuLoad());
 
-    private double CpuLoad() => IsHollow ? _hollow?.CpuLoad ?? 0 : _cpuLoad;
+    private double CpuLoad() => _cpuLoad;
 
-    private IReadOnlyDictionary<string, string> Labels() =>
-        IsHollow ? _hollow?.Labels ?? new Dictionary<string, string>() : options.Value.Labels;
+    private IReadOnlyDictionary<string, string> Labels() => agents.ProfileOf(Node).Labels;
 
     /// <summary>Declared devices win over what hostd detected for the same name.</summary>
-    private IReadOnlyDictionary<string, long> Devices()
+    private Dictionary<string, long> Devices()
     {
-        if (IsHollow)
-        {
-            return _hollow?.Devices ?? NoDevices;
-        }
-
         var devices = new Dictionary<string, long>(StringComparer.Ordinal);
-        if (channel.Facts is { } facts)
+        if (Agent.Facts is { } facts)
         {
             foreach (var (name, count) in facts.Devices)
             {
@@ -466,7 +402,7 @@ public sealed class NodeGrain(
             }
         }
 
-        foreach (var (name, count) in options.Value.Devices)
+        foreach (var (name, count) in agents.ProfileOf(Node).Devices)
         {
             devices[name] = count;
         }
@@ -476,19 +412,14 @@ public sealed class NodeGrain(
 
     private (long Cpu, long Memory) Allocatable()
     {
-        if (IsHollow)
-        {
-            return _hollow is null ? (0, 0) : (_hollow.CpuMillis, _hollow.MemoryBytes);
-        }
-
-        var facts = channel.Facts;
+        var facts = Agent.Facts;
         if (facts is null)
         {
             return (0, 0);
         }
 
-        var o = options.Value;
-        return (Math.Max(0, (facts.Cpus * 1000L) - o.ReservedCpuMillis), Math.Max(0, facts.MemoryBytes - o.ReservedMemoryBytes));
+        var profile = agents.ProfileOf(Node);
+        return (Math.Max(0, (facts.Cpus * 1000L) - profile.ReservedCpuMillis), Math.Max(0, facts.MemoryBytes - profile.ReservedMemoryBytes));
     }
 
     private (long Cpu, long Memory) Taken() =>

@@ -26,6 +26,7 @@ public sealed partial class PlacementRequestGrain(
     IClusterMembershipService membership,
     NodeDirectoryCache directory,
     NpidGenerator npids,
+    Images.ImageStore images,
     IOptions<PlacementOptions> options,
     ILogger<PlacementRequestGrain> logger) : Grain, IPlacementRequestGrain
 {
@@ -56,7 +57,7 @@ public sealed partial class PlacementRequestGrain(
             }
 
             // Admitted by an activation that died before answering (or was deactivated since): finish that admission.
-            var expanded = earlier.Expand();
+            var expanded = Images.ImageSpecs.Resolve(images, Tenant, earlier.Expand());
             var collected = await CollectedOfAsync(state.State.Admitted.Select(a => a.Npid));
             var resumed = state.State.Admitted.Where(a => !collected.Contains(a.Npid)).Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
             var runAsThen = state.State.RunAs ?? Tenants.RunAs.Of(await GrainFactory.Get<ITenantGrain>(Tenant).GetInfoAsync(ct));
@@ -77,7 +78,7 @@ public sealed partial class PlacementRequestGrain(
         activity?.SetTag("nefele.tenant", Tenant);
         var started = Stopwatch.GetTimestamp();
         SpecValidator.Validate(request, options.Value.MaxTasksPerRequest);
-        var tasks = request.Expand();
+        var tasks = Images.ImageSpecs.Resolve(images, Tenant, request.Expand());
         activity?.SetTag("nefele.tasks", tasks.Count);
 
         // The tenant must exist and the request fit its quotas before anything is placed.

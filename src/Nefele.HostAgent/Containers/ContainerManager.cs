@@ -71,6 +71,7 @@ public sealed class ContainerManager : IAsyncDisposable
     private readonly HostAgentOptions host;
     private readonly ILogger logger;
     private readonly Networking.TenantNetworks? networks;
+    private readonly Shared.TenantDirectories tenantDirectories;
     private readonly Dictionary<string, TenantContainer> containers = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
     private readonly string[] hierarchies;
@@ -83,6 +84,7 @@ public sealed class ContainerManager : IAsyncDisposable
         this.host = host;
         options = host.Containers;
         this.logger = logger;
+        tenantDirectories = new Shared.TenantDirectories(host);
         this.networks = string.Equals(options.Network, "tenant", StringComparison.Ordinal) ? networks : null;
 
         // nspawn keeps its payload in the unified hierarchy where there is one (v2, or hybrid
@@ -393,10 +395,7 @@ public sealed class ContainerManager : IAsyncDisposable
 
         args.Add($"--bind-ro={Escape(host.ShimPath)}:{ProcessPaths.ContainerShim}");
         args.Add($"--bind={Escape(host.ApiSocketPath)}:{ProcessPaths.ContainerApiSocket}");
-        if (options.SharedDirectory.Length > 0)
-        {
-            args.Add($"--bind={Escape(EnsureSharedDirectory(c.Tenant, uid, gid))}:/shared");
-        }
+        args.Add($"--bind={Escape(tenantDirectories.Ensure(c.Tenant, uid, gid))}:{Nefele.Shared.SharedDirectory.ContainerPath}");
 
         if (networks is null)
         {
@@ -788,24 +787,6 @@ public sealed class ContainerManager : IAsyncDisposable
     /// <summary>Where a development container of this tenant and image keeps its changes.</summary>
     public string UpperDirectory(string tenant, string imageRoot) =>
         Path.Combine(options.StateDirectory, "overlays", NameFor(tenant, imageRoot), "upper");
-
-    private string EnsureSharedDirectory(string tenant, uint uid, uint gid)
-    {
-        var dir = Path.Combine(options.SharedDirectory, "tenants", tenant);
-        if (!Directory.Exists(dir))
-        {
-            Directory.CreateDirectory(dir);
-            if (LibC.chown(dir, uid, gid) != 0)
-            {
-                throw new IOException($"chown {dir} to {uid}:{gid}: {LibC.StrError(Marshal.GetLastPInvokeError())}");
-            }
-
-            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute);
-        }
-
-        return dir;
-    }
 
     /// <summary>nspawn's path lists are colon-separated; a colon in a path is written \:.</summary>
     private static string Escape(string path) => path.Replace("\\", "\\\\", StringComparison.Ordinal).Replace(":", "\\:", StringComparison.Ordinal);

@@ -2,7 +2,7 @@ namespace Nefele.HostAgent.Containers;
 
 /// <summary>
 /// Settings of tenant containers (configuration section <c>HostAgent:Containers</c>; flags
-/// <c>--container-*</c> and <c>--shared-dir</c>).
+/// <c>--container-*</c>; /shared is the tenant's directory of <see cref="HostAgentOptions.SharedDirectory"/>).
 /// </summary>
 public sealed class ContainerOptions
 {
@@ -15,10 +15,11 @@ public sealed class ContainerOptions
 
     /// <summary>
     /// <c>tenant</c>: a container joins its tenant's network on this node (HostAgent:TenantNetwork),
-    /// which reaches the tenant's containers on other nodes and nothing else. <c>private</c>: a
-    /// network namespace of its own with only loopback. Default <c>tenant</c>.
+    /// which reaches the tenant's containers on other nodes and nothing else; it needs the silo's
+    /// peer list (a cluster). <c>private</c>: a network namespace of its own with only loopback.
+    /// Default <c>private</c>, which a node alone needs; cluster nodes pass <c>tenant</c>.
     /// </summary>
-    public string Network { get; set; } = "tenant";
+    public string Network { get; set; } = "private";
 
     /// <summary>
     /// How long a container whose last process ended keeps running before it is stopped, so a
@@ -49,12 +50,6 @@ public sealed class ContainerOptions
     public string StateDirectory { get; set; } = "";
 
     /// <summary>
-    /// The shared directory every node mounts; a container binds <c>&lt;dir&gt;/tenants/&lt;tenant&gt;</c>
-    /// at <c>/shared</c> (created owned by the tenant's uid and gid, mode 0770). Default empty: no /shared.
-    /// </summary>
-    public string SharedDirectory { get; set; } = "";
-
-    /// <summary>
     /// pid 1 of containers whose image has no systemd. Default env <c>NEFELE_PAUSE</c>, else
     /// <c>native/build/nefele-pause</c> beside the spawn library.
     /// </summary>
@@ -82,10 +77,6 @@ public sealed class ContainerOptions
 
         StateDirectory = Path.GetFullPath(StateDirectory);
         PausePath = Path.GetFullPath(PausePath);
-        if (SharedDirectory.Length > 0)
-        {
-            SharedDirectory = Path.GetFullPath(SharedDirectory);
-        }
     }
 
     /// <summary>Every bad setting, each naming its key and what is allowed.</summary>
@@ -109,11 +100,6 @@ public sealed class ContainerOptions
         if (Mode is not ("production" or "development"))
         {
             yield return $"{section}:Containers:Mode (--container-mode) '{Mode}' is not a mode; allowed: production, development";
-        }
-
-        if (SharedDirectory.Length > 0 && !Directory.Exists(SharedDirectory))
-        {
-            yield return $"{section}:Containers:SharedDirectory (--shared-dir) {SharedDirectory} does not exist";
         }
     }
 }

@@ -10,7 +10,8 @@ namespace Nefele.HostAgent.Engines;
 internal static class ProgramSearch
 {
     /// <summary>The path to exec for <paramref name="program"/>, or a rejection naming the PATH searched.</summary>
-    public static string Resolve(string program, IReadOnlyDictionary<string, string> environment)
+    /// <param name="root">An image's root the PATH is searched in (its links may be absolute: what exists there is taken), else null.</param>
+    public static string Resolve(string program, IReadOnlyDictionary<string, string> environment, string? root = null)
     {
         if (program.Contains('/', StringComparison.Ordinal))
         {
@@ -27,6 +28,17 @@ internal static class ProgramSearch
             }
 
             var candidate = dir.TrimEnd('/') + "/" + program;
+            if (root is not null)
+            {
+                var inRoot = root + candidate;
+                if (File.Exists(inRoot) || new FileInfo(inRoot).LinkTarget is not null)
+                {
+                    return candidate;
+                }
+
+                continue;
+            }
+
             if (!File.Exists(candidate))
             {
                 continue;
@@ -42,7 +54,7 @@ internal static class ProgramSearch
 
         // As execvp: a file found but not executable is exec'd anyway, so the failure names it.
         return notExecutable
-            ?? throw new SpawnRejectedException(Nefele.Client.ErrorCodes.ProgramNotFound, $"spawn rejected: {program}: no such program in PATH ({Shorten(path)}) on this node");
+            ?? throw new SpawnRejectedException(Nefele.Client.ErrorCodes.ProgramNotFound, $"spawn rejected: {program}: no such program in PATH ({Shorten(path)}) {(root is null ? "on this node" : "in the image")}");
     }
 
     private static string Shorten(string path) => path.Length <= 200 ? path : path[..200] + "…";

@@ -33,8 +33,14 @@ public sealed partial class TenantNetworks
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly Dictionary<int, TenantNetworkInfo> _networks = [];
     private readonly TaskCompletionSource<IPAddress> _selfKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Networks whose every piece this hostd has made or checked, and those whose tunnel matches the
+    // peer list: a warm ensure (a tenant's second container) then runs no command at all.
+    private readonly HashSet<int> _verified = [];
+    private readonly HashSet<int> _synced = [];
     private ClusterPeersUpdate? _peers;
     private bool _recovered;
+    private bool _firewallCurrent;
+    private (IPAddress Self, string Device, int TunnelMtu)? _underlay;
 
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
     public TenantNetworks(TenantNetworkOptions options, string node, IpRoute ip, ILogger<TenantNetworks> logger)
@@ -79,9 +85,16 @@ public sealed partial class TenantNetworks
                 }
             }
 
+            if (_verified.Contains(index) && _networks.TryGetValue(index, out var known))
+            {
+                await BringInLineLockedAsync(index, ct);
+                return known;
+            }
+
             var network = await BuildLockedAsync(index, self, slot, ct);
             _networks[index] = network;
-            await FirewallLockedAsync(ct);
+            _verified.Add(index);
+            await BringInLineLockedAsync(index, ct);
             _logger.LogInformation("Tenant {Tenant} network on node {Node}: {Address}/{Prefix} in {Namespace}, VNI {Vni}, {Peers} peers",
                 tenant, _node, network.Address, network.PrefixLength, network.NamespacePath, network.Vni, _peers?.PeerAddresses.Count ?? 0);
             return network;
@@ -106,6 +119,8 @@ public sealed partial class TenantNetworks
             await RecoverLockedAsync(ct);
             await RemoveLockedAsync(index, ct);
             _networks.Remove(index);
+            _verified.Remove(index);
+            _synced.Remove(index);
             if (_networks.Count == 0)
             {
                 await FirewallLockedAsync(ct);
@@ -175,6 +190,12 @@ public sealed partial class TenantNetworks
                     _node, clean.SelfAddress, string.Join(", ", clean.PeerAddresses), clean.Version);
             }
 
+            if (_peers is null || !_peers.PeerAddresses.SequenceEqual(clean.PeerAddresses))
+            {
+                _synced.Clear();
+                _firewallCurrent = false;
+            }
+
             _peers = clean;
             if (!_selfKnown.TrySetResult(self) && !_selfKnown.Task.Result.Equals(self))
             {
@@ -185,14 +206,17 @@ public sealed partial class TenantNetworks
             try
             {
                 await RecoverLockedAsync(ct);
-                foreach (var index in _networks.Keys)
-                {
-                    await SyncPeersLockedAsync(index, ct);
-                }
 
-                if (_networks.Count > 0)
+                // The firewall first: once a node that left is shut out, the tunnels cannot learn it again
+                // from its packets still on the way while its entries are dropped.
+                if (_networks.Count > 0 && !_firewallCurrent)
                 {
                     await FirewallLockedAsync(ct);
+                }
+
+                foreach (var index in _networks.Keys.Where(i => !_synced.Contains(i)).ToArray())
+                {
+                    await SyncPeersLockedAsync(index, ct);
                 }
             }
             catch (TenantNetworkException e)
@@ -221,6 +245,21 @@ public sealed partial class TenantNetworks
         }
     }
 
+    /// <summary>Firewall and tunnel entries of a network made to match the peer list, when they do not yet.</summary>
+    private async Task BringInLineLockedAsync(int index, CancellationToken ct)
+    {
+        if (!_firewallCurrent)
+        {
+            await FirewallLockedAsync(ct);
+        }
+
+        if (!_synced.Contains(index))
+        {
+            await SyncPeersLockedAsync(index, ct);
+        }
+    }
+
+    /// <summary>Makes what is missing of the network: about four commands for a new one (one batch per namespace).</summary>
     private async Task<TenantNetworkInfo> BuildLockedAsync(int index, IPAddress self, int slot, CancellationToken ct)
     {
         var name = TenantNetworkPlan.NamespaceName(_node, index);
@@ -234,6 +273,7 @@ public sealed partial class TenantNetworks
             await _ip.NetnsAsync(["add", name], ct);
         }
 
+        var underlay = await UnderlayAsync(self, ct);
         var node = new List<string>();
         if (!links.ContainsKey(bridge))
         {
@@ -243,30 +283,27 @@ public sealed partial class TenantNetworks
             node.Add($"link set {bridge} up");
         }
 
-        if (!links.ContainsKey(tunnel))
+        var freshTunnel = !links.ContainsKey(tunnel);
+        if (freshTunnel)
         {
-            var underlay = await UnderlayDeviceAsync(self, ct);
-            node.Add($"link add {tunnel} type vxlan id {_plan.Vni(index)} local {self} dev {underlay} dstport {_plan.VxlanPort}");
+            node.Add($"link add {tunnel} type vxlan id {_plan.Vni(index)} local {self} dev {underlay.Device} dstport {_plan.VxlanPort}");
             node.Add($"link set {tunnel} addrgenmode none");
             node.Add($"link set {tunnel} master {bridge}");
             node.Add($"link set {tunnel} up");
         }
 
+        if (!links.ContainsKey(veth))
+        {
+            var mtu = underlay.TunnelMtu;
+            node.Add($"link add {veth} mtu {mtu} type veth peer name {TenantNetworkPlan.NamespaceInterface} mtu {mtu} netns {name}");
+            node.Add($"link set {veth} addrgenmode none");
+            node.Add($"link set {veth} master {bridge}");
+            node.Add($"link set {veth} up");
+        }
+
         if (node.Count > 0)
         {
             await _ip.IpBatchAsync(node, ct);
-        }
-
-        var mtu = await MtuAsync(tunnel, ct);
-        if (!links.ContainsKey(veth))
-        {
-            await _ip.IpBatchAsync(
-            [
-                $"link add {veth} mtu {mtu} type veth peer name {TenantNetworkPlan.NamespaceInterface} mtu {mtu} netns {name}",
-                $"link set {veth} addrgenmode none",
-                $"link set {veth} master {bridge}",
-                $"link set {veth} up",
-            ], ct);
         }
 
         var address = _plan.Address(index, slot);
@@ -278,7 +315,23 @@ public sealed partial class TenantNetworks
         ], ct, netns: name);
         var network = new TenantNetworkInfo(index, NamespacePath(name), address, _plan.TenantPrefixLength, _plan.Subnet(index), _plan.Vni(index));
         _networks[index] = network;
-        await SyncPeersLockedAsync(index, ct);
+        if (freshTunnel && _peers is not null && !_firewallCurrent)
+        {
+            // Shut out whoever is not a peer before the new tunnel can hear anyone.
+            await FirewallLockedAsync(ct);
+        }
+
+        if (freshTunnel && _peers is not null)
+        {
+            // A new tunnel has no entries: only the peers' go in, with no look first.
+            if (_peers.PeerAddresses.Count > 0)
+            {
+                await _ip.BridgeBatchAsync(_peers.PeerAddresses.Select(p => $"fdb append {FloodMac} dev {tunnel} dst {p}").ToArray(), ct);
+            }
+
+            _synced.Add(index);
+        }
+
         return network;
     }
 
@@ -361,6 +414,8 @@ public sealed partial class TenantNetworks
             await _ip.BridgeBatchAsync(lines, ct);
             _logger.LogDebug("Tunnel {Tunnel} on node {Node}: {Changes}", tunnel, _node, string.Join("; ", lines));
         }
+
+        _synced.Add(index);
     }
 
     /// <summary>
@@ -374,6 +429,7 @@ public sealed partial class TenantNetworks
     {
         if (_networks.Count == 0)
         {
+            _firewallCurrent = false;
             await _ip.NftAsync($"table inet {FirewallTable}\ndelete table inet {FirewallTable}\n", ct);
             return;
         }
@@ -390,6 +446,7 @@ public sealed partial class TenantNetworks
             + $"  chain output {{ type filter hook output priority 0; policy accept; udp dport {port} meta skuid != 0 drop; }}\n"
             + "}\n",
             ct);
+        _firewallCurrent = _peers is not null;
     }
 
     /// <summary>Links of the node's namespace by name (the part before any @peer), with their one-line descriptions.</summary>
@@ -409,20 +466,33 @@ public sealed partial class TenantNetworks
         return links;
     }
 
-    private async Task<string> UnderlayDeviceAsync(IPAddress self, CancellationToken ct)
+    /// <summary>The interface holding the node's cluster address, and the MTU a tunnel over it leaves (looked up once).</summary>
+    private async Task<(IPAddress Self, string Device, int TunnelMtu)> UnderlayAsync(IPAddress self, CancellationToken ct)
     {
+        if (_underlay is { } known && known.Self.Equals(self))
+        {
+            return known;
+        }
+
         var shown = await _ip.IpAsync(["-o", "-4", "addr", "show", "to", $"{self}/32"], ct);
         var m = AddrLine().Match(shown);
-        return m.Success
-            ? m.Groups[1].Value
-            : throw new TenantNetworkException($"node {_node}'s cluster address {self} is on none of the interfaces of hostd's network namespace");
-    }
+        if (!m.Success)
+        {
+            throw new TenantNetworkException($"node {_node}'s cluster address {self} is on none of the interfaces of hostd's network namespace");
+        }
 
-    private async Task<int> MtuAsync(string link, CancellationToken ct)
-    {
-        var shown = await _ip.IpAsync(["-o", "link", "show", "dev", link], ct);
-        var m = MtuPart().Match(shown);
-        return m.Success ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : throw new TenantNetworkException($"{link} shows no MTU: {shown.Trim()}");
+        var device = m.Groups[1].Value.Split('@')[0];
+        var link = await _ip.IpAsync(["-o", "link", "show", "dev", device], ct);
+        var mtu = MtuPart().Match(link);
+        if (!mtu.Success)
+        {
+            throw new TenantNetworkException($"{device} shows no MTU: {link.Trim()}");
+        }
+
+        // VXLAN over IPv4 adds 50 bytes: outer IPv4 (20), UDP (8), VXLAN (8) and the inner Ethernet header (14).
+        var underlay = (self, device, int.Parse(mtu.Groups[1].Value, CultureInfo.InvariantCulture) - 50);
+        _underlay = underlay;
+        return underlay;
     }
 
     private async Task<IPAddress?> NamespaceAddressAsync(string name, CancellationToken ct)

@@ -113,34 +113,40 @@ public sealed partial class ProcessSupervisor
     private async Task RunLaunchAsync(TrackedProcess p)
     {
         var spec = p.Spec;
-        // The unpacked image the process runs from (filled from the launch's image); with tenant
-        // containers on, a process from an image runs in its tenant's container for that image.
-        string? imageRoot = null;
-        string? container = imageRoot is not null && engine is ContainerEngine ? ContainerManager.NameFor(p.Tenant, imageRoot) : null;
-        p.Container = container;
-        var paths = ProcessPaths.For(container, options);
+        string? container = null;
         var env = new Dictionary<string, string>(spec.Env, StringComparer.Ordinal);
         env.TryAdd("PATH", DefaultPath);
-        env["NEFELE_SOCKET"] = paths.ApiSocket;
-        if (p.Token is not null)
-        {
-            env["NEFELE_TOKEN"] = p.Token;
-            env["LD_PRELOAD"] = env.TryGetValue("LD_PRELOAD", out var preload) && preload.Length > 0
-                ? paths.Shim + ":" + preload
-                : paths.Shim;
-        }
-
-        var launch = new LaunchSpec(
-            p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
-            string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
-            new CgroupLimits(spec.CpuMillis, spec.MemoryBytes),
-            p.Identity,
-            paths,
-            container,
-            imageRoot);
         StartedProcess started;
         try
         {
+            // The tenant's shared directory, and the image's root (unpacked once per node), before the
+            // spawn. Without a container, a process from an image runs chrooted in its root, where it
+            // sees hostd's socket, the shim and /shared at a container's fixed paths.
+            var shared = tenantDirectories.Ensure(p.Tenant, p.Identity.Uid, p.Identity.Gid);
+            var imageRoot = string.IsNullOrEmpty(spec.Image) ? null : await images.RootAsync(p.Tenant, spec.Image, stop.Token);
+
+            // With tenant containers on, a process from an image runs in its tenant's container for that image.
+            container = imageRoot is not null && engine is ContainerEngine ? ContainerManager.NameFor(p.Tenant, imageRoot) : null;
+            p.Container = container;
+            var paths = imageRoot is null ? ProcessPaths.For(container, options) : ProcessPaths.InContainer;
+            env[Nefele.Shared.SharedDirectory.EnvironmentVariable] = imageRoot is null && container is null ? shared : Nefele.Shared.SharedDirectory.ContainerPath;
+            env["NEFELE_SOCKET"] = paths.ApiSocket;
+            if (p.Token is not null)
+            {
+                env["NEFELE_TOKEN"] = p.Token;
+                env["LD_PRELOAD"] = env.TryGetValue("LD_PRELOAD", out var preload) && preload.Length > 0
+                    ? paths.Shim + ":" + preload
+                    : paths.Shim;
+            }
+
+            var launch = new LaunchSpec(
+                p.Npid, p.Tenant, spec.Path, [.. spec.Args], env,
+                string.IsNullOrEmpty(spec.Cwd) ? "/" : spec.Cwd,
+                new CgroupLimits(spec.CpuMillis, spec.MemoryBytes),
+                p.Identity,
+                paths,
+                container,
+                imageRoot);
             SpawnTrace.Mark("h.start_call", p.Npid);
             started = await engine.StartAsync(launch, stop.Token);
             SpawnTrace.Mark("h.start_ret", p.Npid);

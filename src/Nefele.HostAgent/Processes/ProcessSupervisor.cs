@@ -30,6 +30,8 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     // waited for this long before reporting the log complete and reading the last line.
     private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
     private readonly HostAgentOptions options;
+    private readonly Shared.TenantDirectories tenantDirectories;
+    private readonly Images.ImageCache images;
     private readonly IProcessEngine engine;
     private readonly ILogger logger;
     private readonly ResourceLimits limits;
@@ -53,9 +55,12 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private readonly Task exitLoop;
     private IControlConnection? attached;
 
-    public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, PostOffice post, ILogger<ProcessSupervisor> logger)
+    public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, PostOffice post, ILogger<ProcessSupervisor> logger,
+        Shared.TenantDirectories tenantDirectories, Images.ImageCache images)
     {
         this.options = options;
+        this.tenantDirectories = tenantDirectories;
+        this.images = images;
         Post = post;
         this.engine = engine;
         this.logger = logger;

@@ -30,6 +30,8 @@ internal static partial class ProblemMapping
         ErrorCodes.TenantExists or ErrorCodes.KeyExists => StatusCodes.Status409Conflict,
         ErrorCodes.SupervisorNotFound => StatusCodes.Status404NotFound,
         ErrorCodes.SupervisorExists => StatusCodes.Status409Conflict,
+        ErrorCodes.ImageNotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.DigestMismatch => StatusCodes.Status400BadRequest,
         ErrorCodes.FailedToStart => StatusCodes.Status422UnprocessableEntity,
         ErrorCodes.QuotaExceeded or ErrorCodes.RateLimited or ErrorCodes.LimitExceeded => StatusCodes.Status429TooManyRequests,
         ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,

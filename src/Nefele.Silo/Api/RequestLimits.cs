@@ -24,12 +24,20 @@ internal static class RequestLimits
             return;
         }
 
-        if (context.Request.ContentLength > Validation.Limits.MaxRequestBodyBytes)
+        // An image layer is the one body larger than a JSON request (ImageEndpoints).
+        var layer = ImageEndpoints.IsLayerUpload(context.Request);
+        var bodyLimit = layer ? Validation.Limits.MaxImageLayerBytes : Validation.Limits.MaxRequestBodyBytes;
+        if (context.Request.ContentLength > bodyLimit)
         {
             // The rest of the body is not worth reading to keep this connection.
             context.Response.Headers.Connection = "close";
-            await ProblemMapping.ToProblem(ErrorCodes.PayloadTooLarge, ProblemMapping.BodyTooLarge(context.Request.ContentLength, Validation.Limits.MaxRequestBodyBytes)).ExecuteAsync(context);
+            await ProblemMapping.ToProblem(ErrorCodes.PayloadTooLarge, ProblemMapping.BodyTooLarge(context.Request.ContentLength, bodyLimit)).ExecuteAsync(context);
             return;
+        }
+
+        if (layer)
+        {
+            ImageEndpoints.AllowLayerBody(context);
         }
 
         await next(context);

@@ -19,6 +19,7 @@ internal static class ProtoMapping
             NoHandshake = spec.NoHandshake,
             MailboxMessages = spec.MailboxMessages,
             MailboxBytes = spec.MailboxBytes,
+            Image = spec.Image ?? string.Empty,
         };
         p.Args.AddRange(spec.Args);
         foreach (var (key, value) in spec.Env)
@@ -57,6 +58,7 @@ internal static class ProtoMapping
         Rlimits = p.Rlimits.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
         MailboxMessages = p.MailboxMessages,
         MailboxBytes = p.MailboxBytes,
+        Image = string.IsNullOrEmpty(p.Image) ? null : p.Image,
     };
 
     public static ProcessEnd FromProto(P.ProcessEnd p) => new()

@@ -40,12 +40,12 @@ public sealed class ContainerEngineTests : IAsyncLifetime
             ShimPath = NativeBuild.ShimPath,
             SpawnLibraryPath = NativeBuild.SpawnLibraryPath,
             StopGrace = TimeSpan.FromSeconds(2),
+            SharedDirectory = shared,
             Containers = new ContainerOptions
             {
                 Linger = TimeSpan.Zero,
                 Network = "private",
                 StateDirectory = state,
-                SharedDirectory = shared,
                 PausePath = Path.Combine(NativeBuild.RepoRoot, "native", "build", "nefele-pause"),
             },
         };

@@ -53,12 +53,12 @@ public sealed class ContainerManagerTests : IAsyncLifetime
             ShimPath = NativeBuild.ShimPath,
             SpawnLibraryPath = NativeBuild.SpawnLibraryPath,
             StopGrace = TimeSpan.FromSeconds(2),
+            SharedDirectory = shared,
             Containers = new ContainerOptions
             {
                 Linger = TimeSpan.Zero,
                 Mode = mode,
                 StateDirectory = state,
-                SharedDirectory = shared,
                 PausePath = Path.Combine(NativeBuild.RepoRoot, "native", "build", "nefele-pause"),
             },
         };

@@ -48,6 +48,9 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
     private const int MaxEvents = 64;
     private readonly SpawnLibrary library;
     private readonly ICgroupManager cgroups;
+
+    // Where the api socket, the shim and the shared directory are on the host, for a process in an image root.
+    private readonly HostAgentOptions? options;
     private readonly ILogger logger;
     private readonly Dictionary<int, Child> children = [];
 
@@ -70,9 +73,10 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
     private volatile bool stopping;
     private bool closed;
 
-    public NativeEngine(string spawnLibraryPath, ICgroupManager cgroups, ILogger<NativeEngine> logger)
+    public NativeEngine(string spawnLibraryPath, ICgroupManager cgroups, ILogger<NativeEngine> logger, HostAgentOptions? options = null)
     {
         library = new SpawnLibrary(spawnLibraryPath);
+        this.options = options;
         this.cgroups = cgroups;
         this.logger = logger;
         Capabilities = new EngineCapabilities("native", Recover: false, ResourceLimits: cgroups.Flavor != CgroupFlavor.None);
@@ -311,8 +315,10 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         SpawnTrace.Mark("h.start_pool", spec.Npid);
         if (!spec.Path.Contains('/', StringComparison.Ordinal) && spec.Namespaces is null)
         {
-            spec = spec with { Path = ProgramSearch.Resolve(spec.Path, spec.Environment) };
+            spec = spec with { Path = ProgramSearch.Resolve(spec.Path, spec.Environment, spec.ImageRoot) };
         }
+
+        var root = spec.ImageRoot is { } imageRoot ? RootOf(spec, imageRoot) : null;
         IProcessCgroup cgroup;
         try
         {
@@ -351,7 +357,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         // until then (its pidfd is already readable when added, or the wake checks every child).
         // stdin is /dev/null: the spawn library opens it in the child for a negative descriptor.
         SpawnTrace.Mark("h.clone", spec.Npid);
-        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, out var pidfd, out var stage, out var errno, spec.Namespaces);
+        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, root, out var pidfd, out var stage, out var errno, spec.Namespaces);
         SpawnTrace.Mark("h.clone_ret", spec.Npid);
         var watched = false;
         var id = default(LocalProcessId);
@@ -420,9 +426,53 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         return new StartedProcess(id, pid, startedMs, output);
     }
 
+    /// <summary>
+    /// A process from an image without a container (the fallback; tenant containers are the norm):
+    /// chrooted into the image's root, read-only, with hostd's api socket and the shim bound at the
+    /// fixed paths NEFELE_SOCKET and LD_PRELOAD name inside it, the node's null, zero, full and
+    /// random devices, the tenant's shared directory at /shared, and a /tmp of its own. No /proc.
+    /// </summary>
+    private SpawnRoot RootOf(LaunchSpec spec, string imageRoot)
+    {
+        var binds = new List<(string Source, string Target)>();
+        if (options is not null)
+        {
+            binds.Add((options.ApiSocketPath, imageRoot + Images.ImageCache.MountPoints[0].Path));
+            if (File.Exists(options.ShimPath))
+            {
+                binds.Add((options.ShimPath, imageRoot + Images.ImageCache.MountPoints[1].Path));
+            }
+
+            foreach (var device in Images.ImageCache.DeviceNodes)
+            {
+                binds.Add((device, imageRoot + device));
+            }
+
+            var shared = Nefele.Shared.SharedDirectory.Tenant(options.SharedDirectory, spec.Tenant);
+            if (Directory.Exists(shared))
+            {
+                binds.Add((shared, imageRoot + Nefele.Shared.SharedDirectory.ContainerPath));
+            }
+        }
+
+        return new SpawnRoot(imageRoot, binds, imageRoot + "/tmp");
+    }
+
     /// <summary>The checks exec would fail, made once a spawn failed so the message can name the cause (none on the happy path).</summary>
     private static void CheckExecutable(LaunchSpec spec)
     {
+        if (spec.ImageRoot is { } root)
+        {
+            // Inside the image the path is the image's; its links may be absolute, so only existence is checked.
+            var inRoot = root + spec.Path;
+            if (!File.Exists(inRoot) && new FileInfo(inRoot).LinkTarget is null)
+            {
+                throw new SpawnRejectedException(Nefele.Client.ErrorCodes.ProgramNotFound, $"spawn rejected: {spec.Path}: no such file in the image");
+            }
+
+            return;
+        }
+
         if (!Path.IsPathFullyQualified(spec.Path))
         {
             throw new SpawnRejectedException($"spawn rejected: {spec.Path}: the path must be absolute");
@@ -461,6 +511,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
             (3, _) => $"cwd {spec.WorkingDirectory}: {LibC.StrError(errno)}",
             (4, EACCES) when !spec.Identity.IsRoot => $"{spec.Path}: permission denied for uid {spec.Identity.Uid} (not executable, or a directory on its path is closed to it)",
             (4, EAGAIN) => $"{spec.Path}: the tenant's uid {spec.Identity.Uid} has reached its process limit (RLIMIT_NPROC) on this node",
+            (4, ENOENT) when spec.ImageRoot is not null => $"{spec.Path}: no such file in the image (or its interpreter is missing there)",
             (4, ENOENT) => $"{spec.Path}: no such file (or its interpreter is missing)",
             (4, EACCES) => $"{spec.Path}: permission denied: not executable",
             (4, ENOEXEC) => $"{spec.Path}: exec format error: not a program this machine can run",
@@ -468,6 +519,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
             (5, _) => $"setting up the child's session or stdio failed: {LibC.StrError(errno)}",
             (6, _) => $"setting its resource limits failed: {LibC.StrError(errno)}",
             (7, _) => $"running as uid {spec.Identity.Uid} gid {spec.Identity.Gid} failed: {LibC.StrError(errno)}",
+            (8, _) => $"entering the image's root {spec.ImageRoot} failed: {LibC.StrError(errno)} (it needs root, with mount namespaces)",
             (9, _) => $"entering container {spec.Container}'s namespaces failed: {LibC.StrError(errno)}",
             _ => $"{spec.Path}: spawn failed at stage {stage}: {LibC.StrError(errno)}",
         };

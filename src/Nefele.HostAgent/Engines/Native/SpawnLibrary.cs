@@ -31,12 +31,28 @@ internal sealed unsafe class SpawnLibrary : IDisposable
     public int Spawn(
         string path, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string? cwd,
         IReadOnlyList<string> cgroupProcsFiles, int cgroupFd, int stdinFd, int stdoutFd, int stderrFd,
-        ProcessIdentity identity, out int pidfd, out int errStage, out int errNo, ContainerNamespaces? namespaces = null)
+        ProcessIdentity identity, out int pidfd, out int errStage, out int errNo) =>
+        Spawn(path, args, env, cwd, cgroupProcsFiles, cgroupFd, stdinFd, stdoutFd, stderrFd, identity, null, out pidfd, out errStage, out errNo);
+
+    /// <summary>As the other overload; with <paramref name="root"/>, the child runs in that root filesystem (see <see cref="SpawnRoot"/>); with <paramref name="namespaces"/>, in a container's namespaces.</summary>
+    public int Spawn(
+        string path, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string? cwd,
+        IReadOnlyList<string> cgroupProcsFiles, int cgroupFd, int stdinFd, int stdoutFd, int stderrFd,
+        ProcessIdentity identity, SpawnRoot? root, out int pidfd, out int errStage, out int errNo, ContainerNamespaces? namespaces = null)
     {
         // One native block for every string and pointer array of the call: the pointer arrays
-        // first (argv, envp, cgroup files, each NULL-terminated), then the NUL-terminated bytes.
-        var pointers = (1 + args.Count + 1) + (env.Count + 1) + (cgroupProcsFiles.Count + 1);
+        // first (argv, envp, cgroup files, root binds, each NULL-terminated), then the NUL-terminated bytes.
+        var binds = root?.Binds ?? [];
+        var pointers = (1 + args.Count + 1) + (env.Count + 1) + (cgroupProcsFiles.Count + 1) + (2 * binds.Count + 1);
         long bytes = Size(path) + (cwd is null ? 0 : Size(cwd));
+        if (root is not null)
+        {
+            bytes += Size(root.Path) + (root.Tmpfs is null ? 0 : Size(root.Tmpfs));
+            foreach (var (source, target) in binds)
+            {
+                bytes += Size(source) + Size(target);
+            }
+        }
         foreach (var a in args)
         {
             bytes += Size(a);
@@ -58,6 +74,7 @@ internal sealed unsafe class SpawnLibrary : IDisposable
             var argv = (byte**)block;
             var envp = argv + args.Count + 2;
             var cgroups = envp + env.Count + 1;
+            var bindPointers = cgroups + cgroupProcsFiles.Count + 1;
             var text = new Writer(block + (pointers * sizeof(nint)));
             var pathPtr = text.Put(path);
             var cwdPtr = cwd is null ? null : text.Put(cwd);
@@ -81,6 +98,19 @@ internal sealed unsafe class SpawnLibrary : IDisposable
             }
 
             cgroups[cgroupProcsFiles.Count] = null;
+            for (var i = 0; i < binds.Count; i++)
+            {
+                bindPointers[2 * i] = text.Put(binds[i].Source);
+                bindPointers[(2 * i) + 1] = text.Put(binds[i].Target);
+            }
+
+            bindPointers[2 * binds.Count] = null;
+            var rootSpec = new SpawnRootNative
+            {
+                Path = root is null ? null : text.Put(root.Path),
+                Binds = bindPointers,
+                Tmpfs = root?.Tmpfs is { } tmpfs ? text.Put(tmpfs) : null,
+            };
 
             var limits = stackalloc SpawnRlimit[Math.Max(1, identity.Limits.Count)];
             for (var i = 0; i < identity.Limits.Count; i++)
@@ -96,6 +126,7 @@ internal sealed unsafe class SpawnLibrary : IDisposable
                 NoNewPrivs = 1,
                 Rlimits = limits,
                 RlimitCount = (uint)identity.Limits.Count,
+                Root = root is null ? null : &rootSpec,
             };
             var ns = namespaces is null ? default : new SpawnNamespaces
             {
@@ -166,6 +197,16 @@ internal sealed unsafe class SpawnLibrary : IDisposable
         public int NoNewPrivs;
         public SpawnRlimit* Rlimits;
         public uint RlimitCount;
+        public SpawnRootNative* Root;
+    }
+
+    // struct nefele_spawn_root of nefele_spawn.h.
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SpawnRootNative
+    {
+        public byte* Path;
+        public byte** Binds;
+        public byte* Tmpfs;
     }
 
     // struct nefele_spawn_namespaces of nefele_spawn.h.

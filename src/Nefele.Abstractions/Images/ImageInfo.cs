@@ -1,0 +1,27 @@
+namespace Nefele.Client;
+
+/// <summary>One tag of an image of a tenant: what it points at and what the image holds.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ImageInfo
+{
+    /// <summary>The image's name.</summary>
+    [Id(0)] public required string Name { get; init; }
+
+    /// <summary>The tag.</summary>
+    [Id(1)] public required string Tag { get; init; }
+
+    /// <summary>The image's digest (<c>sha256:…</c> of its manifest: layer digest and config).</summary>
+    [Id(2)] public required string Digest { get; init; }
+
+    /// <summary>The digest of its root filesystem tarball.</summary>
+    [Id(3)] public required string Layer { get; init; }
+
+    /// <summary>The tarball's size in bytes.</summary>
+    [Id(4)] public long Size { get; init; }
+
+    /// <summary>Its config.</summary>
+    [Id(5)] public ImageConfig Config { get; init; } = new();
+
+    /// <summary>When the tag was set.</summary>
+    [Id(6)] public DateTimeOffset CreatedAt { get; init; }
+}

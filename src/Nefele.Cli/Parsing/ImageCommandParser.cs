@@ -1,0 +1,109 @@
+using Nefele.Cli.Commands;
+using Nefele.Images;
+
+namespace Nefele.Cli.Parsing;
+
+/// <summary>The grammar of images and image push|rm|ls (global options such as --tenant may appear among their flags).</summary>
+internal static class ImageCommandParser
+{
+    public static INefCommand ParseImages(ArgCursor cursor, GlobalOptions globals)
+    {
+        var json = false;
+        foreach (var (token, positional) in CommandLineParser.Tokens(cursor, globals))
+        {
+            if (positional)
+            {
+                throw new UsageException($"images: unexpected argument {token}");
+            }
+
+            if (token != "--json")
+            {
+                throw CommandLineParser.UnknownOption("images", token);
+            }
+
+            json = true;
+        }
+
+        return globals.Help ? new HelpCommand("images") : new ImagesCommand(json);
+    }
+
+    public static INefCommand ParseImage(ArgCursor cursor, GlobalOptions globals)
+    {
+        var verb = cursor.AtEnd ? null : cursor.Take();
+        if (verb is "-h" or "--help")
+        {
+            globals.TryTake(verb, cursor);
+            verb = null;
+        }
+
+        if (verb is not ("push" or "rm" or "ls"))
+        {
+            return globals.Help ? new HelpCommand("image") : throw new UsageException(
+                $"image: expected push, rm or ls{(verb is null ? string.Empty : $", not '{verb}'")} (image push TARBALL NAME[:TAG] | rm NAME[:TAG]... | ls)");
+        }
+
+        string? config = null, digest = null;
+        var json = false;
+        var operands = new List<string>();
+        foreach (var (token, positional) in CommandLineParser.Tokens(cursor, globals))
+        {
+            var (flag, inline) = ArgCursor.Split(token);
+            switch (positional ? null : flag)
+            {
+                case null:
+                    operands.Add(token);
+                    break;
+                case "--config" when verb == "push":
+                    config = cursor.TakeValue(flag, inline);
+                    break;
+                case "--digest" when verb == "push":
+                    digest = cursor.TakeValue(flag, inline);
+                    if (!Digests.IsSha256(digest))
+                    {
+                        throw new UsageException($"--digest: '{digest}' is not sha256: and 64 lowercase hex digits");
+                    }
+
+                    break;
+                case "--json" when inline is null && verb == "ls":
+                    json = true;
+                    break;
+                default:
+                    throw CommandLineParser.UnknownOption("image", token);
+            }
+        }
+
+        if (globals.Help)
+        {
+            return new HelpCommand("image");
+        }
+
+        switch (verb)
+        {
+            case "ls":
+                return operands.Count == 0 ? new ImagesCommand(json) : throw new UsageException($"image ls: unexpected argument {operands[0]}");
+            case "push":
+                if (operands.Count != 2)
+                {
+                    throw new UsageException($"image push: expected TARBALL NAME[:TAG], got {(operands.Count == 0 ? "nothing" : string.Join(' ', operands))}");
+                }
+
+                var pushed = Reference(operands[1]);
+                if (pushed.Digest is not null)
+                {
+                    throw new UsageException($"image push: {operands[1]}: push names a tag, not a digest");
+                }
+
+                return new ImagePushCommand(operands[0], pushed.Name, pushed.Tag, config, digest);
+            default:
+                return operands.Count > 0
+                    ? new ImageRmCommand([.. operands.Select(Reference)])
+                    : throw new UsageException("image rm: expected NAME[:TAG]...");
+        }
+    }
+
+    /// <summary>NAME[:TAG], checked with the shared rule.</summary>
+    public static ImageReference Reference(string text) =>
+        ImageReference.TryParse(text, out var reference)
+            ? reference
+            : throw new UsageException($"image '{text}' is invalid: use {ImageReference.Rule}");
+}

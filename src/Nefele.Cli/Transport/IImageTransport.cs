@@ -1,0 +1,16 @@
+using Nefele.Client;
+
+namespace Nefele.Cli.Transport;
+
+/// <summary>The tenant's images: through the REST API only (hostd's socket has no image calls).</summary>
+internal interface IImageTransport
+{
+    Task<IReadOnlyList<ImageInfo>> ListImagesAsync(CancellationToken ct);
+
+    Task<ImageInfo> InspectImageAsync(string name, string tag, CancellationToken ct);
+
+    /// <summary>Uploads the layer <paramref name="openLayer"/> reads (again on a retry), then tags it with <paramref name="config"/>.</summary>
+    Task<ImageInfo> PushImageAsync(string name, string tag, Func<Stream> openLayer, ImageConfig? config, string? digest, CancellationToken ct);
+
+    Task DeleteImageAsync(string name, string tag, CancellationToken ct);
+}
