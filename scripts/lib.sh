@@ -461,3 +461,33 @@ nefele_check_images() {
     return 1
   fi
 }
+
+# nefele_check_systemd [dotnet test args...]: the systemd engine's tests (tests/Nefele.Systemd.Tests)
+# against a systemd testbed of their own (scripts/systemd-testbed, state in NEFELE_SYSTEMD_TESTBED_DIR,
+# default /run/nefele-testbed-test), started before and powered off after, whatever the tests did.
+# Ends with "N passed, M failed"; a testbed that does not start counts as 1 failed.
+nefele_check_systemd() {
+  local dir="${NEFELE_SYSTEMD_TESTBED_DIR:-/run/nefele-testbed-test}" bus rc=0 out summary p f
+  if ! NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" up; then
+    echo "0 passed, 1 failed"
+    return 1
+  fi
+  bus="$(NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" bus)"
+  out="$(NEFELE_SYSTEMD_BUS="$bus" dotnet test "$NEFELE_ROOT/tests/Nefele.Systemd.Tests/Nefele.Systemd.Tests.csproj" \
+    -c "$NEFELE_CONFIG" --no-build -nologo "$@" 2>&1)" || rc=$?
+  NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" down
+  grep -E '^\s*(Failed|Passed!|Failed!|Skipped) |Error Message|Assert' <<<"$out" | head -n 100
+  summary="$(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+' <<<"$out" | tail -n 1)"
+  if [ -n "$summary" ]; then
+    f="$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")"
+    p="$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")"
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1   # a test host that crashed
+  elif grep -q 'No test matches' <<<"$out"; then
+    p=0 f=0
+  else
+    tail -n 40 <<<"$out"
+    p=0 f=1
+  fi
+  echo "$p passed, $f failed"
+  [ "$f" -eq 0 ]
+}

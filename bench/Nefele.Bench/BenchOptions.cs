@@ -4,10 +4,10 @@ namespace Nefele.Bench;
 
 internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, string Out)
 {
-    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...] [--gateway HOST:PORT --cluster-id ID --tls-dir DIR --near SELECTOR --far SELECTOR --far-gateway HOST:PORT]";
+    public const string Usage = "usage: nefele-bench spawn --gateway-port P --native DIR [--n 200] [--out FILE] [--api URL --nef PATH --nef-installed DIR [--cli-n 50]] [--methods M,M...] [--gateway HOST:PORT --cluster-id ID --tls-dir DIR --near SELECTOR --far SELECTOR --far-gateway HOST:PORT] [--systemd-bus ADDRESS --systemd-pid PID]";
 
     /// <summary>The methods a run may choose with --methods; the peers and the cli methods go by group.</summary>
-    public static readonly IReadOnlyList<string> MethodNames = ["posix_spawn", "bash", "nefele_spawn", "nefele_spawn_until_exit", "crash_notify", "supervise_restart", "peers", "cli"];
+    public static readonly IReadOnlyList<string> MethodNames = ["posix_spawn", "bash", "nefele_spawn", "nefele_spawn_until_exit", "crash_notify", "supervise_restart", "peers", "cli", "systemd_raw", "systemd_run_testbed"];
 
     /// <summary>Spawns before measuring, so the node's code paths are compiled and its caches warm (steady state).</summary>
     public int Warmup { get; init; } = 300;
@@ -45,6 +45,12 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
     /// <summary>The gateway (HOST:PORT) of the node <see cref="Far"/> selects: the supervisor figures watch a supervisor through its own node.</summary>
     public string? FarGateway { get; init; }
 
+    /// <summary>The bus of the systemd the node's systemd engine uses (scripts/bench spawn --engine systemd): its baselines run there.</summary>
+    public string? SystemdBus { get; init; }
+
+    /// <summary>That systemd's pid here, for systemd-run inside its namespaces; 0 when it is the host's.</summary>
+    public int SystemdPid { get; init; }
+
     /// <summary>Whether this run includes <paramref name="method"/>.</summary>
     public bool Runs(string method) => Methods is null || Methods.Contains(method);
 
@@ -59,6 +65,8 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
         string native = "native/build", output = "bench/results/spawn.json";
         string? api = null, nef = null, nefInstalled = null, gatewayAddress = null, clusterId = null, tlsDir = null, near = null, far = null, farGateway = null;
         HashSet<string>? methods = null;
+        string? systemdBus = null;
+        var systemdPid = 0;
         for (var i = 1; i < args.Length; i += 2)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -79,6 +87,8 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
                 case "--near": near = ParseSelector(args[i], value); break;
                 case "--far": far = ParseSelector(args[i], value); break;
                 case "--far-gateway": farGateway = value; break;
+                case "--systemd-bus": systemdBus = value; break;
+                case "--systemd-pid": systemdPid = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {args[i]}; {Usage}");
             }
         }
@@ -92,6 +102,7 @@ internal sealed record BenchOptions(int GatewayPort, string NativeDir, int N, st
         {
             Api = api, Nef = nef, NefInstalled = nefInstalled, CliN = cliN, Methods = methods,
             Gateway = gatewayAddress, ClusterId = clusterId, TlsDir = tlsDir, Near = near, Far = far, FarGateway = farGateway,
+            SystemdBus = systemdBus, SystemdPid = systemdPid,
         };
     }
 

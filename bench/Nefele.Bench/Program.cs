@@ -116,6 +116,20 @@ if (untilExit.Count > 0)
     results.Add(MethodResult.Of("nefele_spawn_until_exit", untilExit));
 }
 
+// The systemd engine's baselines, on the systemd the node's engine uses, right after its spawns.
+if (options.SystemdBus is { } systemdBus)
+{
+    if (options.Runs("systemd_raw"))
+    {
+        results.Add(MethodResult.Of("systemd_raw_start_transient_unit", await SystemdBaselines.RawStartAsync(systemdBus, options.N)));
+    }
+
+    if (options.Runs("systemd_run_testbed") && options.SystemdPid > 0)
+    {
+        results.Add(MethodResult.Of("systemd_run_wait", await SystemdBaselines.SystemdRunAsync(options.SystemdPid, options.N)));
+    }
+}
+
 var notify = new List<double>(options.N);
 var sleeper = new ProcessSpec { Path = "/bin/sleep", Args = ["60"], Affinity = near };
 for (var i = 0; i < (options.Runs("crash_notify") ? options.N + 10 : 0); i++)
@@ -246,6 +260,12 @@ if (Has("nefele_spawn") && Has("posix_spawn"))
         $"nefele_spawn p50 / posix_spawn p50 = {nefeleSpawn.P50Ms / P50("posix_spawn"):0.0}x (target <= 2.5x, stretch 2x); nefele_spawn p99 = {nefeleSpawn.P99Ms:0.0} ms (target <= 10 ms)"));
 }
 
+if (Has("nefele_spawn") && Has("systemd_raw_start_transient_unit"))
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"nefele_spawn p50 / systemd_raw_start_transient_unit p50 = {P50("nefele_spawn") / P50("systemd_raw_start_transient_unit"):0.00}x (systemd engine target <= 1.2x)"));
+}
+
 if (Has("crash_notify"))
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"crash_notify p50 = {P50("crash_notify"):0.000} ms (target <= 0.5 ms)"));
@@ -278,7 +298,7 @@ var report = new
     benchmark = Has("supervise_restart") ? "supervise" : "spawn",
     machine = new { cores = Environment.ProcessorCount, os = RuntimeInformation.OSDescription },
     at = DateTimeOffset.UtcNow,
-    setup = new { n = options.N, cluster = options.Gateway is not null, near = options.Near, far = options.Far, placements },
+    setup = new { n = options.N, cluster = options.Gateway is not null, near = options.Near, far = options.Far, placements, engine = options.SystemdBus is null ? "native" : "systemd", systemd_bus = options.SystemdBus },
     results = results.Select(r => new { method = r.Method, n = r.N, p50_ms = Math.Round(r.P50Ms, 4), p99_ms = Math.Round(r.P99Ms, 4) }),
     skipped = skipped.Select(s => new { method = s.Method, reason = s.Reason }),
 };

@@ -56,8 +56,9 @@ public sealed class SystemdEngineTests : IAsyncLifetime
         var engine = NewEngine();
         var exits = Exits(engine);
         var started = await engine.StartAsync(Spec("/bin/sleep", "1000"), CancellationToken.None);
-        Assert.Equal("sleep", File.ReadAllText($"/proc/{started.Pid}/comm").Trim());
-        Assert.Equal(TenantUid, Owner(started.Pid));
+
+        // The pid is this namespace's: its /proc entry is the unit's process.
+        Assert.Contains($"/{started.Id.Value}", File.ReadAllText($"/proc/{started.Pid}/cgroup"), StringComparison.Ordinal);
 
         Assert.True(await engine.SignalAsync(started.Id, 15, SignalTarget.MainProcess, CancellationToken.None));
         var exit = await exits.NextAsync(started.Id);
@@ -206,9 +207,6 @@ public sealed class SystemdEngineTests : IAsyncLifetime
         using var reader = new StreamReader(output, Encoding.UTF8);
         return await reader.ReadToEndAsync().WaitAsync(Within);
     }
-
-    private static uint Owner(int pid) =>
-        uint.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t')[1], CultureInfo.InvariantCulture);
 
     /// <summary>A process's cgroup directory in one v1 hierarchy, from /proc/PID/cgroup.</summary>
     private static string? CgroupDirectory(int pid, string controller)

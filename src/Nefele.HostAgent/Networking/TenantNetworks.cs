@@ -214,10 +214,7 @@ public sealed partial class TenantNetworks
                     await FirewallLockedAsync(ct);
                 }
 
-                foreach (var index in _networks.Keys.Where(i => !_synced.Contains(i)).ToArray())
-                {
-                    await SyncPeersLockedAsync(index, ct);
-                }
+                await SyncPeersLockedAsync(_networks.Keys.Where(i => !_synced.Contains(i)).ToArray(), ct);
             }
             catch (TenantNetworkException e)
             {
@@ -255,11 +252,11 @@ public sealed partial class TenantNetworks
 
         if (!_synced.Contains(index))
         {
-            await SyncPeersLockedAsync(index, ct);
+            await SyncPeersLockedAsync([index], ct);
         }
     }
 
-    /// <summary>Makes what is missing of the network: about four commands for a new one (one batch per namespace).</summary>
+    /// <summary>Makes what is missing of the network: five commands for a new one (one batch per namespace).</summary>
     private async Task<TenantNetworkInfo> BuildLockedAsync(int index, IPAddress self, int slot, CancellationToken ct)
     {
         var name = TenantNetworkPlan.NamespaceName(_node, index);
@@ -391,31 +388,39 @@ public sealed partial class TenantNetworks
     }
 
     /// <summary>
-    /// Makes the tunnel's flood entries (all-zero MAC, one per node) match the peer list, and drops
-    /// what it learned about nodes no longer on it, so a node that left is no longer sent anything.
+    /// Makes the tunnels' flood entries (all-zero MAC, one per node) match the peer list, and drops
+    /// what they learned about nodes no longer on it, so a node that left is no longer sent anything.
+    /// One look and one batch for all the tunnels given, however many.
     /// </summary>
-    private async Task SyncPeersLockedAsync(int index, CancellationToken ct)
+    private async Task SyncPeersLockedAsync(int[] indexes, CancellationToken ct)
     {
-        if (_peers is null)
+        if (_peers is null || indexes.Length == 0)
         {
             return;
         }
 
-        var tunnel = TenantNetworkPlan.TunnelName(index);
-        var shown = await _ip.BridgeAsync(["fdb", "show", "dev", tunnel], ct);
-        var entries = FdbEntry().Matches(shown).Select(m => (Mac: m.Groups[1].Value, Dst: m.Groups[2].Value)).ToArray();
-        var flooded = entries.Where(e => e.Mac == FloodMac).Select(e => e.Dst).ToHashSet(StringComparer.Ordinal);
-        var want = _peers.PeerAddresses.ToHashSet(StringComparer.Ordinal);
-        var lines = want.Except(flooded).Select(p => $"fdb append {FloodMac} dev {tunnel} dst {p}")
-            .Concat(entries.Where(e => !want.Contains(e.Dst)).Select(e => $"fdb del {e.Mac} dev {tunnel} dst {e.Dst}"))
+        var tunnels = indexes.ToDictionary(TenantNetworkPlan.TunnelName, i => i, StringComparer.Ordinal);
+        var shown = await _ip.BridgeAsync(["fdb", "show"], ct);
+        var entries = FdbEntry().Matches(shown)
+            .Select(m => (Mac: m.Groups[1].Value, Tunnel: m.Groups[2].Value, Dst: m.Groups[3].Value))
+            .Where(e => tunnels.ContainsKey(e.Tunnel))
             .ToArray();
-        if (lines.Length > 0)
+        var want = _peers.PeerAddresses.ToHashSet(StringComparer.Ordinal);
+        var lines = new List<string>();
+        foreach (var tunnel in tunnels.Keys)
         {
-            await _ip.BridgeBatchAsync(lines, ct);
-            _logger.LogDebug("Tunnel {Tunnel} on node {Node}: {Changes}", tunnel, _node, string.Join("; ", lines));
+            var flooded = entries.Where(e => e.Tunnel == tunnel && e.Mac == FloodMac).Select(e => e.Dst).ToHashSet(StringComparer.Ordinal);
+            lines.AddRange(want.Except(flooded).Select(p => $"fdb append {FloodMac} dev {tunnel} dst {p}"));
         }
 
-        _synced.Add(index);
+        lines.AddRange(entries.Where(e => !want.Contains(e.Dst)).Select(e => $"fdb del {e.Mac} dev {e.Tunnel} dst {e.Dst}"));
+        if (lines.Count > 0)
+        {
+            await _ip.BridgeBatchAsync(lines, ct);
+            _logger.LogDebug("Tunnels on node {Node}: {Changes}", _node, string.Join("; ", lines));
+        }
+
+        _synced.UnionWith(indexes);
     }
 
     /// <summary>
@@ -509,7 +514,7 @@ public sealed partial class TenantNetworks
     /// <summary>The nftables table of the tunnels' firewall.</summary>
     public const string FirewallTable = "nefele_tenantnet";
 
-    [GeneratedRegex(@"^([0-9a-f]{2}(?::[0-9a-f]{2}){5}) dst (\S+)", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^([0-9a-f]{2}(?::[0-9a-f]{2}){5}) dev (\S+) dst (\S+)", RegexOptions.Multiline)]
     private static partial Regex FdbEntry();
 
     [GeneratedRegex(@"^\d+:\s+([^:@\s]+)")]

@@ -28,6 +28,7 @@ internal sealed class SystemdBus : IAsyncDisposable
     private readonly Lock gate = new();
     private DBusConnection? connection;
     private Task? reconnecting;
+    private int disposed;
 
     public SystemdBus(string address, ILogger logger)
     {
@@ -141,6 +142,12 @@ internal sealed class SystemdBus : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // hostd's orderly stop disposes the engine, and the service container again.
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
         await closing.CancelAsync();
         DBusConnection? c;
         lock (gate)

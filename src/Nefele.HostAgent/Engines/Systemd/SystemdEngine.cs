@@ -33,6 +33,8 @@ namespace Nefele.HostAgent.Engines.Systemd;
 /// </remarks>
 public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
 {
+    private const string Setpriv = "/usr/bin/setpriv";
+    private const string Env = "/usr/bin/env";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RecoverConnectTimeout = TimeSpan.FromSeconds(10);
     private static readonly string[] LimitNames =
@@ -74,6 +76,13 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
     {
         await ConnectedAsync(ct);
         var program = spec.Path.Contains('/', StringComparison.Ordinal) ? spec.Path : ProgramSearch.Resolve(spec.Path, spec.Environment);
+
+        // Checked before the unit: behind setpriv, a missing program would be a start that exits 127, not a refusal.
+        if (CheckProgram(spec, program) is { } refusal)
+        {
+            throw refusal;
+        }
+
         var name = UnitNames.Unit(spec.Npid);
         var unit = new UnitState(name, SystemdBus.UnitPath(name));
         lock (gate)
@@ -572,7 +581,7 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             try
             {
                 await bus.CallAsync(
-                    w =>
+                    (ref MessageWriter w) =>
                     {
                         w.WriteMethodCallHeader(SystemdBus.Service, SystemdBus.ManagerPath, SystemdBus.ManagerInterface, member, member == "StopUnit" ? "ss" : "s");
                         w.WriteString(name);
@@ -637,29 +646,47 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
         String(ref w, "Type", "exec");
         Bool(ref w, "RemainAfterExit", true);
 
+        // Tenants' uids have no passwd entry, and systemd (252) refuses a User= it cannot look up
+        // (status 217/USER): setpriv takes the uid and gid instead, then execs the program.
+        string execPath;
+        IEnumerable<string> argv;
+        IEnumerable<KeyValuePair<string, string>> environment = spec.Environment;
+        var drop = !spec.Identity.IsRoot || spec.Identity.Gid != 0;
+        if (drop)
+        {
+            execPath = Setpriv;
+            argv = ["setpriv", "--reuid", spec.Identity.Uid.ToString(CultureInfo.InvariantCulture), "--regid", spec.Identity.Gid.ToString(CultureInfo.InvariantCulture), "--clear-groups", "--", program, .. spec.Arguments];
+            if (spec.Environment.TryGetValue("LD_PRELOAD", out var preload))
+            {
+                // The shim must not load into setpriv, which still runs as root: its hello would be
+                // refused. env, started without it, puts it back for the program alone.
+                environment = spec.Environment.Where(e => e.Key != "LD_PRELOAD");
+                argv = ["setpriv", "--reuid", spec.Identity.Uid.ToString(CultureInfo.InvariantCulture), "--regid", spec.Identity.Gid.ToString(CultureInfo.InvariantCulture), "--clear-groups", "--", Env, "LD_PRELOAD=" + preload, program, .. spec.Arguments];
+            }
+        }
+        else
+        {
+            execPath = program;
+            argv = [spec.Path, .. spec.Arguments];
+        }
+
         // a(sasb): path, argv (argv[0] included), ignore-failure; systemd expands $VAR in argv, so '$' is doubled.
         w.WriteStructureStart();
         w.WriteString("ExecStart");
         w.WriteSignature("a(sasb)");
         var exec = w.WriteArrayStart(DBusType.Struct);
         w.WriteStructureStart();
-        w.WriteString(program);
-        w.WriteArray(new[] { spec.Path }.Concat(spec.Arguments).Select(a => a.Replace("$", "$$", StringComparison.Ordinal)).ToArray());
+        w.WriteString(execPath);
+        w.WriteArray(argv.Select(a => a.Replace("$", "$$", StringComparison.Ordinal)).ToArray());
         w.WriteBool(false);
         w.WriteArrayEnd(exec);
 
         w.WriteStructureStart();
         w.WriteString("Environment");
         w.WriteSignature("as");
-        w.WriteArray(spec.Environment.Select(e => e.Key + "=" + e.Value).ToArray());
+        w.WriteArray(environment.Select(e => e.Key + "=" + e.Value).ToArray());
 
         String(ref w, "WorkingDirectory", spec.WorkingDirectory);
-        if (!spec.Identity.IsRoot || spec.Identity.Gid != 0)
-        {
-            String(ref w, "User", spec.Identity.Uid.ToString(CultureInfo.InvariantCulture));
-            String(ref w, "Group", spec.Identity.Gid.ToString(CultureInfo.InvariantCulture));
-        }
-
         String(ref w, "Slice", UnitNames.Slice(spec.Tenant));
         Bool(ref w, "NoNewPrivileges", true);
         Bool(ref w, "MemoryAccounting", true);
@@ -724,6 +751,31 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
 
     private static T Get<T>(Dictionary<string, VariantValue> values, string key, Func<VariantValue, T> read) =>
         values.TryGetValue(key, out var v) ? read(v) : default!;
+
+    private static SpawnRejectedException? CheckProgram(LaunchSpec spec, string program)
+    {
+        if (!Path.IsPathFullyQualified(program))
+        {
+            return new SpawnRejectedException($"spawn rejected: {program}: the path must be absolute");
+        }
+
+        if (Directory.Exists(program))
+        {
+            return new SpawnRejectedException($"spawn rejected: {program}: is a directory");
+        }
+
+        if (!File.Exists(program))
+        {
+            return new SpawnRejectedException(Nefele.Client.ErrorCodes.ProgramNotFound, $"spawn rejected: {program}: no such file");
+        }
+
+        if (LibC.access(program, LibC.X_OK) != 0)
+        {
+            return new SpawnRejectedException($"spawn rejected: {program}: permission denied: not executable");
+        }
+
+        return Directory.Exists(spec.WorkingDirectory) ? null : new SpawnRejectedException($"spawn rejected: cwd {spec.WorkingDirectory} does not exist");
+    }
 
     /// <summary>systemd's own exit codes for a failed set-up before exec (EXIT_CHDIR … EXIT_*, 200-243).</summary>
     private static bool Ran(int mainPid, int code, int status) =>
