@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -433,6 +434,111 @@ static void test_frame(void)
     rc = nefele_frame_recv(sv[1], &body, &len, -1);
     check(rc == NEFELE_FRAME_EOF, "connection closed mid-frame -> NEFELE_FRAME_EOF", "rc %d", rc);
     close(sv[1]);
+}
+
+
+/*
+ * A child spawned into another process's pid and uts namespaces runs there (its pid in that
+ * namespace is 2, after the holder's 1; the holder's host name) while the pid the spawn
+ * returns is the one hostd sees, and it stays the caller's child to reap. The spawning
+ * thread is back in its own pid namespace afterwards: its next child is an ordinary one.
+ */
+static void test_spawn_into_namespaces(void)
+{
+    const char *name = "spawn into a pid and uts namespace";
+    if (geteuid() != 0) {
+        check(1, name, "");
+        printf("skip %s: needs root\n", name);
+        return;
+    }
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) < 0) {
+        setup_failed(name, "pipe");
+        return;
+    }
+    pid_t outer = fork();
+    if (outer == 0) {
+        /* The holder: pid 1 of a new pid namespace with its own host name. */
+        if (unshare(CLONE_NEWPID | CLONE_NEWUTS) < 0 || sethostname("nsholder", 8) < 0)
+            _exit(1);
+        pid_t holder = fork();
+        if (holder < 0)
+            _exit(1);
+        if (holder == 0) {
+            char ok = 'y';
+            if (write(ready[1], &ok, 1) != 1)
+                _exit(1);
+            pause();
+            _exit(0);
+        }
+        int st;
+        waitpid(holder, &st, 0);
+        _exit(0);
+    }
+    close(ready[1]);
+    char ok = 0;
+    struct pollfd p = { ready[0], POLLIN, 0 };
+    if (outer < 0 || poll(&p, 1, TIMEOUT_MS) != 1 || read(ready[0], &ok, 1) != 1) {
+        close(ready[0]);
+        if (outer > 0) {
+            kill(outer, SIGKILL);
+            waitpid(outer, NULL, 0);
+        }
+        setup_failed(name, "namespace holder");
+        return;
+    }
+    close(ready[0]);
+
+    /* The holder is the outer child's only child. */
+    char path[64], line[256];
+    pid_t holder = -1;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", outer, outer);
+    FILE *f = fopen(path, "r");
+    if (f && fgets(line, sizeof line, f))
+        holder = (pid_t)atoi(line);
+    if (f)
+        fclose(f);
+    char nspath[64];
+    snprintf(nspath, sizeof nspath, "/proc/%d/ns/pid", holder);
+    int pidns = holder > 0 ? open(nspath, O_RDONLY | O_CLOEXEC) : -1;
+    snprintf(nspath, sizeof nspath, "/proc/%d/ns/uts", holder);
+    int utsns = holder > 0 ? open(nspath, O_RDONLY | O_CLOEXEC) : -1;
+
+    struct nefele_spawn_namespaces ns = { pidns, -1, utsns, -1, -1, -1 };
+    int o[2];
+    if (pidns < 0 || utsns < 0 || pipe2(o, O_CLOEXEC) < 0) {
+        setup_failed(name, "namespace descriptors");
+    } else {
+        char *argv[] = { "/bin/sh", "-c", "echo $$ $(cat /proc/sys/kernel/hostname)", NULL };
+        char *env[] = { "PATH=/usr/bin:/bin", NULL };
+        int stage = 0, err = 0;
+        pid_t pid = nefele_spawn_process_in("/bin/sh", argv, env, NULL, NULL, -1, -1, o[1], -1, NULL, &ns, NULL, &stage, &err);
+        close(o[1]);
+        char out[256] = "", none[16];
+        read_outputs(o[0], out, sizeof out, -1, none, sizeof none, TIMEOUT_MS);
+        close(o[0]);
+        int status = 0;
+        int reaped = pid > 0 && wait_exit(pid, TIMEOUT_MS, &status) == 0;
+        check(pid > 0 && reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0, name,
+              "pid %d stage %d errno %d status %#x", pid, stage, err, status);
+        check(strcmp(out, "2 nsholder\n") == 0, "spawned child sees the namespace's pid and host name", "output '%s'", out);
+
+        /* Back in hostd's namespace: the next child sees the host's pid numbers. */
+        char *argv2[] = { "/bin/sh", "-c", "test $$ -gt 2", NULL };
+        pid_t again = nefele_spawn_process("/bin/sh", argv2, env, NULL, NULL, -1, -1, -1, -1, NULL, NULL, &stage, &err);
+        status = 0;
+        reaped = again > 0 && wait_exit(again, TIMEOUT_MS, &status) == 0;
+        check(reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the next spawn is in the caller's pid namespace again",
+              "pid %d status %#x", again, status);
+    }
+    if (pidns >= 0)
+        close(pidns);
+    if (utsns >= 0)
+        close(utsns);
+    kill(outer, SIGKILL);
+    if (holder > 0)
+        kill(holder, SIGKILL);
+    waitpid(outer, NULL, 0);
 }
 
 /* The shim's hand-written handshake codec agrees with protobuf-c both ways. */
@@ -2099,6 +2205,7 @@ int main(void)
     test_spawn_session_and_fds();
     test_spawn_identity();
     test_spawn_root();
+    test_spawn_into_namespaces();
     test_frame();
     test_handshake_codec();
     test_shim_no_token();

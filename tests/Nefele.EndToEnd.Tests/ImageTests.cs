@@ -9,7 +9,7 @@ using Xunit;
 
 namespace Nefele.EndToEnd.Tests;
 
-/// <summary>Images: upload, list, inspect, delete, spawn from one (chrooted on the node), and bad input, through REST, the SDK, nef and nefele.</summary>
+/// <summary>Images: upload, list, inspect, delete, spawn from one (in the tenant's container, or chrooted on the node), and bad input, through REST, the SDK, nef and nefele.</summary>
 public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNodeFixture>
 {
     private const string Tenant = "images";
@@ -78,6 +78,42 @@ public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNo
         // ps shows the pinned image's command; the image's layer was unpacked once on this node.
         Assert.Equal("/bin/sh", (await tenant.GetAsync(npid)).Command.Split(' ')[0]);
         Assert.Empty(Directory.GetDirectories(fixture.ImageCache, ".unpack-*"));
+    }
+
+    [Fact]
+    public async Task A_process_from_an_image_runs_in_its_tenants_container_which_ps_shows_and_kill_and_logs_reach()
+    {
+        var tenant = await Node.SdkAsync(Tenant);
+        await PushBusyboxAsync("contained:1");
+        var sleeper = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "echo up; exec sleep 300"], Image = "contained:1", NoHandshake = true });
+        var info = await tenant.GetAsync(sleeper);
+
+        // hostd runs a process from an image in the tenant's container where this machine has
+        // them (root and systemd-nspawn), else chrooted in the image on the host.
+        var contained = Environment.UserName == "root" && File.Exists("/usr/bin/systemd-nspawn");
+        if (!contained)
+        {
+            Assert.Null(info.Container);
+            await tenant.KillAsync(sleeper);
+            return;
+        }
+
+        Assert.StartsWith("nf-" + Tenant + "-", info.Container, StringComparison.Ordinal);
+        var peek = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "cat /proc/sys/kernel/hostname /proc/[0-9]*/comm"], Image = "contained:1", NoHandshake = true });
+        Assert.Equal(0, (await tenant.WaitAsync(peek).WaitAsync(Bound)).ExitCode);
+        var seen = Encoding.UTF8.GetString((await tenant.ReadLogsAsync(peek)).Data).TrimEnd().Split('\n');
+        Assert.Equal(info.Container, seen[0]);
+
+        // The container's pid 1, the sleeper, the peek itself (its shell and cat): nothing of the node's.
+        Assert.Contains("nefele-pause", seen[1..]);
+        Assert.Contains("sleep", seen[1..]);
+        Assert.All(seen[1..], comm => Assert.Contains(comm, (string[])["nefele-pause", "sleep", "sh", "cat"]));
+        Assert.Equal(info.Container, (await tenant.GetAsync(peek)).Container);
+
+        await tenant.KillAsync(sleeper);
+        var end = await tenant.WaitAsync(sleeper).WaitAsync(Bound);
+        Assert.Equal(Signals.SigTerm, end.Signal);
+        Assert.Equal("up\n", Encoding.UTF8.GetString((await tenant.ReadLogsAsync(sleeper)).Data));
     }
 
     [Fact]
