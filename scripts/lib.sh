@@ -46,6 +46,8 @@ nefele_install_deps() {
         command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus)
         command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
         command -v nsenter >/dev/null 2>&1 || missing+=(util-linux) ;;
+      containers)   # tenant containers: systemd-nspawn (their tests make an image of the static busybox: images)
+        command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
     esac
   done

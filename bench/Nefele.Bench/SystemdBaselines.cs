@@ -15,8 +15,6 @@ internal static class SystemdBaselines
     private const string Service = "org.freedesktop.systemd1";
     private const string ManagerPath = "/org/freedesktop/systemd1";
     private const string Manager = "org.freedesktop.systemd1.Manager";
-
-    // ExecStart's argv; a field, since a collection expression passed as a span may not outlive the call.
     private static readonly string[] TrueArgv = ["/bin/true"];
 
     /// <summary>StartTransientUnit → JobRemoved, ten unmeasured rounds first.</summary>

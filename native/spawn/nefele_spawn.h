@@ -23,6 +23,7 @@ extern "C" {
 #define NEFELE_SPAWN_STAGE_RLIMIT 6 /* setrlimit of one of the given limits failed         */
 #define NEFELE_SPAWN_STAGE_IDENTITY 7 /* setgroups/setgid/setuid or no_new_privs failed   */
 #define NEFELE_SPAWN_STAGE_ROOT   8 /* entering the root (mount namespace, mounts, chroot) */
+#define NEFELE_SPAWN_STAGE_NAMESPACE 9 /* entering one of the given namespaces failed       */
 
 /* One resource limit for the child (resource is an RLIMIT_* value of <sys/resource.h>). */
 struct nefele_spawn_rlimit {
@@ -62,6 +63,24 @@ struct nefele_spawn_identity {
 };
 
 /*
+ * Namespaces the child enters (a container's), each an open /proc/<pid>/ns/<kind> descriptor
+ * or -1 to stay in hostd's. The pid namespace is entered by the spawning thread for its next
+ * child only (setns of pid_for_children, undone right after the clone), so the child is
+ * created in it and stays hostd's child, reaped and signalled by hostd, with the pid hostd
+ * sees being the host's. The others are entered by the child after it joined its cgroups
+ * (whose files are host paths) and before stdio, identity, cwd and exec, the mount namespace
+ * last: the child then sees the container's root, and cwd and path are resolved there.
+ */
+struct nefele_spawn_namespaces {
+    int pid_fd;
+    int mnt_fd;
+    int uts_fd;
+    int ipc_fd;
+    int net_fd;
+    int cgroup_fd;
+};
+
+/*
  * Starts path with argv/envp (both NULL-terminated; argv[0] is what the program sees).
  *
  * cwd:                NULL or "" keeps the caller's working directory.
@@ -98,6 +117,15 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
                          int stdin_fd, int stdout_fd, int stderr_fd,
                          const struct nefele_spawn_identity *identity,
                          int *pidfd_out, int *err_stage, int *err_no);
+
+/* nefele_spawn_process, with the child in the namespaces ns names (NULL: hostd's own). */
+__attribute__((visibility("default")))
+int nefele_spawn_process_in(const char *path, char *const argv[], char *const envp[],
+                            const char *cwd, const char *const cgroup_procs_files[], int cgroup_fd,
+                            int stdin_fd, int stdout_fd, int stderr_fd,
+                            const struct nefele_spawn_identity *identity,
+                            const struct nefele_spawn_namespaces *ns,
+                            int *pidfd_out, int *err_stage, int *err_no);
 
 #ifdef __cplusplus
 }

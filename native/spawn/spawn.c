@@ -121,6 +121,7 @@ struct child_args {
     int cgroup_fd;
     int in_cgroup; /* created in cgroup_fd by CLONE_INTO_CGROUP */
     const struct nefele_spawn_identity *identity;
+    const struct nefele_spawn_namespaces *ns;
     int fds[3];
     int errfd;
 };
@@ -212,6 +213,20 @@ static int child_main(void *p)
             join_cgroup(errfd, open(*cg, O_WRONLY | O_CLOEXEC));
     }
 
+    /* A container's namespaces, after the cgroup files (host paths) and before anything that
+     * opens a path; the mount namespace last, which also moves root and cwd to its root. */
+    if (a->ns) {
+        const struct { int fd; int type; } enter[] = {
+            { a->ns->net_fd, CLONE_NEWNET },   { a->ns->uts_fd, CLONE_NEWUTS },
+            { a->ns->ipc_fd, CLONE_NEWIPC },   { a->ns->cgroup_fd, CLONE_NEWCGROUP },
+            { a->ns->mnt_fd, CLONE_NEWNS },
+        };
+        for (size_t i = 0; i < sizeof enter / sizeof enter[0]; i++) {
+            if (enter[i].fd >= 0 && setns(enter[i].fd, enter[i].type) < 0)
+                child_fail(errfd, NEFELE_SPAWN_STAGE_NAMESPACE, errno);
+        }
+    }
+
     /* Own session: terminal-generated signals aimed at hostd must not reach it. */
     if (setsid() < 0)
         child_fail(errfd, NEFELE_SPAWN_STAGE_SETUP, errno);
@@ -300,11 +315,31 @@ static int fail(int *err_stage, int *err_no, int stage, int err)
     return -1;
 }
 
+/* hostd's own pid namespace, to return the spawning thread's pid_for_children to. */
+static int own_pid_ns = -1;
+static pthread_once_t own_pid_ns_once = PTHREAD_ONCE_INIT;
+
+static void own_pid_ns_init(void)
+{
+    own_pid_ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+}
+
 int nefele_spawn_process(const char *path, char *const argv[], char *const envp[],
                          const char *cwd, const char *const cgroup_procs_files[], int cgroup_fd,
                          int stdin_fd, int stdout_fd, int stderr_fd,
                          const struct nefele_spawn_identity *identity,
                          int *pidfd_out, int *err_stage, int *err_no)
+{
+    return nefele_spawn_process_in(path, argv, envp, cwd, cgroup_procs_files, cgroup_fd, stdin_fd,
+                                   stdout_fd, stderr_fd, identity, NULL, pidfd_out, err_stage, err_no);
+}
+
+int nefele_spawn_process_in(const char *path, char *const argv[], char *const envp[],
+                            const char *cwd, const char *const cgroup_procs_files[], int cgroup_fd,
+                            int stdin_fd, int stdout_fd, int stderr_fd,
+                            const struct nefele_spawn_identity *identity,
+                            const struct nefele_spawn_namespaces *ns,
+                            int *pidfd_out, int *err_stage, int *err_no)
 {
     int stage_sink, errno_sink;
     if (pidfd_out)
@@ -333,6 +368,7 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
         .cgroup_fd = cgroup_fd,
         .in_cgroup = 0,
         .identity = identity,
+        .ns = ns,
         .fds = { stdin_fd, stdout_fd, stderr_fd },
         .errfd = pipefd[1],
     };
@@ -344,6 +380,24 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
         close(pipefd[0]);
         close(pipefd[1]);
         return fail(err_stage, err_no, NEFELE_SPAWN_STAGE_FORK, err);
+    }
+
+    /* The pid namespace is the one a process is created in: this thread's next child goes
+     * there (pid_for_children), and the thread returns to hostd's right after the clone. */
+    int in_pid_ns = 0;
+    if (ns && ns->pid_fd >= 0) {
+        pthread_once(&own_pid_ns_once, own_pid_ns_init);
+        int err = own_pid_ns < 0 ? errno : 0;
+        if (!err && setns(ns->pid_fd, CLONE_NEWPID) < 0)
+            err = errno;
+        if (err) {
+            if (!stack_kept)
+                munmap(stack, CHILD_STACK_SIZE);
+            close(pipefd[0]);
+            close(pipefd[1]);
+            return fail(err_stage, err_no, NEFELE_SPAWN_STAGE_NAMESPACE, err);
+        }
+        in_pid_ns = 1;
     }
 
     sigset_t all, old;
@@ -377,6 +431,8 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
             if (clone_err != ENOSYS && clone_err != E2BIG && clone_err != EINVAL && clone_err != EPERM) {
                 /* The kernel refused the cgroup itself (e.g. EBUSY, EOPNOTSUPP). */
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
+                if (in_pid_ns)
+                    (void)setns(own_pid_ns, CLONE_NEWPID);
                 if (!stack_kept)
                     munmap(stack, CHILD_STACK_SIZE);
                 close(pipefd[0]);
@@ -416,6 +472,9 @@ int nefele_spawn_process(const char *path, char *const argv[], char *const envp[
     }
 
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* Cannot fail: hostd's own namespace is this thread's active one. */
+    if (in_pid_ns)
+        (void)setns(own_pid_ns, CLONE_NEWPID);
     if (!stack_kept)
         munmap(stack, CHILD_STACK_SIZE);
     close(pipefd[1]);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -435,6 +436,111 @@ static void test_frame(void)
     close(sv[1]);
 }
 
+
+/*
+ * A child spawned into another process's pid and uts namespaces runs there (its pid in that
+ * namespace is 2, after the holder's 1; the holder's host name) while the pid the spawn
+ * returns is the one hostd sees, and it stays the caller's child to reap. The spawning
+ * thread is back in its own pid namespace afterwards: its next child is an ordinary one.
+ */
+static void test_spawn_into_namespaces(void)
+{
+    const char *name = "spawn into a pid and uts namespace";
+    if (geteuid() != 0) {
+        check(1, name, "");
+        printf("skip %s: needs root\n", name);
+        return;
+    }
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) < 0) {
+        setup_failed(name, "pipe");
+        return;
+    }
+    pid_t outer = fork();
+    if (outer == 0) {
+        /* The holder: pid 1 of a new pid namespace with its own host name. */
+        if (unshare(CLONE_NEWPID | CLONE_NEWUTS) < 0 || sethostname("nsholder", 8) < 0)
+            _exit(1);
+        pid_t holder = fork();
+        if (holder < 0)
+            _exit(1);
+        if (holder == 0) {
+            char ok = 'y';
+            if (write(ready[1], &ok, 1) != 1)
+                _exit(1);
+            pause();
+            _exit(0);
+        }
+        int st;
+        waitpid(holder, &st, 0);
+        _exit(0);
+    }
+    close(ready[1]);
+    char ok = 0;
+    struct pollfd p = { ready[0], POLLIN, 0 };
+    if (outer < 0 || poll(&p, 1, TIMEOUT_MS) != 1 || read(ready[0], &ok, 1) != 1) {
+        close(ready[0]);
+        if (outer > 0) {
+            kill(outer, SIGKILL);
+            waitpid(outer, NULL, 0);
+        }
+        setup_failed(name, "namespace holder");
+        return;
+    }
+    close(ready[0]);
+
+    /* The holder is the outer child's only child. */
+    char path[64], line[256];
+    pid_t holder = -1;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", outer, outer);
+    FILE *f = fopen(path, "r");
+    if (f && fgets(line, sizeof line, f))
+        holder = (pid_t)atoi(line);
+    if (f)
+        fclose(f);
+    char nspath[64];
+    snprintf(nspath, sizeof nspath, "/proc/%d/ns/pid", holder);
+    int pidns = holder > 0 ? open(nspath, O_RDONLY | O_CLOEXEC) : -1;
+    snprintf(nspath, sizeof nspath, "/proc/%d/ns/uts", holder);
+    int utsns = holder > 0 ? open(nspath, O_RDONLY | O_CLOEXEC) : -1;
+
+    struct nefele_spawn_namespaces ns = { pidns, -1, utsns, -1, -1, -1 };
+    int o[2];
+    if (pidns < 0 || utsns < 0 || pipe2(o, O_CLOEXEC) < 0) {
+        setup_failed(name, "namespace descriptors");
+    } else {
+        char *argv[] = { "/bin/sh", "-c", "echo $$ $(cat /proc/sys/kernel/hostname)", NULL };
+        char *env[] = { "PATH=/usr/bin:/bin", NULL };
+        int stage = 0, err = 0;
+        pid_t pid = nefele_spawn_process_in("/bin/sh", argv, env, NULL, NULL, -1, -1, o[1], -1, NULL, &ns, NULL, &stage, &err);
+        close(o[1]);
+        char out[256] = "", none[16];
+        read_outputs(o[0], out, sizeof out, -1, none, sizeof none, TIMEOUT_MS);
+        close(o[0]);
+        int status = 0;
+        int reaped = pid > 0 && wait_exit(pid, TIMEOUT_MS, &status) == 0;
+        check(pid > 0 && reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0, name,
+              "pid %d stage %d errno %d status %#x", pid, stage, err, status);
+        check(strcmp(out, "2 nsholder\n") == 0, "spawned child sees the namespace's pid and host name", "output '%s'", out);
+
+        /* Back in hostd's namespace: the next child sees the host's pid numbers. */
+        char *argv2[] = { "/bin/sh", "-c", "test $$ -gt 2", NULL };
+        pid_t again = nefele_spawn_process("/bin/sh", argv2, env, NULL, NULL, -1, -1, -1, -1, NULL, NULL, &stage, &err);
+        status = 0;
+        reaped = again > 0 && wait_exit(again, TIMEOUT_MS, &status) == 0;
+        check(reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the next spawn is in the caller's pid namespace again",
+              "pid %d status %#x", again, status);
+    }
+    if (pidns >= 0)
+        close(pidns);
+    if (utsns >= 0)
+        close(utsns);
+    kill(outer, SIGKILL);
+    if (holder > 0)
+        kill(holder, SIGKILL);
+    waitpid(outer, NULL, 0);
+}
+
 /* The shim's hand-written handshake codec agrees with protobuf-c both ways. */
 static int slice_is(struct nefele_hs_str v, const char *want)
 {
@@ -530,7 +636,7 @@ static void test_spawn_identity(void)
         { RLIMIT_NOFILE, 100, 200 },
         { RLIMIT_CORE, 0, 0 },
     };
-    struct nefele_spawn_identity id = { 1, 200123, 200124, 1, limits, 2 };
+    struct nefele_spawn_identity id = { 1, 200123, 200124, 1, limits, 2, NULL };
     char *argv[] = { (char *)"/bin/sh", (char *)"-c",
                      (char *)"echo $(id -u) $(id -g) $(id -G) $(ulimit -n) $(ulimit -Hn) $(ulimit -c) "
                              "$(grep NoNewPrivs /proc/self/status | tr -d ' \t') $(pwd)",
@@ -565,13 +671,82 @@ static void test_spawn_identity(void)
           (int)getuid(), (int)geteuid());
 
     struct nefele_spawn_rlimit bad[] = { { RLIMIT_NOFILE, 300, 200 } };
-    struct nefele_spawn_identity badid = { 0, 0, 0, 0, bad, 1 };
+    struct nefele_spawn_identity badid = { 0, 0, 0, 0, bad, 1, NULL };
     pid = nefele_spawn_process("/bin/true", argv2, no_env, NULL, NULL, -1, -1, -1, -1, &badid, NULL, &stage, &err);
     check(pid == -1 && stage == NEFELE_SPAWN_STAGE_RLIMIT && err == EINVAL, "soft limit above hard -> stage 6 EINVAL",
           "pid %d stage %d errno %d", (int)pid, stage, err);
 }
 
 /* ---- handshake shim ----------------------------------------------------------------- */
+
+/* A root of its own (as an image's: here the host's /usr bound into an empty tree): read-only in
+ * the child's mount namespace, a private tmpfs on /tmp, a bind read-write; the caller's mounts stay
+ * as they were. Needs root (mount namespaces); skipped otherwise. */
+static void test_spawn_root(void)
+{
+    if (geteuid() != 0) {
+        printf("skip spawn root (not root)\n");
+        return;
+    }
+    char base[] = "/var/tmp/nefele-root-test.XXXXXX";
+    if (!mkdtemp(base)) {
+        setup_failed("spawn root", "mkdtemp");
+        return;
+    }
+    char root[128], usr[160], tmp[160], data[160], target[160], path[200];
+    snprintf(root, sizeof root, "%s/root", base);
+    snprintf(usr, sizeof usr, "%s/usr", root);
+    snprintf(tmp, sizeof tmp, "%s/tmp", root);
+    snprintf(target, sizeof target, "%s/data", root);
+    snprintf(data, sizeof data, "%s/data", base);
+    if (mkdir(root, 0755) < 0 || mkdir(usr, 0755) < 0 || mkdir(tmp, 01777) < 0 || mkdir(target, 0755) < 0 || mkdir(data, 0755) < 0) {
+        setup_failed("spawn root", "mkdir");
+        return;
+    }
+    const char *links[][2] = { { "usr/bin", "bin" }, { "usr/lib", "lib" }, { "usr/lib64", "lib64" } };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, links[i][1]);
+        if (symlink(links[i][0], path) < 0) {
+            setup_failed("spawn root", "symlink");
+            return;
+        }
+    }
+    const char *const binds[] = { "/usr", usr, data, target, NULL };
+    struct nefele_spawn_root r = { root, binds, tmp };
+    struct nefele_spawn_identity id = { 0, 0, 0, 1, NULL, 0, &r };
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c",
+                     (char *)"touch /probe 2>/dev/null && echo rw || echo ro; ls -A /tmp | wc -l; echo x > /data/bound && echo bound",
+                     NULL };
+    struct run run = { 0 };
+    if (start_as(&run, "/bin/sh", argv, no_env, NULL, &id) < 0) {
+        check(0, "spawn with a root", "stage %d", run.status);
+        return;
+    }
+    finish(&run);
+    check(exited_with(&run, 0) && strcmp(run.out, "ro\n0\nbound\n") == 0,
+          "a root is read-only with a private /tmp and its binds writable", "out '%s' err '%s'", run.out, run.err);
+    snprintf(path, sizeof path, "%s/probe", root);
+    check(access(path, F_OK) != 0, "nothing written to the root's tree", "%s", path);
+    snprintf(path, sizeof path, "%s/bound", data);
+    check(access(path, F_OK) == 0, "a bind's writes reach the caller's tree", "%s", path);
+    unlink(path);
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, links[i][1]);
+        unlink(path);
+    }
+    rmdir(usr);
+    rmdir(tmp);
+    rmdir(target);
+    rmdir(root);
+    rmdir(data);
+    rmdir(base);
+
+    struct nefele_spawn_root missing = { "/nonexistent/root", NULL, NULL };
+    struct nefele_spawn_identity bad = { 0, 0, 0, 1, NULL, 0, &missing };
+    int stage = 0, err = 0;
+    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, -1, &bad, NULL, &stage, &err);
+    check(pid == -1 && stage == NEFELE_SPAWN_STAGE_ROOT && err == ENOENT, "a missing root -> stage 8 ENOENT", "pid %d stage %d err %d", pid, stage, err);
+}
 
 static int listen_unix(const char *path)
 {
@@ -2029,6 +2204,8 @@ int main(void)
     test_spawn_signals();
     test_spawn_session_and_fds();
     test_spawn_identity();
+    test_spawn_root();
+    test_spawn_into_namespaces();
     test_frame();
     test_handshake_codec();
     test_shim_no_token();

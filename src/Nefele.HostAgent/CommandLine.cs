@@ -32,6 +32,18 @@ public static class CommandLine
         ["--liveness-port"] = ("LivenessPort", v => v),
         ["--pending-mailbox-timeout"] = ("PendingMailboxTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--silo-answer-timeout"] = ("SiloAnswerTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--container-linger"] = ("Containers:Linger", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--container-start-timeout"] = ("Containers:StartTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        ["--container-mode"] = ("Containers:Mode", v => v),
+        ["--container-network"] = ("Containers:Network", v => v),
+        ["--containers"] = ("Containers:Enabled", v => v switch
+        {
+            "on" => "true",
+            "off" => "false",
+            _ => throw new FormatException("allowed: on, off"),
+        }),
+        ["--container-state-dir"] = ("Containers:StateDirectory", v => v),
+        ["--pause"] = ("Containers:PausePath", v => v),
         ["--tenant-network-pool"] = ("TenantNetwork:Pool", v => v),
         ["--tenant-network-prefix"] = ("TenantNetwork:TenantPrefixLength", v => v),
         ["--tenant-uid-start"] = ("TenantNetwork:TenantUidRangeStart", v => v),

@@ -33,8 +33,12 @@ public static class HostAgentApp
         builder.Services.AddSingleton<IValidateOptions<HostAgentOptions>, HostAgentOptionsValidator>();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<HostAgentOptions>>().Value);
         builder.Services.AddSingleton(sp => CgroupManagerFactory.Create(sp.GetRequiredService<HostAgentOptions>()));
-        builder.Services.AddSingleton(sp => ProcessEngineFactory.Create(
-            sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(sp => new Containers.ContainerManager(
+            sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ILogger<Containers.ContainerManager>>(), sp.GetRequiredService<Networking.TenantNetworks>()));
+        builder.Services.AddSingleton(sp => ProcessEngineFactory.WithContainers(
+            ProcessEngineFactory.Create(sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()),
+            sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<Containers.ContainerManager>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProcessEngineFactory))));
         builder.Services.AddOptions<Networking.TenantNetworkOptions>()
             .Bind(builder.Configuration.GetSection(Networking.TenantNetworkOptions.SectionName))
             .ValidateOnStart();

@@ -145,6 +145,8 @@ public sealed class HostAgentOptions
     /// </summary>
     public TimeSpan SiloAnswerTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Tenant containers (systemd-nspawn): see <see cref="Containers.ContainerOptions"/>.</summary>
+    public Containers.ContainerOptions Containers { get; set; } = new();
     /// <summary>
     /// The directory every node mounts (<see cref="Nefele.Shared.SharedDirectory"/>, the silo's
     /// <c>--shared-dir</c> names the same one): hostd makes <c>tenants/&lt;tenant&gt;/</c> in it, owned by
@@ -217,6 +219,7 @@ public sealed class HostAgentOptions
         ControlSecretFile = Path.GetFullPath(ControlSecretFile);
         ShimPath = Path.GetFullPath(ShimPath);
         SpawnLibraryPath = Path.GetFullPath(SpawnLibraryPath);
+        Containers.ApplyDefaults(Node, SpawnLibraryPath);
     }
 
     private static bool PidOneIsSystemd()

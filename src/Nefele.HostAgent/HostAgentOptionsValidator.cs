@@ -70,6 +70,8 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
             errors.Add($"{s}:PendingMailboxTimeout (--pending-mailbox-timeout) {o.PendingMailboxTimeout} must be between 1s and 1h");
         }
 
+        errors.AddRange(o.Containers.Validate(s));
+
         if (o.SiloAnswerTimeout < TimeSpan.FromSeconds(1) || o.SiloAnswerTimeout > TimeSpan.FromMinutes(10))
         {
             errors.Add($"{s}:SiloAnswerTimeout (--silo-answer-timeout) {o.SiloAnswerTimeout} must be between 1s and 10m");

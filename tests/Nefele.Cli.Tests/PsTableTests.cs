@@ -46,6 +46,26 @@ public sealed class PsTableTests
         Assert.Equal(string.Empty, lines[3]);
     }
 
+    [Fact]
+    public void Container_column_appears_before_the_command_when_a_process_runs_in_one()
+    {
+        ProcessInfo[] processes =
+        [
+            new()
+            {
+                Npid = "0123456789abc", Node = "n1", Pid = 7, State = ProcessState.Running, Tenant = "acme",
+                StartedAt = Now.AddSeconds(-5), Command = "/bin/sh", Container = "nf-acme-1a2b3c4d",
+            },
+            new() { Npid = "0123456789abd", Node = "n1", Pid = 8, State = ProcessState.Running, Tenant = "acme", StartedAt = Now.AddSeconds(-5), Command = "/bin/true" },
+        ];
+
+        var lines = PsTable.Format(processes, Now).Split('\n');
+
+        Assert.Equal("NPID           NODE  PID  STATE    CPU  MEM  AGE  CONTAINER         COMMAND", lines[0]);
+        Assert.Equal("0123456789abc  n1    7    Running  -    -    5s   nf-acme-1a2b3c4d  /bin/sh", lines[1]);
+        Assert.Equal("0123456789abd  n1    8    Running  -    -    5s   -                 /bin/true", lines[2]);
+    }
+
     [Theory]
     [InlineData(0, "-")]
     [InlineData(50_000_000, "0.05s")]

@@ -27,7 +27,7 @@ public sealed class ImageNodeFixture : IAsyncLifetime
         var runDir = Path.Combine(Path.GetTempPath(), "nefele-e2e", name);
         SharedDir = Path.Combine(runDir, "shared");
         ImageCache = Path.Combine(runDir, "image-cache");
-        Node = await NodeUnderTest.StartAsync(name, ["--shared-dir", SharedDir, "--image-cache", ImageCache], ["--shared-dir", SharedDir]);
+        Node = await NodeUnderTest.StartAsync(name, ["--shared-dir", SharedDir, "--image-cache", ImageCache, "--container-state-dir", Path.Combine(runDir, "containers")], ["--shared-dir", SharedDir]);
     }
 
     public async Task DisposeAsync()

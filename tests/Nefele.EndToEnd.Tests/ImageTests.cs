@@ -9,7 +9,7 @@ using Xunit;
 
 namespace Nefele.EndToEnd.Tests;
 
-/// <summary>Images: upload, list, inspect, delete, spawn from one (chrooted on the node), and bad input, through REST, the SDK, nef and nefele.</summary>
+/// <summary>Images: upload, list, inspect, delete, spawn from one (in the tenant's container, or chrooted on the node), and bad input, through REST, the SDK, nef and nefele.</summary>
 public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNodeFixture>
 {
     private const string Tenant = "images";
@@ -81,6 +81,42 @@ public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNo
     }
 
     [Fact]
+    public async Task A_process_from_an_image_runs_in_its_tenants_container_which_ps_shows_and_kill_and_logs_reach()
+    {
+        var tenant = await Node.SdkAsync(Tenant);
+        await PushBusyboxAsync("contained:1");
+        var sleeper = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "echo up; exec sleep 300"], Image = "contained:1", NoHandshake = true });
+        var info = await tenant.GetAsync(sleeper);
+
+        // hostd runs a process from an image in the tenant's container where this machine has
+        // them (root and systemd-nspawn), else chrooted in the image on the host.
+        var contained = Environment.UserName == "root" && File.Exists("/usr/bin/systemd-nspawn");
+        if (!contained)
+        {
+            Assert.Null(info.Container);
+            await tenant.KillAsync(sleeper);
+            return;
+        }
+
+        Assert.StartsWith("nf-" + Tenant + "-", info.Container, StringComparison.Ordinal);
+        var peek = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "cat /proc/sys/kernel/hostname /proc/[0-9]*/comm"], Image = "contained:1", NoHandshake = true });
+        Assert.Equal(0, (await tenant.WaitAsync(peek).WaitAsync(Bound)).ExitCode);
+        var seen = Encoding.UTF8.GetString((await tenant.ReadLogsAsync(peek)).Data).TrimEnd().Split('\n');
+        Assert.Equal(info.Container, seen[0]);
+
+        // The container's pid 1, the sleeper, the peek itself (its shell and cat): nothing of the node's.
+        Assert.Contains("nefele-pause", seen[1..]);
+        Assert.Contains("sleep", seen[1..]);
+        Assert.All(seen[1..], comm => Assert.Contains(comm, (string[])["nefele-pause", "sleep", "sh", "cat"]));
+        Assert.Equal(info.Container, (await tenant.GetAsync(peek)).Container);
+
+        await tenant.KillAsync(sleeper);
+        var end = await tenant.WaitAsync(sleeper).WaitAsync(Bound);
+        Assert.Equal(Signals.SigTerm, end.Signal);
+        Assert.Equal("up\n", Encoding.UTF8.GetString((await tenant.ReadLogsAsync(sleeper)).Data));
+    }
+
+    [Fact]
     public async Task An_empty_path_runs_the_images_command_and_many_launches_share_one_unpack()
     {
         var tenant = await Node.SdkAsync(Tenant);
@@ -94,6 +130,37 @@ public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNo
 
         Assert.True(Directory.Exists(Path.Combine(fixture.ImageCache, pushed.Layer["sha256:".Length..], "rootfs")));
         Assert.Empty(Directory.GetDirectories(fixture.ImageCache, ".unpack-*"));
+    }
+
+    [Fact]
+    public async Task A_tenants_default_image_runs_the_spawns_that_name_none_until_it_is_cleared()
+    {
+        const string other = "images-default";
+        var tenant = await Node.SdkAsync(other);
+        var unknown = await Assert.ThrowsAsync<NefeleException>(() => tenant.Images.SetDefaultAsync("missing:1"));
+        Assert.Equal(ErrorCodes.ImageNotFound, unknown.Code);
+
+        await using (var layer = File.OpenRead(fixture.Busybox))
+        {
+            await tenant.Images.PushAsync("base:1", layer, BusyboxConfig).WaitAsync(Bound);
+        }
+
+        Assert.Equal("base:1", (await tenant.Images.SetDefaultAsync("base:1")).DefaultImage);
+        try
+        {
+            var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/cat", Args = ["/etc/image-marker"], NoHandshake = true });
+            Assert.Equal(0, (await tenant.WaitAsync(npid).WaitAsync(Bound)).ExitCode);
+            Assert.Equal(TestImage.Marker + "\n", Encoding.UTF8.GetString((await tenant.ReadLogsAsync(npid)).Data));
+        }
+        finally
+        {
+            Assert.Null((await tenant.Images.SetDefaultAsync(null)).DefaultImage);
+        }
+
+        // Cleared: the node's own filesystem again, which has no marker.
+        var host = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "test -e /etc/image-marker && echo image || echo host"] });
+        await tenant.WaitAsync(host).WaitAsync(Bound);
+        Assert.Equal("host\n", Encoding.UTF8.GetString((await tenant.ReadLogsAsync(host)).Data));
     }
 
     [Fact]

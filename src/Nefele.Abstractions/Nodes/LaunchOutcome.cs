@@ -8,4 +8,6 @@ public sealed record LaunchOutcome
     [Id(1)] public int Pid { get; init; }
     [Id(2)] public DateTimeOffset StartedAt { get; init; }
     [Id(3)] public string? FailureReason { get; init; }
+    /// <summary>The tenant container it runs in; null on the host.</summary>
+    [Id(4)] public string? Container { get; init; }
 }

@@ -35,4 +35,7 @@ public sealed record ProcessInfo
 
     /// <summary>How many transitions the process has made (the Seq of its latest event).</summary>
     [Id(14)] public long Seq { get; init; }
+
+    /// <summary>The tenant container it runs in on its node; null on the host.</summary>
+    [Id(15)] public string? Container { get; init; }
 }

@@ -69,11 +69,7 @@ internal static class HotPathJson
         WriteNumbers(writer, "rlimits", spec.Rlimits);
         writer.WriteNumber("mailboxMessages", spec.MailboxMessages);
         writer.WriteNumber("mailboxBytes", spec.MailboxBytes);
-        if (spec.Image is not null)
-        {
-            writer.WriteString("image", spec.Image);
-        }
-
+        writer.WriteString("image", spec.Image);
         writer.WriteEndObject();
     }
 
@@ -185,7 +181,7 @@ internal static class HotPathJson
     private static ProcessInfo ReadProcess(ref Utf8JsonReader reader)
     {
         Expect(ref reader, JsonTokenType.StartObject, "a process");
-        string? npid = null, tenant = null, node = null, command = null, name = null;
+        string? npid = null, tenant = null, node = null, command = null, name = null, container = null;
         ProcessState? state = null;
         int pid = 0;
         long cpuMillis = 0, memoryBytes = 0, cpuUsageNs = 0, memoryUsageBytes = 0, seq = 0;
@@ -212,6 +208,7 @@ internal static class HotPathJson
                 case "memoryusagebytes": memoryUsageBytes = reader.GetInt64(); break;
                 case "end": end = reader.TokenType == JsonTokenType.Null ? null : ReadEnd(ref reader); break;
                 case "seq": seq = reader.GetInt64(); break;
+                case "container": container = String(ref reader); break;
                 default: reader.Skip(); break;
             }
         }
@@ -233,6 +230,7 @@ internal static class HotPathJson
             MemoryUsageBytes = memoryUsageBytes,
             End = end,
             Seq = seq,
+            Container = container,
         };
     }
 

@@ -11,7 +11,8 @@ namespace Nefele.Cli.Output;
 /// The table ps prints: left-aligned columns two spaces apart, COMMAND last and unpadded.
 /// CPU is the CPU time used so far and MEM the memory in use, as ps and docker stats show
 /// usage; when the process asked for CPU or has a memory limit, it follows after a slash
-/// ("0.12s/250m", "3.1Mi/64Mi").
+/// ("0.12s/250m", "3.1Mi/64Mi"). CONTAINER, before COMMAND, appears when a listed process
+/// runs in a tenant container ("-" for those on the host).
 /// </summary>
 internal static class PsTable
 {
@@ -19,11 +20,13 @@ internal static class PsTable
 
     public static string Format(IReadOnlyList<ProcessInfo> processes, DateTimeOffset now)
     {
-        var rows = new List<string[]>(processes.Count + 1) { Header };
+        var containers = processes.Any(p => !string.IsNullOrEmpty(p.Container));
+        string[] header = containers ? [.. Header[..^1], "CONTAINER", Header[^1]] : Header;
+        var rows = new List<string[]>(processes.Count + 1) { header };
         foreach (var p in processes)
         {
             var since = p.StartedAt ?? (p.CreatedAt == default ? null : p.CreatedAt);
-            rows.Add(
+            string[] row =
             [
                 p.Npid,
                 string.IsNullOrEmpty(p.Node) ? "-" : p.Node,
@@ -33,10 +36,11 @@ internal static class PsTable
                 WithLimit(p.MemoryUsageBytes > 0 ? Units.FormatMemory(p.MemoryUsageBytes) : "-", p.MemoryBytes > 0 ? Units.FormatMemory(p.MemoryBytes) : null),
                 since is { } t ? Age.Format(now - t) : "-",
                 OneLine(p.Command ?? string.Empty),
-            ]);
+            ];
+            rows.Add(containers ? [.. row[..^1], string.IsNullOrEmpty(p.Container) ? "-" : p.Container, row[^1]] : row);
         }
 
-        var widths = new int[Header.Length];
+        var widths = new int[header.Length];
         foreach (var row in rows)
         {
             for (var i = 0; i < row.Length - 1; i++)

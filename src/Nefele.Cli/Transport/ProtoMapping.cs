@@ -18,6 +18,7 @@ internal static class ProtoMapping
         CpuUsageNs = p.CpuUsageNs,
         MemoryUsageBytes = p.MemoryUsageBytes,
         End = p.End is null ? null : ToEnd(p.End),
+        Container = Empty(p.Container),
     };
 
     public static Nefele.Client.ProcessEnd ToEnd(Protocol.V1.ProcessEnd e) => new()

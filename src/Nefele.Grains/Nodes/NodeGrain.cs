@@ -219,6 +219,7 @@ public sealed class NodeGrain(
                     Started = true,
                     Pid = reply.Started.Pid,
                     StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(reply.Started.StartedUnixMs),
+                    Container = reply.Started.Container.Length == 0 ? null : reply.Started.Container,
                 };
             case LaunchReply.OutcomeOneofCase.Failed:
                 _reservations.Remove(npid);

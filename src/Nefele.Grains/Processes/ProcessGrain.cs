@@ -104,6 +104,7 @@ public sealed partial class ProcessGrain(
         {
             Record.Pid = outcome.Pid;
             Record.StartedAt = outcome.StartedAt;
+            Record.Container = outcome.Container;
             var running = Stopwatch.GetTimestamp();
             await MoveAsync(ProcessState.Running);
             SpawnHops.Record("5c process.running_write", running);
@@ -520,6 +521,7 @@ public sealed partial class ProcessGrain(
         Name = Record.Spec.Name,
         End = Record.End,
         Seq = Record.Events.Count,
+        Container = Record.Container,
     };
 
     private void RequireExists()

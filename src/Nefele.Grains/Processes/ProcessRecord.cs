@@ -22,4 +22,7 @@ public sealed class ProcessRecord
 
     /// <summary>It holds (or held) a name or a topic: its end must tell the tenant's name service.</summary>
     [Id(10)] public bool HoldsNames { get; set; }
+
+    /// <summary>The tenant container it runs in on its node; null on the host.</summary>
+    [Id(11)] public string? Container { get; set; }
 }

@@ -18,4 +18,11 @@ public sealed record LaunchSpec(
     ProcessIdentity Identity,
     ProcessPaths Paths,
     string? Container = null,
-    string? ImageRoot = null);
+    string? ImageRoot = null)
+{
+    /// <summary>
+    /// The namespaces of <see cref="Container"/> that the native engine enters to start the
+    /// process inside (set by the container engine once the container runs); null on the host.
+    /// </summary>
+    public Containers.ContainerNamespaces? Namespaces { get; init; }
+}

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Nefele.HostAgent.Cgroups;
+using Nefele.HostAgent.Containers;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
@@ -123,6 +124,10 @@ public sealed partial class ProcessSupervisor
             // sees hostd's socket, the shim and /shared at a container's fixed paths.
             var shared = tenantDirectories.Ensure(p.Tenant, p.Identity.Uid, p.Identity.Gid);
             var imageRoot = string.IsNullOrEmpty(spec.Image) ? null : await images.RootAsync(p.Tenant, spec.Image, stop.Token);
+
+            // With tenant containers on, a process from an image runs in its tenant's container for that image.
+            container = imageRoot is not null && engine is ContainerEngine ? ContainerManager.NameFor(p.Tenant, imageRoot) : null;
+            p.Container = container;
             var paths = imageRoot is null ? ProcessPaths.For(container, options) : ProcessPaths.InContainer;
             env[Nefele.Shared.SharedDirectory.EnvironmentVariable] = imageRoot is null && container is null ? shared : Nefele.Shared.SharedDirectory.ContainerPath;
             env["NEFELE_SOCKET"] = paths.ApiSocket;
@@ -273,7 +278,7 @@ public sealed partial class ProcessSupervisor
         }
 
         p.Running = true;
-        CompleteLaunchLocked(p, new LaunchReply { Started = new Started { Pid = p.Pid, StartedUnixMs = p.StartedUnixMs } });
+        CompleteLaunchLocked(p, new LaunchReply { Started = new Started { Pid = p.Pid, StartedUnixMs = p.StartedUnixMs, Container = p.Container ?? string.Empty } });
         HostAgentTelemetry.ProcessStarts.Add(1);
     }
 }

@@ -14,6 +14,9 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
 
     public ProcessSpec Spec { get; } = spec;
 
+    /// <summary>The tenant container it runs in; null on the host.</summary>
+    public string? Container { get; set; }
+
     /// <summary>The uid, gid and limits it runs with.</summary>
     public ProcessIdentity Identity { get; } = identity;
 

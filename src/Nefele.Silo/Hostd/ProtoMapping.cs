@@ -103,6 +103,7 @@ internal static class ProtoMapping
             Name = i.Name ?? string.Empty,
             CpuUsageNs = i.CpuUsageNs,
             MemoryUsageBytes = i.MemoryUsageBytes,
+            Container = i.Container ?? string.Empty,
         };
         if (i.End is not null)
         {

@@ -313,7 +313,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
     private unsafe StartedProcess Start(LaunchSpec spec)
     {
         SpawnTrace.Mark("h.start_pool", spec.Npid);
-        if (!spec.Path.Contains('/', StringComparison.Ordinal))
+        if (!spec.Path.Contains('/', StringComparison.Ordinal) && spec.Namespaces is null)
         {
             spec = spec with { Path = ProgramSearch.Resolve(spec.Path, spec.Environment, spec.ImageRoot) };
         }
@@ -357,7 +357,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         // until then (its pidfd is already readable when added, or the wake checks every child).
         // stdin is /dev/null: the spawn library opens it in the child for a negative descriptor.
         SpawnTrace.Mark("h.clone", spec.Npid);
-        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, root, out var pidfd, out var stage, out var errno);
+        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, root, out var pidfd, out var stage, out var errno, spec.Namespaces);
         SpawnTrace.Mark("h.clone_ret", spec.Npid);
         var watched = false;
         var id = default(LocalProcessId);
@@ -396,8 +396,13 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
             LibC.close(fds[0]);
             cgroup.TryRemove();
 
-            // exec's preconditions are checked only when it failed, to name the cause.
-            CheckExecutable(spec);
+            // exec's preconditions are checked only when it failed, to name the cause (on the
+            // host: a container's paths are only known inside it).
+            if (spec.Namespaces is null)
+            {
+                CheckExecutable(spec);
+            }
+
             throw new SpawnRejectedException(DescribeSpawnFailure(spec, stage, errno));
         }
 
@@ -515,9 +520,10 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
             (6, _) => $"setting its resource limits failed: {LibC.StrError(errno)}",
             (7, _) => $"running as uid {spec.Identity.Uid} gid {spec.Identity.Gid} failed: {LibC.StrError(errno)}",
             (8, _) => $"entering the image's root {spec.ImageRoot} failed: {LibC.StrError(errno)} (it needs root, with mount namespaces)",
+            (9, _) => $"entering container {spec.Container}'s namespaces failed: {LibC.StrError(errno)}",
             _ => $"{spec.Path}: spawn failed at stage {stage}: {LibC.StrError(errno)}",
         };
-        return "spawn rejected: " + reason;
+        return "spawn rejected: " + reason + (spec.Container is null ? "" : $" (in container {spec.Container})");
     }
 
     private unsafe void ReapLoop()

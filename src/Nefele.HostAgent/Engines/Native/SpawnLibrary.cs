@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Nefele.HostAgent.Containers;
 
 namespace Nefele.HostAgent.Engines.Native;
 
@@ -11,20 +12,21 @@ namespace Nefele.HostAgent.Engines.Native;
 internal sealed unsafe class SpawnLibrary : IDisposable
 {
     private readonly nint handle;
-    private readonly delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int, SpawnIdentity*, int*, int*, int*, int> spawn;
+    private readonly delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int, SpawnIdentity*, SpawnNamespaces*, int*, int*, int*, int> spawn;
 
     public SpawnLibrary(string path)
     {
         handle = NativeLibrary.Load(path);
-        spawn = (delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int, SpawnIdentity*, int*, int*, int*, int>)
-            NativeLibrary.GetExport(handle, "nefele_spawn_process");
+        spawn = (delegate* unmanaged<byte*, byte**, byte**, byte*, byte**, int, int, int, int, SpawnIdentity*, SpawnNamespaces*, int*, int*, int*, int>)
+            NativeLibrary.GetExport(handle, "nefele_spawn_process_in");
     }
 
     /// <summary>
     /// Forks and execs; returns the pid and a pidfd of it (-1 without kernel support), or -1
     /// with the failing stage and errno. argv[0] is <paramref name="path"/>. The child joins
     /// <paramref name="cgroupProcsFiles"/> (v1) before exec, or is created in the cgroup v2
-    /// directory <paramref name="cgroupFd"/> (-1: none).
+    /// directory <paramref name="cgroupFd"/> (-1: none). With <paramref name="namespaces"/> it
+    /// is created in a container's pid namespace and enters its other namespaces before exec.
     /// </summary>
     public int Spawn(
         string path, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string? cwd,
@@ -32,11 +34,11 @@ internal sealed unsafe class SpawnLibrary : IDisposable
         ProcessIdentity identity, out int pidfd, out int errStage, out int errNo) =>
         Spawn(path, args, env, cwd, cgroupProcsFiles, cgroupFd, stdinFd, stdoutFd, stderrFd, identity, null, out pidfd, out errStage, out errNo);
 
-    /// <summary>As the other overload; with <paramref name="root"/>, the child runs in that root filesystem (see <see cref="SpawnRoot"/>).</summary>
+    /// <summary>As the other overload; with <paramref name="root"/>, the child runs in that root filesystem (see <see cref="SpawnRoot"/>); with <paramref name="namespaces"/>, in a container's namespaces.</summary>
     public int Spawn(
         string path, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, string? cwd,
         IReadOnlyList<string> cgroupProcsFiles, int cgroupFd, int stdinFd, int stdoutFd, int stderrFd,
-        ProcessIdentity identity, SpawnRoot? root, out int pidfd, out int errStage, out int errNo)
+        ProcessIdentity identity, SpawnRoot? root, out int pidfd, out int errStage, out int errNo, ContainerNamespaces? namespaces = null)
     {
         // One native block for every string and pointer array of the call: the pointer arrays
         // first (argv, envp, cgroup files, root binds, each NULL-terminated), then the NUL-terminated bytes.
@@ -126,9 +128,18 @@ internal sealed unsafe class SpawnLibrary : IDisposable
                 RlimitCount = (uint)identity.Limits.Count,
                 Root = root is null ? null : &rootSpec,
             };
+            var ns = namespaces is null ? default : new SpawnNamespaces
+            {
+                Pid = namespaces.Pid,
+                Mnt = namespaces.Mount,
+                Uts = namespaces.Uts,
+                Ipc = namespaces.Ipc,
+                Net = namespaces.Net,
+                Cgroup = namespaces.Cgroup,
+            };
             int stage = 0, err = 0, fd = -1;
             var pid = spawn(pathPtr, argv, envp, cwdPtr, cgroupProcsFiles.Count == 0 ? null : cgroups, cgroupFd,
-                stdinFd, stdoutFd, stderrFd, &id, &fd, &stage, &err);
+                stdinFd, stdoutFd, stderrFd, &id, namespaces is null ? null : &ns, &fd, &stage, &err);
             pidfd = fd;
             errStage = stage;
             errNo = err;
@@ -196,5 +207,17 @@ internal sealed unsafe class SpawnLibrary : IDisposable
         public byte* Path;
         public byte** Binds;
         public byte* Tmpfs;
+    }
+
+    // struct nefele_spawn_namespaces of nefele_spawn.h.
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SpawnNamespaces
+    {
+        public int Pid;
+        public int Mnt;
+        public int Uts;
+        public int Ipc;
+        public int Net;
+        public int Cgroup;
     }
 }
