@@ -120,17 +120,33 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
 
         try
         {
-            var service = await bus.GetAllAsync(unit.Path, SystemdBus.ServiceInterface);
-            var mainPid = (int)Get(service, "ExecMainPID", v => v.GetUInt32());
-            var controlGroup = Get(service, "ControlGroup", v => v.GetString()) ?? "";
-            var code = Get(service, "ExecMainCode", v => v.GetInt32());
-            var status = Get(service, "ExecMainStatus", v => v.GetInt32());
-            if (result != "done" && !Ran(mainPid, code, status))
+            int mainPid;
+            string controlGroup;
+            if (result == "done")
             {
-                Forget(unit);
-                _ = DropUnitAsync(name);
-                output.Dispose();
-                throw new SpawnRejectedException(DescribeFailure(spec, program, name, result, code, status, Get(service, "Result", v => v.GetString())));
+                // Two small reads rather than GetAll's two hundred properties: this is the spawn path.
+                var pid = bus.GetPropertyAsync(unit.Path, SystemdBus.ServiceInterface, "ExecMainPID");
+                var cgroup = bus.GetPropertyAsync(unit.Path, SystemdBus.ServiceInterface, "ControlGroup");
+                mainPid = (int)(await pid).GetUInt32();
+                controlGroup = (await cgroup).GetString();
+            }
+            else
+            {
+                var service = await bus.GetAllAsync(unit.Path, SystemdBus.ServiceInterface);
+                mainPid = (int)Get(service, "ExecMainPID", v => v.GetUInt32());
+                controlGroup = Get(service, "ControlGroup", v => v.GetString()) ?? "";
+                var code = Get(service, "ExecMainCode", v => v.GetInt32());
+                var status = Get(service, "ExecMainStatus", v => v.GetInt32());
+                if (!Ran(mainPid, code, status))
+                {
+                    Forget(unit);
+                    _ = DropUnitAsync(name);
+                    output.Dispose();
+                    throw new SpawnRejectedException(DescribeFailure(spec, program, name, result, code, status, Get(service, "Result", v => v.GetString())));
+                }
+
+                // It ran and ended before its start job did: its exit comes as any other.
+                _ = CheckAsync(unit);
             }
 
             var hostPid = cgroups.HostPid(mainPid, controlGroup);
@@ -152,11 +168,6 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             if (early is not null)
             {
                 exits.Writer.TryWrite(early);
-            }
-            else if (code is 1 or 2 or 3)
-            {
-                // Ended before its PropertiesChanged was seen (or that signal is still on its way).
-                Exited(unit, code, status, Get(service, "Result", v => v.GetString()) ?? "");
             }
 
             logger.LogDebug("Started {Npid} as unit {Unit}, pid {Pid} (pid {UnitPid} in systemd's namespace)", spec.Npid, name, hostPid, mainPid);
