@@ -15,6 +15,7 @@ internal static class SystemdBaselines
     private const string Service = "org.freedesktop.systemd1";
     private const string ManagerPath = "/org/freedesktop/systemd1";
     private const string Manager = "org.freedesktop.systemd1.Manager";
+    private static readonly string[] TrueArgv = ["/bin/true"];
 
     /// <summary>StartTransientUnit → JobRemoved, ten unmeasured rounds first.</summary>
     public static async Task<List<double>> RawStartAsync(string bus, int n)
@@ -113,7 +114,7 @@ internal static class SystemdBaselines
         var exec = w.WriteArrayStart(DBusType.Struct);
         w.WriteStructureStart();
         w.WriteString("/bin/true");
-        w.WriteArray(["/bin/true"]);
+        w.WriteArray(TrueArgv);
         w.WriteBool(false);
         w.WriteArrayEnd(exec);
         w.WriteStructureStart();

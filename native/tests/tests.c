@@ -679,6 +679,75 @@ static void test_spawn_identity(void)
 
 /* ---- handshake shim ----------------------------------------------------------------- */
 
+/* A root of its own (as an image's: here the host's /usr bound into an empty tree): read-only in
+ * the child's mount namespace, a private tmpfs on /tmp, a bind read-write; the caller's mounts stay
+ * as they were. Needs root (mount namespaces); skipped otherwise. */
+static void test_spawn_root(void)
+{
+    if (geteuid() != 0) {
+        printf("skip spawn root (not root)\n");
+        return;
+    }
+    char base[] = "/var/tmp/nefele-root-test.XXXXXX";
+    if (!mkdtemp(base)) {
+        setup_failed("spawn root", "mkdtemp");
+        return;
+    }
+    char root[128], usr[160], tmp[160], data[160], target[160], path[200];
+    snprintf(root, sizeof root, "%s/root", base);
+    snprintf(usr, sizeof usr, "%s/usr", root);
+    snprintf(tmp, sizeof tmp, "%s/tmp", root);
+    snprintf(target, sizeof target, "%s/data", root);
+    snprintf(data, sizeof data, "%s/data", base);
+    if (mkdir(root, 0755) < 0 || mkdir(usr, 0755) < 0 || mkdir(tmp, 01777) < 0 || mkdir(target, 0755) < 0 || mkdir(data, 0755) < 0) {
+        setup_failed("spawn root", "mkdir");
+        return;
+    }
+    const char *links[][2] = { { "usr/bin", "bin" }, { "usr/lib", "lib" }, { "usr/lib64", "lib64" } };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, links[i][1]);
+        if (symlink(links[i][0], path) < 0) {
+            setup_failed("spawn root", "symlink");
+            return;
+        }
+    }
+    const char *const binds[] = { "/usr", usr, data, target, NULL };
+    struct nefele_spawn_root r = { root, binds, tmp };
+    struct nefele_spawn_identity id = { 0, 0, 0, 1, NULL, 0, &r };
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c",
+                     (char *)"touch /probe 2>/dev/null && echo rw || echo ro; ls -A /tmp | wc -l; echo x > /data/bound && echo bound",
+                     NULL };
+    struct run run = { 0 };
+    if (start_as(&run, "/bin/sh", argv, no_env, NULL, &id) < 0) {
+        check(0, "spawn with a root", "stage %d", run.status);
+        return;
+    }
+    finish(&run);
+    check(exited_with(&run, 0) && strcmp(run.out, "ro\n0\nbound\n") == 0,
+          "a root is read-only with a private /tmp and its binds writable", "out '%s' err '%s'", run.out, run.err);
+    snprintf(path, sizeof path, "%s/probe", root);
+    check(access(path, F_OK) != 0, "nothing written to the root's tree", "%s", path);
+    snprintf(path, sizeof path, "%s/bound", data);
+    check(access(path, F_OK) == 0, "a bind's writes reach the caller's tree", "%s", path);
+    unlink(path);
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, links[i][1]);
+        unlink(path);
+    }
+    rmdir(usr);
+    rmdir(tmp);
+    rmdir(target);
+    rmdir(root);
+    rmdir(data);
+    rmdir(base);
+
+    struct nefele_spawn_root missing = { "/nonexistent/root", NULL, NULL };
+    struct nefele_spawn_identity bad = { 0, 0, 0, 1, NULL, 0, &missing };
+    int stage = 0, err = 0;
+    pid_t pid = nefele_spawn_process("/bin/true", argv, no_env, NULL, NULL, -1, -1, -1, -1, &bad, NULL, &stage, &err);
+    check(pid == -1 && stage == NEFELE_SPAWN_STAGE_ROOT && err == ENOENT, "a missing root -> stage 8 ENOENT", "pid %d stage %d err %d", pid, stage, err);
+}
+
 static int listen_unix(const char *path)
 {
     struct sockaddr_un addr = { 0 };
@@ -2135,6 +2204,7 @@ int main(void)
     test_spawn_signals();
     test_spawn_session_and_fds();
     test_spawn_identity();
+    test_spawn_root();
     test_spawn_into_namespaces();
     test_frame();
     test_handshake_codec();

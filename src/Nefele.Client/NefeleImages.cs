@@ -101,5 +101,15 @@ public sealed class NefeleImages
         return Grain().DeleteAsync(reference.Name, reference.Tag, ct);
     }
 
+    /// <summary>
+    /// Sets the image a spawn that names none runs from, or clears it with null (owner). Throws
+    /// <see cref="ErrorCodes.ImageNotFound"/> when the tenant has no such image.
+    /// </summary>
+    /// <param name="image"><c>NAME[:TAG]</c>, or null for none.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>The tenant's record.</returns>
+    public Task<TenantInfo> SetDefaultAsync(string? image, CancellationToken ct = default) =>
+        _grains.GetGrain<Tenants.ITenantGrain>(_tenant).SetDefaultImageAsync(image, ct);
+
     private IImageGrain Grain() => _grains.GetGrain<IImageGrain>(_tenant);
 }

@@ -157,6 +157,7 @@ app.MapMessagingEndpoints();
 app.MapNameEndpoints();
 app.MapSupervisorEndpoints();
 app.MapImageEndpoints();
+app.MapDefaultImageEndpoint();
 var metrics = app.MapPrometheusMetrics();
 const string MetricsSummary = "Prometheus scrape: Nefele's meters, this node's processes, and the silo process (text format 0.0.4)";
 if (api.AnonymousMetrics)

@@ -133,6 +133,37 @@ public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNo
     }
 
     [Fact]
+    public async Task A_tenants_default_image_runs_the_spawns_that_name_none_until_it_is_cleared()
+    {
+        const string other = "images-default";
+        var tenant = await Node.SdkAsync(other);
+        var unknown = await Assert.ThrowsAsync<NefeleException>(() => tenant.Images.SetDefaultAsync("missing:1"));
+        Assert.Equal(ErrorCodes.ImageNotFound, unknown.Code);
+
+        await using (var layer = File.OpenRead(fixture.Busybox))
+        {
+            await tenant.Images.PushAsync("base:1", layer, BusyboxConfig).WaitAsync(Bound);
+        }
+
+        Assert.Equal("base:1", (await tenant.Images.SetDefaultAsync("base:1")).DefaultImage);
+        try
+        {
+            var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/cat", Args = ["/etc/image-marker"], NoHandshake = true });
+            Assert.Equal(0, (await tenant.WaitAsync(npid).WaitAsync(Bound)).ExitCode);
+            Assert.Equal(TestImage.Marker + "\n", Encoding.UTF8.GetString((await tenant.ReadLogsAsync(npid)).Data));
+        }
+        finally
+        {
+            Assert.Null((await tenant.Images.SetDefaultAsync(null)).DefaultImage);
+        }
+
+        // Cleared: the node's own filesystem again, which has no marker.
+        var host = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "test -e /etc/image-marker && echo image || echo host"] });
+        await tenant.WaitAsync(host).WaitAsync(Bound);
+        Assert.Equal("host\n", Encoding.UTF8.GetString((await tenant.ReadLogsAsync(host)).Data));
+    }
+
+    [Fact]
     public async Task A_host_process_gets_its_tenants_shared_directory_owned_by_the_tenant()
     {
         var tenant = await Node.SdkAsync(Tenant);

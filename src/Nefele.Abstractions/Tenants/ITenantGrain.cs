@@ -38,6 +38,13 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>A request admitted but not launched (rejected at placement): its share of the quotas is free again.</summary>
     Task ReleaseAdmissionAsync(string requestId);
 
+    /// <summary>
+    /// Sets the image a spawn that names none runs from (<c>NAME[:TAG]</c>, which must exist:
+    /// image_not_found otherwise), or clears it with null; answers the record.
+    /// </summary>
+    [Access(Role.Owner, TenantFrom.GrainKey)]
+    Task<TenantInfo> SetDefaultImageAsync(string? image, CancellationToken ct = default);
+
     /// <summary>Creates a key of the tenant (role owner, member or viewer); the token is in the answer only.</summary>
     [Access(Role.Owner, TenantFrom.GrainKey)]
     Task<NewApiKey> CreateKeyAsync(string name, Role role, DateTimeOffset? expiresAt, CancellationToken ct = default);

@@ -18,4 +18,7 @@ public sealed record TenantInfo
     [Id(4)] public DateTimeOffset CreatedAt { get; init; }
     /// <summary>What it may hold at once and how fast it may spawn.</summary>
     [Id(5)] public TenantQuotas Quotas { get; init; } = new();
+
+    /// <summary>The image (<c>NAME[:TAG]</c>) a spawn that names none runs from; null: the node's own filesystem.</summary>
+    [Id(6)] public string? DefaultImage { get; init; }
 }

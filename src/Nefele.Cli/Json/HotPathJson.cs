@@ -69,11 +69,7 @@ internal static class HotPathJson
         WriteNumbers(writer, "rlimits", spec.Rlimits);
         writer.WriteNumber("mailboxMessages", spec.MailboxMessages);
         writer.WriteNumber("mailboxBytes", spec.MailboxBytes);
-        if (spec.Image is not null)
-        {
-            writer.WriteString("image", spec.Image);
-        }
-
+        writer.WriteString("image", spec.Image);
         writer.WriteEndObject();
     }
 

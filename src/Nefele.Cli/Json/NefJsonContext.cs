@@ -39,6 +39,7 @@ namespace Nefele.Cli.Json;
 [JsonSerializable(typeof(ImageTagRequest))]
 [JsonSerializable(typeof(ImageConfig))]
 [JsonSerializable(typeof(UploadedLayer))]
+[JsonSerializable(typeof(DefaultImageDto))]
 internal sealed partial class NefJsonContext : JsonSerializerContext
 {
 }

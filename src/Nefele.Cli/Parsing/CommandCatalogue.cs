@@ -185,7 +185,7 @@ internal static class CommandCatalogue
             flags:
               --json           print a JSON array of image records instead of the table
             """, ["--json"], Operand.None),
-        new("image", "image push TARBALL NAME[:TAG] [--config FILE.json] [--digest D] | image rm NAME[:TAG]... | image ls", "push, remove or list the tenant's images", """
+        new("image", "image push TARBALL NAME[:TAG] [--config FILE.json] [--digest D] | image rm NAME[:TAG]... | image ls | image default NAME[:TAG]|--none", "push, remove, list the tenant's images, or set its default image", """
             push uploads TARBALL (a root filesystem, plain or gzip, at most 2 GiB) and tags it
             NAME:TAG (TAG default latest), replacing what the tag pointed at; prints NAME:TAG and
             the image's digest. Its config (the default command, env, user, working directory,
@@ -193,7 +193,8 @@ internal static class CommandCatalogue
             .json (busybox.tar: busybox.json, as scripts/images writes them):
               {"cmd": ["/bin/sh"], "env": {"PATH": "/bin"}, "workingDir": "/", "systemd": false}
             rm removes tags; an image's blobs go when no other tag uses them (processes running
-            from it keep running). ls is nef images.
+            from it keep running). ls is nef images. default sets the image a spawn that names none
+            runs from (the tenant's owner; --none clears it).
             NAME: 1-128 of lowercase letters, digits, '.', '_' or '-', starting with a letter or
             digit; TAG the same with uppercase letters allowed.
 
@@ -201,9 +202,10 @@ internal static class CommandCatalogue
               --config FILE    the image's config (push)
               --digest D       the tarball's expected sha256:<hex>; another is refused (push)
               --json           JSON instead of the table (ls)
+              --none           no default image (default)
 
             example: nef image push busybox.tar busybox:1 && nef spawn --image busybox:1 --no-handshake -- /bin/echo hi
-            """, ["--config", "--digest", "--json"], Operand.None),
+            """, ["--config", "--digest", "--json", "--none"], Operand.None),
         new("whoami", "whoami", "the key in use: its name, role and tenant", """
             Prints the API key nef uses: its name, its role and its tenant.
             """, [], Operand.None),

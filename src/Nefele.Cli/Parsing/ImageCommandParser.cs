@@ -36,14 +36,15 @@ internal static class ImageCommandParser
             verb = null;
         }
 
-        if (verb is not ("push" or "rm" or "ls"))
+        if (verb is not ("push" or "rm" or "ls" or "default"))
         {
             return globals.Help ? new HelpCommand("image") : throw new UsageException(
-                $"image: expected push, rm or ls{(verb is null ? string.Empty : $", not '{verb}'")} (image push TARBALL NAME[:TAG] | rm NAME[:TAG]... | ls)");
+                $"image: expected push, rm, ls or default{(verb is null ? string.Empty : $", not '{verb}'")} (image push TARBALL NAME[:TAG] | rm NAME[:TAG]... | ls | default NAME[:TAG]|--none)");
         }
 
         string? config = null, digest = null;
         var json = false;
+        var none = false;
         var operands = new List<string>();
         foreach (var (token, positional) in CommandLineParser.Tokens(cursor, globals))
         {
@@ -67,6 +68,9 @@ internal static class ImageCommandParser
                 case "--json" when inline is null && verb == "ls":
                     json = true;
                     break;
+                case "--none" when inline is null && verb == "default":
+                    none = true;
+                    break;
                 default:
                     throw CommandLineParser.UnknownOption("image", token);
             }
@@ -79,6 +83,13 @@ internal static class ImageCommandParser
 
         switch (verb)
         {
+            case "default":
+                return (operands.Count, none) switch
+                {
+                    (0, true) => new ImageDefaultCommand(null),
+                    (1, false) => new ImageDefaultCommand(Reference(operands[0])),
+                    _ => throw new UsageException("image default: expected NAME[:TAG], or --none to clear it"),
+                };
             case "ls":
                 return operands.Count == 0 ? new ImagesCommand(json) : throw new UsageException($"image ls: unexpected argument {operands[0]}");
             case "push":

@@ -13,4 +13,7 @@ internal interface IImageTransport
     Task<ImageInfo> PushImageAsync(string name, string tag, Func<Stream> openLayer, ImageConfig? config, string? digest, CancellationToken ct);
 
     Task DeleteImageAsync(string name, string tag, CancellationToken ct);
+
+    /// <summary>Sets the tenant's default image (<c>NAME:TAG</c>), or clears it with null.</summary>
+    Task SetDefaultImageAsync(string? image, CancellationToken ct);
 }

@@ -44,6 +44,12 @@ internal sealed partial class RestTransport : IImageTransport
         using var response = await SendAsync(HttpMethod.Delete, ImagePath(name, tag), Repeatable.No, ct).ConfigureAwait(false);
     }
 
+    public async Task SetDefaultImageAsync(string? image, CancellationToken ct)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(new DefaultImageDto(image), NefJsonContext.Default.DefaultImageDto);
+        using var response = await SendAsync(HttpMethod.Put, tenantPath + "default-image", Repeatable.Yes, ct, () => Json(json)).ConfigureAwait(false);
+    }
+
     private static StreamContent Layer(Stream stream)
     {
         var content = new StreamContent(stream, 1 << 16);

@@ -369,7 +369,7 @@ public sealed class NodeLiveness(
         return false;
     }
 
-    private static bool IsHollow(string node) => node.StartsWith("hollow-", StringComparison.Ordinal);
+    private static bool IsHollow(string node) => HollowNode.IsHollow(node);
 
     public override void Dispose()
     {

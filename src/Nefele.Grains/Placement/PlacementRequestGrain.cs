@@ -57,10 +57,12 @@ public sealed partial class PlacementRequestGrain(
             }
 
             // Admitted by an activation that died before answering (or was deactivated since): finish that admission.
-            var expanded = Images.ImageSpecs.Resolve(images, Tenant, earlier.Expand());
+            var runAsThen = state.State.RunAs ?? Tenants.RunAs.Of(await GrainFactory.Get<ITenantGrain>(Tenant).GetInfoAsync(ct));
+            var expanded = Images.ImageSpecs.Resolve(images, Tenant, runAsThen.DefaultImage is { } defaultThen
+                ? [.. earlier.Expand().Select(t => t.Image is null ? t with { Image = defaultThen } : t)]
+                : earlier.Expand());
             var collected = await CollectedOfAsync(state.State.Admitted.Select(a => a.Npid));
             var resumed = state.State.Admitted.Where(a => !collected.Contains(a.Npid)).Select(a => (a.Npid, expanded[a.Task], a.Node, a.Task)).ToList();
-            var runAsThen = state.State.RunAs ?? Tenants.RunAs.Of(await GrainFactory.Get<ITenantGrain>(Tenant).GetInfoAsync(ct));
             var finished = await FinishAsync(earlier, resumed, [.. state.State.Rejected], runAsThen, Stopwatch.GetTimestamp());
             if (collected.Count > 0)
             {
@@ -84,6 +86,19 @@ public sealed partial class PlacementRequestGrain(
         // The tenant must exist and the request fit its quotas before anything is placed.
         var tenant = GrainFactory.Get<ITenantGrain>(Tenant);
         var runAs = await tenant.AdmitAsync(RequestId, tasks);
+        if (runAs.DefaultImage is { } defaultImage && tasks.Any(t => t.Image is null))
+        {
+            try
+            {
+                tasks = Images.ImageSpecs.Resolve(images, Tenant, [.. tasks.Select(t => t.Image is null ? t with { Image = defaultImage } : t)]);
+            }
+            catch
+            {
+                await tenant.ReleaseAdmissionAsync(RequestId);
+                throw;
+            }
+        }
+
         SpawnHops.Record("1 placement.admit", started);
         List<(string Npid, ProcessSpec Spec, string Node, int Task)> created;
         List<string> rejected;

@@ -25,6 +25,7 @@ public sealed partial class TenantGrain(
     [PersistentState("tenant", StorageNames.Default)] IPersistentState<TenantRecord> state,
     TimeProvider time,
     IOptions<RetentionOptions> retention,
+    Images.ImageStore images,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     // A request indexes its NPIDs while they launch, so a process that ends at once can be
@@ -68,6 +69,26 @@ public sealed partial class TenantGrain(
     public async Task<TenantInfo> SetQuotasAsync(TenantQuotas quotas)
     {
         state.State.Info = Info with { Quotas = quotas };
+        await PersistAsync();
+        return state.State.Info;
+    }
+
+    public async Task<TenantInfo> SetDefaultImageAsync(string? image, CancellationToken ct = default)
+    {
+        var info = Info;
+        if (image is not null)
+        {
+            var reference = Images.ImageReference.Parse(image);
+            if (reference.Digest is not null)
+            {
+                throw NefeleException.Bad($"default image '{image}': name a tag (NAME[:TAG]), not a digest");
+            }
+
+            images.Inspect(this.GetPrimaryKeyString(), reference.Name, reference.Tag);
+            image = reference.ToString();
+        }
+
+        state.State.Info = info with { DefaultImage = image };
         await PersistAsync();
         return state.State.Info;
     }

@@ -62,6 +62,16 @@ internal static class ImageEndpoints
             .Operation("deleteImage", "Delete an image tag", 400, 403, 404);
     }
 
+    /// <summary>The tenant's default image: PUT sets it (or clears it with null).</summary>
+    public static void MapDefaultImageEndpoint(this IEndpointRouteBuilder app) =>
+        app.MapPut("/v1/tenants/{tenant}/default-image", async (string tenant, DefaultImageBody body, IGrainFactory grains, HttpContext http) =>
+            Results.Ok(await grains.GetGrain<Tenants.ITenantGrain>(Validated(tenant)).SetDefaultImageAsync(body.Image, http.RequestAborted)))
+            .WithTags("images")
+            .RequireAuthorization(Auth.Policies.TenantOwner)
+            .Produces<TenantInfo>()
+            .WithDescription("Sets the image a spawn that names none runs from (NAME[:TAG], which the tenant must have: image_not_found otherwise); {\"image\": null} clears it. The spec's own image, when it names one, wins.")
+            .Operation("setDefaultImage", "Set or clear the tenant's default image", [.. ApiDocs.Body, 403, 404]);
+
     /// <summary>Raises the body limit for a layer upload before any byte is read.</summary>
     public static void AllowLayerBody(HttpContext context)
     {

@@ -241,4 +241,42 @@ public class HollowPlacementTests(ClusterFixture cluster) : HollowClusterTest(cl
         var end = await Tenant.WaitAsync(npid).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(ProcessState.Lost, end.State);
     }
+
+    [Fact]
+    public async Task A_hollow_node_reports_its_declared_machine_through_its_simulated_host_agent()
+    {
+        var node = (await AddHollowAsync(1, cpuMillis: 2500, memoryBytes: 3 * GiB, labels: new() { ["zone"] = "z1" }, devices: new() { ["gpu"] = 2 }))[0];
+
+        var capacity = await CapacityAsync(node);
+
+        Assert.True(capacity.Hollow);
+        Assert.True(capacity.HostAgentAttached);
+        Assert.Equal("hollow", capacity.Engine);
+        Assert.Equal(2500, capacity.CpuMillis);
+        Assert.Equal(3 * GiB, capacity.MemoryBytes);
+        Assert.Equal("z1", capacity.Labels["zone"]);
+        Assert.Equal(2, capacity.Devices["gpu"]);
+    }
+
+    [Fact]
+    public async Task A_hollow_process_has_no_output_keeps_running_on_other_signals_and_ends_on_sigterm()
+    {
+        const int SigUsr1 = 10;
+        await AddHollowAsync(1);
+        var npid = await Tenant.SpawnAsync(OneCore);
+        var node = Cluster.Client.GetGrain<Nefele.Nodes.INodeGrain>(await NodeOfAsync(npid));
+
+        var running = await node.ReadLogsAsync(npid, 0, 1024, TimeSpan.Zero);
+        await Tenant.KillAsync(npid, SigUsr1);
+
+        Assert.Empty(running.Data);
+        Assert.False(running.Complete);
+        Assert.Equal(ProcessState.Running, (await Tenant.GetAsync(npid)).State);
+
+        await Tenant.KillAsync(npid, Signals.SigTerm);
+        var end = await Tenant.WaitAsync(npid).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(Signals.SigTerm, end.Signal);
+        Assert.True((await node.ReadLogsAsync(npid, 0, 1024, TimeSpan.Zero)).Complete);
+    }
 }
