@@ -287,6 +287,17 @@ public sealed class ContainerManager : IAsyncDisposable
         foreach (var h in hierarchies)
         {
             RemoveCgroupTree(Path.Combine(h, host.CgroupRoot, host.Node, "containers"), TimeSpan.Zero);
+
+            // The node's own directory too once it is empty (its processes' cgroups are the engine's;
+            // name=systemd and the unified hierarchy hold only containers).
+            try
+            {
+                Directory.Delete(Path.Combine(h, host.CgroupRoot, host.Node));
+            }
+            catch (IOException)
+            {
+                // Not empty, or gone already.
+            }
         }
     }
 
