@@ -18,6 +18,34 @@ internal static class NefApp
     /// <summary>A wait ran out (recv, wait: Nefele's timed_out), as timeout(1) exits.</summary>
     public const int TimedOut = 124;
 
+    /// <summary>
+    /// A program's main over the process's standard streams: <paramref name="parse"/> is its grammar
+    /// (nef's by default), <paramref name="program"/> the name its messages start with.
+    /// </summary>
+    public static async Task<int> MainAsync(string[] args, Func<IReadOnlyList<string>, Invocation>? parse = null, string program = "nef")
+    {
+        using var interrupt = new CancellationTokenSource();
+        var utf8 = new System.Text.UTF8Encoding(false);
+        // Not Console.Out and Console.Error: those first work out the terminal's encoding and set the
+        // terminal up, and their async writes go through the thread pool; nef writes UTF-8 anyway.
+        var stdout = Output.StandardStream.Output;
+        using var output = new StreamWriter(stdout, utf8) { AutoFlush = false };
+        using var error = new StreamWriter(Output.StandardStream.Error, utf8) { AutoFlush = true };
+        var status = await RunAsync(
+            args, Environment.GetEnvironmentVariable, output, stdout, error, TimeProvider.System, interrupt.Token,
+            beforeWaiting: () => Console.CancelKeyPress += (_, e) =>
+            {
+                // First Ctrl+C stops waiting (monitor, logs -f, spawn --wait) cleanly; the default handler
+                // would kill mid-write. A quick command keeps the default: it costs nothing at start-up.
+                e.Cancel = true;
+                interrupt.Cancel();
+            },
+            parse: parse,
+            program: program).ConfigureAwait(false);
+        await output.FlushAsync().ConfigureAwait(false);
+        return status;
+    }
+
     public static async Task<int> RunAsync(
         IReadOnlyList<string> args,
         Func<string, string?> env,
