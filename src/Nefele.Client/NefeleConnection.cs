@@ -70,6 +70,9 @@ public sealed class NefeleConnection : IAsyncDisposable
         {
             client.AddGatewayCountChangedHandler(gatewayLoss.OnGatewayCountChanged);
 
+            // A program that traces (an ActivityListener on "Microsoft.Orleans.*") sees its calls continue in the silo.
+            client.AddActivityPropagation();
+
             // Every call carries the key; the silos check it on every call.
             client.AddOutgoingGrainCallFilter(context =>
             {

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Nefele.Observability;
 
 namespace Nefele;
 
-/// <summary>The control plane's OpenTelemetry instruments (one Meter and one ActivitySource, "Nefele.Grains").</summary>
+/// <summary>The control plane's OpenTelemetry instruments (one Meter and one ActivitySource, "Nefele.Grains"); defined in <see cref="Instruments"/>.</summary>
 public static class Telemetry
 {
     public const string Name = "Nefele.Grains";
@@ -13,20 +14,22 @@ public static class Telemetry
     private static readonly Meter Meter = new(Name);
 
     /// <summary>From admission to every task Running (or refused).</summary>
-    public static readonly Histogram<double> SpawnDuration = Meter.CreateHistogram<double>(
-        "nefele.process.spawn.duration", unit: "s", description: "Time from a spawn request's admission until every task is Running");
+    public static readonly Histogram<double> SpawnDuration = Instruments.SpawnDuration.Histogram(Meter, Instruments.LatencyBuckets);
 
     /// <summary>Offers → ranking → reservation.</summary>
-    public static readonly Histogram<double> PlacementDuration = Meter.CreateHistogram<double>(
-        "nefele.placement.decision.duration", unit: "s", description: "Time to choose and reserve nodes for a request");
+    public static readonly Histogram<double> PlacementDuration = Instruments.PlacementDuration.Histogram(Meter, Instruments.LatencyBuckets);
 
-    public static readonly Counter<long> Starts = Meter.CreateCounter<long>("nefele.process.starts", description: "Processes that reached Running");
+    public static readonly Counter<long> Admissions = Instruments.Admissions.Counter(Meter);
 
-    /// <summary>Tagged with nefele.process.end = exited | crashed | failed_to_start | lost.</summary>
-    public static readonly Counter<long> Ends = Meter.CreateCounter<long>("nefele.process.ends", description: "Processes that ended, by how");
+    /// <summary>Tagged with nefele.reason = the error code.</summary>
+    public static readonly Counter<long> Rejections = Instruments.Rejections.Counter(Meter);
+
+    /// <summary>Tagged with nefele.tenant and nefele.node.</summary>
+    public static readonly Counter<long> Starts = Instruments.ProcessStarts.Counter(Meter);
+
+    /// <summary>Tagged with nefele.process.end = exited | crashed | failed_to_start | lost, nefele.tenant and nefele.node.</summary>
+    public static readonly Counter<long> Ends = Instruments.ProcessEnds.Counter(Meter);
 
     /// <summary>Tagged with nefele.record = process | request: records removed past retention.</summary>
-    public static readonly Counter<long> Collected = Meter.CreateCounter<long>("nefele.retention.collected", description: "Ended processes and spawn requests removed past retention");
-
-    public static readonly Counter<long> Rejections = Meter.CreateCounter<long>("nefele.placement.rejections", description: "Spawn requests refused");
+    public static readonly Counter<long> Collected = Instruments.RetentionCollected.Counter(Meter);
 }

@@ -30,6 +30,8 @@ public static class CommandLine
         ["--silo-uid"] = ("SiloUid", v => v),
         ["--control-secret-file"] = ("ControlSecretFile", v => v),
         ["--liveness-port"] = ("LivenessPort", v => v),
+        ["--metrics-listen"] = ("MetricsListen", v => HostAgentOptions.MetricsPrefix(v) is null ? throw new FormatException("allowed: host:port, e.g. 127.0.0.1:9464") : v),
+        ["--cluster-id"] = ("ClusterId", v => v),
         ["--pending-mailbox-timeout"] = ("PendingMailboxTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--silo-answer-timeout"] = ("SiloAnswerTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--container-linger"] = ("Containers:Linger", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),

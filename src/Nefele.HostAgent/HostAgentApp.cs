@@ -26,6 +26,7 @@ public static class HostAgentApp
             o.TimestampFormat = "HH:mm:ss.fff ";
         });
 
+        builder.Services.AddHostAgentTelemetry(builder.Configuration);
         builder.Services.AddOptions<HostAgentOptions>()
             .Bind(builder.Configuration.GetSection(HostAgentOptions.SectionName))
             .PostConfigure(o => o.ApplyDefaults())

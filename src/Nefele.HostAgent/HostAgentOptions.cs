@@ -128,6 +128,31 @@ public sealed class HostAgentOptions
     public int LivenessPort { get; set; }
 
     /// <summary>
+    /// Address (<c>host:port</c>) on which hostd serves its own Prometheus scrape at <c>/metrics</c>
+    /// (its meters, runtime and process instruments). Default empty: not served. hostd has no other
+    /// HTTP server and the scrape needs no key, so keep it on loopback or a private network; it is
+    /// separate from the silo's so that hostd's figures stay readable while the silo is down.
+    /// </summary>
+    public string MetricsListen { get; set; } = "";
+
+    /// <summary>
+    /// The cluster id this node belongs to, written into hostd's telemetry as the resource
+    /// attribute <c>nefele.cluster.id</c> (nothing else uses it). Default empty: left out.
+    /// </summary>
+    public string ClusterId { get; set; } = "";
+
+    /// <summary>The HttpListener prefix of <see cref="MetricsListen"/>, or null when it is empty or not <c>host:port</c>.</summary>
+    public string? MetricsPrefix() => MetricsPrefix(MetricsListen);
+
+    /// <summary>The HttpListener prefix (<c>http://host:port/</c>) of a <c>host:port</c>, or null when it is not one.</summary>
+    public static string? MetricsPrefix(string listen) =>
+        !string.IsNullOrWhiteSpace(listen) && !listen.Contains('/', StringComparison.Ordinal)
+            && Uri.TryCreate($"http://{listen}/", UriKind.Absolute, out var uri) && uri.Port is > 0 and <= 65535 && !uri.IsDefaultPort
+            && uri.AbsolutePath == "/" && string.IsNullOrEmpty(uri.UserInfo)
+            ? $"http://{uri.Authority}/"
+            : null;
+
+    /// <summary>
     /// How long hostd keeps a mailbox that a delivery created for a process placed on this node
     /// but not launched yet (messages sent before it runs wait there). Default 60 s: far longer
     /// than a launch takes, short enough that mailboxes of launches that never came do not pile

@@ -65,6 +65,11 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
             errors.Add($"{s}:LivenessPort (--liveness-port) {o.LivenessPort} must be between 0 (not served) and 65535");
         }
 
+        if (!string.IsNullOrEmpty(o.MetricsListen) && o.MetricsPrefix() is null)
+        {
+            errors.Add($"{s}:MetricsListen (--metrics-listen) '{o.MetricsListen}' must be host:port, e.g. 127.0.0.1:9464");
+        }
+
         if (o.PendingMailboxTimeout < TimeSpan.FromSeconds(1) || o.PendingMailboxTimeout > TimeSpan.FromHours(1))
         {
             errors.Add($"{s}:PendingMailboxTimeout (--pending-mailbox-timeout) {o.PendingMailboxTimeout} must be between 1s and 1h");

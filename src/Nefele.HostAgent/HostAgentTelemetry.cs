@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Nefele.Observability;
 
 namespace Nefele.HostAgent;
 
-/// <summary>The one ActivitySource and Meter of hostd, both named <c>Nefele.HostAgent</c>.</summary>
+/// <summary>The one ActivitySource and Meter of hostd, both named <c>Nefele.HostAgent</c>; instruments defined in <see cref="Instruments"/>.</summary>
 public static class HostAgentTelemetry
 {
     public const string Name = "Nefele.HostAgent";
@@ -12,12 +13,10 @@ public static class HostAgentTelemetry
 
     public static readonly Meter Meter = new(Name);
 
-    public static readonly Counter<long> ProcessStarts =
-        Meter.CreateCounter<long>("nefele.process.starts", unit: "{process}", description: "Processes that reached Running");
+    public static readonly Counter<long> ProcessStarts = Instruments.HostdLaunches.Counter(Meter);
 
-    public static readonly Counter<long> ProcessExits =
-        Meter.CreateCounter<long>("nefele.process.exits", unit: "{process}", description: "Processes that exited after Running");
+    public static readonly Counter<long> ProcessExits = Instruments.HostdExits.Counter(Meter);
 
-    public static readonly Counter<long> MessagesDropped =
-        Meter.CreateCounter<long>("nefele.messaging.dropped", unit: "{message}", description: "Messages dropped: queued when their mailbox ended (reason mailbox_ended), or sent without ack to a process that had ended (reason receiver_ended)");
+    /// <summary>Tagged with nefele.reason: mailbox_ended (queued when their mailbox ended) or receiver_ended (sent without ack to a process that had ended).</summary>
+    public static readonly Counter<long> MessagesDropped = Instruments.MessagesDropped.Counter(Meter);
 }

@@ -12,6 +12,7 @@ using Nefele.Silo.Storage;
 using Nefele.Silo.Telemetry;
 using Nefele.Tenants;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 
 // A bare flag (no value) is not something the configuration binder understands.
 args = args.Select(a => a switch
@@ -23,6 +24,7 @@ args = args.Select(a => a switch
     _ => a,
 }).ToArray();
 args = NodeFlags.Expand(args);
+args = DashboardSettings.Expand(args);
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -74,6 +76,13 @@ if (cluster.Problems() is { Count: > 0 } clusterProblems)
 }
 
 var api = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
+var dashboard = builder.Configuration.GetSection(DashboardSettings.Section).Get<DashboardSettings>() ?? new DashboardSettings();
+if (dashboard.Problem(api) is { } dashboardProblem)
+{
+    Console.Error.WriteLine($"nefele-silo: {dashboardProblem}");
+    return 2;
+}
+
 var siloPort = builder.Configuration.GetValue("Orleans:SiloPort", NefeleDefaults.SiloPort);
 var gatewayPort = builder.Configuration.GetValue("Orleans:GatewayPort", NefeleDefaults.GatewayPort);
 
@@ -108,6 +117,13 @@ builder.UseOrleans(silo =>
     }
 
     silo.AddNefeleGrains();
+
+    // Grain calls are spans (sources Microsoft.Orleans.Runtime/Application), recorded when OTLP is on.
+    silo.AddActivityPropagation();
+    if (dashboard.Enabled)
+    {
+        silo.AddDashboard();
+    }
 });
 
 builder.Services.AddSingleton(TimeProvider.System);
@@ -123,7 +139,7 @@ builder.Services.AddSingleton<HostAgentChannel>();
 builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<HostAgentChannel>());
 builder.Services.AddHostedService(sp => sp.GetRequiredService<HostAgentChannel>());
 builder.Services.AddHostedService<ClusterPeersPublisher>();
-builder.Services.AddNefeleTelemetry();
+builder.Services.AddNefeleTelemetry(builder.Configuration, node.Name, cluster.Id);
 
 builder.Services.ConfigureHttpJsonOptions(o => JsonContract.Apply(o.SerializerOptions));
 builder.Services.AddProblemDetails();
@@ -131,7 +147,7 @@ builder.Services.AddProblemDetails();
 // Malformed bodies reach ProblemMapping as exceptions, so they get problem details too.
 builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddOpenApi(OpenApiDocumentation.Configure);
-builder.WebHost.UseUrls(api.Url);
+builder.WebHost.UseUrls(dashboard.Enabled ? [api.Url, dashboard.Url(api)] : [api.Url]);
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     // A body without a Content-Length stops at the limit while it is read; RequestLimits refuses one
@@ -145,6 +161,11 @@ var app = builder.Build();
 app.Use(ProblemMapping.Middleware);
 app.UseStatusCodePages(ProblemMapping.EmptyErrorBody);
 app.Use(RequestLimits.Middleware);
+if (dashboard.Enabled)
+{
+    app.Use(dashboard.KeepToItsPort);
+}
+
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
@@ -158,8 +179,8 @@ app.MapNameEndpoints();
 app.MapSupervisorEndpoints();
 app.MapImageEndpoints();
 app.MapDefaultImageEndpoint();
-var metrics = app.MapPrometheusMetrics();
-const string MetricsSummary = "Prometheus scrape: Nefele's meters, this node's processes, and the silo process (text format 0.0.4)";
+var metrics = app.MapPrometheusScrapingEndpoint("/metrics").WithTags("telemetry");
+const string MetricsSummary = "Prometheus scrape: Nefele's and Orleans' meters, this node's processes, ASP.NET Core, and the silo process's runtime";
 if (api.AnonymousMetrics)
 {
     metrics.AllowAnonymous().AnonymousOperation("metrics", MetricsSummary);
@@ -168,5 +189,10 @@ else
 {
     metrics.RequireAuthorization(Policies.AnyKey).Operation("metrics", MetricsSummary);
 }
+if (dashboard.Enabled)
+{
+    app.MapOrleansDashboard().AllowAnonymous().WithMetadata(DashboardSettings.Marker).ExcludeFromDescription();
+}
+
 app.Run();
 return 0;

@@ -273,7 +273,7 @@ public sealed class MailboxGrain(
         var dropped = _queue.Count;
         if (dropped > 0)
         {
-            MessagingTelemetry.Dropped.Add(dropped, new KeyValuePair<string, object?>("nefele.reason", reason));
+            MessagingTelemetry.Dropped.Add(dropped, new KeyValuePair<string, object?>(Observability.Instruments.Attributes.Reason, reason));
             logger.LogDebug("Mailbox {Address} of {Tenant} dropped with {Count} messages queued ({Reason})", Address, _tenant, dropped, reason);
         }
 

@@ -282,7 +282,7 @@ public sealed class MessageRouter(
     {
         if (!part.Tracker.Ack)
         {
-            MessagingTelemetry.Dropped.Add(1, new KeyValuePair<string, object?>("nefele.reason", code));
+            MessagingTelemetry.Dropped.Add(1, new KeyValuePair<string, object?>(Observability.Instruments.Attributes.Reason, code));
         }
 
         part.Tracker.NotRouted(new DeliveryFailure(part.Item.Targets.Count > 0 ? part.Item.Targets[0] : string.Empty, code, message));
@@ -389,7 +389,7 @@ public sealed class MessageRouter(
 
             if (!part.Tracker.Ack)
             {
-                MessagingTelemetry.Dropped.Add(1, new KeyValuePair<string, object?>("nefele.reason", failure.Code));
+                MessagingTelemetry.Dropped.Add(1, new KeyValuePair<string, object?>(Observability.Instruments.Attributes.Reason, failure.Code));
             }
         }
 

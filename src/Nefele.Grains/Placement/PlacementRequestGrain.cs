@@ -85,7 +85,18 @@ public sealed partial class PlacementRequestGrain(
 
         // The tenant must exist and the request fit its quotas before anything is placed.
         var tenant = GrainFactory.Get<ITenantGrain>(Tenant);
-        var runAs = await tenant.AdmitAsync(RequestId, tasks);
+        Tenants.RunAs runAs;
+        try
+        {
+            runAs = await tenant.AdmitAsync(RequestId, tasks);
+        }
+        catch (NefeleException e)
+        {
+            Telemetry.Rejections.Add(1, new KeyValuePair<string, object?>(Observability.Instruments.Attributes.Reason, e.Code));
+            throw;
+        }
+
+        Telemetry.Admissions.Add(1);
         if (runAs.DefaultImage is { } defaultImage && tasks.Any(t => t.Image is null))
         {
             try
@@ -109,9 +120,9 @@ public sealed partial class PlacementRequestGrain(
         catch (Exception e)
         {
             await tenant.ReleaseAdmissionAsync(RequestId);
-            if (e is NefeleException)
+            if (e is NefeleException refused)
             {
-                Telemetry.Rejections.Add(1);
+                Telemetry.Rejections.Add(1, new KeyValuePair<string, object?>(Observability.Instruments.Attributes.Reason, refused.Code));
             }
 
             throw;

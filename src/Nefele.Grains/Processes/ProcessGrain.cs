@@ -490,9 +490,11 @@ public sealed partial class ProcessGrain(
 
     private void Count(ProcessState state)
     {
+        var tenant = new KeyValuePair<string, object?>(Observability.Instruments.Attributes.Tenant, Record.Tenant);
+        var node = new KeyValuePair<string, object?>(Observability.Instruments.Attributes.Node, Record.Node);
         if (state == ProcessState.Running)
         {
-            Telemetry.Starts.Add(1);
+            Telemetry.Starts.Add(1, tenant, node);
             return;
         }
 
@@ -503,7 +505,7 @@ public sealed partial class ProcessGrain(
             _ when Record.End is { Signal: not 0 } or { ExitCode: not 0 } => "crashed",
             _ => "exited",
         };
-        Telemetry.Ends.Add(1, new KeyValuePair<string, object?>("nefele.process.end", how));
+        Telemetry.Ends.Add(1, new KeyValuePair<string, object?>(Observability.Instruments.Attributes.ProcessEnd, how), tenant, node);
     }
 
     private ProcessInfo Snapshot() => new()

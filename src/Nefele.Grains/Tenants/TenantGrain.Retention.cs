@@ -92,8 +92,8 @@ public sealed partial class TenantGrain
                 }
             }
 
-            Telemetry.Collected.Add(processes.Count, new KeyValuePair<string, object?>("nefele.record", "process"));
-            Telemetry.Collected.Add(requests.Count, new KeyValuePair<string, object?>("nefele.record", "request"));
+            Telemetry.Collected.Add(processes.Count, new KeyValuePair<string, object?>(Observability.Instruments.Attributes.Record, "process"));
+            Telemetry.Collected.Add(requests.Count, new KeyValuePair<string, object?>(Observability.Instruments.Attributes.Record, "request"));
             await PersistAsync();
         }
     }

@@ -20,7 +20,7 @@ internal sealed class MailCounters
         if (count > 0)
         {
             Interlocked.Add(ref dropped, count);
-            HostAgentTelemetry.MessagesDropped.Add(count, new KeyValuePair<string, object?>("reason", "mailbox_ended"));
+            HostAgentTelemetry.MessagesDropped.Add(count, new KeyValuePair<string, object?>(Nefele.Observability.Instruments.Attributes.Reason, "mailbox_ended"));
         }
     }
 

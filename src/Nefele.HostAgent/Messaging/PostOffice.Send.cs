@@ -16,7 +16,7 @@ public sealed partial class PostOffice
     private readonly Dictionary<ulong, OutCall> outCalls = [];
     private ulong nextCallId;
 
-    private static readonly KeyValuePair<string, object?> Unroutable = new("reason", "receiver_ended");
+    private static readonly KeyValuePair<string, object?> Unroutable = new(Nefele.Observability.Instruments.Attributes.Reason, "receiver_ended");
 
     private static int MaxWaitMs => (int)Limits.MaxMessagingWait.TotalMilliseconds;
 

@@ -1,23 +1,54 @@
+using Nefele.Observability;
+using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Nefele.Silo.Telemetry;
 
 /// <summary>
-/// OpenTelemetry for the silo: Nefele's own meters and sources, plus ASP.NET Core's; and the
-/// Prometheus scrape of Nefele's meters (<see cref="PrometheusMetrics"/>, served at /metrics).
+/// OpenTelemetry for the silo, through its libraries: Nefele's meters, Orleans' meter, ASP.NET Core,
+/// runtime and process instrumentation, scraped by Prometheus at /metrics; and OTLP export of
+/// metrics, traces and logs when the standard OTEL_EXPORTER_OTLP_* variables ask for it.
 /// </summary>
 internal static class TelemetryExtensions
 {
-    public static IServiceCollection AddNefeleTelemetry(this IServiceCollection services)
-    {
-        services.AddOpenTelemetry()
-            .WithMetrics(m => m.AddMeter(Nefele.Telemetry.Name).AddMeter("Nefele.*").AddMeter("Microsoft.Orleans"))
-            .WithTracing(t => t.AddSource(Nefele.Telemetry.Name).AddSource("Nefele.*"));
+    /// <summary>The meters the silo exports: Nefele's own and Orleans'.</summary>
+    public static readonly string[] Meters = [Nefele.Telemetry.Name, "Nefele.*", "Microsoft.Orleans"];
 
-        // A hosted lifecycle service: it starts listening before any hosted service (the silo's) starts.
-        services.AddSingleton<PrometheusMetrics>();
-        services.AddHostedService(sp => sp.GetRequiredService<PrometheusMetrics>());
+    /// <summary>The activity sources the silo traces: Nefele's own, and Orleans' grain calls.</summary>
+    public static readonly string[] Sources = [Nefele.Telemetry.Name, "Nefele.*", "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
+
+    public static IServiceCollection AddNefeleTelemetry(this IServiceCollection services, IConfiguration configuration, string node, string clusterId)
+    {
+        var otlp = TelemetryResource.OtlpConfigured(name => configuration[name]);
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(r => r
+                .AddService(configuration["OTEL_SERVICE_NAME"] ?? TelemetryResource.SiloService, serviceInstanceId: $"{node}/silo")
+                .AddAttributes(
+                [
+                    new(TelemetryResource.NodeName, node),
+                    new(TelemetryResource.ClusterId, clusterId),
+                    new(TelemetryResource.Role, "silo"),
+                ]))
+            .WithMetrics(m => m
+                .AddMeter(Meters)
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddProcessInstrumentation()
+                .AddPrometheusExporter());
+
+        // Spans cost something on every grain call; they are recorded only when they go somewhere.
+        if (otlp)
+        {
+            telemetry
+                .WithTracing(t => t.AddSource(Sources).AddAspNetCoreInstrumentation())
+                .WithLogging()
+                .UseOtlpExporter();
+        }
+
+        services.AddSingleton<NodeGauges>();
+        services.AddHostedService(sp => sp.GetRequiredService<NodeGauges>());
         return services;
     }
 }
