@@ -46,6 +46,8 @@ nefele_install_deps() {
         command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus)
         command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
         command -v nsenter >/dev/null 2>&1 || missing+=(util-linux) ;;
+      prometheus)   # charts-free-deploy/prometheus: promtool checks it, and a real Prometheus scrapes a cluster
+        { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus) ;;
       containers)   # tenant containers: systemd-nspawn (their tests make an image of the static busybox: images)
         command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container) ;;
       *) say "nefele_install_deps: unknown extra $extra"; return 1 ;;
@@ -491,3 +493,98 @@ nefele_check_systemd() {
   echo "$p passed, $f failed"
   [ "$f" -eq 0 ]
 }
+
+# nefele_check_prometheus: the shipped Prometheus rules and scrape configuration pass promtool, and a
+# real Prometheus scrapes every node (silo and hostd) of a two-node scripts/cluster cluster of its own
+# (prefix oto, subnet 10.81.0) every second, with the shipped alert rules: every node's scrape passes
+# promtool check metrics; Prometheus' HTTP API answers the spawn latency (histogram_quantile over the
+# buckets), the processes per node, every dashboard panel's query, and a stopped node (up = 0 and the
+# NefeleNodeLost alert). Prints "N passed, M failed". About a minute on a quiet machine.
+nefele_check_prometheus() (
+  set -uo pipefail
+  local deploy="$NEFELE_ROOT/charts-free-deploy" p=0 f=0 prom_pid="" dir port key node count
+  export NEFELE_CLUSTER_PREFIX=oto NEFELE_CLUSTER_SUBNET=10.81.0 NEFELE_CLUSTER_DIR="${TMPDIR:-/tmp}/nefele-oto"
+  export NEFELE_CLUSTER_NO_BUILD=1 NEFELE_CLUSTER_ID="oto-$$" NEFELE_CLUSTER_STOP_GRACE=1s
+  dir="$NEFELE_CLUSTER_DIR/prometheus"
+  check() { local what="$1"; shift; if "$@"; then p=$((p + 1)); say "ok: $what"; else f=$((f + 1)); say "FAILED: $what"; fi; }
+  finish() {
+    [ -n "$prom_pid" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
+    "$NEFELE_ROOT/scripts/cluster" down >/dev/null 2>&1
+    rm -rf "$NEFELE_CLUSTER_DIR"
+  }
+  trap finish EXIT
+  # query EXPR: the result vector of an instant query, one "labels value" a line (python3 reads the JSON).
+  query() {
+    curl -sfG --max-time 5 "http://127.0.0.1:$port/api/v1/query" --data-urlencode "query=$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["status"] == "success", d
+for r in d["data"]["result"]:
+    print(",".join(f"{k}={v}" for k, v in sorted(r["metric"].items())), r["value"][1])'
+  }
+  # until SECONDS CMD...: polls CMD (Prometheus scrapes and evaluates every second) until it succeeds.
+  until_ok() { local end=$((SECONDS + $1)); shift; until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.5; done; }
+
+  check "promtool check rules (charts-free-deploy/prometheus/alerts.yml)" promtool check rules "$deploy/prometheus/alerts.yml"
+  check "promtool check config --syntax-only (charts-free-deploy/prometheus/prometheus.yml)" promtool check config --syntax-only "$deploy/prometheus/prometheus.yml"
+
+  "$NEFELE_ROOT/scripts/cluster" down >/dev/null 2>&1; rm -rf "$NEFELE_CLUSTER_DIR"
+  if ! "$NEFELE_ROOT/scripts/cluster" up 2 >"${TMPDIR:-/tmp}/nefele-oto-up.log" 2>&1; then
+    tail -n 30 "${TMPDIR:-/tmp}/nefele-oto-up.log"; f=$((f + 1)); echo "$p passed, $f failed"; return 1
+  fi
+  key="$NEFELE_CLUSTER_DIR/admin.key"
+  mkdir -p "$dir"
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+
+  # The shipped configuration with this cluster's targets and key, scraped and evaluated every second.
+  sed -e 's/scrape_interval: 15s/scrape_interval: 1s/' -e 's/evaluation_interval: 15s/evaluation_interval: 1s/' \
+      -e "s|  - alerts.yml|  - $deploy/prometheus/alerts.yml|" -e "s|/etc/nefele/metrics.key|$key|" \
+      -e 's/10\.77\.0\.1\([0-9]\)/10.81.0.1\1/g' -e 's/, "10\.81\.0\.13:[0-9]*"//' \
+      "$deploy/prometheus/prometheus.yml" >"$dir/prometheus.yml"
+  check "promtool check config (the cluster's)" promtool check config "$dir/prometheus.yml"
+  for node in 1 2; do
+    check "promtool check metrics: node $node's silo" bash -c "curl -sf --max-time 10 -H \"Authorization: Bearer \$(cat '$key')\" http://10.81.0.1$node:7400/metrics | promtool check metrics"
+    check "promtool check metrics: node $node's hostd" bash -c "curl -sf --max-time 10 http://10.81.0.1$node:9464/metrics | promtool check metrics"
+  done
+
+  prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" --web.listen-address="127.0.0.1:$port" \
+    >"$dir/prometheus.log" 2>&1 </dev/null &
+  prom_pid=$!
+  check "Prometheus scrapes all 4 targets (2 silos, 2 hostd)" until_ok 60 bash -c "[ \"\$(curl -sfG http://127.0.0.1:$port/api/v1/query --data-urlencode 'query=count(up == 1)' | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"data\"][\"result\"]; print(r[0][\"value\"][1] if r else 0)')\" = 4 ]"
+
+  # Four sleepers spread over both nodes, and two processes that exit.
+  export NEFELE_API="http://10.81.0.11:7400"
+  count=4
+  check "spawn $count sleepers spread over the nodes" bash -c "'$NEFELE_ROOT/bin/nef' --tenant oto nspawn $count --spread -- /bin/sleep 300 >'$dir/npids'"
+  check "spawn two that exit" bash -c "'$NEFELE_ROOT/bin/nef' --tenant oto nspawn 2 -- /bin/true >/dev/null"
+
+  has_latency() { query 'histogram_quantile(0.99, sum by (le) (nefele_process_spawn_duration_seconds_bucket))' | awk '$NF + 0 > 0 && $NF != "NaN" { ok = 1 } END { exit !ok }'; }
+  check "spawn latency p99 from the histogram's buckets" until_ok 30 has_latency
+  say "spawn latency p99 (histogram_quantile): $(query 'histogram_quantile(0.99, sum by (le) (nefele_process_spawn_duration_seconds_bucket))')"
+  per_node() { [ "$(query 'sum by (nefele_node) (nefele_node_processes)' | awk '$NF > 0 { n++; s += $NF } END { print n "/" s }')" = "2/$count" ]; }
+  check "processes per node: both nodes, $count in all" until_ok 30 per_node
+  say "processes per node: $(query 'sum by (nefele_node) (nefele_node_processes)' | tr '\n' ';')"
+
+  # Every panel's query of the shipped dashboard is valid PromQL that Prometheus answers.
+  check "every dashboard query answers" python3 - "$deploy/grafana/nefele-cluster.json" "$port" <<'PY'
+import json, sys, urllib.parse, urllib.request
+dash, port = json.load(open(sys.argv[1])), sys.argv[2]
+for panel in dash["panels"]:
+    for target in panel["targets"]:
+        expr = target["expr"].replace("$__rate_interval", "1m")
+        url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        with urllib.request.urlopen(url, timeout=5) as r:
+            assert json.load(r)["status"] == "success", expr
+PY
+
+  # Node 2 stops: its silo's scrape fails, and the node-lost alert's expression fires (pending for its minute).
+  check "scripts/cluster stop 2" "$NEFELE_ROOT/scripts/cluster" stop 2
+  lost() { query 'up{job="nefele-silo",instance="10.81.0.12:7400"} == 0' | grep -q . \
+    && query 'ALERTS{alertname="NefeleNodeLost",instance="10.81.0.12:7400"}' | grep -q 'alertstate=\(pending\|firing\)'; }
+  check "node lost: up == 0 and NefeleNodeLost pending" until_ok 60 lost
+  alive() { query 'up{job="nefele-silo",instance="10.81.0.11:7400"} == 1' | grep -q .; }
+  check "node 1 still scraped" alive
+
+  echo "$p passed, $f failed"
+  [ "$f" -eq 0 ]
+)

@@ -179,7 +179,7 @@ app.MapNameEndpoints();
 app.MapSupervisorEndpoints();
 app.MapImageEndpoints();
 app.MapDefaultImageEndpoint();
-var metrics = app.MapPrometheusScrapingEndpoint("/metrics").WithTags("telemetry");
+var metrics = app.MapPrometheusScrapingEndpoint("/metrics").DescribeScrape();
 const string MetricsSummary = "Prometheus scrape: Nefele's and Orleans' meters, this node's processes, ASP.NET Core, and the silo process's runtime";
 if (api.AnonymousMetrics)
 {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Nefele.Nodes;
 using Nefele.Observability;
@@ -8,8 +7,9 @@ namespace Nefele.Silo.Telemetry;
 
 /// <summary>
 /// This node's gauges (meter "Nefele.Silo"): hostd's attachment, and the node grain's processes,
-/// reservations, allocatable resources and measured load. One collection asks the node grain once;
-/// a node grain that does not answer in time leaves its gauges out of that collection.
+/// reservations, allocatable resources and measured load. Each gauge asks the node grain, which lives
+/// on this silo, so a scrape reads the node as it is; a node grain that does not answer in time
+/// leaves its gauges out of that collection.
 /// </summary>
 internal sealed class NodeGauges : IHostedService, IDisposable
 {
@@ -18,17 +18,11 @@ internal sealed class NodeGauges : IHostedService, IDisposable
     /// <summary>How long a collection waits for this node's grain before leaving its gauges out.</summary>
     private static readonly TimeSpan NodeTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>Collections within this long of each other share one answer of the node grain.</summary>
-    private static readonly TimeSpan Fresh = TimeSpan.FromMilliseconds(500);
-
     private readonly Meter _meter = new(MeterName);
     private readonly HostAgentChannel _channel;
     private readonly IGrainFactory _grains;
     private readonly ILogger<NodeGauges> _logger;
     private readonly KeyValuePair<string, object?> _node;
-    private readonly Lock _lock = new();
-    private NodeCapacity? _capacity;
-    private long _asked;
 
     public NodeGauges(HostAgentChannel channel, IGrainFactory grains, ILogger<NodeGauges> logger)
     {
@@ -55,26 +49,15 @@ internal sealed class NodeGauges : IHostedService, IDisposable
 
     private NodeCapacity? Capacity()
     {
-        lock (_lock)
+        try
         {
-            if (_asked != 0 && Stopwatch.GetElapsedTime(_asked) < Fresh)
-            {
-                return _capacity;
-            }
-
-            _asked = Stopwatch.GetTimestamp();
-            try
-            {
-                // Observable instruments are read synchronously; a collection runs off the grain scheduler.
-                _capacity = _grains.GetGrain<INodeGrain>(_channel.Node).GetCapacityAsync().WaitAsync(NodeTimeout).GetAwaiter().GetResult();
-            }
-            catch (Exception e)
-            {
-                _logger.LogDebug(e, "Node {Node}'s gauges are left out of this collection", _channel.Node);
-                _capacity = null;
-            }
-
-            return _capacity;
+            // Observable instruments are read synchronously; a collection runs off the grain scheduler.
+            return _grains.GetGrain<INodeGrain>(_channel.Node).GetCapacityAsync().WaitAsync(NodeTimeout).GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "Node {Node}'s gauges are left out of this collection", _channel.Node);
+            return null;
         }
     }
 }

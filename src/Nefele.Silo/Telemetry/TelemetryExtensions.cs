@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Metadata;
 using Nefele.Observability;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -36,7 +37,7 @@ internal static class TelemetryExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddProcessInstrumentation()
-                .AddPrometheusExporter());
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 
         // Spans cost something on every grain call; they are recorded only when they go somewhere.
         if (otlp)
@@ -51,4 +52,18 @@ internal static class TelemetryExtensions
         services.AddHostedService(sp => sp.GetRequiredService<NodeGauges>());
         return services;
     }
+
+    /// <summary>
+    /// Lists the exporter's scrape endpoint in the OpenAPI document like the API's own routes: it is
+    /// a request delegate, which the document describes only with a method to read and an HTTP method.
+    /// </summary>
+    public static IEndpointConventionBuilder DescribeScrape(this IEndpointConventionBuilder scrape) =>
+        scrape
+            .WithMetadata(typeof(TelemetryExtensions).GetMethod(nameof(Scrape), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!)
+            .WithMetadata(new HttpMethodMetadata([HttpMethods.Get]))
+            .WithTags("telemetry")
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/plain"]));
+
+    /// <summary>What the scrape answers, for the OpenAPI document: the Prometheus text format 0.0.4.</summary>
+    private static string Scrape() => throw new NotSupportedException("described only; the exporter answers");
 }
