@@ -146,12 +146,18 @@ async Task<(long? Now, long? AfterFullGc)> ManagedHeapAsync()
 {
     try
     {
+        // The runtime's dotnet.gc.last_collection.heap.size, by generation: all of them is the heap
+        // after the last collection; gen2, loh and poh are what survives collections (long-lived).
+        const string Name = "dotnet_gc_last_collection_heap_size_bytes";
         var text = await http.GetStringAsync("/metrics");
-        long? Gauge(string name) =>
-            text.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal)) is { } line
-                ? (long)double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture)
-                : null;
-        return (Gauge("dotnet_gc_heap_bytes"), Gauge("dotnet_gc_heap_after_full_gc_bytes"));
+        var byGeneration = text.Split('\n')
+            .Where(l => l.StartsWith(Name + "{", StringComparison.Ordinal))
+            .Select(l => (Generation: System.Text.RegularExpressions.Regex.Match(l, "gc_heap_generation=\"([a-z0-9]+)\"").Groups[1].Value,
+                Bytes: (long)double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)))
+            .ToList();
+        return byGeneration.Count == 0
+            ? (null, null)
+            : (byGeneration.Sum(g => g.Bytes), byGeneration.Where(g => g.Generation is "gen2" or "loh" or "poh").Sum(g => g.Bytes));
     }
     catch (HttpRequestException)
     {

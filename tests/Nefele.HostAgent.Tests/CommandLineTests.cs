@@ -30,6 +30,28 @@ public sealed class CommandLineTests
         Assert.StartsWith($"--log-limit {text}: ", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("127.0.0.1:9464", "http://127.0.0.1:9464/")]
+    [InlineData("10.81.0.11:9464", "http://10.81.0.11:9464/")]
+    [InlineData("[::1]:9464", "http://[::1]:9464/")]
+    public void Metrics_listen_takes_host_and_port(string listen, string prefix)
+    {
+        Assert.Equal(listen, CommandLine.Parse(["--metrics-listen", listen]).Settings["HostAgent:MetricsListen"]);
+        Assert.Equal(prefix, HostAgentOptions.MetricsPrefix(listen));
+    }
+
+    [Theory]
+    [InlineData("9464")]
+    [InlineData("127.0.0.1")]
+    [InlineData("http://127.0.0.1:9464/")]
+    [InlineData("127.0.0.1:99999")]
+    [InlineData("127.0.0.1:9464/metrics")]
+    public void Metrics_listen_that_is_not_host_and_port_names_the_flag(string listen)
+    {
+        var e = Assert.Throws<ArgumentException>(() => CommandLine.Parse(["--metrics-listen", listen]));
+        Assert.StartsWith($"--metrics-listen {listen}: ", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Bad_value_names_the_flag()
     {
