@@ -50,6 +50,7 @@ public static class HostAgentApp
         builder.Services.AddSingleton<Shared.TenantDirectories>();
         builder.Services.AddSingleton<Images.ImageCache>();
         builder.Services.AddSingleton<ProcessSupervisor>();
+        builder.Services.AddHostedService<Images.ImageCacheSweeper>();
         builder.Services.AddSingleton<NodeFactsProvider>();
         // First: a liveness port hostd cannot have stops it before anything else starts.
         builder.Services.AddHostedService<LivenessListener>();

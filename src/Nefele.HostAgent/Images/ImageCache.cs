@@ -15,6 +15,12 @@ namespace Nefele.HostAgent.Images;
 /// of one image wait for the same unpack. The root holds the mount points a process from it needs
 /// (<see cref="MountPoints"/>), made while unpacking.
 /// </summary>
+/// <remarks>
+/// Each root handed out is leased (<see cref="RootAsync"/>) until its process is forgotten
+/// (<see cref="Release"/>). <see cref="Evict"/> removes the unpacked layers that no lease, no
+/// running container and no tag of any tenant in the shared directory's store references any more;
+/// <see cref="ImageCacheSweeper"/> calls it periodically (<c>--image-cache-sweep</c>).
+/// </remarks>
 public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> logger)
 {
     /// <summary>The node's devices every process in an image gets, bound at the same paths (a root needs no device nodes of its own).</summary>
@@ -30,9 +36,19 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
         .. DeviceNodes.Select(d => (d, false)),
     ];
 
+    private const string EvictingPrefix = ".evict-";
+    private const string UnpackingPrefix = ".unpack-";
+
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _unpacking = new(StringComparer.Ordinal);
 
-    /// <summary>The unpacked root of <paramref name="image"/> (pinned, <c>NAME:TAG@sha256:…</c>) of <paramref name="tenant"/>.</summary>
+    // Roots handed out and not yet released, with their counts; guarded by _gate, as is the check that a root exists.
+    private readonly Dictionary<string, int> _leases = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    /// <summary>
+    /// The unpacked root of <paramref name="image"/> (pinned, <c>NAME:TAG@sha256:…</c>) of <paramref name="tenant"/>,
+    /// leased to the caller: it is not evicted until <see cref="Release"/>.
+    /// </summary>
     /// <exception cref="SpawnRejectedException">The image is not pinned, not in the shared directory, or does not unpack.</exception>
     public async Task<string> RootAsync(string tenant, string image, CancellationToken ct)
     {
@@ -59,22 +75,163 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
         }
 
         var root = Path.Combine(options.ImageCache, Digests.Hex(manifest.Layer), "rootfs");
-        if (Directory.Exists(root))
+
+        // Unpacked, or unpacked again when an eviction took it between the unpack and the lease.
+        while (!TryLease(root))
         {
-            return root;
+            var unpack = _unpacking.GetOrAdd(manifest.Layer, layer => new Lazy<Task<string>>(() => Task.Run(() => Unpack(tenant, reference, layer))));
+            try
+            {
+                await unpack.Value.WaitAsync(ct);
+            }
+            finally
+            {
+                if (unpack.Value.IsCompleted)
+                {
+                    _unpacking.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(manifest.Layer, unpack));
+                }
+            }
         }
 
-        var unpack = _unpacking.GetOrAdd(manifest.Layer, layer => new Lazy<Task<string>>(() => Task.Run(() => Unpack(tenant, reference, layer))));
-        try
+        return root;
+    }
+
+    /// <summary>Ends a lease <see cref="RootAsync"/> gave: the root may be evicted once nothing else uses it.</summary>
+    public void Release(string root)
+    {
+        lock (_gate)
         {
-            return await unpack.Value.WaitAsync(ct);
-        }
-        finally
-        {
-            if (unpack.Value.IsCompleted)
+            if (_leases.TryGetValue(root, out var count))
             {
-                _unpacking.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(manifest.Layer, unpack));
+                if (count <= 1)
+                {
+                    _leases.Remove(root);
+                }
+                else
+                {
+                    _leases[root] = count - 1;
+                }
             }
+        }
+    }
+
+    /// <summary>
+    /// Removes the unpacked layers nobody needs: neither leased, nor in <paramref name="inUse"/> (the
+    /// roots of running containers), nor the layer of an image any tag of any tenant points at in the
+    /// shared directory's store (the store is the truth: a layer still tagged is likely launched again,
+    /// and unpacking it costs seconds). Leftovers of an interrupted unpack or eviction go too.
+    /// </summary>
+    /// <returns>The layer digests removed.</returns>
+    public IReadOnlyList<string> Evict(IReadOnlySet<string> inUse)
+    {
+        if (!Directory.Exists(options.ImageCache))
+        {
+            return [];
+        }
+
+        var referenced = ReferencedLayers(options.SharedDirectory);
+        var doomed = new List<(string Layer, string Directory)>();
+        lock (_gate)
+        {
+            foreach (var dir in Directory.EnumerateDirectories(options.ImageCache))
+            {
+                var hex = Path.GetFileName(dir);
+                var layer = Digests.Prefix + hex;
+                if (!Digests.IsSha256(layer) || referenced.Contains(layer) || _unpacking.ContainsKey(layer))
+                {
+                    continue;
+                }
+
+                var root = Path.Combine(dir, "rootfs");
+                if (_leases.ContainsKey(root) || inUse.Contains(root))
+                {
+                    continue;
+                }
+
+                // Renamed away first, under the lock: a launch sees a whole root or none.
+                var away = Path.Combine(options.ImageCache, $"{EvictingPrefix}{hex}-{Guid.NewGuid():N}");
+                Directory.Move(dir, away);
+                doomed.Add((layer, away));
+            }
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories(options.ImageCache))
+        {
+            var name = Path.GetFileName(dir);
+            if (name.StartsWith(EvictingPrefix, StringComparison.Ordinal) && !doomed.Any(d => d.Directory == dir))
+            {
+                doomed.Add(("", dir));
+            }
+            else if (name.StartsWith(UnpackingPrefix, StringComparison.Ordinal)
+                && name.Split('-') is [_, var hex, _] && !_unpacking.ContainsKey(Digests.Prefix + hex))
+            {
+                // An unpack this hostd is not doing: one a previous hostd left.
+                doomed.Add(("", dir));
+            }
+        }
+
+        foreach (var (layer, dir) in doomed)
+        {
+            Directory.Delete(dir, recursive: true);
+            if (layer.Length > 0)
+            {
+                logger.LogInformation("Evicted image layer {Layer} from the image cache: no tag references it and nothing runs from it", layer);
+            }
+        }
+
+        return [.. doomed.Where(d => d.Layer.Length > 0).Select(d => d.Layer)];
+    }
+
+    /// <summary>The layers of the images every tag of every tenant points at in the store under <paramref name="sharedDirectory"/>.</summary>
+    public static HashSet<string> ReferencedLayers(string sharedDirectory)
+    {
+        var layers = new HashSet<string>(StringComparer.Ordinal);
+        var images = SharedDirectory.ImagesRoot(sharedDirectory);
+        if (!Directory.Exists(images))
+        {
+            return layers;
+        }
+
+        foreach (var tenantDir in Directory.EnumerateDirectories(images))
+        {
+            var tags = Path.Combine(tenantDir, "tags");
+            if (!Directory.Exists(tags))
+            {
+                continue;
+            }
+
+            foreach (var tagFile in Directory.EnumerateFiles(tags, "*", SearchOption.AllDirectories))
+            {
+                try
+                {
+                    var digest = File.ReadAllText(tagFile).Trim();
+                    if (Digests.IsSha256(digest)
+                        && ImageManifest.Parse(File.ReadAllBytes(Path.Combine(tenantDir, "blobs", "sha256", Digests.Hex(digest)))) is { } manifest)
+                    {
+                        layers.Add(manifest.Layer);
+                    }
+                }
+                catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+                {
+                    // Deleted while read: it references nothing any more.
+                }
+            }
+        }
+
+        return layers;
+    }
+
+    private bool TryLease(string root)
+    {
+        lock (_gate)
+        {
+            if (!Directory.Exists(root))
+            {
+                return false;
+            }
+
+            _leases[root] = _leases.GetValueOrDefault(root) + 1;
+            return true;
         }
     }
 
@@ -86,7 +243,7 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
         var final = Path.Combine(options.ImageCache, hex);
         Directory.CreateDirectory(options.ImageCache);
         File.SetUnixFileMode(options.ImageCache, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var temp = Path.Combine(options.ImageCache, $".unpack-{hex}-{Guid.NewGuid():N}");
+        var temp = Path.Combine(options.ImageCache, $"{UnpackingPrefix}{hex}-{Guid.NewGuid():N}");
         try
         {
             using (var file = OpenBlob(blob, reference, layer))
