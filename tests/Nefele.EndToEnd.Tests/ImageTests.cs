@@ -286,6 +286,40 @@ public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNo
         }
     }
 
+    [Fact]
+    public async Task A_layer_no_tag_references_and_nothing_runs_from_leaves_the_nodes_cache()
+    {
+        var tenant = await Node.SdkAsync(Tenant);
+
+        // A layer of its own: the busybox tarball with two more end-of-archive blocks (the same files, another digest).
+        var own = Path.Combine(Path.GetDirectoryName(fixture.Busybox)!, "busybox-evicted.tar");
+        File.Copy(fixture.Busybox, own, overwrite: true);
+        await using (var append = new FileStream(own, FileMode.Append))
+        {
+            await append.WriteAsync(new byte[1024]);
+        }
+
+        ImageInfo pushed;
+        await using (var layer = File.OpenRead(own))
+        {
+            pushed = await tenant.Images.PushAsync("evicted:1", layer, BusyboxConfig).WaitAsync(Bound);
+        }
+
+        var root = Path.Combine(fixture.ImageCache, pushed.Layer["sha256:".Length..], "rootfs");
+        var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/echo", Args = ["from a layer about to go"], Image = "evicted:1", NoHandshake = true });
+        Assert.Equal(0, (await tenant.WaitAsync(npid).WaitAsync(Bound)).ExitCode);
+        Assert.True(Directory.Exists(root));
+
+        // Untagged and ended (its container, if any, stops after its linger): the node's sweep (every 1 s here) removes it.
+        await tenant.Images.DeleteAsync("evicted:1");
+        var deadline = DateTime.UtcNow + Bound;
+        while (Directory.Exists(root))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{root} is still in the image cache");
+            await Task.Delay(100);
+        }
+    }
+
     private async Task<ImageInfo> PushBusyboxAsync(string image)
     {
         var images = (await Node.SdkAsync(Tenant)).Images;
