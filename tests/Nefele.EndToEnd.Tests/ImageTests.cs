@@ -315,7 +315,7 @@ public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNo
         var deadline = DateTime.UtcNow + Bound;
         while (Directory.Exists(root))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"{root} is still in the image cache");
+            Assert.True(DateTime.UtcNow < deadline, $"{root} is still in the image cache; the node's log ends:\n{Node.Log[^Math.Min(6000, Node.Log.Length)..]}");
             await Task.Delay(100);
         }
     }

@@ -150,8 +150,15 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
 
                 // Renamed away first, under the lock: a launch sees a whole root or none.
                 var away = Path.Combine(options.ImageCache, $"{EvictingPrefix}{hex}-{Guid.NewGuid():N}");
-                Directory.Move(dir, away);
-                doomed.Add((layer, away));
+                try
+                {
+                    Directory.Move(dir, away);
+                    doomed.Add((layer, away));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    logger.LogWarning("Image layer {Layer} not evicted: {Error}", layer, e.Message);
+                }
             }
         }
 
@@ -170,16 +177,27 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
             }
         }
 
+        var evicted = new List<string>();
         foreach (var (layer, dir) in doomed)
         {
-            Directory.Delete(dir, recursive: true);
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Out of the cache already (renamed): the next sweep tries the rest again.
+                logger.LogWarning("Could not remove all of {Directory}: {Error}", dir, e.Message);
+            }
+
             if (layer.Length > 0)
             {
+                evicted.Add(layer);
                 logger.LogInformation("Evicted image layer {Layer} from the image cache: no tag references it and nothing runs from it", layer);
             }
         }
 
-        return [.. doomed.Where(d => d.Layer.Length > 0).Select(d => d.Layer)];
+        return evicted;
     }
 
     /// <summary>The layers of the images every tag of every tenant points at in the store under <paramref name="sharedDirectory"/>.</summary>
