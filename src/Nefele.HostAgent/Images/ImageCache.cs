@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Nefele.Client;
 using Nefele.HostAgent.Engines;
 using Nefele.Images;
 using Nefele.Shared;
@@ -9,11 +10,13 @@ using Nefele.Shared;
 namespace Nefele.HostAgent.Images;
 
 /// <summary>
-/// This node's unpacked image layers: <c>&lt;image-cache&gt;/&lt;hex&gt;/rootfs</c>, one per layer digest,
-/// unpacked once from the shared directory's blob (its sha256 checked first) into a temporary
-/// directory and renamed into place whole, so a root that exists is complete. Concurrent launches
-/// of one image wait for the same unpack. The root holds the mount points a process from it needs
-/// (<see cref="MountPoints"/>), made while unpacking.
+/// This node's unpacked image roots: <c>&lt;image-cache&gt;/&lt;hex&gt;/rootfs</c>, one per layer digest
+/// (for an image of several layers, per chain: see <see cref="CacheKey"/>), unpacked once from the
+/// shared directory's blobs (their sha256 checked first) into a temporary directory and renamed
+/// into place whole, so a root that exists is complete. Layers are applied bottom first, each one's
+/// OCI whiteouts (<c>.wh.NAME</c> removes NAME from the layers below, <c>.wh..wh..opq</c> empties its
+/// directory of them) before its files. Concurrent launches of one image wait for the same unpack.
+/// The root holds the mount points a process from it needs (<see cref="MountPoints"/>), made while unpacking.
 /// </summary>
 public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> logger)
 {
@@ -35,6 +38,52 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
     /// <summary>The unpacked root of <paramref name="image"/> (pinned, <c>NAME:TAG@sha256:…</c>) of <paramref name="tenant"/>.</summary>
     /// <exception cref="SpawnRejectedException">The image is not pinned, not in the shared directory, or does not unpack.</exception>
     public async Task<string> RootAsync(string tenant, string image, CancellationToken ct)
+    {
+        var (reference, manifest) = await ManifestAsync(tenant, image, ct);
+        var layers = manifest.AllLayers();
+        var key = CacheKey(layers);
+        var root = RootOf(key);
+        if (Directory.Exists(root))
+        {
+            return root;
+        }
+
+        var unpack = _unpacking.GetOrAdd(key, k => new Lazy<Task<string>>(() => Task.Run(() => Unpack(tenant, reference, layers, k))));
+        try
+        {
+            return await unpack.Value.WaitAsync(ct);
+        }
+        finally
+        {
+            if (unpack.Value.IsCompleted)
+            {
+                _unpacking.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(key, unpack));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Where the root of <paramref name="image"/> (pinned) of <paramref name="tenant"/> is or would be
+    /// unpacked on this node, without unpacking it: the path a container of it is keyed by.
+    /// </summary>
+    /// <exception cref="SpawnRejectedException">The image is not pinned or not in the shared directory.</exception>
+    public async Task<string> RootPathAsync(string tenant, string image, CancellationToken ct) =>
+        RootOf(CacheKey((await ManifestAsync(tenant, image, ct)).Manifest.AllLayers()));
+
+    /// <summary>
+    /// The directory name of an image's root in the cache: a one-layer image's is its layer's hex
+    /// digest; an image of several layers', the hex sha256 of their digests, bottom first, one per
+    /// line (so two images with the same layers share a root, and a layer shared with its base
+    /// image is unpacked again only as part of the chain).
+    /// </summary>
+    public static string CacheKey(IReadOnlyList<UploadedLayer> layers) =>
+        layers.Count == 1
+            ? Digests.Hex(layers[0].Digest)
+            : Digests.Hex(Digests.Of(System.Text.Encoding.ASCII.GetBytes(string.Join('\n', layers.Select(l => l.Digest)))));
+
+    private string RootOf(string key) => Path.Combine(options.ImageCache, key, "rootfs");
+
+    private async Task<(ImageReference Reference, ImageManifest Manifest)> ManifestAsync(string tenant, string image, CancellationToken ct)
     {
         if (!ImageReference.TryParse(image, out var reference) || reference.Digest is null)
         {
@@ -58,51 +107,38 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
             throw new SpawnRejectedException($"spawn rejected: image {reference}: its manifest in {options.SharedDirectory} does not parse");
         }
 
-        var root = Path.Combine(options.ImageCache, Digests.Hex(manifest.Layer), "rootfs");
-        if (Directory.Exists(root))
-        {
-            return root;
-        }
-
-        var unpack = _unpacking.GetOrAdd(manifest.Layer, layer => new Lazy<Task<string>>(() => Task.Run(() => Unpack(tenant, reference, layer))));
-        try
-        {
-            return await unpack.Value.WaitAsync(ct);
-        }
-        finally
-        {
-            if (unpack.Value.IsCompleted)
-            {
-                _unpacking.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(manifest.Layer, unpack));
-            }
-        }
+        return (reference, manifest);
     }
 
-    private string Unpack(string tenant, ImageReference reference, string layer)
+    private string Unpack(string tenant, ImageReference reference, IReadOnlyList<UploadedLayer> layers, string hex)
     {
         var started = Stopwatch.GetTimestamp();
-        var blob = SharedDirectory.Blob(options.SharedDirectory, tenant, layer);
-        var hex = Digests.Hex(layer);
         var final = Path.Combine(options.ImageCache, hex);
         Directory.CreateDirectory(options.ImageCache);
         File.SetUnixFileMode(options.ImageCache, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var temp = Path.Combine(options.ImageCache, $".unpack-{hex}-{Guid.NewGuid():N}");
         try
         {
-            using (var file = OpenBlob(blob, reference, layer))
-            {
-                var digest = Digests.Prefix + Convert.ToHexStringLower(SHA256.HashData(file));
-                if (digest != layer)
-                {
-                    throw new SpawnRejectedException($"spawn rejected: image {reference}: its layer in the shared directory has digest {digest}, not {layer} (changed after upload)");
-                }
-            }
-
             var rootfs = Path.Combine(temp, "rootfs");
             Directory.CreateDirectory(rootfs);
             File.SetUnixFileMode(rootfs, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
                 | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            Extract(blob, rootfs, reference);
+            foreach (var layer in layers)
+            {
+                var blob = SharedDirectory.Blob(options.SharedDirectory, tenant, layer.Digest);
+                using (var file = OpenBlob(blob, reference, layer.Digest))
+                {
+                    var digest = Digests.Prefix + Convert.ToHexStringLower(SHA256.HashData(file));
+                    if (digest != layer.Digest)
+                    {
+                        throw new SpawnRejectedException($"spawn rejected: image {reference}: its layer in the shared directory has digest {digest}, not {layer.Digest} (changed after upload)");
+                    }
+                }
+
+                Whiteouts.Apply(blob, rootfs, reference);
+                Extract(blob, rootfs, reference);
+            }
+
             foreach (var (path, directory) in MountPoints)
             {
                 MakeMountPoint(rootfs, path, directory, reference);
@@ -117,7 +153,7 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
                 // Another hostd on this machine unpacked it first: theirs is as good.
             }
 
-            logger.LogInformation("Unpacked image {Image} (layer {Layer}) in {Ms:F0} ms", reference, layer, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            logger.LogInformation("Unpacked image {Image} ({Layers} layer(s), top {Layer}) in {Ms:F0} ms", reference, layers.Count, layers[^1].Digest, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return Path.Combine(final, "rootfs");
         }
         finally
@@ -142,11 +178,14 @@ public sealed class ImageCache(HostAgentOptions options, ILogger<ImageCache> log
         }
     }
 
-    /// <summary>GNU tar as root keeps owners, modes, links and device nodes; it detects gzip itself and refuses members outside the root.</summary>
+    /// <summary>
+    /// GNU tar as root keeps owners, modes, links and device nodes; it detects gzip itself and refuses
+    /// members outside the root. Whiteout entries are not files of the root (<see cref="Whiteouts"/> applied them).
+    /// </summary>
     private static void Extract(string blob, string rootfs, ImageReference reference)
     {
         var start = new ProcessStartInfo("tar") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { "-x", "--numeric-owner", "--same-owner", "--same-permissions", "-f", blob, "-C", rootfs })
+        foreach (var arg in new[] { "-x", "--numeric-owner", "--same-owner", "--same-permissions", "--exclude=" + Whiteouts.Prefix + "*", "-f", blob, "-C", rootfs })
         {
             start.ArgumentList.Add(arg);
         }
