@@ -117,6 +117,9 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
         }
     }
 
+    /// <summary>Drops an upload if it is still there (completed ones are gone already).</summary>
+    public void DiscardUpload(string tenant, string upload) => File.Delete(SharedDirectory.Upload(_root, tenant, upload));
+
     /// <summary>Drops an unfinished upload.</summary>
     public void AbortUpload(string tenant, string upload) => File.Delete(UploadPath(tenant, upload));
 
