@@ -15,13 +15,28 @@ public sealed class DevelopmentImageNodeFixture : IAsyncLifetime
 
     public string SharedDir { get; private set; } = "";
 
-    /// <summary>A busybox root filesystem as a tarball (see <see cref="TestImage"/>).</summary>
+    /// <summary>
+    /// A busybox root filesystem as a tarball (see <see cref="TestImage"/>) with a directory the
+    /// tenant's processes may change (their uid is the tenant's, not the image's root):
+    /// <c>/work</c>, mode 0777, holding <c>image-file</c>.
+    /// </summary>
     public string Busybox { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_work);
-        Busybox = await TestImage.BusyboxAsync(_work);
+        await TestImage.BusyboxAsync(_work);
+        var root = Path.Combine(_work, "busybox-root");
+        var work = Directory.CreateDirectory(Path.Combine(root, "work")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(work, "image-file"), "from the image\n");
+        File.SetUnixFileMode(work, (UnixFileMode)0x1FF);
+        Busybox = Path.Combine(_work, "busybox-work.tar");
+        var (code, _, stderr) = await NodeUnderTest.RunAsync("tar", ["--numeric-owner", "--owner=0", "--group=0", "-C", root, "-cf", Busybox, "."], timeout: TimeSpan.FromSeconds(60));
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"tar failed: {stderr}");
+        }
+
         var name = "e2e-dev-" + Guid.NewGuid().ToString("N")[..8];
         var runDir = Path.Combine(Path.GetTempPath(), "nefele-e2e", name);
         SharedDir = Path.Combine(runDir, "shared");

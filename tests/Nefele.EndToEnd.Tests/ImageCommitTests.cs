@@ -34,38 +34,37 @@ public sealed class ImageCommitTests(DevelopmentImageNodeFixture fixture) : ICla
 
         // Layer 2: a file written, one of the image deleted, a directory made.
         var writer = await RunAsync(tenant, "devbase:1",
-            "echo committed > /etc/added && /bin/busybox rm /etc/image-marker && /bin/busybox mkdir -p /data && echo a > /data/a && echo b > /data/b");
+            "echo committed > /work/added && /bin/busybox rm /work/image-file && /bin/busybox mkdir /work/data && echo a > /work/data/a && echo b > /work/data/b");
         var second = await tenant.Images.CommitAsync(writer, "devbase:2").WaitAsync(Bound);
         Assert.Equal(("devbase", "2"), (second.Name, second.Tag));
         Assert.Equal([source.Layer, second.Layer], second.Layers);
         Assert.Equal(BusyboxConfig.Cmd, second.Config.Cmd);
 
         var seen = await OutputAsync(tenant, await RunAsync(tenant, "devbase:2",
-            "cat /etc/added; test -e /etc/image-marker && echo marker || echo no-marker; ls /data"));
-        Assert.Equal(["committed", "no-marker", "a", "b"], seen);
+            "cat /work/added; test -e /work/image-file && echo image-file || echo no-image-file; ls /work/data"));
+        Assert.Equal(["committed", "no-image-file", "a", "b"], seen);
 
-        // The source tag is as it was, and a process from it in its own overlay still sees the change
-        // its container made (the overlay stays), while a fresh image pushed again does not.
+        // The source tag is as it was.
         var unchanged = await tenant.Images.GetAsync("devbase:1");
         Assert.Equal((source.Digest, source.Layer), (unchanged.Digest, unchanged.Layer));
         Assert.Equal([source.Layer], unchanged.Layers);
 
         // Layer 3 over a two-layer image, through nefele: the directory replaced (opaque), so only
         // what the new one holds is seen.
-        var replacer = await RunAsync(tenant, "devbase:2", "/bin/busybox rm -rf /data && /bin/busybox mkdir /data && echo c > /data/c");
+        var replacer = await RunAsync(tenant, "devbase:2", "/bin/busybox rm -rf /work/data && /bin/busybox mkdir /work/data && echo c > /work/data/c");
         var commit = await NefeleAsync(Tenant, "commit", replacer, "devbase:3");
         Assert.True(commit.Code == 0, commit.Stderr);
         var third = await tenant.Images.GetAsync("devbase:3");
         Assert.Equal($"devbase:3 {third.Digest}", commit.Stdout.Trim());
         Assert.Equal([.. second.Layers, third.Layer], third.Layers);
-        Assert.Equal(["committed", "no-marker", "c"], await OutputAsync(tenant, await RunAsync(tenant, "devbase:3",
-            "cat /etc/added; test -e /etc/image-marker && echo marker || echo no-marker; ls /data")));
+        Assert.Equal(["committed", "no-image-file", "c"], await OutputAsync(tenant, await RunAsync(tenant, "devbase:3",
+            "cat /work/added; test -e /work/image-file && echo image-file || echo no-image-file; ls /work/data")));
 
         // Deleting the tags leaves the blobs the others use, and the last takes the rest.
         await tenant.Images.DeleteAsync("devbase:2");
         await tenant.Images.DeleteAsync("devbase:1");
-        Assert.Equal(["committed", "no-marker", "c"], await OutputAsync(tenant, await RunAsync(tenant, "devbase:3",
-            "cat /etc/added; test -e /etc/image-marker && echo marker || echo no-marker; ls /data")));
+        Assert.Equal(["committed", "no-image-file", "c"], await OutputAsync(tenant, await RunAsync(tenant, "devbase:3",
+            "cat /work/added; test -e /work/image-file && echo image-file || echo no-image-file; ls /work/data")));
         await tenant.Images.DeleteAsync("devbase:3");
         Assert.Empty(Directory.GetFiles(Path.Combine(fixture.SharedDir, "images", Tenant, "blobs", "sha256")));
     }

@@ -34,18 +34,21 @@ public static class OverlayLayer
         long size;
         try
         {
-            await using var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-            await Task.Run(() => Rewrite(tar.StandardOutput.BaseStream, file, ct), ct);
-            size = file.Length;
-        }
-        finally
-        {
-            if (!tar.HasExited)
+            await using (var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                tar.Kill();
+                await Task.Run(() => Rewrite(tar.StandardOutput.BaseStream, file, ct), ct);
+                size = file.Length;
             }
 
+            // The archive's end is followed by padding to tar's record size.
+            await tar.StandardOutput.BaseStream.CopyToAsync(Stream.Null, ct);
+            await tar.WaitForExitAsync(ct);
+        }
+        catch
+        {
+            tar.Kill();
             await tar.WaitForExitAsync(CancellationToken.None);
+            throw;
         }
 
         if (tar.ExitCode != 0)
@@ -65,7 +68,7 @@ public static class OverlayLayer
 
     private static void Rewrite(Stream from, Stream to, CancellationToken ct)
     {
-        using var reader = new TarReader(from);
+        using var reader = new TarReader(from, leaveOpen: true);
         using var writer = new TarWriter(to, TarEntryFormat.Pax, leaveOpen: true);
         while (reader.GetNextEntry() is { } entry)
         {
@@ -98,11 +101,14 @@ public static class OverlayLayer
                 ModificationTime = entry.ModificationTime,
                 UserName = pax.UserName,
                 GroupName = pax.GroupName,
-                DataStream = entry.DataStream,
             };
             if (entry.EntryType is TarEntryType.SymbolicLink or TarEntryType.HardLink)
             {
                 copy.LinkName = entry.LinkName;
+            }
+            else if (entry.EntryType == TarEntryType.RegularFile)
+            {
+                copy.DataStream = entry.DataStream;
             }
 
             writer.WriteEntry(copy);
