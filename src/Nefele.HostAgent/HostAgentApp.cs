@@ -49,6 +49,7 @@ public static class HostAgentApp
         builder.Services.AddSingleton<Messaging.PostOffice>();
         builder.Services.AddSingleton<Shared.TenantDirectories>();
         builder.Services.AddSingleton<Images.ImageCache>();
+        builder.Services.AddSingleton<Images.OverlayCommitter>();
         builder.Services.AddSingleton<ProcessSupervisor>();
         builder.Services.AddHostedService<Images.ImageCacheSweeper>();
         builder.Services.AddSingleton<NodeFactsProvider>();
