@@ -44,7 +44,6 @@ public sealed class ContainerManager : IAsyncDisposable
     private const string PauseInside = "/usr/lib/nefele/nefele-pause";
     // systemd's "power off" signal, SIGRTMIN+3 (glibc's SIGRTMIN is 34).
     private const int SigRtMinPlus3 = 37;
-    private const string BusInside = "run/dbus/system_bus_socket";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(2);
     private static readonly string[] V1Hierarchies = ["memory", "cpu", "cpuacct", "pids", "systemd", "unified"];
 
@@ -469,6 +468,7 @@ public sealed class ContainerManager : IAsyncDisposable
 
         start.Environment.Remove("NOTIFY_SOCKET");
         c.Nspawn = Process.Start(start) ?? throw new IOException("systemd-nspawn did not start");
+        c.Exited = c.Nspawn.WaitForExitAsync();
 
         var deadline = Stopwatch.StartNew();
 
@@ -529,7 +529,7 @@ public sealed class ContainerManager : IAsyncDisposable
                 return exe.EndsWith("/nefele-pause", StringComparison.Ordinal);
             }
 
-            return !exe.EndsWith("/systemd-nspawn", StringComparison.Ordinal) && File.Exists($"/proc/{leader}/root/{BusInside}");
+            return !exe.EndsWith("/systemd-nspawn", StringComparison.Ordinal) && File.Exists($"/proc/{leader}/root/{TenantContainer.SystemBus}");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
