@@ -57,6 +57,7 @@ public sealed class ContainerEngine : IProcessEngine, IProcessOwnership
     // Exits of booted-container processes seen before their start returned (guarded by gate).
     private readonly HashSet<LocalProcessId> exitedEarly = [];
     private Task? nodePump;
+    private int disposed;
 
     public ContainerEngine(IProcessEngine node, ContainerManager containers)
         : this(node, containers, "", NullLoggerFactory.Instance)
@@ -189,6 +190,12 @@ public sealed class ContainerEngine : IProcessEngine, IProcessOwnership
 
     public async ValueTask DisposeAsync()
     {
+        // hostd's orderly stop disposes the engine, and the service container again.
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
         await closing.CancelAsync().ConfigureAwait(false);
         await node.DisposeAsync().ConfigureAwait(false);
         await containers.DisposeAsync().ConfigureAwait(false);

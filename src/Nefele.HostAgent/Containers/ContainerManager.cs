@@ -66,6 +66,24 @@ public sealed class ContainerManager : IAsyncDisposable
         "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer", "man-db.timer",
     ];
 
+    // Generators systemd runs before it starts any unit (masked the same way): none has work in a
+    // tenant container (no fstab, disks, consoles, kernel command line or hibernation of its own),
+    // and together they took about 1.1 s of a 1.55 s boot here (load 27). The sysv one goes too: an
+    // image's own units run, its SysV init scripts do not.
+    private static readonly string[] MaskedGenerators =
+    [
+        "systemd-cryptsetup-generator", "systemd-debug-generator", "systemd-fstab-generator", "systemd-getty-generator",
+        "systemd-gpt-auto-generator", "systemd-hibernate-resume-generator", "systemd-integritysetup-generator",
+        "systemd-rc-local-generator", "systemd-run-generator", "systemd-system-update-generator", "systemd-sysv-generator",
+        "systemd-veritysetup-generator", "systemd-bless-boot-generator", "systemd-ssh-generator", "systemd-tpm2-generator",
+    ];
+
+    // The bus hostd reaches the container's systemd through, up as early as systemd can start it:
+    // without default dependencies neither waits for sysinit.target (dbus.socket was at 1.35 s, behind
+    // tmpfiles and the slices; 0.2 s without).
+    private static readonly string[] EarlyUnits = ["dbus.socket", "dbus.service"];
+    private const string EarlyDropIn = "[Unit]\nDefaultDependencies=no\n";
+
     private readonly ContainerOptions options;
     private readonly HostAgentOptions host;
     private readonly ILogger logger;
@@ -772,6 +790,20 @@ public sealed class ContainerManager : IAsyncDisposable
         foreach (var unit in MaskedUnits)
         {
             Relink(Path.Combine(units, unit), "/dev/null");
+        }
+
+        var generators = Path.Combine(scaffold, "etc/systemd/system-generators");
+        Directory.CreateDirectory(generators);
+        foreach (var generator in MaskedGenerators)
+        {
+            Relink(Path.Combine(generators, generator), "/dev/null");
+        }
+
+        foreach (var unit in EarlyUnits)
+        {
+            var dropIns = Path.Combine(units, unit + ".d");
+            Directory.CreateDirectory(dropIns);
+            File.WriteAllText(Path.Combine(dropIns, "nefele-early.conf"), EarlyDropIn);
         }
 
         // No display manager or graphical session in a tenant container.
