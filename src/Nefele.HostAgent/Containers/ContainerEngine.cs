@@ -39,6 +39,11 @@ public sealed class ContainerEngine : IProcessEngine, IProcessOwnership
     private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private const char Separator = '/';
     private const int SigKill = 9;
+
+    // A booted container is up once its bus socket exists; the bus daemon behind it starts on the
+    // first connection, which is tried again for this long (every ConnectRetry) before a start fails.
+    private static readonly TimeSpan ConnectWithin = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ConnectRetry = TimeSpan.FromMilliseconds(20);
     private readonly IProcessEngine node;
     private readonly ContainerManager containers;
     private readonly string nodeName;
@@ -219,6 +224,7 @@ public sealed class ContainerEngine : IProcessEngine, IProcessOwnership
     private async Task<StartedProcess> StartBootedAsync(TenantContainer container, LaunchSpec spec, CancellationToken ct)
     {
         var b = EngineOf(container);
+        await b.Engine.ConnectWithinAsync(ConnectWithin, ConnectRetry, ct).ConfigureAwait(false);
         var started = await b.Engine.StartAsync(spec, ct).ConfigureAwait(false);
         var id = Outer(container.Name, started.Id);
         bool early;

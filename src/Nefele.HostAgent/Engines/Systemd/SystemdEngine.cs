@@ -240,6 +240,29 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
         }
     }
 
+    /// <summary>
+    /// Connects, trying again every <paramref name="retry"/> for up to <paramref name="within"/>:
+    /// for a bus that has only just appeared (a booted container's, whose daemon systemd starts on
+    /// the first connection). Throws the last <see cref="SpawnRejectedException"/> when it stays unreachable.
+    /// </summary>
+    internal async Task ConnectWithinAsync(TimeSpan within, TimeSpan retry, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            try
+            {
+                await ConnectedAsync(ct);
+                return;
+            }
+            catch (SpawnRejectedException e) when (DateTime.UtcNow < deadline)
+            {
+                logger.LogDebug("Waiting for the systemd bus: {Error}", e.Message);
+                await Task.Delay(retry, ct);
+            }
+        }
+    }
+
     public async Task<IReadOnlyList<RecoveredProcess>> RecoverAsync(CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + RecoverConnectTimeout;
