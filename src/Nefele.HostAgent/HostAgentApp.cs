@@ -38,7 +38,7 @@ public static class HostAgentApp
         builder.Services.AddSingleton(sp => ProcessEngineFactory.WithContainers(
             ProcessEngineFactory.Create(sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()),
             sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<Containers.ContainerManager>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProcessEngineFactory))));
+            sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddOptions<Networking.TenantNetworkOptions>()
             .Bind(builder.Configuration.GetSection(Networking.TenantNetworkOptions.SectionName))
             .ValidateOnStart();
