@@ -223,6 +223,28 @@ public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNo
     }
 
     [Fact]
+    public async Task A_commit_on_a_production_node_is_refused_and_stores_nothing()
+    {
+        var tenant = await Node.SdkAsync(Tenant);
+        var source = await PushBusyboxAsync("prodsource:1");
+        var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "echo x > /tmp/x"], Image = "prodsource:1", NoHandshake = true });
+        await tenant.WaitAsync(npid).WaitAsync(Bound);
+        var blobsBefore = Directory.GetFiles(Blobs).Length;
+
+        var refused = await Node.Http.PostAsync($"/v1/tenants/{Tenant}/images/prodcommit/1/commit", Json($$"""{"npid":"{{npid}}"}""")).WaitAsync(Bound);
+        var detail = await Problem(refused, HttpStatusCode.Conflict, ErrorCodes.NotDevelopmentMode);
+        Assert.Contains("--container-mode development", detail, StringComparison.Ordinal);
+        var sdk = await Assert.ThrowsAsync<NefeleException>(() => tenant.Images.CommitAsync(npid, "prodcommit:1"));
+        Assert.Equal(ErrorCodes.NotDevelopmentMode, sdk.Code);
+
+        var missing = await Assert.ThrowsAsync<NefeleException>(() => tenant.Images.GetAsync("prodcommit:1"));
+        Assert.Equal(ErrorCodes.ImageNotFound, missing.Code);
+        Assert.Equal(source.Digest, (await tenant.Images.GetAsync("prodsource:1")).Digest);
+        Assert.Equal(blobsBefore, Directory.GetFiles(Blobs).Length);
+        Assert.Empty(Directory.GetFiles(Path.Combine(fixture.SharedDir, "images", Tenant, "uploads")));
+    }
+
+    [Fact]
     public async Task Nef_pushes_lists_spawns_from_and_removes_an_image()
     {
         await Node.SdkAsync(Tenant);
