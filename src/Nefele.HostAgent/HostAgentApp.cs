@@ -49,7 +49,9 @@ public static class HostAgentApp
         builder.Services.AddSingleton<Messaging.PostOffice>();
         builder.Services.AddSingleton<Shared.TenantDirectories>();
         builder.Services.AddSingleton<Images.ImageCache>();
+        builder.Services.AddSingleton<Images.OverlayCommitter>();
         builder.Services.AddSingleton<ProcessSupervisor>();
+        builder.Services.AddHostedService<Images.ImageCacheSweeper>();
         builder.Services.AddSingleton<NodeFactsProvider>();
         // First: a liveness port hostd cannot have stops it before anything else starts.
         builder.Services.AddHostedService<LivenessListener>();

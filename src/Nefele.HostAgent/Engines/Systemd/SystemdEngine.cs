@@ -20,11 +20,18 @@ namespace Nefele.HostAgent.Engines.Systemd;
 /// <para>
 /// Starts wait for the job's JobRemoved (Type=exec: the job is done once exec succeeded). Exits
 /// come from PropertiesChanged of the unit (ExecMainCode, ExecMainStatus, Result), never by
-/// polling. Units are RemainAfterExit, so an ended process's unit and its exit status stay until
-/// hostd releases it, across a hostd restart too: recovery lists the node's units
+/// polling. Units are RemainAfterExit, so the unit and exit status of a process that ends while
+/// no hostd watches stay, across a hostd restart: recovery lists the node's units
 /// (ListUnitsByPatterns), adopts the running ones and reports the exits of those that ended
 /// meanwhile. The output of an adopted process is not captured again (its socket's reader died
 /// with the previous hostd; systemd ignores SIGPIPE for services, so the process runs on).
+/// </para>
+/// <para>
+/// An exit this engine reports is final, so the unit goes at once (ResetFailedUnit, StopUnit: what
+/// the process left in it is stopped with it) rather than when the exit is acknowledged. Besides
+/// keeping ended units from piling up, this closes systemd's copy of the output socket, which it
+/// holds while the unit is active: the output reaches its end with the process, not a drain
+/// grace later.
 /// </para>
 /// <para>
 /// When the bus closes, calls fail at once with clear errors while the connection is rebuilt;
@@ -37,6 +44,7 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
     private const string Env = "/usr/bin/env";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RecoverConnectTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DisposeDropTimeout = TimeSpan.FromSeconds(2);
     private static readonly string[] LimitNames =
         ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"];
 
@@ -180,7 +188,7 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
 
             if (early is not null)
             {
-                exits.Writer.TryWrite(early);
+                Ended(unit, early);
             }
 
             logger.LogDebug("Started {Npid} as unit {Unit}, pid {Pid} (pid {UnitPid} in systemd's namespace)", spec.Npid, name, hostPid, mainPid);
@@ -376,9 +384,11 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
     public async ValueTask ReleaseAsync(LocalProcessId id)
     {
         UnitState? unit;
+        Task? dropping;
         lock (gate)
         {
             unit = byName.GetValueOrDefault(id.Value);
+            dropping = unit?.Dropping;
         }
 
         if (unit is null)
@@ -386,8 +396,9 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             return;
         }
 
+        // An ended unit goes when its exit is reported (awaited here); one released before its end goes now.
         Forget(unit);
-        await DropUnitAsync(unit.Name);
+        await (dropping ?? DropUnitAsync(unit.Name));
     }
 
     public ProcessUsageSample? Usage(LocalProcessId id)
@@ -445,6 +456,22 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
 
     public async ValueTask DisposeAsync()
     {
+        // Removals of ended units still on their way finish first (bounded): none is left behind in systemd.
+        Task[] dropping;
+        lock (gate)
+        {
+            dropping = [.. byName.Values.Select(u => u.Dropping).OfType<Task>()];
+        }
+
+        try
+        {
+            await Task.WhenAll(dropping).WaitAsync(DisposeDropTimeout);
+        }
+        catch (TimeoutException)
+        {
+            logger.LogWarning("Ended units not all removed from systemd within {Seconds} s: the next hostd's recovery removes them", DisposeDropTimeout.TotalSeconds);
+        }
+
         await bus.DisposeAsync();
         exits.Writer.TryComplete();
     }
@@ -588,6 +615,18 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             }
 
             unit.ExitReported = true;
+        }
+
+        Ended(unit, exit);
+    }
+
+    /// <summary>Removes a started unit whose exit is known (systemd's copy of the output socket goes with it) and reports the exit.</summary>
+    private void Ended(UnitState unit, ProcessExit exit)
+    {
+        var dropping = DropUnitAsync(unit.Name);
+        lock (gate)
+        {
+            unit.Dropping = dropping;
         }
 
         exits.Writer.TryWrite(exit);
@@ -880,5 +919,8 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
         public ProcessExit? PendingExit { get; set; }
 
         public bool ExitReported { get; set; }
+
+        /// <summary>Its removal from systemd, begun when its exit was reported.</summary>
+        public Task? Dropping { get; set; }
     }
 }
