@@ -108,6 +108,9 @@ builder.UseOrleans(silo =>
     }
 
     silo.AddNefeleGrains();
+
+    // Grain calls carry the caller's trace context (a spawn is one trace from the SDK or REST to hostd).
+    silo.AddActivityPropagation();
 });
 
 builder.Services.AddSingleton(TimeProvider.System);
