@@ -58,6 +58,7 @@ public static class HostAgentApp
         builder.Services.AddSingleton<ControlServer>();
         builder.Services.AddSingleton<HandshakeServer>();
         builder.Services.AddHostedService<HostAgentService>();
+        builder.Services.AddHostAgentTracing(builder.Configuration);
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = builder.Configuration.GetSection(HostAgentOptions.SectionName).GetValue<TimeSpan?>("StopGrace").GetValueOrDefault(TimeSpan.FromSeconds(5)) + TimeSpan.FromSeconds(10));
         return builder.Build();

@@ -1,4 +1,6 @@
+using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Nefele.Silo.Telemetry;
@@ -11,9 +13,20 @@ internal static class TelemetryExtensions
 {
     public static IServiceCollection AddNefeleTelemetry(this IServiceCollection services)
     {
-        services.AddOpenTelemetry()
-            .WithMetrics(m => m.AddMeter(Nefele.Telemetry.Name).AddMeter("Nefele.*").AddMeter("Microsoft.Orleans"))
-            .WithTracing(t => t.AddSource(Nefele.Telemetry.Name).AddSource("Nefele.*"));
+        var telemetry = services.AddOpenTelemetry()
+            .WithMetrics(m => m.AddMeter(Nefele.Telemetry.Name).AddMeter("Nefele.*").AddMeter("Microsoft.Orleans"));
+
+        // Spans are made only when they go somewhere (OTEL_EXPORTER_OTLP_ENDPOINT): Nefele's, the
+        // grain calls' (Orleans' activity propagation) and the REST requests' (W3C traceparent accepted).
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"))
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")))
+        {
+            telemetry
+                .ConfigureResource(r => r.AddService(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "nefele-silo"))
+                .WithTracing(t => t
+                    .AddSource(Nefele.Telemetry.Name, "Nefele.*", "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", "Microsoft.AspNetCore"))
+                .UseOtlpExporter();
+        }
 
         // A hosted lifecycle service: it starts listening before any hosted service (the silo's) starts.
         services.AddSingleton<PrometheusMetrics>();
