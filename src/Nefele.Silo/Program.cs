@@ -109,8 +109,12 @@ builder.UseOrleans(silo =>
 
     silo.AddNefeleGrains();
 
-    // Grain calls carry the caller's trace context (a spawn is one trace from the SDK or REST to hostd).
-    silo.AddActivityPropagation();
+    // Grain calls carry the caller's trace context (a spawn is one trace from the SDK or REST to
+    // hostd); with no span exported, the calls do without the filters.
+    if (TelemetryExtensions.TracesExported)
+    {
+        silo.AddActivityPropagation();
+    }
 });
 
 builder.Services.AddSingleton(TimeProvider.System);

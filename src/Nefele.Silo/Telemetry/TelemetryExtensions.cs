@@ -11,6 +11,11 @@ namespace Nefele.Silo.Telemetry;
 /// </summary>
 internal static class TelemetryExtensions
 {
+    /// <summary>Spans are exported (an OTLP endpoint is set for traces): only then are they made, and grain calls propagate them.</summary>
+    public static bool TracesExported =>
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"));
+
     public static IServiceCollection AddNefeleTelemetry(this IServiceCollection services)
     {
         var telemetry = services.AddOpenTelemetry()
@@ -18,8 +23,7 @@ internal static class TelemetryExtensions
 
         // Spans are made only when they go somewhere (OTEL_EXPORTER_OTLP_ENDPOINT): Nefele's, the
         // grain calls' (Orleans' activity propagation) and the REST requests' (W3C traceparent accepted).
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"))
-            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")))
+        if (TracesExported)
         {
             telemetry
                 .ConfigureResource(r => r.AddService(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "nefele-silo"))
