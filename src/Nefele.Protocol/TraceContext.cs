@@ -31,6 +31,15 @@ public static class TraceContext
         }
     }
 
+    /// <summary>
+    /// The context a call from inside a Nefele process carries (SpawnRequest, KillRequest): the
+    /// program's current span, else the TRACEPARENT / TRACESTATE hostd gave the process.
+    /// </summary>
+    public static (string Traceparent, string Tracestate) OfCaller() =>
+        Activity.Current is { IdFormat: ActivityIdFormat.W3C } current
+            ? (current.Id!, current.TraceStateString ?? string.Empty)
+            : (Environment.GetEnvironmentVariable("TRACEPARENT") ?? string.Empty, Environment.GetEnvironmentVariable("TRACESTATE") ?? string.Empty);
+
     /// <summary>The remote parent a frame names; default (no parent) when it names none or a malformed one.</summary>
     public static ActivityContext Parent(string traceparent, string tracestate) =>
         traceparent.Length > 0 && ActivityContext.TryParse(traceparent, tracestate.Length > 0 ? tracestate : null, isRemote: true, out var context)

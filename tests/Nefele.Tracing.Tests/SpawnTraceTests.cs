@@ -114,6 +114,49 @@ public sealed partial class SpawnTraceTests(TracingFixture fixture, ITestOutputH
         Assert.NotEqual(exit.Service, Single(exitTrace, "nefele.process.exit").Service);
     }
 
+    [Fact]
+    public async Task A_process_that_spawns_from_inside_continues_its_own_spawns_trace()
+    {
+        var tenant = await fixture.Node.SdkAsync();
+        var home = Nefele.EndToEnd.Tests.TestDirectory.Create("nefele-trace-probe-");
+        var probe = Path.Combine(RepoPaths.Root, "tests", "Nefele.ProcessProbe", "bin", RepoPaths.Configuration, "net10.0", "nefele-process-probe.dll");
+        Assert.True(File.Exists(probe), $"{probe} is missing: build the solution");
+        var parent = await tenant.SpawnAsync(new ProcessSpec
+        {
+            Path = "dotnet",
+            Args = [probe, "spawn", "/bin/sleep", "600"],
+            Env = new Dictionary<string, string> { ["HOME"] = home, ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" },
+        }).WaitAsync(Bound);
+        string? child = null;
+        try
+        {
+            child = await Eventually.Value(async () =>
+            {
+                var text = System.Text.Encoding.UTF8.GetString((await tenant.ReadLogsAsync(parent)).Data);
+                var m = Regex.Match(text, "spawned (\\S+)");
+                return m.Success ? m.Groups[1].Value : null;
+            }, Bound, "the probe's child");
+            var parentLaunch = await Eventually.Value(
+                () => Task.FromResult(Receiver.Spans().FirstOrDefault(s => s.Name == "nefele.hostd.launch" && s.Attribute("nefele.npid") == parent)),
+                Bound, "hostd's launch span of the probe");
+
+            // The child's spawn hangs under the probe's launch span (its TRACEPARENT), in the probe's trace.
+            var trace = await Receiver.WaitForTraceAsync(
+                parentLaunch.TraceId,
+                t => t.Any(s => s.Name == "nefele.hostd.launch" && s.Attribute("nefele.npid") == child) && Complete(t, ["nefele.process_api.spawn"], root: t.First(s => s.ParentSpanId == string.Empty).SpanId),
+                Bound, "the child's spawn in the probe's trace");
+            var api = Single(trace, "nefele.process_api.spawn");
+            Assert.Equal(parentLaunch.SpanId, api.ParentSpanId);
+            Assert.Equal(parent, api.Attribute("nefele.npid"));
+            Report("spawn from inside a process", trace);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, child is null ? [parent] : [parent, child]);
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
     /// <summary>Every named span is there and every span hangs from <paramref name="root"/>: nothing is missing in between.</summary>
     private static bool Complete(IReadOnlyList<ReceivedSpan> trace, IEnumerable<string> names, string root)
     {
