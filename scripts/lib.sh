@@ -189,8 +189,8 @@ nefele_stop_node() {
 # tsc type-checks a client that calls spawn, ps and kill against them. Installs node and npm when
 # missing and the pinned packages (npm ci) when node_modules is missing or stale. Ends with
 # "N passed, M failed".
-nefele_check_openapi() {
-  local dir="$NEFELE_ROOT/tests/openapi" state ports api key passed=0 failed=0 check
+# nefele_install_node: node and npm (Debian's), for the checks that run npm packages.
+nefele_install_node() {
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     say "installing: nodejs npm"
     if [ "$(id -u)" -ne 0 ]; then
@@ -200,6 +200,11 @@ nefele_check_openapi() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null || return 1
   fi
+}
+
+nefele_check_openapi() {
+  local dir="$NEFELE_ROOT/tests/openapi" state ports api key passed=0 failed=0 check
+  nefele_install_node || return 1
   if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     say "npm ci (tests/openapi) ..."
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || { say "npm ci failed"; return 1; }
@@ -468,6 +473,36 @@ nefele_check_images() {
 # against a systemd testbed of their own (scripts/systemd-testbed, state in NEFELE_SYSTEMD_TESTBED_DIR,
 # default /run/nefele-testbed-test), started before and powered off after, whatever the tests did.
 # Ends with "N passed, M failed"; a testbed that does not start counts as 1 failed.
+# nefele_check_tracing [dotnet test args]: tests/Nefele.Tracing.Tests against a real OTLP receiver
+# (tests/otlp-receiver: Node.js decoding http/protobuf exports with @opentelemetry/otlp-transformer's
+# generated protobuf root, pinned by its package-lock.json). Installs node and npm when missing and
+# the receiver's packages (npm ci) when node_modules is missing or stale. The tests start their own
+# node (own ports, run directory and node name) and receiver. Ends with "N passed, M failed".
+nefele_check_tracing() {
+  local dir="$NEFELE_ROOT/tests/otlp-receiver" rc=0 out summary p f
+  nefele_install_node || { echo "0 passed, 1 failed"; return 1; }
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "npm ci (tests/otlp-receiver) ..."
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || { say "npm ci failed"; echo "0 passed, 1 failed"; return 1; }
+  fi
+  out="$(dotnet test "$NEFELE_ROOT/tests/Nefele.Tracing.Tests/Nefele.Tracing.Tests.csproj" \
+    -c "$NEFELE_CONFIG" --no-build -nologo "$@" 2>&1)" || rc=$?
+  grep -E '^\s*(Failed|Passed!|Failed!|Skipped) |Error Message|Assert' <<<"$out" | head -n 100
+  summary="$(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+' <<<"$out" | tail -n 1)"
+  if [ -n "$summary" ]; then
+    f="$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")"
+    p="$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")"
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1   # a test host that crashed
+  elif grep -q 'No test matches' <<<"$out"; then
+    p=0 f=0
+  else
+    tail -n 40 <<<"$out"
+    p=0 f=1
+  fi
+  echo "$p passed, $f failed"
+  [ "$f" -eq 0 ]
+}
+
 nefele_check_systemd() {
   local dir="${NEFELE_SYSTEMD_TESTBED_DIR:-/run/nefele-testbed-test}" bus rc=0 out summary p f
   if ! NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" up; then

@@ -33,6 +33,14 @@ int nefele_self(npid_t *out)
     return rc;
 }
 
+/* The process's W3C trace context (TRACEPARENT / TRACESTATE: hostd set them at launch, or the
+ * program did since), sent with a spawn or a kill so that it continues the trace. "" when unset. */
+static char *trace_env(const char *name)
+{
+    char *value = getenv(name);
+    return value ? value : (char *)"";
+}
+
 /* Unique per process and call; lets hostd answer a retried spawn with the first result. */
 static void make_request_id(char *buf, size_t cap)
 {
@@ -200,6 +208,8 @@ int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
     spawn.count = count;
     spawn.request_id = request_id;
     spawn.spread = opts && opts->spread ? 1 : 0;
+    spawn.traceparent = trace_env("TRACEPARENT");
+    spawn.tracestate = trace_env("TRACESTATE");
     Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
     req.body_case = NEFELE__V1__PROC_REQUEST__BODY_SPAWN;
     req.spawn = &spawn;
@@ -299,6 +309,8 @@ int nefele_kill(int signal, const npid_t *npid)
     kill.n_npids = 1;
     kill.npids = npids;
     kill.signal = signal;
+    kill.traceparent = trace_env("TRACEPARENT");
+    kill.tracestate = trace_env("TRACESTATE");
     Nefele__V1__ProcRequest req = NEFELE__V1__PROC_REQUEST__INIT;
     req.body_case = NEFELE__V1__PROC_REQUEST__BODY_KILL;
     req.kill = &kill;

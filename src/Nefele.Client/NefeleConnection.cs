@@ -70,7 +70,7 @@ public sealed class NefeleConnection : IAsyncDisposable
         {
             client.AddGatewayCountChangedHandler(gatewayLoss.OnGatewayCountChanged);
 
-            // A program that traces (an ActivityListener on "Microsoft.Orleans.*") sees its calls continue in the silo.
+            // A program that traces (see NefeleTelemetry) has its spans' context carried with each call.
             client.AddActivityPropagation();
 
             // Every call carries the key; the silos check it on every call.

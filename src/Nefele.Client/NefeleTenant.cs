@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Nefele.Errors;
 using Nefele.Nodes;
@@ -120,7 +121,30 @@ public sealed partial class NefeleTenant
     {
         var key = GrainKeys.PlacementRequest(Name, requestId ?? request.RequestId ?? Guid.NewGuid().ToString("N"));
         SpecValidator.Validate(request);
-        return _grains.GetGrain<IPlacementRequestGrain>(key).SubmitAsync(request, ct);
+        var grain = _grains.GetGrain<IPlacementRequestGrain>(key);
+        return NefeleTelemetry.Source.HasListeners() ? SubmitTracedAsync(grain, request, ct) : grain.SubmitAsync(request, ct);
+    }
+
+    /// <summary>The submission under a span of its own, the root of the spawn's trace (or a child of the caller's span).</summary>
+    private async Task<SpawnResult> SubmitTracedAsync(IPlacementRequestGrain grain, SpawnRequest request, CancellationToken ct)
+    {
+        using var activity = NefeleTelemetry.Source.StartActivity("nefele.spawn.submit", ActivityKind.Client);
+        activity?.SetTag(Tracing.SpanAttributes.Tenant, Name);
+        try
+        {
+            var result = await grain.SubmitAsync(request, ct);
+            if (result.Npids.Count == 1)
+            {
+                activity?.SetTag(Tracing.SpanAttributes.Npid, result.Npids[0]);
+            }
+
+            return result;
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
     }
 
     private static void ThrowIfFailedToStart(SpawnResult result)
@@ -255,7 +279,26 @@ public sealed partial class NefeleTenant
     /// <param name="signal">The signal's number (<see cref="Signals"/>); default SIGTERM.</param>
     /// <param name="ct">Cancels the call.</param>
     /// <returns>When the process's node has sent it.</returns>
-    public Task KillAsync(string npid, int signal = Signals.SigTerm, CancellationToken ct = default) => Process(npid).SignalAsync(Name, signal, ct);
+    public Task KillAsync(string npid, int signal = Signals.SigTerm, CancellationToken ct = default) =>
+        NefeleTelemetry.Source.HasListeners() ? KillTracedAsync(npid, signal, ct) : Process(npid).SignalAsync(Name, signal, ct);
+
+    /// <summary>The kill under a span of its own: hostd's signal span is its descendant.</summary>
+    private async Task KillTracedAsync(string npid, int signal, CancellationToken ct)
+    {
+        using var activity = NefeleTelemetry.Source.StartActivity("nefele.kill", ActivityKind.Client);
+        activity?.SetTag(Tracing.SpanAttributes.Tenant, Name);
+        activity?.SetTag(Tracing.SpanAttributes.Npid, npid);
+        activity?.SetTag(Tracing.SpanAttributes.Signal, signal);
+        try
+        {
+            await Process(npid).SignalAsync(Name, signal, ct);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+    }
 
     /// <summary>The process's record; <see cref="ErrorCodes.NpidNotFound"/> when the tenant has none of that NPID.</summary>
     /// <param name="npid">The process.</param>

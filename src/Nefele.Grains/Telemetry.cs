@@ -9,6 +9,13 @@ public static class Telemetry
 {
     public const string Name = "Nefele.Grains";
 
+    /// <summary>Marks <paramref name="activity"/> failed with <paramref name="error"/>'s message; false, so that as an exception filter it lets the exception pass.</summary>
+    public static bool Failed(Activity? activity, Exception error)
+    {
+        activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+        return false;
+    }
+
     public static readonly ActivitySource Source = new(Name);
 
     private static readonly Meter Meter = new(Name);

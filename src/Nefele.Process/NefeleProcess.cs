@@ -84,6 +84,12 @@ public sealed class NefeleProcess : IAsyncDisposable
     public async Task<IReadOnlyList<string>> SubmitAsync(SpawnRequest request, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (request.Traceparent.Length == 0)
+        {
+            // The spawn continues the caller's trace (its span, or the TRACEPARENT its own spawn gave it).
+            (request.Traceparent, request.Tracestate) = Protocol.TraceContext.OfCaller();
+        }
+
         var reply = await CallAsync(new ProcRequest { Spawn = request }, ProcResponse.BodyOneofCase.Spawn, ct).ConfigureAwait(false);
         return reply.Spawn.Npids.Count > 0
             ? [.. reply.Spawn.Npids]
@@ -110,7 +116,8 @@ public sealed class NefeleProcess : IAsyncDisposable
     public async Task KillAsync(IEnumerable<string> npids, int signal, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(npids);
-        var kill = new KillRequest { Signal = signal };
+        var (traceparent, tracestate) = Protocol.TraceContext.OfCaller();
+        var kill = new KillRequest { Signal = signal, Traceparent = traceparent, Tracestate = tracestate };
         kill.Npids.AddRange(npids);
         await CallAsync(new ProcRequest { Kill = kill }, ProcResponse.BodyOneofCase.Kill, ct).ConfigureAwait(false);
     }

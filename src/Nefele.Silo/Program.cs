@@ -118,8 +118,13 @@ builder.UseOrleans(silo =>
 
     silo.AddNefeleGrains();
 
-    // Grain calls are spans (sources Microsoft.Orleans.Runtime/Application), recorded when OTLP is on.
-    silo.AddActivityPropagation();
+    // Grain calls carry the caller's trace context (a spawn is one trace from the SDK or REST to
+    // hostd); with no span exported, the calls do without the filters.
+    if (TelemetryExtensions.TracesExported)
+    {
+        silo.AddActivityPropagation();
+    }
+
     if (dashboard.Enabled)
     {
         silo.AddDashboard();

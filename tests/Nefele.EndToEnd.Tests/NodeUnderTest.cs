@@ -20,6 +20,7 @@ public sealed class NodeUnderTest : IAsyncDisposable
     private Process? _hostd;
     private string[] _hostdArgs = [];
     private string[] _siloArgs = [];
+    private IReadOnlyDictionary<string, string>? _env;
     private Process? _silo;
     private readonly string _adminKeySpec;
     private NefeleConnection? _sdk;
@@ -75,12 +76,16 @@ public sealed class NodeUnderTest : IAsyncDisposable
     public static Task<NodeUnderTest> StartAsync(string? name = null, params string[] hostdArgs) => StartAsync(name, hostdArgs, []);
 
     /// <summary>Starts a node with extra hostd and silo flags.</summary>
-    public static async Task<NodeUnderTest> StartAsync(string? name, string[] hostdArgs, string[] siloArgs)
+    public static Task<NodeUnderTest> StartAsync(string? name, string[] hostdArgs, string[] siloArgs) => StartAsync(name, hostdArgs, siloArgs, null);
+
+    /// <summary>Starts a node with extra hostd and silo flags, and <paramref name="env"/> added to both programs' environment.</summary>
+    public static async Task<NodeUnderTest> StartAsync(string? name, string[] hostdArgs, string[] siloArgs, IReadOnlyDictionary<string, string>? env)
     {
         var node = new NodeUnderTest(name ?? "e2e-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(node.RunDir);
         node._hostdArgs = hostdArgs;
         node._siloArgs = siloArgs;
+        node._env = env;
         node.StartHostd();
         await node.StartSiloAsync();
         return node;
@@ -247,5 +252,5 @@ public sealed class NodeUnderTest : IAsyncDisposable
         }
     }
 
-    private Process Launch(string tag, string dll, IEnumerable<string> args) => DotnetChild.Start(tag, dll, args, _log);
+    private Process Launch(string tag, string dll, IEnumerable<string> args) => DotnetChild.Start(tag, dll, args, _log, _env);
 }

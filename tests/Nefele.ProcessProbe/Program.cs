@@ -69,7 +69,13 @@ switch (args)
         await me.SendAsync(target, Encoding.UTF8.GetBytes("quit"), new SendOptions { Ack = true });
         Console.WriteLine("done");
         return 0;
+    case ["spawn", var path, .. var rest]:
+        // A child spawned from inside: it continues this process's trace (the TRACEPARENT hostd gave it).
+        var spec = new Nefele.Protocol.V1.ProcessSpec { Path = path };
+        spec.Args.AddRange(rest);
+        Console.WriteLine($"spawned {await me.SpawnAsync(spec)}");
+        return 0;
     default:
-        Console.Error.WriteLine("usage: nefele-process-probe pong NAME | ping TARGET COUNT | ping-batch TARGET COUNT");
+        Console.Error.WriteLine("usage: nefele-process-probe pong NAME | ping TARGET COUNT | ping-batch TARGET COUNT | spawn PATH [ARG...]");
         return 2;
 }

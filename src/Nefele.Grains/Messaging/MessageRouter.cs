@@ -319,6 +319,9 @@ public sealed class MessageRouter(
     /// <summary>One call in flight per lane, each carrying what queued meanwhile, in order.</summary>
     private async Task PumpAsync(Lane lane)
     {
+        // A batch carries many sends, each with its own trace: the pump belongs to none of them
+        // (not to the one whose send happened to start it).
+        System.Diagnostics.Activity.Current = null;
         var o = options.Value;
         var batch = new List<Part>();
         while (true)

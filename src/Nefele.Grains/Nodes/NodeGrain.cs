@@ -6,6 +6,7 @@ using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Protocol.V1;
+using Nefele.Tracing;
 using ProcessSpec = Nefele.Client.ProcessSpec;
 
 namespace Nefele.Nodes;
@@ -197,6 +198,12 @@ public sealed class NodeGrain(
             await names;
         }
 
+        // The launch request carries this span's context to hostd (its launch span is a child).
+        using var activity = Telemetry.Source.StartActivity("nefele.node.launch", ActivityKind.Client);
+        activity?.SetTag(SpanAttributes.Npid, npid);
+        activity?.SetTag(SpanAttributes.Tenant, tenant);
+        activity?.SetTag(SpanAttributes.Node, Node);
+        activity?.SetTag(SpanAttributes.Engine, Agent.Facts?.Engine);
         LaunchReply reply;
         var calling = Stopwatch.GetTimestamp();
         try
@@ -204,8 +211,9 @@ public sealed class NodeGrain(
             reply = await Agent.LaunchAsync(npid, tenant, spec, runAs, CancellationToken.None);
             SpawnHops.Record("5b1 node.hostd_call", calling);
         }
-        catch
+        catch (Exception e)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             _reservations.Remove(npid);
             throw;
         }
@@ -213,6 +221,7 @@ public sealed class NodeGrain(
         switch (reply.OutcomeCase)
         {
             case LaunchReply.OutcomeOneofCase.Started:
+                activity?.SetTag(SpanAttributes.ProcessPid, reply.Started.Pid);
                 _running.Add(npid);
                 return new LaunchOutcome
                 {
@@ -222,9 +231,12 @@ public sealed class NodeGrain(
                     Container = reply.Started.Container.Length == 0 ? null : reply.Started.Container,
                 };
             case LaunchReply.OutcomeOneofCase.Failed:
+                activity?.SetTag(SpanAttributes.ProcessPid, reply.Failed.Pid);
+                activity?.SetStatus(ActivityStatusCode.Error, reply.Failed.Reason);
                 _reservations.Remove(npid);
                 return new LaunchOutcome { Started = false, Pid = reply.Failed.Pid, FailureReason = reply.Failed.Reason };
             default:
+                activity?.SetStatus(ActivityStatusCode.Error, reply.Rejected?.Message);
                 _reservations.Remove(npid);
                 throw new NefeleException(
                     reply.Rejected?.Code is ErrorCodes.ProgramNotFound ? ErrorCodes.ProgramNotFound : ErrorCodes.SpawnRejected,
@@ -232,7 +244,23 @@ public sealed class NodeGrain(
         }
     }
 
-    public Task SignalAsync(string npid, int signal) => Agent.SignalAsync(npid, signal, CancellationToken.None);
+    public async Task SignalAsync(string npid, int signal)
+    {
+        // The signal request carries this span's context to hostd.
+        using var activity = Telemetry.Source.StartActivity("nefele.node.signal", ActivityKind.Client);
+        activity?.SetTag(SpanAttributes.Npid, npid);
+        activity?.SetTag(SpanAttributes.Node, Node);
+        activity?.SetTag(SpanAttributes.Signal, signal);
+        try
+        {
+            await Agent.SignalAsync(npid, signal, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+    }
 
     public async Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait)
     {

@@ -6,6 +6,7 @@ using Nefele.Errors;
 using Nefele.Nodes;
 using Nefele.Processes;
 using Nefele.Tenants;
+using Nefele.Tracing;
 using Nefele.Validation;
 using Orleans.Placement;
 using Orleans.Runtime;
@@ -77,11 +78,35 @@ public sealed partial class PlacementRequestGrain(
         }
 
         using var activity = Telemetry.Source.StartActivity("nefele.spawn");
-        activity?.SetTag("nefele.tenant", Tenant);
+        activity?.SetTag(SpanAttributes.Tenant, Tenant);
+        try
+        {
+            var admitted = await AdmitAsync(request, activity);
+            if (admitted.Npids.Count == 1)
+            {
+                activity?.SetTag(SpanAttributes.Npid, admitted.Npids[0]);
+            }
+
+            if (admitted.FailedToStart.Count > 0)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, $"{admitted.FailedToStart.Count} failed to start");
+            }
+
+            return admitted;
+        }
+        catch (Exception e) when (Telemetry.Failed(activity, e))
+        {
+            throw;
+        }
+    }
+
+    /// <summary>Admits, places, records and launches a request seen for the first time.</summary>
+    private async Task<SpawnResult> AdmitAsync(SpawnRequest request, Activity? activity)
+    {
         var started = Stopwatch.GetTimestamp();
         SpecValidator.Validate(request, options.Value.MaxTasksPerRequest);
         var tasks = Images.ImageSpecs.Resolve(images, Tenant, request.Expand());
-        activity?.SetTag("nefele.tasks", tasks.Count);
+        activity?.SetTag(SpanAttributes.Tasks, tasks.Count);
 
         // The tenant must exist and the request fit its quotas before anything is placed.
         var tenant = GrainFactory.Get<ITenantGrain>(Tenant);

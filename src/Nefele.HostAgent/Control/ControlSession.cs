@@ -168,11 +168,11 @@ internal sealed class ControlSession : IControlConnection
                     break;
 
                 case ControlRequest.BodyOneofCase.Launch:
-                    supervisor.Launch(request.Launch, this, id, startHere: lone);
+                    supervisor.Launch(request.Launch, this, id, startHere: lone, TraceContext.Parent(request.Traceparent, request.Tracestate));
                     break;
 
                 case ControlRequest.BodyOneofCase.Signal:
-                    var error = await supervisor.SignalAsync(request.Signal.Npid, request.Signal.Signal, closed.Token);
+                    var error = await supervisor.SignalAsync(request.Signal.Npid, request.Signal.Signal, closed.Token, TraceContext.Parent(request.Traceparent, request.Tracestate));
                     Enqueue(error is null ? new ControlEvent { Id = id, Ok = new Ok() } : new ControlEvent { Id = id, Error = error });
                     break;
 
@@ -198,7 +198,15 @@ internal sealed class ControlSession : IControlConnection
 
                 // Deliveries are put in mailboxes on the reading thread, so they keep the order the silo sent them in.
                 case ControlRequest.BodyOneofCase.Deliver:
-                    supervisor.Post.Deliver(request.Deliver, id, this);
+                    if (request.Traceparent.Length > 0)
+                    {
+                        DeliverTraced(request, id);
+                    }
+                    else
+                    {
+                        supervisor.Post.Deliver(request.Deliver, id, this);
+                    }
+
                     break;
 
                 case ControlRequest.BodyOneofCase.Names:
@@ -237,6 +245,16 @@ internal sealed class ControlSession : IControlConnection
             logger.LogError(e, "Control request {Id} ({Kind}) failed", id, request.BodyCase);
             Enqueue(Error(id, ErrorCodes.InternalError, e.Message));
         }
+    }
+
+    /// <summary>A delivery under a span that continues the sender's trace (the silo's routing span).</summary>
+    private void DeliverTraced(ControlRequest request, ulong id)
+    {
+        using var span = HostAgentTelemetry.ActivitySource.StartActivity(
+            "nefele.hostd.deliver", System.Diagnostics.ActivityKind.Consumer, TraceContext.Parent(request.Traceparent, request.Tracestate));
+        span?.SetTag(Tracing.SpanAttributes.Tenant, request.Deliver.Tenant);
+        span?.SetTag(Tracing.SpanAttributes.Node, supervisor.Node);
+        supervisor.Post.Deliver(request.Deliver, id, this);
     }
 
     private static ControlEvent Error(ulong id, string code, string message) =>

@@ -81,7 +81,7 @@ public sealed partial class PostOffice
             else
             {
                 operation.Routed(route.Remote?.Count ?? 0);
-                link!.Enqueue(new ControlEvent { MessageOut = outgoing });
+                link!.Enqueue(OutEvent(outgoing));
             }
         }
 
@@ -286,7 +286,26 @@ public sealed partial class PostOffice
             call.Timer = time.CreateTimer(static s => ((OutCall)s!).TimedOut(), call, TimeSpan.FromMilliseconds(waitMs) + options.SiloAnswerTimeout, Timeout.InfiniteTimeSpan);
         }
 
-        link.Enqueue(new ControlEvent { MessageOut = outgoing });
+        link.Enqueue(OutEvent(outgoing));
+    }
+
+    /// <summary>
+    /// A send leaving the node. When traced, it starts a trace (a send is an operation of its own)
+    /// that the silo's routing continues.
+    /// </summary>
+    private static ControlEvent OutEvent(MessageOut outgoing)
+    {
+        var ev = new ControlEvent { MessageOut = outgoing };
+        using var span = HostAgentSpans.StartDetached("nefele.hostd.send", System.Diagnostics.ActivityKind.Producer, default);
+        if (span is not null)
+        {
+            span.SetTag(Tracing.SpanAttributes.Tenant, outgoing.Tenant);
+            span.SetTag(Tracing.SpanAttributes.Npid, outgoing.Message?.From);
+            span.SetTag("messaging.destination.name", outgoing.Message?.To);
+            Protocol.TraceContext.Stamp(ev, span);
+        }
+
+        return ev;
     }
 
     private void OutCallTimedOut(OutCall call)

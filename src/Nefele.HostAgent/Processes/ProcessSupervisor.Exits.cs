@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
+using Nefele.Tracing;
 
 namespace Nefele.HostAgent.Processes;
 
@@ -94,7 +96,7 @@ public sealed partial class ProcessSupervisor
                 if (p.LaunchReported)
                 {
                     SpawnTrace.Mark("h.exit_enq", p.Npid);
-                    attached?.Enqueue(new ControlEvent { Exited = exited });
+                    attached?.Enqueue(ExitEvent(p, exited));
                 }
             }
         }
@@ -119,6 +121,29 @@ public sealed partial class ProcessSupervisor
     }
 
     /// <summary>The process's end is settled (acknowledged, or a failed start): its id goes.</summary>
+    /// <summary>
+    /// The exit as an event for the silo. When traced, it starts a trace of its own (a process may
+    /// run for days: its end is not part of its spawn's trace) linked to the spawn's, and the
+    /// silo's notification of the monitors continues it.
+    /// </summary>
+    private ControlEvent ExitEvent(TrackedProcess p, ProcessExited exited)
+    {
+        var ev = new ControlEvent { Exited = exited };
+        using var span = HostAgentSpans.StartDetached(
+            "nefele.hostd.exit", ActivityKind.Producer, default, p.Trace == default ? null : [new ActivityLink(p.Trace)]);
+        if (span is not null)
+        {
+            span.SetTag(SpanAttributes.Npid, p.Npid);
+            span.SetTag(SpanAttributes.Tenant, p.Tenant);
+            span.SetTag(SpanAttributes.Node, options.Node);
+            span.SetTag(SpanAttributes.ProcessPid, p.Pid);
+            span.SetTag("process.exit.code", exited.End.ExitCode);
+            TraceContext.Stamp(ev, span);
+        }
+
+        return ev;
+    }
+
     private void ForgetIdLocked(TrackedProcess p)
     {
         if (p.Id is { } id && byId.TryGetValue(id, out var q) && ReferenceEquals(q, p))

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Nefele.HostAgent.Cgroups;
@@ -8,6 +9,7 @@ using Nefele.HostAgent.Logs;
 using Nefele.HostAgent.Messaging;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
+using Nefele.Tracing;
 using ErrorCodes = Nefele.Client.ErrorCodes;
 
 namespace Nefele.HostAgent.Processes;
@@ -22,18 +24,30 @@ public sealed partial class ProcessSupervisor
     /// its answer. With <paramref name="startHere"/> the process is started on the calling thread
     /// (held until exec: no hand-off before the clone); otherwise on the thread pool, so the
     /// caller can go on reading the requests queued behind this one.
+    /// The launch is traced under <paramref name="traced"/> (the silo's span that asked for it).
     /// </summary>
-    internal void Launch(LaunchRequest request, IControlConnection connection, ulong requestId, bool startHere)
+    internal void Launch(LaunchRequest request, IControlConnection connection, ulong requestId, bool startHere, ActivityContext traced = default)
     {
         var spec = request.Spec ?? new ProcessSpec();
+        var span = HostAgentSpans.StartDetached("nefele.hostd.launch", ActivityKind.Server, traced);
+        if (span is not null)
+        {
+            span.SetTag(SpanAttributes.Npid, request.Npid);
+            span.SetTag(SpanAttributes.Tenant, request.Tenant);
+            span.SetTag(SpanAttributes.Node, options.Node);
+            span.SetTag(SpanAttributes.Engine, options.Engine);
+        }
+
         if (LaunchValidation.Validate(request) is { } problem)
         {
+            HostAgentSpans.Fail(span, problem);
             connection.Enqueue(new ControlEvent { Id = requestId, Launched = Rejected(problem) });
             return;
         }
 
         if (PostOffice.CheckBounds(spec) is { } bounds)
         {
+            HostAgentSpans.Fail(span, bounds);
             connection.Enqueue(new ControlEvent { Id = requestId, Launched = Rejected(bounds, ErrorCodes.BadRequest) });
             return;
         }
@@ -41,17 +55,23 @@ public sealed partial class ProcessSupervisor
         var (rlimits, limitProblem) = limits.For(request);
         if (rlimits is null)
         {
+            HostAgentSpans.Fail(span, limitProblem!);
             connection.Enqueue(new ControlEvent { Id = requestId, Launched = Rejected(limitProblem!) });
             return;
         }
 
         var token = spec.NoHandshake ? null : LaunchTokens.Create();
-        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token, new ProcessIdentity(request.Uid, request.Gid, rlimits));
+        var p = new TrackedProcess(request.Npid, request.Tenant, spec, token, new ProcessIdentity(request.Uid, request.Gid, rlimits))
+        {
+            LaunchSpan = span,
+            Trace = span?.Context ?? traced,
+        };
         lock (gate)
         {
             // A retried launch (e.g. after the silo reconnected) gets the first one's answer.
             if (byNpid.TryGetValue(request.Npid, out var existing))
             {
+                span?.Stop();
                 if (existing.Launch.Task.IsCompleted)
                 {
                     ReportLaunchLocked(existing, connection, requestId);
@@ -87,6 +107,8 @@ public sealed partial class ProcessSupervisor
             return false;
         }
 
+        EndLaunchSpans(p, reply);
+
         foreach (var (connection, id) in p.Waiters)
         {
             ReportLaunchLocked(p, connection, id);
@@ -94,6 +116,37 @@ public sealed partial class ProcessSupervisor
 
         p.Waiters.Clear();
         return true;
+    }
+
+    /// <summary>The handshake and launch spans end with the launch's decided outcome.</summary>
+    private static void EndLaunchSpans(TrackedProcess p, LaunchReply reply)
+    {
+        if (p.LaunchSpan is not { } launch)
+        {
+            return;
+        }
+
+        var failure = reply.OutcomeCase switch
+        {
+            LaunchReply.OutcomeOneofCase.Rejected => reply.Rejected.Message,
+            LaunchReply.OutcomeOneofCase.Failed => reply.Failed.Reason,
+            _ => null,
+        };
+        if (p.Pid != 0)
+        {
+            launch.SetTag(SpanAttributes.ProcessPid, p.Pid);
+        }
+
+        if (failure is null)
+        {
+            p.HandshakeSpan?.Stop();
+            launch.Stop();
+        }
+        else
+        {
+            HostAgentSpans.Fail(p.HandshakeSpan, failure);
+            HostAgentSpans.Fail(launch, failure);
+        }
     }
 
     /// <summary>Queues the decided LaunchReply; an exit already known follows it.</summary>
@@ -105,7 +158,7 @@ public sealed partial class ProcessSupervisor
             p.LaunchReported = true;
             if (p.Exit is not null)
             {
-                attached?.Enqueue(new ControlEvent { Exited = p.Exit });
+                attached?.Enqueue(ExitEvent(p, p.Exit));
             }
         }
     }
@@ -116,6 +169,18 @@ public sealed partial class ProcessSupervisor
         string? container = null;
         var env = new Dictionary<string, string>(spec.Env, StringComparer.Ordinal);
         env.TryAdd("PATH", DefaultPath);
+
+        // The program continues the spawn's trace (W3C Trace Context's environment carrier);
+        // a TRACEPARENT the spec sets itself is the caller's choice and wins.
+        if (p.Trace != default && !env.ContainsKey("TRACEPARENT"))
+        {
+            env["TRACEPARENT"] = TraceContext.Format(p.Trace);
+            var state = p.LaunchSpan?.TraceStateString ?? p.Trace.TraceState;
+            if (!string.IsNullOrEmpty(state))
+            {
+                env.TryAdd("TRACESTATE", state);
+            }
+        }
         StartedProcess started;
         try
         {
@@ -149,7 +214,16 @@ public sealed partial class ProcessSupervisor
                 container,
                 imageRoot);
             SpawnTrace.Mark("h.start_call", p.Npid);
+            var launchContext = p.LaunchSpan?.Context ?? default;
+            using var starting = p.LaunchSpan is null ? null : HostAgentSpans.StartDetached("nefele.hostd.start", ActivityKind.Internal, launchContext);
+            if (p.Token is not null && p.LaunchSpan is not null)
+            {
+                // Ends when the shim's hello arrives (or the launch fails): exec, the dynamic loader, the shim's connect.
+                p.HandshakeSpan = HostAgentSpans.StartDetached("nefele.hostd.handshake", ActivityKind.Internal, launchContext);
+            }
+
             started = await engine.StartAsync(launch, stop.Token);
+            starting?.SetTag(SpanAttributes.ProcessPid, started.Pid);
             SpawnTrace.Mark("h.start_ret", p.Npid);
         }
         catch (Exception e)

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
 using Nefele.HostAgent.Messaging;
 using Nefele.Protocol.V1;
+using Nefele.Tracing;
 using ErrorCodes = Nefele.Client.ErrorCodes;
 
 namespace Nefele.HostAgent.Processes;
@@ -117,7 +119,11 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     // ---- requests from the silo ------------------------------------------------------
 
     /// <summary>Signals the process only; null on success, else the Error to return.</summary>
-    public async Task<Error?> SignalAsync(string npid, int signal, CancellationToken ct)
+    /// <remarks>
+    /// Traced as a child of <paramref name="traced"/> (the silo's span that asked), linked to the
+    /// process's own trace (its spawn).
+    /// </remarks>
+    public async Task<Error?> SignalAsync(string npid, int signal, CancellationToken ct, ActivityContext traced = default)
     {
         if (signal is <= 0 or > 64)
         {
@@ -125,14 +131,27 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
         }
 
         LocalProcessId? id;
+        ActivityContext spawned;
         lock (gate)
         {
-            id = byNpid.TryGetValue(npid, out var p) && p.Exit is null ? p.Id : null;
+            var known = byNpid.TryGetValue(npid, out var p);
+            id = known && p!.Exit is null ? p.Id : null;
+            spawned = known ? p!.Trace : default;
         }
 
-        return id is { } live && await engine.SignalAsync(live, signal, SignalTarget.MainProcess, ct)
-            ? null
-            : new Error { Code = ErrorCodes.NotRunning, Message = $"{npid} is not running on node {options.Node}" };
+        using var span = HostAgentTelemetry.ActivitySource.StartActivity(
+            "nefele.hostd.signal", ActivityKind.Server, traced, links: spawned == default ? null : [new ActivityLink(spawned)]);
+        span?.SetTag(SpanAttributes.Npid, npid);
+        span?.SetTag(SpanAttributes.Node, options.Node);
+        span?.SetTag(SpanAttributes.Signal, signal);
+        if (id is { } live && await engine.SignalAsync(live, signal, SignalTarget.MainProcess, ct))
+        {
+            return null;
+        }
+
+        var error = new Error { Code = ErrorCodes.NotRunning, Message = $"{npid} is not running on node {options.Node}" };
+        span?.SetStatus(ActivityStatusCode.Error, error.Message);
+        return error;
     }
 
     /// <summary>Reads a process's output; null if hostd knows no such process.</summary>

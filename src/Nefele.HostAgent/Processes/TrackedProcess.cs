@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
@@ -53,6 +54,15 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
     public ProcessExited? Exit { get; set; }
 
     public ProcessLog? Log { get; set; }
+
+    /// <summary>hostd's span of the launch, from the request to its decided reply; null when nothing traces.</summary>
+    public Activity? LaunchSpan { get; set; }
+
+    /// <summary>From the start of the program to its shim's hello (or the launch's failure).</summary>
+    public Activity? HandshakeSpan { get; set; }
+
+    /// <summary>The trace the process belongs to: its launch span's, else the silo's that asked for it (default: none).</summary>
+    public ActivityContext Trace { get; set; }
 
     public LocalProcess ToLocalProcess() => new()
     {

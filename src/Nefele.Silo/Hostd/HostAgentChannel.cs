@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
@@ -9,6 +10,7 @@ using Nefele.Placement;
 using Nefele.Processes;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
+using Nefele.Tracing;
 using ProcessSpec = Nefele.Client.ProcessSpec;
 using ProcessEnd = Nefele.Client.ProcessEnd;
 using ProcessState = Nefele.Client.ProcessState;
@@ -268,14 +270,14 @@ internal sealed class HostAgentChannel(
             {
                 case ControlEvent.BodyOneofCase.Exited:
                     SpawnTrace.Mark("s.exit_in", e.Exited.Npid);
-                    _ = DeliverExitAsync(e.Exited);
+                    _ = DeliverExitAsync(e.Exited, TraceContext.Parent(e.Traceparent, e.Tracestate));
                     break;
                 case ControlEvent.BodyOneofCase.ProcCall:
                     _ = AnswerProcCallAsync(e.ProcCall, ct);
                     break;
                 case ControlEvent.BodyOneofCase.MessageOut:
                     // Routed here, in read order: the router places it on its lanes before returning.
-                    RouteOut(e.MessageOut, ct);
+                    RouteOut(e.MessageOut, TraceContext.Parent(e.Traceparent, e.Tracestate), ct);
                     break;
                 case ControlEvent.BodyOneofCase.Error:
                     logger.LogWarning("hostd: {Code}: {Message}", e.Error.Code, e.Error.Message);
@@ -324,7 +326,7 @@ internal sealed class HostAgentChannel(
                 await grains.GetGrain<IProcessGrain>(exit.Npid).AdoptAsync(exit.Tenant, Node, spec, exit.Pid, DateTimeOffset.FromUnixTimeMilliseconds(exit.StartedUnixMs));
             }
 
-            _ = DeliverExitAsync(exit);
+            _ = DeliverExitAsync(exit, default);
         }
     }
 
@@ -340,8 +342,13 @@ internal sealed class HostAgentChannel(
         }
     }
 
-    private async Task DeliverExitAsync(ProcessExited exit)
+    private async Task DeliverExitAsync(ProcessExited exit, ActivityContext traced)
     {
+        // The exit's monitors are told under hostd's exit span (a trace of its own, linked to the spawn's).
+        using var activity = traced == default ? null : Nefele.Telemetry.Source.StartActivity("nefele.process.exit", ActivityKind.Consumer, traced);
+        activity?.SetTag(SpanAttributes.Npid, exit.Npid);
+        activity?.SetTag(SpanAttributes.Tenant, exit.Tenant);
+        activity?.SetTag(SpanAttributes.Node, Node);
         try
         {
             await grains.GetGrain<IProcessGrain>(exit.Npid).OnExitedAsync(ProtoMapping.FromProto(exit.End));
@@ -351,6 +358,7 @@ internal sealed class HostAgentChannel(
         catch (Exception e)
         {
             // Not acknowledged: hostd keeps the exit and replays it on the next attach.
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             logger.LogWarning(e, "Could not deliver the exit of {Npid}", exit.Npid);
         }
     }
@@ -368,8 +376,13 @@ internal sealed class HostAgentChannel(
         }
     }
 
-    private void RouteOut(MessageOut m, CancellationToken ct)
+    private void RouteOut(MessageOut m, ActivityContext traced, CancellationToken ct)
     {
+        // Routing (and the deliveries it makes, which carry its context down to the target's hostd)
+        // continues the trace of hostd's span for the send.
+        using var activity = traced == default ? null : Nefele.Telemetry.Source.StartActivity("nefele.message.route", ActivityKind.Consumer, traced);
+        activity?.SetTag(SpanAttributes.Tenant, m.Tenant);
+        activity?.SetTag(SpanAttributes.Node, Node);
         Task<int> routed;
         try
         {
@@ -446,6 +459,7 @@ internal sealed class HostAgentChannel(
         for (var i = 0; i < requests.Length; i++)
         {
             requests[i].Id = (ulong)Interlocked.Increment(ref _nextId);
+            TraceContext.Stamp(requests[i]);
             waiters[i] = new TaskCompletionSource<ControlEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
             _pending[requests[i].Id] = waiters[i];
             frames[i] = FrameCodec.Encode(requests[i]);
@@ -494,6 +508,7 @@ internal sealed class HostAgentChannel(
         }
 
         request.Id = (ulong)Interlocked.Increment(ref _nextId);
+        TraceContext.Stamp(request);
         // Completed by the read loop, which then runs this call's continuation itself: a grain's
         // turn is queued on its activation from there (no extra thread-pool hop before it), and
         // the few callers outside a grain only return. Nothing after the await blocks.

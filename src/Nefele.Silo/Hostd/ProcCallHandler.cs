@@ -1,8 +1,11 @@
+using System.Diagnostics;
 using Google.Protobuf;
 using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Processes;
+using Nefele.Protocol;
 using Nefele.Protocol.V1;
+using Nefele.Tracing;
 using Nefele.Validation;
 
 namespace Nefele.Silo.Hostd;
@@ -23,28 +26,19 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
             switch (request.BodyCase)
             {
                 case ProcRequest.BodyOneofCase.Spawn:
-                    var spawn = request.Spawn;
-                    var result = await tenant.SubmitAsync(
-                        new Nefele.Client.SpawnRequest
-                        {
-                            Tasks = spawn.Tasks.Select(ProtoMapping.FromProto).ToArray(),
-                            Count = spawn.Count == 0 ? 1 : (int)spawn.Count,
-                            Spread = spawn.Spread,
-                            AllowPartial = spawn.AllowPartial,
-                            Parent = string.IsNullOrEmpty(call.CallerNpid) ? null : call.CallerNpid,
-                        },
-                        string.IsNullOrEmpty(spawn.RequestId) ? null : spawn.RequestId);
-                    response.Spawn = new SpawnReply();
-                    response.Spawn.Npids.AddRange(result.Npids);
+                    response.Spawn = await SpawnAsync(tenant, call);
                     break;
                 case ProcRequest.BodyOneofCase.Monitor:
                     var end = await tenant.WaitAsync(request.Monitor.Npid);
                     response.Monitor = new MonitorReply { Npid = request.Monitor.Npid, End = ProtoMapping.ToProto(end) };
                     break;
                 case ProcRequest.BodyOneofCase.Kill:
-                    foreach (var npid in request.Kill.Npids)
+                    using (Traced("nefele.process_api.kill", call, request.Kill.Traceparent, request.Kill.Tracestate))
                     {
-                        await tenant.KillAsync(npid, request.Kill.Signal == 0 ? Signals.SigTerm : request.Kill.Signal);
+                        foreach (var npid in request.Kill.Npids)
+                        {
+                            await tenant.KillAsync(npid, request.Kill.Signal == 0 ? Signals.SigTerm : request.Kill.Signal);
+                        }
                     }
 
                     response.Kill = new KillReply();
@@ -110,4 +104,41 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
 
     /// <summary>The holder a names call gives, else the calling process.</summary>
     private static string HolderOrCaller(string npid, ProcCall call) => string.IsNullOrEmpty(npid) ? call.CallerNpid : npid;
+
+    /// <summary>A spawn from inside a process, continuing the caller's trace (SpawnRequest.traceparent).</summary>
+    private static async Task<SpawnReply> SpawnAsync(NefeleTenant tenant, ProcCall call)
+    {
+        var spawn = call.Request.Spawn;
+        using var traced = Traced("nefele.process_api.spawn", call, spawn.Traceparent, spawn.Tracestate);
+        var result = await tenant.SubmitAsync(
+            new Nefele.Client.SpawnRequest
+            {
+                Tasks = spawn.Tasks.Select(ProtoMapping.FromProto).ToArray(),
+                Count = spawn.Count == 0 ? 1 : (int)spawn.Count,
+                Spread = spawn.Spread,
+                AllowPartial = spawn.AllowPartial,
+                Parent = string.IsNullOrEmpty(call.CallerNpid) ? null : call.CallerNpid,
+            },
+            string.IsNullOrEmpty(spawn.RequestId) ? null : spawn.RequestId);
+        var reply = new SpawnReply();
+        reply.Npids.AddRange(result.Npids);
+        return reply;
+    }
+
+    /// <summary>
+    /// A span for a process's call that names a trace context (its TRACEPARENT: it continues its own
+    /// spawn's trace, or whatever the program made current); none when it names none or nothing listens.
+    /// </summary>
+    private static Activity? Traced(string name, ProcCall call, string traceparent, string tracestate)
+    {
+        if (traceparent.Length == 0)
+        {
+            return null;
+        }
+
+        var activity = Nefele.Telemetry.Source.StartActivity(name, ActivityKind.Server, TraceContext.Parent(traceparent, tracestate));
+        activity?.SetTag(SpanAttributes.Tenant, call.Tenant);
+        activity?.SetTag(SpanAttributes.Npid, call.CallerNpid);
+        return activity;
+    }
 }

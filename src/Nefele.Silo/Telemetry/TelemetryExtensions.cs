@@ -17,6 +17,11 @@ internal static class TelemetryExtensions
     /// <summary>The meters the silo exports: Nefele's own and Orleans'.</summary>
     public static readonly string[] Meters = [Nefele.Telemetry.Name, "Nefele.*", "Microsoft.Orleans"];
 
+    /// <summary>Spans are exported (an OTLP endpoint is set for traces): only then are they made, and grain calls propagate them.</summary>
+    public static bool TracesExported =>
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"));
+
     /// <summary>The activity sources the silo traces: Nefele's own, and Orleans' grain calls.</summary>
     public static readonly string[] Sources = [Nefele.Telemetry.Name, "Nefele.*", "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
 
@@ -40,10 +45,14 @@ internal static class TelemetryExtensions
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 
         // Spans cost something on every grain call; they are recorded only when they go somewhere.
+        if (TracesExported)
+        {
+            telemetry.WithTracing(t => t.AddSource(Sources).AddAspNetCoreInstrumentation());
+        }
+
         if (otlp)
         {
             telemetry
-                .WithTracing(t => t.AddSource(Sources).AddAspNetCoreInstrumentation())
                 .WithLogging()
                 .UseOtlpExporter();
         }
