@@ -151,7 +151,7 @@ public sealed partial class ProcessGrain(
     public Task<ProcessInfo?> GetAsync(string tenant, CancellationToken ct) =>
         Task.FromResult(Exists && Record.Tenant == tenant ? Snapshot() : null);
 
-    public async Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, CancellationToken ct)
+    public async Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, LogStream stream, CancellationToken ct)
     {
         if (!Exists || Record.Tenant != tenant)
         {
@@ -165,7 +165,7 @@ public sealed partial class ProcessGrain(
 
         if (wait <= TimeSpan.Zero)
         {
-            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait, stream);
         }
 
         // A follower is a read that waits for output; each holds a call open on the node.
@@ -177,7 +177,7 @@ public sealed partial class ProcessGrain(
         _followers++;
         try
         {
-            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait, stream);
         }
         finally
         {
