@@ -326,19 +326,21 @@ public sealed partial class NefeleTenant
     /// <param name="offset">The byte of the output to start at (the previous chunk's <see cref="LogChunk.NextOffset"/>).</param>
     /// <param name="maxBytes">The most bytes to answer.</param>
     /// <param name="wait">How long to wait for output when there is none yet; zero: answer at once.</param>
+    /// <param name="stream">Only this stream's output (<see cref="LogStream.All"/>: both, in the order hostd read them); offsets still count both.</param>
     /// <param name="ct">Cancels the call.</param>
     /// <returns>The chunk; <see cref="LogChunk.Complete"/> once the process has ended and all was read.</returns>
-    public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = Limits.DefaultLogReadBytes, TimeSpan wait = default, CancellationToken ct = default) =>
-        await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait, ct) ?? throw await MissingAsync(npid);
+    public async Task<LogChunk> ReadLogsAsync(string npid, long offset = 0, int maxBytes = Limits.DefaultLogReadBytes, TimeSpan wait = default, LogStream stream = LogStream.All, CancellationToken ct = default) =>
+        await Process(npid).ReadLogsAsync(Name, offset, maxBytes, wait, stream, ct) ?? throw await MissingAsync(npid);
 
     /// <summary>The process's output as it is kept, then (when following) as it is written, until it ends.</summary>
     /// <param name="npid">The process.</param>
     /// <param name="follow">Keep reading as the process writes, until it ends; false: what is kept now.</param>
+    /// <param name="stream">Only this stream's output (<see cref="LogStream.All"/>: both).</param>
     /// <param name="ct">Ends the stream.</param>
     /// <returns>The output, in pieces as they were read.</returns>
-    public async IAsyncEnumerable<byte[]> LogsAsync(string npid, bool follow, [EnumeratorCancellation] CancellationToken ct = default)
+    public async IAsyncEnumerable<byte[]> LogsAsync(string npid, bool follow, LogStream stream = LogStream.All, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        await foreach (var chunk in LogChunksAsync(npid, follow, 0, ct))
+        await foreach (var chunk in LogChunksAsync(npid, follow, 0, stream, ct))
         {
             if (chunk.Data.Length > 0)
             {
@@ -355,9 +357,10 @@ public sealed partial class NefeleTenant
     /// <param name="npid">The process.</param>
     /// <param name="follow">Keep reading as the process writes, until it ends.</param>
     /// <param name="offset">The byte of the output to start at.</param>
+    /// <param name="stream">Only this stream's output (<see cref="LogStream.All"/>: both); offsets still count both.</param>
     /// <param name="ct">Ends the stream.</param>
     /// <returns>The chunks, in order.</returns>
-    public async IAsyncEnumerable<LogChunk> LogChunksAsync(string npid, bool follow, long offset = 0, [EnumeratorCancellation] CancellationToken ct = default)
+    public async IAsyncEnumerable<LogChunk> LogChunksAsync(string npid, bool follow, long offset = 0, LogStream stream = LogStream.All, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var failures = 0;
         while (true)
@@ -367,7 +370,7 @@ public sealed partial class NefeleTenant
             using var call = GatewayGuard(ct);
             try
             {
-                chunk = await ReadLogsAsync(npid, offset, wait: follow ? Limits.MaxLogWait : TimeSpan.Zero, ct: call.Token).WaitAsync(call.Token);
+                chunk = await ReadLogsAsync(npid, offset, wait: follow ? Limits.MaxLogWait : TimeSpan.Zero, stream: stream, ct: call.Token).WaitAsync(call.Token);
                 failures = 0;
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)

@@ -134,12 +134,13 @@ public sealed class NefeleProcess : IAsyncDisposable
     /// <param name="offset">Where to start (0: the first byte kept).</param>
     /// <param name="maxBytes">The most to return (at most 1 MiB).</param>
     /// <param name="wait">When there is nothing past offset yet, how long to wait for output (hostd bounds one wait to 10 s).</param>
+    /// <param name="stream">Only this stream's output (Unspecified: both); offsets still count both.</param>
     /// <param name="ct">Cancels the wait for the answer.</param>
     /// <returns>The bytes, the offset after them, and whether the process has ended and everything was read.</returns>
-    public async Task<LogsReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait = default, CancellationToken ct = default)
+    public async Task<LogsReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait = default, LogStream stream = LogStream.Unspecified, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(npid);
-        var request = new ProcRequest { Logs = new LogsRequest { Npid = npid, Offset = offset, MaxBytes = maxBytes, WaitMs = Milliseconds(wait) } };
+        var request = new ProcRequest { Logs = new LogsRequest { Npid = npid, Offset = offset, MaxBytes = maxBytes, WaitMs = Milliseconds(wait), Stream = stream } };
         return (await CallAsync(request, ProcResponse.BodyOneofCase.Logs, ct).ConfigureAwait(false)).Logs;
     }
 

@@ -144,9 +144,11 @@ public sealed partial class RealNodeCommandTests(RealNode node) : IClassFixture<
             // The process waits on stdin (/dev/null), so it ends at once after writing: follow sees all of it and its end.
             var follow = await NefAsync(tenant, "logs", "-f", npid);
             Assert.Equal(0, follow.Status);
-            Assert.Equal("one\ntwo\n", follow.Out);
+            // stdout and stderr are read apart, so their lines' relative order is that of hostd's reads.
+            Assert.Equal(["one", "two"], follow.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
             Assert.Equal("exited 1", await EndAsync(tenant, npid));
-            Assert.Equal("one\ntwo\n", (await NefAsync(tenant, "logs", npid)).Out);
+            Assert.Equal("two\n", (await NefAsync(tenant, "logs", "--stream", "stderr", npid)).Out);
+            Assert.Equal("one\n", (await NefAsync(tenant, "logs", "--stream", "stdout", npid)).Out);
         }
         finally
         {

@@ -173,7 +173,7 @@ public sealed class ProcessLifecycleTests(NodeFixture fixture) : IClassFixture<N
             using var cts = new CancellationTokenSource(Bound);
             var text = new StringBuilder();
             var sawOne = false;
-            await foreach (var chunk in tenant.LogsAsync(npid, follow: true, cts.Token))
+            await foreach (var chunk in tenant.LogsAsync(npid, follow: true, ct: cts.Token))
             {
                 text.Append(Encoding.UTF8.GetString(chunk));
                 if (!sawOne && text.ToString().Contains("one\n"))

@@ -267,9 +267,10 @@ public sealed class ConnectionTests
         await silo.DisposeAsync();
         File.Delete(gate);
 
-        await LaunchTests.WaitUntil(() => File.Exists(Path.Combine(hostd.RunDirectory, "logs", "caller.log"))
-            && new FileInfo(Path.Combine(hostd.RunDirectory, "logs", "caller.log")).Length > 0);
-        var hex = (await File.ReadAllTextAsync(Path.Combine(hostd.RunDirectory, "logs", "caller.log"))).Trim();
+        var file = Path.Combine(hostd.RunDirectory, "logs", "caller.log");
+        string Output() => File.Exists(file) ? string.Concat(Nefele.HostAgent.Logs.LogRecordFormat.ReadFile(file).Select(r => r.Data.ToStringUtf8())) : "";
+        await LaunchTests.WaitUntil(() => Output().EndsWith('\n'));
+        var hex = Output().Trim();
         var reply = ProcResponse.Parser.ParseFrom(Convert.FromHexString(hex));
         Assert.Equal(4UL, reply.Id);
         Assert.Equal("control_plane_unavailable", reply.Error.Code);

@@ -28,8 +28,16 @@ public sealed class LaunchTests : AttachedHostdTests
         Assert.Equal(started.Pid, exit.Pid);
         Assert.Equal("acme", exit.Tenant);
 
-        var logs = await Silo.AllLogsAsync(npid);
-        Assert.Equal("hi\noops\n", logs);
+        // stdout and stderr are kept apart, each record stamped with when hostd read it; the two
+        // streams are read independently, so their relative order is only that of the reads.
+        var records = await Silo.AllLogRecordsAsync(npid);
+        Assert.Equal("hi\n", string.Concat(records.Where(r => r.Stream == LogStream.Stdout).Select(r => r.Data.ToStringUtf8())));
+        Assert.Equal("oops\n", string.Concat(records.Where(r => r.Stream == LogStream.Stderr).Select(r => r.Data.ToStringUtf8())));
+        Assert.All(records, r => Assert.InRange(r.TimeUnixNano / 1_000_000, started.StartedUnixMs - 1000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        Assert.True(records.Zip(records.Skip(1)).All(p => p.First.TimeUnixNano <= p.Second.TimeUnixNano && p.First.Offset + p.First.Data.Length <= p.Second.Offset), "records are in time and offset order");
+        Assert.Equal("oops\n", await Silo.AllLogsAsync(npid, LogStream.Stderr));
+        Assert.Equal("hi\n", await Silo.AllLogsAsync(npid, LogStream.Stdout));
+        Assert.Equal(8, (await Silo.AllLogsAsync(npid)).Length);
         Assert.Equal(ControlEvent.BodyOneofCase.Ok, (await Silo.AckAsync(npid)).BodyCase);
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Nefele.HostAgent.Logs;
+using Nefele.Protocol.V1;
 
 namespace Nefele.HostAgent.Tests;
 
@@ -106,5 +107,106 @@ public sealed class ProcessLogTests : IDisposable
         Assert.Empty(chunk.Data);
         Assert.False(chunk.Complete);
         Assert.Equal(0, chunk.NextOffset);
+    }
+
+    [Fact]
+    public async Task Streams_are_kept_apart_with_a_time_per_record_and_a_filter_reads_one()
+    {
+        var log = new ProcessLog(dir, "p4", limitBytes: 4096);
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+        log.Append(LogStream.Stdout, "out 1\n"u8);
+        log.Append(LogStream.Stderr, "err 1\n"u8);
+        log.Append(LogStream.Stdout, "out 2\n"u8);
+        log.MarkEnded();
+
+        var all = await log.ReadAsync(0, 1000, TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal([LogStream.Stdout, LogStream.Stderr, LogStream.Stdout], all.Records.Select(r => r.Stream));
+        Assert.Equal([0L, 6L, 12L], all.Records.Select(r => r.Offset));
+        Assert.All(all.Records, r => Assert.True(r.TimeUnixNano >= before));
+        Assert.True(all.Records.Zip(all.Records.Skip(1)).All(p => p.First.TimeUnixNano <= p.Second.TimeUnixNano));
+        Assert.Equal("out 1\nerr 1\nout 2\n", Encoding.ASCII.GetString(all.Data));
+        Assert.True(all.Complete);
+
+        var errors = await log.ReadAsync(0, 1000, TimeSpan.Zero, CancellationToken.None, LogStream.Stderr);
+        Assert.Equal("err 1\n", Encoding.ASCII.GetString(errors.Data));
+        Assert.Equal(18, errors.NextOffset);
+        Assert.True(errors.Complete);
+
+        // A resume in the middle of a record starts at that byte.
+        var middle = await log.ReadAsync(8, 1000, TimeSpan.Zero, CancellationToken.None);
+        Assert.Equal("r 1\nout 2\n", Encoding.ASCII.GetString(middle.Data));
+        Assert.Equal(8, middle.Records[0].Offset);
+        Assert.Equal(LogStream.Stderr, middle.Records[0].Stream);
+    }
+
+    [Fact]
+    public async Task A_filtered_follower_waits_past_the_other_streams_records()
+    {
+        var log = new ProcessLog(dir, "p5", limitBytes: 4096);
+        var pending = log.ReadAsync(0, 100, TimeSpan.FromSeconds(20), CancellationToken.None, LogStream.Stderr);
+        log.Append(LogStream.Stdout, "not this\n"u8);
+        log.Append(LogStream.Stderr, "this\n"u8);
+        var chunk = await pending.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("this\n", Encoding.ASCII.GetString(chunk.Data));
+        Assert.Equal(14, chunk.NextOffset);
+    }
+
+    [Fact]
+    public async Task Reading_both_streams_from_every_offset_across_rotation_neither_repeats_nor_skips()
+    {
+        var log = new ProcessLog(dir, "p6", limitBytes: 2048);
+        var all = new StringBuilder();
+        for (var i = 0; i < 300; i++)
+        {
+            var line = $"{(i % 3 == 0 ? "E" : "O")}{i:D4}\n";
+            all.Append(line);
+            log.Append(i % 3 == 0 ? LogStream.Stderr : LogStream.Stdout, Encoding.ASCII.GetBytes(line));
+        }
+
+        log.MarkEnded();
+        var first = log.FirstOffset;
+        Assert.True(first > 0, "rotation dropped the oldest records");
+        Assert.True(File.ReadAllBytes(log.FilePath).Length + File.ReadAllBytes(log.FilePath + ".1").Length <= 2048);
+
+        // Small reads, so that resumes land inside records and at file boundaries.
+        foreach (var step in new[] { 1, 5, 7, 64 })
+        {
+            var text = new StringBuilder();
+            var offset = first;
+            while (true)
+            {
+                var chunk = await log.ReadAsync(offset, step, TimeSpan.Zero, CancellationToken.None);
+                foreach (var r in chunk.Records)
+                {
+                    Assert.Equal(offset, r.Offset);
+                    offset += r.Data.Length;
+                    text.Append(Encoding.ASCII.GetString(r.Data.Span));
+                }
+
+                Assert.Equal(offset, chunk.NextOffset);
+                if (chunk.Complete)
+                {
+                    break;
+                }
+            }
+
+            Assert.Equal(all.ToString()[(int)first..], text.ToString());
+        }
+
+        var stderr = new StringBuilder();
+        long at = 0;
+        while (true)
+        {
+            var chunk = await log.ReadAsync(at, 13, TimeSpan.Zero, CancellationToken.None, LogStream.Stderr);
+            Assert.All(chunk.Records, r => Assert.Equal(LogStream.Stderr, r.Stream));
+            stderr.Append(Encoding.ASCII.GetString(chunk.Data));
+            at = chunk.NextOffset;
+            if (chunk.Complete)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(string.Concat(all.ToString()[(int)first..].Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('E')).Select(l => l + "\n")), stderr.ToString());
     }
 }

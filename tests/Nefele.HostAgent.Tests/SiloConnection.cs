@@ -135,31 +135,43 @@ internal sealed class SiloConnection : IAsyncDisposable
     public Task<ControlEvent> AckAsync(string npid) =>
         RequestAsync(new ControlRequest { AckExit = new AckExitRequest { Npid = npid } });
 
-    public async Task<LogsReadReply> LogsAsync(string npid, long offset = 0, int waitMs = 0)
+    public async Task<LogsReadReply> LogsAsync(string npid, long offset = 0, int waitMs = 0, LogStream stream = LogStream.Unspecified, bool records = false)
     {
-        var ev = await RequestAsync(new ControlRequest { Logs = new LogsReadRequest { Npid = npid, Offset = offset, MaxBytes = 65536, WaitMs = waitMs } });
+        var ev = await RequestAsync(new ControlRequest { Logs = new LogsReadRequest { Npid = npid, Offset = offset, MaxBytes = 65536, WaitMs = waitMs, Stream = stream, Records = records } });
         Assert.True(ev.BodyCase == ControlEvent.BodyOneofCase.Logs, $"expected logs, got {ev}");
         return ev.Logs;
     }
 
-    /// <summary>Everything the process wrote, once it has ended.</summary>
-    public async Task<string> AllLogsAsync(string npid)
+    /// <summary>Everything the process wrote (on <paramref name="stream"/>, or both), once it has ended.</summary>
+    public async Task<string> AllLogsAsync(string npid, LogStream stream = LogStream.Unspecified)
     {
         var text = new System.Text.StringBuilder();
+        foreach (var record in await AllLogRecordsAsync(npid, stream))
+        {
+            text.Append(record.Data.ToStringUtf8());
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Every record the process wrote (on <paramref name="stream"/>, or both), once it has ended.</summary>
+    public async Task<List<LogRecord>> AllLogRecordsAsync(string npid, LogStream stream = LogStream.Unspecified)
+    {
+        var records = new List<LogRecord>();
         long offset = 0;
         var deadline = DateTime.UtcNow + Timeout;
         while (DateTime.UtcNow < deadline)
         {
-            var chunk = await LogsAsync(npid, offset, waitMs: 1000);
-            text.Append(chunk.Data.ToStringUtf8());
+            var chunk = await LogsAsync(npid, offset, waitMs: 1000, stream, records: true);
+            records.AddRange(chunk.Records);
             offset = chunk.NextOffset;
             if (chunk.Complete)
             {
-                return text.ToString();
+                return records;
             }
         }
 
-        throw new TimeoutException($"logs of {npid} never completed; got: {text}");
+        throw new TimeoutException($"logs of {npid} never completed; got {records.Count} records");
     }
 
     /// <summary>The next unsolicited event, failing after a bounded wait.</summary>

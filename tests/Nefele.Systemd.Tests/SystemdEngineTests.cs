@@ -43,11 +43,13 @@ public sealed class SystemdEngineTests : IAsyncLifetime
         Assert.True(started.Pid > 0);
         Assert.StartsWith("nefele-", started.Id.Value, StringComparison.Ordinal);
 
+        var errors = ReadAllAsync(started.ErrorOutput!);
         var output = await ReadAllAsync(started.Output);
         var exit = await exits.NextAsync(started.Id);
         Assert.Equal(3, exit.ExitCode);
         Assert.Equal(0, exit.Signal);
-        Assert.StartsWith("out\nerr\nUid:\t200778\t200778\t200778\t200778", output, StringComparison.Ordinal);
+        Assert.StartsWith("out\nUid:\t200778\t200778\t200778\t200778", output, StringComparison.Ordinal);
+        Assert.Equal("err\n", await errors);
     }
 
     [SkippableFact]

@@ -30,7 +30,9 @@ public sealed class SystemdHostdTests
         Assert.Equal(ProcessState.Exited, exit.End.State);
         Assert.Equal(3, exit.End.ExitCode);
         Assert.Equal(started.Pid, exit.Pid);
-        Assert.Equal("hi\noops\n", await silo.AllLogsAsync(npid));
+        // The unit's stdout and stderr are two sockets: kept apart in the log.
+        Assert.Equal("hi\n", await silo.AllLogsAsync(npid, LogStream.Stdout));
+        Assert.Equal("oops\n", await silo.AllLogsAsync(npid, LogStream.Stderr));
         Assert.Equal(ControlEvent.BodyOneofCase.Ok, (await silo.AckAsync(npid)).BodyCase);
     }
 

@@ -54,7 +54,7 @@ public interface INodeGrain : IGrainWithStringKey
     Task SignalAsync(string npid, int signal);
 
     [AlwaysInterleave]
-    Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait);
+    Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, LogStream stream = LogStream.All);
 
     [AlwaysInterleave]
     Task<IReadOnlyDictionary<string, (long CpuNs, long MemoryBytes)>> GetUsageAsync();

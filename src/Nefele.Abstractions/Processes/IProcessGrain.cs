@@ -45,7 +45,7 @@ public interface IProcessGrain : IGrainWithStringKey
     /// <paramref name="wait"/> for more when there is none yet. Null means no such process.
     /// </summary>
     [AlwaysInterleave, Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
-    Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, CancellationToken ct = default);
+    Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, LogStream stream = LogStream.All, CancellationToken ct = default);
 
     /// <summary>From the node: the process ended.</summary>
     Task OnExitedAsync(ProcessEnd end);

@@ -91,13 +91,15 @@ internal static class CommandCatalogue
             (the basename of its command's first word) starts with PATTERN: "work" and "work*" both
             match /usr/bin/worker. A pattern that would match everything is refused.
             """, ["-s", "--signal"], Operand.Pattern),
-        new("logs", "logs [-f] NPID", "print a process's captured output", """
-            Prints the process's captured stdout and stderr, interleaved as written, byte for byte.
+        new("logs", "logs [-f] [--stream stdout|stderr] NPID", "print a process's captured output", """
+            Prints the process's captured stdout and stderr byte for byte, in the order node's
+            hostd read them (each stream keeps its own order), or only one of them.
 
             flags:
               -f, --follow     go on printing as it writes, until it ends (resumed on another
                                API endpoint, from the last byte seen, if the node goes away)
-            """, ["-f", "--follow"], Operand.Npid),
+              --stream S       only stdout or only stderr
+            """, ["-f", "--follow", "--stream"], Operand.Npid),
         new("send", "send DEST [--tag T] [--mode M] [--ack] [--wait D] < DATA", "send standard input as one message; prints how many mailboxes got it", """
             Sends standard input (at most 1 MiB) as one message to DEST: an NPID (or a mailbox
             address), a name, or a numeric service id #80. Prints the number of mailboxes the message

@@ -353,6 +353,7 @@ internal static class CommandLineParser
     private static INefCommand ParseLogs(ArgCursor cursor, GlobalOptions globals)
     {
         var follow = false;
+        var stream = Nefele.Client.LogStream.All;
         string? npid = null;
         foreach (var (token, positional) in Tokens(cursor, globals))
         {
@@ -364,6 +365,17 @@ internal static class CommandLineParser
             {
                 follow = true;
             }
+            else if (ArgCursor.Split(token) is ("--stream", var inline))
+            {
+                try
+                {
+                    stream = Nefele.Validation.LogFilters.ParseStream(cursor.TakeValue("--stream", inline));
+                }
+                catch (FormatException e)
+                {
+                    throw new UsageException("logs: " + e.Message);
+                }
+            }
             else
             {
                 throw UnknownOption("logs", token);
@@ -371,8 +383,8 @@ internal static class CommandLineParser
         }
 
         return globals.Help ? new HelpCommand("logs")
-            : npid is null ? throw new UsageException("logs: missing NPID (logs [-f] NPID)")
-            : new LogsCommand(npid, follow);
+            : npid is null ? throw new UsageException("logs: missing NPID (logs [-f] [--stream stdout|stderr] NPID)")
+            : new LogsCommand(npid, follow, stream);
     }
 
     /// <summary>kill's and killall's operands: one optional -SIGNAL (default TERM) before or among them.</summary>

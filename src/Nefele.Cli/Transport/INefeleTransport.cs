@@ -22,8 +22,8 @@ internal interface INefeleTransport : IAsyncDisposable
 
     Task KillAsync(IReadOnlyList<string> npids, int signal, CancellationToken ct);
 
-    /// <summary>Copies the captured output to <paramref name="output"/>; with follow, until the process ends.</summary>
-    Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct);
+    /// <summary>Copies the captured output (of <paramref name="stream"/>, or both) to <paramref name="output"/>; with follow, until the process ends.</summary>
+    Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct, Nefele.Client.LogStream stream = Nefele.Client.LogStream.All);
 
     // Messaging. Inside a process the caller's mailbox is the process's; from outside it is the
     // mailbox of the API key in use (GET /mailbox), which also stands for "me" in register & co.

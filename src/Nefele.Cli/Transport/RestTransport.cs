@@ -144,11 +144,12 @@ internal sealed partial class RestTransport : INefeleTransport
         }
     }
 
-    public async Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct)
+    public async Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct, Nefele.Client.LogStream stream = Nefele.Client.LogStream.All)
     {
+        var only = stream == Nefele.Client.LogStream.All ? "" : "stream=" + Nefele.Validation.LogFilters.Name(stream);
         if (!follow)
         {
-            using var response = await SendAsync(HttpMethod.Get, ProcessPath(npid) + "/logs", Repeatable.Yes, ct).ConfigureAwait(false);
+            using var response = await SendAsync(HttpMethod.Get, ProcessPath(npid) + "/logs" + (only.Length > 0 ? "?" + only : ""), Repeatable.Yes, ct).ConfigureAwait(false);
             await response.Content.CopyToAsync(output, ct).ConfigureAwait(false);
             await output.FlushAsync(ct).ConfigureAwait(false);
             return;
@@ -159,7 +160,7 @@ internal sealed partial class RestTransport : INefeleTransport
         var resumable = true;
         await FollowAsync(
             () => resumable
-                ? ProcessPath(npid) + "/logs?follow=true&offset=" + offset.ToString(CultureInfo.InvariantCulture)
+                ? ProcessPath(npid) + "/logs?follow=true&offset=" + offset.ToString(CultureInfo.InvariantCulture) + (only.Length > 0 ? "&" + only : "")
                 : throw new NefeleApiException($"lost the log stream of {npid} and cannot resume it: the node sent no event ids"),
             "the log stream of " + npid,
             async sse =>

@@ -88,12 +88,12 @@ internal sealed class SocketTransport : INefeleTransport
             return true;
         });
 
-    public async Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct)
+    public async Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct, Nefele.Client.LogStream stream = Nefele.Client.LogStream.All)
     {
         long offset = 0;
         while (true)
         {
-            var reply = await Call(() => process.ReadLogsAsync(npid, offset, LogsChunkBytes, TimeSpan.Zero, ct)).ConfigureAwait(false);
+            var reply = await Call(() => process.ReadLogsAsync(npid, offset, LogsChunkBytes, TimeSpan.Zero, (Nefele.Protocol.V1.LogStream)stream, ct)).ConfigureAwait(false);
             if (!reply.Data.IsEmpty)
             {
                 await output.WriteAsync(reply.Data.Memory, ct).ConfigureAwait(false);

@@ -100,7 +100,7 @@ public sealed class HollowHostAgent : IHostAgentChannel
         return Task.CompletedTask;
     }
 
-    public Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, CancellationToken ct) =>
+    public Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream, CancellationToken ct) =>
         Task.FromResult(new LogsReadReply { Complete = !running.ContainsKey(npid) });
 
     public Task<UsageReply> GetUsageAsync(CancellationToken ct)

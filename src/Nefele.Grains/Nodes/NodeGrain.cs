@@ -262,9 +262,9 @@ public sealed class NodeGrain(
         }
     }
 
-    public async Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait)
+    public async Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream)
     {
-        var reply = await Agent.ReadLogsAsync(npid, offset, maxBytes, wait, CancellationToken.None);
+        var reply = await Agent.ReadLogsAsync(npid, offset, maxBytes, wait, stream, CancellationToken.None);
         return new LogChunk
         {
             Data = reply.Data.ToByteArray(),

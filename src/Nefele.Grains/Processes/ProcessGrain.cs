@@ -156,7 +156,7 @@ public sealed partial class ProcessGrain(
             ? new ProcessPlacement { Node = node, Spec = spec }
             : null);
 
-    public async Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, CancellationToken ct)
+    public async Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, LogStream stream, CancellationToken ct)
     {
         if (!Exists || Record.Tenant != tenant)
         {
@@ -170,7 +170,7 @@ public sealed partial class ProcessGrain(
 
         if (wait <= TimeSpan.Zero)
         {
-            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait, stream);
         }
 
         // A follower is a read that waits for output; each holds a call open on the node.
@@ -182,7 +182,7 @@ public sealed partial class ProcessGrain(
         _followers++;
         try
         {
-            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait);
+            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait, stream);
         }
         finally
         {

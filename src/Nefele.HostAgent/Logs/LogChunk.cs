@@ -1,4 +1,27 @@
+using Nefele.Protocol.V1;
+
 namespace Nefele.HostAgent.Logs;
 
-/// <summary>One read from a <see cref="ProcessLog"/>.</summary>
-public sealed record LogChunk(byte[] Data, long NextOffset, bool Complete, long FirstOffset);
+/// <summary>
+/// One read from a <see cref="ProcessLog"/>: the records read (only the asked stream's) and their
+/// bytes in order. <paramref name="NextOffset"/> is past every record looked at, kept or filtered out.
+/// </summary>
+public sealed record LogChunk(IReadOnlyList<LogRecord> Records, long NextOffset, bool Complete, long FirstOffset)
+{
+    /// <summary>The records' bytes, concatenated in record order.</summary>
+    public byte[] Data
+    {
+        get
+        {
+            var data = new byte[Records.Sum(r => r.Data.Length)];
+            var at = 0;
+            foreach (var r in Records)
+            {
+                r.Data.Span.CopyTo(data.AsSpan(at));
+                at += r.Data.Length;
+            }
+
+            return data;
+        }
+    }
+}

@@ -248,7 +248,7 @@ public sealed partial class ProcessSupervisor
         }
 
         var log = new ProcessLog(options.LogDirectory, p.Npid, options.LogLimitBytes);
-        log.StartReader(started.Output);
+        log.StartReader(started.Output, started.ErrorOutput);
         lock (gate)
         {
             p.Id = started.Id;
@@ -321,7 +321,7 @@ public sealed partial class ProcessSupervisor
                 Log = new ProcessLog(options.LogDirectory, r.Npid, options.LogLimitBytes),
                 LaunchReported = true,
             };
-            p.Log.StartReader(r.Process.Output);
+            p.Log.StartReader(r.Process.Output, r.Process.ErrorOutput);
             lock (gate)
             {
                 if (!byNpid.TryAdd(p.Npid, p))

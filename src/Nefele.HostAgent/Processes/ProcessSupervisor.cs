@@ -168,14 +168,23 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             return null;
         }
 
-        var chunk = await log.ReadAsync(request.Offset, request.MaxBytes, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs)), ct);
-        return new LogsReadReply
+        var chunk = await log.ReadAsync(request.Offset, request.MaxBytes, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs)), ct, request.Stream);
+        var reply = new LogsReadReply
         {
-            Data = Google.Protobuf.ByteString.CopyFrom(chunk.Data),
             NextOffset = chunk.NextOffset,
             Complete = chunk.Complete,
             FirstOffset = chunk.FirstOffset,
         };
+        if (request.Records)
+        {
+            reply.Records.AddRange(chunk.Records);
+        }
+        else
+        {
+            reply.Data = Google.Protobuf.ByteString.CopyFrom(chunk.Data);
+        }
+
+        return reply;
     }
 
     public UsageReply Usage()

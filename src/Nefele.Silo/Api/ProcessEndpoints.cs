@@ -6,6 +6,7 @@ using Nefele.Client;
 using Nefele.Errors;
 using Nefele.Placement;
 using Nefele.Processes;
+using Nefele.Validation;
 
 namespace Nefele.Silo.Api;
 
@@ -76,9 +77,19 @@ internal static class ProcessEndpoints
             .Produces(StatusCodes.Status204NoContent)
             .Operation("signalProcess", "Send a POSIX signal to the process (not to its own children)", [.. ApiDocs.Body, 403, 404, 409]);
 
-        tenants.MapGet("/processes/{npid}/logs", async (string tenant, string npid, bool? follow, long? offset, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json, IOptions<ApiOptions> api) =>
+        tenants.MapGet("/processes/{npid}/logs", async (string tenant, string npid, bool? follow, long? offset, string? stream, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json, IOptions<ApiOptions> api) =>
         {
             var client = Tenant(grains, tenant);
+            LogStream only;
+            try
+            {
+                only = LogFilters.ParseStream(stream);
+            }
+            catch (FormatException e)
+            {
+                throw NefeleException.Bad(e.Message);
+            }
+
             var from = offset ?? LastEventId(http, "offset=<bytes>");
             if (from < 0)
             {
@@ -89,7 +100,7 @@ internal static class ProcessEndpoints
             if (follow != true)
             {
                 http.Response.ContentType = "text/plain; charset=utf-8";
-                await foreach (var chunk in client.LogChunksAsync(npid, follow: false, from, http.RequestAborted))
+                await foreach (var chunk in client.LogChunksAsync(npid, follow: false, from, only, http.RequestAborted))
                 {
                     await http.Response.Body.WriteAsync(chunk.Data, http.RequestAborted);
                 }
@@ -105,7 +116,7 @@ internal static class ProcessEndpoints
                 // a resumed stream starts without splitting a character.
                 var held = Array.Empty<byte>();
                 var end = from;
-                await using var chunks = client.LogChunksAsync(npid, follow: true, from, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
+                await using var chunks = client.LogChunksAsync(npid, follow: true, from, only, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
                 while (await KeepAliveUntil(http, chunks.MoveNextAsync().AsTask(), api.Value.StreamKeepAlive))
                 {
                     var chunk = chunks.Current;
@@ -123,7 +134,7 @@ internal static class ProcessEndpoints
             });
         }).RequireAuthorization(Auth.Policies.TenantViewer)
             .Produces<string>(StatusCodes.Status200OK, "text/plain", EventStream)
-            .WithDescription("The captured output from byte 'offset' (default 0). Without follow: the output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line; id: the byte offset after it) until the process ends, then one 'end' event; resume with offset=<the last id> or the Last-Event-ID header, on any node, with nothing repeated or skipped. A comment line comes every Api:StreamKeepAlive (2 s) while there is no output. A refusal on the way (e.g. limit_exceeded, too many followers) ends it with an 'error' event (problem details).")
+            .WithDescription("The captured output from byte 'offset' (default 0): stdout and stderr in the order hostd read them, or with stream=stdout|stderr only one of them (offsets and ids still count both). Without follow: the output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line; id: the byte offset after it) until the process ends, then one 'end' event; resume with offset=<the last id> or the Last-Event-ID header, on any node, with nothing repeated or skipped. A comment line comes every Api:StreamKeepAlive (2 s) while there is no output. A refusal on the way (e.g. limit_exceeded, too many followers) ends it with an 'error' event (problem details).")
             .Operation("getLogs", "Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends", 400, 403, 404, 429);
     }
 

@@ -50,7 +50,7 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
                 case ProcRequest.BodyOneofCase.Logs:
                     var logs = request.Logs;
                     var wait = TimeSpan.FromMilliseconds(Math.Max(0, logs.WaitMs));
-                    var chunk = await tenant.ReadLogsAsync(logs.Npid, logs.Offset, logs.MaxBytes is > 0 and <= Limits.MaxLogReadBytes ? logs.MaxBytes : Limits.DefaultLogReadBytes, wait: wait < Limits.MaxLogWait ? wait : Limits.MaxLogWait);
+                    var chunk = await tenant.ReadLogsAsync(logs.Npid, logs.Offset, logs.MaxBytes is > 0 and <= Limits.MaxLogReadBytes ? logs.MaxBytes : Limits.DefaultLogReadBytes, wait: wait < Limits.MaxLogWait ? wait : Limits.MaxLogWait, stream: (Nefele.Client.LogStream)logs.Stream);
                     response.Logs = new LogsReply { Data = ByteString.CopyFrom(chunk.Data), NextOffset = chunk.NextOffset, Complete = chunk.Complete };
                     break;
                 // Names: the caller is the default holder. wait_name and names are hostd's (its copy

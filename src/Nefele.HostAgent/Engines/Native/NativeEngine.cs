@@ -334,12 +334,22 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         // streams do): hostd reads it with epoll-driven async receives instead of a blocked
         // thread per process. Both ends close-on-exec, so a concurrent spawn cannot inherit
         // another process's end (its reader would never see end of file); the child's dup2
-        // onto 1 and 2 clears the flag.
+        // onto 1 and 2 clears the flag. stdout and stderr get a pair each, so their records stay apart.
         var fds = stackalloc int[2];
+        var errs = stackalloc int[2];
         if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, fds) != 0)
         {
             cgroup.TryRemove();
             throw new IOException($"socketpair failed: {LibC.StrError(Marshal.GetLastPInvokeError())}");
+        }
+
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, errs) != 0)
+        {
+            var error = Marshal.GetLastPInvokeError();
+            LibC.close(fds[0]);
+            LibC.close(fds[1]);
+            cgroup.TryRemove();
+            throw new IOException($"socketpair failed: {LibC.StrError(error)}");
         }
 
         // cgroup v2: the child is created in its cgroup; v1: it writes itself into each hierarchy's cgroup.procs.
@@ -357,7 +367,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         // until then (its pidfd is already readable when added, or the wake checks every child).
         // stdin is /dev/null: the spawn library opens it in the child for a negative descriptor.
         SpawnTrace.Mark("h.clone", spec.Npid);
-        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], fds[1], spec.Identity, root, out var pidfd, out var stage, out var errno, spec.Namespaces);
+        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], errs[1], spec.Identity, root, out var pidfd, out var stage, out var errno, spec.Namespaces);
         SpawnTrace.Mark("h.clone_ret", spec.Npid);
         var watched = false;
         var id = default(LocalProcessId);
@@ -387,6 +397,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
 
         var startedMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         LibC.close(fds[1]);
+        LibC.close(errs[1]);
         if (cgroupFd >= 0)
         {
             LibC.close(cgroupFd);
@@ -394,6 +405,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         if (pid <= 0)
         {
             LibC.close(fds[0]);
+            LibC.close(errs[0]);
             cgroup.TryRemove();
 
             // exec's preconditions are checked only when it failed, to name the cause (on the
@@ -421,9 +433,10 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         logger.LogDebug("Spawned {Npid} as pid {Pid}", spec.Npid, pid);
         // hostd only reads: closing its write direction lets nothing flow the wrong way.
         LibC.shutdown(fds[0], LibC.SHUT_WR);
-        var socket = new Socket(new SafeSocketHandle(fds[0], ownsHandle: true));
-        var output = new NetworkStream(socket, ownsSocket: true);
-        return new StartedProcess(id, pid, startedMs, output);
+        LibC.shutdown(errs[0], LibC.SHUT_WR);
+        var output = new NetworkStream(new Socket(new SafeSocketHandle(fds[0], ownsHandle: true)), ownsSocket: true);
+        var errors = new NetworkStream(new Socket(new SafeSocketHandle(errs[0], ownsHandle: true)), ownsSocket: true);
+        return new StartedProcess(id, pid, startedMs, output, errors);
     }
 
     /// <summary>

@@ -116,7 +116,20 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             byPath[unit.Path] = unit;
         }
 
-        var output = OpenOutput(out var childOut, out var childErr);
+        var output = OpenOutput(out var childOut);
+        Stream errors;
+        SafeFileHandle childErr;
+        try
+        {
+            errors = OpenOutput(out childErr);
+        }
+        catch
+        {
+            childOut.Dispose();
+            output.Dispose();
+            throw;
+        }
+
         string result;
         try
         {
@@ -128,6 +141,7 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             childOut.Dispose();
             childErr.Dispose();
             output.Dispose();
+            errors.Dispose();
             Forget(unit);
             throw e switch
             {
@@ -163,6 +177,7 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
                     Forget(unit);
                     _ = DropUnitAsync(name);
                     output.Dispose();
+                    errors.Dispose();
                     throw new SpawnRejectedException(DescribeFailure(spec, program, root, name, result, code, status, Get(service, "Result", v => v.GetString())));
                 }
 
@@ -192,11 +207,12 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             }
 
             logger.LogDebug("Started {Npid} as unit {Unit}, pid {Pid} (pid {UnitPid} in systemd's namespace)", spec.Npid, name, hostPid, mainPid);
-            return new StartedProcess(new LocalProcessId(name), hostPid, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), output);
+            return new StartedProcess(new LocalProcessId(name), hostPid, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), output, errors);
         }
         catch (Exception e) when (e is SystemdBusException or DBusErrorReplyException)
         {
             output.Dispose();
+            errors.Dispose();
             Forget(unit);
             throw e is SystemdBusException bad ? Abandon(name, bad) : new SpawnRejectedException($"spawn rejected: unit {name}: {e.Message}", e);
         }
@@ -697,8 +713,11 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
 
     // ---- the unit --------------------------------------------------------------------
 
-    /// <summary>Output through a unix stream socket pair, as the native engine's: hostd reads one end, the unit gets the other as stdout and stderr.</summary>
-    private static unsafe NetworkStream OpenOutput(out SafeFileHandle childOut, out SafeFileHandle childErr)
+    /// <summary>
+    /// One output stream through a unix stream socket pair, as the native engine's: hostd reads one
+    /// end, the unit gets the other (stdout and stderr have a pair each, so their records stay apart).
+    /// </summary>
+    private static unsafe NetworkStream OpenOutput(out SafeFileHandle child)
     {
         var fds = stackalloc int[2];
         if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, fds) != 0)
@@ -706,18 +725,8 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             throw new IOException($"socketpair failed: {LibC.StrError(Marshal.GetLastPInvokeError())}");
         }
 
-        // The bus library closes a descriptor once it has sent it: each of stdout and stderr gets its own.
-        var second = Descriptors.Duplicate(fds[1]);
-        if (second < 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            LibC.close(fds[0]);
-            LibC.close(fds[1]);
-            throw new IOException($"dup failed: {LibC.StrError(errno)}");
-        }
-
-        childOut = new SafeFileHandle(fds[1], ownsHandle: true);
-        childErr = new SafeFileHandle(second, ownsHandle: true);
+        // The bus library closes a descriptor once it has sent it.
+        child = new SafeFileHandle(fds[1], ownsHandle: true);
         LibC.shutdown(fds[0], LibC.SHUT_WR);
         return new NetworkStream(new Socket(new SafeSocketHandle(fds[0], ownsHandle: true)), ownsSocket: true);
     }
