@@ -51,6 +51,9 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
 
     public ProcessLog? Log { get; set; }
 
+    /// <summary>The master of its pseudo-terminal (spawn --tty), from start until its exit; null without one.</summary>
+    public PseudoTerminal? Terminal { get; set; }
+
     public LocalProcess ToLocalProcess() => new()
     {
         Npid = Npid,
