@@ -15,6 +15,8 @@ using Nefele.HostAgent.Engines.Native;
 //   container_warm_spawn    the same start into a running tenant container (busybox image), in turns with native_spawn
 //   container_cold_start    the first process of a tenant on the node: container start + the process's exec
 //   container_cold_start_systemd  the same for an image with systemd (booted), when --systemd-image is given
+//   booted_warm_spawn       a start into a running booted container (a transient unit of its systemd, over its bus), same image
+//   booted_raw_start_transient_unit  the same container's systemd: raw StartTransientUnit → JobRemoved, in turns with booted_warm_spawn
 // Usage: nefele-bench-containers --native-dir DIR --out FILE [--n 200] [--cold-n 10] [--image DIR] [--systemd-image DIR]
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
 
@@ -60,7 +62,7 @@ results["nspawn_oneoff"] = Stats.Of(Nspawn.OneOff(Math.Min(coldN, 10), node));
 
 var native = new NativeEngine(options.SpawnLibraryPath, CgroupManagerFactory.Create(options), NullLogger<NativeEngine>.Instance);
 var manager = new ContainerManager(options, NullLogger<ContainerManager>.Instance);
-await using var engine = new ContainerEngine(native, manager);
+await using var engine = new ContainerEngine(native, manager, node, NullLoggerFactory.Instance);
 var exits = new Exits(engine);
 
 LaunchSpec Spec(string tenant, string? imageRoot, string path, params string[] a) => new(
@@ -100,6 +102,31 @@ results["container_cold_start"] = Stats.Of(await ColdAsync(image, "coldbb"));
 if (systemdImage is not null)
 {
     results["container_cold_start_systemd"] = Stats.Of(await ColdAsync(systemdImage, "coldsd"));
+
+    // Warm: a sleeper holds the booted container; each start is a unit of its systemd.
+    var bootedHolder = await engine.StartAsync(Spec("warmsd", systemdImage, "/bin/sleep", "1000"), CancellationToken.None);
+    var bootedContainer = manager.Running.Single(c => c.Name == ContainerManager.NameFor("warmsd", systemdImage));
+    await using var raw = await Nefele.Bench.Containers.RawUnits.ConnectAsync(bootedContainer.BusAddress!);
+    var bootedTimes = new List<double>();
+    var rawTimes = new List<double>();
+    for (var i = 0; i < 10 + (n / 2); i++)
+    {
+        var ms = await TimeStartAsync(Spec("warmsd", systemdImage, "/bin/true"));
+        var rawMs = await raw.StartAsync();
+        if (i >= 10)
+        {
+            bootedTimes.Add(ms);
+            rawTimes.Add(rawMs);
+        }
+    }
+
+    await engine.SignalAsync(bootedHolder.Id, 9, SignalTarget.All, CancellationToken.None);
+    bootedHolder.Output.Dispose();
+    await exits.WaitAsync(bootedHolder.Id);
+    await engine.ReleaseAsync(bootedHolder.Id);
+    results["booted_warm_spawn"] = Stats.Of(bootedTimes);
+    results["booted_raw_start_transient_unit"] = Stats.Of(rawTimes);
+    results["booted_warm_over_raw_p50"] = Math.Round(Stats.Of(bootedTimes)["p50_ms"]!.GetValue<double>() / Stats.Of(rawTimes)["p50_ms"]!.GetValue<double>(), 2);
 }
 
 // Warm: a sleeper holds the container; native and container starts in turns.

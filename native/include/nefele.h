@@ -53,6 +53,8 @@
  *     supervisor_not_found       NEFELE_ESUPERVISOR_NOT_FOUND        -ENOENT
  *     supervisor_exists          NEFELE_ESUPERVISOR_EXISTS           -EEXIST
  *     digest_mismatch            NEFELE_EDIGEST_MISMATCH             -EILSEQ
+ *     overlay_not_found          NEFELE_EOVERLAY_NOT_FOUND           -ENOENT
+ *     not_development_mode       NEFELE_ENOT_DEVELOPMENT_MODE        -EROFS
  *   Codes only the C# SDK gives (no server sends them; a process that never became a Nefele
  *   process is an NPID whose monitor reports NEFELE_FAILED_TO_START):
  *     failed_to_start            NEFELE_EFAILED_TO_START             -ENOEXEC
@@ -133,6 +135,8 @@ extern "C" {
 #define NEFELE_ESUPERVISOR_EXISTS (-EEXIST)
 #define NEFELE_EIMAGE_NOT_FOUND (-ENOENT)
 #define NEFELE_EDIGEST_MISMATCH (-EILSEQ)
+#define NEFELE_EOVERLAY_NOT_FOUND (-ENOENT)
+#define NEFELE_ENOT_DEVELOPMENT_MODE (-EROFS)
 
 /* Process states (nefele_proc.state, nefele_exit.state). */
 #define NEFELE_PENDING 1

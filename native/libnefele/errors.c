@@ -76,6 +76,8 @@ int nf_error_code(const char *code)
     case C(SUPERVISOR_EXISTS): return NEFELE_ESUPERVISOR_EXISTS;
     case C(IMAGE_NOT_FOUND): return NEFELE_EIMAGE_NOT_FOUND;
     case C(DIGEST_MISMATCH): return NEFELE_EDIGEST_MISMATCH;
+    case C(OVERLAY_NOT_FOUND): return NEFELE_EOVERLAY_NOT_FOUND;
+    case C(NOT_DEVELOPMENT_MODE): return NEFELE_ENOT_DEVELOPMENT_MODE;
     case C(UNSPECIFIED):
     case _NEFELE__V1__ERROR_CODE_IS_INT_SIZE:
         break;
@@ -94,7 +96,7 @@ const char *nefele_strerror(int code)
     case 0: return "success";
     case -ESRCH: return "no such process, or it is not running";
     case -ENOSPC: return "spawn rejected: no node has room or matches, or the program cannot be started";
-    case -ENOENT: return "no such program (or no such key, supervisor or image)";
+    case -ENOENT: return "no such program (or no such key, supervisor, image or development overlay)";
     case -EINVAL: return "invalid argument: a field is missing, out of range or malformed";
     case -EAGAIN: return "temporarily unavailable (a node, hostd's silo, or the rate limit); retry";
     case -EEXIST: return "already exists (a request id used for another request, a tenant, a key or a supervisor)";
@@ -123,6 +125,7 @@ const char *nefele_strerror(int code)
     case -EPROTO: return "the response from hostd does not parse or does not match the request";
     case -ENOMEM: return "out of memory";
     case -EILSEQ: return "the uploaded bytes do not have the digest given";
+    case -EROFS: return "the node runs containers read-only (production mode): there is no overlay to commit";
     case -ETIMEDOUT: return "the timeout passed first (nothing received, or the name was not registered)";
     default: return "unknown error code";
     }

@@ -6,7 +6,7 @@ namespace Nefele.AppCli;
 
 /// <summary>
 /// nefele's grammar, git- and docker-like, over nef's commands and REST transport:
-/// push, images, start, stop, status. Global options (--tenant, --api) as nef's.
+/// push, images, commit, start, stop, status. Global options (--tenant, --api) as nef's.
 /// </summary>
 internal static class NefeleCommandLine
 {
@@ -16,6 +16,10 @@ internal static class NefeleCommandLine
           push DIR|TARBALL NAME[:TAG] [--config FILE.json]
                                  upload a root filesystem (a directory is packed with tar) as an image
           images [--json]        list the tenant's images
+          commit SOURCE NAME[:TAG]
+                                 tag the image SOURCE runs from plus the changes its processes made
+                                 in that image's development overlay (a node with --container-mode
+                                 development) as NAME:TAG; SOURCE: an NPID, or APP (nefele start)
           start APP [--name N] [--no-handshake] [-- PROGRAM ARGS...]
                                  run an application: image APP (NAME[:TAG]) with its command (or
                                  PROGRAM), as a root process of the tenant under a durable
@@ -50,11 +54,12 @@ internal static class NefeleCommandLine
         {
             "push" => ParsePush(cursor, globals),
             "images" => ImageCommandParser.ParseImages(cursor, globals),
+            "commit" => ParseCommit(cursor, globals),
             "start" => ParseStart(cursor, globals),
             "stop" => new AppStopCommand(One(cursor, globals, "stop", "NAME")),
             "status" => ParseStatus(cursor, globals),
             "help" => new UsageCommand(),
-            _ => throw new UsageException($"unknown command '{verb}': push, images, start, stop or status (nefele --help)"),
+            _ => throw new UsageException($"unknown command '{verb}': push, images, commit, start, stop or status (nefele --help)"),
         };
         return new Invocation(globals, globals.Help ? new UsageCommand() : command);
     }
@@ -92,6 +97,19 @@ internal static class NefeleCommandLine
         }
 
         return new AppPushCommand(operands[0], image, config);
+    }
+
+    private static AppCommitCommand ParseCommit(ArgCursor cursor, GlobalOptions globals)
+    {
+        var operands = new List<string>();
+        foreach (var (token, positional) in CommandLineParser.Tokens(cursor, globals))
+        {
+            operands.Add(positional ? token : throw new UsageException($"commit: unknown option {token}"));
+        }
+
+        return operands.Count == 2
+            ? new AppCommitCommand(operands[0], ImageCommandParser.Target("commit", operands[1]))
+            : throw new UsageException("commit: expected SOURCE NAME[:TAG] (SOURCE: an NPID, or an application of nefele start)");
     }
 
     private static AppStartCommand ParseStart(ArgCursor cursor, GlobalOptions globals)

@@ -4,7 +4,8 @@ using Nefele.Validation;
 namespace Nefele.Client;
 
 /// <summary>
-/// A tenant's images: a root filesystem tarball (one layer, plain or gzip) and a small config,
+/// A tenant's images: a root filesystem tarball (one layer, plain or gzip; a committed image adds
+/// layers) and a small config,
 /// stored on the cluster's shared directory by sha256 and named <c>NAME:TAG</c>. A spawn runs
 /// from one with <see cref="ProcessSpec.Image"/>. Names: 1-128 of lowercase letters, digits, '.',
 /// '_' or '-' starting with a letter or digit; the tag the same with uppercase letters allowed,
@@ -86,6 +87,37 @@ public sealed class NefeleImages
     {
         var reference = ImageReference.Parse(image);
         return Grain().InspectAsync(reference.Name, reference.Tag, ct);
+    }
+
+    /// <summary>
+    /// Tags <paramref name="image"/> as a new image (docker commit's shape): the image the process
+    /// <paramref name="npid"/> runs or ran from, plus one layer holding the changes the tenant's
+    /// processes made in that image's development overlay on the process's node (files written, and
+    /// files deleted as OCI whiteouts), with the source's config. The source image is unchanged.
+    /// Throws <see cref="NefeleException"/>: <see cref="ErrorCodes.BadRequest"/> for a bad name (before
+    /// anything is sent) or a process that runs from no image, <see cref="ErrorCodes.NpidNotFound"/>,
+    /// <see cref="ErrorCodes.NotDevelopmentMode"/> when the node's containers are read-only,
+    /// <see cref="ErrorCodes.OverlayNotFound"/> when nothing was written there; nothing is stored then.
+    /// </summary>
+    /// <param name="npid">A process of the tenant that runs or ran from an image in a development container.</param>
+    /// <param name="image">The tag to set, <c>NAME[:TAG]</c>.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>The new tag as stored (its <see cref="ImageInfo.Layers"/> end with the committed one).</returns>
+    public Task<ImageInfo> CommitAsync(string npid, string image, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(npid);
+        var reference = ImageReference.Parse(image);
+        if (reference.Digest is not null)
+        {
+            throw NefeleException.Bad($"image '{image}': commit names a tag to set, not a digest");
+        }
+
+        if (!Names.IsNpid(npid))
+        {
+            throw NefeleException.Bad($"'{Names.Shorten(npid)}' is not an NPID");
+        }
+
+        return Grain().CommitAsync(npid, reference.Name, reference.Tag, ct);
     }
 
     /// <summary>

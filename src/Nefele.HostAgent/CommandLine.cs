@@ -18,6 +18,7 @@ public static class CommandLine
         ["--engine"] = ("Engine", v => v),
         [Nefele.Shared.SharedDirectory.Flag] = ("SharedDirectory", v => v),
         ["--image-cache"] = ("ImageCache", v => v),
+        ["--image-cache-sweep"] = ("ImageCacheSweep", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--systemd-bus"] = ("SystemdBus", v => v),
         ["--handshake-timeout"] = ("HandshakeTimeout", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         ["--stop-grace"] = ("StopGrace", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),

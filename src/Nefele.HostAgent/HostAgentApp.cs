@@ -38,7 +38,7 @@ public static class HostAgentApp
         builder.Services.AddSingleton(sp => ProcessEngineFactory.WithContainers(
             ProcessEngineFactory.Create(sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<ICgroupManager>(), sp.GetRequiredService<ILoggerFactory>()),
             sp.GetRequiredService<HostAgentOptions>(), sp.GetRequiredService<Containers.ContainerManager>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProcessEngineFactory))));
+            sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddOptions<Networking.TenantNetworkOptions>()
             .Bind(builder.Configuration.GetSection(Networking.TenantNetworkOptions.SectionName))
             .ValidateOnStart();
@@ -49,7 +49,9 @@ public static class HostAgentApp
         builder.Services.AddSingleton<Messaging.PostOffice>();
         builder.Services.AddSingleton<Shared.TenantDirectories>();
         builder.Services.AddSingleton<Images.ImageCache>();
+        builder.Services.AddSingleton<Images.OverlayCommitter>();
         builder.Services.AddSingleton<ProcessSupervisor>();
+        builder.Services.AddHostedService<Images.ImageCacheSweeper>();
         builder.Services.AddSingleton<NodeFactsProvider>();
         // First: a liveness port hostd cannot have stops it before anything else starts.
         builder.Services.AddHostedService<LivenessListener>();

@@ -161,6 +161,15 @@ public sealed class HostAgentOptions
     /// </summary>
     public string ImageCache { get; set; } = "";
 
+    /// <summary>
+    /// How often hostd removes from <see cref="ImageCache"/> the unpacked layers that no process or
+    /// container of this node uses and no tag of any tenant in the shared directory references any
+    /// more (<see cref="Images.ImageCache.Evict"/>). Default 10 min: a deleted image's disk comes
+    /// back soon, and a sweep (reading the tags of the store) stays rare. Zero turns it off.
+    /// Allowed: zero, or 1 s to 24 h.
+    /// </summary>
+    public TimeSpan ImageCacheSweep { get; set; } = TimeSpan.FromMinutes(10);
+
     public string ControlSocketPath => Path.Combine(RunDirectory, "control.sock");
 
     public string ApiSocketPath => Path.Combine(RunDirectory, "api.sock");

@@ -72,6 +72,11 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
 
         errors.AddRange(o.Containers.Validate(s));
 
+        if (o.ImageCacheSweep != TimeSpan.Zero && (o.ImageCacheSweep < TimeSpan.FromSeconds(1) || o.ImageCacheSweep > TimeSpan.FromDays(1)))
+        {
+            errors.Add($"{s}:ImageCacheSweep (--image-cache-sweep) {o.ImageCacheSweep} must be 0 (off) or between 1s and 24h");
+        }
+
         if (o.SiloAnswerTimeout < TimeSpan.FromSeconds(1) || o.SiloAnswerTimeout > TimeSpan.FromMinutes(10))
         {
             errors.Add($"{s}:SiloAnswerTimeout (--silo-answer-timeout) {o.SiloAnswerTimeout} must be between 1s and 10m");

@@ -201,13 +201,11 @@ public sealed class NefeleProcess : IAsyncDisposable
             return kept;
         }
 
-        var forever = timeout == Timeout.InfiniteTimeSpan;
-        var deadline = forever ? 0 : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
+        var steps = new WaitSteps(timeout);
         var receive = new ReceiveRequest { Tag = tag ?? string.Empty };
         while (true)
         {
-            var left = forever ? WaitStep : TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64));
-            receive.TimeoutMs = Milliseconds(left < WaitStep ? left : WaitStep);
+            receive.TimeoutMs = steps.NextMs;
             try
             {
                 var reply = await CallAsync(new ProcRequest { Receive = receive }, ProcResponse.BodyOneofCase.Receive, ct, KeepAbandoned)
@@ -216,7 +214,7 @@ public sealed class NefeleProcess : IAsyncDisposable
             }
             catch (NefeleProcessException e) when (e.IsTimedOut)
             {
-                if (!forever && Environment.TickCount64 >= deadline)
+                if (!steps.Advance())
                 {
                     return null;
                 }
@@ -255,13 +253,11 @@ public sealed class NefeleProcess : IAsyncDisposable
             return kept;
         }
 
-        var forever = timeout == Timeout.InfiniteTimeSpan;
-        var deadline = forever ? 0 : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
+        var steps = new WaitSteps(timeout);
         var receive = new ReceiveRequest { Tag = tag ?? string.Empty, MaxMessages = (uint)max };
         while (true)
         {
-            var left = forever ? WaitStep : TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64));
-            receive.TimeoutMs = Milliseconds(left < WaitStep ? left : WaitStep);
+            receive.TimeoutMs = steps.NextMs;
             try
             {
                 var reply = await CallAsync(new ProcRequest { Receive = receive }, ProcResponse.BodyOneofCase.Receive, ct, KeepAbandoned)
@@ -271,7 +267,7 @@ public sealed class NefeleProcess : IAsyncDisposable
             }
             catch (NefeleProcessException e) when (e.IsTimedOut)
             {
-                if (!forever && Environment.TickCount64 >= deadline)
+                if (!steps.Advance())
                 {
                     return [];
                 }
@@ -335,19 +331,17 @@ public sealed class NefeleProcess : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "timeout must be zero or more, or Timeout.InfiniteTimeSpan");
         }
 
-        var forever = timeout == Timeout.InfiniteTimeSpan;
-        var deadline = forever ? 0 : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
+        var steps = new WaitSteps(timeout);
         var wait = new WaitNameRequest { Name = name };
         while (true)
         {
-            var left = forever ? WaitStep : TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64));
-            wait.TimeoutMs = Milliseconds(left < WaitStep ? left : WaitStep);
+            wait.TimeoutMs = steps.NextMs;
             try
             {
                 var reply = await CallAsync(new ProcRequest { WaitName = wait }, ProcResponse.BodyOneofCase.WaitName, ct).ConfigureAwait(false);
                 return [.. reply.WaitName.Npids];
             }
-            catch (NefeleProcessException e) when (e.IsTimedOut && (forever || Environment.TickCount64 < deadline))
+            catch (NefeleProcessException e) when (e.IsTimedOut && steps.Advance())
             {
                 // One of several waits ended: the next one goes on.
             }
@@ -436,4 +430,36 @@ public sealed class NefeleProcess : IAsyncDisposable
 
     private static int Milliseconds(TimeSpan span) =>
         span <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(span.TotalMilliseconds));
+
+    /// <summary>
+    /// A caller's timeout cut into waits of at most <see cref="WaitStep"/>: the first wait asks for the
+    /// whole timeout (nothing has been waited yet), each later one for what its deadline leaves.
+    /// </summary>
+    private struct WaitSteps(TimeSpan timeout)
+    {
+        private readonly bool forever = timeout == Timeout.InfiniteTimeSpan;
+        private readonly long deadline = timeout == Timeout.InfiniteTimeSpan ? 0 : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
+        private TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? WaitStep : timeout;
+
+        /// <summary>The next wait, in milliseconds.</summary>
+        public readonly int NextMs => Milliseconds(left < WaitStep ? left : WaitStep);
+
+        /// <summary>After a wait timed out: false when the deadline has passed, else the next wait is what is left.</summary>
+        public bool Advance()
+        {
+            if (forever)
+            {
+                return true;
+            }
+
+            var rest = deadline - Environment.TickCount64;
+            if (rest <= 0)
+            {
+                return false;
+            }
+
+            left = TimeSpan.FromMilliseconds(rest);
+            return true;
+        }
+    }
 }

@@ -105,7 +105,7 @@ public sealed class CExampleTests(NodeFixture fixture) : IDisposable
         var npid = Assert.Single(lines, l => l.StartsWith("spawned ", StringComparison.Ordinal))["spawned ".Length..];
         Assert.Contains("ended: state=Exited exit_code=3", lines);
         Assert.Contains("output: hello over REST", lines);
-        Assert.Contains("error: HTTP 422, code program_not_found -> -2 (no such program (or no such key, supervisor or image)): spawn rejected: /nonexistent/program: no such file", lines);
+        Assert.Contains("error: HTTP 422, code program_not_found -> -2 (no such program (or no such key, supervisor, image or development overlay)): spawn rejected: /nonexistent/program: no such file", lines);
 
         var tenant = await fixture.Node.SdkAsync(Tenant);
         Assert.Equal(3, (await tenant.GetAsync(npid)).End!.ExitCode);

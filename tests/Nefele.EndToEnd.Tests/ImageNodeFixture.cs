@@ -4,7 +4,8 @@ namespace Nefele.EndToEnd.Tests;
 
 /// <summary>
 /// A node whose shared directory and image cache are its own (under its run directory, removed with
-/// it), and a busybox image tarball for its tests.
+/// it; the cache swept every second, containers stopped 2 s after their last process), and a busybox
+/// image tarball for its tests.
 /// </summary>
 public sealed class ImageNodeFixture : IAsyncLifetime
 {
@@ -27,7 +28,7 @@ public sealed class ImageNodeFixture : IAsyncLifetime
         var runDir = Path.Combine(Path.GetTempPath(), "nefele-e2e", name);
         SharedDir = Path.Combine(runDir, "shared");
         ImageCache = Path.Combine(runDir, "image-cache");
-        Node = await NodeUnderTest.StartAsync(name, ["--shared-dir", SharedDir, "--image-cache", ImageCache, "--container-state-dir", Path.Combine(runDir, "containers")], ["--shared-dir", SharedDir]);
+        Node = await NodeUnderTest.StartAsync(name, ["--shared-dir", SharedDir, "--image-cache", ImageCache, "--image-cache-sweep", "1s", "--container-linger", "2s", "--container-state-dir", Path.Combine(runDir, "containers")], ["--shared-dir", SharedDir]);
     }
 
     public async Task DisposeAsync()

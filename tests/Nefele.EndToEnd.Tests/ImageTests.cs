@@ -223,6 +223,28 @@ public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNo
     }
 
     [Fact]
+    public async Task A_commit_on_a_production_node_is_refused_and_stores_nothing()
+    {
+        var tenant = await Node.SdkAsync(Tenant);
+        var source = await PushBusyboxAsync("prodsource:1");
+        var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Args = ["-c", "echo x > /tmp/x"], Image = "prodsource:1", NoHandshake = true });
+        await tenant.WaitAsync(npid).WaitAsync(Bound);
+        var blobsBefore = Directory.GetFiles(Blobs).Length;
+
+        var refused = await Node.Http.PostAsync($"/v1/tenants/{Tenant}/images/prodcommit/1/commit", Json($$"""{"npid":"{{npid}}"}""")).WaitAsync(Bound);
+        var detail = await Problem(refused, HttpStatusCode.Conflict, ErrorCodes.NotDevelopmentMode);
+        Assert.Contains("--container-mode development", detail, StringComparison.Ordinal);
+        var sdk = await Assert.ThrowsAsync<NefeleException>(() => tenant.Images.CommitAsync(npid, "prodcommit:1"));
+        Assert.Equal(ErrorCodes.NotDevelopmentMode, sdk.Code);
+
+        var missing = await Assert.ThrowsAsync<NefeleException>(() => tenant.Images.GetAsync("prodcommit:1"));
+        Assert.Equal(ErrorCodes.ImageNotFound, missing.Code);
+        Assert.Equal(source.Digest, (await tenant.Images.GetAsync("prodsource:1")).Digest);
+        Assert.Equal(blobsBefore, Directory.GetFiles(Blobs).Length);
+        Assert.Empty(Directory.GetFiles(Path.Combine(fixture.SharedDir, "images", Tenant, "uploads")));
+    }
+
+    [Fact]
     public async Task Nef_pushes_lists_spawns_from_and_removes_an_image()
     {
         await Node.SdkAsync(Tenant);
@@ -283,6 +305,40 @@ public sealed class ImageTests(ImageNodeFixture fixture) : IClassFixture<ImageNo
         finally
         {
             await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
+    public async Task A_layer_no_tag_references_and_nothing_runs_from_leaves_the_nodes_cache()
+    {
+        var tenant = await Node.SdkAsync(Tenant);
+
+        // A layer of its own: the busybox tarball with two more end-of-archive blocks (the same files, another digest).
+        var own = Path.Combine(Path.GetDirectoryName(fixture.Busybox)!, "busybox-evicted.tar");
+        File.Copy(fixture.Busybox, own, overwrite: true);
+        await using (var append = new FileStream(own, FileMode.Append))
+        {
+            await append.WriteAsync(new byte[1024]);
+        }
+
+        ImageInfo pushed;
+        await using (var layer = File.OpenRead(own))
+        {
+            pushed = await tenant.Images.PushAsync("evicted:1", layer, BusyboxConfig).WaitAsync(Bound);
+        }
+
+        var root = Path.Combine(fixture.ImageCache, pushed.Layer["sha256:".Length..], "rootfs");
+        var npid = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/echo", Args = ["from a layer about to go"], Image = "evicted:1", NoHandshake = true });
+        Assert.Equal(0, (await tenant.WaitAsync(npid).WaitAsync(Bound)).ExitCode);
+        Assert.True(Directory.Exists(root));
+
+        // Untagged and ended (its container, if any, stops after its linger): the node's sweep (every 1 s here) removes it.
+        await tenant.Images.DeleteAsync("evicted:1");
+        var deadline = DateTime.UtcNow + Bound;
+        while (Directory.Exists(root))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{root} is still in the image cache; the node's log ends:\n{Node.Log[^Math.Min(6000, Node.Log.Length)..]}");
+            await Task.Delay(100);
         }
     }
 

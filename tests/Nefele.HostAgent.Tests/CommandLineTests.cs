@@ -49,6 +49,7 @@ public sealed class CommandLineTests
             HandshakeTimeout = TimeSpan.FromMilliseconds(1),
             LogLimitBytes = 10,
             LivenessPort = 70000,
+            ImageCacheSweep = TimeSpan.FromMilliseconds(5),
         };
         var result = new HostAgentOptionsValidator().Validate(null, options);
         Assert.True(result.Failed);
@@ -58,5 +59,6 @@ public sealed class CommandLineTests
         Assert.Contains("HostAgent:HandshakeTimeout (--handshake-timeout)", failures, StringComparison.Ordinal);
         Assert.Contains("HostAgent:LogLimitBytes (--log-limit)", failures, StringComparison.Ordinal);
         Assert.Contains("HostAgent:LivenessPort (--liveness-port) 70000", failures, StringComparison.Ordinal);
+        Assert.Contains("HostAgent:ImageCacheSweep (--image-cache-sweep)", failures, StringComparison.Ordinal);
     }
 }

@@ -51,6 +51,27 @@ public sealed class SystemdEngineTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task An_ended_process_s_output_ends_with_it_and_its_unit_goes_before_any_release()
+    {
+        var engine = NewEngine();
+        var exits = Exits(engine);
+        var succeeded = await engine.StartAsync(Spec("/bin/sh", "-c", "echo fine"), CancellationToken.None);
+        var failed = await engine.StartAsync(Spec("/bin/sh", "-c", "echo bad; exit 4"), CancellationToken.None);
+
+        // No release: systemd no longer holds the output socket once the process has ended.
+        Assert.Equal("fine\n", await ReadAllAsync(succeeded.Output));
+        Assert.Equal("bad\n", await ReadAllAsync(failed.Output));
+        Assert.Equal(0, (await exits.NextAsync(succeeded.Id)).ExitCode);
+        Assert.Equal(4, (await exits.NextAsync(failed.Id)).ExitCode);
+
+        // Ended units do not pile up in systemd, whether they succeeded or failed.
+        await WaitUnitGoneAsync(succeeded.Id.Value);
+        await WaitUnitGoneAsync(failed.Id.Value);
+        await engine.ReleaseAsync(succeeded.Id);
+        await engine.ReleaseAsync(failed.Id);
+    }
+
+    [SkippableFact]
     public async Task The_pid_is_the_one_this_pid_namespace_sees_and_signals_end_the_process()
     {
         var engine = NewEngine();
@@ -231,6 +252,17 @@ public sealed class SystemdEngineTests : IAsyncLifetime
         while (Directory.Exists($"/proc/{pid}") && File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] != "Z")
         {
             Assert.True(DateTime.UtcNow < deadline, $"pid {pid} did not end");
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task WaitUnitGoneAsync(string unit)
+    {
+        // Removed by the engine right after the exit it reported: watched through systemctl, bounded.
+        var deadline = DateTime.UtcNow + Within;
+        while ((await Testbed.RunInsideAsync("systemctl", "show", "--property=LoadState", "--value", unit)).Trim() != "not-found")
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"unit {unit} is still loaded");
             await Task.Delay(20);
         }
     }

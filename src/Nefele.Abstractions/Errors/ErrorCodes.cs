@@ -118,6 +118,12 @@ public static class ErrorCodes
     /// <summary>An uploaded layer's bytes do not have the digest the caller gave; nothing was stored.</summary>
     public const string DigestMismatch = "digest_mismatch";
 
+    /// <summary>A commit's source has no development overlay on its node (nothing written yet, or it ran on the host); nothing was stored.</summary>
+    public const string OverlayNotFound = "overlay_not_found";
+
+    /// <summary>A commit's source runs on a node whose containers are in production mode (read-only roots); nothing was stored.</summary>
+    public const string NotDevelopmentMode = "not_development_mode";
+
     /// <summary>Every code above (the catalogue's order).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
@@ -127,7 +133,7 @@ public static class ErrorCodes
         ControlPlaneUnavailable, NotANefeleProcess, BadFrame, WrongNode, RouteNotFound, AlreadyAttached, ProgramNotFound, FailedToStart,
         MailboxFull, NameNotFound, TimedOut, MessageTooLarge,
         SupervisorNotFound, SupervisorExists,
-        ImageNotFound, DigestMismatch,
+        ImageNotFound, DigestMismatch, OverlayNotFound, NotDevelopmentMode,
     ];
 
     /// <summary>A spawn that could not start and left nothing running: <see cref="SpawnRejected"/> or <see cref="ProgramNotFound"/>.</summary>

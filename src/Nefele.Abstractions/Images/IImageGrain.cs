@@ -38,6 +38,16 @@ public interface IImageGrain : IGrainWithStringKey
     [Access(Role.Member, TenantFrom.GrainKey)]
     Task<ImageInfo> TagAsync(string name, string tag, ImageTagRequest request, CancellationToken ct = default);
 
+    /// <summary>
+    /// <c>nefele commit</c>: points <paramref name="name"/>:<paramref name="tag"/> at a new image made of
+    /// the image the process <paramref name="npid"/> runs (or ran) from and, as one more layer, the
+    /// changes its tenant's processes made in that image's development overlay on the process's node.
+    /// npid_not_found, bad_request (the process runs from no image, or a bad name), not_development_mode,
+    /// overlay_not_found; nothing is stored then.
+    /// </summary>
+    [Access(Role.Member, TenantFrom.GrainKey)]
+    Task<ImageInfo> CommitAsync(string npid, string name, string tag, CancellationToken ct = default);
+
     /// <summary>Removes a tag (and the blobs no other tag uses); answers what it pointed at.</summary>
     [Access(Role.Member, TenantFrom.GrainKey)]
     Task<ImageInfo> DeleteAsync(string name, string tag, CancellationToken ct = default);

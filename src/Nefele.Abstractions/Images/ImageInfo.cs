@@ -10,13 +10,13 @@ public sealed record ImageInfo
     /// <summary>The tag.</summary>
     [Id(1)] public required string Tag { get; init; }
 
-    /// <summary>The image's digest (<c>sha256:…</c> of its manifest: layer digest and config).</summary>
+    /// <summary>The image's digest (<c>sha256:…</c> of its manifest: layer digests and config).</summary>
     [Id(2)] public required string Digest { get; init; }
 
-    /// <summary>The digest of its root filesystem tarball.</summary>
+    /// <summary>The digest of its root filesystem tarball: the top layer when it has several (see <see cref="Layers"/>).</summary>
     [Id(3)] public required string Layer { get; init; }
 
-    /// <summary>The tarball's size in bytes.</summary>
+    /// <summary>The size of all its layers' tarballs in bytes.</summary>
     [Id(4)] public long Size { get; init; }
 
     /// <summary>Its config.</summary>
@@ -24,4 +24,10 @@ public sealed record ImageInfo
 
     /// <summary>When the tag was set.</summary>
     [Id(6)] public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>
+    /// Every layer's digest, bottom first: one for a pushed image, the source's layers and then the
+    /// committed changes for an image made by a commit.
+    /// </summary>
+    [Id(7)] public IReadOnlyList<string> Layers { get; init; } = [];
 }

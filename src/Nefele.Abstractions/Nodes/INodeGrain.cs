@@ -59,6 +59,14 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<IReadOnlyDictionary<string, (long CpuNs, long MemoryBytes)>> GetUsageAsync();
 
+    /// <summary>
+    /// Packs the development overlay of <paramref name="tenant"/>'s container of <paramref name="image"/>
+    /// (pinned) on this node into the image store's upload <paramref name="upload"/>; answers the layer
+    /// hostd wrote (its digest as hostd computed it). not_development_mode, overlay_not_found otherwise.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<UploadedLayer> PackOverlayAsync(string tenant, string image, string upload);
+
     /// <summary>Makes this grain the hollow node <paramref name="node"/> declares (key hollow-&lt;n&gt;); starts empty.</summary>
     Task DeclareHollowAsync(HollowNode node);
 

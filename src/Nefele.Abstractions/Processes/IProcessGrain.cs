@@ -26,6 +26,10 @@ public interface IProcessGrain : IGrainWithStringKey
     [Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
     Task<ProcessInfo?> GetAsync(string tenant, CancellationToken ct = default);
 
+    /// <summary>The spec it runs (its image pinned to a digest) and its node; null when no such process or not placed yet.</summary>
+    [Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
+    Task<ProcessPlacement?> GetPlacementAsync(string tenant, CancellationToken ct = default);
+
     /// <summary>
     /// The transitions after <paramref name="afterSeq"/>, waiting up to <paramref name="maxWait"/>
     /// for one if there is none yet. An empty list means no news; null means no such process.

@@ -76,4 +76,16 @@ public static class SharedDirectory
 
         return Path.Combine(Images(dir, tenant), "blobs", "sha256", Digests.Hex(digest));
     }
+
+    /// <summary>Where the tenant's unfinished uploads are written before a rename makes them blobs.</summary>
+    public static string Uploads(string dir, string tenant) => Path.Combine(Images(dir, tenant), "uploads");
+
+    /// <summary>True for an upload id: 32 lowercase hex digits.</summary>
+    public static bool IsUploadId(string? upload) => upload is { Length: 32 } && upload.All(char.IsAsciiHexDigitLower);
+
+    /// <summary>The file of an unfinished upload of the tenant.</summary>
+    public static string Upload(string dir, string tenant, string upload) =>
+        IsUploadId(upload)
+            ? Path.Combine(Uploads(dir, tenant), upload)
+            : throw new ArgumentException($"'{Names.Shorten(upload)}' is not an upload id", nameof(upload));
 }

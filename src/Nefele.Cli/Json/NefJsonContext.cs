@@ -37,6 +37,7 @@ namespace Nefele.Cli.Json;
 [JsonSerializable(typeof(ImageInfo))]
 [JsonSerializable(typeof(IReadOnlyList<ImageInfo>))]
 [JsonSerializable(typeof(ImageTagRequest))]
+[JsonSerializable(typeof(ImageCommitRequest))]
 [JsonSerializable(typeof(ImageConfig))]
 [JsonSerializable(typeof(UploadedLayer))]
 [JsonSerializable(typeof(DefaultImageDto))]

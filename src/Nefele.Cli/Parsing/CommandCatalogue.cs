@@ -187,13 +187,16 @@ internal static class CommandCatalogue
             flags:
               --json           print a JSON array of image records instead of the table
             """, ["--json"], Operand.None),
-        new("image", "image push TARBALL NAME[:TAG] [--config FILE.json] [--digest D] | image rm NAME[:TAG]... | image ls | image default NAME[:TAG]|--none", "push, remove, list the tenant's images, or set its default image", """
+        new("image", "image push TARBALL NAME[:TAG] [--config FILE.json] [--digest D] | image commit NPID NAME[:TAG] | image rm NAME[:TAG]... | image ls | image default NAME[:TAG]|--none", "push, commit, remove, list the tenant's images, or set its default image", """
             push uploads TARBALL (a root filesystem, plain or gzip, at most 2 GiB) and tags it
             NAME:TAG (TAG default latest), replacing what the tag pointed at; prints NAME:TAG and
             the image's digest. Its config (the default command, env, user, working directory,
             and whether it boots systemd) comes from --config, else from the tarball's sibling
             .json (busybox.tar: busybox.json, as scripts/images writes them):
               {"cmd": ["/bin/sh"], "env": {"PATH": "/bin"}, "workingDir": "/", "systemd": false}
+            commit tags NAME:TAG as the image process NPID runs (or ran) from plus the changes the
+            tenant's processes made in that image's development overlay on its node (a node run
+            with --container-mode development); prints NAME:TAG and the new image's digest.
             rm removes tags; an image's blobs go when no other tag uses them (processes running
             from it keep running). ls is nef images. default sets the image a spawn that names none
             runs from (the tenant's owner; --none clears it).

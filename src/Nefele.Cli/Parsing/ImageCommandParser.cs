@@ -1,5 +1,6 @@
 using Nefele.Cli.Commands;
 using Nefele.Images;
+using Nefele.Processes;
 
 namespace Nefele.Cli.Parsing;
 
@@ -36,10 +37,10 @@ internal static class ImageCommandParser
             verb = null;
         }
 
-        if (verb is not ("push" or "rm" or "ls" or "default"))
+        if (verb is not ("push" or "commit" or "rm" or "ls" or "default"))
         {
             return globals.Help ? new HelpCommand("image") : throw new UsageException(
-                $"image: expected push, rm, ls or default{(verb is null ? string.Empty : $", not '{verb}'")} (image push TARBALL NAME[:TAG] | rm NAME[:TAG]... | ls | default NAME[:TAG]|--none)");
+                $"image: expected push, commit, rm, ls or default{(verb is null ? string.Empty : $", not '{verb}'")} (image push TARBALL NAME[:TAG] | commit NPID NAME[:TAG] | rm NAME[:TAG]... | ls | default NAME[:TAG]|--none)");
         }
 
         string? config = null, digest = null;
@@ -90,6 +91,15 @@ internal static class ImageCommandParser
                     (1, false) => new ImageDefaultCommand(Reference(operands[0])),
                     _ => throw new UsageException("image default: expected NAME[:TAG], or --none to clear it"),
                 };
+            case "commit":
+                if (operands.Count != 2)
+                {
+                    throw new UsageException($"image commit: expected NPID NAME[:TAG], got {(operands.Count == 0 ? "nothing" : string.Join(' ', operands))}");
+                }
+
+                return new ImageCommitCommand(
+                    Npid.IsWellFormed(operands[0]) ? operands[0] : throw new UsageException($"image commit: '{operands[0]}' is not an NPID"),
+                    Target("image commit", operands[1]));
             case "ls":
                 return operands.Count == 0 ? new ImagesCommand(json) : throw new UsageException($"image ls: unexpected argument {operands[0]}");
             case "push":
@@ -110,6 +120,13 @@ internal static class ImageCommandParser
                     ? new ImageRmCommand([.. operands.Select(Reference)])
                     : throw new UsageException("image rm: expected NAME[:TAG]...");
         }
+    }
+
+    /// <summary>A tag to write: NAME[:TAG], not pinned to a digest.</summary>
+    public static ImageReference Target(string verb, string text)
+    {
+        var reference = Reference(text);
+        return reference.Digest is null ? reference : throw new UsageException($"{verb}: {text}: names a tag to set, not a digest");
     }
 
     /// <summary>NAME[:TAG], checked with the shared rule.</summary>

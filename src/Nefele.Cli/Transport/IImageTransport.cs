@@ -12,6 +12,9 @@ internal interface IImageTransport
     /// <summary>Uploads the layer <paramref name="openLayer"/> reads (again on a retry), then tags it with <paramref name="config"/>.</summary>
     Task<ImageInfo> PushImageAsync(string name, string tag, Func<Stream> openLayer, ImageConfig? config, string? digest, CancellationToken ct);
 
+    /// <summary>Tags <paramref name="name"/>:<paramref name="tag"/> as the image process <paramref name="npid"/> runs from plus its development overlay's changes.</summary>
+    Task<ImageInfo> CommitImageAsync(string npid, string name, string tag, CancellationToken ct);
+
     Task DeleteImageAsync(string name, string tag, CancellationToken ct);
 
     /// <summary>Sets the tenant's default image (<c>NAME:TAG</c>), or clears it with null.</summary>

@@ -38,6 +38,14 @@ internal sealed partial class RestTransport : IImageTransport
         return await ReadJsonAsync(tagged, NefJsonContext.Default.ImageInfo, ct).ConfigureAwait(false);
     }
 
+    public async Task<ImageInfo> CommitImageAsync(string npid, string name, string tag, CancellationToken ct)
+    {
+        // Repeating it would only pack the same overlay again and set the tag again.
+        var json = JsonSerializer.SerializeToUtf8Bytes(new ImageCommitRequest { Npid = npid }, NefJsonContext.Default.ImageCommitRequest);
+        using var response = await SendAsync(HttpMethod.Post, ImagePath(name, tag) + "/commit", Repeatable.Yes, ct, () => Json(json)).ConfigureAwait(false);
+        return await ReadJsonAsync(response, NefJsonContext.Default.ImageInfo, ct).ConfigureAwait(false);
+    }
+
     public async Task DeleteImageAsync(string name, string tag, CancellationToken ct)
     {
         // Not repeated once it may have arrived: a second delete is image_not_found.

@@ -117,6 +117,9 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
         }
     }
 
+    /// <summary>Drops an upload if it is still there (completed ones are gone already).</summary>
+    public void DiscardUpload(string tenant, string upload) => File.Delete(SharedDirectory.Upload(_root, tenant, upload));
+
     /// <summary>Drops an unfinished upload.</summary>
     public void AbortUpload(string tenant, string upload) => File.Delete(UploadPath(tenant, upload));
 
@@ -140,7 +143,33 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
 
         var config = request.Config ?? new ImageConfig();
         CheckConfig(config);
-        var manifest = new ImageManifest(request.Layer, new FileInfo(layer).Length, config).ToBytes();
+        return SetTag(tenant, name, tag, new ImageManifest(request.Layer, new FileInfo(layer).Length, config));
+    }
+
+    /// <summary>
+    /// Points <paramref name="name"/>:<paramref name="tag"/> at a new image: <paramref name="source"/>'s
+    /// layers (it is pinned, and must still be stored), then <paramref name="changes"/> (a stored layer,
+    /// the packed development overlay), with the source's config. Replaces what the tag pointed at.
+    /// </summary>
+    public ImageInfo TagCommit(string tenant, string name, string tag, ImageReference source, UploadedLayer changes)
+    {
+        ImageReference.Validate(name, tag);
+        if (source.Digest is null || ReadManifest(tenant, source.Digest) is not { } manifest)
+        {
+            throw NotFound(tenant, source.ToString());
+        }
+
+        if (!File.Exists(SharedDirectory.Blob(_root, tenant, changes.Digest)))
+        {
+            throw new NefeleException(ErrorCodes.ImageNotFound, $"no layer {changes.Digest} in tenant {tenant}");
+        }
+
+        return SetTag(tenant, name, tag, new ImageManifest(changes.Digest, changes.Size, manifest.Config, manifest.AllLayers()));
+    }
+
+    private ImageInfo SetTag(string tenant, string name, string tag, ImageManifest image)
+    {
+        var manifest = image.ToBytes();
         var digest = Digests.Of(manifest);
         var blob = SharedDirectory.Blob(_root, tenant, digest);
         if (!File.Exists(blob))
@@ -198,19 +227,11 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
         }
 
         var manifest = ReadManifest(tenant, reference.Digest) ?? throw NotFound(tenant, reference.ToString());
-        return new ImageInfo
-        {
-            Name = reference.Name,
-            Tag = reference.Tag,
-            Digest = reference.Digest,
-            Layer = manifest.Layer,
-            Size = manifest.Size,
-            Config = manifest.Config ?? new ImageConfig(),
-        };
+        return Info(reference.Name, reference.Tag, reference.Digest, manifest, default);
     }
 
     /// <summary>
-    /// Removes a tag; the manifest and then the layer go too once no tag of the tenant points at
+    /// Removes a tag; the manifest and then each of its layers go too once no tag of the tenant uses
     /// them (image_not_found when there is no such tag). Processes running from the image keep
     /// running: each node keeps its unpacked copy.
     /// </summary>
@@ -237,9 +258,12 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
             File.Delete(SharedDirectory.Blob(_root, tenant, info.Digest));
         }
 
-        if (!remaining.Any(i => i.Layer == info.Layer))
+        foreach (var layer in info.Layers)
         {
-            File.Delete(SharedDirectory.Blob(_root, tenant, info.Layer));
+            if (!remaining.Any(i => i.Layers.Contains(layer, StringComparer.Ordinal)))
+            {
+                File.Delete(SharedDirectory.Blob(_root, tenant, layer));
+            }
         }
 
         return info;
@@ -265,15 +289,22 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
             return null;
         }
 
+        return Info(name, tag, digest, manifest, new DateTimeOffset(created, TimeSpan.Zero));
+    }
+
+    private static ImageInfo Info(string name, string tag, string digest, ImageManifest manifest, DateTimeOffset created)
+    {
+        var layers = manifest.AllLayers();
         return new ImageInfo
         {
             Name = name,
             Tag = tag,
             Digest = digest,
             Layer = manifest.Layer,
-            Size = manifest.Size,
+            Layers = [.. layers.Select(l => l.Digest)],
+            Size = layers.Sum(l => l.Size),
             Config = manifest.Config ?? new ImageConfig(),
-            CreatedAt = new DateTimeOffset(created, TimeSpan.Zero),
+            CreatedAt = created,
         };
     }
 
@@ -323,19 +354,19 @@ public sealed class ImageStore(IOptions<ImageStoreOptions> options)
 
     private string NewUpload(string tenant)
     {
-        var uploads = Path.Combine(SharedDirectory.Images(_root, tenant), "uploads");
+        var uploads = SharedDirectory.Uploads(_root, tenant);
         System.IO.Directory.CreateDirectory(uploads);
         return Path.Combine(uploads, Guid.NewGuid().ToString("N"));
     }
 
     private string UploadPath(string tenant, string upload)
     {
-        if (upload.Length != 32 || !upload.All(char.IsAsciiHexDigitLower))
+        if (!SharedDirectory.IsUploadId(upload))
         {
             throw NefeleException.Bad($"upload '{Names.Shorten(upload)}' is not an upload id");
         }
 
-        var path = Path.Combine(SharedDirectory.Images(_root, tenant), "uploads", upload);
+        var path = SharedDirectory.Upload(_root, tenant, upload);
         return File.Exists(path) ? path : throw NefeleException.Bad($"no upload {upload} in progress (it was completed or dropped)");
     }
 

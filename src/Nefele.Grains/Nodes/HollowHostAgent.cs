@@ -117,6 +117,10 @@ public sealed class HollowHostAgent : IHostAgentChannel
 
     public Task<MailboxStatsReply> GetMailboxStatsAsync(CancellationToken ct) => Task.FromResult(new MailboxStatsReply());
 
+    /// <summary>A hollow node runs no container, so it has no overlay to commit.</summary>
+    public Task<CommitReply> CommitAsync(string tenant, string image, string upload, CancellationToken ct) =>
+        Task.FromException<CommitReply>(new NefeleException(ErrorCodes.OverlayNotFound, $"hollow node {Node} runs no container: there is no overlay of {image} to commit"));
+
     /// <summary>A hollow node takes no name tables (see <see cref="NodeGrain"/>); one handed over anyway is dropped.</summary>
     public Task PushNamesAsync(NameTableUpdate update, CancellationToken ct) => Task.CompletedTask;
 

@@ -36,6 +36,13 @@ public interface IHostAgentChannel
     /// <summary>hostd's mailbox counters.</summary>
     Task<MailboxStatsReply> GetMailboxStatsAsync(CancellationToken ct);
 
+    /// <summary>
+    /// Has hostd pack the development overlay of <paramref name="tenant"/>'s container of
+    /// <paramref name="image"/> (pinned) into the upload <paramref name="upload"/> the image store began.
+    /// </summary>
+    /// <exception cref="Nefele.Client.NefeleException">not_development_mode, overlay_not_found, image_not_found, node_unavailable.</exception>
+    Task<CommitReply> CommitAsync(string tenant, string image, string upload, CancellationToken ct);
+
     /// <summary>Replaces hostd's copy of one tenant's name and topic tables (hostd keeps the highest version).</summary>
     Task PushNamesAsync(NameTableUpdate update, CancellationToken ct);
 }

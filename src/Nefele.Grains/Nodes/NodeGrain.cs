@@ -252,6 +252,12 @@ public sealed class NodeGrain(
         return reply.Processes.ToDictionary(p => p.Npid, p => (p.CpuUsageNs, p.MemoryUsageBytes), StringComparer.Ordinal);
     }
 
+    public async Task<UploadedLayer> PackOverlayAsync(string tenant, string image, string upload)
+    {
+        var reply = await Agent.CommitAsync(tenant, image, upload, CancellationToken.None);
+        return new UploadedLayer { Digest = reply.Digest, Size = reply.Size };
+    }
+
     public async Task ApplyNamesAsync(Naming.NameTable table)
     {
         if (!nameTables.Offer(table, Node))

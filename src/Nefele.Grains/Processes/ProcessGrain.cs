@@ -151,6 +151,11 @@ public sealed partial class ProcessGrain(
     public Task<ProcessInfo?> GetAsync(string tenant, CancellationToken ct) =>
         Task.FromResult(Exists && Record.Tenant == tenant ? Snapshot() : null);
 
+    public Task<ProcessPlacement?> GetPlacementAsync(string tenant, CancellationToken ct) =>
+        Task.FromResult(Exists && Record.Tenant == tenant && Record is { Node: { } node, Spec: { } spec }
+            ? new ProcessPlacement { Node = node, Spec = spec }
+            : null);
+
     public async Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, CancellationToken ct)
     {
         if (!Exists || Record.Tenant != tenant)

@@ -44,7 +44,6 @@ public sealed class ContainerManager : IAsyncDisposable
     private const string PauseInside = "/usr/lib/nefele/nefele-pause";
     // systemd's "power off" signal, SIGRTMIN+3 (glibc's SIGRTMIN is 34).
     private const int SigRtMinPlus3 = 37;
-    private const string BusInside = "run/dbus/system_bus_socket";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(2);
     private static readonly string[] V1Hierarchies = ["memory", "cpu", "cpuacct", "pids", "systemd", "unified"];
 
@@ -66,6 +65,24 @@ public sealed class ContainerManager : IAsyncDisposable
         "getty@.service", "systemd-update-utmp.service", "systemd-update-utmp-runlevel.service", "systemd-tmpfiles-clean.timer",
         "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer", "man-db.timer",
     ];
+
+    // Generators systemd runs before it starts any unit (masked the same way): none has work in a
+    // tenant container (no fstab, disks, consoles, kernel command line or hibernation of its own),
+    // and together they took about 1.1 s of a 1.55 s boot here (load 27). The sysv one goes too: an
+    // image's own units run, its SysV init scripts do not.
+    private static readonly string[] MaskedGenerators =
+    [
+        "systemd-cryptsetup-generator", "systemd-debug-generator", "systemd-fstab-generator", "systemd-getty-generator",
+        "systemd-gpt-auto-generator", "systemd-hibernate-resume-generator", "systemd-integritysetup-generator",
+        "systemd-rc-local-generator", "systemd-run-generator", "systemd-system-update-generator", "systemd-sysv-generator",
+        "systemd-veritysetup-generator", "systemd-bless-boot-generator", "systemd-ssh-generator", "systemd-tpm2-generator",
+    ];
+
+    // The bus hostd reaches the container's systemd through, up as early as systemd can start it:
+    // without default dependencies neither waits for sysinit.target (dbus.socket was at 1.35 s, behind
+    // tmpfiles and the slices; 0.2 s without).
+    private static readonly string[] EarlyUnits = ["dbus.socket", "dbus.service"];
+    private const string EarlyDropIn = "[Unit]\nDefaultDependencies=no\n";
 
     private readonly ContainerOptions options;
     private readonly HostAgentOptions host;
@@ -469,6 +486,7 @@ public sealed class ContainerManager : IAsyncDisposable
 
         start.Environment.Remove("NOTIFY_SOCKET");
         c.Nspawn = Process.Start(start) ?? throw new IOException("systemd-nspawn did not start");
+        c.Exited = c.Nspawn.WaitForExitAsync();
 
         var deadline = Stopwatch.StartNew();
 
@@ -529,7 +547,7 @@ public sealed class ContainerManager : IAsyncDisposable
                 return exe.EndsWith("/nefele-pause", StringComparison.Ordinal);
             }
 
-            return !exe.EndsWith("/systemd-nspawn", StringComparison.Ordinal) && File.Exists($"/proc/{leader}/root/{BusInside}");
+            return !exe.EndsWith("/systemd-nspawn", StringComparison.Ordinal) && File.Exists($"/proc/{leader}/root/{TenantContainer.SystemBus}");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -772,6 +790,20 @@ public sealed class ContainerManager : IAsyncDisposable
         foreach (var unit in MaskedUnits)
         {
             Relink(Path.Combine(units, unit), "/dev/null");
+        }
+
+        var generators = Path.Combine(scaffold, "etc/systemd/system-generators");
+        Directory.CreateDirectory(generators);
+        foreach (var generator in MaskedGenerators)
+        {
+            Relink(Path.Combine(generators, generator), "/dev/null");
+        }
+
+        foreach (var unit in EarlyUnits)
+        {
+            var dropIns = Path.Combine(units, unit + ".d");
+            Directory.CreateDirectory(dropIns);
+            File.WriteAllText(Path.Combine(dropIns, "nefele-early.conf"), EarlyDropIn);
         }
 
         // No display manager or graphical session in a tenant container.

@@ -40,8 +40,18 @@ public sealed class TenantContainer
     /// <summary>The container's root as hostd sees it (through its leader).</summary>
     public string RootPath => $"/proc/{LeaderPid}/root";
 
-    /// <summary>The D-Bus system bus of the container's systemd, for a booted container; else null.</summary>
-    public string? BusAddress => Boots ? $"unix:path=/proc/{LeaderPid}/root/run/dbus/system_bus_socket" : null;
+    /// <summary>
+    /// The D-Bus system bus of the container's systemd, for a booted container; else null.
+    /// Not systemd's private socket (<c>/run/systemd/private</c>): systemd drops a peer whose pid
+    /// its pid namespace cannot see (SO_PEERCRED carries none), which hostd's is.
+    /// </summary>
+    public string? BusAddress => Boots ? $"unix:path=/proc/{LeaderPid}/root/{SystemBus}" : null;
+
+    /// <summary>The system bus socket (dbus.socket, which systemd listens on early in its boot), relative to the container's root.</summary>
+    internal const string SystemBus = "run/dbus/system_bus_socket";
+
+    /// <summary>Completes when its systemd-nspawn has exited, however it ended (set once it started).</summary>
+    internal Task Exited { get; set; } = Task.CompletedTask;
 
     internal ContainerNamespaces? Namespaces { get; set; }
 

@@ -15,7 +15,7 @@ namespace Nefele.HostAgent.Control;
 /// restarted silo is not held up by this: the kernel closes a dead process's socket at once, so
 /// its predecessor's session ends before the new one attaches (the silo retries until then).
 /// </summary>
-public sealed class ControlServer(HostAgentOptions options, ProcessSupervisor supervisor, NodeFactsProvider facts, Networking.TenantNetworks networks, ILogger<ControlServer> logger) : IAsyncDisposable
+public sealed class ControlServer(HostAgentOptions options, ProcessSupervisor supervisor, NodeFactsProvider facts, Networking.TenantNetworks networks, Images.OverlayCommitter committer, ILogger<ControlServer> logger) : IAsyncDisposable
 {
     // A peer that connects and says nothing is dropped after this long.
     private static readonly TimeSpan FirstRequestTimeout = TimeSpan.FromSeconds(10);
@@ -121,7 +121,7 @@ public sealed class ControlServer(HostAgentOptions options, ProcessSupervisor su
                 {
                     if (current is null)
                     {
-                        session = new ControlSession(stream, supervisor, facts, networks, logger);
+                        session = new ControlSession(stream, supervisor, facts, networks, committer, logger);
                         current = session;
                     }
                     else if (attempt == 0 && current.PeerClosed())

@@ -23,6 +23,7 @@ internal sealed class ControlSession : IControlConnection
     private readonly ProcessSupervisor supervisor;
     private readonly NodeFactsProvider facts;
     private readonly Networking.TenantNetworks networks;
+    private readonly Images.OverlayCommitter committer;
     private readonly ILogger logger;
     // The writer runs on the thread that queues an event when it is idle (a send on a unix socket
     // does not block; when the socket is full the write completes later, off this thread), so a
@@ -31,8 +32,9 @@ internal sealed class ControlSession : IControlConnection
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly CancellationTokenSource closed = new();
 
-    public ControlSession(NetworkStream stream, ProcessSupervisor supervisor, NodeFactsProvider facts, Networking.TenantNetworks networks, ILogger logger)
+    public ControlSession(NetworkStream stream, ProcessSupervisor supervisor, NodeFactsProvider facts, Networking.TenantNetworks networks, Images.OverlayCommitter committer, ILogger logger)
     {
+        this.committer = committer;
         this.networks = networks;
         socket = stream.Socket;
         this.stream = stream;
@@ -215,6 +217,11 @@ internal sealed class ControlSession : IControlConnection
 
                 case ControlRequest.BodyOneofCase.MailboxStats:
                     Enqueue(new ControlEvent { Id = id, MailboxStats = supervisor.Post.Stats() });
+                    break;
+
+                case ControlRequest.BodyOneofCase.Commit:
+                    var (committed, commitError) = await committer.CommitAsync(request.Commit, closed.Token);
+                    Enqueue(committed is null ? new ControlEvent { Id = id, Error = commitError } : new ControlEvent { Id = id, Committed = committed });
                     break;
 
                 default:

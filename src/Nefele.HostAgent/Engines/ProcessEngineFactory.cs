@@ -21,8 +21,9 @@ public static class ProcessEngineFactory
     /// The engine hostd holds: <paramref name="node"/>, with launches that name a tenant container
     /// routed into it, when containers are on and this machine can run them (root and systemd-nspawn).
     /// </summary>
-    public static IProcessEngine WithContainers(IProcessEngine node, HostAgentOptions options, ContainerManager containers, ILogger logger)
+    public static IProcessEngine WithContainers(IProcessEngine node, HostAgentOptions options, ContainerManager containers, ILoggerFactory loggers)
     {
+        var logger = loggers.CreateLogger(typeof(ProcessEngineFactory));
         if (!options.Containers.Enabled)
         {
             return node;
@@ -41,6 +42,6 @@ public static class ProcessEngineFactory
             return node;
         }
 
-        return new ContainerEngine(node, containers);
+        return new ContainerEngine(node, containers, options.Node, loggers);
     }
 }

@@ -106,7 +106,18 @@ public sealed partial class ProcessSupervisor
         if (failedStart)
         {
             log.Delete();
+            ReleaseImage(p);
             await engine.ReleaseAsync(p.Id!.Value);
+        }
+    }
+
+    /// <summary>The process is forgotten: its image root may be evicted once nothing else uses it.</summary>
+    private void ReleaseImage(TrackedProcess p)
+    {
+        if (p.ImageRoot is { } root)
+        {
+            p.ImageRoot = null;
+            images.Release(root);
         }
     }
 
@@ -153,6 +164,11 @@ public sealed partial class ProcessSupervisor
         foreach (var log in dropped)
         {
             log.Delete();
+        }
+
+        if (p is not null)
+        {
+            ReleaseImage(p);
         }
 
         if (p?.Id is { } id)

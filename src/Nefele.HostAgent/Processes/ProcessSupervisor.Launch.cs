@@ -130,6 +130,7 @@ public sealed partial class ProcessSupervisor
             // sees hostd's socket, the shim and /shared at a container's fixed paths.
             var shared = tenantDirectories.Ensure(p.Tenant, p.Identity.Uid, p.Identity.Gid);
             var imageRoot = string.IsNullOrEmpty(spec.Image) ? null : await images.RootAsync(p.Tenant, spec.Image, stop.Token);
+            p.ImageRoot = imageRoot;
 
             // With tenant containers on, a process from an image runs in its tenant's container for that image.
             container = imageRoot is not null && engine is ContainerEngine ? ContainerManager.NameFor(p.Tenant, imageRoot) : null;
@@ -175,6 +176,7 @@ public sealed partial class ProcessSupervisor
             }
 
             Post.Close(p.Npid);
+            ReleaseImage(p);
 
             p.Spawned.TrySetResult(0);
             return;

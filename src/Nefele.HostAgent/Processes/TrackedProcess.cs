@@ -17,6 +17,9 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
     /// <summary>The tenant container it runs in; null on the host.</summary>
     public string? Container { get; set; }
 
+    /// <summary>The image root it was launched from, leased from the image cache until the process is forgotten.</summary>
+    public string? ImageRoot { get; set; }
+
     /// <summary>The uid, gid and limits it runs with.</summary>
     public ProcessIdentity Identity { get; } = identity;
 

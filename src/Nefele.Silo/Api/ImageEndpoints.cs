@@ -45,6 +45,13 @@ internal static class ImageEndpoints
             .WithDescription($"Points NAME:TAG at the image made of an uploaded layer and a config (cmd, env, user, workingDir, systemd), replacing what the tag pointed at. Names: {ImageReference.Rule}. An unknown layer is image_not_found.")
             .Operation("tagImage", "Tag an uploaded layer and its config as an image", [.. ApiDocs.Body, 403, 404]);
 
+        images.MapPost("/{name}/{tag}/commit", async (string tenant, string name, string tag, ImageCommitRequest body, IGrainFactory grains, HttpContext http) =>
+            Results.Ok(await grains.GetGrain<IImageGrain>(Validated(tenant)).CommitAsync(body.Npid, name, tag, http.RequestAborted)))
+            .RequireAuthorization(Auth.Policies.TenantMember)
+            .Produces<ImageInfo>()
+            .WithDescription("Points NAME:TAG at a new image: the image the process npid runs (or ran) from, plus one layer holding the changes the tenant's processes made in that image's development overlay on the process's node (files written and deleted, as OCI whiteouts), with the source's config. The node must run containers in development mode (409 not_development_mode); 404 overlay_not_found when nothing was written there, npid_not_found for an unknown process; 400 when the process runs from no image. Nothing is stored on a failure; the source image is unchanged.")
+            .Operation("commitImage", "Commit a development overlay as a new image tag", [.. ApiDocs.Body, 403, 404, 409]);
+
         images.MapGet("/{name}/{tag}", (string tenant, string name, string tag, ImageStore store) =>
             Results.Ok(store.Inspect(Validated(tenant), name, tag)))
             .RequireAuthorization(Auth.Policies.TenantViewer)

@@ -32,6 +32,8 @@ internal static partial class ProblemMapping
         ErrorCodes.SupervisorExists => StatusCodes.Status409Conflict,
         ErrorCodes.ImageNotFound => StatusCodes.Status404NotFound,
         ErrorCodes.DigestMismatch => StatusCodes.Status400BadRequest,
+        ErrorCodes.OverlayNotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.NotDevelopmentMode => StatusCodes.Status409Conflict,
         ErrorCodes.FailedToStart => StatusCodes.Status422UnprocessableEntity,
         ErrorCodes.QuotaExceeded or ErrorCodes.RateLimited or ErrorCodes.LimitExceeded => StatusCodes.Status429TooManyRequests,
         ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,

@@ -105,6 +105,12 @@ internal sealed class HostAgentChannel(
         return reply.MailboxStats ?? throw Unexpected(reply);
     }
 
+    public async Task<CommitReply> CommitAsync(string tenant, string image, string upload, CancellationToken ct)
+    {
+        var reply = await CallAsync(new ControlRequest { Commit = new CommitRequest { Tenant = tenant, Image = image, Upload = upload } }, ct);
+        return reply.Committed ?? throw Unexpected(reply);
+    }
+
     public async Task PushNamesAsync(NameTableUpdate update, CancellationToken ct)
     {
         var reply = await CallAsync(new ControlRequest { Names = update }, ct);

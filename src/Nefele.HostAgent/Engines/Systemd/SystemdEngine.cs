@@ -20,11 +20,18 @@ namespace Nefele.HostAgent.Engines.Systemd;
 /// <para>
 /// Starts wait for the job's JobRemoved (Type=exec: the job is done once exec succeeded). Exits
 /// come from PropertiesChanged of the unit (ExecMainCode, ExecMainStatus, Result), never by
-/// polling. Units are RemainAfterExit, so an ended process's unit and its exit status stay until
-/// hostd releases it, across a hostd restart too: recovery lists the node's units
+/// polling. Units are RemainAfterExit, so the unit and exit status of a process that ends while
+/// no hostd watches stay, across a hostd restart: recovery lists the node's units
 /// (ListUnitsByPatterns), adopts the running ones and reports the exits of those that ended
 /// meanwhile. The output of an adopted process is not captured again (its socket's reader died
 /// with the previous hostd; systemd ignores SIGPIPE for services, so the process runs on).
+/// </para>
+/// <para>
+/// An exit this engine reports is final, so the unit goes at once (ResetFailedUnit, StopUnit: what
+/// the process left in it is stopped with it) rather than when the exit is acknowledged. Besides
+/// keeping ended units from piling up, this closes systemd's copy of the output socket, which it
+/// holds while the unit is active: the output reaches its end with the process, not a drain
+/// grace later.
 /// </para>
 /// <para>
 /// When the bus closes, calls fail at once with clear errors while the connection is rebuilt;
@@ -37,6 +44,7 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
     private const string Env = "/usr/bin/env";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RecoverConnectTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DisposeDropTimeout = TimeSpan.FromSeconds(2);
     private static readonly string[] LimitNames =
         ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"];
 
@@ -51,13 +59,26 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
     private readonly HashSet<string> abandoned = new(StringComparer.Ordinal);
     private readonly Channel<ProcessExit> exits = Channel.CreateUnbounded<ProcessExit>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+    private readonly string root;
+    private readonly bool early;
     private Task? connecting;
 
     /// <param name="busAddress">The D-Bus address of systemd's bus.</param>
     /// <param name="node">The node's name: recorded in each unit, so recovery adopts only this node's.</param>
     public SystemdEngine(string busAddress, string node, ILogger<SystemdEngine> logger)
+        : this(busAddress, node, logger, root: "", early: false)
+    {
+    }
+
+    /// <param name="busAddress">The D-Bus address of systemd's bus.</param>
+    /// <param name="node">The node's name: recorded in each unit, so recovery adopts only this node's.</param>
+    /// <param name="root">The root its processes see, as hostd sees it (a container's <c>/proc/&lt;leader&gt;/root</c>): programs and working directories are checked under it; "" for hostd's own root.</param>
+    /// <param name="early">Units have no default dependencies, so they start while systemd is still booting (a container's first process does not wait for basic.target).</param>
+    internal SystemdEngine(string busAddress, string node, ILogger<SystemdEngine> logger, string root, bool early)
     {
         this.node = node;
+        this.root = root;
+        this.early = early;
         this.logger = logger;
         bus = new SystemdBus(busAddress, logger);
         bus.JobRemoved += OnJobRemoved;
@@ -78,7 +99,7 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
         var program = spec.Path.Contains('/', StringComparison.Ordinal) ? spec.Path : ProgramSearch.Resolve(spec.Path, spec.Environment);
 
         // Checked before the unit: behind setpriv, a missing program would be a start that exits 127, not a refusal.
-        if (CheckProgram(spec, program) is { } refusal)
+        if (CheckProgram(spec, program, root) is { } refusal)
         {
             throw refusal;
         }
@@ -142,7 +163,7 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
                     Forget(unit);
                     _ = DropUnitAsync(name);
                     output.Dispose();
-                    throw new SpawnRejectedException(DescribeFailure(spec, program, name, result, code, status, Get(service, "Result", v => v.GetString())));
+                    throw new SpawnRejectedException(DescribeFailure(spec, program, root, name, result, code, status, Get(service, "Result", v => v.GetString())));
                 }
 
                 // It ran and ended before its start job did: its exit comes as any other.
@@ -167,7 +188,7 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
 
             if (early is not null)
             {
-                exits.Writer.TryWrite(early);
+                Ended(unit, early);
             }
 
             logger.LogDebug("Started {Npid} as unit {Unit}, pid {Pid} (pid {UnitPid} in systemd's namespace)", spec.Npid, name, hostPid, mainPid);
@@ -224,6 +245,29 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
         await foreach (var exit in exits.Reader.ReadAllAsync(ct))
         {
             yield return exit;
+        }
+    }
+
+    /// <summary>
+    /// Connects, trying again every <paramref name="retry"/> for up to <paramref name="within"/>:
+    /// for a bus that has only just appeared (a booted container's, whose daemon systemd starts on
+    /// the first connection). Throws the last <see cref="SpawnRejectedException"/> when it stays unreachable.
+    /// </summary>
+    internal async Task ConnectWithinAsync(TimeSpan within, TimeSpan retry, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            try
+            {
+                await ConnectedAsync(ct);
+                return;
+            }
+            catch (SpawnRejectedException e) when (DateTime.UtcNow < deadline)
+            {
+                logger.LogDebug("Waiting for the systemd bus: {Error}", e.Message);
+                await Task.Delay(retry, ct);
+            }
         }
     }
 
@@ -340,9 +384,11 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
     public async ValueTask ReleaseAsync(LocalProcessId id)
     {
         UnitState? unit;
+        Task? dropping;
         lock (gate)
         {
             unit = byName.GetValueOrDefault(id.Value);
+            dropping = unit?.Dropping;
         }
 
         if (unit is null)
@@ -350,8 +396,9 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             return;
         }
 
+        // An ended unit goes when its exit is reported (awaited here); one released before its end goes now.
         Forget(unit);
-        await DropUnitAsync(unit.Name);
+        await (dropping ?? DropUnitAsync(unit.Name));
     }
 
     public ProcessUsageSample? Usage(LocalProcessId id)
@@ -409,6 +456,22 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
 
     public async ValueTask DisposeAsync()
     {
+        // Removals of ended units still on their way finish first (bounded): none is left behind in systemd.
+        Task[] dropping;
+        lock (gate)
+        {
+            dropping = [.. byName.Values.Select(u => u.Dropping).OfType<Task>()];
+        }
+
+        try
+        {
+            await Task.WhenAll(dropping).WaitAsync(DisposeDropTimeout);
+        }
+        catch (TimeoutException)
+        {
+            logger.LogWarning("Ended units not all removed from systemd within {Seconds} s: the next hostd's recovery removes them", DisposeDropTimeout.TotalSeconds);
+        }
+
         await bus.DisposeAsync();
         exits.Writer.TryComplete();
     }
@@ -554,6 +617,18 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
             unit.ExitReported = true;
         }
 
+        Ended(unit, exit);
+    }
+
+    /// <summary>Removes a started unit whose exit is known (systemd's copy of the output socket goes with it) and reports the exit.</summary>
+    private void Ended(UnitState unit, ProcessExit exit)
+    {
+        var dropping = DropUnitAsync(unit.Name);
+        lock (gate)
+        {
+            unit.Dropping = dropping;
+        }
+
         exits.Writer.TryWrite(exit);
     }
 
@@ -656,6 +731,10 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
         String(ref w, "Description", UnitNames.Describe(new UnitFacts(node, spec.Npid, spec.Tenant, spec.Identity.Uid, spec.Identity.Gid)));
         String(ref w, "Type", "exec");
         Bool(ref w, "RemainAfterExit", true);
+        if (early)
+        {
+            Bool(ref w, "DefaultDependencies", false);
+        }
 
         // Tenants' uids have no passwd entry, and systemd (252) refuses a User= it cannot look up
         // (status 217/USER): setpriv takes the uid and gid instead, then execs the program.
@@ -763,49 +842,49 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
     private static T Get<T>(Dictionary<string, VariantValue> values, string key, Func<VariantValue, T> read) =>
         values.TryGetValue(key, out var v) ? read(v) : default!;
 
-    private static SpawnRejectedException? CheckProgram(LaunchSpec spec, string program)
+    private static SpawnRejectedException? CheckProgram(LaunchSpec spec, string program, string root)
     {
         if (!Path.IsPathFullyQualified(program))
         {
             return new SpawnRejectedException($"spawn rejected: {program}: the path must be absolute");
         }
 
-        if (Directory.Exists(program))
+        if (Directory.Exists(root + program))
         {
             return new SpawnRejectedException($"spawn rejected: {program}: is a directory");
         }
 
-        if (!File.Exists(program))
+        if (!File.Exists(root + program))
         {
             return new SpawnRejectedException(Nefele.Client.ErrorCodes.ProgramNotFound, $"spawn rejected: {program}: no such file");
         }
 
-        if (LibC.access(program, LibC.X_OK) != 0)
+        if (LibC.access(root + program, LibC.X_OK) != 0)
         {
             return new SpawnRejectedException($"spawn rejected: {program}: permission denied: not executable");
         }
 
-        return Directory.Exists(spec.WorkingDirectory) ? null : new SpawnRejectedException($"spawn rejected: cwd {spec.WorkingDirectory} does not exist");
+        return Directory.Exists(root + spec.WorkingDirectory) ? null : new SpawnRejectedException($"spawn rejected: cwd {spec.WorkingDirectory} does not exist");
     }
 
     /// <summary>systemd's own exit codes for a failed set-up before exec (EXIT_CHDIR … EXIT_*, 200-243).</summary>
     private static bool Ran(int mainPid, int code, int status) =>
         mainPid > 0 && code is 1 or 2 or 3 && !(code == 1 && status is >= 200 and <= 243);
 
-    private static string DescribeFailure(LaunchSpec spec, string program, string unit, string job, int code, int status, string? result)
+    private static string DescribeFailure(LaunchSpec spec, string program, string root, string unit, string job, int code, int status, string? result)
     {
         const int Chdir = 200, Exec = 203, Group = 216, User = 217;
         string reason;
         if (code == 1 && status == Exec)
         {
-            reason = !File.Exists(program) ? $"{program}: no such file"
-                : Directory.Exists(program) ? $"{program}: is a directory"
-                : LibC.access(program, LibC.X_OK) != 0 ? $"{program}: permission denied: not executable"
+            reason = !File.Exists(root + program) ? $"{program}: no such file"
+                : Directory.Exists(root + program) ? $"{program}: is a directory"
+                : LibC.access(root + program, LibC.X_OK) != 0 ? $"{program}: permission denied: not executable"
                 : $"{program}: exec failed for uid {spec.Identity.Uid} (not executable for it, or its interpreter is missing)";
         }
         else if (code == 1 && status == Chdir)
         {
-            reason = Directory.Exists(spec.WorkingDirectory)
+            reason = Directory.Exists(root + spec.WorkingDirectory)
                 ? $"cwd {spec.WorkingDirectory}: permission denied for uid {spec.Identity.Uid}"
                 : $"cwd {spec.WorkingDirectory} does not exist";
         }
@@ -840,5 +919,8 @@ public sealed class SystemdEngine : IProcessEngine, IProcessOwnership
         public ProcessExit? PendingExit { get; set; }
 
         public bool ExitReported { get; set; }
+
+        /// <summary>Its removal from systemd, begun when its exit was reported.</summary>
+        public Task? Dropping { get; set; }
     }
 }
