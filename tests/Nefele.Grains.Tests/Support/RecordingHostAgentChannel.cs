@@ -105,4 +105,7 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
             batch.Select(d => ((DeliverReply?)new DeliverReply { Delivered = (uint)d.Targets.Count }, (Error?)null)).ToArray());
 
     public Task<MailboxStatsReply> GetMailboxStatsAsync(CancellationToken ct) => Task.FromResult(new MailboxStatsReply());
+
+    public Task<CommitReply> CommitAsync(string tenant, string image, string upload, CancellationToken ct) =>
+        Task.FromException<CommitReply>(new Nefele.Client.NefeleException(Nefele.Client.ErrorCodes.OverlayNotFound, "this channel runs no container"));
 }
