@@ -177,7 +177,11 @@ typedef struct nefele_spawn_opts {
                                  * before anything is sent. */
     int spread; /* nefele_nspawn: non-zero puts the processes on distinct nodes as far
                  * as possible (no effect on nefele_spawn) */
-    long long reserved[8]; /* zero */
+    int tty; /* non-zero: run on a pseudo-terminal (its stdin, stdout, stderr and controlling
+              * terminal); its node keeps the master, `nef attach NPID` types into it. Nodes
+              * on the systemd engine refuse it (-EINVAL). Was the first reserved word. */
+    int reserved_int;      /* zero */
+    long long reserved[7]; /* zero */
 } nefele_spawn_opts;
 
 /* How a process ended. */

@@ -97,6 +97,8 @@ int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
         return nf_fail(-EINVAL, "path is empty");
     if (!out)
         return nf_fail(-EINVAL, "out is NULL");
+    if (opts && opts->reserved_int != 0)
+        return nf_fail(-EINVAL, "opts->reserved_int is not zero (zero-initialise nefele_spawn_opts)");
     for (size_t i = 0; opts && i < sizeof opts->reserved / sizeof opts->reserved[0]; i++)
         if (opts->reserved[i] != 0)
             return nf_fail(-EINVAL, "opts->reserved[%zu] is not zero (zero-initialise nefele_spawn_opts)", i);
@@ -163,6 +165,7 @@ int nefele_nspawn(unsigned count, const char *path, const char *const *argv,
         spec.cpu_millis = opts->cpu_millis;
         spec.memory_bytes = opts->memory_bytes;
         spec.no_handshake = opts->no_handshake ? 1 : 0;
+        spec.tty = opts->tty ? 1 : 0;
         spec.n_affinity = count_list(opts->affinity);
         spec.affinity = (char **)opts->affinity;
         spec.n_anti_affinity = count_list(opts->anti_affinity);

@@ -91,7 +91,9 @@ struct nefele_spawn_namespaces {
  *                     never runs outside it; where that is not available the child writes
  *                     itself into the directory's cgroup.procs before exec instead.
  * stdin_fd/stdout_fd/stderr_fd: become the child's 0/1/2; a negative value means
- *                     /dev/null. Every other descriptor is closed in the child.
+ *                     /dev/null. Every other descriptor is closed in the child. A terminal
+ *                     as stdin (a pty slave) becomes the controlling terminal of the
+ *                     child's new session (TIOCSCTTY).
  *
  * identity:           NULL keeps the caller's uid, gid, groups and limits; see
  *                     struct nefele_spawn_identity. The limits are set, then the root is

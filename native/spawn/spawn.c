@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -269,6 +270,11 @@ static int child_main(void *p)
         if (dup2(tmp[i], i) < 0)
             child_fail(errfd, NEFELE_SPAWN_STAGE_SETUP, errno);
     }
+
+    /* A terminal as stdin (spawn --tty: hostd holds its master) becomes the controlling
+     * terminal of the new session, so ^C, job control and SIGWINCH reach the program. */
+    if (isatty(0) && ioctl(0, TIOCSCTTY, 0) < 0)
+        child_fail(errfd, NEFELE_SPAWN_STAGE_SETUP, errno);
 
     /* Nothing of hostd's (sockets, logs, other children's pipes) may leak into it. */
     child_close_from(3, errfd - 1);

@@ -2129,10 +2129,10 @@ static void test_libnefele(void)
               name, "rc %d \"%s\" spawns sent %d", rc, nefele_last_error(), h.spawns - before);
     }
     nefele_spawn_opts dirty = { .cpu_millis = 1 };
-    dirty.reserved[7] = 1;
+    dirty.reserved[6] = 1;
     int before = h.spawns;
     rc = nefele_spawn("/bin/app", NULL, &dirty, kids);
-    check(rc == -EINVAL && strstr(nefele_last_error(), "reserved[7]") && h.spawns == before,
+    check(rc == -EINVAL && strstr(nefele_last_error(), "reserved[6]") && h.spawns == before,
           "nefele_spawn rejects opts whose reserved words are not zero", "rc %d \"%s\"", rc, nefele_last_error());
 
     const char *twice[] = { "gpu=1", "gpu=2", NULL };

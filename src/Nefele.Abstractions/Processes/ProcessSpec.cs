@@ -65,6 +65,13 @@ public sealed record ProcessSpec
     /// </summary>
     [Id(14)] public string? Image { get; init; }
 
+    /// <summary>
+    /// Run on a pseudo-terminal (false, the default: output on a pipe, stdin /dev/null). Its node
+    /// keeps the terminal's master: what the process shows goes to its log, and
+    /// <c>nef attach</c> types into it and resizes it. Nodes on the systemd engine reject it.
+    /// </summary>
+    [Id(15)] public bool Tty { get; init; }
+
     /// <summary>The command line as ps shows it (not part of the JSON contract: the REST API would refuse it as an unknown field).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string CommandLine => Args.Count == 0 ? Path : Path + " " + string.Join(' ', Args);

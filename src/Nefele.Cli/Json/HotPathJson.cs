@@ -70,6 +70,7 @@ internal static class HotPathJson
         writer.WriteNumber("mailboxMessages", spec.MailboxMessages);
         writer.WriteNumber("mailboxBytes", spec.MailboxBytes);
         writer.WriteString("image", spec.Image);
+        writer.WriteBoolean("tty", spec.Tty);
         writer.WriteEndObject();
     }
 

@@ -18,6 +18,8 @@ internal static class CommandCatalogue
           --image NAME[:TAG]  run from one of the tenant's images (nef images); PROGRAM may then
                            be left out: the image's command runs
           --no-handshake   run without the shim handshake (static binaries)
+          --tty            run on a pseudo-terminal (stdin, stdout, stderr and controlling
+                           terminal); nef attach NPID types into it
           --request-id ID  make a retried spawn return the first answer
           --device D=N     devices to reserve, e.g. gpu=1 (repeatable; gpu alone means 1)
           --rlimit R=N     resource limit, soft = hard: nofile, nproc or core (bytes) (repeatable)
@@ -30,7 +32,7 @@ internal static class CommandCatalogue
         """;
 
     private static readonly string[] SpawnFlagNames =
-        ["--cpu", "--mem", "--env", "--name", "--cwd", "--image", "--no-handshake", "--request-id", "--device", "--rlimit", "--affinity", "--anti-affinity"];
+        ["--cpu", "--mem", "--env", "--name", "--cwd", "--image", "--no-handshake", "--tty", "--request-id", "--device", "--rlimit", "--affinity", "--anti-affinity"];
 
     public static readonly IReadOnlyList<CommandSpec> Commands =
     [

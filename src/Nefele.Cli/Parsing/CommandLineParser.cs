@@ -98,7 +98,7 @@ internal static class CommandLineParser
         long cpu = 0, memory = 0;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         string? processName = null, cwd = null, requestId = null, image = null;
-        bool noHandshake = false, partial = false, spread = false, wait = false;
+        bool noHandshake = false, partial = false, spread = false, wait = false, tty = false;
         var devices = new Dictionary<string, long>(StringComparer.Ordinal);
         var rlimits = new Dictionary<string, long>(StringComparer.Ordinal);
         List<string> affinity = [], antiAffinity = [];
@@ -153,6 +153,9 @@ internal static class CommandLineParser
                     break;
                 case "--no-handshake" when inline is null:
                     noHandshake = true;
+                    break;
+                case "--tty" when inline is null:
+                    tty = true;
                     break;
                 case "--wait" when inline is null && !multi:
                     wait = true;
@@ -219,6 +222,7 @@ internal static class CommandLineParser
             Affinity = affinity,
             AntiAffinity = antiAffinity,
             Rlimits = rlimits,
+            Tty = tty,
         };
         return new SpawnCommand(new SpawnBatch([spec], count, partial, requestId, spread), wait);
     }

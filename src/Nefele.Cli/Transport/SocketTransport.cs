@@ -50,6 +50,7 @@ internal sealed class SocketTransport : INefeleTransport
                 Name = task.Name ?? string.Empty,
                 NoHandshake = task.NoHandshake,
                 Image = task.Image ?? string.Empty,
+                Tty = task.Tty,
             };
             spec.Args.AddRange(task.Args);
             spec.Affinity.AddRange(task.Affinity);

@@ -529,7 +529,7 @@ public sealed partial class PlacementRequestGrain(
 
     private static bool SameSpec(ProcessSpec a, ProcessSpec b) =>
         a.Path == b.Path && a.Args.SequenceEqual(b.Args) && a.Cwd == b.Cwd && a.CpuMillis == b.CpuMillis
-        && a.MemoryBytes == b.MemoryBytes && a.Name == b.Name && a.NoHandshake == b.NoHandshake
+        && a.MemoryBytes == b.MemoryBytes && a.Name == b.Name && a.NoHandshake == b.NoHandshake && a.Tty == b.Tty
         && a.Env.Count == b.Env.Count && a.Env.All(kv => b.Env.TryGetValue(kv.Key, out var v) && v == kv.Value)
         && a.Devices.Count == b.Devices.Count && a.Devices.All(kv => b.Devices.TryGetValue(kv.Key, out var v) && v == kv.Value)
         && a.Affinity.SequenceEqual(b.Affinity) && a.AntiAffinity.SequenceEqual(b.AntiAffinity);

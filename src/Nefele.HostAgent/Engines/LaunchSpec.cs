@@ -25,4 +25,7 @@ public sealed record LaunchSpec(
     /// process inside (set by the container engine once the container runs); null on the host.
     /// </summary>
     public Containers.ContainerNamespaces? Namespaces { get; init; }
+
+    /// <summary>Run on a pseudo-terminal (spawn --tty): its slave is the process's stdin, stdout, stderr and controlling terminal.</summary>
+    public bool Tty { get; init; }
 }

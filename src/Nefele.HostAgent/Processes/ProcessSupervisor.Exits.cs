@@ -61,6 +61,9 @@ public sealed partial class ProcessSupervisor
         }
 
         log.MarkEnded();
+
+        // Its output has been read to the end (or the grace is over): the terminal's master goes.
+        p.Terminal?.Dispose();
         var end = new ProcessEnd
         {
             State = ProcessState.Exited,

@@ -60,6 +60,12 @@ public sealed partial class ProcessSupervisor
             return;
         }
 
+        if (spec.Tty && !engine.Capabilities.Terminal)
+        {
+            connection.Enqueue(new ControlEvent { Id = requestId, Launched = Rejected($"spawn rejected: --tty needs a node on the native engine; this node runs the {engine.Capabilities.Name} engine, which gives processes no terminal") });
+            return;
+        }
+
         var token = spec.NoHandshake ? null : LaunchTokens.Create();
         var p = new TrackedProcess(request.Npid, request.Tenant, spec, token, new ProcessIdentity(request.Uid, request.Gid, rlimits))
         {
@@ -212,7 +218,10 @@ public sealed partial class ProcessSupervisor
                 p.Identity,
                 paths,
                 container,
-                imageRoot);
+                imageRoot)
+            {
+                Tty = spec.Tty,
+            };
             SpawnTrace.Mark("h.start_call", p.Npid);
             var launchContext = p.LaunchSpan?.Context ?? default;
             using var starting = p.LaunchSpan is null ? null : HostAgentSpans.StartDetached("nefele.hostd.start", ActivityKind.Internal, launchContext);
@@ -255,6 +264,7 @@ public sealed partial class ProcessSupervisor
             p.Pid = started.Pid;
             p.StartedUnixMs = started.StartedUnixMs;
             p.Log = log;
+            p.Terminal = started.Terminal;
             byId[started.Id] = p;
             byPid[p.Pid] = p;
             if (p.Token is null)

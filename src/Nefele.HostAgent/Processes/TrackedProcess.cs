@@ -64,6 +64,9 @@ internal sealed class TrackedProcess(string npid, string tenant, ProcessSpec spe
     /// <summary>The trace the process belongs to: its launch span's, else the silo's that asked for it (default: none).</summary>
     public ActivityContext Trace { get; set; }
 
+    /// <summary>The master of its pseudo-terminal (spawn --tty), from start until its exit; null without one.</summary>
+    public PseudoTerminal? Terminal { get; set; }
+
     public LocalProcess ToLocalProcess() => new()
     {
         Npid = Npid,

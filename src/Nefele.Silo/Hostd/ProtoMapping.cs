@@ -20,6 +20,7 @@ internal static class ProtoMapping
             MailboxMessages = spec.MailboxMessages,
             MailboxBytes = spec.MailboxBytes,
             Image = spec.Image ?? string.Empty,
+            Tty = spec.Tty,
         };
         p.Args.AddRange(spec.Args);
         foreach (var (key, value) in spec.Env)
@@ -59,6 +60,7 @@ internal static class ProtoMapping
         MailboxMessages = p.MailboxMessages,
         MailboxBytes = p.MailboxBytes,
         Image = string.IsNullOrEmpty(p.Image) ? null : p.Image,
+        Tty = p.Tty,
     };
 
     public static ProcessEnd FromProto(P.ProcessEnd p) => new()

@@ -79,7 +79,7 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         this.options = options;
         this.cgroups = cgroups;
         this.logger = logger;
-        Capabilities = new EngineCapabilities("native", Recover: false, ResourceLimits: cgroups.Flavor != CgroupFlavor.None);
+        Capabilities = new EngineCapabilities("native", Recover: false, ResourceLimits: cgroups.Flavor != CgroupFlavor.None, Terminal: true);
         epoll = Epoll.Create(Epoll.EPOLL_CLOEXEC);
         wake = Epoll.EventFd(0, Epoll.EFD_CLOEXEC | Epoll.EFD_NONBLOCK);
         if (epoll < 0 || wake < 0 || Epoll.Add(epoll, wake, WakeTag) != 0)
@@ -335,15 +335,35 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         // thread per process. Both ends close-on-exec, so a concurrent spawn cannot inherit
         // another process's end (its reader would never see end of file); the child's dup2
         // onto 1 and 2 clears the flag. stdout and stderr get a pair each, so their records stay apart.
+        // With --tty the slave of a new pseudo-terminal is all three (and the controlling
+        // terminal: the spawn library makes a terminal stdin so); hostd keeps the master.
         var fds = stackalloc int[2];
         var errs = stackalloc int[2];
-        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, fds) != 0)
+        PseudoTerminal? terminal = null;
+        if (spec.Tty)
+        {
+            try
+            {
+                terminal = PseudoTerminal.Open(PseudoTerminal.DefaultRows, PseudoTerminal.DefaultColumns, spec.Identity.Uid, spec.Identity.Gid, out fds[1]);
+                fds[0] = -1;
+            }
+            catch (IOException e)
+            {
+                cgroup.TryRemove();
+                throw new SpawnRejectedException($"spawn rejected: {e.Message}", e);
+            }
+        }
+        else if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, fds) != 0)
         {
             cgroup.TryRemove();
             throw new IOException($"socketpair failed: {LibC.StrError(Marshal.GetLastPInvokeError())}");
         }
 
-        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, errs) != 0)
+        if (terminal is not null)
+        {
+            errs[0] = errs[1] = -1;
+        }
+        else if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, errs) != 0)
         {
             var error = Marshal.GetLastPInvokeError();
             LibC.close(fds[0]);
@@ -365,9 +385,9 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         // every concurrent launch queued behind it, so a request's tasks started one at a time.
         // Nothing waits for a pid before it is recorded below, so an early exit stays a zombie
         // until then (its pidfd is already readable when added, or the wake checks every child).
-        // stdin is /dev/null: the spawn library opens it in the child for a negative descriptor.
+        // stdin is /dev/null (the spawn library opens it in the child for a negative descriptor), or the terminal.
         SpawnTrace.Mark("h.clone", spec.Npid);
-        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, -1, fds[1], errs[1], spec.Identity, root, out var pidfd, out var stage, out var errno, spec.Namespaces);
+        var pid = library.Spawn(spec.Path, spec.Arguments, spec.Environment, spec.WorkingDirectory, procsFiles, cgroupFd, terminal is null ? -1 : fds[1], fds[1], terminal is null ? errs[1] : fds[1], spec.Identity, root, out var pidfd, out var stage, out var errno, spec.Namespaces);
         SpawnTrace.Mark("h.clone_ret", spec.Npid);
         var watched = false;
         var id = default(LocalProcessId);
@@ -397,15 +417,24 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
 
         var startedMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         LibC.close(fds[1]);
-        LibC.close(errs[1]);
+        if (errs[1] >= 0)
+        {
+            LibC.close(errs[1]);
+        }
+
         if (cgroupFd >= 0)
         {
             LibC.close(cgroupFd);
         }
         if (pid <= 0)
         {
-            LibC.close(fds[0]);
-            LibC.close(errs[0]);
+            if (terminal is null)
+            {
+                LibC.close(fds[0]);
+                LibC.close(errs[0]);
+            }
+
+            terminal?.Dispose();
             cgroup.TryRemove();
 
             // exec's preconditions are checked only when it failed, to name the cause (on the
@@ -431,6 +460,12 @@ public sealed class NativeEngine : IProcessEngine, IProcessOwnership
         }
 
         logger.LogDebug("Spawned {Npid} as pid {Pid}", spec.Npid, pid);
+        if (terminal is not null)
+        {
+            terminal.StartReading(spec.Npid);
+            return new StartedProcess(id, pid, startedMs, terminal.Output, Terminal: terminal);
+        }
+
         // hostd only reads: closing its write direction lets nothing flow the wrong way.
         LibC.shutdown(fds[0], LibC.SHUT_WR);
         LibC.shutdown(errs[0], LibC.SHUT_WR);
