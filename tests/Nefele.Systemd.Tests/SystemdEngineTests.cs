@@ -40,7 +40,10 @@ public sealed class SystemdEngineTests : IAsyncLifetime
         var engine = NewEngine();
         var exits = Exits(engine);
         var started = await engine.StartAsync(Spec("/bin/sh", "-c", "echo out; echo err >&2; grep ^Uid: /proc/self/status; exit 3"), CancellationToken.None);
-        Assert.True(started.Pid > 0);
+
+        // 0 when the program ended before its start job did (a busy node): its pid can no longer
+        // be mapped into this namespace. The pid test below covers the mapping of a running one.
+        Assert.True(started.Pid >= 0);
         Assert.StartsWith("nefele-", started.Id.Value, StringComparison.Ordinal);
 
         var errors = ReadAllAsync(started.ErrorOutput!);
