@@ -455,7 +455,7 @@ nefele_release_node() {
 # inputs outside the checkout), and a second run answers the same tarball with the same digest.
 # Ends with "N passed, M failed" (one check).
 nefele_check_images() {
-  local out first second config
+  local out="" first="" second="" config=""
   if out="$("$NEFELE_ROOT/scripts/images" busybox)" && first="$(printf '%s\n' "$out" | head -n 1)" \
     && config="$(printf '%s\n' "$out" | sed -n 2p)" && [ -s "$first" ] && [ -s "$config" ] \
     && tar -tf "$first" | grep -qx './bin/sh' && python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["cmd"]' "$config" \
@@ -463,16 +463,13 @@ nefele_check_images() {
     say "scripts/images busybox: $first"
     echo "1 passed, 0 failed"
   else
-    say "scripts/images busybox failed or gave another image the second time"
+    say "scripts/images busybox failed or gave another image the second time (first: ${first:-none}, config: ${config:-none}, second: ${second:-none})"
+    [ -n "${first:-}" ] && { ls -l "$first" "${config:-/dev/null}" >&2; tar -tf "$first" 2>&1 | head -5 >&2; }
     echo "0 passed, 1 failed"
     return 1
   fi
 }
 
-# nefele_check_systemd [dotnet test args...]: the systemd engine's tests (tests/Nefele.Systemd.Tests)
-# against a systemd testbed of their own (scripts/systemd-testbed, state in NEFELE_SYSTEMD_TESTBED_DIR,
-# default /run/nefele-testbed-test), started before and powered off after, whatever the tests did.
-# Ends with "N passed, M failed"; a testbed that does not start counts as 1 failed.
 # nefele_check_tracing [dotnet test args]: tests/Nefele.Tracing.Tests against a real OTLP receiver
 # (tests/otlp-receiver: Node.js decoding http/protobuf exports with @opentelemetry/otlp-transformer's
 # generated protobuf root, pinned by its package-lock.json). Installs node and npm when missing and
@@ -503,6 +500,10 @@ nefele_check_tracing() {
   [ "$f" -eq 0 ]
 }
 
+# nefele_check_systemd [dotnet test args...]: the systemd engine's tests (tests/Nefele.Systemd.Tests)
+# against a systemd testbed of their own (scripts/systemd-testbed, state in NEFELE_SYSTEMD_TESTBED_DIR,
+# default /run/nefele-testbed-test), started before and powered off after, whatever the tests did.
+# Ends with "N passed, M failed"; a testbed that does not start counts as 1 failed.
 nefele_check_systemd() {
   local dir="${NEFELE_SYSTEMD_TESTBED_DIR:-/run/nefele-testbed-test}" bus rc=0 out summary p f
   if ! NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" up; then
