@@ -289,7 +289,7 @@ nefele_check_release() {
     grep -qxF -- "$line" <<<"$got" || want+=("no $line")
   done
   grep -q "$NEFELE_ROOT" <<<"$got" && want+=("a path of the build machine")
-  dpkg-deb -c "$deb" | awk '$2 != "root/root"' | grep -q . && want+=("files not owned by root")
+  dpkg-deb -c "$deb" | awk '$2 != "root/root"' | grep . >/dev/null && want+=("files not owned by root")
   if [ ${#want[@]} -eq 0 ]; then _release_ok "the package's control data and layout"; else _release_bad "the package" "$(IFS=';'; echo "${want[*]}")"; fi
 
   # Installed, booted, removed.
@@ -458,7 +458,7 @@ nefele_check_images() {
   local out="" first="" second="" config=""
   if out="$("$NEFELE_ROOT/scripts/images" busybox)" && first="$(printf '%s\n' "$out" | head -n 1)" \
     && config="$(printf '%s\n' "$out" | sed -n 2p)" && [ -s "$first" ] && [ -s "$config" ] \
-    && tar -tf "$first" | grep -qx './bin/sh' && python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["cmd"]' "$config" \
+    && tar -tf "$first" | grep -x './bin/sh' >/dev/null && python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["cmd"]' "$config" \
     && second="$("$NEFELE_ROOT/scripts/images" path busybox)" && [ "$first" = "$second" ]; then
     say "scripts/images busybox: $first"
     echo "1 passed, 0 failed"
@@ -588,7 +588,7 @@ for r in d["data"]["result"]:
     [ -n "$scrape" ] || return 1
     out="$(printf '%s\n' "$scrape" | promtool check metrics 2>&1)" && return 0
     printf '%s\n' "$out" | sed 's/^/  promtool: /' >&2
-    ! printf '%s\n' "$out" | grep -Ev '^(orleans|dotnet|process)_[a-z0-9_]+ (no help text|use base unit|label names should be written in|non-histogram and non-summary metrics should not have)' | grep -q .
+    ! printf '%s\n' "$out" | grep -Ev '^(orleans|dotnet|process)_[a-z0-9_]+ (no help text|use base unit|label names should be written in|non-histogram and non-summary metrics should not have)' | grep . >/dev/null
   }
   for node in 1 2; do
     check "promtool check metrics: node $node's silo" check_metrics -H "Authorization: Bearer $(cat "$key")" "http://10.81.0.1$node:7400/metrics"
