@@ -470,20 +470,11 @@ nefele_check_images() {
   fi
 }
 
-# nefele_check_tracing [dotnet test args]: tests/Nefele.Tracing.Tests against a real OTLP receiver
-# (tests/otlp-receiver: Node.js decoding http/protobuf exports with @opentelemetry/otlp-transformer's
-# generated protobuf root, pinned by its package-lock.json). Installs node and npm when missing and
-# the receiver's packages (npm ci) when node_modules is missing or stale. The tests start their own
-# node (own ports, run directory and node name) and receiver. Ends with "N passed, M failed".
-nefele_check_tracing() {
-  local dir="$NEFELE_ROOT/tests/otlp-receiver" rc=0 out summary p f
-  nefele_install_node || { echo "0 passed, 1 failed"; return 1; }
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    say "npm ci (tests/otlp-receiver) ..."
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || { say "npm ci failed"; echo "0 passed, 1 failed"; return 1; }
-  fi
-  out="$(dotnet test "$NEFELE_ROOT/tests/Nefele.Tracing.Tests/Nefele.Tracing.Tests.csproj" \
-    -c "$NEFELE_CONFIG" --no-build -nologo "$@" 2>&1)" || rc=$?
+# nefele_dotnet_test_summary OUTPUT EXIT: the failures of a `dotnet test` run's OUTPUT, then its
+# "N passed, M failed" line (a test host that crashed with no failure counted counts as 1 failed; a
+# filter that matched nothing as 0 and 0). Returns 0 when nothing failed.
+nefele_dotnet_test_summary() {
+  local out="$1" rc="$2" summary p f
   grep -E '^\s*(Failed|Passed!|Failed!|Skipped) |Error Message|Assert' <<<"$out" | head -n 100
   summary="$(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+' <<<"$out" | tail -n 1)"
   if [ -n "$summary" ]; then
@@ -500,12 +491,29 @@ nefele_check_tracing() {
   [ "$f" -eq 0 ]
 }
 
+# nefele_check_tracing [dotnet test args]: tests/Nefele.Tracing.Tests against a real OTLP receiver
+# (tests/otlp-receiver: Node.js decoding http/protobuf exports with @opentelemetry/otlp-transformer's
+# generated protobuf root, pinned by its package-lock.json). Installs node and npm when missing and
+# the receiver's packages (npm ci) when node_modules is missing or stale. The tests start their own
+# node (own ports, run directory and node name) and receiver. Ends with "N passed, M failed".
+nefele_check_tracing() {
+  local dir="$NEFELE_ROOT/tests/otlp-receiver" rc=0 out
+  nefele_install_node || { echo "0 passed, 1 failed"; return 1; }
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "npm ci (tests/otlp-receiver) ..."
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || { say "npm ci failed"; echo "0 passed, 1 failed"; return 1; }
+  fi
+  out="$(dotnet test "$NEFELE_ROOT/tests/Nefele.Tracing.Tests/Nefele.Tracing.Tests.csproj" \
+    -c "$NEFELE_CONFIG" --no-build -nologo "$@" 2>&1)" || rc=$?
+  nefele_dotnet_test_summary "$out" "$rc"
+}
+
 # nefele_check_systemd [dotnet test args...]: the systemd engine's tests (tests/Nefele.Systemd.Tests)
 # against a systemd testbed of their own (scripts/systemd-testbed, state in NEFELE_SYSTEMD_TESTBED_DIR,
 # default /run/nefele-testbed-test), started before and powered off after, whatever the tests did.
 # Ends with "N passed, M failed"; a testbed that does not start counts as 1 failed.
 nefele_check_systemd() {
-  local dir="${NEFELE_SYSTEMD_TESTBED_DIR:-/run/nefele-testbed-test}" bus rc=0 out summary p f
+  local dir="${NEFELE_SYSTEMD_TESTBED_DIR:-/run/nefele-testbed-test}" bus rc=0 out
   if ! NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" up; then
     echo "0 passed, 1 failed"
     return 1
@@ -514,20 +522,7 @@ nefele_check_systemd() {
   out="$(NEFELE_SYSTEMD_BUS="$bus" dotnet test "$NEFELE_ROOT/tests/Nefele.Systemd.Tests/Nefele.Systemd.Tests.csproj" \
     -c "$NEFELE_CONFIG" --no-build -nologo "$@" 2>&1)" || rc=$?
   NEFELE_TESTBED_DIR="$dir" "$NEFELE_ROOT/scripts/systemd-testbed" down
-  grep -E '^\s*(Failed|Passed!|Failed!|Skipped) |Error Message|Assert' <<<"$out" | head -n 100
-  summary="$(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+' <<<"$out" | tail -n 1)"
-  if [ -n "$summary" ]; then
-    f="$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")"
-    p="$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")"
-    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1   # a test host that crashed
-  elif grep -q 'No test matches' <<<"$out"; then
-    p=0 f=0
-  else
-    tail -n 40 <<<"$out"
-    p=0 f=1
-  fi
-  echo "$p passed, $f failed"
-  [ "$f" -eq 0 ]
+  nefele_dotnet_test_summary "$out" "$rc"
 }
 
 # nefele_check_prometheus: the shipped Prometheus rules and scrape configuration pass promtool, and a
