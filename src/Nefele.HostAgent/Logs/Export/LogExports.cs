@@ -1,0 +1,30 @@
+using Nefele.Protocol.V1;
+
+namespace Nefele.HostAgent.Logs.Export;
+
+/// <summary>The node's log exports (<c>--log-export otlp</c>, <c>--log-export-file</c>); none by default.</summary>
+public sealed class LogExports(IReadOnlyList<ILogExport> exports) : IAsyncDisposable
+{
+    public static readonly LogExports None = new([]);
+
+    public bool Any => exports.Count > 0;
+
+    public IReadOnlyList<ILogExport> Exports => exports;
+
+    /// <summary>Hands one output record to every export (each queues it or drops it; none waits).</summary>
+    public void Export(OutputOrigin origin, LogStream stream, long timeUnixNano, ReadOnlySpan<byte> data)
+    {
+        foreach (var export in exports)
+        {
+            export.Export(origin, stream, timeUnixNano, data);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var export in exports)
+        {
+            await export.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
