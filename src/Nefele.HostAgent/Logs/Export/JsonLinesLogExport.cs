@@ -23,9 +23,6 @@ public sealed class JsonLinesLogExport : ILogExport
     // Records written per batch, so that a reopen or a failure is noticed between batches.
     private const int BatchRecords = 1024;
 
-    // How often the writer checks that the path still names its file: a readlink, not per record.
-    private static readonly TimeSpan MovedCheck = TimeSpan.FromSeconds(1);
-
     private static readonly JsonWriterOptions WriterOptions = new()
     {
         // A file for log shippers, never HTML: non-ASCII text is kept readable.
@@ -40,7 +37,6 @@ public sealed class JsonLinesLogExport : ILogExport
     private readonly ArrayBufferWriter<byte> buffer = new(64 * 1024);
     private FileStream? file;
     private volatile bool reopen;
-    private long checkedMovedAt;
     private bool failing;
 
     /// <exception cref="IOException">The file cannot be opened for appending (the message names it).</exception>
@@ -150,15 +146,17 @@ public sealed class JsonLinesLogExport : ILogExport
         }
     }
 
-    /// <summary>True when the open file is no longer at <see cref="path"/> (moved or deleted); checked once a second.</summary>
+    /// <summary>
+    /// True when the open file is no longer at <see cref="path"/> (moved or deleted). One readlink per
+    /// batch, not per record; checked before writing, so a batch never goes to a file already rotated.
+    /// </summary>
     private bool Moved()
     {
-        if (file is null || Environment.TickCount64 - checkedMovedAt < (long)MovedCheck.TotalMilliseconds)
+        if (file is null)
         {
             return false;
         }
 
-        checkedMovedAt = Environment.TickCount64;
         var fd = file.SafeFileHandle.DangerousGetHandle().ToInt32();
         try
         {
