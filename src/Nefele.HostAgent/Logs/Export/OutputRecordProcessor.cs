@@ -19,8 +19,8 @@ namespace Nefele.HostAgent.Logs.Export;
 /// </remarks>
 internal sealed class OutputRecordProcessor : BaseExportProcessor<LogRecord>
 {
-    // Batches leave at least this often: output is wanted in the store soon, and the exporter's
-    // own default (5 s, OTEL_BLRP_SCHEDULE_DELAY) is honoured when set.
+    // Batches leave at least this often unless OTEL_BLRP_SCHEDULE_DELAY says otherwise: output is
+    // wanted in the store soon, sooner than the specification's 5 s default for logs.
     private const int DefaultDelayMs = 1000;
     private const int MaxBatch = 512;
 
