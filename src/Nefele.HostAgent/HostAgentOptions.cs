@@ -85,7 +85,8 @@ public sealed class HostAgentOptions
     public string LogExportFile { get; set; } = "";
 
     /// <summary>
-    /// Output records each export holds while its store catches up; past it, new records are
+    /// Output records each export holds while its store catches up (and at most
+    /// <see cref="Logs.Export.LogExports.MaxQueuedBytes"/> of text); past it, new records are
     /// dropped and counted (<c>nefele.hostd.log_export.dropped</c>) rather than slowing or
     /// stopping a process. Default 8192: a few seconds of a busy node's output.
     /// Allowed: 64 to 1,000,000.

@@ -79,6 +79,58 @@ public sealed class LogExportTests : IAsyncLifetime
         Assert.Contains("before-rotation", File.ReadAllText(rotated), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_file_that_cannot_be_written_drops_records_counted_and_never_stops_a_process()
+    {
+        long dropped = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Nefele.HostAgent" && instrument.Name == "nefele.hostd.log_export.dropped")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "nefele.exporter" && (string?)tag.Value == "jsonl")
+                {
+                    Interlocked.Add(ref dropped, value);
+                }
+            }
+        });
+        listener.Start();
+
+        // The path becomes a directory: the file cannot be reopened there.
+        var first = NewNpid();
+        await silo.LaunchStartedAsync(first, Echo("before"));
+        await silo.NextExitAsync(first);
+        await LinesOfAsync(first, n => n >= 1);
+        File.Move(ExportFile, ExportFile + ".1");
+        Directory.CreateDirectory(ExportFile);
+
+        var lost = NewNpid();
+        await silo.LaunchStartedAsync(lost, Echo("lost"));
+        var exit = await silo.NextExitAsync(lost);
+        Assert.Equal(0, exit.End.ExitCode);
+        Assert.Equal("lost\n", await silo.AllLogsAsync(lost));
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (Interlocked.Read(ref dropped) < 1)
+        {
+            Assert.True(deadline.Elapsed < Bound, "the record that could not be written was not counted as dropped");
+            await Task.Delay(50);
+        }
+
+        // Once the path can be written again, records go there.
+        Directory.Delete(ExportFile);
+        var back = NewNpid();
+        await silo.LaunchStartedAsync(back, Echo("back"));
+        await silo.NextExitAsync(back);
+        Assert.Equal("back\n", (await LinesOfAsync(back, n => n >= 1)).Single().GetProperty("text").GetString());
+    }
+
     /// <summary>RFC 3339 in UTC with nine fractional digits, worked out from the nanoseconds with DateTime (100 ns) and the rest.</summary>
     private static string Rfc3339Nanos(long unixNano) =>
         DateTime.UnixEpoch.AddTicks(unixNano / 100).ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture)
@@ -99,7 +151,7 @@ public sealed class LogExportTests : IAsyncLifetime
         var deadline = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            if (File.Exists(ExportFile))
+            if (File.Exists(ExportFile) && !Directory.Exists(ExportFile))
             {
                 var lines = File.ReadAllText(ExportFile).Split('\n');
 

@@ -36,6 +36,7 @@ public sealed class JsonLinesLogExport : ILogExport
     private readonly Task writer;
     private readonly ArrayBufferWriter<byte> buffer = new(64 * 1024);
     private FileStream? file;
+    private long queuedBytes;
     private volatile bool reopen;
     private bool failing;
 
@@ -47,7 +48,11 @@ public sealed class JsonLinesLogExport : ILogExport
         this.logger = logger;
         queue = Channel.CreateBounded<Entry>(
             new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
-            _ => HostAgentTelemetry.LogExportDropped.Add(1, new KeyValuePair<string, object?>(Nefele.Observability.Instruments.Attributes.Exporter, Name)));
+            entry =>
+            {
+                Interlocked.Add(ref queuedBytes, -entry.Text.Length);
+                Dropped(1);
+            });
 
         // At start-up a file hostd cannot write stops it with the reason; later failures only drop records.
         file = Open(path);
@@ -61,8 +66,20 @@ public sealed class JsonLinesLogExport : ILogExport
 
     public string Name => "jsonl";
 
-    public void Export(OutputOrigin origin, LogStream stream, long timeUnixNano, ReadOnlySpan<byte> data) =>
-        queue.Writer.TryWrite(new Entry(origin, stream, timeUnixNano, Encoding.UTF8.GetString(data)));
+    public void Export(OutputOrigin origin, LogStream stream, long timeUnixNano, ReadOnlySpan<byte> data)
+    {
+        // Counted in UTF-8 bytes as they arrive (the text is about as long).
+        if (Interlocked.Add(ref queuedBytes, data.Length) > LogExports.MaxQueuedBytes)
+        {
+            Interlocked.Add(ref queuedBytes, -data.Length);
+            Dropped(1);
+            return;
+        }
+
+        var text = Encoding.UTF8.GetString(data);
+        Interlocked.Add(ref queuedBytes, text.Length - data.Length);
+        queue.Writer.TryWrite(new Entry(origin, stream, timeUnixNano, text));
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -101,6 +118,7 @@ public sealed class JsonLinesLogExport : ILogExport
             {
                 while (count < BatchRecords && queue.Reader.TryRead(out var entry))
                 {
+                    Interlocked.Add(ref queuedBytes, -entry.Text.Length);
                     Write(json, entry);
                     json.Flush();
                     json.Reset();
@@ -134,7 +152,7 @@ public sealed class JsonLinesLogExport : ILogExport
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            HostAgentTelemetry.LogExportDropped.Add(count, new KeyValuePair<string, object?>(Nefele.Observability.Instruments.Attributes.Exporter, Name));
+            Dropped(count);
             file?.Dispose();
             file = null;
             if (!failing)
@@ -145,6 +163,9 @@ public sealed class JsonLinesLogExport : ILogExport
             }
         }
     }
+
+    private void Dropped(int count) =>
+        HostAgentTelemetry.LogExportDropped.Add(count, new KeyValuePair<string, object?>(Nefele.Observability.Instruments.Attributes.Exporter, Name));
 
     /// <summary>
     /// True when the open file is no longer at <see cref="path"/> (moved or deleted). One readlink per

@@ -5,6 +5,12 @@ namespace Nefele.HostAgent.Logs.Export;
 /// <summary>The node's log exports (<c>--log-export otlp</c>, <c>--log-export-file</c>); none by default.</summary>
 public sealed class LogExports(IReadOnlyList<ILogExport> exports) : IAsyncDisposable
 {
+    /// <summary>
+    /// The most output bytes one export holds while its store catches up, whatever the record count
+    /// (a record is up to 16 KiB, so <c>--log-export-queue</c> alone could hold a lot): 32 MiB.
+    /// </summary>
+    public const long MaxQueuedBytes = 32L << 20;
+
     public static readonly LogExports None = new([]);
 
     public bool Any => exports.Count > 0;

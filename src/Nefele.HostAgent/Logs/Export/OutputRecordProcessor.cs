@@ -9,7 +9,8 @@ namespace Nefele.HostAgent.Logs.Export;
 /// Makes each output record what it stands for (its time, its process's trace context, its text as
 /// the body) and hands it to the library's <see cref="BatchLogRecordExportProcessor"/>, whose queue
 /// holds <c>capacity</c> records. The batch processor drops silently when its queue is full, so
-/// records in flight are counted here (handed over, less exported) and a record that would not fit
+/// records in flight are counted here (handed over, less exported), with their text's length, and a
+/// record that would pass either bound (<c>capacity</c> records, <see cref="LogExports.MaxQueuedBytes"/>)
 /// is dropped here instead, counted in <c>nefele.hostd.log_export.dropped</c>.
 /// </summary>
 /// <remarks>
@@ -27,7 +28,11 @@ internal sealed class OutputRecordProcessor : BaseExportProcessor<LogRecord>
     private readonly BatchLogRecordExportProcessor batch;
     private readonly int capacity;
     private readonly KeyValuePair<string, object?> exporterTag;
+    // Each record's length in the order handed over, which is the order the batch processor
+    // exports them in: an export of n records takes the first n lengths off.
+    private readonly Queue<int> lengths = new();
     private long inFlight;
+    private long inFlightBytes;
 
     public OutputRecordProcessor(BaseExporter<LogRecord> exporter, int capacity, string name)
         : base(exporter)
@@ -45,11 +50,17 @@ internal sealed class OutputRecordProcessor : BaseExportProcessor<LogRecord>
             return;
         }
 
-        if (Interlocked.Increment(ref inFlight) > capacity)
+        lock (lengths)
         {
-            Interlocked.Decrement(ref inFlight);
-            HostAgentTelemetry.LogExportDropped.Add(1, exporterTag);
-            return;
+            if (inFlight >= capacity || inFlightBytes + state.Text.Length > LogExports.MaxQueuedBytes)
+            {
+                HostAgentTelemetry.LogExportDropped.Add(1, exporterTag);
+                return;
+            }
+
+            inFlight++;
+            inFlightBytes += state.Text.Length;
+            lengths.Enqueue(state.Text.Length);
         }
 
         var time = DateTime.UnixEpoch.AddTicks(state.TimeUnixNano / 100);
@@ -74,6 +85,18 @@ internal sealed class OutputRecordProcessor : BaseExportProcessor<LogRecord>
     }
 
     protected override bool OnForceFlush(int timeoutMilliseconds) => batch.ForceFlush(timeoutMilliseconds);
+
+    private void Exported(long count)
+    {
+        lock (lengths)
+        {
+            for (var i = 0; i < count && lengths.TryDequeue(out var length); i++)
+            {
+                inFlight--;
+                inFlightBytes -= length;
+            }
+        }
+    }
 
     protected override bool OnShutdown(int timeoutMilliseconds) => batch.Shutdown(timeoutMilliseconds);
 
@@ -101,7 +124,7 @@ internal sealed class OutputRecordProcessor : BaseExportProcessor<LogRecord>
             finally
             {
                 // Now the batch processor has taken these records out of its queue.
-                Interlocked.Add(ref owner.inFlight, -count);
+                owner.Exported(count);
             }
         }
 
