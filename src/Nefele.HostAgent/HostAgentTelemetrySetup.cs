@@ -52,7 +52,9 @@ internal static class HostAgentTelemetrySetup
         var exports = new List<ILogExport>();
         if (options.LogExport == "otlp")
         {
-            exports.Add(new OtlpLogExport(options.LogExportQueue, Resource(configuration), name => configuration[name]));
+            // The library reads the general OTEL_EXPORTER_OTLP_* variables from the environment; the logs
+            // endpoint's own are read from there too, as the validator checks them.
+            exports.Add(new OtlpLogExport(options.LogExportQueue, Resource(configuration), Environment.GetEnvironmentVariable));
         }
 
         if (options.LogExportFile.Length > 0)

@@ -28,7 +28,7 @@ public sealed class OtlpLogExport : ILogExport
     private readonly ILogger logger;
 
     /// <param name="configure">Sets the resource (service.name and the node's attributes, as hostd's other telemetry).</param>
-    /// <param name="variable">Reads the OTEL_* variables (the host's configuration, which includes the environment).</param>
+    /// <param name="variable">Reads the OTEL_EXPORTER_OTLP_LOGS_* variables (the environment, where the library reads the others).</param>
     public OtlpLogExport(int capacity, Action<ResourceBuilder> configure, Func<string, string?> variable)
     {
         var exporter = new OtlpLogExporter(ExporterOptions(variable));
