@@ -189,9 +189,10 @@ public sealed class CommandLineParserTests
     public void Logs_takes_follow_and_one_npid()
     {
         var logs = Assert.IsType<LogsCommand>(Parse("logs", "-f", A));
-        Assert.True(logs.Follow);
-        Assert.Equal(A, logs.Npid);
-        Assert.False(Assert.IsType<LogsCommand>(Parse("logs", A)).Follow);
+        Assert.True(logs.Filter.Follow);
+        Assert.Equal(A, Assert.Single(logs.Filter.Npids));
+        Assert.True(logs.Raw);
+        Assert.False(Assert.IsType<LogsCommand>(Parse("logs", A)).Filter.Follow);
     }
 
     [Fact]
