@@ -38,7 +38,7 @@ public sealed partial class ClusterTests
             npids.Add(await tenant.SpawnAsync(LogWriter(1, "web", "one")).WaitAsync(Bound));
             npids.Add(await tenant.SpawnAsync(LogWriter(2, "web", "two")).WaitAsync(Bound));
             npids.Add(await tenant.SpawnAsync(LogWriter(2, "db", "other")).WaitAsync(Bound));
-            Assert.Equal([ClusterFixture.NodeName(1), ClusterFixture.NodeName(2)], [(await tenant.GetAsync(npids[0])).Node, (await tenant.GetAsync(npids[1])).Node]);
+            Assert.Equal((ClusterFixture.NodeName(1), ClusterFixture.NodeName(2)), ((await tenant.GetAsync(npids[0])).Node, (await tenant.GetAsync(npids[1])).Node));
 
             // Through node 1's REST API, as nef does from outside the cluster.
             using var follow = new BackgroundCommand(nef, ["logs", "-f", "--name", "web", "--stream", "stdout", "--since", "5m"], NefEnv(tenant.Name));
