@@ -157,7 +157,10 @@ public sealed partial class NefeleTenant
     private async IAsyncEnumerable<LogEntry> MergeAsync(List<LogCursor> cursors, LogStream stream, (long Since, long Until) window, [EnumeratorCancellation] CancellationToken ct)
     {
         var heads = new PriorityQueue<LogCursor, (long Time, string Npid)>();
-        async Task FillAsync(LogCursor cursor)
+
+        // Reads until the cursor has a record or is at its end; the caller queues it (the queue is
+        // not thread-safe, and the first fills run at once).
+        async Task<LogCursor> FillAsync(LogCursor cursor)
         {
             while (cursor.Buffer.Count == 0 && !cursor.AtEnd)
             {
@@ -170,17 +173,26 @@ public sealed partial class NefeleTenant
                 }
             }
 
+            return cursor;
+        }
+
+        void Queue(LogCursor cursor)
+        {
             if (cursor.Buffer.Count > 0)
             {
                 heads.Enqueue(cursor, (cursor.Buffer.Peek().TimeUnixNano, cursor.Npid));
             }
         }
 
-        await Task.WhenAll(cursors.Select(FillAsync));
+        foreach (var filled in await Task.WhenAll(cursors.Select(FillAsync)))
+        {
+            Queue(filled);
+        }
+
         while (heads.TryDequeue(out var cursor, out _))
         {
             yield return cursor.Buffer.Dequeue();
-            await FillAsync(cursor);
+            Queue(await FillAsync(cursor));
         }
     }
 
@@ -330,7 +342,7 @@ public sealed partial class NefeleTenant
     /// <summary>
     /// One read of a process's records, asked again (from the same offset) when a silo went away
     /// on the way, as <see cref="LogChunksAsync"/> does. Null: the process is gone, or so are its
-    /// records (its node's retention collected them).
+    /// records (its node's retention collected them, or its node is unavailable).
     /// </summary>
     private async Task<LogRecordChunk?> ReadRecordsAsync(string npid, LogRecordRead read, CancellationToken ct)
     {
@@ -343,8 +355,9 @@ public sealed partial class NefeleTenant
             {
                 return await Process(npid).ReadLogRecordsAsync(Name, read, call.Token).WaitAsync(call.Token);
             }
-            catch (NefeleException e) when (e.Code == ErrorCodes.NpidNotFound)
+            catch (NefeleException e) when (e.Code is ErrorCodes.NpidNotFound or ErrorCodes.NodeUnavailable)
             {
+                // Its records went with the node's retention, or with its node: the others are still read.
                 return null;
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
