@@ -192,6 +192,37 @@ public sealed class LogQueryTests(NodeFixture fixture) : IClassFixture<NodeFixtu
     }
 
     [Fact]
+    public async Task Rest_gives_output_that_is_not_utf8_with_replacement_text_and_its_exact_bytes()
+    {
+        var tenant = await Node.SdkAsync();
+        var name = UniqueName("logb");
+        var npid = await tenant.SpawnAsync(Sh(name, @"printf 'ok\377\n'"));
+        try
+        {
+            await tenant.WaitAsync(npid).WaitAsync(Bound);
+            using var cts = new CancellationTokenSource(Bound);
+            using var response = await Node.Http.GetAsync($"/v1/tenants/default/logs?npid={npid}", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+            response.EnsureSuccessStatusCode();
+            var records = new List<JsonElement>();
+            await foreach (var (eventName, data) in Sse.ReadAsync(response, cts.Token))
+            {
+                if (eventName == "record")
+                {
+                    records.Add(JsonDocument.Parse(data).RootElement.Clone());
+                }
+            }
+
+            var record = Assert.Single(records);
+            Assert.Equal("ok\uFFFD\n", record.GetProperty("text").GetString());
+            Assert.Equal(new byte[] { (byte)'o', (byte)'k', 0xFF, (byte)'\n' }, Convert.FromBase64String(record.GetProperty("base64").GetString()!));
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
     public async Task Nef_prints_lines_prefixed_by_process_and_follows_by_name_since_5m()
     {
         var tenant = await Node.SdkAsync();
