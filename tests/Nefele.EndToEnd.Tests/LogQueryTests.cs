@@ -142,6 +142,49 @@ public sealed class LogQueryTests(NodeFixture fixture) : IClassFixture<NodeFixtu
     }
 
     [Fact]
+    public async Task Follow_by_npids_ends_when_they_have_ended_and_follow_with_a_past_until_ends_after_what_is_kept()
+    {
+        var tenant = await Node.SdkAsync();
+        var name = UniqueName("loge");
+        var npid = await tenant.SpawnAsync(Sh(name, "trap 'kill $!; echo second; exit 0' USR1; echo first; sleep 1000 & wait"));
+        try
+        {
+            using var cts = new CancellationTokenSource(Bound);
+            var texts = new List<string>();
+            await foreach (var r in tenant.LogsAsync(new LogQuery { Npids = [npid], Follow = true }, cts.Token))
+            {
+                texts.Add(r.Text);
+                if (r.Text == "first\n")
+                {
+                    await tenant.KillAsync(npid, 10, cts.Token); // SIGUSR1: it writes its second line and ends
+                }
+            }
+
+            Assert.Equal(["first\n", "second\n"], texts);
+
+            var untilNow = await AllAsync(tenant.LogsAsync(new LogQuery { Name = name, Follow = true, Until = DateTimeOffset.UtcNow }));
+            Assert.Equal("first\nsecond\n", string.Concat(untilNow.Select(r => r.Text)));
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
+    public async Task Bad_filters_are_refused_naming_what_was_wrong()
+    {
+        var tenant = await Node.SdkAsync();
+        var now = DateTimeOffset.UtcNow;
+        var e = await Assert.ThrowsAsync<NefeleException>(() => AllAsync(tenant.LogsAsync(new LogQuery { Since = now, Until = now.AddSeconds(-1) })));
+        Assert.Equal(ErrorCodes.BadRequest, e.Code);
+        Assert.Contains("until", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<NefeleException>(() => AllAsync(tenant.LogsAsync(new LogQuery { Name = "no spaces" })));
+        Assert.Equal(ErrorCodes.BadRequest, e.Code);
+        Assert.Contains("name", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rest_sends_each_record_as_a_server_sent_event_and_ends_with_end()
     {
         var tenant = await Node.SdkAsync();
