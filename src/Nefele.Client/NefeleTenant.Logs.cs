@@ -242,12 +242,14 @@ public sealed partial class NefeleTenant
         {
             while (!stop.IsCancellationRequested)
             {
-                var pastUntil = window.Until != long.MaxValue && DateTimeOffset.UtcNow > DateTimeOffset.UnixEpoch.AddTicks(window.Until / 100) + UntilGrace;
+                // With until, a wait ends when it has passed (and the grace with it), not a whole MaxLogWait later.
+                var left = window.Until == long.MaxValue ? Limits.MaxLogWait : DateTimeOffset.UnixEpoch.AddTicks(window.Until / 100) + UntilGrace - DateTimeOffset.UtcNow;
+                var pastUntil = left <= TimeSpan.Zero;
                 var chunk = await ReadRecordsAsync(cursor.Npid, new LogRecordRead
                 {
                     Offset = cursor.Offset,
                     MaxBytes = MergeReadBytes,
-                    Wait = pastUntil ? TimeSpan.Zero : Limits.MaxLogWait,
+                    Wait = pastUntil ? TimeSpan.Zero : left < Limits.MaxLogWait ? left : Limits.MaxLogWait,
                     Stream = query.Stream,
                     SinceUnixNano = window.Since,
                     UntilUnixNano = window.Until == long.MaxValue ? 0 : window.Until,

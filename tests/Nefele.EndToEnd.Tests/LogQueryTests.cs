@@ -172,6 +172,25 @@ public sealed class LogQueryTests(NodeFixture fixture) : IClassFixture<NodeFixtu
     }
 
     [Fact]
+    public async Task Follow_with_a_near_until_ends_by_itself_once_it_has_passed_even_with_a_quiet_process_running()
+    {
+        var tenant = await Node.SdkAsync();
+        var name = UniqueName("logu");
+        var npid = await tenant.SpawnAsync(Sh(name, "echo only; exec sleep 300"));
+        try
+        {
+            // Ending at all is the behaviour under test; AllAsync bounds the wait.
+            var records = await AllAsync(tenant.LogsAsync(new LogQuery { Name = name, Follow = true, Until = DateTimeOffset.UtcNow.AddSeconds(2) }));
+            Assert.Equal("only\n", string.Concat(records.Select(r => r.Text)));
+            Assert.Equal(ProcessState.Running, (await tenant.GetAsync(npid)).State);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
     public async Task Bad_filters_are_refused_naming_what_was_wrong()
     {
         var tenant = await Node.SdkAsync();
