@@ -27,6 +27,21 @@ public sealed partial class ClusterTests
         ["XDG_CONFIG_HOME"] = "/nonexistent",
     };
 
+    /// <summary>Waits until <paramref name="follow"/> has printed every line; fails with what it printed (and its errors, if it ended).</summary>
+    private async Task UntilPrintedAsync(BackgroundCommand follow, string what, params string[] lines)
+    {
+        try
+        {
+            await Eventually.Until(() => lines.All(l => follow.Out.Contains(l, StringComparison.Ordinal)) || follow.HasExited, Bound, "nef logs -f printed " + what);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; it printed:\n{follow.Out}\n{cluster.Logs()}", e);
+        }
+
+        Assert.False(follow.HasExited, $"nef logs -f ended: {follow.ErrorIfEnded}; it printed:\n{follow.Out}");
+    }
+
     [Fact]
     public async Task Nef_logs_follow_by_name_follows_processes_on_two_nodes_including_one_started_later()
     {
@@ -42,19 +57,25 @@ public sealed partial class ClusterTests
 
             // Through node 1's REST API, as nef does from outside the cluster.
             using var follow = new BackgroundCommand(nef, ["logs", "-f", "--name", "web", "--stream", "stdout", "--since", "5m"], NefEnv(tenant.Name));
-            await Eventually.Until(() => (follow.Out.Contains($"web/{npids[0]} | one-out\n", StringComparison.Ordinal)
-                && follow.Out.Contains($"web/{npids[1]} | two-out\n", StringComparison.Ordinal)) || follow.HasExited,
-                Bound, "nef logs -f printed what both nodes kept");
-            Assert.False(follow.HasExited, follow.ErrorIfEnded);
+            await UntilPrintedAsync(follow, "what both nodes kept", $"web/{npids[0]} | one-out\n", $"web/{npids[1]} | two-out\n");
+
+            // Both nodes have read the stderr lines too (through the SDK's own query), so what comes after this is new.
+            await Eventually.Until(async () =>
+            {
+                var errors = new HashSet<string>(StringComparer.Ordinal);
+                await foreach (var r in tenant.LogsAsync(new LogQuery { Name = "web", Stream = LogStream.Stderr }))
+                {
+                    errors.Add(r.Npid);
+                }
+
+                return errors.Contains(npids[0]) && errors.Contains(npids[1]);
+            }, Bound, "both nodes read the stderr lines");
             var afterKept = DateTimeOffset.UtcNow;
 
             // New output of a followed process, and a process that matches and starts later, on either node.
             await tenant.KillAsync(npids[0], 10); // SIGUSR1
             npids.Add(await tenant.SpawnAsync(LogWriter(2, "web", "late")).WaitAsync(Bound));
-            await Eventually.Until(() => (follow.Out.Contains($"web/{npids[0]} | one-second\n", StringComparison.Ordinal)
-                && follow.Out.Contains($"web/{npids[3]} | late-out\n", StringComparison.Ordinal)) || follow.HasExited,
-                Bound, "nef logs -f printed node 1's new line and the later process's line on node 2");
-            Assert.False(follow.HasExited, follow.ErrorIfEnded);
+            await UntilPrintedAsync(follow, "node 1's new line and the later process's line on node 2", $"web/{npids[0]} | one-second\n", $"web/{npids[3]} | late-out\n");
 
             // The stream filter held, and so did the name.
             Assert.DoesNotContain("-err", follow.Out, StringComparison.Ordinal);
