@@ -338,6 +338,7 @@ public sealed partial class NefeleTenant
     /// <param name="stream">Only this stream's output (<see cref="LogStream.All"/>: both).</param>
     /// <param name="ct">Ends the stream.</param>
     /// <returns>The output, in pieces as they were read.</returns>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The query overload and the one-process overload differ in their first parameter's type, so no call is ambiguous.")]
     public async IAsyncEnumerable<byte[]> LogsAsync(string npid, bool follow, LogStream stream = LogStream.All, [EnumeratorCancellation] CancellationToken ct = default)
     {
         await foreach (var chunk in LogChunksAsync(npid, follow, 0, stream, ct))
@@ -350,7 +351,7 @@ public sealed partial class NefeleTenant
     }
 
     /// <summary>
-    /// As <see cref="LogsAsync"/>, from byte <paramref name="offset"/> of the output, as chunks whose
+    /// As <see cref="LogsAsync(string, bool, LogStream, CancellationToken)"/>, from byte <paramref name="offset"/> of the output, as chunks whose
     /// NextOffset is where to resume (the last one, Complete, may be empty). A call that fails because a silo went away (the gateway, or the
     /// one holding the process) is asked again from the last offset, so nothing is lost or repeated.
     /// </summary>

@@ -189,10 +189,36 @@ public sealed class CommandLineParserTests
     public void Logs_takes_follow_and_one_npid()
     {
         var logs = Assert.IsType<LogsCommand>(Parse("logs", "-f", A));
-        Assert.True(logs.Follow);
-        Assert.Equal(A, logs.Npid);
-        Assert.False(Assert.IsType<LogsCommand>(Parse("logs", A)).Follow);
+        Assert.True(logs.Filter.Follow);
+        Assert.Equal(A, Assert.Single(logs.Filter.Npids));
+        Assert.True(logs.Raw);
+        Assert.False(Assert.IsType<LogsCommand>(Parse("logs", A)).Filter.Follow);
     }
+
+    [Fact]
+    public void Logs_takes_filters_over_many_processes()
+    {
+        var logs = Assert.IsType<LogsCommand>(Parse("logs", "-f", "--name", "web", "--since", "5m", "--until=2026-12-05T20:00:00Z", "--node", "n2", "--stream", "stderr", "--npid", A, B, "-t"));
+        Assert.Equal(("web", "n2", Nefele.Client.LogStream.Stderr, "5m", "2026-12-05T20:00:00Z", true),
+            (logs.Filter.Name, logs.Filter.Node, logs.Filter.Stream, logs.Filter.Since, logs.Filter.Until, logs.Filter.Follow));
+        Assert.Equal([A, B], logs.Filter.Npids);
+        Assert.True(logs.Timestamps);
+        Assert.False(logs.Raw);
+
+        // One NPID with a filter reads records, not raw bytes; no NPID and no filter is every process.
+        Assert.False(Assert.IsType<LogsCommand>(Parse("logs", "--since", "1h", A)).Raw);
+        Assert.Empty(Assert.IsType<LogsCommand>(Parse("logs")).Filter.Npids);
+    }
+
+    [Theory]
+    [InlineData(new[] { "logs", "--since", "5 minutes" }, "--since")]
+    [InlineData(new[] { "logs", "--until", "2026-12-05" }, "--until")]
+    [InlineData(new[] { "logs", "--name", "no spaces" }, "--name")]
+    [InlineData(new[] { "logs", "--stream", "stdin" }, "stdin")]
+    [InlineData(new[] { "logs", "--npid", "nope" }, "nope")]
+    [InlineData(new[] { "logs", "--since" }, "--since")]
+    public void Logs_refuses_a_bad_filter_naming_it(string[] args, string named) =>
+        Assert.Contains(named, UsageError(args), StringComparison.Ordinal);
 
     [Fact]
     public void Monitor_takes_several_npids() =>

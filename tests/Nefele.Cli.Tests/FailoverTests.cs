@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Nefele.Cli.Tests;
@@ -92,6 +93,31 @@ public sealed class FailoverTests
         Assert.Equal((0, "one\ntwo\nthree\n", string.Empty), (run.Status, run.Out, run.Err));
         Assert.Equal($"/v1/tenants/acme/processes/{A}/logs?follow=true&offset=0", Assert.Single(first.Requests).PathAndQuery);
         Assert.Equal($"/v1/tenants/acme/processes/{A}/logs?follow=true&offset=8", Assert.Single(second.Requests).PathAndQuery);
+    }
+
+    [Fact]
+    public async Task Tenant_logs_resume_on_the_next_endpoint_without_printing_a_record_twice()
+    {
+        const string recordOne = """{"npid":"0123456789abc","name":"web","node":"n1","stream":"stdout","time":"2026-12-05T20:00:00.000000001Z","offset":0,"text":"one\n","base64":null}""";
+        const string recordTwo = """{"npid":"0123456789abc","name":"web","node":"n1","stream":"stdout","time":"2026-12-05T20:00:00.000000002Z","offset":4,"text":"two\n","base64":null}""";
+
+        // The first node sends one record and stops; the merged stream has no ids, so the next node
+        // is asked the same query and sends that record again before the new one.
+        await using var first = new TestApiServer(async (_, r) =>
+        {
+            r.StatusCode = 200;
+            r.ContentType = "text/event-stream";
+            await r.OutputStream.WriteAsync(Encoding.UTF8.GetBytes($"event: record\ndata: {recordOne}\n\n"));
+            await r.OutputStream.FlushAsync();
+            r.Close();
+        });
+        await using var second = new TestApiServer((_, r) => TestApiServer.WriteAsync(r, 200, "text/event-stream",
+            $"event: record\ndata: {recordOne}\n\nevent: record\ndata: {recordTwo}\n\nevent: end\ndata: \n\n"));
+
+        var run = await NefRun.RunAsync(Env(first.Url, second.Url), "logs", "-f", "--name", "web");
+
+        Assert.Equal((0, "web/0123456789abc | one\nweb/0123456789abc | two\n", string.Empty), (run.Status, run.Out, run.Err));
+        Assert.Equal("/v1/tenants/acme/logs?name=web&follow=true", Assert.Single(second.Requests).PathAndQuery);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ public sealed class RestTransportTests
 {
     private const string A = "0123456789abc";
     private const string B = "0123456789abd";
+    private const string C = "0123456789abe";
 
     private static Dictionary<string, string?> Env(TestApiServer server) =>
         new() { ["NEFELE_API"] = server.Url, ["NEFELE_TENANT"] = "acme" };
@@ -219,6 +220,34 @@ public sealed class RestTransportTests
         Assert.Equal((0, "one\ntwo\r\nthree"), (follow.Status, follow.Out));
         Assert.Equal(
             [$"/v1/tenants/acme/processes/{A}/logs", $"/v1/tenants/acme/processes/{A}/logs?follow=true&offset=0"],
+            server.Requests.Select(q => q.PathAndQuery));
+    }
+
+    [Fact]
+    public async Task Logs_with_filters_asks_the_tenant_logs_and_prefixes_whole_lines_per_process()
+    {
+        static string Record(string npid, string? name, string stream, string time, long offset, string text) =>
+            "event: record\ndata: " + JsonSerializer.Serialize(new { npid, name, node = "n1", stream, time, offset, text, base64 = (string?)null }) + "\n\n";
+
+        // B's line "half one" comes in two records, with one of A's between them: it is printed whole.
+        await using var server = new TestApiServer((_, r) => TestApiServer.WriteAsync(r, 200, "text/event-stream",
+            Record(A, "web", "stdout", "2026-12-05T20:00:00.000000001Z", 0, "a1\na2\n")
+            + Record(B, "web", "stderr", "2026-12-05T20:00:00.000000002Z", 0, "half ")
+            + Record(A, "web", "stdout", "2026-12-05T20:00:00.000000003Z", 6, "a3\n")
+            + Record(B, "web", "stderr", "2026-12-05T20:00:00.000000004Z", 5, "one\n")
+            + Record(C, null, "stdout", "2026-12-05T20:00:00.000000005Z", 0, "no newline")
+            + "event: end\ndata: \n\n"));
+
+        var run = await NefRun.RunAsync(Env(server), "logs", "--name", "web", "--since", "5m", "--stream", "stdout");
+        var stamped = await NefRun.RunAsync(Env(server), "logs", "-t", A);
+
+        Assert.Equal((0, string.Empty), (run.Status, run.Err));
+        Assert.Equal(
+            $"web/{A} | a1\nweb/{A} | a2\nweb/{A} | a3\nweb/{B} stderr | half one\n{C} | no newline\n",
+            run.Out);
+        Assert.StartsWith("2026-12-05T20:00:00.000000001Z a1\n2026-12-05T20:00:00.000000001Z a2\n", stamped.Out, StringComparison.Ordinal);
+        Assert.Equal(
+            ["/v1/tenants/acme/logs?name=web&stream=stdout&since=5m", $"/v1/tenants/acme/logs?npid={A}"],
             server.Requests.Select(q => q.PathAndQuery));
     }
 

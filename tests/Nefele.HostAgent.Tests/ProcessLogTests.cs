@@ -140,6 +140,51 @@ public sealed class ProcessLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_time_window_keeps_records_read_from_since_and_before_until()
+    {
+        var log = new ProcessLog(dir, "p7", limitBytes: 4096);
+        var a = await AppendAtNewTimeAsync(log, LogStream.Stdout, "a\n"u8.ToArray());
+        var b = await AppendAtNewTimeAsync(log, LogStream.Stderr, "b\n"u8.ToArray());
+        var c = await AppendAtNewTimeAsync(log, LogStream.Stdout, "c\n"u8.ToArray());
+        Assert.True(a < b && b < c);
+
+        var fromB = await log.ReadAsync(0, 1000, TimeSpan.Zero, CancellationToken.None, sinceUnixNano: b);
+        Assert.Equal("b\nc\n", Encoding.ASCII.GetString(fromB.Data));
+        Assert.Equal(2, fromB.Records[0].Offset);
+        Assert.False(fromB.UntilReached);
+
+        // The first record at or past until ends the read, and says so: no later read can add one.
+        var beforeB = await log.ReadAsync(0, 1000, TimeSpan.Zero, CancellationToken.None, untilUnixNano: b);
+        Assert.Equal("a\n", Encoding.ASCII.GetString(beforeB.Data));
+        Assert.True(beforeB.UntilReached);
+        Assert.Equal(2, beforeB.NextOffset);
+
+        var onlyB = await log.ReadAsync(0, 1000, TimeSpan.Zero, CancellationToken.None, sinceUnixNano: b, untilUnixNano: c);
+        Assert.Equal("b\n", Encoding.ASCII.GetString(onlyB.Data));
+        Assert.True(onlyB.UntilReached);
+
+        // Combined with a stream filter: stdout from b on is c alone.
+        var stdoutFromB = await log.ReadAsync(0, 1000, TimeSpan.Zero, CancellationToken.None, LogStream.Stdout, sinceUnixNano: b);
+        Assert.Equal("c\n", Encoding.ASCII.GetString(stdoutFromB.Data));
+
+        // A follower with until waits for a record and answers at once when one past until comes.
+        var pending = log.ReadAsync(6, 1000, TimeSpan.FromSeconds(20), CancellationToken.None, untilUnixNano: c + 1);
+        await AppendAtNewTimeAsync(log, LogStream.Stdout, "d\n"u8.ToArray());
+        var late = await pending.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Empty(late.Records);
+        Assert.True(late.UntilReached);
+    }
+
+    /// <summary>Appends once the clock has moved past the last record's time, so the record has a time of its own; returns it.</summary>
+    private static async Task<long> AppendAtNewTimeAsync(ProcessLog log, LogStream stream, byte[] data)
+    {
+        var last = (await log.ReadAsync(0, 1 << 20, TimeSpan.Zero, CancellationToken.None)).Records.Select(r => r.TimeUnixNano).DefaultIfEmpty(0).Max();
+        Assert.True(SpinWait.SpinUntil(() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100 > last, TimeSpan.FromSeconds(5)));
+        log.Append(stream, data);
+        return (await log.ReadAsync(0, 1 << 20, TimeSpan.Zero, CancellationToken.None)).Records[^1].TimeUnixNano;
+    }
+
+    [Fact]
     public async Task A_filtered_follower_waits_past_the_other_streams_records()
     {
         var log = new ProcessLog(dir, "p5", limitBytes: 4096);

@@ -56,6 +56,10 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, LogStream stream = LogStream.All);
 
+    /// <summary>The process's output as records, each marked with <paramref name="npid"/>, <paramref name="name"/> and this node.</summary>
+    [AlwaysInterleave]
+    Task<LogRecordChunk> ReadLogRecordsAsync(string npid, string? name, LogRecordRead read);
+
     [AlwaysInterleave]
     Task<IReadOnlyDictionary<string, (long CpuNs, long MemoryBytes)>> GetUsageAsync();
 

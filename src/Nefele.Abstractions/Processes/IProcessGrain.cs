@@ -47,6 +47,13 @@ public interface IProcessGrain : IGrainWithStringKey
     [AlwaysInterleave, Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
     Task<LogChunk?> ReadLogsAsync(string tenant, long offset, int maxBytes, TimeSpan wait, LogStream stream = LogStream.All, CancellationToken ct = default);
 
+    /// <summary>
+    /// As <see cref="ReadLogsAsync"/>, as records (stream, time, offset, bytes; the process's NPID,
+    /// name and node on each), with the read's time window applied on the node. Null means no such process.
+    /// </summary>
+    [AlwaysInterleave, Access(Role.Viewer, TenantFrom.ArgumentHidingNpid)]
+    Task<LogRecordChunk?> ReadLogRecordsAsync(string tenant, LogRecordRead read, CancellationToken ct = default);
+
     /// <summary>From the node: the process ended.</summary>
     Task OnExitedAsync(ProcessEnd end);
 

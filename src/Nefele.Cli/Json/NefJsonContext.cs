@@ -41,6 +41,7 @@ namespace Nefele.Cli.Json;
 [JsonSerializable(typeof(ImageConfig))]
 [JsonSerializable(typeof(UploadedLayer))]
 [JsonSerializable(typeof(DefaultImageDto))]
+[JsonSerializable(typeof(Nefele.Api.LogRecordEvent))]
 internal sealed partial class NefJsonContext : JsonSerializerContext
 {
 }

@@ -93,15 +93,31 @@ internal static class CommandCatalogue
             (the basename of its command's first word) starts with PATTERN: "work" and "work*" both
             match /usr/bin/worker. A pattern that would match everything is refused.
             """, ["-s", "--signal"], Operand.Pattern),
-        new("logs", "logs [-f] [--stream stdout|stderr] NPID", "print a process's captured output", """
-            Prints the process's captured stdout and stderr byte for byte, in the order node's
-            hostd read them (each stream keeps its own order), or only one of them.
+        new("logs", "logs [-f] [--name N] [--npid X ...] [--node N] [--stream S] [--since T] [--until T] [-t] [NPID...]", "print the captured output of one process, or of many across nodes", """
+            With one NPID and no other filter: the process's captured stdout and stderr byte for
+            byte, in the order its node's hostd read them, or only one stream of it.
+
+            Otherwise: the records of every process of the tenant that matches all the filters
+            given (none: every process), on every node, merged in time order. When several
+            processes may match, each line starts with its process (NAME/NPID, or the NPID) and
+            "stderr" for standard error, then " | ", as docker compose logs prints them.
 
             flags:
-              -f, --follow     go on printing as it writes, until it ends (resumed on another
-                               API endpoint, from the last byte seen, if the node goes away)
-              --stream S       only stdout or only stderr
-            """, ["-f", "--follow", "--stream"], Operand.Npid),
+              -f, --follow      go on printing as they write; with a filter, processes that
+                                start later and match are followed too (until interrupted, or
+                                until --until has passed); with one NPID, until it ends (resumed
+                                on another API endpoint if the node goes away)
+              --name N          processes spawned with --name N
+              --npid X          this process (repeatable; NPIDs may also be given as operands)
+              --node N          processes placed on node N
+              --stream S        only stdout or only stderr
+              --since T         records from T: an RFC 3339 time (2026-12-05T20:47:50Z) or a
+                                duration ago (30s, 5m, 2h, 2d); default: all that is kept
+              --until T         records before T (same forms)
+              -t, --timestamps  each line starts with its record's time (RFC 3339, UTC, ns)
+
+            example: nef logs -f --name web --since 5m
+            """, ["-f", "--follow", "--name", "--npid", "--node", "--stream", "--since", "--until", "-t", "--timestamps"], Operand.Npid),
         new("send", "send DEST [--tag T] [--mode M] [--ack] [--wait D] < DATA", "send standard input as one message; prints how many mailboxes got it", """
             Sends standard input (at most 1 MiB) as one message to DEST: an NPID (or a mailbox
             address), a name, or a numeric service id #80. Prints the number of mailboxes the message

@@ -356,39 +356,70 @@ internal static class CommandLineParser
 
     private static INefCommand ParseLogs(ArgCursor cursor, GlobalOptions globals)
     {
-        var follow = false;
-        var stream = Nefele.Client.LogStream.All;
-        string? npid = null;
+        var filter = new Commands.LogsFilter();
+        var npids = new List<string>();
+        var timestamps = false;
         foreach (var (token, positional) in Tokens(cursor, globals))
         {
             if (positional)
             {
-                npid = npid is null ? CheckNpid(token) : throw new UsageException("logs: takes one NPID");
+                npids.Add(CheckNpid(token));
+                continue;
             }
-            else if (token is "-f" or "--follow")
+
+            var (flag, inline) = ArgCursor.Split(token);
+            switch (flag)
             {
-                follow = true;
-            }
-            else if (ArgCursor.Split(token) is ("--stream", var inline))
-            {
-                try
-                {
-                    stream = Nefele.Validation.LogFilters.ParseStream(cursor.TakeValue("--stream", inline));
-                }
-                catch (FormatException e)
-                {
-                    throw new UsageException("logs: " + e.Message);
-                }
-            }
-            else
-            {
-                throw UnknownOption("logs", token);
+                case "-f" or "--follow" when inline is null:
+                    filter = filter with { Follow = true };
+                    break;
+                case "-t" or "--timestamps" when inline is null:
+                    timestamps = true;
+                    break;
+                case "--npid":
+                    npids.Add(CheckNpid(cursor.TakeValue(flag, inline)));
+                    break;
+                case "--name":
+                    var name = cursor.TakeValue(flag, inline);
+                    filter = filter with
+                    {
+                        Name = Nefele.Validation.Names.IsProcessName(name)
+                            ? name
+                            : throw new UsageException($"logs: --name '{name}' is not a process name (1-64 letters, digits, '.', '_' or '-', as spawn --name takes)"),
+                    };
+                    break;
+                case "--node":
+                    var node = cursor.TakeValue(flag, inline);
+                    filter = filter with { Node = node.Length > 0 ? node : throw new UsageException("logs: --node needs a node's name") };
+                    break;
+                case "--stream":
+                    filter = filter with { Stream = LogFilter(flag, () => Nefele.Validation.LogFilters.ParseStream(cursor.TakeValue(flag, inline))) };
+                    break;
+                case "--since" or "--until":
+                    var text = cursor.TakeValue(flag, inline);
+                    LogFilter(flag, () => Nefele.Validation.LogFilters.ParseTime(text, DateTimeOffset.UtcNow));
+                    filter = flag == "--since" ? filter with { Since = text } : filter with { Until = text };
+                    break;
+                default:
+                    throw UnknownOption("logs", token);
             }
         }
 
-        return globals.Help ? new HelpCommand("logs")
-            : npid is null ? throw new UsageException("logs: missing NPID (logs [-f] [--stream stdout|stderr] NPID)")
-            : new LogsCommand(npid, follow, stream);
+        // No NPID and no filter reads every process of the tenant, as docker compose logs does every service.
+        return globals.Help ? new HelpCommand("logs") : new LogsCommand(filter with { Npids = npids.Distinct(StringComparer.Ordinal).ToArray() }, timestamps);
+    }
+
+    /// <summary>A log filter's value through the shared grammar; its error becomes a usage error naming the flag.</summary>
+    private static T LogFilter<T>(string flag, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"logs: {flag}: {e.Message}");
+        }
     }
 
     /// <summary>kill's and killall's operands: one optional -SIGNAL (default TERM) before or among them.</summary>

@@ -25,6 +25,13 @@ internal interface INefeleTransport : IAsyncDisposable
     /// <summary>Copies the captured output (of <paramref name="stream"/>, or both) to <paramref name="output"/>; with follow, until the process ends.</summary>
     Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct, Nefele.Client.LogStream stream = Nefele.Client.LogStream.All);
 
+    /// <summary>
+    /// The records of every process of the tenant that matches <paramref name="filter"/>, on every
+    /// node, each given to <paramref name="onRecord"/>: merged in time order, then (following) as
+    /// they come, until the end the filter implies or <paramref name="ct"/>.
+    /// </summary>
+    Task QueryLogsAsync(Commands.LogsFilter filter, Func<Nefele.Api.LogRecordEvent, ValueTask> onRecord, CancellationToken ct);
+
     // Messaging. Inside a process the caller's mailbox is the process's; from outside it is the
     // mailbox of the API key in use (GET /mailbox), which also stands for "me" in register & co.
 

@@ -189,6 +189,59 @@ internal sealed partial class RestTransport : INefeleTransport
             ct).ConfigureAwait(false);
     }
 
+    public async Task QueryLogsAsync(Commands.LogsFilter filter, Func<LogRecordEvent, ValueTask> onRecord, CancellationToken ct)
+    {
+        var query = new StringBuilder(tenantPath).Append("logs?");
+        foreach (var npid in filter.Npids)
+        {
+            query.Append("npid=").Append(Uri.EscapeDataString(npid)).Append('&');
+        }
+
+        void Add(string key, string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                query.Append(key).Append('=').Append(Uri.EscapeDataString(value)).Append('&');
+            }
+        }
+
+        Add("name", filter.Name);
+        Add("node", filter.Node);
+        Add("stream", Nefele.Validation.LogFilters.Name(filter.Stream));
+        Add("since", filter.Since);
+        Add("until", filter.Until);
+        Add("follow", filter.Follow ? "true" : null);
+        var path = query.ToString().TrimEnd('&');
+
+        // A merged stream has no event ids: a resumed one is asked again whole and each process's
+        // records already given (below its next offset) are passed over, so none is given twice.
+        var next = new Dictionary<string, long>(StringComparer.Ordinal);
+        await FollowAsync(
+            () => path,
+            "the log stream",
+            async sse =>
+            {
+                switch (sse.Type)
+                {
+                    case "record":
+                        var record = Deserialize(sse.Data, NefJsonContext.Default.LogRecordEvent, "log record");
+                        if (next.TryGetValue(record.Npid, out var from) && record.Offset < from)
+                        {
+                            return true;
+                        }
+
+                        next[record.Npid] = record.Offset + Math.Max(1, record.Base64 is { } b ? Convert.FromBase64String(b).Length : Encoding.UTF8.GetByteCount(record.Text));
+                        await onRecord(record).ConfigureAwait(false);
+                        return true;
+                    case "end":
+                        return false;
+                    default:
+                        return true;
+                }
+            },
+            ct).ConfigureAwait(false);
+    }
+
     public ValueTask DisposeAsync()
     {
         http?.Dispose();

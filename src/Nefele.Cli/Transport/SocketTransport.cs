@@ -89,6 +89,10 @@ internal sealed class SocketTransport : INefeleTransport
             return true;
         });
 
+    /// <summary>hostd's api socket reads one process's output at a time: filters over many need the REST API.</summary>
+    public Task QueryLogsAsync(Commands.LogsFilter filter, Func<Nefele.Api.LogRecordEvent, ValueTask> onRecord, CancellationToken ct) =>
+        throw new NefeleApiException("logs: inside a Nefele process nef reads one process's output (give one NPID, and no --name, --node, --since, --until or --timestamps); the filters need the REST API");
+
     public async Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct, Nefele.Client.LogStream stream = Nefele.Client.LogStream.All)
     {
         long offset = 0;

@@ -100,8 +100,8 @@ public sealed class HollowHostAgent : IHostAgentChannel
         return Task.CompletedTask;
     }
 
-    public Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream, CancellationToken ct) =>
-        Task.FromResult(new LogsReadReply { Complete = !running.ContainsKey(npid) });
+    public Task<LogsReadReply> ReadLogsAsync(LogsReadRequest request, CancellationToken ct) =>
+        Task.FromResult(new LogsReadReply { Complete = !running.ContainsKey(request.Npid) });
 
     public Task<UsageReply> GetUsageAsync(CancellationToken ct)
     {

@@ -22,7 +22,7 @@ public interface IHostAgentChannel
 
     Task SignalAsync(string npid, int signal, CancellationToken ct);
 
-    Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream, CancellationToken ct);
+    Task<LogsReadReply> ReadLogsAsync(LogsReadRequest request, CancellationToken ct);
 
     Task<UsageReply> GetUsageAsync(CancellationToken ct);
 

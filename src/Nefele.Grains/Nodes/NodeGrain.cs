@@ -264,13 +264,45 @@ public sealed class NodeGrain(
 
     public async Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream)
     {
-        var reply = await Agent.ReadLogsAsync(npid, offset, maxBytes, wait, stream, CancellationToken.None);
+        var reply = await Agent.ReadLogsAsync(new LogsReadRequest { Npid = npid, Offset = offset, MaxBytes = maxBytes, WaitMs = (int)wait.TotalMilliseconds, Stream = (Nefele.Protocol.V1.LogStream)stream }, CancellationToken.None);
         return new LogChunk
         {
             Data = reply.Data.ToByteArray(),
             NextOffset = reply.NextOffset,
             Complete = reply.Complete,
             FirstOffset = reply.FirstOffset,
+        };
+    }
+
+    public async Task<LogRecordChunk> ReadLogRecordsAsync(string npid, string? name, LogRecordRead read)
+    {
+        var reply = await Agent.ReadLogsAsync(new LogsReadRequest
+        {
+            Npid = npid,
+            Offset = read.Offset,
+            MaxBytes = read.MaxBytes,
+            WaitMs = (int)read.Wait.TotalMilliseconds,
+            Stream = (Nefele.Protocol.V1.LogStream)read.Stream,
+            Records = true,
+            SinceUnixNano = read.SinceUnixNano,
+            UntilUnixNano = read.UntilUnixNano,
+        }, CancellationToken.None);
+        return new LogRecordChunk
+        {
+            Records = reply.Records.Select(r => new LogEntry
+            {
+                Npid = npid,
+                Name = name,
+                Node = Node,
+                Stream = (Nefele.Client.LogStream)r.Stream,
+                TimeUnixNano = r.TimeUnixNano,
+                Offset = r.Offset,
+                Data = r.Data.ToByteArray(),
+            }).ToArray(),
+            NextOffset = reply.NextOffset,
+            Complete = reply.Complete,
+            FirstOffset = reply.FirstOffset,
+            UntilReached = reply.UntilReached,
         };
     }
 

@@ -168,12 +168,33 @@ public sealed partial class ProcessGrain(
             return new LogChunk { Data = [], NextOffset = 0, Complete = Record.State.IsTerminal() };
         }
 
-        if (wait <= TimeSpan.Zero)
+        return await AsFollowerAsync(wait, () => GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait, stream));
+    }
+
+    public async Task<LogRecordChunk?> ReadLogRecordsAsync(string tenant, LogRecordRead read, CancellationToken ct)
+    {
+        if (!Exists || Record.Tenant != tenant)
         {
-            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait, stream);
+            return null;
         }
 
-        // A follower is a read that waits for output; each holds a call open on the node.
+        if (Record.Node is not { } node)
+        {
+            return new LogRecordChunk { Records = [], NextOffset = 0, Complete = Record.State.IsTerminal() };
+        }
+
+        var name = Record.Spec?.Name;
+        return await AsFollowerAsync(read.Wait, () => GrainFactory.Get<INodeGrain>(node).ReadLogRecordsAsync(Npid, name, read));
+    }
+
+    /// <summary>A read that waits for output is a follower: each holds a call open on the node, so they are counted and bounded.</summary>
+    private async Task<T> AsFollowerAsync<T>(TimeSpan wait, Func<Task<T>> read)
+    {
+        if (wait <= TimeSpan.Zero)
+        {
+            return await read();
+        }
+
         if (_followers >= Limits.MaxLogFollowersPerProcess)
         {
             throw new NefeleException(ErrorCodes.LimitExceeded, $"process {Npid} already has {Limits.MaxLogFollowersPerProcess} log followers (at most {Limits.MaxLogFollowersPerProcess} at once)");
@@ -182,7 +203,7 @@ public sealed partial class ProcessGrain(
         _followers++;
         try
         {
-            return await GrainFactory.Get<INodeGrain>(node).ReadLogsAsync(Npid, offset, maxBytes, wait, stream);
+            return await read();
         }
         finally
         {

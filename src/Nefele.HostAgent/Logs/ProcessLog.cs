@@ -179,10 +179,13 @@ public sealed class ProcessLog
     /// Reads from <paramref name="offset"/> (moved up to <see cref="FirstOffset"/> if older output
     /// was dropped) up to about <paramref name="maxBytes"/> of <paramref name="stream"/>'s output
     /// (<see cref="LogStream.Unspecified"/>: both). When nothing is there yet and the process
-    /// still runs, waits up to <paramref name="wait"/> for output or the end.
+    /// still runs, waits up to <paramref name="wait"/> for output or the end. Records read before
+    /// <paramref name="sinceUnixNano"/> are passed over; one read at or after
+    /// <paramref name="untilUnixNano"/> (0: none) ends the read with <see cref="LogChunk.UntilReached"/>.
     /// </summary>
-    public async Task<LogChunk> ReadAsync(long offset, int maxBytes, TimeSpan wait, CancellationToken ct, LogStream stream = LogStream.Unspecified)
+    public async Task<LogChunk> ReadAsync(long offset, int maxBytes, TimeSpan wait, CancellationToken ct, LogStream stream = LogStream.Unspecified, long sinceUnixNano = 0, long untilUnixNano = 0)
     {
+        var window = new TimeWindow(sinceUnixNano, untilUnixNano <= 0 ? long.MaxValue : untilUnixNano);
         maxBytes = maxBytes <= 0 ? 64 * 1024 : Math.Min(maxBytes, 1024 * 1024);
         var deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
         while (true)
@@ -190,14 +193,14 @@ public sealed class ProcessLog
             Task waitFor;
             lock (gate)
             {
-                var chunk = ReadLocked(offset, maxBytes, stream);
-                while (chunk.Records.Count == 0 && !chunk.Complete && chunk.NextOffset < end)
+                var chunk = ReadLocked(offset, maxBytes, stream, window);
+                while (chunk.Records.Count == 0 && !chunk.Complete && !chunk.UntilReached && chunk.NextOffset < end)
                 {
-                    // Only the other stream's records were read: look past them.
-                    chunk = ReadLocked(chunk.NextOffset, maxBytes, stream);
+                    // Only the other stream's (or older) records were read: look past them.
+                    chunk = ReadLocked(chunk.NextOffset, maxBytes, stream, window);
                 }
 
-                if (chunk.Records.Count > 0 || chunk.Complete || wait <= TimeSpan.Zero)
+                if (chunk.Records.Count > 0 || chunk.Complete || chunk.UntilReached || wait <= TimeSpan.Zero)
                 {
                     return chunk;
                 }
@@ -211,7 +214,7 @@ public sealed class ProcessLog
             {
                 lock (gate)
                 {
-                    return ReadLocked(offset, maxBytes, stream);
+                    return ReadLocked(offset, maxBytes, stream, window);
                 }
             }
 
@@ -235,7 +238,7 @@ public sealed class ProcessLog
             var text = new List<byte>();
             while (true)
             {
-                chunk = ReadLocked(from, 4096, LogStream.Unspecified);
+                chunk = ReadLocked(from, 4096, LogStream.Unspecified, TimeWindow.Always);
                 text.AddRange(chunk.Data);
                 if (chunk.NextOffset >= end || chunk.NextOffset == from)
                 {
@@ -265,22 +268,26 @@ public sealed class ProcessLog
         }
     }
 
-    private LogChunk ReadLocked(long offset, int maxBytes, LogStream wanted)
+    private LogChunk ReadLocked(long offset, int maxBytes, LogStream wanted, TimeWindow window)
     {
         offset = Math.Clamp(offset, previous.Start, end);
         var records = new List<LogRecord>();
+        var untilReached = false;
         if (offset < end && !deleted)
         {
             // A read never crosses from .log.1 into .log; the caller asks again from next_offset.
             var file = offset < current.Start ? previous : current;
-            offset = ReadFile(file, offset, maxBytes, wanted, records);
+            (offset, untilReached) = ReadFile(file, offset, maxBytes, wanted, window, records);
         }
 
-        return new LogChunk(records, offset, ended && offset >= end, previous.Start);
+        return new LogChunk(records, offset, ended && offset >= end, previous.Start, untilReached);
     }
 
-    /// <summary>Collects records from <paramref name="file"/> at <paramref name="offset"/>; returns the offset read up to.</summary>
-    private static long ReadFile(LogFile file, long offset, int maxBytes, LogStream wanted, List<LogRecord> records)
+    /// <summary>
+    /// Collects records from <paramref name="file"/> at <paramref name="offset"/>; returns the offset
+    /// read up to, and whether a record at or past the window's end stopped the read there.
+    /// </summary>
+    private static (long Offset, bool UntilReached) ReadFile(LogFile file, long offset, int maxBytes, LogStream wanted, TimeWindow window, List<LogRecord> records)
     {
         var at = file.Index.Count - 1;
         while (at > 0 && file.Index[at].Offset > offset)
@@ -301,9 +308,15 @@ public sealed class ProcessLog
                 throw new InvalidDataException($"{file.Path}: no log record at byte {position}");
             }
 
-            position += LogRecordFormat.HeaderSize + length;
             var recordEnd = start + length;
-            if (recordEnd <= offset || (wanted != LogStream.Unspecified && kind != wanted))
+            if (time >= window.Until && recordEnd > offset)
+            {
+                // Times never decrease within a log: nothing from here on is in the window.
+                return (offset, true);
+            }
+
+            position += LogRecordFormat.HeaderSize + length;
+            if (recordEnd <= offset || (wanted != LogStream.Unspecified && kind != wanted) || time < window.Since)
             {
                 stream.Seek(length, SeekOrigin.Current);
                 offset = Math.Max(offset, recordEnd);
@@ -324,7 +337,7 @@ public sealed class ProcessLog
             }
         }
 
-        return offset;
+        return (offset, false);
     }
 
     /// <summary>
@@ -401,6 +414,12 @@ public sealed class ProcessLog
                 drained.TrySetResult();
             }
         }
+    }
+
+    /// <summary>Which records a read keeps by the time hostd read them: Since &lt;= time &lt; Until (ns since the Unix epoch).</summary>
+    private readonly record struct TimeWindow(long Since, long Until)
+    {
+        public static TimeWindow Always => new(0, long.MaxValue);
     }
 
     /// <summary>One of the two files: where it starts among all output, its size, and a sparse index of record positions.</summary>

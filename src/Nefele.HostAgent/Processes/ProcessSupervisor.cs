@@ -171,12 +171,13 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
             return null;
         }
 
-        var chunk = await log.ReadAsync(request.Offset, request.MaxBytes, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs)), ct, request.Stream);
+        var chunk = await log.ReadAsync(request.Offset, request.MaxBytes, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs)), ct, request.Stream, request.SinceUnixNano, request.UntilUnixNano);
         var reply = new LogsReadReply
         {
             NextOffset = chunk.NextOffset,
             Complete = chunk.Complete,
             FirstOffset = chunk.FirstOffset,
+            UntilReached = chunk.UntilReached,
         };
         if (request.Records)
         {

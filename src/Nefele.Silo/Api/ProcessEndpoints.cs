@@ -10,7 +10,7 @@ using Nefele.Validation;
 
 namespace Nefele.Silo.Api;
 
-/// <summary>The tenant's process API: spawn, ps, get, monitor (SSE), signal, logs (text or SSE).</summary>
+/// <summary>The tenant's process API: spawn, ps, get, monitor (SSE), signal, logs (text or SSE; one process, or many filtered as SSE).</summary>
 internal static class ProcessEndpoints
 {
     public static void MapProcessEndpoints(this IEndpointRouteBuilder app)
@@ -136,6 +136,72 @@ internal static class ProcessEndpoints
             .Produces<string>(StatusCodes.Status200OK, "text/plain", EventStream)
             .WithDescription("The captured output from byte 'offset' (default 0): stdout and stderr in the order hostd read them, or with stream=stdout|stderr only one of them (offsets and ids still count both). Without follow: the output so far as text/plain. With follow=true: a text/event-stream of 'output' events (data: the text, one data line per line; id: the byte offset after it) until the process ends, then one 'end' event; resume with offset=<the last id> or the Last-Event-ID header, on any node, with nothing repeated or skipped. A comment line comes every Api:StreamKeepAlive (2 s) while there is no output. A refusal on the way (e.g. limit_exceeded, too many followers) ends it with an 'error' event (problem details).")
             .Operation("getLogs", "Captured stdout and stderr: text/plain, or with follow=true server-sent 'output' events until the process ends", 400, 403, 404, 429);
+
+        tenants.MapGet("/logs", async (string tenant, string[]? npid, string? name, string? node, string? stream, string? since, string? until, bool? follow, IGrainFactory grains, HttpContext http, IOptions<JsonOptions> json, IOptions<ApiOptions> api) =>
+        {
+            var client = Tenant(grains, tenant);
+            var query = TenantLogQuery(npid, name, node, stream, since, until, follow == true);
+
+            // As for monitor: the first record (or the end) is awaited for one keep-alive period before
+            // the stream starts, so a refusal (a bad filter, an NPID the tenant has none of) is an error status.
+            await using var records = client.LogsAsync(query, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
+            var first = records.MoveNextAsync().AsTask();
+            await Task.WhenAny(first, Task.Delay(api.Value.StreamKeepAlive, http.RequestAborted));
+            if (first.IsCompleted || http.RequestAborted.IsCancellationRequested)
+            {
+                await first;
+            }
+
+            await StartEventStream(http);
+            await StreamErrorsAsEvent(http, json.Value, async () =>
+            {
+                for (var more = await KeepAliveUntil(http, first, api.Value.StreamKeepAlive); more;
+                     more = await KeepAliveUntil(http, records.MoveNextAsync().AsTask(), api.Value.StreamKeepAlive))
+                {
+                    await WriteEvent(http, "record", JsonSerializer.Serialize(Nefele.Api.LogRecordEvent.From(records.Current), json.Value.SerializerOptions));
+                }
+
+                await WriteEvent(http, "end", string.Empty);
+            });
+        }).RequireAuthorization(Auth.Policies.TenantViewer)
+            .Produces<Nefele.Api.LogRecordEvent>(StatusCodes.Status200OK, EventStream)
+            .WithDescription("A text/event-stream of 'record' events, one per record of output of the tenant's processes that match every filter given: npid (repeatable), name (the name given at spawn), node, stream (stdout|stderr), since and until (RFC 3339 times, or durations ago: 30s, 5m, 2h, 2d; since inclusive, until exclusive). Each event's data is a LogRecordEvent as JSON: npid, name, node, stream, time (when hostd read it, RFC 3339 UTC with nanoseconds), offset, text (UTF-8; invalid bytes as U+FFFD, and then base64 holds the exact bytes). Without follow: every record kept within since/until, merged in time order, then one 'end' event. With follow=true: the same, then new records as they come and those of matching processes that start later (looked for once a second), until the client leaves, until has passed, or (a query by npid only) every process has ended; then 'end'. A comment line comes every Api:StreamKeepAlive (2 s) while there is nothing to send. The status is sent with the first event (or after one keep-alive period); a refusal after it ends the stream with an 'error' event (problem details).")
+            .Operation("queryLogs", "Server-sent events: the records of many processes across nodes, filtered by npid, name, node, stream and time, merged in time order; follow=true keeps reading", 400, 403, 404, 429);
+    }
+
+    /// <summary>The query string of GET /logs as an SDK query; a malformed filter is a 400 naming it.</summary>
+    private static LogQuery TenantLogQuery(string[]? npid, string? name, string? node, string? stream, string? since, string? until, bool follow)
+    {
+        var now = DateTimeOffset.UtcNow;
+        try
+        {
+            return new LogQuery
+            {
+                Npids = npid ?? [],
+                Name = string.IsNullOrEmpty(name) ? null : name,
+                Node = string.IsNullOrEmpty(node) ? null : node,
+                Stream = LogFilters.ParseStream(stream),
+                Since = Bound("since", since, now),
+                Until = Bound("until", until, now),
+                Follow = follow,
+            };
+        }
+        catch (FormatException e)
+        {
+            throw NefeleException.Bad(e.Message);
+        }
+
+        static DateTimeOffset? Bound(string what, string? text, DateTimeOffset now)
+        {
+            try
+            {
+                return string.IsNullOrEmpty(text) ? null : LogFilters.ParseTime(text, now);
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{what}: {e.Message}", e);
+            }
+        }
     }
 
     private const string EventStream = "text/event-stream";

@@ -80,9 +80,9 @@ internal sealed class HostAgentChannel(
         }
     }
 
-    public async Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream, CancellationToken ct)
+    public async Task<LogsReadReply> ReadLogsAsync(LogsReadRequest request, CancellationToken ct)
     {
-        var reply = await CallAsync(new ControlRequest { Logs = new LogsReadRequest { Npid = npid, Offset = offset, MaxBytes = maxBytes, WaitMs = (int)wait.TotalMilliseconds, Stream = (Nefele.Protocol.V1.LogStream)stream } }, ct);
+        var reply = await CallAsync(new ControlRequest { Logs = request }, ct);
         return reply.Logs ?? throw Unexpected(reply);
     }
 

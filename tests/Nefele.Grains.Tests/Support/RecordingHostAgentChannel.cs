@@ -95,8 +95,8 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
     /// <summary>Completes once <paramref name="npid"/> has been sent a signal (at once if it has been).</summary>
     public Task SignaledAsync(string npid) => Signaled(npid).Task;
 
-    public Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream, CancellationToken ct) =>
-        Task.FromResult(new LogsReadReply { NextOffset = offset, FirstOffset = 0 });
+    public Task<LogsReadReply> ReadLogsAsync(LogsReadRequest request, CancellationToken ct) =>
+        Task.FromResult(new LogsReadReply { NextOffset = request.Offset, FirstOffset = 0 });
 
     public Task<UsageReply> GetUsageAsync(CancellationToken ct) => Task.FromResult(new UsageReply());
 
