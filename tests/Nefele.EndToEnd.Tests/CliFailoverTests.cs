@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Nefele.Auth;
 using Nefele.Client;
 using Nefele.Processes;
@@ -78,72 +76,15 @@ public sealed class CliFailoverTests(NodeFixture fixture) : IClassFixture<NodeFi
         }
     }
 
-    private NefProcess StartNef(string api, params string[] args) => new(api, Node.AdminKey, args);
-
-    /// <summary>bin/nef running in the background, its stdout readable as it comes.</summary>
-    private sealed class NefProcess : IDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _out = new();
-        private readonly Task _reading;
-        private readonly Task<string> _err;
-
-        public NefProcess(string api, string key, string[] args)
+    /// <summary>bin/nef in the background against <paramref name="api"/>, with the node's admin key and no other credentials.</summary>
+    private BackgroundCommand StartNef(string api, params string[] args) => new(
+        Path.Combine(RepoPaths.Root, "bin", "nef"),
+        args,
+        new Dictionary<string, string?>
         {
-            var psi = new ProcessStartInfo(Path.Combine(RepoPaths.Root, "bin", "nef")) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in args)
-            {
-                psi.ArgumentList.Add(a);
-            }
-
-            psi.Environment["NEFELE_API"] = api;
-            psi.Environment[CredentialSources.TokenVariable] = key;
-            psi.Environment[CredentialSources.AdminKeyFileVariable] = "/nonexistent";
-            psi.Environment["XDG_CONFIG_HOME"] = "/nonexistent";
-            _process = Process.Start(psi)!;
-            _err = _process.StandardError.ReadToEndAsync();
-            _reading = ReadAsync();
-        }
-
-        public string Out
-        {
-            get
-            {
-                lock (_out)
-                {
-                    return _out.ToString();
-                }
-            }
-        }
-
-        public async Task<(int Code, string Stdout, string Stderr)> WaitAsync(TimeSpan bound)
-        {
-            await _process.WaitForExitAsync().WaitAsync(bound);
-            await _reading;
-            return (_process.ExitCode, Out, await _err);
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill();
-            }
-
-            _process.Dispose();
-        }
-
-        private async Task ReadAsync()
-        {
-            var buffer = new char[4096];
-            int n;
-            while ((n = await _process.StandardOutput.ReadAsync(buffer)) > 0)
-            {
-                lock (_out)
-                {
-                    _out.Append(buffer, 0, n);
-                }
-            }
-        }
-    }
+            ["NEFELE_API"] = api,
+            [CredentialSources.TokenVariable] = Node.AdminKey,
+            [CredentialSources.AdminKeyFileVariable] = "/nonexistent",
+            ["XDG_CONFIG_HOME"] = "/nonexistent",
+        });
 }

@@ -42,28 +42,8 @@ internal static class ProcessEndpoints
             var from = after ?? LastEventId(http, "after=<seq>");
             await client.GetAsync(npid);
 
-            // The first event is awaited before the stream starts (for a while: a stream resumed after
-            // the last event so far may wait long), so what refuses the watch (an unknown NPID, the
-            // per-process monitor limit) is still an error status with a problem body.
-            await using var events = client.MonitorAsync(npid, from, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
-            var first = events.MoveNextAsync().AsTask();
-            await Task.WhenAny(first, Task.Delay(api.Value.StreamKeepAlive, http.RequestAborted));
-            if (first.IsCompleted || http.RequestAborted.IsCancellationRequested)
-            {
-                // (Aborted: the watch sees the same token and ends; it must end before it is disposed.)
-                await first;
-            }
-
-            await StartEventStream(http);
-            await StreamErrorsAsEvent(http, json.Value, async () =>
-            {
-                for (var more = await KeepAliveUntil(http, first, api.Value.StreamKeepAlive); more;
-                     more = await KeepAliveUntil(http, events.MoveNextAsync().AsTask(), api.Value.StreamKeepAlive))
-                {
-                    var e = events.Current;
-                    await WriteEvent(http, "state", JsonSerializer.Serialize(e, json.Value.SerializerOptions), e.Seq);
-                }
-            });
+            await StreamAsync(http, json.Value, api.Value, client.MonitorAsync(npid, from, http.RequestAborted), e =>
+                WriteEvent(http, "state", JsonSerializer.Serialize(e, json.Value.SerializerOptions), e.Seq));
         }).RequireAuthorization(Auth.Policies.TenantViewer)
             .Produces<ProcessEvent>(StatusCodes.Status200OK, EventStream)
             .WithDescription("A text/event-stream of 'state' events, each one's data a ProcessEvent as JSON and its id the event's seq, ending after the terminal state (Exited, FailedToStart, Lost). Resume after the last event seen with after=<seq> or the Last-Event-ID header (on any node: no event is repeated or skipped). A comment line comes every Api:StreamKeepAlive (2 s) while there is nothing to tell. The status is sent with the first event (or after one keep-alive period without one); a refusal after it ends the stream with an 'error' event (problem details).")
@@ -142,27 +122,13 @@ internal static class ProcessEndpoints
             var client = Tenant(grains, tenant);
             var query = TenantLogQuery(npid, name, node, stream, since, until, follow == true);
 
-            // As for monitor: the first record (or the end) is awaited for one keep-alive period before
-            // the stream starts, so a refusal (a bad filter, an NPID the tenant has none of) is an error status.
-            await using var records = client.LogsAsync(query, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
-            var first = records.MoveNextAsync().AsTask();
-            await Task.WhenAny(first, Task.Delay(api.Value.StreamKeepAlive, http.RequestAborted));
-            if (first.IsCompleted || http.RequestAborted.IsCancellationRequested)
-            {
-                await first;
-            }
-
-            await StartEventStream(http);
-            await StreamErrorsAsEvent(http, json.Value, async () =>
-            {
-                for (var more = await KeepAliveUntil(http, first, api.Value.StreamKeepAlive); more;
-                     more = await KeepAliveUntil(http, records.MoveNextAsync().AsTask(), api.Value.StreamKeepAlive))
-                {
-                    await WriteEvent(http, "record", JsonSerializer.Serialize(Nefele.Api.LogRecordEvent.From(records.Current), json.Value.SerializerOptions));
-                }
-
-                await WriteEvent(http, "end", string.Empty);
-            });
+            await StreamAsync(
+                http,
+                json.Value,
+                api.Value,
+                client.LogsAsync(query, http.RequestAborted),
+                r => WriteEvent(http, "record", JsonSerializer.Serialize(Nefele.Api.LogRecordEvent.From(r), json.Value.SerializerOptions)),
+                () => WriteEvent(http, "end", string.Empty));
         }).RequireAuthorization(Auth.Policies.TenantViewer)
             .Produces<Nefele.Api.LogRecordEvent>(StatusCodes.Status200OK, EventStream)
             .WithDescription("A text/event-stream of 'record' events, one per record of output of the tenant's processes that match every filter given: npid (repeatable), name (the name given at spawn), node, stream (stdout|stderr), since and until (RFC 3339 times, or durations ago: 30s, 5m, 2h, 2d; since inclusive, until exclusive). Each event's data is a LogRecordEvent as JSON: npid, name, node, stream, time (when hostd read it, RFC 3339 UTC with nanoseconds), offset, text (UTF-8; invalid bytes as U+FFFD, and then base64 holds the exact bytes). Without follow: every record kept within since/until, merged in time order, then one 'end' event. With follow=true: the same, then new records as they come and those of matching processes that start later (looked for once a second), until the client leaves, until has passed, or (a query by npid only) every process has ended; then 'end'. A comment line comes every Api:StreamKeepAlive (2 s) while there is nothing to send. The status is sent with the first event (or after one keep-alive period); a refusal after it ends the stream with an 'error' event (problem details).")
@@ -216,6 +182,39 @@ internal static class ProcessEndpoints
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
         await http.Response.Body.FlushAsync(http.RequestAborted);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="items"/> as server-sent events. The first item (or the end) is awaited
+    /// for one keep-alive period before the stream starts (a stream resumed after the last event so
+    /// far may wait long), so what refuses the watch (a bad filter, an unknown NPID, a per-process
+    /// limit) is still an error status with a problem body; after that a refusal is an 'error' event.
+    /// </summary>
+    private static async Task StreamAsync<T>(HttpContext http, JsonOptions json, ApiOptions api, IAsyncEnumerable<T> items, Func<T, Task> write, Func<Task>? end = null)
+    {
+        await using var events = items.GetAsyncEnumerator(http.RequestAborted);
+        var first = events.MoveNextAsync().AsTask();
+        await Task.WhenAny(first, Task.Delay(api.StreamKeepAlive, http.RequestAborted));
+        if (first.IsCompleted || http.RequestAborted.IsCancellationRequested)
+        {
+            // (Aborted: the producer sees the same token and ends; it must end before it is disposed.)
+            await first;
+        }
+
+        await StartEventStream(http);
+        await StreamErrorsAsEvent(http, json, async () =>
+        {
+            for (var more = await KeepAliveUntil(http, first, api.StreamKeepAlive); more;
+                 more = await KeepAliveUntil(http, events.MoveNextAsync().AsTask(), api.StreamKeepAlive))
+            {
+                await write(events.Current);
+            }
+
+            if (end is not null)
+            {
+                await end();
+            }
+        });
     }
 
     /// <summary>
