@@ -262,6 +262,9 @@ public sealed class NodeGrain(
         }
     }
 
+    public Task TerminalInputAsync(string npid, byte[] data, int rows, int columns) =>
+        Agent.TerminalInputAsync(npid, data, rows, columns, CancellationToken.None);
+
     public async Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream)
     {
         var reply = await Agent.ReadLogsAsync(npid, offset, maxBytes, wait, stream, CancellationToken.None);

@@ -26,6 +26,7 @@ public sealed partial class PseudoTerminal : IDisposable
     private readonly SafeFdHandle master;
     private readonly Pipe output = new(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
     private readonly Lock writeGate = new();
+    private readonly SemaphoreSlim typing = new(1, 1);
     private Thread? reader;
 
     private PseudoTerminal(SafeFdHandle master)
@@ -128,6 +129,39 @@ public sealed partial class PseudoTerminal : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="Write"/> off the caller's thread, in call order. A write blocks while the terminal's
+    /// input queue is full (the process reads none of it): false when an earlier write is still
+    /// blocked after <paramref name="wait"/>, so one stuck terminal never holds its caller.
+    /// </summary>
+    public async Task<bool> TypeAsync(ReadOnlyMemory<byte> data, TimeSpan wait, CancellationToken ct)
+    {
+        if (!await typing.WaitAsync(wait, ct).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        var written = Task.Run(() => Write(data.Span), CancellationToken.None);
+        try
+        {
+            if (await Task.WhenAny(written, Task.Delay(wait, ct)).ConfigureAwait(false) != written)
+            {
+                // Still blocked: the gate is released when the write ends.
+                _ = written.ContinueWith(static (_, gate) => ((SemaphoreSlim)gate!).Release(), typing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                return false;
+            }
+        }
+        catch
+        {
+            _ = written.ContinueWith(static (_, gate) => ((SemaphoreSlim)gate!).Release(), typing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
+
+        typing.Release();
+        await written.ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Sets the window size; the terminal's foreground process group gets SIGWINCH when it changes.</summary>
