@@ -49,7 +49,7 @@ internal sealed class AttachCommand(string npid, bool readOnly, DetachKeys detac
         var stdinTerminal = RawTerminal.IsTerminal(StdIn);
         if (!info.Tty && !readOnly)
         {
-            await context.Err.WriteLineAsync($"nef: {npid} has no terminal (spawned without --tty): showing its output read-only, input is ignored").ConfigureAwait(false);
+            await context.Err.WriteLineAsync($"nef: {npid} has no terminal (not spawned with --tty): output only, input is ignored").ConfigureAwait(false);
         }
 
         if (outputOnly && stdinTerminal)
