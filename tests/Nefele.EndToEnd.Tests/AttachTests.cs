@@ -178,6 +178,74 @@ public sealed class AttachTests(NodeFixture fixture) : IClassFixture<NodeFixture
         }
     }
 
+    [Fact]
+    public async Task Read_only_attach_to_a_tty_process_shows_its_output_and_types_nothing()
+    {
+        var tenant = await Node.SdkAsync();
+        var npid = await SpawnShellAsync(tenant);
+        try
+        {
+            await using var watcher = await AttachAsync(npid, "--read-only");
+            await watcher.WaitForAsync("read-only");
+
+            // What the watcher types goes nowhere; what the process shows reaches it.
+            await watcher.TypeAsync("echo from-watcher");
+            await watcher.SendKeysAsync("Enter");
+            await tenant.TypeAsync(npid, "echo typed-$((5*5))\n"u8.ToArray());
+            var screen = await watcher.WaitForAsync("typed-25");
+            Assert.DoesNotContain("from-watcher", screen, StringComparison.Ordinal);
+
+            await watcher.SendKeysAsync("C-c");
+            await watcher.WaitForAsync("exit-status=0");
+            Assert.Equal(ProcessState.Running, (await tenant.GetAsync(npid)).State);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npid);
+        }
+    }
+
+    [Fact]
+    public async Task The_sdk_types_and_resizes_a_tty_process_and_refuses_what_it_must()
+    {
+        var tenant = await Node.SdkAsync();
+        var shell = await SpawnShellAsync(tenant);
+        var plain = await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sleep", Args = ["300"] });
+        try
+        {
+            await tenant.ResizeTerminalAsync(shell, 12, 34);
+            await tenant.TypeAsync(shell, "stty size; exit 4\n"u8.ToArray());
+            Assert.Equal(4, (await tenant.WaitAsync(shell).WaitAsync(Bound)).ExitCode);
+            var shown = Encoding.UTF8.GetString((await tenant.ReadLogsAsync(shell)).Data);
+            Assert.Contains("12 34", shown, StringComparison.Ordinal);
+
+            Assert.Equal(ErrorCodes.NotRunning, (await Assert.ThrowsAsync<NefeleException>(() => tenant.TypeAsync(shell, "x"u8.ToArray()))).Code);
+            Assert.Equal(ErrorCodes.BadRequest, (await Assert.ThrowsAsync<NefeleException>(() => tenant.TypeAsync(plain, "x"u8.ToArray()))).Code);
+            Assert.Equal(ErrorCodes.BadRequest, (await Assert.ThrowsAsync<NefeleException>(() => tenant.ResizeTerminalAsync(plain, 0, 80))).Code);
+            Assert.Equal(ErrorCodes.NpidNotFound, (await Assert.ThrowsAsync<NefeleException>(() => tenant.TypeAsync("0000000000000", "x"u8.ToArray()))).Code);
+
+            var viewerKey = await Node.CreateKeyAsync("default", "sdk-viewer-" + Guid.NewGuid().ToString("N")[..8], Role.Viewer);
+            await using var viewer = await Node.ConnectAsync(viewerKey);
+            var other = await SpawnShellAsync(tenant);
+            try
+            {
+                // Through the SDK a process call the key's role does not allow is answered as every
+                // such call is (CallAuthorizationFilter): as if the NPID did not exist. REST says 403.
+                Assert.Equal(ErrorCodes.NpidNotFound, (await Assert.ThrowsAsync<NefeleException>(() => viewer.Tenant("default").TypeAsync(other, "x"u8.ToArray()))).Code);
+                Assert.Equal(ErrorCodes.NpidNotFound, (await Assert.ThrowsAsync<NefeleException>(() => viewer.Tenant("default").ResizeTerminalAsync(other, 10, 10))).Code);
+                Assert.Equal(ProcessState.Running, (await tenant.GetAsync(other)).State);
+            }
+            finally
+            {
+                await Cleanup.KillAsync(tenant, other);
+            }
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, shell, plain);
+        }
+    }
+
     private static async Task<string> SpawnShellAsync(NefeleTenant tenant) =>
         await tenant.SpawnAsync(new ProcessSpec { Path = "/bin/sh", Tty = true, Env = new Dictionary<string, string> { ["PS1"] = "$ " } });
 
