@@ -84,7 +84,16 @@ internal sealed class AttachCommand(string npid, bool readOnly, DetachKeys detac
         var receiving = ReceiveAsync(ws);
         if (await Task.WhenAny(receiving, leave.Task).ConfigureAwait(false) == receiving)
         {
-            await receiving.ConfigureAwait(false);
+            try
+            {
+                await receiving.ConfigureAwait(false);
+            }
+            catch (WebSocketException e)
+            {
+                raw?.Dispose();
+                throw new NefeleApiException($"attach: connection lost with the Nefele API at {transport.CurrentEndpoint}: {e.Message}; {npid} may still be running (attach again)", e);
+            }
+
             raw?.Dispose();
             return await EndedAsync(context, ws).ConfigureAwait(false);
         }

@@ -8,6 +8,8 @@ namespace Nefele.Cli.Transport;
 
 internal sealed partial class RestTransport : IAttachTransport
 {
+    public Uri CurrentEndpoint => CurrentApi;
+
     public async Task<ProcessInfo> GetProcessAsync(string npid, CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Get, ProcessPath(npid), Repeatable.Yes, ct).ConfigureAwait(false);
@@ -21,7 +23,10 @@ internal sealed partial class RestTransport : IAttachTransport
         var uri = new UriBuilder(http) { Scheme = http.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" }.Uri;
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
-        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(30);
+        // Pings, and an answer required within the streams' silence limit: a node that died without
+        // closing the connection ends the attach instead of leaving it silent for ever.
+        socket.Options.KeepAliveInterval = EventStreams.DefaultKeepAlive;
+        socket.Options.KeepAliveTimeout = EventStreams.SilenceLimit;
         if (token is not null)
         {
             socket.Options.SetRequestHeader("Authorization", "Bearer " + token);

@@ -143,25 +143,18 @@ public sealed partial class PseudoTerminal : IDisposable
             return false;
         }
 
+        // The gate opens when this write ends, however long it blocks: later input waits its turn.
         var written = Task.Run(() => Write(data.Span), CancellationToken.None);
+        _ = written.ContinueWith(static (_, gate) => ((SemaphoreSlim)gate!).Release(), typing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
-            if (await Task.WhenAny(written, Task.Delay(wait, ct)).ConfigureAwait(false) != written)
-            {
-                // Still blocked: the gate is released when the write ends.
-                _ = written.ContinueWith(static (_, gate) => ((SemaphoreSlim)gate!).Release(), typing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                return false;
-            }
+            await written.WaitAsync(wait, ct).ConfigureAwait(false);
+            return true;
         }
-        catch
+        catch (TimeoutException)
         {
-            _ = written.ContinueWith(static (_, gate) => ((SemaphoreSlim)gate!).Release(), typing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            throw;
+            return false;
         }
-
-        typing.Release();
-        await written.ConfigureAwait(false);
-        return true;
     }
 
     /// <summary>Sets the window size; the terminal's foreground process group gets SIGWINCH when it changes.</summary>

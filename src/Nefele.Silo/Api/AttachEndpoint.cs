@@ -39,7 +39,7 @@ internal static class AttachEndpoint
             .Operation("attachProcess", "WebSocket onto a process's terminal: output, input and resize (attach); readOnly=true for output only", 400, 403, 404, 409);
     }
 
-    private static async Task AttachAsync(string tenant, string npid, bool? readOnly, HttpContext http, IGrainFactory grains, IAuthorizationService authorization)
+    private static async Task AttachAsync(string tenant, string npid, bool? readOnly, HttpContext http, IGrainFactory grains, IAuthorizationService authorization, ILoggerFactory loggers)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -71,7 +71,7 @@ internal static class AttachEndpoint
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
         using var sending = new SemaphoreSlim(1, 1);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        var output = PumpOutputAsync(client, npid, socket, sending, stop.Token);
+        var output = PumpOutputAsync(client, npid, socket, sending, loggers.CreateLogger(typeof(AttachEndpoint).FullName!), stop.Token);
         var input = PumpInputAsync(client, npid, interactive, socket, sending, stop.Token);
         if (await Task.WhenAny(output, input) == input)
         {
@@ -88,7 +88,7 @@ internal static class AttachEndpoint
     }
 
     /// <summary>Sends the process's output from its end now on, then closes with how it ended.</summary>
-    private static async Task PumpOutputAsync(NefeleTenant client, string npid, WebSocket socket, SemaphoreSlim sending, CancellationToken ct)
+    private static async Task PumpOutputAsync(NefeleTenant client, string npid, WebSocket socket, SemaphoreSlim sending, ILogger logger, CancellationToken ct)
     {
         try
         {
@@ -108,6 +108,13 @@ internal static class AttachEndpoint
         catch (NefeleException e) when (!ct.IsCancellationRequested)
         {
             await CloseAsync(socket, sending, WebSocketCloseStatus.InternalServerError, Reason($"{e.Code}: {e.Message}"), ct);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or WebSocketException) && !ct.IsCancellationRequested)
+        {
+            // Not a refusal but a fault (a grain call that failed past its retries): the client is told
+            // why its output stopped, and the fault goes to the log.
+            logger.LogWarning(e, "attach of {Npid}: following its output failed", npid);
+            await CloseAsync(socket, sending, WebSocketCloseStatus.InternalServerError, Reason($"{ErrorCodes.InternalError}: following the output failed ({e.GetType().Name})"), ct);
         }
     }
 
