@@ -78,9 +78,10 @@ public static class Limits
     public const int MaxTerminalSize = ushort.MaxValue;
 
     /// <summary>
-    /// How long hostd waits for a terminal to take typed input: 5 s. A process that reads none of
-    /// its input fills the terminal's queue; later input is refused with bad_request saying so,
-    /// instead of holding the node's control channel.
+    /// How long hostd waits for a terminal to take typed input: 5 s. A write to the terminal blocks
+    /// while its input queue is full (a program in raw mode that reads none of it; in line mode the
+    /// kernel drops the excess instead); input is then refused with bad_request saying so, instead
+    /// of holding the node's control channel.
     /// </summary>
     public static readonly TimeSpan TerminalInputWait = TimeSpan.FromSeconds(5);
 
