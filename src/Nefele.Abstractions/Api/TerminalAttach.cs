@@ -30,9 +30,15 @@ public static class TerminalAttach
     /// The close reason for a process that ended: its <see cref="ProcessEnd.Describe"/> ("exited 3",
     /// "killed by SIGKILL", "failed to start: …"), cut to <see cref="MaxCloseReasonBytes"/> on a character boundary.
     /// </summary>
-    public static string CloseReason(ProcessEnd end)
+    public static string CloseReason(ProcessEnd end) => FitCloseReason(end.Describe());
+
+    /// <summary>
+    /// <paramref name="text"/> on one line, cut to <see cref="MaxCloseReasonBytes"/> of UTF-8 on a
+    /// character boundary ("..." marks the cut): what a close frame can carry.
+    /// </summary>
+    public static string FitCloseReason(string text)
     {
-        var text = end.Describe().ReplaceLineEndings(" ");
+        text = text.ReplaceLineEndings(" ");
         if (Encoding.UTF8.GetByteCount(text) <= MaxCloseReasonBytes)
         {
             return text;

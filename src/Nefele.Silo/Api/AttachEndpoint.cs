@@ -254,16 +254,7 @@ internal static class AttachEndpoint
         }
     }
 
-    private static string Reason(string text)
-    {
-        text = text.ReplaceLineEndings(" ");
-        while (System.Text.Encoding.UTF8.GetByteCount(text) > TerminalAttach.MaxCloseReasonBytes)
-        {
-            text = text[..^4] + "...";
-        }
-
-        return text;
-    }
+    private static string Reason(string text) => TerminalAttach.FitCloseReason(text);
 
     /// <summary>Awaits a pump that was stopped: its cancellation or a broken connection is the expected end.</summary>
     private static async Task Ignore(Task task)
