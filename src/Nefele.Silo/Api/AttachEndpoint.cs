@@ -78,6 +78,7 @@ internal static class AttachEndpoint
             // The client closed (detached) or broke a rule: the process keeps running.
             await stop.CancelAsync();
             await Ignore(output);
+            await Ignore(input);
             return;
         }
 
