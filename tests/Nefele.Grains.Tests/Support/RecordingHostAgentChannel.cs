@@ -95,8 +95,14 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
     /// <summary>Completes once <paramref name="npid"/> has been sent a signal (at once if it has been).</summary>
     public Task SignaledAsync(string npid) => Signaled(npid).Task;
 
-    public Task TerminalInputAsync(string npid, ReadOnlyMemory<byte> data, int rows, int columns, CancellationToken ct) =>
-        Task.FromException(new Nefele.Client.NefeleException(Nefele.Client.ErrorCodes.BadRequest, "this channel runs no terminal"));
+    /// <summary>Terminal input and resizes sent to hostd, in order.</summary>
+    public ConcurrentQueue<(string Npid, byte[] Data, int Rows, int Columns)> TerminalInputs { get; } = new();
+
+    public Task TerminalInputAsync(string npid, ReadOnlyMemory<byte> data, int rows, int columns, CancellationToken ct)
+    {
+        TerminalInputs.Enqueue((npid, data.ToArray(), rows, columns));
+        return Task.CompletedTask;
+    }
 
     public Task<LogsReadReply> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream, CancellationToken ct) =>
         Task.FromResult(new LogsReadReply { NextOffset = offset, FirstOffset = 0 });
