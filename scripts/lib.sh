@@ -67,9 +67,9 @@ nefele_install_deps() {
 
 nefele_build() {
   say "building native/ ..."
-  make -s -C "$NEFELE_ROOT/native" >&2
+  make -s -C "$NEFELE_ROOT/native" >&2 || return 1
   say "building the solution ($NEFELE_CONFIG) ..."
-  dotnet build "$NEFELE_ROOT/Nefele.Orleans.sln" -c "$NEFELE_CONFIG" -nologo -v q -clp:NoSummary >&2
+  dotnet build "$NEFELE_ROOT/Nefele.Orleans.sln" -c "$NEFELE_CONFIG" -nologo -v q -clp:NoSummary >&2 || return 1
   nefele_build_nef
 }
 
@@ -83,7 +83,7 @@ NEFELE_NEF="$NEFELE_ROOT/src/Nefele.Cli/bin/native/nef"
 nefele_build_nef() {
   nef_stale "$NEFELE_ROOT" "$NEFELE_NEF" || return 0
   say "building nef (native) ..."
-  dotnet publish "$NEFELE_ROOT/src/Nefele.Cli" -c Release -nologo -v q -clp:NoSummary -o "$(dirname "$NEFELE_NEF")" >&2
+  dotnet publish "$NEFELE_ROOT/src/Nefele.Cli" -c Release -nologo -v q -clp:NoSummary -o "$(dirname "$NEFELE_NEF")" >&2 || return 1
   # A publish with nothing to recompile keeps the old binary and its time: mark it current.
   touch "$NEFELE_NEF"
 }

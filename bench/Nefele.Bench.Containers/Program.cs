@@ -106,7 +106,7 @@ if (systemdImage is not null)
     // Warm: a sleeper holds the booted container; each start is a unit of its systemd.
     var bootedHolder = await engine.StartAsync(Spec("warmsd", systemdImage, "/bin/sleep", "1000"), CancellationToken.None);
     var bootedContainer = manager.Running.Single(c => c.Name == ContainerManager.NameFor("warmsd", systemdImage));
-    await using var raw = await Nefele.Bench.Containers.RawUnits.ConnectAsync(bootedContainer.BusAddress!);
+    await using var raw = await Nefele.Bench.Shared.RawTransientUnits.ConnectAsync(bootedContainer.BusAddress!, defaultDependencies: false);
     var bootedTimes = new List<double>();
     var rawTimes = new List<double>();
     for (var i = 0; i < 10 + (n / 2); i++)

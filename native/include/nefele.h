@@ -94,7 +94,7 @@ extern "C" {
  * gives meaning to `reserved` words, where zero keeps the old behaviour. A program built
  * against an older minor keeps working with a newer library. */
 #define NEFELE_VERSION_MAJOR 1
-#define NEFELE_VERSION_MINOR 2
+#define NEFELE_VERSION_MINOR 3
 #define NEFELE_VERSION_PATCH 0
 
 /* Failures the server reports (see the table above); each is a negative errno value. */
@@ -445,6 +445,71 @@ NEFELE_API int nefele_subscribe(const char *topic, const npid_t *npid);
 
 /* Ends npid's (NULL: the caller's) subscription to topic. */
 NEFELE_API int nefele_unsubscribe(const char *topic, const npid_t *npid);
+
+/* ---- Logs of many processes (NEFELE_1.3) ------------------------------------------------
+ *
+ * The output of many of the tenant's processes at once, across nodes, merged in time order,
+ * as records: what hostd read from one stream of one process at one time (stdout and stderr
+ * kept apart). A read is a cursor: nefele_logs_open gives the filter, nefele_logs_next hands
+ * out one record at a time (fetching them from the silo in batches, on a connection of the
+ * cursor's own, so other threads' calls are not held up), nefele_logs_close ends it. A cursor
+ * is used by one thread at a time. For one process by offset, nefele_logs above is simpler. */
+
+/* Output streams, as in nefele_log_record.stream and nefele_logs_filter.stream. */
+#define NEFELE_STDOUT 1
+#define NEFELE_STDERR 2
+
+/* Which processes' output a cursor reads. Zero-initialise it: every field left zero is no
+ * filter, so { 0 } reads every process of the tenant. Every filter given must match. */
+typedef struct nefele_logs_filter {
+    const npid_t *npids;  /* only these processes (n_npids of them); may be NULL when n_npids is 0 */
+    size_t n_npids;
+    const char *name;     /* only processes spawned with this name; NULL or "": any */
+    const char *node;     /* only processes placed on this node; NULL or "": any */
+    int stream;           /* NEFELE_STDOUT or NEFELE_STDERR; 0: both */
+    int follow;           /* non-zero: keep reading new records, and processes that start later
+                           * and match, until closed (or until_unix_nano has passed; or, with only
+                           * npids, until they have all ended) */
+    long long since_unix_nano; /* only records read at or after this time (ns since the Unix epoch, UTC); 0: no bound */
+    long long until_unix_nano; /* only records read before this time; 0: no bound */
+    long long reserved[4];     /* zero */
+} nefele_logs_filter;
+
+/* One record, as nefele_logs_next fills it. data points into the cursor's buffer: valid until
+ * the next nefele_logs_next or nefele_logs_close on that cursor (copy what you keep). */
+typedef struct nefele_log_record {
+    char npid[64];            /* the process that wrote it */
+    char name[64];            /* its name given at spawn ("" if none) */
+    char node[64];            /* the node it ran on */
+    int stream;               /* NEFELE_STDOUT or NEFELE_STDERR */
+    int reserved_int;
+    long long time_unix_nano; /* when hostd read it (ns since the Unix epoch, UTC); never decreases within a process */
+    long long offset;         /* where its first byte is among all the process wrote (as nefele_logs counts) */
+    const void *data;         /* the bytes, as the process wrote them (not NUL-terminated) */
+    size_t len;
+} nefele_log_record;
+
+typedef struct nefele_logs_cursor nefele_logs_cursor;
+
+/* Opens a read of the tenant's output that filter selects (NULL: all of it) and stores the
+ * cursor in *out (NULL on failure). The silo checks the filter now: -EINVAL for a malformed
+ * NPID or name, a stream other than the two, a negative time or until before since (the message
+ * says which), -EAGAIN when the silo cannot be reached. The records are not read yet: call
+ * nefele_logs_next. Release the cursor with nefele_logs_close. */
+NEFELE_API int nefele_logs_open(const nefele_logs_filter *filter, nefele_logs_cursor **out);
+
+/* Fills *record with the next record. Returns 1 when it did; 0 when nothing more will come
+ * (without follow: every matching record was read; with follow: the read ended); -ETIMEDOUT
+ * when nothing came within timeout_ms (a follower: the cursor stays usable, call again).
+ *   timeout_ms == 0: answers at once with what is there;
+ *   timeout_ms  > 0: when no record is there yet, waits up to that long for one;
+ *   timeout_ms  < 0: waits until there is one or the read ends.
+ * Other failures are negative codes as above; after one, the cursor can only be closed. */
+NEFELE_API int nefele_logs_next(nefele_logs_cursor *cursor, nefele_log_record *record, int timeout_ms);
+
+/* Ends the read (the silo forgets it at once rather than after a minute) and frees the cursor;
+ * NULL is fine. */
+NEFELE_API void nefele_logs_close(nefele_logs_cursor *cursor);
 
 #ifdef __cplusplus
 }

@@ -1008,6 +1008,11 @@ struct fake_hostd {
     int log_reads;             /* logs requests received */
     int last_log_wait_ms;      /* wait_ms of the last one */
     int logs_complete;         /* answer logs reads at the end with complete */
+    int logs_queries;          /* logs_query requests received */
+    char logs_filter[256];     /* npids|name|node|stream|since|until|follow of the last query opened */
+    int last_query_wait_ms;    /* wait_ms of the last logs_query */
+    int last_query_max;        /* max_records of the last logs_query */
+    char logs_closed[32];      /* the cursor the last close named */
     struct fake_mail mail;     /* the messaging part */
 };
 
@@ -1024,6 +1029,120 @@ static void join(char *dst, size_t cap, char **items, size_t n)
 }
 
 static int answer_messaging(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h);
+static void send_error(int fd, uint64_t id, const char *code, const char *message);
+
+/* The records the fake silo's log query serves, in time order, three processes' worth. */
+static const struct {
+    const char *npid, *name, *node;
+    int stream;
+    long long time, offset;
+    const char *data;
+} fake_records[] = {
+    { "p-0", "web", "node-a", 1, 1000, 0, "hello\n" },
+    { "p-1", "", "node-b", 2, 2000, 0, "oops\n" },
+    { "p-0", "web", "node-a", 1, 3000, 6, "world\n" },
+    { "p-2", "web", "node-b", 1, 4000, 0, "third\n" },
+};
+#define FAKE_RECORDS (sizeof fake_records / sizeof fake_records[0])
+
+/* A query matches a record as the silo's does: every filter given. */
+static int query_matches(const Nefele__V1__LogsQueryRequest *q, size_t i)
+{
+    int npid_ok = q->n_npids == 0;
+    for (size_t k = 0; k < q->n_npids; k++)
+        npid_ok |= strcmp(q->npids[k], fake_records[i].npid) == 0;
+    return npid_ok && (!q->name[0] || strcmp(q->name, fake_records[i].name) == 0) &&
+           (!q->node[0] || strcmp(q->node, fake_records[i].node) == 0) &&
+           (q->stream == 0 || (int)q->stream == fake_records[i].stream) &&
+           (!q->since_unix_nano || fake_records[i].time >= q->since_unix_nano) &&
+           (!q->until_unix_nano || fake_records[i].time < q->until_unix_nano);
+}
+
+/* The fake silo's log query: the cursor "q<filter index>-<next record>" (one open query at a
+ * time), at most two records a reply whatever is asked (a server's own bound), and a follower
+ * that finds nothing new waits (a little) and gets an empty, incomplete reply. */
+static void answer_logs_query(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
+{
+    static Nefele__V1__LogsQueryRequest open_query; /* the filter of the open query (fields borrowed from copies below) */
+    static char npid_store[4][64], name[64], node[64];
+    static char *npid_ptrs[4];
+    Nefele__V1__LogsQueryRequest *q = req->logs_query;
+    h->logs_queries++;
+    h->last_query_wait_ms = q->wait_ms;
+    h->last_query_max = q->max_records;
+    size_t next = 0;
+    if (!q->cursor[0]) {
+        char npids[128];
+        join(npids, sizeof npids, q->npids, q->n_npids);
+        snprintf(h->logs_filter, sizeof h->logs_filter, "%s|%s|%s|%d|%lld|%lld|%d", npids, q->name, q->node,
+                 (int)q->stream, (long long)q->since_unix_nano, (long long)q->until_unix_nano, q->follow ? 1 : 0);
+        if (strcmp(q->name, "bad name!") == 0) {
+            send_error(fd, req->id, "bad_request", "bad request: name 'bad name!' is not a name");
+            return;
+        }
+        Nefele__V1__LogsQueryRequest init = NEFELE__V1__LOGS_QUERY_REQUEST__INIT;
+        open_query = init;
+        for (size_t k = 0; k < q->n_npids && k < 4; k++) {
+            snprintf(npid_store[k], sizeof npid_store[k], "%s", q->npids[k]);
+            npid_ptrs[k] = npid_store[k];
+        }
+        open_query.n_npids = q->n_npids < 4 ? q->n_npids : 4;
+        open_query.npids = npid_ptrs;
+        snprintf(name, sizeof name, "%s", q->name);
+        snprintf(node, sizeof node, "%s", q->node);
+        open_query.name = name;
+        open_query.node = node;
+        open_query.stream = q->stream;
+        open_query.since_unix_nano = q->since_unix_nano;
+        open_query.until_unix_nano = q->until_unix_nano;
+        open_query.follow = q->follow;
+    } else if (sscanf(q->cursor, "q-%zu", &next) != 1) {
+        send_error(fd, req->id, "bad_request", "bad request: no such log query (it ended or expired)");
+        return;
+    }
+
+    Nefele__V1__ProcResponse resp = NEFELE__V1__PROC_RESPONSE__INIT;
+    Nefele__V1__LogsQueryReply reply = NEFELE__V1__LOGS_QUERY_REPLY__INIT;
+    Nefele__V1__LogRecord records[2], *ptrs[2];
+    char cursor[32];
+    resp.id = req->id;
+    resp.body_case = NEFELE__V1__PROC_RESPONSE__BODY_LOGS_QUERY;
+    resp.logs_query = &reply;
+    if (q->close) {
+        snprintf(h->logs_closed, sizeof h->logs_closed, "%s", q->cursor);
+        reply.complete = 1;
+        send_response(fd, &resp);
+        return;
+    }
+    size_t n = 0;
+    while (next < FAKE_RECORDS && n < 2) {
+        if (query_matches(&open_query, next)) {
+            Nefele__V1__LogRecord init = NEFELE__V1__LOG_RECORD__INIT;
+            records[n] = init;
+            records[n].npid = (char *)fake_records[next].npid;
+            records[n].name = (char *)fake_records[next].name;
+            records[n].node = (char *)fake_records[next].node;
+            records[n].stream = (Nefele__V1__LogStream)fake_records[next].stream;
+            records[n].time_unix_nano = fake_records[next].time;
+            records[n].offset = fake_records[next].offset;
+            records[n].data.data = (uint8_t *)fake_records[next].data;
+            records[n].data.len = strlen(fake_records[next].data);
+            ptrs[n] = &records[n];
+            n++;
+        }
+        next++;
+    }
+    while (next < FAKE_RECORDS && !query_matches(&open_query, next))
+        next++;
+    if (n == 0 && open_query.follow && q->wait_ms > 0)
+        usleep((useconds_t)(q->wait_ms < 100 ? q->wait_ms : 100) * 1000); /* nothing came */
+    reply.n_records = n;
+    reply.records = ptrs;
+    reply.complete = next >= FAKE_RECORDS && !open_query.follow;
+    snprintf(cursor, sizeof cursor, "q-%zu", next);
+    reply.cursor = reply.complete ? (char *)"" : cursor;
+    send_response(fd, &resp);
+}
 
 static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
 {
@@ -1104,6 +1223,10 @@ static void answer(int fd, Nefele__V1__ProcRequest *req, struct fake_hostd *h)
         resp.logs = &logs;
         break;
     }
+    case NEFELE__V1__PROC_REQUEST__BODY_LOGS_QUERY:
+        answer_logs_query(fd, req, h);
+        h->served++;
+        return;
     case NEFELE__V1__PROC_REQUEST__BODY_MONITOR:
         if (strcmp(req->monitor->npid, "n-forever") == 0)
             return; /* a process that never ends: no answer */
@@ -1686,8 +1809,110 @@ static void test_logs_and_timeouts(struct fake_hostd *h)
     rc = nefele_monitor_timeout(&target, &ex, 5000);
     check(rc == 0 && ex.state == NEFELE_EXITED && strcmp(ex.npid, "n-0") == 0,
           "nefele_monitor_timeout returns the exit, with its npid", "rc %d npid \"%s\"", rc, ex.npid);
-    check(strcmp(nefele_version(), "1.1.0") >= 0 && nefele_version()[0] == '0' + NEFELE_VERSION_MAJOR,
+    check(strcmp(nefele_version(), "1.3.0") >= 0 && nefele_version()[0] == '0' + NEFELE_VERSION_MAJOR,
           "nefele_version matches the header's major", "\"%s\"", nefele_version());
+}
+
+/* Reads a cursor to its end (or a failure): "npid:stream:data" of each record, in order, joined. */
+static int read_all(nefele_logs_cursor *c, char *out, size_t cap, int *count)
+{
+    size_t used = 0;
+    nefele_log_record r;
+    int rc;
+    *count = 0;
+    out[0] = '\0';
+    while ((rc = nefele_logs_next(c, &r, 0)) == 1) {
+        used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "%s%s:%d:%.*s", *count ? "," : "", r.npid,
+                                 r.stream, (int)r.len, (const char *)r.data);
+        (*count)++;
+    }
+    return rc;
+}
+
+static void test_logs_query(struct fake_hostd *h)
+{
+    /* Every process, in time order across them, batch after batch (the server gives two a reply). */
+    nefele_logs_cursor *c = NULL;
+    int queries = h->logs_queries, accepted = h->accepted;
+    int rc = nefele_logs_open(NULL, &c);
+    nefele_log_record first;
+    int got = rc == 0 ? nefele_logs_next(c, &first, 0) : rc;
+    check(rc == 0 && c && got == 1 && strcmp(first.npid, "p-0") == 0 && strcmp(first.name, "web") == 0 &&
+              strcmp(first.node, "node-a") == 0 && first.stream == NEFELE_STDOUT && first.time_unix_nano == 1000 &&
+              first.offset == 0 && first.len == 6 && memcmp(first.data, "hello\n", 6) == 0 &&
+              strcmp(h->logs_filter, "|||0|0|0|0") == 0 && h->accepted == accepted + 1 && h->last_query_max > 0,
+          "nefele_logs_open without a filter reads every process's records, on a connection of its own",
+          "rc %d got %d filter \"%s\" npid \"%s\" \"%s\"", rc, got, h->logs_filter, first.npid, nefele_last_error());
+    char text[256];
+    int count = 0;
+    rc = c ? read_all(c, text, sizeof text, &count) : -1;
+    check(rc == 0 && count == 3 && strcmp(text, "p-1:2:oops\n,p-0:1:world\n,p-2:1:third\n") == 0 &&
+              h->logs_queries == queries + 2,
+          "nefele_logs_next hands out the records in order, asking for the next batch when one is used up",
+          "rc %d count %d \"%s\" queries %d", rc, count, text, h->logs_queries - queries);
+    nefele_log_record r;
+    rc = c ? nefele_logs_next(c, &r, 0) : -1;
+    check(rc == 0 && h->logs_queries == queries + 2, "nefele_logs_next at the end: 0, without asking again", "rc %d", rc);
+    h->logs_closed[0] = '\0';
+    nefele_logs_close(c);
+    check(h->logs_closed[0] == '\0', "closing a complete cursor sends nothing", "closed \"%s\"", h->logs_closed);
+
+    /* The filter goes to the silo as given, and selects. */
+    npid_t two[2] = { { "p-0" }, { "p-2" } };
+    nefele_logs_filter f = { .npids = two, .n_npids = 2, .name = "web", .stream = NEFELE_STDOUT,
+                             .since_unix_nano = 1500, .until_unix_nano = 5000 };
+    c = NULL;
+    rc = nefele_logs_open(&f, &c);
+    rc = rc == 0 ? read_all(c, text, sizeof text, &count) : rc;
+    check(rc == 0 && count == 2 && strcmp(text, "p-0:1:world\n,p-2:1:third\n") == 0 &&
+              strcmp(h->logs_filter, "p-0,p-2|web||1|1500|5000|0") == 0,
+          "nefele_logs_open sends npids, name, stream and the time window", "rc %d \"%s\" filter \"%s\"", rc, text,
+          h->logs_filter);
+    nefele_logs_close(c);
+
+    /* A follower: the records there, then nothing within the timeout (the cursor stays usable). */
+    nefele_logs_filter follow = { .node = "node-b", .follow = 1 };
+    c = NULL;
+    rc = nefele_logs_open(&follow, &c);
+    rc = rc == 0 ? read_all(c, text, sizeof text, &count) : rc;
+    check(rc == -ETIMEDOUT && count == 2 && strcmp(text, "p-1:2:oops\n,p-2:1:third\n") == 0 &&
+              strstr(nefele_last_error(), "within 0 ms"),
+          "a follower's nefele_logs_next with timeout 0 returns -ETIMEDOUT once it has what is there",
+          "rc %d count %d \"%s\" \"%s\"", rc, count, text, nefele_last_error());
+    long long started = now_ms();
+    rc = c ? nefele_logs_next(c, &r, 250) : -1;
+    check(rc == -ETIMEDOUT && h->last_query_wait_ms > 0 && h->last_query_wait_ms <= 250 && now_ms() - started < TIMEOUT_MS,
+          "a follower's nefele_logs_next waits up to its timeout in the silo, then -ETIMEDOUT",
+          "rc %d last wait %d", rc, h->last_query_wait_ms);
+    h->logs_closed[0] = '\0';
+    nefele_logs_close(c);
+    check(strncmp(h->logs_closed, "q-", 2) == 0, "nefele_logs_close ends an open query in the silo", "closed \"%s\"",
+          h->logs_closed);
+
+    /* Bad input: refused before anything is sent, or by the silo, with the reason. */
+    queries = h->logs_queries;
+    nefele_logs_filter bad_stream = { .stream = 3 };
+    c = (nefele_logs_cursor *)&c;
+    rc = nefele_logs_open(&bad_stream, &c);
+    check(rc == -EINVAL && c == NULL && strstr(nefele_last_error(), "stream 3") && h->logs_queries == queries,
+          "nefele_logs_open refuses a stream other than the two, sending nothing", "rc %d \"%s\"", rc,
+          nefele_last_error());
+    nefele_logs_filter backwards = { .since_unix_nano = 2000, .until_unix_nano = 1000 };
+    rc = nefele_logs_open(&backwards, &c);
+    check(rc == -EINVAL && strstr(nefele_last_error(), "until_unix_nano 1000 is not after") && h->logs_queries == queries,
+          "nefele_logs_open refuses until before since", "rc %d \"%s\"", rc, nefele_last_error());
+    nefele_logs_filter no_npids = { .n_npids = 1 };
+    rc = nefele_logs_open(&no_npids, &c);
+    check(rc == -EINVAL && strstr(nefele_last_error(), "npids is NULL"), "nefele_logs_open refuses n_npids without npids",
+          "rc %d \"%s\"", rc, nefele_last_error());
+    nefele_logs_filter bad_name = { .name = "bad name!" };
+    rc = nefele_logs_open(&bad_name, &c);
+    check(rc == -EINVAL && c == NULL && strstr(nefele_last_error(), "bad_request: name 'bad name!' is not a name") &&
+              h->logs_queries == queries + 1,
+          "the silo's refusal of a filter is nefele_logs_open's error", "rc %d \"%s\"", rc, nefele_last_error());
+    check(nefele_logs_open(NULL, NULL) == -EINVAL && nefele_logs_next(NULL, &r, 0) == -EINVAL,
+          "NULL out or cursor is -EINVAL", "%s", nefele_last_error());
+    nefele_logs_close(NULL);
 }
 
 /* Polls *counter (written by the fake hostd's thread) until it reaches want, within TIMEOUT_MS. */
@@ -2168,6 +2393,7 @@ static void test_libnefele(void)
 
     test_error_codes(&h);
     test_logs_and_timeouts(&h);
+    test_logs_query(&h);
     test_messaging_send_recv(&h);
     test_messaging_batches(&h);
     test_messaging_names(&h);

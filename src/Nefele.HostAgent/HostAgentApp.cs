@@ -51,6 +51,8 @@ public static class HostAgentApp
         builder.Services.AddSingleton<Shared.TenantDirectories>();
         builder.Services.AddSingleton<Images.ImageCache>();
         builder.Services.AddSingleton<Images.OverlayCommitter>();
+        builder.Services.AddSingleton(sp => HostAgentTelemetrySetup.CreateLogExports(
+            sp.GetRequiredService<HostAgentOptions>(), builder.Configuration, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<ProcessSupervisor>();
         builder.Services.AddHostedService<Images.ImageCacheSweeper>();
         builder.Services.AddSingleton<NodeFactsProvider>();

@@ -69,6 +69,31 @@ public sealed class HostAgentOptions
     public long LogLimitBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Sends every process's output records to the OTLP logs endpoint of the standard
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> / <c>OTEL_EXPORTER_OTLP_LOGS_ENDPOINT</c> variables when
+    /// <c>otlp</c>. Default empty: off. Opt-in rather than on with the endpoint, because that endpoint
+    /// is often set for hostd's own metrics and traces, and a tenant's output (its volume, and what
+    /// it may print) should leave the node only when the operator says so. Allowed: empty, <c>off</c>, <c>otlp</c>.
+    /// </summary>
+    public string LogExport { get; set; } = "";
+
+    /// <summary>
+    /// File to which every process's output records are appended, one JSON object a line, for a
+    /// log shipper to tail. Default empty: none. Reopened on SIGHUP and when the path no longer
+    /// names the open file (moved by logrotate). Allowed: empty or an absolute path.
+    /// </summary>
+    public string LogExportFile { get; set; } = "";
+
+    /// <summary>
+    /// Output records each export holds while its store catches up (and at most
+    /// <see cref="Logs.Export.LogExports.MaxQueuedBytes"/> of text); past it, new records are
+    /// dropped and counted (<c>nefele.hostd.log_export.dropped</c>) rather than slowing or
+    /// stopping a process. Default 8192: a few seconds of a busy node's output.
+    /// Allowed: 64 to 1,000,000.
+    /// </summary>
+    public int LogExportQueue { get; set; } = 8192;
+
+    /// <summary>
     /// How many ended processes keep their output readable after the silo acknowledged the
     /// exit (oldest dropped first), so logs of a finished process can still be read, as
     /// with docker logs or kubectl logs of a completed pod. Default 1000. Allowed: 0 to 1,000,000.

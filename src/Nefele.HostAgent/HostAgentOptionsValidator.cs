@@ -60,6 +60,25 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
             errors.Add($"{s}:LogLimitBytes (--log-limit) {o.LogLimitBytes} must be between 4Ki and 1Gi (4096 and 1073741824 bytes)");
         }
 
+        if (o.LogExport is not ("" or "off" or "otlp"))
+        {
+            errors.Add($"{s}:LogExport (--log-export) '{o.LogExport}' is not a known export; allowed: otlp, off");
+        }
+        else if (o.LogExport == "otlp" && !LogsEndpointSet())
+        {
+            errors.Add($"{s}:LogExport (--log-export) otlp needs an OTLP logs endpoint: set OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
+        }
+
+        if (o.LogExportFile.Length > 0 && !Path.IsPathFullyQualified(o.LogExportFile))
+        {
+            errors.Add($"{s}:LogExportFile (--log-export-file) '{o.LogExportFile}' must be an absolute path");
+        }
+
+        if (o.LogExportQueue is < 64 or > 1_000_000)
+        {
+            errors.Add($"{s}:LogExportQueue (--log-export-queue) {o.LogExportQueue} must be between 64 and 1000000");
+        }
+
         if (o.LivenessPort is < 0 or > 65535)
         {
             errors.Add($"{s}:LivenessPort (--liveness-port) {o.LivenessPort} must be between 0 (not served) and 65535");
@@ -115,6 +134,11 @@ public sealed partial class HostAgentOptionsValidator : IValidateOptions<HostAge
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    // The OTLP exporter reads its endpoint from the environment, so that is where to look.
+    private static bool LogsEndpointSet() =>
+        !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"));
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
     private static partial Regex SafeName();

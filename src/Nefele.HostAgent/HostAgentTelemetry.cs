@@ -19,4 +19,7 @@ public static class HostAgentTelemetry
 
     /// <summary>Tagged with nefele.reason: mailbox_ended (queued when their mailbox ended) or receiver_ended (sent without ack to a process that had ended).</summary>
     public static readonly Counter<long> MessagesDropped = Instruments.MessagesDropped.Counter(Meter);
+
+    /// <summary>Tagged with nefele.exporter: otlp or jsonl.</summary>
+    public static readonly Counter<long> LogExportDropped = Instruments.HostdLogExportDropped.Counter(Meter);
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Nefele.HostAgent.Tests;
 
 public sealed class CommandLineTests
@@ -82,5 +84,76 @@ public sealed class CommandLineTests
         Assert.Contains("HostAgent:LogLimitBytes (--log-limit)", failures, StringComparison.Ordinal);
         Assert.Contains("HostAgent:LivenessPort (--liveness-port) 70000", failures, StringComparison.Ordinal);
         Assert.Contains("HostAgent:ImageCacheSweep (--image-cache-sweep)", failures, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("4095", false)]
+    [InlineData("4Ki", true)]
+    [InlineData("1Gi", true)]
+    [InlineData("1073741825", false)]
+    public void Log_limit_per_process_is_checked_against_its_documented_range(string text, bool valid)
+    {
+        var options = ValidOptions();
+        options.LogLimitBytes = long.Parse(CommandLine.Parse(["--log-limit", text]).Settings["HostAgent:LogLimitBytes"]!, CultureInfo.InvariantCulture);
+        var result = new HostAgentOptionsValidator().Validate(null, options);
+        Assert.Equal(valid, result.Succeeded);
+        if (!valid)
+        {
+            var failure = Assert.Single(result.Failures!);
+            Assert.Contains("HostAgent:LogLimitBytes (--log-limit)", failure, StringComparison.Ordinal);
+            Assert.Contains("between 4Ki and 1Gi", failure, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Log_export_settings_map_from_their_flags_and_bad_ones_are_named()
+    {
+        var settings = CommandLine.Parse(["--log-export", "otlp", "--log-export-file", "/var/log/nefele/output.jsonl", "--log-export-queue", "100"]).Settings;
+        Assert.Equal("otlp", settings["HostAgent:LogExport"]);
+        Assert.Equal("/var/log/nefele/output.jsonl", settings["HostAgent:LogExportFile"]);
+        Assert.Equal("100", settings["HostAgent:LogExportQueue"]);
+
+        var options = ValidOptions();
+        options.LogExport = "kafka";
+        options.LogExportFile = "output.jsonl";
+        options.LogExportQueue = 63;
+        var result = new HostAgentOptionsValidator().Validate(null, options);
+        var failures = string.Join('\n', result.Failures!);
+        Assert.Contains("HostAgent:LogExport (--log-export) 'kafka' is not a known export; allowed: otlp, off", failures, StringComparison.Ordinal);
+        Assert.Contains("HostAgent:LogExportFile (--log-export-file) 'output.jsonl' must be an absolute path", failures, StringComparison.Ordinal);
+        Assert.Contains("HostAgent:LogExportQueue (--log-export-queue) 63 must be between 64 and 1000000", failures, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Otlp_log_export_needs_a_logs_endpoint()
+    {
+        var options = ValidOptions();
+        options.LogExport = "otlp";
+        var result = new HostAgentOptionsValidator().Validate(null, options);
+
+        // The variables are this machine's: the check follows what it has.
+        var endpoint = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"))
+            || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"));
+        Assert.Equal(endpoint, result.Succeeded);
+        if (!endpoint)
+        {
+            Assert.Contains("HostAgent:LogExport (--log-export) otlp needs an OTLP logs endpoint", Assert.Single(result.Failures!), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task An_export_file_hostd_cannot_open_stops_it_naming_the_setting()
+    {
+        var file = Path.Combine(Path.GetTempPath(), "nefele-no-such-dir-" + Guid.NewGuid().ToString("N"), "output.jsonl");
+        var e = await Assert.ThrowsAsync<HostAgentStartupException>(() => HostdInstance.StartAsync("--log-export-file", file));
+        Assert.Contains("HostAgent:LogExportFile (--log-export-file) " + file, e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Settings that pass, so that a test changes only what it checks.</summary>
+    private static HostAgentOptions ValidOptions()
+    {
+        var options = new HostAgentOptions { Node = "n1", RunDirectory = "/tmp/nefele-validate", SpawnLibraryPath = NativeBuild.SpawnLibraryPath };
+        options.ApplyDefaults();
+        return options;
     }
 }

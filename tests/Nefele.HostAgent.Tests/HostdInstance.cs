@@ -50,7 +50,16 @@ internal sealed class HostdInstance : IAsyncDisposable
         }
         catch
         {
-            await host.StopAsync();
+            try
+            {
+                await host.StopAsync();
+            }
+            catch (ArgumentNullException)
+            {
+                // A host that failed while making its services has none to stop (the generic host
+                // then throws this): the start's own failure is the one to report.
+            }
+
             host.Dispose();
             throw;
         }

@@ -5,8 +5,8 @@ namespace Nefele.Tracing.Tests;
 
 /// <summary>
 /// tests/otlp-receiver (Node.js): a real OTLP/HTTP endpoint that decodes http/protobuf exports with
-/// OpenTelemetry JS's generated protobuf definitions and writes each span as a JSON line, which
-/// this class reads back. Disposing stops it by its pid.
+/// OpenTelemetry JS's generated protobuf definitions and writes each span and each log record as a
+/// JSON line, which this class reads back. Disposing stops it by its pid.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
@@ -26,6 +26,8 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     private string SpansFile => Path.Combine(_dir, "spans.jsonl");
 
+    private string LogsFile => Path.Combine(_dir, "logs.jsonl");
+
     public static async Task<OtlpReceiver> StartAsync()
     {
         var receiver = Path.Combine(RepoPaths.Root, "tests", "otlp-receiver");
@@ -38,6 +40,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = receiver };
         psi.ArgumentList.Add(Path.Combine(receiver, "receiver.js"));
         psi.ArgumentList.Add(Path.Combine(dir, "spans.jsonl"));
+        psi.ArgumentList.Add(Path.Combine(dir, "logs.jsonl"));
         var node = Process.Start(psi) ?? throw new InvalidOperationException("node did not start");
         using var deadline = new CancellationTokenSource(StartTimeout);
         var line = await node.StandardOutput.ReadLineAsync(deadline.Token);
@@ -51,21 +54,26 @@ public sealed class OtlpReceiver : IAsyncDisposable
     }
 
     /// <summary>Every span received so far.</summary>
-    public IReadOnlyList<ReceivedSpan> Spans()
+    public IReadOnlyList<ReceivedSpan> Spans() => ReadLines<ReceivedSpan>(SpansFile);
+
+    /// <summary>Every log record received so far.</summary>
+    public IReadOnlyList<ReceivedLogRecord> LogRecords() => ReadLines<ReceivedLogRecord>(LogsFile);
+
+    private static List<T> ReadLines<T>(string file)
     {
-        using var stream = new FileStream(SpansFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var reader = new StreamReader(stream);
-        var spans = new List<ReceivedSpan>();
+        var items = new List<T>();
         while (reader.ReadLine() is { } line)
         {
             // A line being appended may be cut short: it is read complete on the next poll.
             if (line.EndsWith('}'))
             {
-                spans.Add(JsonSerializer.Deserialize<ReceivedSpan>(line, ReceivedSpan.Json)!);
+                items.Add(JsonSerializer.Deserialize<T>(line, ReceivedSpan.Json)!);
             }
         }
 
-        return spans;
+        return items;
     }
 
     /// <summary>Polls until the spans of <paramref name="traceId"/> satisfy <paramref name="complete"/>; returns them.</summary>

@@ -11,7 +11,8 @@ namespace Nefele.Tracing.Tests;
 /// launch and the shim's handshake, as a real OTLP receiver decodes it; and the process continues
 /// it (TRACEPARENT). Kills and exits are traced too.
 /// </summary>
-public sealed partial class SpawnTraceTests(TracingFixture fixture, ITestOutputHelper output) : IClassFixture<TracingFixture>
+[Collection(OtlpCollection.Name)]
+public sealed partial class SpawnTraceTests(TracingFixture fixture, ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 

@@ -1,9 +1,10 @@
-// An OTLP/HTTP receiver for the tests. It decodes http/protobuf trace exports with the protobuf
-// definitions OpenTelemetry JS generates from opentelemetry-proto (@opentelemetry/otlp-transformer's
-// build/src/generated/root.js), so what the tests read was decoded by code that is not Nefele's.
-// Each span becomes one JSON line in the output file. Metrics and logs exports are accepted and dropped.
+// An OTLP/HTTP receiver for the tests. It decodes http/protobuf trace and logs exports with the
+// protobuf definitions OpenTelemetry JS generates from opentelemetry-proto
+// (@opentelemetry/otlp-transformer's build/src/generated/root.js), so what the tests read was
+// decoded by code that is not Nefele's. Each span becomes one JSON line in SPANS.jsonl, each log
+// record one in LOGS.jsonl (when given; else logs are accepted and dropped). Metrics are accepted and dropped.
 //
-//   node receiver.js OUT.jsonl     prints "listening PORT" once it accepts exports on 127.0.0.1:PORT
+//   node receiver.js SPANS.jsonl [LOGS.jsonl]   prints "listening PORT" once it accepts exports on 127.0.0.1:PORT
 "use strict";
 const fs = require("fs");
 const http = require("http");
@@ -12,10 +13,13 @@ const root = require("@opentelemetry/otlp-transformer/build/src/generated/root")
 
 const ExportTraceServiceRequest = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 const ExportTraceServiceResponse = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+const ExportLogsServiceRequest = root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest;
+const ExportLogsServiceResponse = root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse;
 
 const out = process.argv[2];
+const logsOut = process.argv[3];
 if (!out) {
-  console.error("usage: node receiver.js OUT.jsonl");
+  console.error("usage: node receiver.js SPANS.jsonl [LOGS.jsonl]");
   process.exit(2);
 }
 
@@ -64,6 +68,42 @@ function spans(request) {
   return lines;
 }
 
+function logRecords(request) {
+  const lines = [];
+  for (const rl of request.resourceLogs || []) {
+    const resource = attributes(rl.resource && rl.resource.attributes);
+    for (const sl of rl.scopeLogs || []) {
+      for (const r of sl.logRecords || []) {
+        lines.push(JSON.stringify({
+          service: resource["service.name"] || null,
+          scope: (sl.scope && sl.scope.name) || null,
+          timeUnixNano: String(r.timeUnixNano),
+          severityNumber: r.severityNumber || 0,
+          severityText: r.severityText || "",
+          body: value(r.body),
+          attributes: attributes(r.attributes),
+          traceId: hex(r.traceId),
+          spanId: hex(r.spanId),
+        }));
+      }
+    }
+  }
+  return lines;
+}
+
+// Decodes an http/protobuf export of one signal, writes its lines to a file, answers the signal's response.
+function receive(req, res, body, Request, Response, toLines, file) {
+  if (!String(req.headers["content-type"] || "").startsWith("application/x-protobuf")) {
+    res.writeHead(415, { "content-type": "text/plain" });
+    res.end("only http/protobuf is decoded here");
+    return;
+  }
+  const lines = toLines(Request.decode(body));
+  if (file && lines.length > 0) fs.appendFileSync(file, lines.join("\n") + "\n");
+  res.writeHead(200, { "content-type": "application/x-protobuf" });
+  res.end(Buffer.from(Response.encode({}).finish()));
+}
+
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
@@ -72,18 +112,14 @@ const server = http.createServer((req, res) => {
     try {
       if (req.headers["content-encoding"] === "gzip") body = zlib.gunzipSync(body);
       if (req.method === "POST" && req.url === "/v1/traces") {
-        if (!String(req.headers["content-type"] || "").startsWith("application/x-protobuf")) {
-          res.writeHead(415, { "content-type": "text/plain" });
-          res.end("only http/protobuf is decoded here");
-          return;
-        }
-        const lines = spans(ExportTraceServiceRequest.decode(body));
-        if (lines.length > 0) fs.appendFileSync(out, lines.join("\n") + "\n");
-        res.writeHead(200, { "content-type": "application/x-protobuf" });
-        res.end(Buffer.from(ExportTraceServiceResponse.encode({}).finish()));
+        receive(req, res, body, ExportTraceServiceRequest, ExportTraceServiceResponse, spans, out);
         return;
       }
-      if (req.method === "POST" && (req.url === "/v1/metrics" || req.url === "/v1/logs")) {
+      if (req.method === "POST" && req.url === "/v1/logs") {
+        receive(req, res, body, ExportLogsServiceRequest, ExportLogsServiceResponse, logRecords, logsOut);
+        return;
+      }
+      if (req.method === "POST" && req.url === "/v1/metrics") {
         res.writeHead(200, { "content-type": "application/x-protobuf" });
         res.end();
         return;
@@ -99,6 +135,7 @@ const server = http.createServer((req, res) => {
 
 server.listen(0, "127.0.0.1", () => {
   fs.writeFileSync(out, "");
+  if (logsOut) fs.writeFileSync(logsOut, "");
   console.log("listening " + server.address().port);
 });
 

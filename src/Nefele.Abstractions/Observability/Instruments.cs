@@ -53,6 +53,13 @@ public static class Instruments
     public static readonly InstrumentDefinition HostdExits = new(
         "nefele.hostd.exits", "{process}", "Processes that exited after Running on this node");
 
+    /// <summary>
+    /// Counter, hostd: process output records a log export dropped, by <see cref="Attributes.Exporter"/>:
+    /// its queue was full (the store is slower than the output) or, for the JSON-lines file, it could not be written.
+    /// </summary>
+    public static readonly InstrumentDefinition HostdLogExportDropped = new(
+        "nefele.hostd.log_export.dropped", "{record}", "Process output records a log export dropped, by exporter");
+
     /// <summary>Gauge: Nefele processes a node runs or holds resources for, by <see cref="Attributes.Node"/>.</summary>
     public static readonly InstrumentDefinition NodeProcesses = new(
         "nefele.node.processes", "{process}", "Nefele processes this node runs or holds resources for");
@@ -102,5 +109,8 @@ public static class Instruments
 
         /// <summary>Which record retention removed: process or request.</summary>
         public const string Record = "nefele.record";
+
+        /// <summary>Which log export dropped output records: otlp or jsonl.</summary>
+        public const string Exporter = "nefele.exporter";
     }
 }

@@ -1,8 +1,9 @@
 namespace Nefele.Tracing;
 
 /// <summary>
-/// Attribute names on a spawn's spans, shared by the SDK, the silo and hostd: OpenTelemetry's
-/// semantic conventions where one exists (<c>process.pid</c>), else <c>nefele.*</c>.
+/// Attribute names on a spawn's spans and on the process output records hostd exports, shared by
+/// the SDK, the silo and hostd: OpenTelemetry's semantic conventions where one exists
+/// (<c>process.pid</c>, <c>log.iostream</c>), else <c>nefele.*</c>.
 /// </summary>
 public static class SpanAttributes
 {
@@ -26,4 +27,13 @@ public static class SpanAttributes
 
     /// <summary>The operating system's process id (OpenTelemetry semantic conventions).</summary>
     public const string ProcessPid = "process.pid";
+
+    /// <summary>The name a process is known by in its tenant (the spec's name; absent when it has none).</summary>
+    public const string ProcessName = "nefele.name";
+
+    /// <summary>The program's file name (OpenTelemetry semantic conventions).</summary>
+    public const string ProcessExecutableName = "process.executable.name";
+
+    /// <summary>Which output stream a log record came from: <c>stdout</c> or <c>stderr</c> (OpenTelemetry semantic conventions).</summary>
+    public const string LogIostream = "log.iostream";
 }

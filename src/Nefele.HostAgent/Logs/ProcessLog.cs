@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Google.Protobuf;
+using Nefele.HostAgent.Logs.Export;
 using Nefele.Protocol.V1;
 
 namespace Nefele.HostAgent.Logs;
@@ -11,6 +12,7 @@ namespace Nefele.HostAgent.Logs;
 /// Offsets count every byte the process ever wrote on either stream, in record order, so they
 /// stay valid across rotation; when the file would exceed half the limit it becomes
 /// <c>.log.1</c> (dropping the older one) and <see cref="FirstOffset"/> moves forward.
+/// Each record is also handed to the node's log exports, when it has any.
 /// </summary>
 public sealed class ProcessLog
 {
@@ -25,6 +27,8 @@ public sealed class ProcessLog
     // output's end is reported without another thread-pool hop.
     private readonly TaskCompletionSource drained = new();
     private readonly byte[] header = new byte[LogRecordFormat.HeaderSize];
+    private readonly LogExports? exports;
+    private readonly OutputOrigin? origin;
     private LogFile current;
     private LogFile previous;
     private FileStream? writer;
@@ -35,8 +39,16 @@ public sealed class ProcessLog
     private bool deleted;
     private TaskCompletionSource changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ProcessLog(string directory, string npid, long limitBytes)
+    /// <param name="exports">Where each record is sent as well; null or empty: nowhere.</param>
+    /// <param name="origin">Whose output it is, for the exports; required with them.</param>
+    public ProcessLog(string directory, string npid, long limitBytes, LogExports? exports = null, OutputOrigin? origin = null)
     {
+        if (exports is { Any: true } && origin is not null)
+        {
+            this.exports = exports;
+            this.origin = origin;
+        }
+
         this.directory = directory;
         var path = Path.Combine(directory, npid + ".log");
         current = new LogFile(path, 0);
@@ -142,6 +154,7 @@ public sealed class ProcessLog
                 LogRecordFormat.WriteHeader(header, room, stream, end, lastTime);
                 writer.Write(header);
                 writer.Write(data[..room]);
+                exports?.Export(origin!, stream, lastTime, data[..room]);
                 current.Bytes += LogRecordFormat.HeaderSize + room;
                 end += room;
                 data = data[room..];

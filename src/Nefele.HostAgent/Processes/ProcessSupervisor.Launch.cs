@@ -6,6 +6,7 @@ using Nefele.HostAgent.Containers;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
+using Nefele.HostAgent.Logs.Export;
 using Nefele.HostAgent.Messaging;
 using Nefele.Protocol;
 using Nefele.Protocol.V1;
@@ -256,7 +257,7 @@ public sealed partial class ProcessSupervisor
             return;
         }
 
-        var log = new ProcessLog(options.LogDirectory, p.Npid, options.LogLimitBytes);
+        var log = new ProcessLog(options.LogDirectory, p.Npid, options.LogLimitBytes, exports, exports.Any ? OriginOf(p, started.Pid) : null);
         log.StartReader(started.Output, started.ErrorOutput);
         lock (gate)
         {
@@ -314,6 +315,16 @@ public sealed partial class ProcessSupervisor
         }
     }
 
+    /// <summary>Whose output a process's log exports: its spawn context is its TRACEPARENT (the spec's own, or hostd's launch span).</summary>
+    private OutputOrigin OriginOf(TrackedProcess p, int pid)
+    {
+        var trace = SpecTrace(p.Spec);
+        return new OutputOrigin(p.Npid, p.Tenant, p.Spec.Name, Path.GetFileName(p.Spec.Path), options.Node, pid, trace == default ? p.Trace : trace);
+    }
+
+    private static ActivityContext SpecTrace(ProcessSpec spec) =>
+        spec.Env.TryGetValue("TRACEPARENT", out var traceparent) && ActivityContext.TryParse(traceparent, null, out var context) ? context : default;
+
     /// <summary>
     /// Takes in the processes the engine re-adopted at start-up as running ones, so the next
     /// AttachReply lists them and the control plane keeps them; their exits come as any other's.
@@ -328,7 +339,8 @@ public sealed partial class ProcessSupervisor
                 Id = r.Process.Id,
                 Pid = r.Process.Pid,
                 StartedUnixMs = r.Process.StartedUnixMs,
-                Log = new ProcessLog(options.LogDirectory, r.Npid, options.LogLimitBytes),
+                Log = new ProcessLog(options.LogDirectory, r.Npid, options.LogLimitBytes, exports,
+                    exports.Any ? new OutputOrigin(r.Npid, r.Tenant, spec.Name, Path.GetFileName(spec.Path), options.Node, r.Process.Pid, SpecTrace(spec)) : null),
                 LaunchReported = true,
             };
             p.Log.StartReader(r.Process.Output, r.Process.ErrorOutput);

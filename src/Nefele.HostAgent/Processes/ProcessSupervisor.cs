@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Nefele.HostAgent.Control;
 using Nefele.HostAgent.Engines;
 using Nefele.HostAgent.Logs;
+using Nefele.HostAgent.Logs.Export;
 using Nefele.HostAgent.Messaging;
 using Nefele.Protocol.V1;
 using Nefele.Tracing;
@@ -41,6 +42,7 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private readonly Dictionary<string, TrackedProcess> byNpid = new(StringComparer.Ordinal);
 
     private readonly EndedLogs endedLogs;
+    private readonly LogExports exports;
     private readonly LaunchTokens tokens = new();
     private readonly SiloCalls siloCalls = new();
 
@@ -58,8 +60,9 @@ public sealed partial class ProcessSupervisor : IAsyncDisposable
     private IControlConnection? attached;
 
     public ProcessSupervisor(HostAgentOptions options, IProcessEngine engine, PostOffice post, ILogger<ProcessSupervisor> logger,
-        Shared.TenantDirectories tenantDirectories, Images.ImageCache images)
+        Shared.TenantDirectories tenantDirectories, Images.ImageCache images, LogExports? exports = null)
     {
+        this.exports = exports ?? LogExports.None;
         this.options = options;
         this.tenantDirectories = tenantDirectories;
         this.images = images;

@@ -328,6 +328,7 @@ public sealed class HandshakeServer(HostAgentOptions options, ProcessSupervisor 
             case ProcRequest.BodyOneofCase.Kill:
             case ProcRequest.BodyOneofCase.Ps:
             case ProcRequest.BodyOneofCase.Logs:
+            case ProcRequest.BodyOneofCase.LogsQuery:
                 var response = await supervisor.ForwardAsync(caller.Tenant, caller.Npid, request, ct);
                 return WithId(request.Id, response.Clone());
             default:

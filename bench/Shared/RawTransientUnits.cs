@@ -3,30 +3,40 @@ using System.Diagnostics;
 using System.Globalization;
 using Tmds.DBus.Protocol;
 
-namespace Nefele.Bench.Containers;
+namespace Nefele.Bench.Shared;
 
 /// <summary>
-/// The baseline of a start in a booted container: a raw StartTransientUnit of /bin/true until its
-/// JobRemoved, over one long-lived connection to the container's own bus, with the properties the
-/// engine sets (Type=exec, a slice, accounting, no default dependencies, output to /dev/null).
+/// The systemd engine's baseline, shared by the benchmarks of the node's systemd and of a booted
+/// container's: a raw StartTransientUnit of /bin/true until its JobRemoved, over one long-lived
+/// connection to a bus, with the properties the engine sets (Type=exec: the job ends once exec
+/// succeeded; a slice, accounting, output to /dev/null; no default dependencies where the engine
+/// sets none, as it does in a booted container).
 /// </summary>
-internal sealed class RawUnits : IAsyncDisposable
+internal sealed class RawTransientUnits : IAsyncDisposable
 {
     private const string Service = "org.freedesktop.systemd1";
     private const string ManagerPath = "/org/freedesktop/systemd1";
     private const string Manager = "org.freedesktop.systemd1.Manager";
     private static readonly string[] TrueArgv = ["/bin/true"];
     private readonly DBusConnection connection;
+    private readonly bool defaultDependencies;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> waiting = new(StringComparer.Ordinal);
     private int next;
 
-    private RawUnits(DBusConnection connection) => this.connection = connection;
+    private RawTransientUnits(DBusConnection connection, bool defaultDependencies)
+    {
+        this.connection = connection;
+        this.defaultDependencies = defaultDependencies;
+    }
 
-    public static async Task<RawUnits> ConnectAsync(string bus)
+    /// <summary>Connects to <paramref name="bus"/> and subscribes to the manager's job signals.</summary>
+    /// <param name="bus">The bus address (the node's systemd, or a booted container's).</param>
+    /// <param name="defaultDependencies">False: units get DefaultDependencies=no, as the engine gives a booted container's.</param>
+    public static async Task<RawTransientUnits> ConnectAsync(string bus, bool defaultDependencies)
     {
         var connection = new DBusConnection(bus);
         await connection.ConnectAsync();
-        var raw = new RawUnits(connection);
+        var raw = new RawTransientUnits(connection, defaultDependencies);
         await connection.AddMatchAsync(
             new MatchRule { Type = MessageType.Signal, Sender = Service, Path = ManagerPath, Interface = Manager, Member = "JobRemoved" },
             static (m, _) =>
@@ -55,7 +65,7 @@ internal sealed class RawUnits : IAsyncDisposable
         var done = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         waiting[unit] = done;
         var start = Stopwatch.GetTimestamp();
-        await connection.CallMethodAsync(Call(connection, (ref MessageWriter w) => WriteStart(ref w, unit)));
+        await connection.CallMethodAsync(Call(connection, (ref MessageWriter w) => WriteStart(ref w, unit, defaultDependencies)));
         var result = await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         return result == "done" ? elapsed : throw new InvalidOperationException($"{unit}: job {result}");
@@ -83,7 +93,7 @@ internal sealed class RawUnits : IAsyncDisposable
         }
     }
 
-    private static void WriteStart(ref MessageWriter w, string unit)
+    private static void WriteStart(ref MessageWriter w, string unit, bool defaultDependencies)
     {
         w.WriteMethodCallHeader(Service, ManagerPath, Manager, "StartTransientUnit", "ssa(sv)a(sa(sv))");
         w.WriteString(unit);
@@ -104,9 +114,13 @@ internal sealed class RawUnits : IAsyncDisposable
         w.WriteStructureStart();
         w.WriteString("Slice");
         w.WriteVariantString("nefele-bench.slice");
-        w.WriteStructureStart();
-        w.WriteString("DefaultDependencies");
-        w.WriteVariantBool(false);
+        if (!defaultDependencies)
+        {
+            w.WriteStructureStart();
+            w.WriteString("DefaultDependencies");
+            w.WriteVariantBool(false);
+        }
+
         foreach (var flag in (string[])["NoNewPrivileges", "MemoryAccounting", "CPUAccounting"])
         {
             w.WriteStructureStart();
