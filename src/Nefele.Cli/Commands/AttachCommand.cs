@@ -70,7 +70,7 @@ internal sealed class AttachCommand(string npid, bool readOnly, DetachKeys detac
         using var cancel = ct.Register(() => leave.TrySetResult(130));
 
         // Raw mode only on a terminal, and only once connected: a refusal above leaves it untouched.
-        using var raw = stdinTerminal ? RawTerminal.Enter(StdIn, keepOutputNewlines: outputOnly) : null;
+        using var raw = stdinTerminal ? EnterRawMode(outputOnly) : null;
         if (!outputOnly)
         {
             await SendSizeAsync().ConfigureAwait(false);
@@ -118,6 +118,18 @@ internal sealed class AttachCommand(string npid, bool readOnly, DetachKeys detac
         }
 
         return status.Value;
+    }
+
+    private static RawTerminal EnterRawMode(bool keepOutputNewlines)
+    {
+        try
+        {
+            return RawTerminal.Enter(StdIn, keepOutputNewlines);
+        }
+        catch (IOException e)
+        {
+            throw new NefeleApiException("attach: " + e.Message + " (standard input is a terminal nef cannot put in raw mode)", e);
+        }
     }
 
     private void OnStop(PosixSignalContext signal)
