@@ -30,6 +30,7 @@ nefele_install_deps() {
   command -v objcopy >/dev/null 2>&1 || missing+=(binutils)
   [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
   command -v zsh >/dev/null 2>&1 || missing+=(zsh)   # the tests run nef's zsh completion in zsh
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)   # the tests drive nef attach in a real terminal
   for extra in "$@"; do
     case "$extra" in
       redis) command -v redis-server >/dev/null 2>&1 || missing+=(redis-server) ;;

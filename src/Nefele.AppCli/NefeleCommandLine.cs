@@ -6,7 +6,7 @@ namespace Nefele.AppCli;
 
 /// <summary>
 /// nefele's grammar, git- and docker-like, over nef's commands and REST transport:
-/// push, images, commit, start, stop, status. Global options (--tenant, --api) as nef's.
+/// push, images, commit, start, stop, status, connect. Global options (--tenant, --api) as nef's.
 /// </summary>
 internal static class NefeleCommandLine
 {
@@ -27,6 +27,10 @@ internal static class NefeleCommandLine
                                  --no-handshake for a static program (no shim)
           stop NAME              stop the application NAME and forget it
           status [--json]        the tenant's applications: NAME IMAGE PHASE NPID RESTARTS NODE
+          connect APP [--shell PATH]
+                                 open a shell (default /bin/sh) in the application's container, on
+                                 the node its process runs on, attached to this terminal (nef
+                                 attach); the shell is killed when you exit or detach (ctrl-p ctrl-q)
 
         Settings as nef's: NEFELE_API, NEFELE_TOKEN (or ~/.config/nefele/config), NEFELE_TENANT.
         """;
@@ -58,8 +62,9 @@ internal static class NefeleCommandLine
             "start" => ParseStart(cursor, globals),
             "stop" => new AppStopCommand(One(cursor, globals, "stop", "NAME")),
             "status" => ParseStatus(cursor, globals),
+            "connect" => ParseConnect(cursor, globals),
             "help" => new UsageCommand(),
-            _ => throw new UsageException($"unknown command '{verb}': push, images, commit, start, stop or status (nefele --help)"),
+            _ => throw new UsageException($"unknown command '{verb}': push, images, commit, start, stop, status or connect (nefele --help)"),
         };
         return new Invocation(globals, globals.Help ? new UsageCommand() : command);
     }
@@ -159,6 +164,34 @@ internal static class NefeleCommandLine
         }
 
         return new AppStartCommand(name, image, program, noHandshake);
+    }
+
+    private static AppConnectCommand ParseConnect(ArgCursor cursor, GlobalOptions globals)
+    {
+        var shell = AppConnectCommand.DefaultShell;
+        string? app = null;
+        foreach (var (token, positional) in CommandLineParser.Tokens(cursor, globals))
+        {
+            var (flag, inline) = ArgCursor.Split(token);
+            if (positional)
+            {
+                app = app is null ? token : throw new UsageException("connect: takes one APP");
+            }
+            else if (flag == "--shell")
+            {
+                shell = cursor.TakeValue(flag, inline);
+                if (!shell.StartsWith('/'))
+                {
+                    throw new UsageException($"connect: --shell {shell}: give the shell's absolute path in the image (e.g. /bin/bash)");
+                }
+            }
+            else
+            {
+                throw new UsageException($"connect: unknown option {token}");
+            }
+        }
+
+        return app is null ? throw new UsageException("connect: expected APP [--shell PATH]") : new AppConnectCommand(app, shell);
     }
 
     private static AppStatusCommand ParseStatus(ArgCursor cursor, GlobalOptions globals)

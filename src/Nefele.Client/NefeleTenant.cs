@@ -274,6 +274,33 @@ public sealed partial class NefeleTenant
         throw await MissingAsync(npid);
     }
 
+    /// <summary>
+    /// Types <paramref name="data"/> into a tty process's terminal (spawn --tty), as a user at its
+    /// keyboard would: the process reads it on its stdin, echoed as its terminal settings say.
+    /// <see cref="ErrorCodes.BadRequest"/> when it has no terminal or the data is over
+    /// <see cref="Validation.Limits.MaxTerminalInputBytes"/>; <see cref="ErrorCodes.NotRunning"/> when it has ended.
+    /// </summary>
+    /// <param name="npid">The process.</param>
+    /// <param name="data">The bytes to type.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>When the terminal has taken the bytes.</returns>
+    public Task TypeAsync(string npid, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+        Process(npid).TerminalInputAsync(Name, data.ToArray(), 0, 0, ct);
+
+    /// <summary>
+    /// Sets a tty process's terminal window size; the terminal's foreground process group gets
+    /// SIGWINCH, so a full-screen program redraws. Rows and columns 1..<see cref="Validation.Limits.MaxTerminalSize"/>.
+    /// </summary>
+    /// <param name="npid">The process.</param>
+    /// <param name="rows">Lines.</param>
+    /// <param name="columns">Characters per line.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>When the terminal has the new size.</returns>
+    public Task ResizeTerminalAsync(string npid, int rows, int columns, CancellationToken ct = default) =>
+        rows < 1 || columns < 1
+            ? Task.FromException(NefeleException.Bad($"window size {rows}x{columns} is not one (rows and columns 1..{Validation.Limits.MaxTerminalSize})"))
+            : Process(npid).TerminalInputAsync(Name, [], rows, columns, ct);
+
     /// <summary>Sends <paramref name="signal"/> to the process; <see cref="ErrorCodes.NotRunning"/> when it has ended.</summary>
     /// <param name="npid">The process.</param>
     /// <param name="signal">The signal's number (<see cref="Signals"/>); default SIGTERM.</param>

@@ -171,12 +171,15 @@ if (dashboard.Enabled)
     app.Use(dashboard.KeepToItsPort);
 }
 
+// The attach endpoint's WebSocket (AttachEndpoint).
+app.UseWebSockets();
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
 app.UseCredentialForwarding();
 app.MapOpenApi("/openapi/{documentName}.json");
 app.MapProcessEndpoints();
+app.MapAttachEndpoint();
 app.MapTenantEndpoints();
 app.MapNodeEndpoints();
 app.MapMessagingEndpoints();

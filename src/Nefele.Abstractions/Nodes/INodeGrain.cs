@@ -53,6 +53,13 @@ public interface INodeGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task SignalAsync(string npid, int signal);
 
+    /// <summary>
+    /// Types <paramref name="data"/> into a tty process's terminal and, when <paramref name="rows"/> and
+    /// <paramref name="columns"/> are non-zero, sets its window size first (attach).
+    /// </summary>
+    [AlwaysInterleave]
+    Task TerminalInputAsync(string npid, byte[] data, int rows, int columns);
+
     [AlwaysInterleave]
     Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, LogStream stream = LogStream.All);
 

@@ -41,6 +41,16 @@ public interface IProcessGrain : IGrainWithStringKey
     Task SignalAsync(string tenant, int signal, CancellationToken ct = default);
 
     /// <summary>
+    /// Types <paramref name="data"/> into the process's terminal (spawn --tty) and, when
+    /// <paramref name="rows"/> and <paramref name="columns"/> are non-zero, first sets its window size
+    /// (the process's foreground group gets SIGWINCH). bad_request when it has no terminal or the
+    /// input is out of bounds (<see cref="Validation.Limits.MaxTerminalInputBytes"/>,
+    /// <see cref="Validation.Limits.MaxTerminalSize"/>); not_running once it ended.
+    /// </summary>
+    [Access(Role.Member, TenantFrom.ArgumentHidingNpid)]
+    Task TerminalInputAsync(string tenant, byte[] data, int rows, int columns, CancellationToken ct = default);
+
+    /// <summary>
     /// Captured output from <paramref name="offset"/> (read from the node that ran it), waiting up to
     /// <paramref name="wait"/> for more when there is none yet. Null means no such process.
     /// </summary>

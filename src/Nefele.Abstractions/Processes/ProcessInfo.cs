@@ -38,4 +38,7 @@ public sealed record ProcessInfo
 
     /// <summary>The tenant container it runs in on its node; null on the host.</summary>
     [Id(15)] public string? Container { get; init; }
+
+    /// <summary>It runs on a pseudo-terminal (spawn --tty): attach can type into it and resize it.</summary>
+    [Id(16)] public bool Tty { get; init; }
 }

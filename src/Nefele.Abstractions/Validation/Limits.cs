@@ -68,6 +68,23 @@ public static class Limits
     /// <summary>Most monitors waiting on one process at once: 64. One more is refused with <c>limit_exceeded</c>.</summary>
     public const int MaxMonitorsPerProcess = 64;
 
+    /// <summary>
+    /// Most bytes one terminal input call types into a tty process (attach sends each batch of
+    /// keystrokes or pasted text as it comes): 64 KiB. More is bad_request; send it in several calls.
+    /// </summary>
+    public const int MaxTerminalInputBytes = 64 * 1024;
+
+    /// <summary>Largest terminal window, rows or columns: 65535 (the kernel's winsize fields are 16 bits). Both at least 1.</summary>
+    public const int MaxTerminalSize = ushort.MaxValue;
+
+    /// <summary>
+    /// How long hostd waits for a terminal to take typed input: 5 s. A write to the terminal blocks
+    /// while its input queue is full (a program in raw mode that reads none of it; in line mode the
+    /// kernel drops the excess instead); input is then refused with bad_request saying so, instead
+    /// of holding the node's control channel.
+    /// </summary>
+    public static readonly TimeSpan TerminalInputWait = TimeSpan.FromSeconds(5);
+
     /// <summary>Most log followers waiting on one process's output at once: 64. One more is refused with <c>limit_exceeded</c>.</summary>
     public const int MaxLogFollowersPerProcess = 64;
 

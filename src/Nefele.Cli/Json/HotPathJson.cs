@@ -123,6 +123,21 @@ internal static class HotPathJson
         }
     }
 
+    /// <summary>The body of GET …/processes/{npid}: one process.</summary>
+    public static ProcessInfo ReadProcessInfo(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, ReaderOptions);
+            Read(ref reader);
+            return ReadProcess(ref reader);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new JsonException(e.Message, e);
+        }
+    }
+
     private static SpawnResult SpawnResultFrom(ReadOnlySpan<byte> utf8)
     {
         var reader = new Utf8JsonReader(utf8, ReaderOptions);
@@ -189,6 +204,7 @@ internal static class HotPathJson
         DateTimeOffset createdAt = default;
         DateTimeOffset? startedAt = null;
         ProcessEnd? end = null;
+        var tty = false;
         while (NextProperty(ref reader) is { } property)
         {
             Read(ref reader);
@@ -210,6 +226,7 @@ internal static class HotPathJson
                 case "end": end = reader.TokenType == JsonTokenType.Null ? null : ReadEnd(ref reader); break;
                 case "seq": seq = reader.GetInt64(); break;
                 case "container": container = String(ref reader); break;
+                case "tty": tty = reader.GetBoolean(); break;
                 default: reader.Skip(); break;
             }
         }
@@ -232,6 +249,7 @@ internal static class HotPathJson
             End = end,
             Seq = seq,
             Container = container,
+            Tty = tty,
         };
     }
 

@@ -118,6 +118,25 @@ internal static class CommandCatalogue
 
             example: nef logs -f --name web --since 5m
             """, ["-f", "--follow", "--name", "--npid", "--node", "--stream", "--since", "--until", "-t", "--timestamps"], Operand.Npid),
+        new("attach", "attach [--read-only] [--detach-keys KEYS] NPID", "connect the terminal to a process's terminal (spawn --tty)", """
+            Connects this terminal to the process's pseudo-terminal (a process spawned with --tty)
+            over the API's WebSocket: what you type goes to the process (the terminal is put in raw
+            mode while attached, so Ctrl-C and the like reach the process), its output is shown from
+            now on, and its window size follows this terminal's. The detach keys (default ctrl-p
+            ctrl-q, as docker attach) leave it running: nef prints "detached" and exits with 0;
+            attach again at any time (a full-screen program redraws). When the process ends, nef
+            exits with its status (128+N for signal N). A process without a terminal is shown
+            read-only (its stdout and stderr live; input is ignored).
+
+            flags:
+              --read-only      only show the output (needs a viewer key only); ctrl-c or the
+                               detach keys leave
+              --detach-keys K  the key sequence that detaches: keys separated by commas, each
+                               ctrl-a..ctrl-z, ctrl-@, ctrl-[, ctrl-\, ctrl-], ctrl-^, ctrl-_,
+                               or one character (default ctrl-p,ctrl-q)
+
+            example: nef attach $(nef spawn --tty -- /bin/sh)
+            """, ["--read-only", "--detach-keys"], Operand.Npid),
         new("send", "send DEST [--tag T] [--mode M] [--ack] [--wait D] < DATA", "send standard input as one message; prints how many mailboxes got it", """
             Sends standard input (at most 1 MiB) as one message to DEST: an NPID (or a mailbox
             address), a name, or a numeric service id #80. Prints the number of mailboxes the message

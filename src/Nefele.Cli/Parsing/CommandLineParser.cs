@@ -47,6 +47,7 @@ internal static class CommandLineParser
             "kill" => ParseKill(cursor, globals),
             "killall" => ParseKillall(cursor, globals),
             "logs" => ParseLogs(cursor, globals),
+            "attach" => ParseAttach(cursor, globals),
             "send" => MessagingCommandParser.ParseSend(cursor, globals, publish: false),
             "publish" => MessagingCommandParser.ParseSend(cursor, globals, publish: true),
             "recv" => MessagingCommandParser.ParseRecv(cursor, globals),
@@ -352,6 +353,43 @@ internal static class CommandLineParser
         }
 
         return new KillallCommand(signal, operands[0]);
+    }
+
+    private static INefCommand ParseAttach(ArgCursor cursor, GlobalOptions globals)
+    {
+        var readOnly = false;
+        var keys = Terminal.DetachKeys.Parse(Terminal.DetachKeys.Default);
+        string? npid = null;
+        foreach (var (token, positional) in Tokens(cursor, globals))
+        {
+            if (positional)
+            {
+                npid = npid is null ? CheckNpid(token) : throw new UsageException("attach: takes one NPID");
+            }
+            else if (token == "--read-only")
+            {
+                readOnly = true;
+            }
+            else if (ArgCursor.Split(token) is ("--detach-keys", var inline))
+            {
+                try
+                {
+                    keys = Terminal.DetachKeys.Parse(cursor.TakeValue("--detach-keys", inline));
+                }
+                catch (FormatException e)
+                {
+                    throw new UsageException("attach: --detach-keys: " + e.Message);
+                }
+            }
+            else
+            {
+                throw UnknownOption("attach", token);
+            }
+        }
+
+        return globals.Help ? new HelpCommand("attach")
+            : npid is null ? throw new UsageException("attach: missing NPID (attach [--read-only] [--detach-keys KEYS] NPID)")
+            : new AttachCommand(npid, readOnly, keys);
     }
 
     private static INefCommand ParseLogs(ArgCursor cursor, GlobalOptions globals)

@@ -100,6 +100,12 @@ public sealed class HollowHostAgent : IHostAgentChannel
         return Task.CompletedTask;
     }
 
+    /// <summary>A hollow node's processes are not real and have no terminal.</summary>
+    public Task TerminalInputAsync(string npid, ReadOnlyMemory<byte> data, int rows, int columns, CancellationToken ct) =>
+        Task.FromException(running.ContainsKey(npid)
+            ? new NefeleException(ErrorCodes.BadRequest, $"process {npid} runs on hollow node {Node}, which gives processes no terminal")
+            : new NefeleException(ErrorCodes.NotRunning, $"hollow node {Node} runs no process {npid}"));
+
     public Task<LogsReadReply> ReadLogsAsync(LogsReadRequest request, CancellationToken ct) =>
         Task.FromResult(new LogsReadReply { Complete = !running.ContainsKey(request.Npid) });
 

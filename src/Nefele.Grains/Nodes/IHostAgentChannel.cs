@@ -22,6 +22,10 @@ public interface IHostAgentChannel
 
     Task SignalAsync(string npid, int signal, CancellationToken ct);
 
+    /// <summary>Types into a tty process's terminal and/or sets its window size (rows and columns both non-zero).</summary>
+    /// <exception cref="Nefele.Client.NefeleException">npid_not_found, not_running, bad_request (no terminal), node_unavailable.</exception>
+    Task TerminalInputAsync(string npid, ReadOnlyMemory<byte> data, int rows, int columns, CancellationToken ct);
+
     Task<LogsReadReply> ReadLogsAsync(LogsReadRequest request, CancellationToken ct);
 
     Task<UsageReply> GetUsageAsync(CancellationToken ct);

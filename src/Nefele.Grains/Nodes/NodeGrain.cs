@@ -262,6 +262,9 @@ public sealed class NodeGrain(
         }
     }
 
+    public Task TerminalInputAsync(string npid, byte[] data, int rows, int columns) =>
+        Agent.TerminalInputAsync(npid, data, rows, columns, CancellationToken.None);
+
     public async Task<LogChunk> ReadLogsAsync(string npid, long offset, int maxBytes, TimeSpan wait, Nefele.Client.LogStream stream)
     {
         var reply = await Agent.ReadLogsAsync(new LogsReadRequest { Npid = npid, Offset = offset, MaxBytes = maxBytes, WaitMs = (int)wait.TotalMilliseconds, Stream = (Nefele.Protocol.V1.LogStream)stream }, CancellationToken.None);

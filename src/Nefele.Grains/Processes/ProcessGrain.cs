@@ -305,6 +305,36 @@ public sealed partial class ProcessGrain(
         await GrainFactory.Get<INodeGrain>(Record.Node!).SignalAsync(Npid, signal);
     }
 
+    public async Task TerminalInputAsync(string tenant, byte[] data, int rows, int columns, CancellationToken ct)
+    {
+        if (!Exists || Record.Tenant != tenant)
+        {
+            throw await MissingAsync(tenant);
+        }
+
+        if (Record.Spec is not { Tty: true })
+        {
+            throw NefeleException.Bad($"process {Npid} has no terminal (it was spawned without --tty): its output can be read, not typed into");
+        }
+
+        if (data.Length > Limits.MaxTerminalInputBytes)
+        {
+            throw NefeleException.Bad($"terminal input of {data.Length} bytes is too large (at most {Limits.MaxTerminalInputBytes} per call)");
+        }
+
+        if ((rows != 0 || columns != 0) && (rows is < 1 or > Limits.MaxTerminalSize || columns is < 1 or > Limits.MaxTerminalSize))
+        {
+            throw NefeleException.Bad($"window size {rows}x{columns} is not one (rows and columns 1..{Limits.MaxTerminalSize})");
+        }
+
+        if (Record.State != ProcessState.Running)
+        {
+            throw new NefeleException(ErrorCodes.NotRunning, $"process {Npid} is {Record.State}, not Running");
+        }
+
+        await GrainFactory.Get<INodeGrain>(Record.Node!).TerminalInputAsync(Npid, data, rows, columns);
+    }
+
     public Task OnExitedAsync(ProcessEnd end)
     {
         Protocol.SpawnTrace.Mark("g.exit_in", Npid);
@@ -550,6 +580,7 @@ public sealed partial class ProcessGrain(
         End = Record.End,
         Seq = Record.Events.Count,
         Container = Record.Container,
+        Tty = Record.Spec.Tty,
     };
 
     private void RequireExists()

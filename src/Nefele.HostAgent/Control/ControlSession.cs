@@ -232,6 +232,11 @@ internal sealed class ControlSession : IControlConnection
                     Enqueue(committed is null ? new ControlEvent { Id = id, Error = commitError } : new ControlEvent { Id = id, Committed = committed });
                     break;
 
+                case ControlRequest.BodyOneofCase.Terminal:
+                    var refusal = await supervisor.TerminalInputAsync(request.Terminal, closed.Token);
+                    Enqueue(refusal is null ? new ControlEvent { Id = id, Ok = new Ok() } : new ControlEvent { Id = id, Error = refusal });
+                    break;
+
                 default:
                     Enqueue(Error(id, ErrorCodes.BadRequest, "the request has no body hostd understands"));
                     break;

@@ -26,6 +26,7 @@ public sealed partial class PseudoTerminal : IDisposable
     private readonly SafeFdHandle master;
     private readonly Pipe output = new(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
     private readonly Lock writeGate = new();
+    private readonly SemaphoreSlim typing = new(1, 1);
     private Thread? reader;
 
     private PseudoTerminal(SafeFdHandle master)
@@ -127,6 +128,32 @@ public sealed partial class PseudoTerminal : IDisposable
                     master.DangerousRelease();
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Write"/> off the caller's thread, in call order. A write blocks while the terminal's
+    /// input queue is full (the process reads none of it): false when an earlier write is still
+    /// blocked after <paramref name="wait"/>, so one stuck terminal never holds its caller.
+    /// </summary>
+    public async Task<bool> TypeAsync(ReadOnlyMemory<byte> data, TimeSpan wait, CancellationToken ct)
+    {
+        if (!await typing.WaitAsync(wait, ct).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        // The gate opens when this write ends, however long it blocks: later input waits its turn.
+        var written = Task.Run(() => Write(data.Span), CancellationToken.None);
+        _ = written.ContinueWith(static (_, gate) => ((SemaphoreSlim)gate!).Release(), typing, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await written.WaitAsync(wait, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
         }
     }
 

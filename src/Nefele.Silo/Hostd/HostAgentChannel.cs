@@ -80,6 +80,16 @@ internal sealed class HostAgentChannel(
         }
     }
 
+    public async Task TerminalInputAsync(string npid, ReadOnlyMemory<byte> data, int rows, int columns, CancellationToken ct)
+    {
+        var input = new TerminalInput { Npid = npid, Data = Google.Protobuf.ByteString.CopyFrom(data.Span), Rows = (uint)rows, Cols = (uint)columns };
+        var reply = await CallAsync(new ControlRequest { Terminal = input }, ct);
+        if (reply.BodyCase != ControlEvent.BodyOneofCase.Ok)
+        {
+            throw Unexpected(reply);
+        }
+    }
+
     public async Task<LogsReadReply> ReadLogsAsync(LogsReadRequest request, CancellationToken ct)
     {
         var reply = await CallAsync(new ControlRequest { Logs = request }, ct);

@@ -95,6 +95,15 @@ public sealed class RecordingHostAgentChannel(string node) : IHostAgentChannel
     /// <summary>Completes once <paramref name="npid"/> has been sent a signal (at once if it has been).</summary>
     public Task SignaledAsync(string npid) => Signaled(npid).Task;
 
+    /// <summary>Terminal input and resizes sent to hostd, in order.</summary>
+    public ConcurrentQueue<(string Npid, byte[] Data, int Rows, int Columns)> TerminalInputs { get; } = new();
+
+    public Task TerminalInputAsync(string npid, ReadOnlyMemory<byte> data, int rows, int columns, CancellationToken ct)
+    {
+        TerminalInputs.Enqueue((npid, data.ToArray(), rows, columns));
+        return Task.CompletedTask;
+    }
+
     public Task<LogsReadReply> ReadLogsAsync(LogsReadRequest request, CancellationToken ct) =>
         Task.FromResult(new LogsReadReply { NextOffset = request.Offset, FirstOffset = 0 });
 
