@@ -62,7 +62,7 @@ public sealed partial class ClusterTests
             var victim = first.FirstOrDefault(n => before[n] != home);
             if (victim is not null)
             {
-                await tenant.KillAsync(victim, Signals.SigKill);
+                await Eventually.AcrossFailover(() => tenant.KillAsync(victim, Signals.SigKill), Bound);
             }
 
             // The replacements come from the supervisor alone: ps shows a full pool again, none on the dead node.
@@ -72,12 +72,12 @@ public sealed partial class ClusterTests
             IReadOnlyList<ProcessInfo> running = [];
             await Eventually.Until(async () =>
             {
-                running = [.. (await tenant.PsAsync()).Where(p => p.State == ProcessState.Running && p.Node != home)];
+                running = [.. (await Eventually.AcrossFailover(() => tenant.PsAsync(), Bound)).Where(p => p.State == ProcessState.Running && p.Node != home)];
                 Assert.True(running.Count <= spec.PoolSize, $"{running.Count} children run off {home}, more than the pool's {spec.PoolSize}: {string.Join(", ", running.Select(p => $"{p.Npid} on {p.Node}"))}");
                 return running.Count == spec.PoolSize && running.All(p => p.Npid != victim);
             }, TimeSpan.FromSeconds(120), $"a full pool of {spec.PoolSize} running off {home} after it was killed ({lostHere} lost with it, 1 killed)");
 
-            var after = await tenant.Supervisors.GetAsync(name).WaitAsync(Bound);
+            var after = await Eventually.AcrossFailover(() => tenant.Supervisors.GetAsync(name), Bound);
             output.WriteLine($"supervisor {name} now on {after.Node}: {after.Restarts} restarts; children: {string.Join(", ", after.Children.Select(c => $"{c.Id}={c.Npid}"))}");
             Assert.NotEqual(home, after.Node);
             Assert.Equal(SupervisorPhase.Running, after.Phase);
@@ -91,7 +91,7 @@ public sealed partial class ClusterTests
         }
         finally
         {
-            await tenant.Supervisors.StopAsync(name).WaitAsync(TimeSpan.FromSeconds(120));
+            await Eventually.AcrossFailover(() => tenant.Supervisors.StopAsync(name), TimeSpan.FromSeconds(120));
         }
     }
 }

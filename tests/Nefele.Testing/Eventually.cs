@@ -32,4 +32,33 @@ public static class Eventually
         await Until(async () => (value = await probe()) is not null, timeout, what);
         return value!;
     }
+
+    /// <summary>
+    /// Runs <paramref name="call"/>, again while it fails as the cluster does while a killed node is
+    /// not yet declared dead (<see cref="Nefele.Errors.Transient"/>: its silo refuses connections),
+    /// bounded by <paramref name="timeout"/>; any other failure, or the last one, is thrown.
+    /// </summary>
+    public static async Task<T> AcrossFailover<T>(Func<Task<T>> call, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (Nefele.Errors.Transient.Is(e) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(Poll);
+            }
+        }
+    }
+
+    /// <inheritdoc cref="AcrossFailover{T}(Func{Task{T}}, TimeSpan)"/>
+    public static Task AcrossFailover(Func<Task> call, TimeSpan timeout) =>
+        AcrossFailover(async () =>
+        {
+            await call();
+            return true;
+        }, timeout);
 }
