@@ -126,9 +126,11 @@ public sealed class BootedContainerTests : IAsyncLifetime
                 ["LD_PRELOAD"] = ProcessPaths.ContainerShim,
             },
         };
-        var hello = AnswerHelloAsync(spec.Npid);
+        var launched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hello = AnswerHelloAsync(spec.Npid, launched.Task);
 
         var started = await engine.StartAsync(spec, CancellationToken.None);
+        launched.SetResult();
         var (peerPid, token, owner) = await hello.WaitAsync(Bound);
         using var reader = new StreamReader(started.Output, Encoding.UTF8);
         var output = await reader.ReadToEndAsync().WaitAsync(Bound);
@@ -187,10 +189,16 @@ public sealed class BootedContainerTests : IAsyncLifetime
         ProcessPaths.InContainer, ContainerManager.NameFor(Tenant, ImageRoot!), ImageRoot);
 
     /// <summary>Accepts one connection on the api socket and answers its hello with a welcome, as hostd does; returns who called.</summary>
-    private async Task<(int Pid, string Token, LocalProcessId? Owner)> AnswerHelloAsync(string npid)
+    /// <summary>
+    /// Answers the shim's hello as hostd does: once the launch it belongs to has returned (a hello
+    /// can come first: the unit's job ends at exec), asking the engine who owns the peer while the
+    /// process still waits for its welcome.
+    /// </summary>
+    private async Task<(int Pid, string Token, LocalProcessId? Owner)> AnswerHelloAsync(string npid, Task launched)
     {
         using var peer = await api.AcceptAsync();
         var (pid, _, _) = UnixSockets.PeerCredentials(peer);
+        await launched.WaitAsync(Bound);
         var owner = engine.OwnerOf(pid);
         await using var stream = new NetworkStream(peer, ownsSocket: false);
         var request = await FrameCodec.ReadAsync(stream, ProcRequest.Parser, CancellationToken.None)
