@@ -156,8 +156,9 @@ public sealed class CApiLogsTests(NodeFixture fixture) : IDisposable
             follower = await tenant.SpawnAsync(new ProcessSpec { Path = binary, Args = ["follow", name, "2"] });
             await WaitForOutputAsync(tenant, follower, "opened\n");
 
-            late = await tenant.SpawnAsync(Sh(name, "echo late-err >&2; echo late-out"));
-            var output = await CApiMessagingTests.OutputAfterEndAsync(tenant, follower);
+            // It stays running until the test ends: a follow looks for new processes among the running ones.
+            late = await tenant.SpawnAsync(Sh(name, "echo late-err >&2; echo late-out; exec sleep 600"));
+            var output = await OutputOnceEndedAsync(tenant, follower);
 
             Assert.Equal([$"rec {early} {name} {Node.Name} 1 early-out", $"rec {late} {name} {Node.Name} 1 late-out"], CApiMessagingTests.Lines(output, "rec "));
             Assert.Equal("done 2", CApiMessagingTests.Line(output, "done "));
@@ -210,6 +211,29 @@ public sealed class CApiLogsTests(NodeFixture fixture) : IDisposable
         }
 
         throw new Xunit.Sdk.XunitException($"{npid} ended before it wrote '{text}':\n{seen}");
+    }
+
+    /// <summary>What the process wrote once it ended; a process still running after the bound fails the test with what it wrote so far.</summary>
+    private static async Task<string> OutputOnceEndedAsync(NefeleTenant tenant, string npid)
+    {
+        var ended = true;
+        try
+        {
+            await tenant.WaitAsync(npid).WaitAsync(Bound + Bound);
+        }
+        catch (TimeoutException)
+        {
+            ended = false;
+        }
+
+        var text = new StringBuilder();
+        await foreach (var chunk in tenant.LogsAsync(npid, follow: false))
+        {
+            text.Append(Encoding.UTF8.GetString(chunk));
+        }
+
+        Assert.True(ended, $"{npid} did not end; it wrote:\n{text}");
+        return text.ToString();
     }
 
     private Task<string> BinaryAsync() => LibnefeleProgram.CompileAsync(_dir, "logs", Program);
