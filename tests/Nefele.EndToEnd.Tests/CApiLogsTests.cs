@@ -190,6 +190,25 @@ public sealed class CApiLogsTests(NodeFixture fixture) : IDisposable
         Assert.Equal("nonode rc=0 next=0", CApiMessagingTests.Line(output, "nonode "));
     }
 
+    [Fact]
+    public async Task A_cursor_the_silo_does_not_hold_is_a_bad_request_that_says_so()
+    {
+        var tenant = await Node.SdkAsync("capi-logs-cursor");
+        var probe = Path.Combine(RepoPaths.Root, "tests", "Nefele.ProcessProbe", "bin", RepoPaths.Configuration, "net10.0", "nefele-process-probe.dll");
+        Assert.True(File.Exists(probe), $"{probe} is missing: build the solution");
+        var npid = await tenant.SpawnAsync(new ProcessSpec
+        {
+            Path = "dotnet",
+            Args = [probe, "logs-cursor", "00112233445566778899aabbccddeeff"],
+            Env = new Dictionary<string, string> { ["HOME"] = _dir, ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" },
+        });
+        var output = await CApiMessagingTests.OutputAfterEndAsync(tenant, npid);
+
+        var line = CApiMessagingTests.Line(output, "cursor ");
+        Assert.StartsWith("cursor error=bad_request ", line, StringComparison.Ordinal);
+        Assert.Contains("is not open", line, StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static ProcessSpec Sh(string name, string script) => new() { Path = "/bin/sh", Args = ["-c", script], Name = name };
