@@ -34,7 +34,7 @@ internal sealed class LogQueryCursors : IAsyncDisposable
         _time = time;
         _logger = logger;
         var period = Limits.LogQueryIdleTimeout / 6;
-        _sweeper = time.CreateTimer(_ => _ = SweepAsync(), null, period, period);
+        _sweeper = time.CreateTimer(_ => _ = SweepLoggedAsync(), null, period, period);
     }
 
     /// <summary>Open queries (all tenants).</summary>
@@ -178,6 +178,19 @@ internal sealed class LogQueryCursors : IAsyncDisposable
         }
     }
 
+    /// <summary>A sweep from the timer: nothing awaits it, so what goes wrong is logged here.</summary>
+    private async Task SweepLoggedAsync()
+    {
+        try
+        {
+            await SweepAsync();
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "Closing idle log queries failed");
+        }
+    }
+
     private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     /// <summary>A cursor id as it may appear in a message: it is a caller's secret, so a message shows only its start.</summary>
@@ -242,7 +255,7 @@ internal sealed class LogQueryCursors : IAsyncDisposable
         {
             // Without follow, every record is kept already and the read never waits for output:
             // the reply waits for them as long as one wait may last, whatever the caller asked.
-            var deadline = _time.GetTimestamp();
+            var started = _time.GetTimestamp();
             var wait = cursor.Follow ? limits.Wait : Limits.MaxLogWait;
             long bytes = 0;
             if (cursor.Held is { } held)
@@ -257,7 +270,7 @@ internal sealed class LogQueryCursors : IAsyncDisposable
                 cursor.Pending ??= cursor.Enumerator!.MoveNextAsync().AsTask();
                 if (!cursor.Pending.IsCompleted)
                 {
-                    var left = wait - _time.GetElapsedTime(deadline);
+                    var left = wait - _time.GetElapsedTime(started);
                     if (records.Count > 0 && cursor.Follow && left > GatherWindow)
                     {
                         left = GatherWindow;
