@@ -132,9 +132,6 @@ public sealed class CApiLogsTests(NodeFixture fixture) : IDisposable
             var both = CApiMessagingTests.Lines(await CApiMessagingTests.OutputAfterEndAsync(tenant, bothReader), "rec ");
             Assert.Equal(4, both.Length);
             Assert.Equal(["one-err", "one-out", "two-err", "two-out"], both.Select(l => l.Split(' ')[5]).Order(StringComparer.Ordinal));
-
-            // Each process's records in the order it wrote them (its own output is one stream of offsets).
-            Assert.True(Array.FindIndex(both, l => l.EndsWith(" one-out", StringComparison.Ordinal)) < Array.FindIndex(both, l => l.EndsWith(" one-err", StringComparison.Ordinal)));
         }
         finally
         {
@@ -188,6 +185,39 @@ public sealed class CApiLogsTests(NodeFixture fixture) : IDisposable
 
         // A node no process ran on is a filter that matches nothing: the read ends at once.
         Assert.Equal("nonode rc=0 next=0", CApiMessagingTests.Line(output, "nonode "));
+    }
+
+    [Fact]
+    public async Task Nef_inside_a_process_reads_two_processes_of_one_name_with_a_stream_filter_and_refuses_a_bad_name()
+    {
+        var nef = Path.Combine(RepoPaths.Root, "bin", "nef");
+        var tenant = await Node.SdkAsync("capi-logs-nef");
+        var name = Unique("nefq");
+        var one = await tenant.SpawnAsync(Sh(name, "echo one-out; echo one-err >&2"));
+        var two = await tenant.SpawnAsync(Sh(name, "echo two-out; echo two-err >&2"));
+        string? shell = null;
+        try
+        {
+            await tenant.WaitAsync(one).WaitAsync(Bound);
+            await tenant.WaitAsync(two).WaitAsync(Bound);
+            shell = await tenant.SpawnAsync(new ProcessSpec
+            {
+                Path = "/bin/sh",
+                Args = ["-c", $"'{nef}' logs --name {name} --stream stderr 2>&1; echo \"rc=$?\"; '{nef}' logs --name 'no spaces' 2>&1; echo \"bad=$?\""],
+            });
+            var output = await CApiMessagingTests.OutputAfterEndAsync(tenant, shell);
+
+            Assert.Contains($"{name}/{one} stderr | one-err", output, StringComparison.Ordinal);
+            Assert.Contains($"{name}/{two} stderr | two-err", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("-out", output, StringComparison.Ordinal);
+            Assert.Contains("rc=0", output, StringComparison.Ordinal);
+            Assert.Contains("is not a process name", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("bad=0", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, [one, two, .. new[] { shell }.OfType<string>()]);
+        }
     }
 
     [Fact]
