@@ -494,8 +494,10 @@ typedef struct nefele_logs_cursor nefele_logs_cursor;
 /* Opens a read of the tenant's output that filter selects (NULL: all of it) and stores the
  * cursor in *out (NULL on failure). The silo checks the filter now: -EINVAL for a malformed
  * NPID or name, a stream other than the two, a negative time or until before since (the message
- * says which), -EAGAIN when the silo cannot be reached. The records are not read yet: call
- * nefele_logs_next. Release the cursor with nefele_logs_close. */
+ * says which), -EBUSY (limit_exceeded) when the tenant already holds 64 open cursors in its
+ * silo, -EAGAIN when the silo cannot be reached. The records are not read yet: call
+ * nefele_logs_next. Release the cursor with nefele_logs_close (the silo forgets a cursor left
+ * unused for 60 s; nefele_logs_next then fails with -EINVAL, bad_request). */
 NEFELE_API int nefele_logs_open(const nefele_logs_filter *filter, nefele_logs_cursor **out);
 
 /* Fills *record with the next record. Returns 1 when it did; 0 when nothing more will come

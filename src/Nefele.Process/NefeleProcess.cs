@@ -145,6 +145,21 @@ public sealed class NefeleProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// One request of the tenant's log query (many processes, merged in time order; see LogsQueryRequest in
+    /// process_api.proto): without a cursor it opens a query with the request's filters, with one it
+    /// continues (or, with close, ends) that query. Read a cursor from one caller at a time.
+    /// </summary>
+    /// <param name="request">The filters or the cursor, the reply's bounds and its wait (the silo bounds one wait to 10 s).</param>
+    /// <param name="ct">Cancels the wait for the answer.</param>
+    /// <returns>Records, the cursor to continue with, and whether the query is complete.</returns>
+    /// <exception cref="NefeleProcessException">E.g. <c>bad_request</c> for a bad filter or a cursor the silo does not hold, <c>limit_exceeded</c>.</exception>
+    public async Task<LogsQueryReply> QueryLogsAsync(LogsQueryRequest request, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return (await CallAsync(new ProcRequest { LogsQuery = request }, ProcResponse.BodyOneofCase.LogsQuery, ct).ConfigureAwait(false)).LogsQuery;
+    }
+
+    /// <summary>
     /// Sends a message to an NPID or mailbox address, a name, a numeric service id (<c>"#80"</c>), or with
     /// <see cref="DeliveryMode.Publish"/> a topic. Order is FIFO per sender and receiver; delivery is at most once
     /// (see <see cref="SendOptions.Ack"/> for a send that returns once the message is in the mailboxes).

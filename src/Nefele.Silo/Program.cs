@@ -139,6 +139,7 @@ builder.Services.AddSingleton(sp => new NpidGenerator(generatorId, sp.GetRequire
 builder.Services.AddSingleton(cluster.IsClustered ? await ClusterSecrets.GetOrCreateAsync(cluster.Redis!, cluster.Id) : ClusterSecret.Random());
 builder.Services.AddNefeleAuthorization();
 builder.Services.AddKeyRateLimiting();
+builder.Services.AddSingleton<LogQueryCursors>();
 builder.Services.AddSingleton<ProcCallHandler>();
 builder.Services.AddSingleton<HostAgentChannel>();
 builder.Services.AddSingleton<IHostAgentChannel>(sp => sp.GetRequiredService<HostAgentChannel>());

@@ -70,7 +70,7 @@ public sealed class CApiCrossNodeTests(ClusterFixture cluster) : IAsyncLifetime
         var npids = new List<string>();
         try
         {
-            var binary = await CompileAsync(dir);
+            var binary = await CompileAsync(dir, "spawn_on_node", Program);
             var program = await tenant.SpawnAsync(new ProcessSpec
             {
                 Path = binary,
@@ -110,13 +110,98 @@ public sealed class CApiCrossNodeTests(ClusterFixture cluster) : IAsyncLifetime
         }
     }
 
-    /// <summary>Builds <see cref="Program"/> in <paramref name="dir"/> against native/build/libnefele.so; returns the binary's path.</summary>
-    private static async Task<string> CompileAsync(string dir)
+    /// <summary>Prints "rec NPID NODE DATA" for every kept stderr record of the processes named argv[1], then "end RC".</summary>
+    private const string LogsProgram = """
+        #include <stdio.h>
+        #include <nefele.h>
+
+        int main(int argc, char **argv)
+        {
+            if (argc != 2) {
+                fprintf(stderr, "usage: %s NAME\n", argv[0]);
+                return 64;
+            }
+            nefele_logs_filter f = { .name = argv[1], .stream = NEFELE_STDERR };
+            nefele_logs_cursor *c;
+            int rc = nefele_logs_open(&f, &c);
+            if (rc < 0) {
+                printf("open %d: %s\n", rc, nefele_last_error());
+                return 2;
+            }
+            nefele_log_record r;
+            while ((rc = nefele_logs_next(c, &r, 20000)) == 1) {
+                size_t len = r.len && ((const char *)r.data)[r.len - 1] == '\n' ? r.len - 1 : r.len;
+                printf("rec %s %s %.*s\n", r.npid, r.node, (int)len, (const char *)r.data);
+            }
+            printf("end %d%s%s\n", rc, rc < 0 ? " " : "", rc < 0 ? nefele_last_error() : "");
+            nefele_logs_close(c);
+            return rc < 0 ? 3 : 0;
+        }
+        """;
+
+    [Fact]
+    public async Task A_C_program_on_node_1_reads_the_stderr_of_two_processes_of_one_name_on_nodes_2_and_3()
+    {
+        var dir = Directory.CreateTempSubdirectory("nct-capi-logs-").FullName;
+        File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var tenant = await cluster.TenantAsync("t" + Guid.NewGuid().ToString("N")[..10]);
+        var name = "twin-" + Guid.NewGuid().ToString("N")[..8];
+        var npids = new List<string>();
+        try
+        {
+            var writers = new Dictionary<int, string>();
+            foreach (var node in new[] { 2, 3 })
+            {
+                writers[node] = await tenant.SpawnAsync(new ProcessSpec
+                {
+                    Path = "/bin/sh",
+                    Args = ["-c", $"echo out-{node}; echo err-{node} >&2"],
+                    Name = name,
+                    Affinity = [$"label:zone={ClusterFixture.Zone(node)}"],
+                }).WaitAsync(Bound);
+                npids.Add(writers[node]);
+            }
+
+            foreach (var npid in writers.Values)
+            {
+                await tenant.WaitAsync(npid).WaitAsync(Bound);
+            }
+
+            var binary = await CompileAsync(dir, "logs_of_name", LogsProgram);
+            var reader = await tenant.SpawnAsync(new ProcessSpec
+            {
+                Path = binary,
+                Args = [name],
+                Affinity = [$"label:zone={ClusterFixture.Zone(1)}"],
+            }).WaitAsync(Bound);
+            npids.Add(reader);
+
+            var end = await tenant.WaitAsync(reader).WaitAsync(Bound);
+            var logs = Encoding.UTF8.GetString((await tenant.ReadLogsAsync(reader)).Data);
+            Assert.True(end.ExitCode == 0, $"the C program ended {end.Describe()}; its output: {logs}");
+            Assert.Equal(ClusterFixture.NodeName(1), (await tenant.GetAsync(reader)).Node);
+
+            var records = logs.Split('\n').Where(l => l.StartsWith("rec ", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(
+                new[] { $"rec {writers[2]} {ClusterFixture.NodeName(2)} err-2", $"rec {writers[3]} {ClusterFixture.NodeName(3)} err-3" }.Order(StringComparer.Ordinal),
+                records);
+            Assert.Contains("end 0", logs, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await Cleanup.KillAsync(tenant, npids);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Builds <paramref name="program"/> in <paramref name="dir"/> against native/build/libnefele.so; returns the binary's path.</summary>
+    private static async Task<string> CompileAsync(string dir, string name, string program)
     {
         var lib = Path.GetDirectoryName(RepoPaths.Native("libnefele.so"))!;
-        var source = Path.Combine(dir, "spawn_on_node.c");
-        var binary = Path.Combine(dir, "spawn_on_node");
-        await File.WriteAllTextAsync(source, Program);
+        var source = Path.Combine(dir, name + ".c");
+        var binary = Path.Combine(dir, name);
+        await File.WriteAllTextAsync(source, program);
 
         var psi = new ProcessStartInfo("gcc")
         {

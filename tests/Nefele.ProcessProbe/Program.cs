@@ -21,6 +21,19 @@ switch (args)
         }
 
         return 1;
+    case ["logs-cursor", var cursor]:
+        // A log query continued with a cursor the caller made up (or one another tenant holds).
+        try
+        {
+            var reply = await me.QueryLogsAsync(new Nefele.Protocol.V1.LogsQueryRequest { Cursor = cursor });
+            Console.WriteLine($"cursor answered records={reply.Records.Count} complete={reply.Complete}");
+        }
+        catch (NefeleProcessException e)
+        {
+            Console.WriteLine($"cursor error={e.Code} {e.Message}");
+        }
+
+        return 0;
     case ["ping", var target, var countText]:
         var count = int.Parse(countText, System.Globalization.CultureInfo.InvariantCulture);
         var found = await me.WaitForNameAsync(target, TimeSpan.FromSeconds(20));

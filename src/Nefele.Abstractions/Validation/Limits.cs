@@ -62,6 +62,22 @@ public static class Limits
     /// </summary>
     public static readonly TimeSpan MaxLogWait = TimeSpan.FromSeconds(10);
 
+    /// <summary>Records one reply of a C API log query carries when the caller names no number: 256.</summary>
+    public const int DefaultLogQueryRecords = 256;
+
+    /// <summary>The most records one reply of a C API log query carries: 1,000 (a larger ask gets this many).</summary>
+    public const int MaxLogQueryRecords = 1000;
+
+    /// <summary>
+    /// Most log queries (C API cursors) one tenant may hold open in one silo at once: 64. Each holds
+    /// readers of many processes, so the bound keeps one process from exhausting the silo; one more
+    /// is refused with <c>limit_exceeded</c>.
+    /// </summary>
+    public const int MaxLogQueriesPerTenant = 64;
+
+    /// <summary>How long a log query's cursor lives without a request: 60 s (a caller that died leaves nothing behind).</summary>
+    public static readonly TimeSpan LogQueryIdleTimeout = TimeSpan.FromSeconds(60);
+
     /// <summary>Most tasks (processes) one spawn request may ask for: 10,000. The placement options may lower it.</summary>
     public const int MaxTasksPerRequest = 10_000;
 

@@ -21,6 +21,9 @@ internal sealed class SocketTransport : INefeleTransport
     /// <summary>The socket protocol has no wait for new output, so logs -f polls this often.</summary>
     public static readonly TimeSpan LogsPollInterval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How long one request of a followed log query waits for records: the silo's bound (10 s).</summary>
+    private const int LogsQueryWaitMs = 10_000;
+
     private readonly NefeleProcess process;
 
     public SocketTransport(string path)
@@ -90,8 +93,85 @@ internal sealed class SocketTransport : INefeleTransport
         });
 
     /// <summary>hostd's api socket reads one process's output at a time: filters over many need the REST API.</summary>
-    public Task QueryLogsAsync(Commands.LogsFilter filter, Func<Nefele.Api.LogRecordEvent, ValueTask> onRecord, CancellationToken ct) =>
-        throw new NefeleApiException("logs: inside a Nefele process nef reads one process's output (give one NPID, and no --name, --node, --since, --until or --timestamps); the filters need the REST API");
+    /// <summary>
+    /// The tenant's logs through the process API's log query: the silo runs the SDK's query and this
+    /// reads it batch by batch through its cursor (a follower waits up to 10 s a request), closing it
+    /// when the caller stops early.
+    /// </summary>
+    public async Task QueryLogsAsync(Commands.LogsFilter filter, Func<Nefele.Api.LogRecordEvent, ValueTask> onRecord, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var request = new LogsQueryRequest
+        {
+            Name = filter.Name ?? string.Empty,
+            Node = filter.Node ?? string.Empty,
+            Stream = (Nefele.Protocol.V1.LogStream)filter.Stream,
+            SinceUnixNano = filter.Since is { } since ? UnixNano(since, now, "since") : 0,
+            UntilUnixNano = filter.Until is { } until ? UnixNano(until, now, "until") : 0,
+            Follow = filter.Follow,
+            WaitMs = filter.Follow ? LogsQueryWaitMs : 0,
+        };
+        request.Npids.AddRange(filter.Npids);
+
+        var cursor = string.Empty;
+        try
+        {
+            while (true)
+            {
+                var reply = await Call(() => process.QueryLogsAsync(request, ct)).ConfigureAwait(false);
+                cursor = reply.Cursor;
+                foreach (var record in reply.Records)
+                {
+                    await onRecord(Nefele.Api.LogRecordEvent.From(new Nefele.Client.LogEntry
+                    {
+                        Npid = record.Npid,
+                        Name = record.Name.Length == 0 ? null : record.Name,
+                        Node = record.Node.Length == 0 ? null : record.Node,
+                        Stream = (Nefele.Client.LogStream)record.Stream,
+                        TimeUnixNano = record.TimeUnixNano,
+                        Offset = record.Offset,
+                        Data = record.Data.ToByteArray(),
+                    })).ConfigureAwait(false);
+                }
+
+                if (reply.Complete)
+                {
+                    cursor = string.Empty;
+                    return;
+                }
+
+                request = new LogsQueryRequest { Cursor = cursor, WaitMs = filter.Follow ? LogsQueryWaitMs : 0 };
+            }
+        }
+        finally
+        {
+            if (cursor.Length > 0)
+            {
+                // Stopped early (cancelled, or the output failed): the silo would forget the query after a minute; this frees it now.
+                try
+                {
+                    await process.QueryLogsAsync(new LogsQueryRequest { Cursor = cursor, Close = true }, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is NefeleProcessException or TimeoutException)
+                {
+                    // The query ends by itself after a minute without requests.
+                }
+            }
+        }
+    }
+
+    /// <summary>A --since/--until bound in ns since the Unix epoch, with the grammar every door uses.</summary>
+    private static long UnixNano(string text, DateTimeOffset now, string flag)
+    {
+        try
+        {
+            return Math.Max(1, Nefele.Validation.LogFilters.ToUnixNano(Nefele.Validation.LogFilters.ParseTime(text, now)));
+        }
+        catch (FormatException e)
+        {
+            throw new NefeleApiException($"--{flag}: {e.Message}") { Code = Nefele.Client.ErrorCodes.BadRequest };
+        }
+    }
 
     public async Task LogsAsync(string npid, bool follow, Stream output, CancellationToken ct, Nefele.Client.LogStream stream = Nefele.Client.LogStream.All)
     {

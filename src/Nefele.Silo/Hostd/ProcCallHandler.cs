@@ -14,7 +14,7 @@ namespace Nefele.Silo.Hostd;
 /// Answers the API calls user processes make on hostd's socket (libnefele, nef inside a
 /// process). hostd has already established who called; the tenant scopes everything.
 /// </summary>
-internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHandler> logger)
+internal sealed class ProcCallHandler(IGrainFactory grains, LogQueryCursors logQueries, ILogger<ProcCallHandler> logger)
 {
     public async Task<ProcResponse> HandleAsync(ProcCall call)
     {
@@ -52,6 +52,9 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
                     var wait = TimeSpan.FromMilliseconds(Math.Max(0, logs.WaitMs));
                     var chunk = await tenant.ReadLogsAsync(logs.Npid, logs.Offset, logs.MaxBytes is > 0 and <= Limits.MaxLogReadBytes ? logs.MaxBytes : Limits.DefaultLogReadBytes, wait: wait < Limits.MaxLogWait ? wait : Limits.MaxLogWait, stream: (Nefele.Client.LogStream)logs.Stream);
                     response.Logs = new LogsReply { Data = ByteString.CopyFrom(chunk.Data), NextOffset = chunk.NextOffset, Complete = chunk.Complete };
+                    break;
+                case ProcRequest.BodyOneofCase.LogsQuery:
+                    response.LogsQuery = await LogsQueryAsync(tenant, call.Tenant, request.LogsQuery);
                     break;
                 // Names: the caller is the default holder. wait_name and names are hostd's (its copy
                 // of the tables); they are answered here too, from the name service, for a hostd
@@ -100,6 +103,40 @@ internal sealed class ProcCallHandler(IGrainFactory grains, ILogger<ProcCallHand
         }
 
         return response;
+    }
+
+    /// <summary>
+    /// The tenant's output through a cursor (LogsQueryRequest): a request without a cursor opens the
+    /// SDK's query with its filters, one with a cursor continues (or closes) that query of this tenant.
+    /// </summary>
+    private async Task<LogsQueryReply> LogsQueryAsync(NefeleTenant tenant, string tenantName, LogsQueryRequest request)
+    {
+        if (request.Close)
+        {
+            if (request.Cursor.Length == 0)
+            {
+                throw NefeleException.Bad("close needs the cursor of the query to end");
+            }
+
+            await logQueries.CloseAsync(tenantName, request.Cursor);
+            return new LogsQueryReply { Complete = true };
+        }
+
+        var limits = ProtoMapping.FromProto(request);
+        LogQueryBatch batch;
+        if (request.Cursor.Length == 0)
+        {
+            var query = ProtoMapping.ToLogQuery(request);
+            batch = await logQueries.OpenAsync(tenantName, query.Follow, ct => tenant.LogsAsync(query, ct), limits);
+        }
+        else
+        {
+            batch = await logQueries.NextAsync(tenantName, request.Cursor, limits);
+        }
+
+        var reply = new LogsQueryReply { Cursor = batch.Cursor ?? string.Empty, Complete = batch.Cursor is null };
+        reply.Records.AddRange(batch.Records.Select(ProtoMapping.ToProto));
+        return reply;
     }
 
     /// <summary>The holder a names call gives, else the calling process.</summary>

@@ -1,5 +1,6 @@
 using Nefele.Client;
 using Nefele.Processes;
+using Nefele.Validation;
 using P = Nefele.Protocol.V1;
 
 namespace Nefele.Silo.Hostd;
@@ -114,4 +115,60 @@ internal static class ProtoMapping
 
         return p;
     }
+
+    /// <summary>A record of a merged read, with the process it came from.</summary>
+    public static P.LogRecord ToProto(LogEntry entry) => new()
+    {
+        Offset = entry.Offset,
+        Stream = (P.LogStream)entry.Stream,
+        TimeUnixNano = entry.TimeUnixNano,
+        Data = Google.Protobuf.ByteString.CopyFrom(entry.Data),
+        Npid = entry.Npid,
+        Name = entry.Name ?? string.Empty,
+        Node = entry.Node ?? string.Empty,
+    };
+
+    /// <summary>
+    /// The filters of a request that opens a log query, as the SDK takes them (which checks them
+    /// as for every door): empty strings and zero times are no filter; a negative time is refused here.
+    /// </summary>
+    public static LogQuery ToLogQuery(P.LogsQueryRequest request)
+    {
+        if (request.SinceUnixNano < 0 || request.UntilUnixNano < 0)
+        {
+            throw NefeleException.Bad($"since_unix_nano ({request.SinceUnixNano}) and until_unix_nano ({request.UntilUnixNano}) must not be negative: ns since the Unix epoch, 0 for no bound");
+        }
+
+        return new LogQuery
+        {
+            Npids = [.. request.Npids],
+            Name = request.Name.Length == 0 ? null : request.Name,
+            Node = request.Node.Length == 0 ? null : request.Node,
+            Stream = (LogStream)request.Stream,
+            Since = request.SinceUnixNano == 0 ? null : FromUnixNano(request.SinceUnixNano),
+            Until = request.UntilUnixNano == 0 ? null : FromUnixNano(request.UntilUnixNano),
+            Follow = request.Follow,
+        };
+    }
+
+    /// <summary>
+    /// How much one reply of a log query carries and how long it waits: 0 takes the default, more
+    /// than the bound takes the bound (as the proto says); a negative number is refused.
+    /// </summary>
+    public static LogQueryLimits FromProto(P.LogsQueryRequest request)
+    {
+        if (request.MaxRecords < 0 || request.MaxBytes < 0 || request.WaitMs < 0)
+        {
+            throw NefeleException.Bad($"max_records ({request.MaxRecords}), max_bytes ({request.MaxBytes}) and wait_ms ({request.WaitMs}) must not be negative (0: the default)");
+        }
+
+        var wait = TimeSpan.FromMilliseconds(request.WaitMs);
+        return new LogQueryLimits(
+            request.MaxRecords == 0 ? Limits.DefaultLogQueryRecords : Math.Min(request.MaxRecords, Limits.MaxLogQueryRecords),
+            request.MaxBytes == 0 ? Limits.DefaultLogReadBytes : Math.Min(request.MaxBytes, Limits.MaxLogReadBytes),
+            wait < Limits.MaxLogWait ? wait : Limits.MaxLogWait);
+    }
+
+    /// <summary>Nanoseconds since the Unix epoch as a time (to the 100 ns below, a DateTimeOffset's resolution).</summary>
+    private static DateTimeOffset FromUnixNano(long unixNano) => DateTimeOffset.UnixEpoch.AddTicks(unixNano / 100);
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -87,14 +86,6 @@ public sealed class JsonLinesLogExport : ILogExport
         queue.Writer.TryComplete();
         await writer;
         file?.Dispose();
-    }
-
-    /// <summary>RFC 3339, UTC, with all nine digits of the nanoseconds.</summary>
-    public static string FormatTime(long timeUnixNano)
-    {
-        var seconds = Math.DivRem(timeUnixNano, 1_000_000_000L, out var nanos);
-        return DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture)
-            + "." + nanos.ToString("D9", CultureInfo.InvariantCulture) + "Z";
     }
 
     private static FileStream Open(string path) => new(path, new FileStreamOptions
@@ -193,7 +184,7 @@ public sealed class JsonLinesLogExport : ILogExport
     private static void Write(Utf8JsonWriter json, in Entry e)
     {
         json.WriteStartObject();
-        json.WriteString("time"u8, FormatTime(e.TimeUnixNano));
+        json.WriteString("time"u8, Nefele.Validation.LogFilters.FormatTime(e.TimeUnixNano));
         json.WriteString("node"u8, e.Origin.Node);
         json.WriteString("tenant"u8, e.Origin.Tenant);
         json.WriteString("npid"u8, e.Origin.Npid);
