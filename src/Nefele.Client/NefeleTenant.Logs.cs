@@ -284,10 +284,11 @@ public sealed partial class NefeleTenant
                     return;
                 }
 
+                // Ended ones too: a process that started and ended between two looks is still read.
                 IReadOnlyList<string> live;
                 try
                 {
-                    live = await tenant.ListAsync(includeEnded: false).WaitAsync(stop.Token);
+                    live = await tenant.ListAsync(includeEnded: true).WaitAsync(stop.Token);
                 }
                 catch (Exception e) when (IsTransient(e))
                 {
@@ -300,7 +301,8 @@ public sealed partial class NefeleTenant
                     Start(() => FollowOneAsync(cursor));
                 }
 
-                // Forget what is no longer listed: an NPID is never reused, so the set stays the size of the live list.
+                // Forget what is no longer listed (collected past retention): an NPID is never reused,
+                // so the set stays the size of the tenant's list.
                 seen.IntersectWith(live);
             }
         }

@@ -142,6 +142,37 @@ public sealed class LogQueryTests(NodeFixture fixture) : IClassFixture<NodeFixtu
     }
 
     [Fact]
+    public async Task Sdk_follow_reads_a_process_that_started_and_ended_between_two_looks()
+    {
+        var tenant = await Node.SdkAsync();
+        var name = UniqueName("logq");
+        string? npid = null;
+        using var cts = new CancellationTokenSource(Bound);
+        try
+        {
+            await using var records = tenant.LogsAsync(new LogQuery { Name = name, Follow = true }, cts.Token).GetAsyncEnumerator(cts.Token);
+            var next = records.MoveNextAsync().AsTask();
+
+            // It ends before the follow looks for new processes again (once a second): its output is still read.
+            npid = await tenant.SpawnAsync(Sh(name, "echo brief"));
+            await tenant.WaitAsync(npid, cts.Token);
+            Assert.True(await next);
+            Assert.Equal((npid, "brief\n"), (records.Current.Npid, records.Current.Text));
+            await cts.CancelAsync();
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (npid is not null)
+            {
+                await Cleanup.KillAsync(tenant, [npid]);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Follow_by_npids_ends_when_they_have_ended_and_follow_with_a_past_until_ends_after_what_is_kept()
     {
         var tenant = await Node.SdkAsync();
