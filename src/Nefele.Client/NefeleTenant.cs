@@ -332,7 +332,7 @@ public sealed partial class NefeleTenant
     /// <param name="ct">Cancels the call.</param>
     /// <returns>Its state, node, pid, usage and end.</returns>
     public async Task<ProcessInfo> GetAsync(string npid, CancellationToken ct = default) =>
-        await Process(npid).GetAsync(Name, ct) ?? throw await MissingAsync(npid);
+        await AcrossFailoverAsync(() => Process(npid).GetAsync(Name, ct), ct) ?? throw await MissingAsync(npid);
 
     /// <summary>
     /// Every live process of the tenant, on every node, with measured usage; with
@@ -341,12 +341,14 @@ public sealed partial class NefeleTenant
     /// <param name="all">Also the processes that ended recently.</param>
     /// <param name="ct">Cancels the call.</param>
     /// <returns>The processes' records.</returns>
-    public Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all = false, CancellationToken ct = default) => _grains.GetGrain<ITenantGrain>(Name).PsAsync(all, ct);
+    public Task<IReadOnlyList<ProcessInfo>> PsAsync(bool all = false, CancellationToken ct = default) =>
+        AcrossFailoverAsync(() => _grains.GetGrain<ITenantGrain>(Name).PsAsync(all, ct), ct);
 
     /// <summary>The tenant's record: its uid and gid on every node, its quotas.</summary>
     /// <param name="ct">Cancels the call.</param>
     /// <returns>The record.</returns>
-    public Task<TenantInfo> GetInfoAsync(CancellationToken ct = default) => _grains.GetGrain<ITenantGrain>(Name).GetInfoAsync(ct);
+    public Task<TenantInfo> GetInfoAsync(CancellationToken ct = default) =>
+        AcrossFailoverAsync(() => _grains.GetGrain<ITenantGrain>(Name).GetInfoAsync(ct), ct);
 
     /// <summary>Captured output from <paramref name="offset"/>; waits up to <paramref name="wait"/> for more when there is none yet.</summary>
     /// <param name="npid">The process.</param>
@@ -434,6 +436,35 @@ public sealed partial class NefeleTenant
     private const int MaxTransientFailures = 60;
 
     private static bool IsTransient(Exception e) => Transient.Is(e);
+
+    /// <summary>How long a read rides out a node's failure (a little over the cluster's slowest declaration of a dead silo, a partition's).</summary>
+    private static readonly TimeSpan ReadFailoverWindow = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A read (ps, get) whose grain was on a node that just failed is refused at once until the
+    /// cluster has declared that silo dead (about a second; a partition, a few) and the grain
+    /// activates elsewhere: such a read is asked again, with backoff, for up to
+    /// <see cref="ReadFailoverWindow"/>, so ps answers through a node's failure as on one machine.
+    /// Reads only: they change nothing, so asking twice is harmless. Other failures, and the last
+    /// one, are thrown.
+    /// </summary>
+    private static async Task<T> AcrossFailoverAsync<T>(Func<Task<T>> read, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + ReadFailoverWindow;
+        var backoff = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                return await read();
+            }
+            catch (Exception e) when (IsTransient(e) && !ct.IsCancellationRequested && DateTime.UtcNow + backoff < deadline)
+            {
+                await Task.Delay(backoff, ct);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
+            }
+        }
+    }
 
     /// <summary>npid_not_found, with a hint when the tenant's retention collected the NPID.</summary>
     private async Task<NefeleException> MissingAsync(string npid) =>
