@@ -342,11 +342,13 @@ public sealed partial class TenantGrain(
             {
                 try
                 {
-                    return await GrainFactory.Get<INodeGrain>(node).GetUsageAsync();
+                    // Bounded: a node that just failed may not answer for the length of a call's
+                    // timeout (30 s), and ps must not wait that long for a nicety.
+                    return await GrainFactory.Get<INodeGrain>(node).GetUsageAsync().WaitAsync(PsUsageWait);
                 }
                 catch (Exception)
                 {
-                    // Usage is a nicety; a node that does not answer still has its rows listed.
+                    // Usage is a nicety; a node that does not answer (in time) still has its rows listed.
                     return new Dictionary<string, (long CpuNs, long MemoryBytes)>();
                 }
             }));
@@ -356,6 +358,9 @@ public sealed partial class TenantGrain(
             .OrderBy(i => i.Npid, StringComparer.Ordinal) // NPIDs sort in creation order
             .ToList();
     }
+
+    /// <summary>How long ps waits for a node's usage figures before listing its rows without them.</summary>
+    private static readonly TimeSpan PsUsageWait = TimeSpan.FromSeconds(2);
 
     /// <summary>One row for ps; a call that fails because a silo just died is tried once more (the grain reactivates).</summary>
     private async Task<ProcessInfo?> GetForListingAsync(string npid)
