@@ -47,8 +47,17 @@ internal sealed class TestApiServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        listener.Stop();
-        listener.Close();
+        try
+        {
+            listener.Stop();
+            listener.Close();
+        }
+        catch (HttpListenerException)
+        {
+            // The managed listener's stop looks its endpoint up again and may try to bind the port
+            // anew (which another test may hold by then): it is stopped all the same.
+        }
+
         try
         {
             await loop;
