@@ -84,7 +84,10 @@ public sealed partial class TenantContainersCrossNodeTests(ClusterFixture cluste
         var listener = await tenant.SpawnAsync(new ProcessSpec
         {
             Path = "/bin/sh",
-            Args = ["-c", $"echo {marker} > /shared/cross-node; ip -4 -o addr show; echo listening; exec nc -l -p 7070"],
+            // nc's stdin is a FIFO held open (read-write, so opening it does not block): busybox's
+            // nc -l ends as soon as its stdin reads EOF, so with /dev/null it could accept the peer
+            // and end before the peer's line arrived.
+            Args = ["-c", $"echo {marker} > /shared/cross-node; mkfifo /shared/hold-{marker}; ip -4 -o addr show; echo listening; exec nc -l -p 7070 0<>/shared/hold-{marker}"],
             Image = "bbox:1",
             NoHandshake = true,
             Affinity = [$"label:zone={ClusterFixture.Zone(1)}"],
